@@ -1,0 +1,53 @@
+"""``detente``: the command line. Sub-commands live in their own modules; this module wires them
+together and is the single place where errors become ``detente: error:`` lines and exit codes."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from detente import __version__
+from detente.cli import demo, keys, log, note, tlog
+from detente.cli.render import render_error
+from detente.errors import DetenteError
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="detente",
+    help="Verifiable AI confidence-building measures: signed records in witnessed Merkle logs.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(keys.app, name="key")
+app.add_typer(log.app, name="log")
+app.add_typer(note.app, name="note")
+app.add_typer(tlog.app, name="tlog")
+app.command("demo")(demo.demo)
+
+
+@app.command("version")
+def version() -> None:
+    """Print the detente version."""
+    typer.echo(__version__)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI and return its exit code (the console script exits with it)."""
+    args = sys.argv[1:] if argv is None else argv
+    try:
+        app(args=args, prog_name="detente", standalone_mode=True)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except DetenteError as exc:
+        return render_error(exc, as_json="--json" in args)
+    except KeyboardInterrupt:
+        print("detente: error: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

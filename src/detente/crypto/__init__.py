@@ -1,0 +1,1 @@
+"""Pure cryptographic formats: canonical JSON, keys, signed notes, DSSE, in-toto. No I/O."""

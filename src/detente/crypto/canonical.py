@@ -1,0 +1,49 @@
+"""Canonical JSON (RFC 8785, JCS) for everything detente signs.
+
+Uses Trail of Bits' ``rfc8785`` package: a small, dependency-free, well-tested implementation of
+the RFC (number serialisation per ECMAScript, UTF-16 key ordering), so detente does not carry its
+own copy of those rules.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import rfc8785
+
+from detente.errors import MalformedJSON
+
+__all__ = ["canonical_json", "parse_json"]
+
+
+def canonical_json(value: Any) -> bytes:
+    """Serialise ``value`` per RFC 8785. Raises :class:`MalformedJSON` for unrepresentable input."""
+    try:
+        return bytes(rfc8785.dumps(value))
+    except (rfc8785.CanonicalizationError, TypeError, ValueError) as exc:
+        raise MalformedJSON(f"value cannot be canonicalised as JSON: {exc}") from None
+
+
+def _reject_constant(name: str) -> Any:
+    raise MalformedJSON(f"JSON contains {name}, which is not valid JSON")
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, val in pairs:
+        if key in out:
+            raise MalformedJSON(f"JSON object has a duplicate key {key!r}")
+        out[key] = val
+    return out
+
+
+def parse_json(data: bytes | str, *, what: str = "JSON") -> Any:
+    """Parse strict JSON: UTF-8, no NaN/Infinity, no duplicate keys. Raises :class:`MalformedJSON`."""
+    try:
+        text = data.decode("utf-8") if isinstance(data, bytes) else data
+        return json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_no_duplicates)
+    except MalformedJSON:
+        raise
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise MalformedJSON(f"{what} is not valid JSON: {exc}") from None

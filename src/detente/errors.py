@@ -1,0 +1,196 @@
+"""Every error detente raises on purpose.
+
+One module, one hierarchy. Each class carries a stable ``code`` (used in HTTP problem bodies and
+in ``--json`` CLI output), an HTTP status, and an optional ``hint`` that tells the user how to
+fix the problem. Surfaces render these in one place each (``detente.cli.render`` for the CLI);
+nothing else formats errors.
+
+Verification in detente fails closed: verifiers return the verified value or raise a subclass of
+:class:`VerificationError`; they never return ``False`` and never leak ``ValueError`` or
+``binascii.Error`` from the libraries underneath.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CheckpointConflict",
+    "ConfigError",
+    "ConsistencyError",
+    "DetenteError",
+    "EntryTooLarge",
+    "InclusionError",
+    "KeyFileError",
+    "LogNotFound",
+    "MalformedCheckpoint",
+    "MalformedEnvelope",
+    "MalformedError",
+    "MalformedJSON",
+    "MalformedKey",
+    "MalformedNote",
+    "MalformedProof",
+    "MalformedRecord",
+    "MalformedTile",
+    "SignatureError",
+    "StorageError",
+    "StoreUnavailable",
+    "UnknownKey",
+    "VerificationError",
+]
+
+
+class DetenteError(Exception):
+    """Base of every error detente raises deliberately."""
+
+    code: str = "detente-error"
+    http_status: int = 500
+    default_hint: str | None = None
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint if hint is not None else self.default_hint
+
+    def diagnostics(self) -> str:
+        """The human text: the message, then the hint on its own line when there is one."""
+        if self.hint:
+            return f"{self.message}\nhint: {self.hint}"
+        return self.message
+
+    def problem(self) -> dict[str, object]:
+        """An RFC 9457 problem body for this error."""
+        body: dict[str, object] = {
+            "type": f"https://detente.dev/problems/{self.code}",
+            "title": self.code.replace("-", " "),
+            "status": self.http_status,
+            "detail": self.message,
+            "code": self.code,
+        }
+        if self.hint:
+            body["hint"] = self.hint
+        return body
+
+
+# --- malformed input: the bytes do not parse ------------------------------------------------
+
+
+class MalformedError(DetenteError):
+    """Input that does not parse as the format it claims to be."""
+
+    code = "malformed"
+    http_status = 400
+
+
+class MalformedJSON(MalformedError):
+    code = "malformed-json"
+
+
+class MalformedKey(MalformedError):
+    code = "malformed-key"
+    default_hint = "a verifier key looks like name+8hexdigits+base64, e.g. example.com/log+530d903a+Aek…"
+
+
+class MalformedNote(MalformedError):
+    code = "malformed-note"
+    default_hint = (
+        "a signed note is text ending in a newline, a blank line, then lines "
+        "'— <key name> <base64 signature>' (see https://c2sp.org/signed-note)"
+    )
+
+
+class MalformedCheckpoint(MalformedError):
+    code = "malformed-checkpoint"
+    default_hint = (
+        "a checkpoint's text is '<origin>\\n<size>\\n<base64 root>\\n' "
+        "(see https://c2sp.org/tlog-checkpoint)"
+    )
+
+
+class MalformedEnvelope(MalformedError):
+    code = "malformed-envelope"
+    default_hint = "a DSSE envelope is JSON with payload, payloadType and signatures[].sig"
+
+
+class MalformedProof(MalformedError):
+    code = "malformed-proof"
+    default_hint = "proof hashes are base64 (or hex) encodings of 32-byte SHA-256 values"
+
+
+class MalformedTile(MalformedError):
+    code = "malformed-tile"
+
+
+class MalformedRecord(MalformedError):
+    code = "malformed-record"
+    http_status = 422
+
+
+class EntryTooLarge(MalformedError):
+    code = "entry-too-large"
+    http_status = 413
+    default_hint = "a log entry is at most 65,535 bytes (C2SP entry bundles use 16-bit lengths)"
+
+
+# --- verification: the bytes parse but are not what they claim ------------------------------
+
+
+class VerificationError(DetenteError):
+    """A signature, proof or policy did not verify. Always fail closed on this."""
+
+    code = "verification-failed"
+    http_status = 422
+
+
+class SignatureError(VerificationError):
+    code = "bad-signature"
+
+
+class UnknownKey(VerificationError):
+    code = "no-trusted-signature"
+    http_status = 403
+    default_hint = "pass the signer's verifier key (name+keyid+base64) with --key"
+
+
+class InclusionError(VerificationError):
+    code = "inclusion-proof-failed"
+
+
+class ConsistencyError(VerificationError):
+    code = "consistency-proof-failed"
+
+
+# --- configuration and storage --------------------------------------------------------------
+
+
+class ConfigError(DetenteError):
+    code = "config-error"
+    http_status = 500
+
+
+class KeyFileError(ConfigError):
+    code = "key-file"
+
+
+class StorageError(DetenteError):
+    code = "storage-error"
+    http_status = 503
+
+
+class StoreUnavailable(StorageError):
+    code = "store-unavailable"
+
+
+class LogNotFound(StorageError):
+    code = "log-not-found"
+    http_status = 404
+
+
+class CheckpointConflict(StorageError):
+    """The stored checkpoint is not the one this writer last saw (compare-and-swap failed).
+
+    Raised instead of publishing a checkpoint that could fork the log: the caller must reload
+    the log state and integrate again.
+    """
+
+    code = "checkpoint-conflict"
+    http_status = 409
+    default_hint = "another writer advanced the log; retry the append"

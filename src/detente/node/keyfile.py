@@ -1,0 +1,53 @@
+"""Party key files: Go signer-key text, written with mode 0600 and refused when readable by others."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+from detente.crypto.keys import Ed25519Identity
+from detente.errors import KeyFileError, MalformedKey
+
+__all__ = ["read_identity", "write_identity"]
+
+
+def write_identity(identity: Ed25519Identity, path: str | Path) -> Path:
+    """Write the private key to a new file with mode 0600. Never overwrites an existing key."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise KeyFileError(
+            f"key file {p} already exists", hint="choose another path; detente never overwrites a key"
+        ) from None
+    except OSError as exc:
+        raise KeyFileError(f"cannot create key file {p}: {exc.strerror}") from None
+    with os.fdopen(fd, "w", encoding="ascii") as fh:
+        fh.write(identity.signer_key() + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.chmod(p, 0o600)
+    return p
+
+
+def read_identity(path: str | Path) -> Ed25519Identity:
+    """Read a private key file, refusing one that group or others can read."""
+    p = Path(path)
+    try:
+        mode = p.stat().st_mode
+        text = p.read_text(encoding="ascii")
+    except FileNotFoundError:
+        raise KeyFileError(f"no key file at {p}", hint="create one with: detente key generate NAME") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise KeyFileError(f"cannot read key file {p}: {exc}") from None
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise KeyFileError(
+            f"key file {p} is accessible by other users (mode {stat.S_IMODE(mode):04o})",
+            hint=f"run: chmod 600 {p}",
+        )
+    try:
+        return Ed25519Identity.parse_signer_key(text)
+    except MalformedKey as exc:
+        raise KeyFileError(f"{p} is not a detente/Go signer key: {exc.message}") from None

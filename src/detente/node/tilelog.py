@@ -1,0 +1,256 @@
+"""A party's tiled Merkle log over a :class:`~detente.store.protocol.LogStore`.
+
+:meth:`TileLog.append` integrates a batch and publishes a newly signed checkpoint in one
+transaction; it returns only once every index in the batch is durable. The stored checkpoint is
+the compare-and-swap token: a writer that lost a race reloads and integrates again, so two
+writers can never publish different trees of the same size. The stored checkpoint is verified
+with the log's own key whenever it is loaded (fail closed: a store whose checkpoint was not
+signed by this log is refused).
+
+Proofs read only the tiles they need. Full tiles are immutable, so they are cached in a bounded
+LRU; partial tiles are always read fresh.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from detente.crypto.keys import Ed25519Identity, VerifierKey
+from detente.crypto.note import Ed25519NoteSigner
+from detente.crypto.note_verifiers import verifier_for
+from detente.errors import CheckpointConflict, InclusionError, LogNotFound, MalformedTile, StorageError
+from detente.store.protocol import LogStore, TilePos
+from detente.tlog.checkpoint import Checkpoint, open_checkpoint, sign_checkpoint
+from detente.tlog.hashing import EMPTY_ROOT
+from detente.tlog.integrate import edge_tiles, integrate
+from detente.tlog.proofs import consistency_proof, inclusion_proof, tree_root
+from detente.tlog.tiles import (
+    TILE_WIDTH,
+    TileID,
+    decode_entry_bundle,
+    encode_entry_bundle,
+    node_location,
+    nodes_from_tiles,
+    tile_bytes,
+)
+
+__all__ = ["AppendResult", "TileLog"]
+
+_CAS_RETRIES = 5
+
+
+@dataclass(frozen=True)
+class AppendResult:
+    first_index: int
+    count: int
+    checkpoint: Checkpoint
+    note: bytes
+    leaf_hashes: tuple[bytes, ...]
+
+
+class TileLog:
+    """One log (``origin``) in a store, readable by anyone with the log's key and writable by
+    the holder of its identity."""
+
+    def __init__(
+        self,
+        store: LogStore,
+        origin: str,
+        keys: Sequence[VerifierKey],
+        *,
+        identity: Ed25519Identity | None = None,
+        tile_cache_size: int = 2048,
+    ) -> None:
+        if not keys:
+            raise LogNotFound(f"no verifier key given for log {origin!r}")
+        self.store = store
+        self.origin = origin
+        self.keys = tuple(keys)
+        self._verifiers = [verifier_for(k) for k in keys]
+        self._identity = identity
+        self._write_lock = threading.Lock()
+        self._cache: OrderedDict[TilePos, bytes] = OrderedDict()
+        self._cache_size = tile_cache_size
+        self._cache_lock = threading.Lock()
+        self._checkpoint = Checkpoint(origin, 0, EMPTY_ROOT)
+        self._note: bytes | None = None
+        self.refresh()
+
+    @classmethod
+    def create(cls, store: LogStore, identity: Ed25519Identity, **kw: int) -> TileLog:
+        """Open the log named after ``identity`` for writing, creating it with a signed empty
+        checkpoint if it does not exist yet."""
+        store.ensure_log(identity.name)
+        if store.latest_checkpoint(identity.name) is None:
+            empty = Checkpoint(identity.name, 0, EMPTY_ROOT)
+            note = sign_checkpoint(empty, [Ed25519NoteSigner(identity)]).to_bytes()
+            try:
+                store.commit(identity.name, None, note, {})
+            except CheckpointConflict:
+                pass  # another writer created it first; refresh() verifies whatever is there
+        return cls(store, identity.name, [identity.vkey()], identity=identity, **kw)
+
+    # --- state ----------------------------------------------------------------------------
+
+    def refresh(self) -> Checkpoint:
+        """Reload and verify the stored checkpoint (another process may have appended)."""
+        note = self.store.latest_checkpoint(self.origin)
+        if note is None:
+            self._checkpoint, self._note = Checkpoint(self.origin, 0, EMPTY_ROOT), None
+        else:
+            verified = open_checkpoint(note, self._verifiers, origin=self.origin)
+            if verified.checkpoint.size < self._checkpoint.size:
+                raise StorageError(
+                    f"stored checkpoint of {self.origin!r} went back from size "
+                    f"{self._checkpoint.size} to {verified.checkpoint.size}"
+                )
+            self._checkpoint, self._note = verified.checkpoint, note
+        return self._checkpoint
+
+    @property
+    def checkpoint(self) -> Checkpoint:
+        return self._checkpoint
+
+    @property
+    def size(self) -> int:
+        return self._checkpoint.size
+
+    def signed_checkpoint(self) -> bytes:
+        """The latest signed checkpoint note, as served at ``<prefix>/checkpoint``."""
+        if self._note is None:
+            raise LogNotFound(f"log {self.origin!r} has no checkpoint yet")
+        return self._note
+
+    # --- writing --------------------------------------------------------------------------
+
+    def append(self, entries: Sequence[bytes]) -> AppendResult:
+        """Append a batch; return once every entry is durable and a new checkpoint is stored."""
+        if self._identity is None:
+            raise LogNotFound(f"log {self.origin!r} is open read-only here (no signing key)")
+        if not entries:
+            raise MalformedTile("append needs at least one entry")
+        signer = [Ed25519NoteSigner(self._identity)]
+        with self._write_lock:
+            for _ in range(_CAS_RETRIES):
+                old, old_note = self._checkpoint, self._note
+                edge = self._edge(old.size)
+                result = integrate(old.size, edge, entries)
+                cp = Checkpoint(self.origin, result.size, result.root)
+                note = sign_checkpoint(cp, signer).to_bytes()
+                try:
+                    self.store.commit(self.origin, old_note, note, {**result.tiles, **result.bundles})
+                except CheckpointConflict:
+                    self.refresh()
+                    continue
+                self._checkpoint, self._note = cp, note
+                return AppendResult(old.size, len(entries), cp, note, tuple(result.leaf_hashes))
+        raise CheckpointConflict(f"log {self.origin!r} kept changing under this writer")
+
+    def _edge(self, size: int) -> dict[TileID, bytes]:
+        ids = edge_tiles(size)
+        got = self.store.read_tiles(self.origin, [(t.level, t.index) for t in ids])
+        edge: dict[TileID, bytes] = {}
+        for t in ids:
+            blob, width = got.get((t.level, t.index), (b"", 0))
+            if width != t.width:
+                raise StorageError(
+                    f"tile {t.path()} of {self.origin!r} has width {width}, checkpoint needs {t.width}",
+                    hint="the store does not match its checkpoint; restore it from a backup",
+                )
+            edge[t] = blob
+        return edge
+
+    # --- reading --------------------------------------------------------------------------
+
+    def _tiles(self, positions: Sequence[TilePos]) -> dict[TilePos, tuple[bytes, int]]:
+        out: dict[TilePos, tuple[bytes, int]] = {}
+        missing: list[TilePos] = []
+        with self._cache_lock:
+            for pos in positions:
+                blob = self._cache.get(pos)
+                if blob is None:
+                    missing.append(pos)
+                else:
+                    self._cache.move_to_end(pos)
+                    out[pos] = (blob, TILE_WIDTH)
+        if missing:
+            got = self.store.read_tiles(self.origin, missing)
+            with self._cache_lock:
+                for pos, (blob, width) in got.items():
+                    out[pos] = (blob, width)
+                    if width == TILE_WIDTH:
+                        self._cache[pos] = blob
+                        if len(self._cache) > self._cache_size:
+                            self._cache.popitem(last=False)
+        return out
+
+    def _fetch(self, nodes: Sequence[tuple[int, int]]) -> list[bytes]:
+        positions = list(dict.fromkeys(node_location(lv, ix)[:2] for lv, ix in nodes))
+        tiles = self._tiles(positions)
+        try:
+            return nodes_from_tiles(nodes, tiles.__getitem__)
+        except KeyError as exc:
+            raise StorageError(f"tile {exc} of {self.origin!r} is missing from the store") from None
+
+    def _check_size(self, size: int | None) -> int:
+        current = self._checkpoint.size
+        if size is None:
+            return current
+        if not 0 <= size <= current:
+            raise InclusionError(f"tree size {size} is beyond the log's size {current}")
+        return size
+
+    def root(self, size: int | None = None) -> bytes:
+        return tree_root(self._check_size(size), self._fetch)
+
+    def inclusion_proof(self, index: int, size: int | None = None) -> list[bytes]:
+        return inclusion_proof(index, self._check_size(size), self._fetch)
+
+    def consistency_proof(self, size1: int, size2: int | None = None) -> list[bytes]:
+        return consistency_proof(size1, self._check_size(size2), self._fetch)
+
+    def entries(self, start: int, end: int) -> list[bytes]:
+        """Entries ``[start, end)`` of the log."""
+        end = min(end, self._checkpoint.size)
+        if not 0 <= start <= end:
+            raise InclusionError(f"entry range {start}..{end} is not in the log")
+        out: list[bytes] = []
+        first, last = start // TILE_WIDTH, (end - 1) // TILE_WIDTH if end else -1
+        got = self.store.read_tiles(self.origin, [(-1, n) for n in range(first, last + 1)])
+        for n in range(first, last + 1):
+            blob, width = got.get((-1, n), (b"", 0))
+            bundle = decode_entry_bundle(blob, count=width)
+            lo, hi = max(start - n * TILE_WIDTH, 0), min(end - n * TILE_WIDTH, width)
+            out.extend(bundle[lo:hi])
+        if len(out) != end - start:
+            raise StorageError(f"entries {start}..{end} of {self.origin!r} are missing from the store")
+        return out
+
+    def entry(self, index: int) -> bytes:
+        return self.entries(index, index + 1)[0]
+
+    def tile(self, level: int, index: int, width: int = TILE_WIDTH) -> bytes:
+        """The C2SP wire bytes of a hash tile (or, with level -1, an entry bundle)."""
+        tid = TileID(level, index, width)
+        if not self._served(tid):
+            raise LogNotFound(f"{tid.path()} does not exist for a tree of size {self._checkpoint.size}")
+        got = self.store.read_tiles(self.origin, [(level, index)])
+        if (level, index) not in got:
+            raise LogNotFound(f"{tid.path()} is not in the store")
+        blob, stored = got[(level, index)]
+        if stored < width:
+            raise LogNotFound(f"{tid.path()} is not in the store")
+        if level == -1:
+            return encode_entry_bundle(decode_entry_bundle(blob, count=width)) if width < stored else blob
+        return tile_bytes(blob, width, stored)
+
+    def _served(self, tid: TileID) -> bool:
+        # A tile exists if some checkpointed size up to the current one has it: full tiles below
+        # the edge, or a partial tile no wider than the edge (older sizes' partial tiles).
+        count = self._checkpoint.size if tid.is_entries else self._checkpoint.size >> (8 * tid.level)
+        if tid.index < count // TILE_WIDTH:
+            return True
+        return tid.index == count // TILE_WIDTH and not tid.is_full and tid.width <= count % TILE_WIDTH

@@ -1,0 +1,1 @@
+"""Storage drivers behind small Protocols: SQLite (embedded default) and PostgreSQL."""

@@ -1,0 +1,166 @@
+"""PostgreSQL driver (psycopg 3): the production store.
+
+The checkpoint compare-and-swap takes the log's row lock (``SELECT … FOR UPDATE``), so
+concurrent writers from any number of processes serialise on it; tiles and the new checkpoint
+commit in the same transaction. Durable on return under PostgreSQL's default
+``synchronous_commit = on``. Tables live in one schema (default ``detente``), so several
+deployments or test runs can share a database.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Mapping, Sequence
+
+import psycopg
+
+from detente.errors import CheckpointConflict, LogNotFound, StorageError, StoreUnavailable
+from detente.store.protocol import LogStore, TilePos
+from detente.tlog.tiles import TileID
+
+__all__ = ["PostgresStore"]
+
+SCHEMA_VERSION = 1
+
+
+def _schema_sql(schema: str) -> str:
+    return f"""
+CREATE SCHEMA IF NOT EXISTS {schema};
+CREATE TABLE IF NOT EXISTS {schema}.meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS {schema}.logs (
+    origin     TEXT PRIMARY KEY,
+    checkpoint BYTEA
+);
+CREATE TABLE IF NOT EXISTS {schema}.tiles (
+    origin TEXT     NOT NULL,
+    level  SMALLINT NOT NULL,
+    idx    BIGINT   NOT NULL,
+    width  SMALLINT NOT NULL,
+    data   BYTEA    NOT NULL,
+    PRIMARY KEY (origin, level, idx)
+);
+INSERT INTO {schema}.meta(key, value) VALUES ('schema_version', '{SCHEMA_VERSION}')
+    ON CONFLICT (key) DO NOTHING;
+"""
+
+
+class PostgresStore:
+    """A :class:`~detente.store.protocol.LogStore` in a PostgreSQL schema."""
+
+    def __init__(self, conninfo: str, *, schema: str = "detente", create: bool = False) -> None:
+        if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", schema):
+            raise StoreUnavailable(f"schema name {schema!r} must be a lowercase SQL identifier")
+        self.schema = schema
+        self._lock = threading.Lock()
+        try:
+            self._conn = psycopg.connect(conninfo, autocommit=True)
+        except psycopg.Error as exc:
+            raise StoreUnavailable(
+                f"cannot connect to PostgreSQL: {str(exc).strip().splitlines()[0]}",
+                hint="check the URL (postgresql://host:port/db) and that the server is running",
+            ) from None
+        try:
+            exists = self._conn.execute(
+                "SELECT 1 FROM information_schema.tables WHERE table_schema = %s AND table_name = 'meta'",
+                (schema,),
+            ).fetchone()
+            if exists is None:
+                if not create:
+                    raise StoreUnavailable(
+                        f"PostgreSQL schema {schema!r} has no detente tables",
+                        hint="create them first (detente init --store postgresql://…)",
+                    )
+                with self._conn.transaction():
+                    self._conn.execute(_schema_sql(schema).encode())
+            row = self._conn.execute(
+                f"SELECT value FROM {schema}.meta WHERE key = 'schema_version'"
+            ).fetchone()
+            if row is None or int(row[0]) != SCHEMA_VERSION:
+                raise StoreUnavailable(f"schema {schema!r} is not at version {SCHEMA_VERSION}")
+        except psycopg.Error as exc:
+            self._conn.close()
+            raise StoreUnavailable(f"cannot prepare PostgreSQL schema {schema!r}: {exc}") from None
+
+    def ensure_log(self, origin: str) -> None:
+        with self._lock:
+            self._conn.execute(
+                f"INSERT INTO {self.schema}.logs(origin) VALUES (%s) ON CONFLICT DO NOTHING", (origin,)
+            )
+
+    def logs(self) -> list[str]:
+        with self._lock:
+            rows = self._conn.execute(f"SELECT origin FROM {self.schema}.logs ORDER BY origin").fetchall()
+        return [r[0] for r in rows]
+
+    def latest_checkpoint(self, origin: str) -> bytes | None:
+        with self._lock:
+            row = self._conn.execute(
+                f"SELECT checkpoint FROM {self.schema}.logs WHERE origin = %s", (origin,)
+            ).fetchone()
+        if row is None:
+            raise LogNotFound(f"no log {origin!r} in schema {self.schema!r}")
+        return None if row[0] is None else bytes(row[0])
+
+    def read_tiles(self, origin: str, positions: Sequence[TilePos]) -> dict[TilePos, tuple[bytes, int]]:
+        if not positions:
+            return {}
+        levels = [p[0] for p in positions]
+        idxs = [p[1] for p in positions]
+        with self._lock:
+            rows = self._conn.execute(
+                f"SELECT t.level, t.idx, t.data, t.width FROM {self.schema}.tiles t "
+                "JOIN unnest(%s::smallint[], %s::bigint[]) AS w(level, idx) "
+                "ON t.level = w.level AND t.idx = w.idx WHERE t.origin = %s",
+                (levels, idxs, origin),
+            ).fetchall()
+        return {(r[0], r[1]): (bytes(r[2]), r[3]) for r in rows}
+
+    def commit(
+        self,
+        origin: str,
+        expected: bytes | None,
+        checkpoint: bytes,
+        tiles: Mapping[TileID, bytes],
+    ) -> None:
+        rows = [(origin, t.level, t.index, t.width, blob) for t, blob in tiles.items()]
+        s = self.schema
+        with self._lock:
+            try:
+                with self._conn.transaction(), self._conn.cursor() as cur:
+                    row = cur.execute(
+                        f"SELECT checkpoint FROM {s}.logs WHERE origin = %s FOR UPDATE", (origin,)
+                    ).fetchone()
+                    if row is None:
+                        raise LogNotFound(f"no log {origin!r} in schema {s!r}")
+                    if (None if row[0] is None else bytes(row[0])) != expected:
+                        raise CheckpointConflict(f"checkpoint of {origin!r} changed under this writer")
+                    cur.executemany(
+                        f"INSERT INTO {s}.tiles(origin, level, idx, width, data) "
+                        "VALUES (%s, %s, %s, %s, %s) "
+                        "ON CONFLICT (origin, level, idx) DO UPDATE "
+                        "SET width = excluded.width, data = excluded.data "
+                        f"WHERE {s}.tiles.width < excluded.width",
+                        rows,
+                    )
+                    if cur.rowcount != len(rows):
+                        raise StorageError(
+                            f"refused to rewrite an existing tile of {origin!r} at the same or a smaller width"
+                        )
+                    cur.execute(
+                        f"UPDATE {s}.logs SET checkpoint = %s WHERE origin = %s", (checkpoint, origin)
+                    )
+            except psycopg.Error as exc:
+                raise StorageError(f"PostgreSQL write failed: {exc}") from None
+
+    def drop_schema(self) -> None:
+        """Drop every detente table in this schema (tests and ``detente`` admin tooling only)."""
+        with self._lock:
+            self._conn.execute(f"DROP SCHEMA IF EXISTS {self.schema} CASCADE")
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+
+_check: type[LogStore] = PostgresStore

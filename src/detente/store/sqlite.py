@@ -1,0 +1,156 @@
+"""SQLite driver: the embedded default. One writer, WAL, ``synchronous=FULL``.
+
+Writes run in ``BEGIN IMMEDIATE`` transactions on one connection guarded by a lock (datasette's
+single-writer pattern); each reading thread gets its own read-only connection, so readers never
+block the writer under WAL. ``commit`` is durable on return: with ``synchronous=FULL`` SQLite
+fsyncs the WAL at every commit.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from detente.errors import CheckpointConflict, LogNotFound, StorageError, StoreUnavailable
+from detente.store.protocol import LogStore, TilePos
+from detente.tlog.tiles import TileID
+
+__all__ = ["SQLiteStore"]
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS logs (
+    origin     TEXT PRIMARY KEY,
+    checkpoint BLOB
+) STRICT;
+CREATE TABLE IF NOT EXISTS tiles (
+    origin TEXT    NOT NULL,
+    level  INTEGER NOT NULL,   -- -1 = entry bundle
+    idx    INTEGER NOT NULL,
+    width  INTEGER NOT NULL,
+    data   BLOB    NOT NULL,
+    PRIMARY KEY (origin, level, idx)
+) STRICT, WITHOUT ROWID;
+"""
+
+
+class SQLiteStore:
+    """A :class:`~detente.store.protocol.LogStore` in one SQLite file."""
+
+    def __init__(self, path: str | Path, *, create: bool = False) -> None:
+        self.path = Path(path)
+        if not create and not self.path.exists():
+            raise StoreUnavailable(
+                f"no database at {self.path}",
+                hint="create it first (detente init, or SQLiteStore(path, create=True))",
+            )
+        try:
+            self._writer = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self._writer.executescript(
+                "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=10000;"
+            )
+            version = self._writer.execute("PRAGMA user_version").fetchone()[0]
+            if version == 0:
+                if not create and self._has_tables():
+                    raise StoreUnavailable(f"{self.path} is not a detente database")
+                self._writer.executescript(_SCHEMA + f"PRAGMA user_version={SCHEMA_VERSION};")
+            elif version != SCHEMA_VERSION:
+                raise StoreUnavailable(
+                    f"{self.path} has schema version {version}; this detente expects {SCHEMA_VERSION}"
+                )
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"cannot open SQLite database {self.path}: {exc}") from None
+        self._lock = threading.Lock()
+        self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
+
+    def _has_tables(self) -> bool:
+        row = self._writer.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        return bool(row[0])
+
+    def _reader(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(
+                f"file:{self.path}?mode=ro", uri=True, check_same_thread=False, isolation_level=None
+            )
+            conn.execute("PRAGMA busy_timeout=10000")
+            self._local.conn = conn
+            with self._lock:
+                self._readers.append(conn)
+        return conn
+
+    def ensure_log(self, origin: str) -> None:
+        with self._lock:
+            self._writer.execute("INSERT OR IGNORE INTO logs(origin) VALUES (?)", (origin,))
+
+    def logs(self) -> list[str]:
+        return [r[0] for r in self._reader().execute("SELECT origin FROM logs ORDER BY origin")]
+
+    def latest_checkpoint(self, origin: str) -> bytes | None:
+        row = self._reader().execute("SELECT checkpoint FROM logs WHERE origin = ?", (origin,)).fetchone()
+        if row is None:
+            raise LogNotFound(f"no log {origin!r} in {self.path}")
+        return None if row[0] is None else bytes(row[0])
+
+    def read_tiles(self, origin: str, positions: Sequence[TilePos]) -> dict[TilePos, tuple[bytes, int]]:
+        out: dict[TilePos, tuple[bytes, int]] = {}
+        conn = self._reader()
+        for level, idx in positions:
+            row = conn.execute(
+                "SELECT data, width FROM tiles WHERE origin = ? AND level = ? AND idx = ?",
+                (origin, level, idx),
+            ).fetchone()
+            if row is not None:
+                out[(level, idx)] = (bytes(row[0]), row[1])
+        return out
+
+    def commit(
+        self,
+        origin: str,
+        expected: bytes | None,
+        checkpoint: bytes,
+        tiles: Mapping[TileID, bytes],
+    ) -> None:
+        rows = [(origin, t.level, t.index, t.width, blob) for t, blob in tiles.items()]
+        with self._lock:
+            conn = self._writer
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    row = conn.execute("SELECT checkpoint FROM logs WHERE origin = ?", (origin,)).fetchone()
+                    if row is None:
+                        raise LogNotFound(f"no log {origin!r} in {self.path}")
+                    if (None if row[0] is None else bytes(row[0])) != expected:
+                        raise CheckpointConflict(f"checkpoint of {origin!r} changed under this writer")
+                    cur = conn.executemany(
+                        "INSERT INTO tiles(origin, level, idx, width, data) VALUES (?, ?, ?, ?, ?) "
+                        "ON CONFLICT(origin, level, idx) DO UPDATE "
+                        "SET width = excluded.width, data = excluded.data "
+                        "WHERE tiles.width < excluded.width",
+                        rows,
+                    )
+                    if cur.rowcount != len(rows):
+                        raise StorageError(
+                            f"refused to rewrite an existing tile of {origin!r} at the same or a smaller width"
+                        )
+                    conn.execute("UPDATE logs SET checkpoint = ? WHERE origin = ?", (checkpoint, origin))
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+                conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                raise StorageError(f"SQLite write to {self.path} failed: {exc}") from None
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._readers:
+                conn.close()
+            self._readers.clear()
+            self._writer.close()
+
+
+_check: type[LogStore] = SQLiteStore

@@ -1,0 +1,37 @@
+"""A compact range: the Merkle root of a stream of leaves in O(log n) memory.
+
+Used by auditors to recompute a log's root from its entries without holding the tree.
+"""
+
+from __future__ import annotations
+
+from detente.tlog.hashing import EMPTY_ROOT, node_hash
+
+__all__ = ["CompactRange"]
+
+
+class CompactRange:
+    """Leaves ``[0, size)`` as the roots of their maximal complete subtrees."""
+
+    __slots__ = ("_stack", "size")
+
+    def __init__(self) -> None:
+        self.size = 0
+        self._stack: list[bytes] = []  # subtree roots, largest (leftmost) first
+
+    def append(self, leaf_hash: bytes) -> None:
+        h = leaf_hash
+        n = self.size
+        while n & 1:
+            h = node_hash(self._stack.pop(), h)
+            n >>= 1
+        self._stack.append(h)
+        self.size += 1
+
+    def root(self) -> bytes:
+        if not self._stack:
+            return EMPTY_ROOT
+        h = self._stack[-1]
+        for left in reversed(self._stack[:-1]):
+            h = node_hash(left, h)
+        return h
