@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import Progress
 
@@ -18,7 +19,7 @@ from detente.node.audit import audit_log
 from detente.node.keyfile import read_identity
 from detente.node.tilelog import TileLog
 from detente.records.entry import open_entry, seal_record
-from detente.records.record import Record
+from detente.records.record import Record, describe_validation_error
 from detente.records.text import BilingualText, LangText
 from detente.store.open import open_store
 
@@ -59,7 +60,6 @@ def append(
     body: str = typer.Option("{}", "--body", help="type-specific body as a JSON object"),
 ) -> None:
     """Sign a record and append it to the party log; print its index and leaf hash."""
-    log = open_log(store, key, None, write=True)
     ident = read_identity(key)
     translations: dict[str, str] = {}
     for item in translation:
@@ -78,9 +78,11 @@ def append(
             body=parsed,
             text=BilingualText(original=LangText(lang=lang, text=text), translations=translations),
         )
-    except ValueError as exc:
-        raise MalformedRecord(f"invalid record: {exc}".splitlines()[0]) from None
-    result = log.append([seal_record(record, ident)])
+    except ValidationError as exc:
+        raise MalformedRecord(describe_validation_error(exc)) from None
+    entry = seal_record(record, ident)  # validate and sign before touching the store
+    log = open_log(store, key, None, write=True)
+    result = log.append([entry])
     typer.echo(json.dumps({
         "origin": log.origin,
         "index": result.first_index,

@@ -13,7 +13,9 @@ LRU; partial tiles are always read fresh.
 
 from __future__ import annotations
 
+import random
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -39,7 +41,7 @@ from detente.tlog.tiles import (
 
 __all__ = ["AppendResult", "TileLog"]
 
-_CAS_RETRIES = 5
+_CAS_RETRIES = 32
 
 
 @dataclass(frozen=True)
@@ -134,9 +136,15 @@ class TileLog:
             raise MalformedTile("append needs at least one entry")
         signer = [Ed25519NoteSigner(self._identity)]
         with self._write_lock:
-            for _ in range(_CAS_RETRIES):
+            for attempt in range(_CAS_RETRIES):
                 old, old_note = self._checkpoint, self._note
-                edge = self._edge(old.size)
+                try:
+                    edge = self._edge(old.size)
+                except StorageError:
+                    if self.store.latest_checkpoint(self.origin) == old_note:
+                        raise  # the store really is out of step with its own checkpoint
+                    self.refresh()  # another writer moved on: our view was stale
+                    continue
                 result = integrate(old.size, edge, entries)
                 cp = Checkpoint(self.origin, result.size, result.root)
                 note = sign_checkpoint(cp, signer).to_bytes()
@@ -144,6 +152,7 @@ class TileLog:
                     self.store.commit(self.origin, old_note, note, {**result.tiles, **result.bundles})
                 except CheckpointConflict:
                     self.refresh()
+                    time.sleep(random.uniform(0, 0.002 * (attempt + 1)))
                     continue
                 self._checkpoint, self._note = cp, note
                 return AppendResult(old.size, len(entries), cp, note, tuple(result.leaf_hashes))

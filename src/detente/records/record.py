@@ -19,7 +19,7 @@ from detente.errors import MalformedJSON, MalformedRecord
 from detente.records.ref import RecordRef
 from detente.records.text import BilingualText
 
-__all__ = ["RECORD_SCHEMA", "TLP", "Record"]
+__all__ = ["RECORD_SCHEMA", "TLP", "Record", "describe_validation_error"]
 
 RECORD_SCHEMA = "detente.dev/record/v1"
 
@@ -75,6 +75,11 @@ class Record(BaseModel):
         except MalformedJSON as exc:
             raise MalformedRecord(exc.message) from None
         except ValidationError as exc:
-            first = exc.errors()[0]
-            loc = ".".join(str(p) for p in first["loc"]) or "record"
-            raise MalformedRecord(f"invalid record: {loc}: {first['msg']}") from None
+            raise MalformedRecord(describe_validation_error(exc)) from None
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """One line naming the first invalid field and why, for errors shown to people."""
+    first = exc.errors()[0]
+    loc = ".".join(str(p) for p in first["loc"]) or "record"
+    return f"invalid record: {loc}: {first['msg']}"
