@@ -100,8 +100,7 @@ class MalformedNote(MalformedError):
 class MalformedCheckpoint(MalformedError):
     code = "malformed-checkpoint"
     default_hint = (
-        "a checkpoint's text is '<origin>\\n<size>\\n<base64 root>\\n' "
-        "(see https://c2sp.org/tlog-checkpoint)"
+        "a checkpoint's text is '<origin>\\n<size>\\n<base64 root>\\n' (see https://c2sp.org/tlog-checkpoint)"
     )
 
 

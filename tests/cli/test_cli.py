@@ -45,8 +45,14 @@ def test_note_verify_json(capsys, sumdb_note: Path) -> None:
 
 
 def test_note_verify_with_an_unrelated_key_exits_1_with_a_hint(capsys, sumdb_note: Path) -> None:
-    code, out, err = run(capsys, "note", "verify", "--key",
-                         "example.com/foo+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k", str(sumdb_note))
+    code, out, err = run(
+        capsys,
+        "note",
+        "verify",
+        "--key",
+        "example.com/foo+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k",
+        str(sumdb_note),
+    )
     assert code == 1
     assert out == ""
     assert err.startswith("detente: error: no signature on the note is from a trusted key")
@@ -88,20 +94,42 @@ def test_tlog_verify_reads_transparency_dev_vectors(capsys, kind: str, vector: s
 def test_tlog_verify_inclusion_from_flags(capsys) -> None:
     # RFC 6962 8-leaf data set: leaf 0 of 8 (transparency-dev/merkle inclusion/1/happy-path)
     code, out, _ = run(
-        capsys, "tlog", "verify-inclusion", "--index", "0", "--size", "8",
-        "--root", "XcnaeacGWamtVZy3Ad7ZoqudgjqtL0lgz+Nw7/RgQyg=",
-        "--leaf-hash", "bjQLnP+zepicpUTmu3gKLHiQHT+zNzh2hRGjBhevoB0=",
-        "-p", "lqKW0iTyhcZ77pPDD4owkVfw2qNdxbh+QQt4YwoJz8c=",
-        "-p", "Xwg/ChozygdqlSeYMlgNs+DvRYS9/x9UyKNg9Q3jAx4=",
-        "-p", "a0eq8p7jwq+a+Im8H7klTavTEXfxYjLdaqsDXKOb9uQ=",
+        capsys,
+        "tlog",
+        "verify-inclusion",
+        "--index",
+        "0",
+        "--size",
+        "8",
+        "--root",
+        "XcnaeacGWamtVZy3Ad7ZoqudgjqtL0lgz+Nw7/RgQyg=",
+        "--leaf-hash",
+        "bjQLnP+zepicpUTmu3gKLHiQHT+zNzh2hRGjBhevoB0=",
+        "-p",
+        "lqKW0iTyhcZ77pPDD4owkVfw2qNdxbh+QQt4YwoJz8c=",
+        "-p",
+        "Xwg/ChozygdqlSeYMlgNs+DvRYS9/x9UyKNg9Q3jAx4=",
+        "-p",
+        "a0eq8p7jwq+a+Im8H7klTavTEXfxYjLdaqsDXKOb9uQ=",
     )
     assert code == 0, out
     assert "inclusion verified" in out
 
 
 def test_tlog_bad_hash_is_a_malformed_input(capsys) -> None:
-    code, _, err = run(capsys, "tlog", "verify-consistency", "--size1", "1", "--size2", "2",
-                       "--root1", "zzz", "--root2", "zzz")
+    code, _, err = run(
+        capsys,
+        "tlog",
+        "verify-consistency",
+        "--size1",
+        "1",
+        "--size2",
+        "2",
+        "--root1",
+        "zzz",
+        "--root2",
+        "zzz",
+    )
     assert code == 2
     assert "detente: error: root1 is not valid base64" in err
 
@@ -117,9 +145,22 @@ def test_party_log_workflow(capsys, tmp_path: Path) -> None:
     code, out, _ = run(capsys, "log", "init", "--store", db, "--key", str(key))
     assert code == 0 and out.startswith("aisi.example/log\n0\n")
     for i in range(3):
-        code, out, _ = run(capsys, "log", "append", f"notice {i}", "--store", db, "--key", str(key),
-                           "--type", "detente.dev/pre-test-notification/v1", "-t", f"zh-Hans=通知 {i}",
-                           "--body", json.dumps({"window": "2026-12-01T00:00Z/PT6H"}))
+        code, out, _ = run(
+            capsys,
+            "log",
+            "append",
+            f"notice {i}",
+            "--store",
+            db,
+            "--key",
+            str(key),
+            "--type",
+            "detente.dev/pre-test-notification/v1",
+            "-t",
+            f"zh-Hans=通知 {i}",
+            "--body",
+            json.dumps({"window": "2026-12-01T00:00Z/PT6H"}),
+        )
         assert code == 0
         assert json.loads(out)["index"] == i
 
@@ -173,16 +214,28 @@ def test_key_files_are_never_overwritten_and_must_be_private(capsys, tmp_path: P
 
 
 def test_missing_store_gives_a_hint(capsys, tmp_path: Path) -> None:
-    code, _, err = run(capsys, "log", "checkpoint", "--store", str(tmp_path / "none.db"),
-                       "--vkey", "example.com/foo+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k")
+    code, _, err = run(
+        capsys,
+        "log",
+        "checkpoint",
+        "--store",
+        str(tmp_path / "none.db"),
+        "--vkey",
+        "example.com/foo+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k",
+    )
     assert code == 3
     assert "detente: hint:" in err
 
 
 def test_console_script_runs_the_demo(tmp_path: Path) -> None:
     exe = Path(sys.executable).with_name("detente")
-    proc = subprocess.run([str(exe), "demo", "--dir", str(tmp_path / "demo"), "--records", "60", "--batch", "25"],
-                          capture_output=True, text=True, timeout=120, env={**os.environ, "COLUMNS": "120"})
+    proc = subprocess.run(
+        [str(exe), "demo", "--dir", str(tmp_path / "demo"), "--records", "60", "--batch", "25"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "COLUMNS": "120"},
+    )
     assert proc.returncode == 0, proc.stderr
     assert "demo ok" in proc.stdout
     assert "tampered copy rejected" in proc.stdout

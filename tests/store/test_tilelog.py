@@ -8,7 +8,7 @@ import pytest
 
 from detente.crypto.keys import Ed25519Identity
 from detente.crypto.note_verifiers import verifier_for
-from detente.errors import InclusionError, LogNotFound, StorageError, UnknownKey
+from detente.errors import CheckpointConflict, InclusionError, LogNotFound, StorageError, UnknownKey
 from detente.node.audit import audit_log
 from detente.node.tilelog import TileLog
 from detente.tlog.checkpoint import open_checkpoint
@@ -63,14 +63,18 @@ def test_audit_verifies_every_record_and_the_root(store) -> None:
 
     log = TileLog.create(store, IDENT)
     now = datetime(2026, 11, 26, tzinfo=UTC)
-    records = [Record(type="detente.dev/statement/v1", party=IDENT.name, issued=now, body={"n": i})
-               for i in range(300)]
+    records = [
+        Record(type="detente.dev/statement/v1", party=IDENT.name, issued=now, body={"n": i})
+        for i in range(300)
+    ]
     log.append([seal_record(r, IDENT) for r in records])
     log.append([b"not a record"])
     report = audit_log(log)
     assert report.records == 300
     assert report.size == 301
-    assert report.failures == ["entry 300: DSSE envelope is not valid JSON: Expecting value: line 1 column 1 (char 0)"]
+    assert report.failures == [
+        "entry 300: DSSE envelope is not valid JSON: Expecting value: line 1 column 1 (char 0)"
+    ]
     assert not report.ok
 
 
@@ -127,7 +131,10 @@ def test_two_writers_never_fork_the_log(store_factory) -> None:
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
-    threads = [threading.Thread(target=writer, args=(a, b"a")), threading.Thread(target=writer, args=(b, b"b"))]
+    threads = [
+        threading.Thread(target=writer, args=(a, b"a")),
+        threading.Thread(target=writer, args=(b, b"b")),
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -172,3 +179,40 @@ def test_store_out_of_step_with_its_checkpoint_fails_closed(tmp_path) -> None:
         conn.execute("DELETE FROM tiles WHERE level = 0")
     with pytest.raises(StorageError):
         log.append(_entries(10, 1))
+
+
+def test_pipelined_batches_are_each_durable_and_checkpointed(store) -> None:
+    log = TileLog.create(store, IDENT)
+    batches = [_entries(i * 300, 300) for i in range(7)]
+    results = log.append_batches(batches)
+    assert [r.first_index for r in results] == [i * 300 for i in range(7)]
+    written = [e for b in batches for e in b]
+    fresh = TileLog(store, IDENT.name, [IDENT.vkey()])
+    assert fresh.size == 2100
+    assert fresh.checkpoint.root == _root(written)
+    assert fresh.entries(0, 2100) == written
+    for r in results:  # every intermediate checkpoint is a prefix of the final tree
+        verify_consistency(
+            r.checkpoint.size,
+            2100,
+            r.checkpoint.root,
+            fresh.checkpoint.root,
+            fresh.consistency_proof(r.checkpoint.size),
+        )
+
+
+def test_pipelined_batches_stop_at_the_first_failure_and_keep_what_was_durable(store_factory) -> None:
+    log = TileLog.create(store_factory(), IDENT)
+    other = TileLog.create(store_factory(), IDENT)
+
+    def batches():
+        yield _entries(0, 10)
+        yield _entries(10, 10)
+        other.append([b"interloper"])  # another writer moves the log on mid-stream
+        yield _entries(20, 10)
+        yield _entries(30, 10)
+
+    with pytest.raises(CheckpointConflict):
+        log.append_batches(batches(), depth=0)
+    assert log.size == 21
+    assert log.entries(0, 21) == [*_entries(0, 20), b"interloper"]

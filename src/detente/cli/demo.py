@@ -37,18 +37,26 @@ PARTIES = {
 
 # (record type, English, Chinese): the mechanisms the source document names.
 TEMPLATES = [
-    ("detente.dev/pre-test-notification/v1",
-     "Pre-test notification {n}: high-risk AI model evaluation scheduled; window and contact attached.",
-     "测试前通知 {n}：已安排高风险人工智能模型评估；附时间窗口和联系人。"),
-    ("detente.dev/hotline-message/v1",
-     "Hotline link test {n}: please acknowledge receipt.",
-     "热线链路测试 {n}：请确认收到。"),
-    ("detente.dev/incident-report/v1",
-     "Incident report {n}: AI-enabled disinformation campaign observed; initial stage.",
-     "事件报告 {n}：发现人工智能驱动的虚假信息活动；初步阶段。"),
-    ("detente.dev/statement/v1",
-     "Statement {n}: both parties affirm meaningful human control over AI-enabled weapon systems.",
-     "声明 {n}：双方确认对人工智能赋能武器系统保持有意义的人类控制。"),
+    (
+        "detente.dev/pre-test-notification/v1",
+        "Pre-test notification {n}: high-risk AI model evaluation scheduled; window and contact attached.",
+        "测试前通知 {n}：已安排高风险人工智能模型评估；附时间窗口和联系人。",
+    ),
+    (
+        "detente.dev/hotline-message/v1",
+        "Hotline link test {n}: please acknowledge receipt.",
+        "热线链路测试 {n}：请确认收到。",
+    ),
+    (
+        "detente.dev/incident-report/v1",
+        "Incident report {n}: AI-enabled disinformation campaign observed; initial stage.",
+        "事件报告 {n}：发现人工智能驱动的虚假信息活动；初步阶段。",
+    ),
+    (
+        "detente.dev/statement/v1",
+        "Statement {n}: both parties affirm meaningful human control over AI-enabled weapon systems.",
+        "声明 {n}：双方确认对人工智能赋能武器系统保持有意义的人类控制。",
+    ),
 ]
 
 
@@ -59,21 +67,24 @@ def _records(party: str, start: int, count: int, original: str) -> list[Record]:
         rtype, en, zh = TEMPLATES[n % len(TEMPLATES)]
         texts = {"en": en.format(n=n), "zh-Hans": zh.format(n=n)}
         other = "zh-Hans" if original == "en" else "en"
-        out.append(Record(
-            type=rtype,
-            party=party,
-            issued=now,
-            body={"sequence": n},
-            text=BilingualText(
-                original=LangText(lang=original, text=texts[original]),
-                translations={other: texts[other]},
-            ),
-        ))
+        out.append(
+            Record(
+                type=rtype,
+                party=party,
+                issued=now,
+                body={"sequence": n},
+                text=BilingualText(
+                    original=LangText(lang=original, text=texts[original]),
+                    translations={other: texts[other]},
+                ),
+            )
+        )
     return out
 
 
-def _append_all(log: TileLog, ident: Ed25519Identity, records: list[Record], batch: int,
-                progress: Progress, label: str) -> None:
+def _append_all(
+    log: TileLog, ident: Ed25519Identity, records: list[Record], batch: int, progress: Progress, label: str
+) -> None:
     task = progress.add_task(label, total=len(records))
     for i in range(0, len(records), batch):
         chunk = records[i : i + batch]
@@ -82,7 +93,9 @@ def _append_all(log: TileLog, ident: Ed25519Identity, records: list[Record], bat
 
 
 def demo(
-    directory: Path = typer.Option(Path("demo-node"), "--dir", help="where the two nodes' keys and databases go"),
+    directory: Path = typer.Option(
+        Path("demo-node"), "--dir", help="where the two nodes' keys and databases go"
+    ),
     records: int = typer.Option(2000, "--records", min=1, max=1_000_000, help="records per party"),
     batch: int = typer.Option(500, "--batch", min=1, max=10_000, help="records per append batch"),
     fresh: bool = typer.Option(True, "--fresh/--reuse", help="start from empty nodes"),
@@ -104,12 +117,29 @@ def demo(
     us, cn = logs["us"], logs["cn"]
     us_vkey, cn_cosigner = idents["us"].vkey(), idents["cn"].cosigner_vkey()
     started = time.perf_counter()
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=console) as progress:
-        _append_all(us, idents["us"], _records(us.origin, us.size, records, "en"), batch, progress,
-                    "us: sign + append")
-        _append_all(cn, idents["cn"], _records(cn.origin, cn.size, records, "zh-Hans"), batch,
-                    progress, "cn: sign + append")
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    ) as progress:
+        _append_all(
+            us,
+            idents["us"],
+            _records(us.origin, us.size, records, "en"),
+            batch,
+            progress,
+            "us: sign + append",
+        )
+        _append_all(
+            cn,
+            idents["cn"],
+            _records(cn.origin, cn.size, records, "zh-Hans"),
+            batch,
+            progress,
+            "cn: sign + append",
+        )
     elapsed = time.perf_counter() - started
 
     # The CN node witnesses the US log: verify with the US key only, then cosign.
@@ -121,14 +151,23 @@ def demo(
 
     # US appends more; the witness checks the log grew append-only before cosigning again.
     with Progress(console=console, transient=True) as progress:
-        _append_all(us, idents["us"], _records(us.origin, us.size, max(records // 4, 1), "en"),
-                    batch, progress, "us: more records")
+        _append_all(
+            us,
+            idents["us"],
+            _records(us.origin, us.size, max(records // 4, 1), "en"),
+            batch,
+            progress,
+            "us: more records",
+        )
     second = open_checkpoint(us.signed_checkpoint(), [verifier_for(us_vkey)], origin=us.origin)
     proof = us.consistency_proof(first.checkpoint.size, second.checkpoint.size)
-    verify_consistency(first.checkpoint.size, second.checkpoint.size, first.checkpoint.root,
-                       second.checkpoint.root, proof)
-    console.print(f"consistency {first.checkpoint.size} → {second.checkpoint.size}: verified "
-                  f"({len(proof)} hashes); CN cosigns the new checkpoint")
+    verify_consistency(
+        first.checkpoint.size, second.checkpoint.size, first.checkpoint.root, second.checkpoint.root, proof
+    )
+    console.print(
+        f"consistency {first.checkpoint.size} → {second.checkpoint.size}: verified "
+        f"({len(proof)} hashes); CN cosigns the new checkpoint"
+    )
 
     # An auditor with only public keys checks one record end to end.
     index = first.checkpoint.size // 2
@@ -155,13 +194,16 @@ def demo(
     tampered = bytearray(entry)
     tampered[len(tampered) // 2] ^= 0x01
     try:
-        verify_inclusion(leaf_hash(bytes(tampered)), index, audited.checkpoint.size, path,
-                         audited.checkpoint.root)
+        verify_inclusion(
+            leaf_hash(bytes(tampered)), index, audited.checkpoint.size, path, audited.checkpoint.root
+        )
     except VerificationError as exc:
         console.print(f"[green]tampered copy rejected:[/] {exc.message}")
     else:
         raise VerificationError("a tampered entry verified: the demo found a bug")
 
     total = records * 2 + max(records // 4, 1)
-    console.print(f"[bold green]demo ok[/]: {total} signed records in two logs "
-                  f"({total / max(elapsed, 1e-9):,.0f} records/s incl. signing); files in {directory}/")
+    console.print(
+        f"[bold green]demo ok[/]: {total} signed records in two logs "
+        f"({total / max(elapsed, 1e-9):,.0f} records/s incl. signing); files in {directory}/"
+    )

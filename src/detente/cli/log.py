@@ -83,12 +83,16 @@ def append(
     entry = seal_record(record, ident)  # validate and sign before touching the store
     log = open_log(store, key, None, write=True)
     result = log.append([entry])
-    typer.echo(json.dumps({
-        "origin": log.origin,
-        "index": result.first_index,
-        "leaf_hash": result.leaf_hashes[0].hex(),
-        "tree_size": result.checkpoint.size,
-    }))
+    typer.echo(
+        json.dumps(
+            {
+                "origin": log.origin,
+                "index": result.first_index,
+                "leaf_hash": result.leaf_hashes[0].hex(),
+                "tree_size": result.checkpoint.size,
+            }
+        )
+    )
 
 
 @app.command("checkpoint")

@@ -38,11 +38,16 @@ def verify(
     verifiers = [verifier_for(k) for k in key]
     verified = open_note(read_input(file), verifiers)
     if as_json:
-        typer.echo(json.dumps({
-            "text": verified.text,
-            "verified": list(verified.verified_names),
-            "ignored": [s.name for s in verified.unverified],
-        }, ensure_ascii=False))
+        typer.echo(
+            json.dumps(
+                {
+                    "text": verified.text,
+                    "verified": list(verified.verified_names),
+                    "ignored": [s.name for s in verified.unverified],
+                },
+                ensure_ascii=False,
+            )
+        )
         return
     sys.stdout.write(verified.text)
     for name in verified.verified_names:

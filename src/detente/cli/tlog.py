@@ -101,10 +101,13 @@ def inclusion_json(index: int, size: int, root: bytes, leaf: bytes, proof: list[
     """The JSON form ``verify-inclusion --json`` reads."""
     import base64
 
-    return json.dumps({
-        "leafIdx": index,
-        "treeSize": size,
-        "root": base64.b64encode(root).decode(),
-        "leafHash": base64.b64encode(leaf).decode(),
-        "proof": [base64.b64encode(p).decode() for p in proof],
-    }, indent=2)
+    return json.dumps(
+        {
+            "leafIdx": index,
+            "treeSize": size,
+            "root": base64.b64encode(root).decode(),
+            "leafHash": base64.b64encode(leaf).decode(),
+            "proof": [base64.b64encode(p).decode() for p in proof],
+        },
+        indent=2,
+    )

@@ -211,8 +211,7 @@ def verify_envelope(
             break
     if len(accepted) < threshold:
         raise UnknownKey(
-            f"DSSE envelope has {len(accepted)} valid signature(s) from trusted keys; "
-            f"{threshold} required"
+            f"DSSE envelope has {len(accepted)} valid signature(s) from trusted keys; {threshold} required"
         )
     if payload_types is not None and envelope.payload_type not in payload_types:
         raise MalformedEnvelope(f"unexpected DSSE payload type {envelope.payload_type!r}")

@@ -22,9 +22,27 @@ STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 PAYLOAD_TYPE = "application/vnd.in-toto+json"
 
 _HEX = re.compile(r"\A[0-9a-f]+\Z")
-_HEX_ALGOS = {"sha256", "sha224", "sha384", "sha512", "sha512_224", "sha512_256", "sha3_224",
-              "sha3_256", "sha3_384", "sha3_512", "shake128", "shake256", "blake2b", "blake2s",
-              "ripemd160", "sm3", "gost", "sha1", "md5"}
+_HEX_ALGOS = {
+    "sha256",
+    "sha224",
+    "sha384",
+    "sha512",
+    "sha512_224",
+    "sha512_256",
+    "sha3_224",
+    "sha3_256",
+    "sha3_384",
+    "sha3_512",
+    "shake128",
+    "shake256",
+    "blake2b",
+    "blake2s",
+    "ripemd160",
+    "sm3",
+    "gost",
+    "sha1",
+    "md5",
+}
 
 
 class ResourceDescriptor(BaseModel):

@@ -169,9 +169,7 @@ class Ed25519Identity:
 
     def vkey(self) -> VerifierKey:
         """This identity as a log / note signer (type 0x01)."""
-        return VerifierKey(
-            self.name, key_id(self.name, SIG_ED25519, self._public), SIG_ED25519, self._public
-        )
+        return VerifierKey(self.name, key_id(self.name, SIG_ED25519, self._public), SIG_ED25519, self._public)
 
     def cosigner_vkey(self) -> VerifierKey:
         """This identity as a checkpoint cosigner (type 0x04, c2sp.org/tlog-cosignature)."""

@@ -32,7 +32,7 @@ from detente.crypto.keys import (
     SIG_RFC6962,
     VerifierKey,
 )
-from detente.errors import MalformedKey, SignatureError
+from detente.errors import MalformedError, MalformedKey, SignatureError
 
 __all__ = ["NoteVerifier", "cosignature_message", "verifier_for"]
 
@@ -86,9 +86,7 @@ class _Ed25519Verifier:
 class _CosignatureV1Verifier(_Ed25519Verifier):
     def verify(self, text: bytes, signature: bytes) -> None:
         if len(signature) != 72:
-            raise SignatureError(
-                f"cosignature by {self.name} is {len(signature) + 4} bytes, not 76"
-            )
+            raise SignatureError(f"cosignature by {self.name} is {len(signature) + 4} bytes, not 76")
         (timestamp,) = struct.unpack(">Q", signature[:8])
         if timestamp > MAX_TIMESTAMP:
             raise SignatureError(f"cosignature by {self.name} has an out-of-range timestamp")
@@ -142,7 +140,10 @@ def _checkpoint_size_root(text: bytes, name: str) -> tuple[int, bytes]:
         raise SignatureError("RFC 6962 signatures only sign checkpoints without extension lines")
     if lines[0] != name.encode("utf-8"):
         raise SignatureError(f"RFC 6962 signed checkpoint origin is not the key name {name}")
-    root = b64decode(lines[2], error=SignatureError, what="checkpoint root")
+    try:
+        root = b64decode(lines[2], what="checkpoint root")
+    except MalformedError:
+        raise SignatureError("RFC 6962 signed checkpoint has a malformed root") from None
     if len(root) != 32:
         raise SignatureError("checkpoint root is not 32 bytes")
     return int(lines[1]), root
@@ -168,6 +169,5 @@ def verifier_for(vkey: VerifierKey | str) -> NoteVerifier:
         return (_ECDSAVerifier if vk.sig_type == SIG_ECDSA else _RFC6962Verifier)(vk, pub)
     raise MalformedKey(
         f"{vk.name}: signature type 0x{vk.sig_type:02x} is not supported",
-        hint="detente verifies types 0x01 (Ed25519), 0x02 (ECDSA), 0x04 (cosignature/v1) "
-        "and 0x05 (RFC 6962)",
+        hint="detente verifies types 0x01 (Ed25519), 0x02 (ECDSA), 0x04 (cosignature/v1) and 0x05 (RFC 6962)",
     )

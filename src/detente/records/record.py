@@ -9,7 +9,7 @@ bodies; the core only fixes this frame.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_serializer, field_validator
@@ -24,7 +24,7 @@ __all__ = ["RECORD_SCHEMA", "TLP", "Record", "describe_validation_error"]
 RECORD_SCHEMA = "detente.dev/record/v1"
 
 
-class TLP(str, Enum):
+class TLP(StrEnum):
     """Traffic Light Protocol 2.0 (FIRST) markings."""
 
     CLEAR = "TLP:CLEAR"

@@ -145,7 +145,7 @@ class PostgresStore:
                     )
                     if cur.rowcount != len(rows):
                         raise StorageError(
-                            f"refused to rewrite an existing tile of {origin!r} at the same or a smaller width"
+                            f"refused to rewrite a tile of {origin!r} at the same or a smaller width"
                         )
                     cur.execute(
                         f"UPDATE {s}.logs SET checkpoint = %s WHERE origin = %s", (checkpoint, origin)

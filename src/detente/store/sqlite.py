@@ -135,7 +135,7 @@ class SQLiteStore:
                     )
                     if cur.rowcount != len(rows):
                         raise StorageError(
-                            f"refused to rewrite an existing tile of {origin!r} at the same or a smaller width"
+                            f"refused to rewrite a tile of {origin!r} at the same or a smaller width"
                         )
                     conn.execute("UPDATE logs SET checkpoint = ? WHERE origin = ?", (checkpoint, origin))
                 except BaseException:

@@ -9,25 +9,26 @@ to the batch (cf. tessera's ``storage/internal/integrate.go``).
 from __future__ import annotations
 
 import hashlib
+import struct
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from detente.errors import MalformedTile
+from detente.errors import EntryTooLarge, MalformedTile
+from detente.tlog.hashing import HASH_SIZE
 from detente.tlog.proofs import tree_root
 from detente.tlog.tiles import (
-    HASH_SIZE,
+    MAX_ENTRY_SIZE,
     TILE_HEIGHT,
     TILE_WIDTH,
     TileID,
     build_stored_tile,
     decode_entry_bundle,
-    encode_entry_bundle,
     nodes_from_tiles,
     partial_width,
     stored_root,
 )
 
-__all__ = ["Integration", "edge_tiles", "integrate"]
+__all__ = ["Integration", "edge_tiles", "integrate", "next_edge"]
 
 
 @dataclass(frozen=True)
@@ -59,12 +60,7 @@ def edge_tiles(size: int) -> list[TileID]:
 
 
 _LEAF_PREFIX = hashlib.sha256(b"\x00")
-
-
-def _leaf(entry: bytes) -> bytes:
-    h = _LEAF_PREFIX.copy()
-    h.update(entry)
-    return h.digest()
+_U16 = struct.Struct(">H").pack
 
 
 def _hashes_of(blob: bytes, width: int) -> list[bytes]:
@@ -84,7 +80,12 @@ def integrate(
     for tid in edge_tiles(size):
         if tid not in edge:
             raise MalformedTile(f"right-edge tile {tid.path()} is missing")
-    leaves = [_leaf(e) for e in entries]
+    prefix = _LEAF_PREFIX
+    leaves = []
+    for e in entries:
+        h = prefix.copy()
+        h.update(e)
+        leaves.append(h.digest())
     new_size = size + len(entries)
     tiles: dict[TileID, bytes] = {}
     bundles: dict[TileID, bytes] = {}
@@ -92,7 +93,9 @@ def integrate(
     # Entry bundles: the partial bundle's bytes are kept as they are and new entries appended.
     width0 = size % TILE_WIDTH
     first = size // TILE_WIDTH
-    pieces = [encode_entry_bundle([e]) for e in entries]
+    if any(len(e) > MAX_ENTRY_SIZE for e in entries):
+        raise EntryTooLarge(f"a log entry is over {MAX_ENTRY_SIZE} bytes")
+    pieces = [_U16(len(e)) + e for e in entries]
     head = TILE_WIDTH - width0 if width0 else 0
     if width0:
         previous = edge[TileID(-1, first, width0)]
@@ -118,7 +121,10 @@ def integrate(
         up: list[bytes] = []
         for start in range(0, len(hashes), TILE_WIDTH):
             chunk = hashes[start : start + TILE_WIDTH]
-            blob = build_stored_tile(chunk, previous, width) if start == 0 else build_stored_tile(chunk)
+            if start == 0:
+                blob = build_stored_tile(chunk, previous, width)
+            else:
+                blob = build_stored_tile(chunk)
             tiles[TileID(level, n + start // TILE_WIDTH, len(chunk))] = blob
             if len(chunk) == TILE_WIDTH:
                 up.append(stored_root(blob))
@@ -127,6 +133,15 @@ def integrate(
 
     root = _root(new_size, tiles, edge)
     return Integration(size, new_size, root, tiles, bundles, leaves)
+
+
+def next_edge(result: Integration, edge: Mapping[TileID, bytes]) -> dict[TileID, bytes]:
+    """The right-edge tiles after ``result``, from what it wrote and the edge it started from:
+    lets a writer integrate the next batch before the previous one is stored."""
+    by_pos = {(t.level, t.index): blob for t, blob in edge.items()}
+    by_pos.update({(t.level, t.index): blob for t, blob in result.tiles.items()})
+    by_pos.update({(t.level, t.index): blob for t, blob in result.bundles.items()})
+    return {t: by_pos[(t.level, t.index)] for t in edge_tiles(result.size)}
 
 
 def _root(size: int, tiles: Mapping[TileID, bytes], edge: Mapping[TileID, bytes]) -> bytes:

@@ -170,9 +170,7 @@ def verify_inclusion(leaf: bytes, index: int, size: int, proof: Sequence[bytes],
         )
 
 
-def verify_consistency(
-    size1: int, size2: int, root1: bytes, root2: bytes, proof: Sequence[bytes]
-) -> None:
+def verify_consistency(size1: int, size2: int, root1: bytes, root2: bytes, proof: Sequence[bytes]) -> None:
     """Check that tree (``size1``, ``root1``) is a prefix of (``size2``, ``root2``); raise if not."""
     _check_hash(root1, "first root", ConsistencyError)
     _check_hash(root2, "second root", ConsistencyError)
@@ -219,6 +217,4 @@ def verify_consistency(
     if sn != 0:
         raise ConsistencyError("consistency proof is shorter than needed")
     if fr != root1 or sr != root2:
-        raise ConsistencyError(
-            f"consistency proof does not link the roots of sizes {size1} and {size2}"
-        )
+        raise ConsistencyError(f"consistency proof does not link the roots of sizes {size1} and {size2}")

@@ -92,7 +92,10 @@ def parse_tile_path(path: str) -> TileID:
     """Parse a tile or entry-bundle path; reject anything that is not exactly canonical."""
     m = _PATH.match(path)
     if not m:
-        raise MalformedTile(f"not a tile path: {path[:120]!r}", hint="tile paths look like tile/0/x001/234 or tile/entries/005.p/17")
+        raise MalformedTile(
+            f"not a tile path: {path[:120]!r}",
+            hint="tile paths look like tile/0/x001/234 or tile/entries/005.p/17",
+        )
     level = -1 if m.group("entries") else int(m.group("level"))
     if level > _MAX_LEVEL:
         raise MalformedTile(f"tile level {level} is above {_MAX_LEVEL}")

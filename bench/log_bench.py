@@ -1,0 +1,278 @@
+"""Benchmark detente's tiled log against pymerkle 7.0.0 on the same entries, in one run.
+
+    .venv/bin/pip install -e ".[bench]"
+    .venv/bin/python bench/log_bench.py                 # 1,000,000 entries (several minutes)
+    .venv/bin/python bench/log_bench.py --entries 100000 --pg postgresql://127.0.0.1:5432/test
+
+Entries are 1,000 distinct sealed records (DSSE-signed detente records of ~500 bytes), signed
+once up front and appended again and again in batches of 1,000: signing is not timed, as the
+issue asks ("pre-signed"). Every measured phase runs in its own child process so that its peak
+RSS is its own. pymerkle is GPL-3.0 and a bench-only dependency; detente never imports it.
+
+Figures printed:
+- durable append throughput (entries/s), SQLite, batches of 1,000: detente (tiles + bundles +
+  a signed checkpoint per batch, WAL, synchronous=FULL) vs pymerkle ``SqliteTree.append_entries``
+  per batch (its default rollback journal, synchronous=FULL); detente both pipelined
+  (``TileLog.append_batches``: hashing of batch k+1 overlaps the commit of batch k) and with one
+  blocking ``TileLog.append`` call per batch;
+- inclusion- and consistency-proof generation (proofs/s) on the full log, random leaves;
+- peak RSS of the detente append phase;
+- detente's append throughput on PostgreSQL (when --pg is given).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+BATCH = 1000
+
+
+def make_entries() -> list[bytes]:
+    from detente.crypto.keys import Ed25519Identity
+    from detente.records.entry import seal_record
+    from detente.records.record import Record
+    from detente.records.text import BilingualText, LangText
+
+    ident = Ed25519Identity.from_seed("bench.detente.example/log", b"\x07" * 32)
+    out = []
+    for i in range(BATCH):
+        rec = Record(
+            type="detente.dev/hotline-message/v1",
+            party=ident.name,
+            issued=datetime(2026, 11, 26, 12, 0, tzinfo=UTC),
+            body={"sequence": i, "priority": "urgent", "topic": "critical-infrastructure-early-warning"},
+            text=BilingualText(
+                original=LangText(
+                    lang="en", text=f"Benchmark message {i:06d}: link test, please acknowledge."
+                ),
+                translations={"zh-Hans": f"基准消息 {i:06d}：链路测试，请确认。"},
+            ),
+        )
+        out.append(seal_record(rec, ident))
+    return out
+
+
+def _identity():  # type: ignore[no-untyped-def]
+    from detente.crypto.keys import Ed25519Identity
+
+    return Ed25519Identity.from_seed("bench.detente.example/log", b"\x07" * 32)
+
+
+def phase_detente_append(store_url: str, n: int, pipelined: bool) -> dict[str, float]:
+    from detente.node.tilelog import TileLog
+    from detente.store.open import open_store
+
+    entries = make_entries()
+    store = open_store(store_url, create=True)
+    log = TileLog.create(store, _identity())
+    t0 = time.perf_counter()
+    if pipelined:
+        log.append_batches(entries for _ in range(n // BATCH))
+    else:
+        for _ in range(n // BATCH):
+            log.append(entries)
+    dt = time.perf_counter() - t0
+    assert log.size == n
+    return {"entries_per_s": n / dt, "seconds": dt}
+
+
+def phase_pymerkle_append(path: str, n: int) -> dict[str, float]:
+    from pymerkle import SqliteTree
+
+    entries = make_entries()
+    tree = SqliteTree(path, algorithm="sha256")
+    t0 = time.perf_counter()
+    for _ in range(n // BATCH):
+        tree.append_entries(entries)
+    dt = time.perf_counter() - t0
+    assert tree.get_size() == n
+    return {"entries_per_s": n / dt, "seconds": dt}
+
+
+def _rate(fn, seconds: float, min_calls: int) -> float:  # type: ignore[no-untyped-def]
+    calls = 0
+    t0 = time.perf_counter()
+    while calls < min_calls or time.perf_counter() - t0 < seconds:
+        fn(calls)
+        calls += 1
+    return calls / (time.perf_counter() - t0)
+
+
+def phase_detente_proofs(store_url: str, n: int, seconds: float) -> dict[str, float]:
+    from detente.node.tilelog import TileLog
+    from detente.store.open import open_store
+    from detente.tlog.hashing import leaf_hash
+    from detente.tlog.proofs import verify_consistency, verify_inclusion
+
+    ident = _identity()
+    log = TileLog(open_store(store_url), ident.name, [ident.vkey()])
+    rnd = random.Random(42)
+    leaves = [rnd.randrange(n) for _ in range(100_000)]
+    olds = [rnd.randrange(1, n) for _ in range(100_000)]
+    incl = _rate(lambda i: log.inclusion_proof(leaves[i % len(leaves)], n), seconds, 200)
+    cons = _rate(lambda i: log.consistency_proof(olds[i % len(olds)], n), seconds, 200)
+    # spot-check that what was timed verifies
+    root = log.checkpoint.root
+    for i in leaves[:20]:
+        verify_inclusion(leaf_hash(log.entry(i)), i, n, log.inclusion_proof(i, n), root)
+    for m in olds[:5]:
+        verify_consistency(m, n, log.root(m), root, log.consistency_proof(m, n))
+    return {"inclusion_per_s": incl, "consistency_per_s": cons}
+
+
+def phase_pymerkle_proofs(path: str, n: int, seconds: float) -> dict[str, float]:
+    from pymerkle import SqliteTree
+
+    tree = SqliteTree(path, algorithm="sha256")
+    rnd = random.Random(42)
+    leaves = [rnd.randrange(n) + 1 for _ in range(100_000)]  # pymerkle indices are 1-based
+    olds = [rnd.randrange(1, n) for _ in range(100_000)]
+    incl = _rate(lambda i: tree.prove_inclusion(leaves[i % len(leaves)], n), seconds, 5)
+    cons = _rate(lambda i: tree.prove_consistency(olds[i % len(olds)], n), seconds, 5)
+    return {"inclusion_per_s": incl, "consistency_per_s": cons}
+
+
+PHASES = {
+    "detente-append": lambda a: phase_detente_append(a.target, a.entries, pipelined=False),
+    "detente-pipelined": lambda a: phase_detente_append(a.target, a.entries, pipelined=True),
+    "pymerkle-append": lambda a: phase_pymerkle_append(a.target, a.entries),
+    "detente-proofs": lambda a: phase_detente_proofs(a.target, a.entries, a.seconds),
+    "pymerkle-proofs": lambda a: phase_pymerkle_proofs(a.target, a.entries, a.seconds),
+}
+
+
+def run_phase(name: str, target: str, entries: int, seconds: float) -> dict[str, float]:
+    cmd = [
+        sys.executable,
+        __file__,
+        "--phase",
+        name,
+        "--target",
+        target,
+        "--entries",
+        str(entries),
+        "--seconds",
+        str(seconds),
+    ]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    result: dict[str, float] = json.loads(out.strip().splitlines()[-1])
+    print(f"  {name:<16} {json.dumps({k: round(v, 1) for k, v in result.items()})}", flush=True)
+    return result
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--entries", type=int, default=1_000_000)
+    ap.add_argument("--seconds", type=float, default=10.0, help="time per proof measurement")
+    ap.add_argument("--pg", default=None, help="PostgreSQL URL for the PostgreSQL append figure")
+    ap.add_argument("--pg-entries", type=int, default=None, help="entries for the PostgreSQL run")
+    ap.add_argument("--dir", default=None, help="where the databases go (default: a temp dir)")
+    ap.add_argument("--phase", choices=sorted(PHASES), help=argparse.SUPPRESS)
+    ap.add_argument("--target", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.entries % BATCH:
+        ap.error(f"--entries must be a multiple of {BATCH}")
+
+    if args.phase:
+        result = PHASES[args.phase](args)
+        result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(json.dumps(result))
+        return
+
+    workdir = Path(args.dir or tempfile.mkdtemp(prefix="detente-bench-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    for f in workdir.glob("*.db*"):  # includes detente.db.1
+        f.unlink()
+    n = args.entries
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cpus, "
+        f"Python {platform.python_version()}, SQLite {__import__('sqlite3').sqlite_version}"
+    )
+    print(
+        f"entries: {n:,} sealed records of {len(make_entries()[0])} bytes (avg "
+        f"{sum(map(len, make_entries())) / BATCH:.0f}), batches of {BATCH}"
+    )
+    det_db, pm_db = str(workdir / "detente.db"), str(workdir / "pymerkle.db")
+    # Alternate the two appends so that disk state drifts evenly between them.
+    det1 = run_phase("detente-append", det_db + ".1", n, args.seconds)
+    pm = run_phase("pymerkle-append", pm_db, n, args.seconds)
+    det = run_phase("detente-pipelined", det_db, n, args.seconds)
+    detp = run_phase("detente-proofs", det_db, n, args.seconds)
+    pmp = run_phase("pymerkle-proofs", pm_db, n, args.seconds)
+    pg = None
+    if args.pg:
+        schema = f"bench_{int(time.time())}"
+        pg_n = args.pg_entries or n
+        pg = run_phase("detente-pipelined", f"{args.pg}#{schema}", pg_n, args.seconds)
+        import psycopg
+
+        with psycopg.connect(args.pg, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+    summary = {
+        "entries": n,
+        "append_sqlite": {
+            "detente": det["entries_per_s"],
+            "pymerkle": pm["entries_per_s"],
+            "ratio": det["entries_per_s"] / pm["entries_per_s"],
+        },
+        "append_sqlite_one_call_per_batch": {
+            "detente": det1["entries_per_s"],
+            "ratio": det1["entries_per_s"] / pm["entries_per_s"],
+        },
+        "inclusion": {
+            "detente": detp["inclusion_per_s"],
+            "pymerkle": pmp["inclusion_per_s"],
+            "ratio": detp["inclusion_per_s"] / pmp["inclusion_per_s"],
+        },
+        "consistency": {
+            "detente": detp["consistency_per_s"],
+            "pymerkle": pmp["consistency_per_s"],
+            "ratio": detp["consistency_per_s"] / pmp["consistency_per_s"],
+        },
+        "peak_rss_mb_detente_append": det["peak_rss_mb"],
+        "peak_rss_mb_pymerkle_append": pm["peak_rss_mb"],
+    }
+    if pg:
+        summary["append_postgres"] = {"detente": pg["entries_per_s"], "entries": args.pg_entries or n}
+    print()
+    print(
+        f"append, SQLite, durable   detente {det['entries_per_s']:>10,.0f}/s   pymerkle "
+        f"{pm['entries_per_s']:>10,.0f}/s   ratio {summary['append_sqlite']['ratio']:.2f}x  (append_batches)"
+    )
+    print(
+        f"  one append() per batch  detente {det1['entries_per_s']:>10,.0f}/s   ratio "
+        f"{summary['append_sqlite_one_call_per_batch']['ratio']:.2f}x"
+    )
+    print(
+        f"inclusion proofs @ {n:,}  detente {detp['inclusion_per_s']:>10,.0f}/s   pymerkle "
+        f"{pmp['inclusion_per_s']:>10,.1f}/s   ratio {summary['inclusion']['ratio']:,.0f}x"
+    )
+    print(
+        f"consistency proofs @ {n:,} detente {detp['consistency_per_s']:>9,.0f}/s   pymerkle "
+        f"{pmp['consistency_per_s']:>10,.1f}/s   ratio {summary['consistency']['ratio']:,.0f}x"
+    )
+    print(
+        f"peak RSS while appending  detente {det['peak_rss_mb']:.0f} MB   pymerkle {pm['peak_rss_mb']:.0f} MB"
+    )
+    if pg:
+        print(
+            f"append, PostgreSQL        detente {pg['entries_per_s']:>10,.0f}/s "
+            f"({summary['append_postgres']['entries']:,} entries)"
+        )
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()
