@@ -17,9 +17,8 @@ import contextlib
 import random
 import threading
 import time
-from collections import OrderedDict, deque
-from collections.abc import Iterable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from detente.crypto.keys import Ed25519Identity, VerifierKey
@@ -29,7 +28,7 @@ from detente.errors import CheckpointConflict, InclusionError, LogNotFound, Malf
 from detente.store.protocol import LogStore, TilePos
 from detente.tlog.checkpoint import Checkpoint, open_checkpoint, sign_checkpoint
 from detente.tlog.hashing import EMPTY_ROOT
-from detente.tlog.integrate import edge_tiles, integrate, next_edge
+from detente.tlog.integrate import edge_tiles, integrate
 from detente.tlog.proofs import consistency_proof, inclusion_proof, tree_root
 from detente.tlog.tiles import (
     TILE_WIDTH,
@@ -158,58 +157,6 @@ class TileLog:
                 self._checkpoint, self._note = cp, note
                 return AppendResult(old.size, len(entries), cp, note, tuple(result.leaf_hashes))
         raise CheckpointConflict(f"log {self.origin!r} kept changing under this writer")
-
-    def append_batches(self, batches: Iterable[Sequence[bytes]], *, depth: int = 2) -> list[AppendResult]:
-        """Append many batches, each durable with its own signed checkpoint, in order.
-
-        Pipelined: batch *k+1* is hashed and signed while batch *k* is being committed (the
-        database releases the GIL while it writes and fsyncs), so hashing overlaps I/O. Each
-        commit still names the previous batch's checkpoint as its compare-and-swap token, so a
-        failure stops the chain: the batches before it are durable, none after it is written,
-        and the error is raised once every in-flight commit has settled.
-        """
-        if self._identity is None:
-            raise LogNotFound(f"log {self.origin!r} is open read-only here (no signing key)")
-        signer = [Ed25519NoteSigner(self._identity)]
-        done: list[AppendResult] = []
-        with self._write_lock, ThreadPoolExecutor(1, thread_name_prefix="detente-commit") as pool:
-            cp, note = self._checkpoint, self._note
-            edge = self._edge(cp.size)
-            inflight: deque[tuple[Future[None], AppendResult]] = deque()
-            failure: BaseException | None = None
-            try:
-                for batch in batches:
-                    if not batch:
-                        raise MalformedTile("append needs at least one entry")
-                    result = integrate(cp.size, edge, batch)
-                    new_cp = Checkpoint(self.origin, result.size, result.root)
-                    new_note = sign_checkpoint(new_cp, signer).to_bytes()
-                    fut = pool.submit(
-                        self.store.commit, self.origin, note, new_note, {**result.tiles, **result.bundles}
-                    )
-                    inflight.append(
-                        (fut, AppendResult(cp.size, len(batch), new_cp, new_note, tuple(result.leaf_hashes)))
-                    )
-                    cp, note, edge = new_cp, new_note, next_edge(result, edge)
-                    while len(inflight) > depth:
-                        self._settle(inflight.popleft(), done)
-            except BaseException as exc:
-                failure = exc
-            while inflight:
-                try:
-                    self._settle(inflight.popleft(), done)
-                except BaseException as exc:
-                    failure = failure or exc
-            if failure is not None:
-                self.refresh()
-                raise failure
-        return done
-
-    def _settle(self, item: tuple[Future[None], AppendResult], done: list[AppendResult]) -> None:
-        fut, result = item
-        fut.result()
-        self._checkpoint, self._note = result.checkpoint, result.note
-        done.append(result)
 
     def _edge(self, size: int) -> dict[TileID, bytes]:
         ids = edge_tiles(size)

@@ -28,7 +28,7 @@ from detente.tlog.tiles import (
     stored_root,
 )
 
-__all__ = ["Integration", "edge_tiles", "integrate", "next_edge"]
+__all__ = ["Integration", "edge_tiles", "integrate"]
 
 
 @dataclass(frozen=True)
@@ -133,18 +133,3 @@ def integrate(
 
     root = _root(new_size, tiles, edge)
     return Integration(size, new_size, root, tiles, bundles, leaves)
-
-
-def next_edge(result: Integration, edge: Mapping[TileID, bytes]) -> dict[TileID, bytes]:
-    """The right-edge tiles after ``result``, from what it wrote and the edge it started from:
-    lets a writer integrate the next batch before the previous one is stored."""
-    by_pos = {(t.level, t.index): blob for t, blob in edge.items()}
-    by_pos.update({(t.level, t.index): blob for t, blob in result.tiles.items()})
-    by_pos.update({(t.level, t.index): blob for t, blob in result.bundles.items()})
-    return {t: by_pos[(t.level, t.index)] for t in edge_tiles(result.size)}
-
-
-def _root(size: int, tiles: Mapping[TileID, bytes], edge: Mapping[TileID, bytes]) -> bytes:
-    by_pos = {(t.level, t.index): (blob, t.width) for t, blob in edge.items() if not t.is_entries}
-    by_pos.update({(t.level, t.index): (blob, t.width) for t, blob in tiles.items()})
-    return tree_root(size, lambda nodes: nodes_from_tiles(nodes, by_pos.__getitem__))
