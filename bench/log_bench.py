@@ -231,11 +231,7 @@ def main() -> None:
     print()
     print(
         f"append, SQLite, durable   detente {det['entries_per_s']:>10,.0f}/s   pymerkle "
-        f"{pm['entries_per_s']:>10,.0f}/s   ratio {summary['append_sqlite']['ratio']:.2f}x  (append_batches)"
-    )
-    print(
-        f"  one append() per batch  detente {det1['entries_per_s']:>10,.0f}/s   ratio "
-        f"{summary['append_sqlite_one_call_per_batch']['ratio']:.2f}x"
+        f"{pm['entries_per_s']:>10,.0f}/s   ratio {summary['append_sqlite']['ratio']:.2f}x"
     )
     print(
         f"inclusion proofs @ {n:,}  detente {detp['inclusion_per_s']:>10,.0f}/s   pymerkle "

@@ -8,7 +8,7 @@ import pytest
 
 from detente.crypto.keys import Ed25519Identity
 from detente.crypto.note_verifiers import verifier_for
-from detente.errors import CheckpointConflict, InclusionError, LogNotFound, StorageError, UnknownKey
+from detente.errors import InclusionError, LogNotFound, StorageError, UnknownKey
 from detente.node.audit import audit_log
 from detente.node.tilelog import TileLog
 from detente.tlog.checkpoint import open_checkpoint

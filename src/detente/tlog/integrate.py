@@ -133,3 +133,9 @@ def integrate(
 
     root = _root(new_size, tiles, edge)
     return Integration(size, new_size, root, tiles, bundles, leaves)
+
+
+def _root(size: int, tiles: Mapping[TileID, bytes], edge: Mapping[TileID, bytes]) -> bytes:
+    by_pos = {(t.level, t.index): (blob, t.width) for t, blob in edge.items() if not t.is_entries}
+    by_pos.update({(t.level, t.index): (blob, t.width) for t, blob in tiles.items()})
+    return tree_root(size, lambda nodes: nodes_from_tiles(nodes, by_pos.__getitem__))
