@@ -30,6 +30,7 @@ __all__ = [
     "MalformedProof",
     "MalformedRecord",
     "MalformedTile",
+    "Pushback",
     "SignatureError",
     "StorageError",
     "StoreUnavailable",
@@ -176,6 +177,14 @@ class StorageError(DetenteError):
 
 class StoreUnavailable(StorageError):
     code = "store-unavailable"
+
+
+class Pushback(StorageError):
+    """Too much work is already queued; try again shortly (HTTP 503 with Retry-After)."""
+
+    code = "pushback"
+    http_status = 503
+    default_hint = "the log is busy; retry after a short delay"
 
 
 class LogNotFound(StorageError):

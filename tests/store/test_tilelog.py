@@ -179,3 +179,60 @@ def test_store_out_of_step_with_its_checkpoint_fails_closed(tmp_path) -> None:
         conn.execute("DELETE FROM tiles WHERE level = 0")
     with pytest.raises(StorageError):
         log.append(_entries(10, 1))
+
+
+def test_sequencer_groups_concurrent_appends_into_durable_batches(store) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from detente.node.sequencer import Sequencer
+
+    log = TileLog.create(store, IDENT)
+    seq = Sequencer(log, max_batch=64, max_wait=0.02)
+    entries = _entries(0, 400)
+    with ThreadPoolExecutor(16) as pool:
+        results = list(pool.map(seq.add, entries))
+    seq.close()
+    assert sorted(r.index for r in results) == list(range(400))
+    assert seq.batches < 400  # grouped, not one commit per entry
+    final = log.refresh()
+    stored = log.entries(0, final.size)
+    for entry, r in zip(entries, results, strict=True):
+        assert stored[r.index] == entry
+        assert r.leaf_hash == leaf_hash(entry)
+        assert r.checkpoint.size > r.index
+        verify_inclusion(r.leaf_hash, r.index, final.size, log.inclusion_proof(r.index), final.root)
+
+
+def test_sequencer_refuses_an_oversized_entry_alone(store) -> None:
+    from detente.errors import EntryTooLarge
+    from detente.node.sequencer import Sequencer
+
+    log = TileLog.create(store, IDENT)
+    seq = Sequencer(log, max_batch=10, max_wait=0.05)
+    good = seq.submit(b"fine")
+    with pytest.raises(EntryTooLarge):
+        seq.submit(b"x" * 70_000)
+    assert good.result(10).index == 0
+    seq.close()
+    assert log.refresh().size == 1
+    assert log.entry(0) == b"fine"
+
+
+def test_sequencer_reports_a_failed_batch_to_every_waiter(tmp_path) -> None:
+    import sqlite3
+
+    from detente.node.sequencer import Sequencer
+    from detente.store.sqlite import SQLiteStore
+
+    path = tmp_path / "log.db"
+    log = TileLog.create(SQLiteStore(path, create=True), IDENT)
+    log.append(_entries(0, 5))
+    with sqlite3.connect(path) as conn:  # break the store under the log
+        conn.execute("DELETE FROM tiles WHERE level = 0")
+    seq = Sequencer(log, max_batch=10, max_wait=0.05)
+    futures = [seq.submit(e) for e in _entries(5, 3)]
+    for fut in futures:
+        with pytest.raises(StorageError):
+            fut.result(10)
+    seq.close()
+    assert log.refresh().size == 5
