@@ -109,7 +109,7 @@ def prove(
     key: Path | None = KEY,
     vkey: str | None = VKEY,
 ) -> None:
-    """Print an inclusion proof as JSON (checkable with `detente tlog verify-inclusion --json`)."""
+    """Print an inclusion proof as JSON (checkable with `detente tlog verify-inclusion --file`)."""
     log = open_log(store, key, vkey)
     n = log.size if size is None else size
     if not 0 <= index < n:

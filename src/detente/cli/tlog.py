@@ -1,7 +1,7 @@
 """``detente tlog``: check RFC 9162 proofs given on the command line or as JSON.
 
-The JSON forms are those of the transparency-dev/merkle test data, so its vectors (and the
-output of ``detente log prove``) can be checked directly:
+The JSON forms (``--file``) are those of the transparency-dev/merkle test data, so its vectors
+(and the output of ``detente log prove``) can be checked directly:
 inclusion ``{"leafIdx", "treeSize", "root", "leafHash", "proof"}``, consistency
 ``{"size1", "size2", "root1", "root2", "proof"}``; hashes in base64 (or 64 hex digits).
 """
@@ -55,7 +55,7 @@ def _load(path: Path | None) -> dict[str, Any]:
 
 @app.command("verify-inclusion")
 def verify_inclusion_cmd(
-    json_file: Path | None = typer.Option(None, "--json", help="proof as JSON (file or -)"),
+    json_file: Path | None = typer.Option(None, "--file", "-f", help="proof as JSON (file or -)"),
     index: int | None = typer.Option(None, "--index", help="leaf index (0-based)"),
     size: int | None = typer.Option(None, "--size", help="tree size"),
     root: str | None = typer.Option(None, "--root", help="tree root hash"),
@@ -79,7 +79,7 @@ def verify_inclusion_cmd(
 
 @app.command("verify-consistency")
 def verify_consistency_cmd(
-    json_file: Path | None = typer.Option(None, "--json", help="proof as JSON (file or -)"),
+    json_file: Path | None = typer.Option(None, "--file", "-f", help="proof as JSON (file or -)"),
     size1: int | None = typer.Option(None, "--size1", help="older tree size"),
     size2: int | None = typer.Option(None, "--size2", help="newer tree size"),
     root1: str | None = typer.Option(None, "--root1", help="older root hash"),
@@ -98,7 +98,7 @@ def verify_consistency_cmd(
 
 
 def inclusion_json(index: int, size: int, root: bytes, leaf: bytes, proof: list[bytes]) -> str:
-    """The JSON form ``verify-inclusion --json`` reads."""
+    """The JSON form ``verify-inclusion --file`` reads."""
     import base64
 
     return json.dumps(

@@ -172,18 +172,22 @@ def verify_inclusion(leaf: bytes, index: int, size: int, proof: Sequence[bytes],
 
 def verify_consistency(size1: int, size2: int, root1: bytes, root2: bytes, proof: Sequence[bytes]) -> None:
     """Check that tree (``size1``, ``root1``) is a prefix of (``size2``, ``root2``); raise if not."""
-    _check_hash(root1, "first root", ConsistencyError)
-    _check_hash(root2, "second root", ConsistencyError)
-    for p in proof:
-        _check_hash(p, "proof hash", ConsistencyError)
     if size1 < 0 or size2 < size1:
         raise ConsistencyError(f"size {size1} cannot be a prefix of size {size2}")
     if size1 == size2:
+        # As transparency-dev/merkle: equal sizes are consistent iff the proof is empty and the
+        # roots are equal (an empty tree's root must also be SHA-256 of nothing).
         if proof:
             raise ConsistencyError("equal sizes need an empty consistency proof")
         if root1 != root2:
             raise ConsistencyError(f"two different roots for the same size {size1}")
+        if size1 == 0 and root1 != EMPTY_ROOT:
+            raise ConsistencyError("the root of the empty tree must be SHA-256 of nothing")
         return
+    _check_hash(root1, "first root", ConsistencyError)
+    _check_hash(root2, "second root", ConsistencyError)
+    for p in proof:
+        _check_hash(p, "proof hash", ConsistencyError)
     if size1 == 0:
         if proof:
             raise ConsistencyError("the empty tree needs an empty consistency proof")
