@@ -223,3 +223,27 @@ def test_sigsum_cosignature_is_reproduced_byte_for_byte() -> None:
     note = parse_note(cp.body() + "\n" + line)
     (c,) = verify_cosignatures(note, [verifier_for(ident.cosigner_vkey())])
     assert (c.witness, c.timestamp) == ("example.org/witness", 1234)
+
+
+# --- signed notes with many signatures ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("count", [16, 100])
+def test_notes_with_many_signatures_verify(count: int) -> None:
+    from detente.crypto.note import Ed25519NoteSigner, open_note, sign_note
+
+    idents = [Ed25519Identity.from_seed(f"w{i}.example", bytes([i]) * 32) for i in range(count)]
+    note = sign_note("many signers\n", [Ed25519NoteSigner(i) for i in idents])
+    opened = open_note(note.to_bytes(), [verifier_for(idents[-1].vkey())])
+    assert opened.verified_names == (idents[-1].name,)
+    assert len(opened.unverified) == count - 1
+
+
+def test_a_note_with_101_signatures_is_refused() -> None:
+    from detente.crypto.note import Ed25519NoteSigner, sign_note
+    from detente.errors import MalformedNote
+
+    idents = [Ed25519Identity.from_seed(f"w{i}.example", bytes([i]) * 32) for i in range(101)]
+    note = sign_note("too many\n", [Ed25519NoteSigner(i) for i in idents])
+    with pytest.raises(MalformedNote):
+        parse_note(note.to_bytes())
