@@ -170,6 +170,12 @@ def test_party_log_workflow(capsys, tmp_path: Path) -> None:
     code, out, _ = run(capsys, "tlog", "verify-inclusion", "--file", str(proof))
     assert code == 0
 
+    code, out, _ = run(capsys, "log", "prove-consistency", "--old-size", "1", "--store", db, "--vkey", vkey)
+    assert code == 0
+    proof.write_text(out)
+    code, out, _ = run(capsys, "tlog", "verify-consistency", "--file", str(proof))
+    assert code == 0 and "size 1 is a prefix of size 3" in out
+
     code, out, _ = run(capsys, "log", "show", "2", "--store", db, "--vkey", vkey)
     assert code == 0
     record = json.loads(out)

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import Progress
 
-from detente.cli.tlog import inclusion_json
+from detente.cli.tlog import consistency_json, inclusion_json
 from detente.crypto.canonical import parse_json
 from detente.crypto.keys import VerifierKey
 from detente.errors import InclusionError, MalformedRecord
@@ -118,6 +118,21 @@ def prove(
 
     leaf = leaf_hash(log.entry(index))
     typer.echo(inclusion_json(index, n, log.root(n), leaf, log.inclusion_proof(index, n)))
+
+
+@app.command("prove-consistency")
+def prove_consistency(
+    old_size: int = typer.Option(..., "--old-size", help="the earlier tree size"),
+    size: int | None = typer.Option(None, "--size", help="the later tree size (default: latest)"),
+    store: str = STORE,
+    key: Path | None = KEY,
+    vkey: str | None = VKEY,
+) -> None:
+    """Print a consistency proof as JSON (checkable with `detente tlog verify-consistency --file`)."""
+    log = open_log(store, key, vkey)
+    n = log.size if size is None else size
+    proof = log.consistency_proof(old_size, n)
+    typer.echo(consistency_json(old_size, n, log.root(old_size), log.root(n), proof))
 
 
 @app.command("show")

@@ -8,6 +8,7 @@ inclusion ``{"leafIdx", "treeSize", "root", "leafHash", "proof"}``, consistency
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 from typing import Any
@@ -97,17 +98,33 @@ def verify_consistency_cmd(
     typer.echo(f"consistency verified: size {n1} is a prefix of size {n2}")
 
 
+def _b64(value: bytes) -> str:
+    return base64.b64encode(value).decode()
+
+
+def consistency_json(size1: int, size2: int, root1: bytes, root2: bytes, proof: list[bytes]) -> str:
+    """The JSON form ``verify-consistency --file`` reads."""
+    return json.dumps(
+        {
+            "size1": size1,
+            "size2": size2,
+            "root1": _b64(root1),
+            "root2": _b64(root2),
+            "proof": [_b64(p) for p in proof],
+        },
+        indent=2,
+    )
+
+
 def inclusion_json(index: int, size: int, root: bytes, leaf: bytes, proof: list[bytes]) -> str:
     """The JSON form ``verify-inclusion --file`` reads."""
-    import base64
-
     return json.dumps(
         {
             "leafIdx": index,
             "treeSize": size,
-            "root": base64.b64encode(root).decode(),
-            "leafHash": base64.b64encode(leaf).decode(),
-            "proof": [base64.b64encode(p).decode() for p in proof],
+            "root": _b64(root),
+            "leafHash": _b64(leaf),
+            "proof": [_b64(p) for p in proof],
         },
         indent=2,
     )
