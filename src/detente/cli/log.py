@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import Progress
 
+from detente._internal.validation import describe_validation_error
 from detente.cli.tlog import consistency_json, inclusion_json
 from detente.crypto.canonical import parse_json
 from detente.crypto.keys import VerifierKey
@@ -19,7 +20,7 @@ from detente.node.audit import audit_log
 from detente.node.keyfile import read_identity
 from detente.node.tilelog import TileLog
 from detente.records.entry import open_entry, seal_record
-from detente.records.record import Record, describe_validation_error
+from detente.records.record import Record
 from detente.records.text import BilingualText, LangText
 from detente.store.open import open_store
 
@@ -79,7 +80,7 @@ def append(
             text=BilingualText(original=LangText(lang=lang, text=text), translations=translations),
         )
     except ValidationError as exc:
-        raise MalformedRecord(describe_validation_error(exc)) from None
+        raise MalformedRecord(describe_validation_error(exc, "record")) from None
     entry = seal_record(record, ident)  # validate and sign before touching the store
     log = open_log(store, key, None, write=True)
     result = log.append([entry])

@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from detente._internal.validation import describe_validation_error
 from detente.crypto.canonical import canonical_json, parse_json
 from detente.errors import MalformedEnvelope, MalformedJSON
 
@@ -88,6 +89,4 @@ class Statement(BaseModel):
         except MalformedJSON as exc:
             raise MalformedEnvelope(exc.message) from None
         except ValidationError as exc:
-            first = exc.errors()[0]
-            loc = ".".join(str(p) for p in first["loc"])
-            raise MalformedEnvelope(f"not an in-toto Statement v1: {loc}: {first['msg']}") from None
+            raise MalformedEnvelope(describe_validation_error(exc, "in-toto Statement v1")) from None

@@ -61,9 +61,8 @@ def cosignature_message(text: bytes, timestamp: int) -> bytes:
 
 
 @dataclass(frozen=True)
-class _Ed25519Verifier:
+class _Verifier:
     vkey: VerifierKey
-    _key: ed25519.Ed25519PublicKey
 
     @property
     def name(self) -> str:
@@ -72,6 +71,11 @@ class _Ed25519Verifier:
     @property
     def key_id(self) -> int:
         return self.vkey.key_id
+
+
+@dataclass(frozen=True)
+class _Ed25519Verifier(_Verifier):
+    _key: ed25519.Ed25519PublicKey
 
     def verify(self, text: bytes, signature: bytes) -> None:
         if len(signature) != 64:
@@ -97,17 +101,8 @@ class _CosignatureV1Verifier(_Ed25519Verifier):
 
 
 @dataclass(frozen=True)
-class _ECDSAVerifier:
-    vkey: VerifierKey
+class _ECDSAVerifier(_Verifier):
     _key: ec.EllipticCurvePublicKey
-
-    @property
-    def name(self) -> str:
-        return self.vkey.name
-
-    @property
-    def key_id(self) -> int:
-        return self.vkey.key_id
 
     def verify(self, text: bytes, signature: bytes) -> None:
         try:

@@ -14,12 +14,13 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_serializer, field_validator
 
+from detente._internal.validation import describe_validation_error
 from detente.crypto.canonical import canonical_json, parse_json
 from detente.errors import MalformedJSON, MalformedRecord
 from detente.records.ref import RecordRef
 from detente.records.text import BilingualText
 
-__all__ = ["RECORD_SCHEMA", "TLP", "Record", "describe_validation_error"]
+__all__ = ["RECORD_SCHEMA", "TLP", "Record"]
 
 RECORD_SCHEMA = "detente.dev/record/v1"
 
@@ -75,11 +76,4 @@ class Record(BaseModel):
         except MalformedJSON as exc:
             raise MalformedRecord(exc.message) from None
         except ValidationError as exc:
-            raise MalformedRecord(describe_validation_error(exc)) from None
-
-
-def describe_validation_error(exc: ValidationError) -> str:
-    """One line naming the first invalid field and why, for errors shown to people."""
-    first = exc.errors()[0]
-    loc = ".".join(str(p) for p in first["loc"]) or "record"
-    return f"invalid record: {loc}: {first['msg']}"
+            raise MalformedRecord(describe_validation_error(exc, "record")) from None
