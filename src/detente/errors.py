@@ -13,11 +13,13 @@ Verification in detente fails closed: verifiers return the verified value or rai
 from __future__ import annotations
 
 __all__ = [
+    "AuthError",
     "CheckpointConflict",
     "ConfigError",
     "ConsistencyError",
     "DetenteError",
     "EntryTooLarge",
+    "Forbidden",
     "InclusionError",
     "KeyFileError",
     "LogNotFound",
@@ -27,6 +29,7 @@ __all__ = [
     "MalformedJSON",
     "MalformedKey",
     "MalformedNote",
+    "MalformedPolicy",
     "MalformedProof",
     "MalformedRecord",
     "MalformedTile",
@@ -105,6 +108,14 @@ class MalformedCheckpoint(MalformedError):
     )
 
 
+class MalformedPolicy(MalformedError):
+    code = "malformed-policy"
+    default_hint = (
+        "lines are 'log <vkey> [url]', 'witness <name> <vkey> [url]', "
+        "'group <name> <k|all|any> <members>…', 'quorum <name|none>' (see https://c2sp.org/tlog-policy)"
+    )
+
+
 class MalformedEnvelope(MalformedError):
     code = "malformed-envelope"
     default_hint = "a DSSE envelope is JSON with payload, payloadType and signatures[].sig"
@@ -159,6 +170,20 @@ class ConsistencyError(VerificationError):
 
 
 # --- configuration and storage --------------------------------------------------------------
+
+
+class AuthError(DetenteError):
+    """No valid operator token, or a token whose role may not do this."""
+
+    code = "unauthorized"
+    http_status = 401
+    default_hint = "send 'Authorization: Bearer <token>' with a token from: detente token create"
+
+
+class Forbidden(AuthError):
+    code = "forbidden"
+    http_status = 403
+    default_hint = "ask an admin for a token with a role that may do this"
 
 
 class ConfigError(DetenteError):

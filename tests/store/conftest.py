@@ -65,3 +65,26 @@ def store_factory(request: pytest.FixtureRequest, tmp_path) -> Iterator[StoreFac
 @pytest.fixture
 def store(store_factory: StoreFactory) -> LogStore:
     return store_factory()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def node_store(request: pytest.FixtureRequest, tmp_path):  # type: ignore[no-untyped-def]
+    """A fresh NodeStore on each driver."""
+    from detente.store.postgres_node import PostgresNodeStore
+    from detente.store.sqlite_node import SQLiteNodeStore
+
+    if request.param == "sqlite":
+        store = SQLiteNodeStore(tmp_path / "node.db", create=True)
+        yield store
+        store.close()
+        return
+    schema = f"n_{uuid.uuid4().hex[:16]}"
+    try:
+        store = PostgresNodeStore(PG_URL, schema=schema, create=True)
+    except StoreUnavailable as exc:
+        if REQUIRE_PG:
+            raise
+        pytest.skip(f"PostgreSQL not reachable at {PG_URL}: {exc.message}")
+    yield store
+    store._run(f"DROP SCHEMA {schema} CASCADE")
+    store.close()

@@ -1,0 +1,80 @@
+"""The storage contract for a node's own state: operator tokens, pinned peers, the witness's
+latest cosigned checkpoint per log, and alarms. Logs themselves (the party's own and the
+mirrors of its peers') live in a :class:`~detente.store.protocol.LogStore` in the same
+database."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+__all__ = ["AlarmRow", "NodeStore", "PeerRow", "TokenRow"]
+
+
+@dataclass(frozen=True)
+class TokenRow:
+    token_id: str
+    secret_hash: bytes
+    role: str
+    label: str
+    created: int
+    expires: int | None
+    revoked: int | None
+
+
+@dataclass(frozen=True)
+class PeerRow:
+    name: str
+    url: str
+    vkey: str
+    """The peer's pinned log key (type 0x01): verifies its checkpoints and records."""
+    cosigner_vkey: str | None
+    """The peer's witness key (type 0x04), if it cosigns our checkpoints."""
+    added: int
+
+
+@dataclass(frozen=True)
+class AlarmRow:
+    alarm_id: int
+    origin: str
+    kind: str
+    detail: str
+    at: int
+    index: int | None
+    """Where the alarm record sits in this node's own log."""
+
+
+class NodeStore(Protocol):
+    """Durable node state. Every method is durable on return and safe across threads."""
+
+    def add_token(self, row: TokenRow) -> None: ...
+
+    def get_token(self, token_id: str) -> TokenRow | None: ...
+
+    def revoke_token(self, token_id: str, at: int) -> bool:
+        """Mark the token revoked; ``False`` if there is no such token."""
+        ...
+
+    def list_tokens(self) -> list[TokenRow]: ...
+
+    def add_peer(self, row: PeerRow) -> None:
+        """Pin a new peer. Raises :class:`~detente.errors.ConfigError` if the name exists:
+        a pinned key is only replaced by removing the peer first, never silently."""
+        ...
+
+    def remove_peer(self, name: str) -> bool: ...
+
+    def peers(self) -> list[PeerRow]: ...
+
+    def witness_latest(self, origin: str) -> bytes | None:
+        """The checkpoint this node last cosigned for ``origin`` (a signed note)."""
+        ...
+
+    def witness_swap(self, origin: str, old_size: int, size: int, note: bytes) -> bool:
+        """Atomically store ``note`` as the latest cosigned checkpoint, only if the stored one
+        has ``old_size`` (0 when there is none). ``False`` when another request won."""
+        ...
+
+    def add_alarm(self, origin: str, kind: str, detail: str, at: int, index: int | None) -> int: ...
+
+    def alarms(self) -> list[AlarmRow]: ...

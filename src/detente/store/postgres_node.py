@@ -1,0 +1,144 @@
+"""PostgreSQL driver for node state (:class:`~detente.store.node_protocol.NodeStore`), in the
+same schema as the logs."""
+
+from __future__ import annotations
+
+import re
+import threading
+from typing import Any
+
+import psycopg
+
+from detente.errors import ConfigError, StorageError, StoreUnavailable
+from detente.store.node_protocol import AlarmRow, NodeStore, PeerRow, TokenRow
+
+__all__ = ["PostgresNodeStore"]
+
+
+def _schema_sql(s: str) -> str:
+    return f"""
+CREATE SCHEMA IF NOT EXISTS {s};
+CREATE TABLE IF NOT EXISTS {s}.tokens (
+    token_id TEXT PRIMARY KEY, secret_hash BYTEA NOT NULL, role TEXT NOT NULL, label TEXT NOT NULL,
+    created BIGINT NOT NULL, expires BIGINT, revoked BIGINT);
+CREATE TABLE IF NOT EXISTS {s}.peers (
+    name TEXT PRIMARY KEY, url TEXT NOT NULL, vkey TEXT NOT NULL, cosigner_vkey TEXT, added BIGINT NOT NULL);
+CREATE TABLE IF NOT EXISTS {s}.witness (origin TEXT PRIMARY KEY, size BIGINT NOT NULL, note BYTEA NOT NULL);
+CREATE TABLE IF NOT EXISTS {s}.alarms (
+    alarm_id BIGSERIAL PRIMARY KEY, origin TEXT NOT NULL, kind TEXT NOT NULL, detail TEXT NOT NULL,
+    at BIGINT NOT NULL, log_index BIGINT);
+"""
+
+
+class PostgresNodeStore:
+    def __init__(self, conninfo: str, *, schema: str = "detente", create: bool = False) -> None:
+        if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", schema):
+            raise StoreUnavailable(f"schema name {schema!r} must be a lowercase SQL identifier")
+        self.s = schema
+        self._lock = threading.Lock()
+        try:
+            self._conn = psycopg.connect(conninfo, autocommit=True)
+            if create:
+                with self._conn.transaction():
+                    self._conn.execute(_schema_sql(schema).encode())
+            elif not self._has_tables():
+                raise StoreUnavailable(f"schema {schema!r} has no node tables", hint="run: detente init")
+        except psycopg.Error as exc:
+            raise StoreUnavailable(
+                f"cannot open PostgreSQL node state: {str(exc).strip().splitlines()[0]}"
+            ) from None
+
+    def _has_tables(self) -> bool:
+        q = "SELECT 1 FROM information_schema.tables WHERE table_schema = %s AND table_name = 'tokens'"
+        return self._conn.execute(q, (self.s,)).fetchone() is not None
+
+    def _run(self, sql: str, args: tuple[Any, ...] = ()) -> psycopg.Cursor[Any]:
+        with self._lock:
+            try:
+                return self._conn.execute(sql.replace("@", self.s + "."), args)
+            except psycopg.errors.UniqueViolation:
+                raise
+            except psycopg.Error as exc:
+                raise StorageError(f"PostgreSQL error: {exc}") from None
+
+    def add_token(self, row: TokenRow) -> None:
+        self._run(
+            "INSERT INTO @tokens VALUES (%s, %s, %s, %s, %s, %s, %s)",
+            (row.token_id, row.secret_hash, row.role, row.label, row.created, row.expires, row.revoked),
+        )
+
+    def get_token(self, token_id: str) -> TokenRow | None:
+        r = self._run("SELECT * FROM @tokens WHERE token_id = %s", (token_id,)).fetchone()
+        return None if r is None else TokenRow(r[0], bytes(r[1]), r[2], r[3], r[4], r[5], r[6])
+
+    def revoke_token(self, token_id: str, at: int) -> bool:
+        self._run("UPDATE @tokens SET revoked = %s WHERE token_id = %s AND revoked IS NULL", (at, token_id))
+        return self.get_token(token_id) is not None
+
+    def list_tokens(self) -> list[TokenRow]:
+        rows = self._run("SELECT * FROM @tokens ORDER BY created, token_id").fetchall()
+        return [TokenRow(r[0], bytes(r[1]), r[2], r[3], r[4], r[5], r[6]) for r in rows]
+
+    def add_peer(self, row: PeerRow) -> None:
+        try:
+            self._run(
+                "INSERT INTO @peers VALUES (%s, %s, %s, %s, %s)",
+                (row.name, row.url, row.vkey, row.cosigner_vkey, row.added),
+            )
+        except psycopg.errors.UniqueViolation:
+            raise ConfigError(
+                f"peer {row.name!r} is already pinned",
+                hint=f"a pinned key is never replaced silently: detente peer remove {row.name} first",
+            ) from None
+
+    def remove_peer(self, name: str) -> bool:
+        return self._run("DELETE FROM @peers WHERE name = %s", (name,)).rowcount == 1
+
+    def peers(self) -> list[PeerRow]:
+        return [PeerRow(*r) for r in self._run("SELECT * FROM @peers ORDER BY name").fetchall()]
+
+    def witness_latest(self, origin: str) -> bytes | None:
+        r = self._run("SELECT note FROM @witness WHERE origin = %s", (origin,)).fetchone()
+        return None if r is None else bytes(r[0])
+
+    def witness_swap(self, origin: str, old_size: int, size: int, note: bytes) -> bool:
+        s = self.s
+        with self._lock:
+            try:
+                with self._conn.transaction():
+                    r = self._conn.execute(
+                        f"SELECT size FROM {s}.witness WHERE origin = %s FOR UPDATE", (origin,)
+                    ).fetchone()
+                    if r is None and old_size == 0:
+                        cur = self._conn.execute(
+                            f"INSERT INTO {s}.witness VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
+                            (origin, size, note),
+                        )
+                        return cur.rowcount == 1
+                    if r is None or r[0] != old_size:
+                        return False
+                    self._conn.execute(
+                        f"UPDATE {s}.witness SET size = %s, note = %s WHERE origin = %s", (size, note, origin)
+                    )
+                    return True
+            except psycopg.Error as exc:
+                raise StorageError(f"PostgreSQL error: {exc}") from None
+
+    def add_alarm(self, origin: str, kind: str, detail: str, at: int, index: int | None) -> int:
+        r = self._run(
+            "INSERT INTO @alarms(origin, kind, detail, at, log_index) VALUES (%s, %s, %s, %s, %s) "
+            "RETURNING alarm_id",
+            (origin, kind, detail, at, index),
+        ).fetchone()
+        assert r is not None
+        return int(r[0])
+
+    def alarms(self) -> list[AlarmRow]:
+        return [AlarmRow(*r) for r in self._run("SELECT * FROM @alarms ORDER BY alarm_id").fetchall()]
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+
+_check: type[NodeStore] = PostgresNodeStore

@@ -1,0 +1,139 @@
+"""SQLite driver for node state (:class:`~detente.store.node_protocol.NodeStore`), in the same
+database file as the logs. One write connection behind a lock; ``synchronous=FULL``."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+
+from detente.errors import ConfigError, StorageError, StoreUnavailable
+from detente.store.node_protocol import AlarmRow, NodeStore, PeerRow, TokenRow
+
+__all__ = ["SQLiteNodeStore"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS tokens (
+    token_id TEXT PRIMARY KEY, secret_hash BLOB NOT NULL, role TEXT NOT NULL, label TEXT NOT NULL,
+    created INTEGER NOT NULL, expires INTEGER, revoked INTEGER
+) STRICT;
+CREATE TABLE IF NOT EXISTS peers (
+    name TEXT PRIMARY KEY, url TEXT NOT NULL, vkey TEXT NOT NULL, cosigner_vkey TEXT, added INTEGER NOT NULL
+) STRICT;
+CREATE TABLE IF NOT EXISTS witness (
+    origin TEXT PRIMARY KEY, size INTEGER NOT NULL, note BLOB NOT NULL
+) STRICT;
+CREATE TABLE IF NOT EXISTS alarms (
+    alarm_id INTEGER PRIMARY KEY AUTOINCREMENT, origin TEXT NOT NULL, kind TEXT NOT NULL,
+    detail TEXT NOT NULL, at INTEGER NOT NULL, log_index INTEGER
+) STRICT;
+"""
+
+
+class SQLiteNodeStore:
+    def __init__(self, path: str | Path, *, create: bool = False) -> None:
+        self.path = Path(path)
+        if not create and not self.path.exists():
+            raise StoreUnavailable(f"no database at {self.path}", hint="run: detente init")
+        try:
+            self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self._conn.executescript(
+                "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=10000;"
+            )
+            if create:
+                self._conn.executescript(_SCHEMA)
+            elif self._conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'tokens'").fetchone() is None:
+                raise StoreUnavailable(f"{self.path} has no node tables", hint="run: detente init")
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"cannot open SQLite database {self.path}: {exc}") from None
+        self._lock = threading.Lock()
+
+    def _run(self, sql: str, args: tuple[object, ...] = ()) -> sqlite3.Cursor:
+        with self._lock:
+            try:
+                return self._conn.execute(sql, args)
+            except sqlite3.IntegrityError:
+                raise
+            except sqlite3.Error as exc:
+                raise StorageError(f"SQLite error on {self.path}: {exc}") from None
+
+    def add_token(self, row: TokenRow) -> None:
+        self._run(
+            "INSERT INTO tokens VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (row.token_id, row.secret_hash, row.role, row.label, row.created, row.expires, row.revoked),
+        )
+
+    def get_token(self, token_id: str) -> TokenRow | None:
+        r = self._run("SELECT * FROM tokens WHERE token_id = ?", (token_id,)).fetchone()
+        return None if r is None else TokenRow(r[0], bytes(r[1]), r[2], r[3], r[4], r[5], r[6])
+
+    def revoke_token(self, token_id: str, at: int) -> bool:
+        cur = self._run(
+            "UPDATE tokens SET revoked = ? WHERE token_id = ? AND revoked IS NULL", (at, token_id)
+        )
+        return cur.rowcount == 1 or self.get_token(token_id) is not None
+
+    def list_tokens(self) -> list[TokenRow]:
+        rows = self._run("SELECT * FROM tokens ORDER BY created, token_id").fetchall()
+        return [TokenRow(r[0], bytes(r[1]), r[2], r[3], r[4], r[5], r[6]) for r in rows]
+
+    def add_peer(self, row: PeerRow) -> None:
+        try:
+            self._run(
+                "INSERT INTO peers VALUES (?, ?, ?, ?, ?)",
+                (row.name, row.url, row.vkey, row.cosigner_vkey, row.added),
+            )
+        except sqlite3.IntegrityError:
+            raise ConfigError(
+                f"peer {row.name!r} is already pinned",
+                hint=f"a pinned key is never replaced silently: detente peer remove {row.name} first",
+            ) from None
+
+    def remove_peer(self, name: str) -> bool:
+        return self._run("DELETE FROM peers WHERE name = ?", (name,)).rowcount == 1
+
+    def peers(self) -> list[PeerRow]:
+        rows = self._run("SELECT * FROM peers ORDER BY name").fetchall()
+        return [PeerRow(*r) for r in rows]
+
+    def witness_latest(self, origin: str) -> bytes | None:
+        r = self._run("SELECT note FROM witness WHERE origin = ?", (origin,)).fetchone()
+        return None if r is None else bytes(r[0])
+
+    def witness_swap(self, origin: str, old_size: int, size: int, note: bytes) -> bool:
+        with self._lock:
+            conn = self._conn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                r = conn.execute("SELECT size FROM witness WHERE origin = ?", (origin,)).fetchone()
+                if (r[0] if r else 0) != old_size:
+                    conn.execute("ROLLBACK")
+                    return False
+                conn.execute(
+                    "INSERT INTO witness VALUES (?, ?, ?) ON CONFLICT(origin) DO UPDATE "
+                    "SET size = excluded.size, note = excluded.note",
+                    (origin, size, note),
+                )
+                conn.execute("COMMIT")
+                return True
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+
+    def add_alarm(self, origin: str, kind: str, detail: str, at: int, index: int | None) -> int:
+        cur = self._run(
+            "INSERT INTO alarms(origin, kind, detail, at, log_index) VALUES (?, ?, ?, ?, ?)",
+            (origin, kind, detail, at, index),
+        )
+        return int(cur.lastrowid or 0)
+
+    def alarms(self) -> list[AlarmRow]:
+        rows = self._run("SELECT * FROM alarms ORDER BY alarm_id").fetchall()
+        return [AlarmRow(*r) for r in rows]
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+
+_check: type[NodeStore] = SQLiteNodeStore

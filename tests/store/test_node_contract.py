@@ -1,0 +1,66 @@
+"""The NodeStore contract on every driver: tokens, pinned peers, witness CAS, alarms."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from detente.errors import ConfigError
+from detente.store.node_protocol import NodeStore, PeerRow, TokenRow
+
+
+def test_tokens_round_trip_and_revoke(node_store: NodeStore) -> None:
+    row = TokenRow("t1", b"h" * 32, "officer", "desk", 100, None, None)
+    node_store.add_token(row)
+    assert node_store.get_token("t1") == row
+    assert node_store.get_token("nope") is None
+    assert node_store.revoke_token("t1", 200)
+    assert node_store.get_token("t1").revoked == 200
+    assert node_store.revoke_token("t1", 300)  # idempotent: the first revocation time stays
+    assert node_store.get_token("t1").revoked == 200
+    assert not node_store.revoke_token("nope", 300)
+    assert [t.token_id for t in node_store.list_tokens()] == ["t1"]
+
+
+def test_a_pinned_peer_key_is_never_replaced_silently(node_store: NodeStore) -> None:
+    peer = PeerRow("cn", "http://127.0.0.1:1", "cn.example/log+00000000+AAAA", None, 1)
+    node_store.add_peer(peer)
+    with pytest.raises(ConfigError):
+        node_store.add_peer(PeerRow("cn", "http://evil", "cn.example/log+11111111+BBBB", None, 2))
+    assert node_store.peers() == [peer]
+    assert node_store.remove_peer("cn")
+    assert not node_store.remove_peer("cn")
+    assert node_store.peers() == []
+
+
+def test_witness_state_compare_and_swap(node_store: NodeStore) -> None:
+    assert node_store.witness_latest("log") is None
+    assert not node_store.witness_swap("log", 5, 10, b"cp10")  # witness has size 0, not 5
+    assert node_store.witness_swap("log", 0, 10, b"cp10")
+    assert not node_store.witness_swap("log", 0, 12, b"cp12")
+    assert node_store.witness_swap("log", 10, 12, b"cp12")
+    assert node_store.witness_latest("log") == b"cp12"
+
+
+def test_witness_swap_is_atomic_under_races(node_store: NodeStore) -> None:
+    wins: list[int] = []
+
+    def race(size: int) -> None:
+        if node_store.witness_swap("race", 0, size, b"cp%d" % size):
+            wins.append(size)
+
+    threads = [threading.Thread(target=race, args=(n,)) for n in range(1, 9)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(wins) == 1
+    assert node_store.witness_latest("race") == b"cp%d" % wins[0]
+
+
+def test_alarms(node_store: NodeStore) -> None:
+    a = node_store.add_alarm("cn.example/log", "equivocation", "two roots for size 5", 1000, 7)
+    b = node_store.add_alarm("cn.example/log", "inconsistent", "root does not extend", 1001, None)
+    assert b > a
+    assert [(x.kind, x.index) for x in node_store.alarms()] == [("equivocation", 7), ("inconsistent", None)]
