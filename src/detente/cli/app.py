@@ -8,7 +8,7 @@ import sys
 import typer
 
 from detente import __version__
-from detente.cli import demo, keys, log, note, tlog
+from detente.cli import demo, keys, log, node, note, tlog
 from detente.cli.render import render_error
 from detente.errors import DetenteError
 
@@ -25,6 +25,10 @@ app.add_typer(keys.app, name="key")
 app.add_typer(log.app, name="log")
 app.add_typer(note.app, name="note")
 app.add_typer(tlog.app, name="tlog")
+app.add_typer(node.peer_app, name="peer")
+app.add_typer(node.token_app, name="token")
+app.command("init")(node.init)
+app.command("serve")(node.serve)
 app.command("demo")(demo.demo)
 
 

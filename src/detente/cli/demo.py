@@ -93,9 +93,7 @@ def _append_all(
 
 
 def demo(
-    directory: Path = typer.Option(
-        Path("demo-node"), "--dir", help="where the two nodes' keys and databases go"
-    ),
+    directory: Path = typer.Option(Path("demo-node"), "--dir", help="where the two nodes' keys and databases go"),
     records: int = typer.Option(2000, "--records", min=1, max=1_000_000, help="records per party"),
     batch: int = typer.Option(500, "--batch", min=1, max=10_000, help="records per append batch"),
     fresh: bool = typer.Option(True, "--fresh/--reuse", help="start from empty nodes"),
@@ -194,9 +192,7 @@ def demo(
     tampered = bytearray(entry)
     tampered[len(tampered) // 2] ^= 0x01
     try:
-        verify_inclusion(
-            leaf_hash(bytes(tampered)), index, audited.checkpoint.size, path, audited.checkpoint.root
-        )
+        verify_inclusion(leaf_hash(bytes(tampered)), index, audited.checkpoint.size, path, audited.checkpoint.root)
     except VerificationError as exc:
         console.print(f"[green]tampered copy rejected:[/] {exc.message}")
     else:

@@ -121,9 +121,7 @@ class Ed25519Identity:
     def __init__(self, name: str, private_key: ed25519.Ed25519PrivateKey) -> None:
         self.name = check_key_name(name)
         self._private = private_key
-        self._public = private_key.public_key().public_bytes(
-            serialization.Encoding.Raw, serialization.PublicFormat.Raw
-        )
+        self._public = private_key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
 
     @classmethod
     def generate(cls, name: str) -> Ed25519Identity:

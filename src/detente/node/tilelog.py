@@ -24,7 +24,14 @@ from dataclasses import dataclass
 from detente.crypto.keys import Ed25519Identity, VerifierKey
 from detente.crypto.note import Ed25519NoteSigner
 from detente.crypto.note_verifiers import verifier_for
-from detente.errors import CheckpointConflict, InclusionError, LogNotFound, MalformedTile, StorageError
+from detente.errors import (
+    CheckpointConflict,
+    ConsistencyError,
+    InclusionError,
+    LogNotFound,
+    MalformedTile,
+    StorageError,
+)
 from detente.store.protocol import LogStore, TilePos
 from detente.tlog.checkpoint import Checkpoint, open_checkpoint, sign_checkpoint
 from detente.tlog.hashing import EMPTY_ROOT
@@ -81,6 +88,12 @@ class TileLog:
         self._checkpoint = Checkpoint(origin, 0, EMPTY_ROOT)
         self._note: bytes | None = None
         self.refresh()
+
+    @classmethod
+    def mirror(cls, store: LogStore, key: VerifierKey, *, tile_cache_size: int = 2048) -> TileLog:
+        """Open (creating if needed) this store's mirror of the log signed by ``key``."""
+        store.ensure_log(key.name)
+        return cls(store, key.name, [key], tile_cache_size=tile_cache_size)
 
     @classmethod
     def create(cls, store: LogStore, identity: Ed25519Identity, **kw: int) -> TileLog:
@@ -157,6 +170,34 @@ class TileLog:
                 self._checkpoint, self._note = cp, note
                 return AppendResult(old.size, len(entries), cp, note, tuple(result.leaf_hashes))
         raise CheckpointConflict(f"log {self.origin!r} kept changing under this writer")
+
+    def extend(self, entries: Sequence[bytes], signed_checkpoint: bytes) -> Checkpoint:
+        """Mirror another party's log: append ``entries`` fetched from it, only if they produce
+        exactly the tree its signed checkpoint states, and store that checkpoint.
+
+        Raises :class:`ConsistencyError` (nothing written) when the size or root differs: the
+        entries were altered, or the log is not an extension of what this mirror holds.
+        """
+        verified = open_checkpoint(signed_checkpoint, self._verifiers, origin=self.origin)
+        cp = verified.checkpoint
+        with self._write_lock:
+            old, old_note = self._checkpoint, self._note
+            if cp.size != old.size + len(entries):
+                raise ConsistencyError(
+                    f"{len(entries)} entries do not take {self.origin!r} from size {old.size} to {cp.size}"
+                )
+            if not entries:
+                if cp.root != old.root:
+                    raise ConsistencyError(f"two different roots for size {cp.size} of {self.origin!r}")
+                return cp
+            result = integrate(old.size, self._edge(old.size), entries)
+            if result.root != cp.root:
+                raise ConsistencyError(
+                    f"entries {old.size}..{cp.size} of {self.origin!r} do not produce the root its checkpoint signs"
+                )
+            self.store.commit(self.origin, old_note, signed_checkpoint, {**result.tiles, **result.bundles})
+            self._checkpoint, self._note = cp, signed_checkpoint
+            return cp
 
     def _edge(self, size: int) -> dict[TileID, bytes]:
         ids = edge_tiles(size)

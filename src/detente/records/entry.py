@@ -53,9 +53,7 @@ class OpenedEntry:
 def open_entry(entry: bytes, party_keys: Sequence[VerifierKey]) -> OpenedEntry:
     """Verify a log entry with the party's key(s) and return the record it carries."""
     env = Envelope.from_json(entry)
-    verified = verify_envelope(
-        env, [Ed25519DSSEVerifier(k) for k in party_keys], payload_types=[RECORD_PAYLOAD_TYPE]
-    )
+    verified = verify_envelope(env, [Ed25519DSSEVerifier(k) for k in party_keys], payload_types=[RECORD_PAYLOAD_TYPE])
     record = Record.from_json(verified.payload)
     signers = {keyid.rsplit("+", 1)[0] for keyid in verified.keyids}
     if record.party not in signers:

@@ -73,9 +73,7 @@ class PostgresStore:
                     )
                 with self._conn.transaction():
                     self._conn.execute(_schema_sql(schema).encode())
-            row = self._conn.execute(
-                f"SELECT value FROM {schema}.meta WHERE key = 'schema_version'"
-            ).fetchone()
+            row = self._conn.execute(f"SELECT value FROM {schema}.meta WHERE key = 'schema_version'").fetchone()
             if row is None or int(row[0]) != SCHEMA_VERSION:
                 raise StoreUnavailable(f"schema {schema!r} is not at version {SCHEMA_VERSION}")
         except psycopg.Error as exc:
@@ -84,9 +82,7 @@ class PostgresStore:
 
     def ensure_log(self, origin: str) -> None:
         with self._lock:
-            self._conn.execute(
-                f"INSERT INTO {self.schema}.logs(origin) VALUES (%s) ON CONFLICT DO NOTHING", (origin,)
-            )
+            self._conn.execute(f"INSERT INTO {self.schema}.logs(origin) VALUES (%s) ON CONFLICT DO NOTHING", (origin,))
 
     def logs(self) -> list[str]:
         with self._lock:
@@ -144,12 +140,8 @@ class PostgresStore:
                         rows,
                     )
                     if cur.rowcount != len(rows):
-                        raise StorageError(
-                            f"refused to rewrite a tile of {origin!r} at the same or a smaller width"
-                        )
-                    cur.execute(
-                        f"UPDATE {s}.logs SET checkpoint = %s WHERE origin = %s", (checkpoint, origin)
-                    )
+                        raise StorageError(f"refused to rewrite a tile of {origin!r} at the same or a smaller width")
+                    cur.execute(f"UPDATE {s}.logs SET checkpoint = %s WHERE origin = %s", (checkpoint, origin))
             except psycopg.Error as exc:
                 raise StorageError(f"PostgreSQL write failed: {exc}") from None
 

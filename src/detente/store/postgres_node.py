@@ -44,9 +44,7 @@ class PostgresNodeStore:
             elif not self._has_tables():
                 raise StoreUnavailable(f"schema {schema!r} has no node tables", hint="run: detente init")
         except psycopg.Error as exc:
-            raise StoreUnavailable(
-                f"cannot open PostgreSQL node state: {str(exc).strip().splitlines()[0]}"
-            ) from None
+            raise StoreUnavailable(f"cannot open PostgreSQL node state: {str(exc).strip().splitlines()[0]}") from None
 
     def _has_tables(self) -> bool:
         q = "SELECT 1 FROM information_schema.tables WHERE table_schema = %s AND table_name = 'tokens'"
@@ -126,8 +124,7 @@ class PostgresNodeStore:
 
     def add_alarm(self, origin: str, kind: str, detail: str, at: int, index: int | None) -> int:
         r = self._run(
-            "INSERT INTO @alarms(origin, kind, detail, at, log_index) VALUES (%s, %s, %s, %s, %s) "
-            "RETURNING alarm_id",
+            "INSERT INTO @alarms(origin, kind, detail, at, log_index) VALUES (%s, %s, %s, %s, %s) RETURNING alarm_id",
             (origin, kind, detail, at, index),
         ).fetchone()
         assert r is not None

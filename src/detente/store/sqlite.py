@@ -49,9 +49,7 @@ class SQLiteStore:
             )
         try:
             self._writer = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            self._writer.executescript(
-                "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=10000;"
-            )
+            self._writer.executescript("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=10000;")
             version = self._writer.execute("PRAGMA user_version").fetchone()[0]
             if version == 0:
                 if not create and self._has_tables():
@@ -74,9 +72,7 @@ class SQLiteStore:
     def _reader(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(
-                f"file:{self.path}?mode=ro", uri=True, check_same_thread=False, isolation_level=None
-            )
+            conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False, isolation_level=None)
             conn.execute("PRAGMA busy_timeout=10000")
             self._local.conn = conn
             with self._lock:
@@ -134,9 +130,7 @@ class SQLiteStore:
                         rows,
                     )
                     if cur.rowcount != len(rows):
-                        raise StorageError(
-                            f"refused to rewrite a tile of {origin!r} at the same or a smaller width"
-                        )
+                        raise StorageError(f"refused to rewrite a tile of {origin!r} at the same or a smaller width")
                     conn.execute("UPDATE logs SET checkpoint = ? WHERE origin = ?", (checkpoint, origin))
                 except BaseException:
                     conn.execute("ROLLBACK")

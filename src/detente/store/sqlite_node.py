@@ -37,9 +37,7 @@ class SQLiteNodeStore:
             raise StoreUnavailable(f"no database at {self.path}", hint="run: detente init")
         try:
             self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            self._conn.executescript(
-                "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=10000;"
-            )
+            self._conn.executescript("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=10000;")
             if create:
                 self._conn.executescript(_SCHEMA)
             elif self._conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'tokens'").fetchone() is None:
@@ -68,9 +66,7 @@ class SQLiteNodeStore:
         return None if r is None else TokenRow(r[0], bytes(r[1]), r[2], r[3], r[4], r[5], r[6])
 
     def revoke_token(self, token_id: str, at: int) -> bool:
-        cur = self._run(
-            "UPDATE tokens SET revoked = ? WHERE token_id = ? AND revoked IS NULL", (at, token_id)
-        )
+        cur = self._run("UPDATE tokens SET revoked = ? WHERE token_id = ? AND revoked IS NULL", (at, token_id))
         return cur.rowcount == 1 or self.get_token(token_id) is not None
 
     def list_tokens(self) -> list[TokenRow]:

@@ -83,9 +83,7 @@ def parse_policy(text: str) -> Policy:
                         raise MalformedPolicy(f"line {number}: unknown member {m!r} (define it first)")
                 threshold = len(members) if k == "all" else 1 if k == "any" else int(k) if k.isdigit() else -1
                 if not 1 <= threshold <= len(members):
-                    raise MalformedPolicy(
-                        f"line {number}: threshold {k!r} must be all, any or 1..{len(members)}"
-                    )
+                    raise MalformedPolicy(f"line {number}: threshold {k!r} must be all, any or 1..{len(members)}")
                 policy.groups[name] = Group(name, threshold, members)
             elif word == "quorum" and len(args) == 1 and not quorum_seen:
                 quorum_seen = True

@@ -165,9 +165,7 @@ def verify_inclusion(leaf: bytes, index: int, size: int, proof: Sequence[bytes],
     """Check that ``leaf`` is at ``index`` in the tree of ``size`` with ``root``; raise if not."""
     _check_hash(root, "root hash", InclusionError)
     if root_from_inclusion(leaf, index, size, proof) != root:
-        raise InclusionError(
-            f"inclusion proof for leaf {index} does not lead to the root of the tree of size {size}"
-        )
+        raise InclusionError(f"inclusion proof for leaf {index} does not lead to the root of the tree of size {size}")
 
 
 def verify_consistency(size1: int, size2: int, root1: bytes, root2: bytes, proof: Sequence[bytes]) -> None:

@@ -1,0 +1,237 @@
+"""Build the FastAPI application for one :class:`~detente.node.node.Node`."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Header, Request, Response
+from pydantic import BaseModel, Field
+
+from detente import __version__
+from detente.api.problems import install_problem_handlers, problem_response
+from detente.crypto.keys import VerifierKey
+from detente.crypto.note import parse_note
+from detente.errors import EntryTooLarge, LogNotFound, MalformedRecord
+from detente.node.node import Node
+from detente.node.tokens import Principal, authenticate, issue_token
+from detente.node.witness_service import add_checkpoint
+from detente.records.entry import open_entry
+from detente.records.record import TLP, Record
+from detente.records.ref import RecordRef
+from detente.records.text import BilingualText
+from detente.store.node_protocol import PeerRow
+from detente.tlog.tiles import parse_tile_path
+
+__all__ = ["create_app"]
+
+MAX_WITNESS_BODY = 64 * 1024
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+class RecordIn(BaseModel):
+    type: str = Field(description="versioned record type, e.g. detente.dev/hotline-message/v1")
+    text: BilingualText | None = None
+    body: dict[str, Any] = Field(default_factory=dict)
+    refs: list[RecordRef] = Field(default_factory=list)
+    tlp: TLP = TLP.CLEAR
+
+
+class Appended(BaseModel):
+    origin: str
+    index: int
+    leaf_hash: str
+    tree_size: int
+    by_token: str
+
+
+class PeerIn(BaseModel):
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")
+    url: str = Field(pattern=r"^https?://")
+    vkey: str = Field(description="the peer's log key (type 0x01), pinned")
+    cosigner_vkey: str | None = Field(default=None, description="the peer's witness key (type 0x04)")
+
+
+class TokenIn(BaseModel):
+    role: str = Field(pattern="^(viewer|officer|admin)$")
+    label: str = ""
+    ttl_seconds: int | None = Field(default=None, gt=0)
+
+
+async def _limited_body(request: Request, limit: int) -> bytes:
+    if int(request.headers.get("content-length") or 0) > limit:
+        raise EntryTooLarge(f"request body is over {limit} bytes")
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise EntryTooLarge(f"request body is over {limit} bytes")
+    return body
+
+
+def create_app(node: Node) -> FastAPI:
+    app = FastAPI(
+        title=f"detente node {node.config.name}",
+        version=__version__,
+        description=f"Party node for log {node.identity.name}. Public: /log (C2SP tlog-tiles), "
+        "/witness (C2SP tlog-witness). Operators: /api/v1 with a Bearer token.",
+    )
+    install_problem_handlers(app)
+
+    def principal(role: str):  # type: ignore[no-untyped-def]
+        def dep(authorization: Annotated[str | None, Header()] = None) -> Principal:
+            who = authenticate(node.state, authorization, int(node.clock()))
+            who.require(role)
+            return who
+
+        return dep
+
+    viewer = Depends(principal("viewer"))
+    officer = Depends(principal("officer"))
+    admin = Depends(principal("admin"))
+
+    @app.get("/healthz", tags=["public"])
+    def healthz() -> dict[str, object]:
+        return {"ok": True, "origin": node.identity.name, "size": node.log.size}
+
+    @app.get("/log/checkpoint", tags=["public"], response_class=Response)
+    def checkpoint() -> Response:
+        """The latest signed checkpoint with the cosignatures collected for it."""
+        return Response(
+            node.cosigned_checkpoint(), media_type="text/plain; charset=utf-8", headers={"Cache-Control": "no-store"}
+        )
+
+    @app.get("/log/tile/{path:path}", tags=["public"], response_class=Response)
+    def tile(path: str) -> Response:
+        """Hash tiles and entry bundles (C2SP tlog-tiles)."""
+        tid = parse_tile_path("tile/" + path)
+        data = node.log.tile(tid.level, tid.index, tid.width)
+        cache = IMMUTABLE if tid.is_full else "public, max-age=60"
+        return Response(data, media_type="application/octet-stream", headers={"Cache-Control": cache})
+
+    @app.post("/witness/add-checkpoint", tags=["public"], response_class=Response)
+    async def witness(request: Request) -> Response:
+        """C2SP tlog-witness: cosign a peer's checkpoint that is consistent with the last one."""
+        answer = add_checkpoint(node, await _limited_body(request, MAX_WITNESS_BODY))
+        if answer.status in (200, 409):
+            return Response(answer.body, status_code=answer.status, media_type=answer.media_type)
+        codes = {400: "malformed", 403: "no-trusted-signature", 404: "log-not-found", 422: "inconsistent-checkpoint"}
+        return problem_response(answer.status, codes.get(answer.status, "witness-error"), answer.body.decode())
+
+    @app.get("/api/v1/status", tags=["operators"])
+    def status(who: Principal = viewer) -> dict[str, object]:
+        cosigners = [s.name for s in parse_note(node.cosigned_checkpoint()).signatures[1:]]
+        return {
+            "name": node.config.name,
+            "origin": node.identity.name,
+            "vkey": str(node.identity.vkey()),
+            "cosigner_vkey": str(node.identity.cosigner_vkey()),
+            "size": node.log.size,
+            "root": node.log.checkpoint.root.hex(),
+            "cosigned_by": cosigners,
+            "peers": [
+                {
+                    "name": p.name,
+                    "origin": p.origin,
+                    "url": p.url,
+                    "mirrored_size": p.mirrored_size,
+                    "last_sync": p.last_sync,
+                    "last_error": p.last_error,
+                    "witness_size": p.witness_size,
+                }
+                for p in node.peers.values()
+            ],
+            "alarms": len(node.state.alarms()),
+        }
+
+    @app.post("/api/v1/records", tags=["operators"], status_code=201)
+    def append_record(item: RecordIn, who: Principal = officer) -> Appended:
+        """Sign a record as this party and append it; returns once it is durable."""
+        try:
+            record = Record(
+                type=item.type,
+                party=node.identity.name,
+                issued=datetime.fromtimestamp(node.clock(), UTC),
+                body=item.body,
+                text=item.text,
+                refs=tuple(item.refs),
+                tlp=item.tlp,
+            )
+        except ValueError as exc:
+            raise MalformedRecord(str(exc).splitlines()[0]) from None
+        seq = node.append(record)
+        return Appended(
+            origin=node.identity.name,
+            index=seq.index,
+            leaf_hash=seq.leaf_hash.hex(),
+            tree_size=seq.checkpoint.size,
+            by_token=who.token_id,
+        )
+
+    @app.get("/api/v1/records", tags=["operators"])
+    def list_records(
+        origin: str | None = None, start: int = 0, limit: int = 100, who: Principal = viewer
+    ) -> list[dict[str, object]]:
+        """Records of this node's log or of a mirrored peer log, each verified as it is read."""
+        log_ = node.log
+        if origin and origin != node.identity.name:
+            row = node.peer_by_origin(origin)
+            if row is None:
+                raise LogNotFound(f"no mirrored log {origin!r}")
+            log_ = node.mirror(row)
+        limit = max(0, min(limit, 1000))
+        out = []
+        for i, entry in enumerate(log_.entries(start, min(start + limit, log_.size)), start):
+            opened = open_entry(entry, list(log_.keys))
+            out.append(
+                {
+                    "index": i,
+                    "leaf_hash": opened.leaf_hash.hex(),
+                    "record": opened.record.model_dump(mode="json", by_alias=True, exclude_none=True),
+                }
+            )
+        return out
+
+    @app.get("/api/v1/alarms", tags=["operators"])
+    def alarms(who: Principal = viewer) -> list[dict[str, object]]:
+        return [a.__dict__ for a in node.state.alarms()]
+
+    @app.get("/api/v1/peers", tags=["operators"])
+    def peers(who: Principal = viewer) -> list[dict[str, object]]:
+        return [p.__dict__ for p in node.state.peers()]
+
+    @app.post("/api/v1/peers", tags=["operators"], status_code=201)
+    def add_peer(item: PeerIn, who: Principal = admin) -> dict[str, object]:
+        """Pin a peer's keys. An existing peer is never replaced silently (409)."""
+        VerifierKey.parse(item.vkey)
+        if item.cosigner_vkey:
+            VerifierKey.parse(item.cosigner_vkey)
+        row = PeerRow(item.name, item.url, item.vkey, item.cosigner_vkey, int(node.clock()))
+        node.add_peer(row)
+        return row.__dict__
+
+    @app.post("/api/v1/peers/{name}/sync", tags=["operators"])
+    def sync_now(name: str, who: Principal = officer) -> dict[str, object]:
+        result = node.sync(name)
+        return {
+            "origin": result.origin,
+            "old_size": result.old_size,
+            "size": result.size,
+            "records": result.records,
+            "fork": result.fork.detail if result.fork else None,
+        }
+
+    @app.post("/api/v1/tokens", tags=["operators"], status_code=201)
+    def create_token(item: TokenIn, who: Principal = admin) -> dict[str, str]:
+        token = issue_token(
+            node.state, item.role, item.label or f"by {who.token_id}", int(node.clock()), item.ttl_seconds
+        )
+        return {"token": token, "role": item.role}
+
+    @app.delete("/api/v1/tokens/{token_id}", tags=["operators"])
+    def revoke_token(token_id: str, who: Principal = admin) -> dict[str, object]:
+        if not node.state.revoke_token(token_id, int(node.clock())):
+            raise LogNotFound(f"no token {token_id!r}")
+        return {"revoked": token_id}
+
+    return app

@@ -1,0 +1,51 @@
+"""The one place the API turns errors into RFC 9457 problem+json bodies with a stable code."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from detente.errors import DetenteError
+
+__all__ = ["PROBLEM", "install_problem_handlers", "problem_response"]
+
+log = logging.getLogger(__name__)
+PROBLEM = "application/problem+json"
+
+
+def problem_response(status: int, code: str, detail: str, hint: str | None = None) -> JSONResponse:
+    body: dict[str, object] = {
+        "type": f"https://detente.dev/problems/{code}",
+        "title": code.replace("-", " "),
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
+    if hint:
+        body["hint"] = hint
+    headers = {"Retry-After": "1"} if status == 503 else None
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DetenteError)
+    async def _detente(request: Request, exc: DetenteError) -> JSONResponse:
+        log.info("rejected path=%s code=%s status=%d", request.url.path, exc.code, exc.http_status)
+        return problem_response(exc.http_status, exc.code, exc.message, exc.hint)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
+        loc = ".".join(str(p) for p in first.get("loc", ()))
+        return problem_response(
+            422, "invalid-request", f"{loc}: {first.get('msg')}", "see the OpenAPI document at /openapi.json"
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not-found", 405: "method-not-allowed", 413: "too-large"}.get(exc.status_code, "http-error")
+        return problem_response(exc.status_code, code, str(exc.detail))

@@ -1,0 +1,158 @@
+"""``detente init``, ``serve``, ``peer`` and ``token``: run a party node."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+
+import typer
+
+from detente.crypto.keys import Ed25519Identity, VerifierKey
+from detente.errors import ConfigError
+from detente.node.config import CONFIG_NAME, NodeConfig, load_config
+from detente.node.keyfile import write_identity
+from detente.node.node import Node
+from detente.node.tilelog import TileLog
+from detente.node.tokens import ROLES, issue_token
+from detente.store.node_protocol import PeerRow
+from detente.store.open import open_node_store, open_store
+
+NODE = typer.Option(Path("."), "--node", "-n", help="the node's folder (holding detente.toml)")
+
+peer_app = typer.Typer(
+    help="Pin and list peers (their keys are pinned, never trusted on first use).", no_args_is_help=True
+)
+token_app = typer.Typer(help="Operator API tokens bound to roles (viewer, officer, admin).", no_args_is_help=True)
+
+
+def _store_url(config: NodeConfig, base: Path) -> str:
+    return config.store if "://" in config.store else str(base / config.store)
+
+
+def init(
+    directory: Path = typer.Argument(..., help="folder to create the node in"),
+    name: str = typer.Option(..., "--name", help="short party name, e.g. us"),
+    origin: str = typer.Option(..., "--origin", help="log origin = key name, e.g. us.detente.example/log"),
+    listen: str = typer.Option("127.0.0.1:8441", "--listen", help="host:port to serve on"),
+    store: str = typer.Option(
+        "detente.db", "--store", help="SQLite path (relative to the folder) or postgresql:// URL"
+    ),
+    public_url: str = typer.Option("", "--public-url", help="URL others reach this node at (default http://LISTEN)"),
+) -> None:
+    """Create a party node: key (0600), detente.toml, the store with a signed empty log, and an
+    admin token (printed once)."""
+    config = NodeConfig(name=name, origin=origin, listen=listen, store=store, public_url=public_url)
+    directory.mkdir(parents=True, exist_ok=True)
+    cfg = directory / CONFIG_NAME
+    if cfg.exists():
+        raise ConfigError(f"{cfg} already exists", hint="choose another folder; init never overwrites a node")
+    ident = Ed25519Identity.generate(origin)
+    write_identity(ident, directory / config.key_file)
+    url = _store_url(config, directory)
+    TileLog.create(open_store(url, create=True), ident)
+    state = open_node_store(url, create=True)
+    token = issue_token(state, "admin", "created by detente init", int(time.time()))
+    cfg.write_text(config.to_toml(), encoding="utf-8")
+    typer.echo(
+        json.dumps(
+            {
+                "node": str(directory),
+                "origin": origin,
+                "url": config.url,
+                "vkey": str(ident.vkey()),
+                "cosigner_vkey": str(ident.cosigner_vkey()),
+                "admin_token": token,
+            },
+            indent=2,
+        )
+    )
+
+
+def serve(node_dir: Path = NODE, log_level: str = typer.Option("info", "--log-level")) -> None:
+    """Run the node: public log and witness endpoints, operator API, sync with peers."""
+    import uvicorn
+
+    from detente.api.app import create_app
+
+    config, base = load_config(node_dir)
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    node = Node(config, base)
+    app = create_app(node)
+    node.start()
+    try:
+        uvicorn.run(app, host=config.host, port=config.port, log_level=log_level, access_log=False)
+    finally:
+        node.stop()
+
+
+@peer_app.command("add")
+def peer_add(
+    name: str = typer.Argument(..., help="short name, e.g. cn"),
+    url: str = typer.Argument(..., help="the peer node's URL"),
+    vkey: str = typer.Option(..., "--vkey", help="the peer's log key, obtained out of band"),
+    cosigner_vkey: str | None = typer.Option(None, "--cosigner-vkey", help="the peer's witness key"),
+    node_dir: Path = NODE,
+) -> None:
+    """Pin a peer's keys. Refuses to replace an existing peer's key silently."""
+    VerifierKey.parse(vkey)
+    if cosigner_vkey:
+        VerifierKey.parse(cosigner_vkey)
+    config, base = load_config(node_dir)
+    state = open_node_store(_store_url(config, base))
+    state.add_peer(PeerRow(name, url, vkey, cosigner_vkey, int(time.time())))
+    typer.echo(f"pinned {name}: {vkey}")
+
+
+@peer_app.command("list")
+def peer_list(node_dir: Path = NODE) -> None:
+    config, base = load_config(node_dir)
+    for row in open_node_store(_store_url(config, base)).peers():
+        typer.echo(json.dumps(row.__dict__))
+
+
+@peer_app.command("remove")
+def peer_remove(name: str = typer.Argument(...), node_dir: Path = NODE) -> None:
+    config, base = load_config(node_dir)
+    if not open_node_store(_store_url(config, base)).remove_peer(name):
+        raise ConfigError(f"no peer {name!r}")
+    typer.echo(f"removed {name}")
+
+
+@token_app.command("create")
+def token_create(
+    role: str = typer.Option(..., "--role", help=f"one of {', '.join(ROLES)}"),
+    label: str = typer.Option("", "--label", help="who or what holds it"),
+    ttl: int | None = typer.Option(None, "--ttl", help="seconds until it expires"),
+    node_dir: Path = NODE,
+) -> None:
+    """Create a token; it is printed once and stored only as a hash."""
+    config, base = load_config(node_dir)
+    typer.echo(issue_token(open_node_store(_store_url(config, base)), role, label, int(time.time()), ttl))
+
+
+@token_app.command("list")
+def token_list(node_dir: Path = NODE) -> None:
+    config, base = load_config(node_dir)
+    for row in open_node_store(_store_url(config, base)).list_tokens():
+        typer.echo(
+            json.dumps(
+                {
+                    "id": row.token_id,
+                    "role": row.role,
+                    "label": row.label,
+                    "created": row.created,
+                    "expires": row.expires,
+                    "revoked": row.revoked,
+                }
+            )
+        )
+
+
+@token_app.command("revoke")
+def token_revoke(token_id: str = typer.Argument(...), node_dir: Path = NODE) -> None:
+    config, base = load_config(node_dir)
+    if not open_node_store(_store_url(config, base)).revoke_token(token_id, int(time.time())):
+        raise ConfigError(f"no token {token_id!r}")
+    typer.echo(f"revoked {token_id}")

@@ -1,0 +1,88 @@
+"""HTTP client for another node's public endpoints (tlog-tiles, tlog-witness), with hard size
+limits so a hostile peer cannot exhaust memory."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import httpx
+
+from detente.errors import LogNotFound, MalformedTile, StoreUnavailable
+from detente.tlog.tiles import TILE_WIDTH, TileID, build_stored_tile, decode_entry_bundle, nodes_from_tiles
+
+__all__ = ["PeerClient"]
+
+MAX_CHECKPOINT = 64 * 1024
+MAX_TILE = TILE_WIDTH * 32
+MAX_BUNDLE = TILE_WIDTH * (2 + 0xFFFF)
+
+
+class PeerClient:
+    def __init__(self, base_url: str, *, timeout: float = 10.0, client: httpx.Client | None = None) -> None:
+        self.base = base_url.rstrip("/")
+        self._client = client or httpx.Client(timeout=timeout)
+
+    def _get(self, path: str, limit: int) -> bytes:
+        try:
+            with self._client.stream("GET", f"{self.base}/{path}") as resp:
+                if resp.status_code == 404:
+                    raise LogNotFound(f"{self.base}/{path} not found")
+                if resp.status_code != 200:
+                    raise StoreUnavailable(f"{self.base}/{path} answered {resp.status_code}")
+                body = b""
+                for chunk in resp.iter_bytes():
+                    body += chunk
+                    if len(body) > limit:
+                        raise MalformedTile(f"{self.base}/{path} is over {limit} bytes")
+                return body
+        except httpx.HTTPError as exc:
+            raise StoreUnavailable(f"cannot reach {self.base}: {exc.__class__.__name__}") from None
+
+    def checkpoint(self) -> bytes:
+        return self._get("log/checkpoint", MAX_CHECKPOINT)
+
+    def tile(self, tile: TileID) -> bytes:
+        data = self._get("log/" + tile.path(), MAX_BUNDLE if tile.is_entries else MAX_TILE)
+        if not tile.is_entries and len(data) != tile.width * 32:
+            raise MalformedTile(f"{tile.path()} from {self.base} is {len(data)} bytes, not {tile.width * 32}")
+        return data
+
+    def entries(self, start: int, end: int) -> list[bytes]:
+        """Entries ``[start, end)``, read from entry bundles (full where the tree has them)."""
+        out: list[bytes] = []
+        if end <= start:
+            return out
+        for n in range(start // TILE_WIDTH, (end - 1) // TILE_WIDTH + 1):
+            width = min(TILE_WIDTH, end - n * TILE_WIDTH)
+            bundle = decode_entry_bundle(self.tile(TileID(-1, n, width)), count=width)
+            lo = max(start - n * TILE_WIDTH, 0)
+            out.extend(bundle[lo:width])
+        return out
+
+    def fetch_nodes(self, size: int):  # type: ignore[no-untyped-def]
+        """A node fetcher (see :mod:`detente.tlog.proofs`) over this peer's hash tiles at ``size``."""
+        cache: dict[tuple[int, int], tuple[bytes, int]] = {}
+
+        def get_tile(pos: tuple[int, int]) -> tuple[bytes, int]:
+            if pos not in cache:
+                level, index = pos
+                count = size >> (8 * level)
+                width = min(TILE_WIDTH, count - index * TILE_WIDTH)
+                raw = self.tile(TileID(level, index, width))
+                cache[pos] = (build_stored_tile([raw[i : i + 32] for i in range(0, len(raw), 32)]), width)
+            return cache[pos]
+
+        def fetch(nodes: Sequence[tuple[int, int]]) -> list[bytes]:
+            return nodes_from_tiles(nodes, get_tile)
+
+        return fetch
+
+    def add_checkpoint(self, body: bytes) -> tuple[int, bytes]:
+        try:
+            resp = self._client.post(f"{self.base}/witness/add-checkpoint", content=body)
+        except httpx.HTTPError as exc:
+            raise StoreUnavailable(f"cannot reach witness {self.base}: {exc.__class__.__name__}") from None
+        return resp.status_code, resp.content[:MAX_CHECKPOINT]
+
+    def close(self) -> None:
+        self._client.close()

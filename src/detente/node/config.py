@@ -1,0 +1,78 @@
+"""A node's configuration file (``detente.toml``), written by ``detente init``.
+
+The model is the reference: every field has a default and a description, and
+``docs/node.md`` is checked against it. Relative paths are relative to the file's folder.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from detente._internal.validation import describe_validation_error
+from detente.errors import ConfigError
+
+__all__ = ["CONFIG_NAME", "NodeConfig", "load_config"]
+
+CONFIG_NAME = "detente.toml"
+
+
+class NodeConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(description="short party name, e.g. 'us' or 'cn'", pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")
+    origin: str = Field(description="the party's log origin and key name, e.g. 'us.detente.example/log'")
+    key_file: str = Field(default="party.key", description="private key file (mode 0600)")
+    store: str = Field(default="detente.db", description="SQLite path, or postgresql://host:port/db[#schema]")
+    listen: str = Field(default="127.0.0.1:8441", description="host:port the node serves on")
+    public_url: str = Field(
+        default="", description="URL peers and auditors use to reach this node; default http://<listen>"
+    )
+    sync_interval: float = Field(
+        default=30.0,
+        gt=0,
+        description="seconds between periodic pulls of each peer (fallback for missed pushes)",
+    )
+    peer_timeout: float = Field(default=10.0, gt=0, description="seconds before a request to a peer gives up")
+    max_batch: int = Field(default=1000, ge=1, le=10_000, description="records per log batch")
+    max_wait: float = Field(default=0.01, ge=0, description="seconds a batch waits to fill before it is appended")
+
+    @property
+    def host(self) -> str:
+        return self.listen.rsplit(":", 1)[0]
+
+    @property
+    def port(self) -> int:
+        return int(self.listen.rsplit(":", 1)[1])
+
+    @property
+    def url(self) -> str:
+        return self.public_url or f"http://{self.listen}"
+
+    def to_toml(self) -> str:
+        lines = ["# detente node configuration (see docs/node.md)"]
+        for name, field in type(self).model_fields.items():
+            value = getattr(self, name)
+            rendered = f'"{value}"' if isinstance(value, str) else repr(value)
+            lines.append(f"# {field.description}")
+            lines.append(f"{name} = {rendered}")
+        return "\n".join(lines) + "\n"
+
+
+def load_config(path: str | Path) -> tuple[NodeConfig, Path]:
+    """Read ``detente.toml`` (or the one inside a folder); return it and its folder."""
+    p = Path(path)
+    if p.is_dir():
+        p = p / CONFIG_NAME
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"no node configuration at {p}", hint="create a node with: detente init") from None
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"cannot read {p}: {exc}") from None
+    try:
+        return NodeConfig.model_validate(data), p.parent
+    except ValidationError as exc:
+        raise ConfigError(describe_validation_error(exc, f"configuration {p}")) from None

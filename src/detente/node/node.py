@@ -1,0 +1,259 @@
+"""A party's node: its own log, its mirrors of peers' logs, its witness, and the threads that
+keep them moving.
+
+- Appends go through a :class:`~detente.node.sequencer.Sequencer` (group commit).
+- After each new checkpoint, the *publisher* asks every peer that witnesses for us to cosign it
+  (C2SP tlog-witness ``add-checkpoint``, with a consistency proof from the size that witness last
+  cosigned). That request is also the push hint: the peer pulls our log at once.
+- The *syncer* pulls each peer when hinted, and every ``sync_interval`` seconds as a fallback,
+  with exponential backoff while a peer is unreachable.
+- Forks become alarms: a record in this node's own log (with both signed checkpoints) and a row
+  operators can list.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from detente.crypto.keys import VerifierKey
+from detente.crypto.note import NoteSignature, parse_note
+from detente.crypto.note_verifiers import verifier_for
+from detente.errors import DetenteError, StoreUnavailable
+from detente.node.client import PeerClient
+from detente.node.config import NodeConfig
+from detente.node.keyfile import read_identity
+from detente.node.sequencer import Sequenced, Sequencer
+from detente.node.sync import Fork, SyncResult, sync_peer
+from detente.node.tilelog import TileLog
+from detente.records.entry import seal_record
+from detente.records.record import Record
+from detente.store.node_protocol import NodeStore, PeerRow
+from detente.store.open import open_node_store, open_store
+from detente.tlog.checkpoint import Checkpoint
+from detente.tlog.cosignature import verify_cosignatures
+from detente.tlog.witness import format_add_checkpoint
+
+__all__ = ["ALARM_TYPE", "Node", "PeerStatus"]
+
+log = logging.getLogger(__name__)
+
+ALARM_TYPE = "detente.dev/log-alarm/v1"
+
+
+@dataclass
+class PeerStatus:
+    name: str
+    origin: str
+    url: str
+    mirrored_size: int = 0
+    last_sync: float | None = None
+    last_error: str | None = None
+    failures: int = 0
+    witness_size: int = 0
+    """The size of our checkpoint this peer last cosigned."""
+    hint: threading.Event = field(default_factory=threading.Event)
+
+
+class Node:
+    def __init__(self, config: NodeConfig, base: Path, *, clock: Callable[[], float] = time.time) -> None:
+        self.config = config
+        self.clock = clock
+        store_url = config.store if "://" in config.store else str(base / config.store)
+        self.identity = read_identity(base / config.key_file)
+        if self.identity.name != config.origin:
+            raise StoreUnavailable(f"key {self.identity.name!r} does not match origin {config.origin!r}")
+        self.logs = open_store(store_url)
+        self.state: NodeStore = open_node_store(store_url)
+        self.log = TileLog.create(self.logs, self.identity)
+        self.sequencer = Sequencer(self.log, max_batch=config.max_batch, max_wait=config.max_wait)
+        self._cosigs: tuple[bytes, list[NoteSignature]] = (b"", [])
+        self._cosig_lock = threading.Lock()
+        self._publish = threading.Event()
+        self._stop = threading.Event()
+        self.peers: dict[str, PeerStatus] = {}
+        self._threads: list[threading.Thread] = []
+        self.reload_peers()
+
+    # --- peers ------------------------------------------------------------------------------
+
+    def reload_peers(self) -> None:
+        for row in self.state.peers():
+            if row.name not in self.peers:
+                self.peers[row.name] = PeerStatus(row.name, VerifierKey.parse(row.vkey).name, row.url)
+
+    def add_peer(self, row: PeerRow) -> None:
+        """Pin a new peer and, if the node is running, start pulling it."""
+        self.state.add_peer(row)
+        self.reload_peers()
+        if self._threads:
+            t = threading.Thread(target=self._syncer, args=(row.name,), name=f"detente-sync-{row.name}", daemon=True)
+            self._threads.append(t)
+            t.start()
+            self.peers[row.name].hint.set()
+
+    def peer_row(self, name: str) -> PeerRow:
+        for row in self.state.peers():
+            if row.name == name:
+                return row
+        raise StoreUnavailable(f"no peer {name!r}")
+
+    def peer_by_origin(self, origin: str) -> PeerRow | None:
+        for row in self.state.peers():
+            if VerifierKey.parse(row.vkey).name == origin:
+                return row
+        return None
+
+    def mirror(self, row: PeerRow) -> TileLog:
+        return TileLog.mirror(self.logs, VerifierKey.parse(row.vkey))
+
+    # --- writing ----------------------------------------------------------------------------
+
+    def append(self, record: Record) -> Sequenced:
+        """Sign and append one record; return once it is durable. Then witnesses are asked."""
+        result = self.sequencer.add(seal_record(record, self.identity))
+        self._publish.set()
+        return result
+
+    def raise_alarm(self, fork: Fork) -> int:
+        """Record a fork: an alarm record in our own log (with both signed checkpoints) and a row."""
+        record = Record(
+            type=ALARM_TYPE,
+            party=self.identity.name,
+            issued=datetime.fromtimestamp(self.clock(), UTC),
+            body={
+                "origin": fork.origin,
+                "kind": fork.kind,
+                "detail": fork.detail,
+                "evidence": [fork.seen.decode(), fork.shown.decode()],
+            },
+        )
+        seq = self.append(record)
+        self.state.add_alarm(fork.origin, fork.kind, fork.detail, int(self.clock()), seq.index)
+        log.warning("alarm origin=%s kind=%s index=%d detail=%s", fork.origin, fork.kind, seq.index, fork.detail)
+        return seq.index
+
+    # --- cosignatures on our checkpoint -----------------------------------------------------
+
+    def cosigned_checkpoint(self) -> bytes:
+        """Our latest signed checkpoint plus the witnesses' cosignatures collected for it."""
+        note = self.log.signed_checkpoint()
+        with self._cosig_lock:
+            if self._cosigs[0] == note and self._cosigs[1]:
+                return parse_note(note).with_signatures(self._cosigs[1]).to_bytes()
+        return note
+
+    def publish(self) -> None:
+        """Ask each witnessing peer to cosign our latest checkpoint."""
+        note = self.log.signed_checkpoint()
+        cp = self.log.checkpoint
+        for row in self.state.peers():
+            if not row.cosigner_vkey:
+                continue
+            status = self.peers.get(row.name)
+            if status is None:
+                continue
+            try:
+                self._ask_witness(row, status, cp, note)
+            except DetenteError as exc:
+                status.last_error = exc.message
+                log.info("witness peer=%s error=%s", row.name, exc.message)
+
+    def _ask_witness(self, row: PeerRow, status: PeerStatus, cp: Checkpoint, note: bytes) -> None:
+        client = PeerClient(row.url, timeout=self.config.peer_timeout)
+        try:
+            for _ in range(2):
+                old = min(status.witness_size, cp.size)
+                proof = self.log.consistency_proof(old, cp.size) if old else []
+                code, body = client.add_checkpoint(format_add_checkpoint(old, proof, note))
+                if code == 409 and body.strip().isdigit():
+                    status.witness_size = int(body.strip())
+                    continue
+                if code != 200:
+                    raise StoreUnavailable(f"witness {row.name} answered {code}: {body[:200]!r}")
+                cosigned = parse_note(note.decode() + body.decode())
+                sigs = verify_cosignatures(cosigned, [verifier_for(row.cosigner_vkey or "")])
+                if not sigs:
+                    raise StoreUnavailable(f"witness {row.name} returned no cosignature from its pinned key")
+                status.witness_size = cp.size
+                with self._cosig_lock:
+                    kept = self._cosigs[1] if self._cosigs[0] == note else []
+                    kept = [s for s in kept if s.name != sigs[0].witness] + [c.signature for c in sigs]
+                    self._cosigs = (note, kept)
+                return
+        finally:
+            client.close()
+
+    # --- pulling peers ----------------------------------------------------------------------
+
+    def sync(self, name: str) -> SyncResult:
+        row = self.peer_row(name)
+        status = self.peers[name]
+        client = PeerClient(row.url, timeout=self.config.peer_timeout)
+        try:
+            result = sync_peer(self.mirror(row), VerifierKey.parse(row.vkey), client, self.raise_alarm)
+        except DetenteError as exc:
+            status.failures += 1
+            status.last_error = exc.message
+            raise
+        finally:
+            client.close()
+        status.mirrored_size = result.size
+        status.last_sync = self.clock()
+        status.failures = 0
+        status.last_error = None if result.fork is None else f"fork: {result.fork.detail}"
+        return result
+
+    def hint(self, origin: str) -> None:
+        """A peer told us (by a checkpoint signed with its key) that its log grew."""
+        for status in self.peers.values():
+            if status.origin == origin:
+                status.hint.set()
+
+    # --- background threads -----------------------------------------------------------------
+
+    def start(self) -> None:
+        self._threads = [threading.Thread(target=self._publisher, name="detente-publisher", daemon=True)]
+        for name in self.peers:
+            self._threads.append(
+                threading.Thread(target=self._syncer, args=(name,), name=f"detente-sync-{name}", daemon=True)
+            )
+        for t in self._threads:
+            t.start()
+        self._publish.set()
+
+    def _publisher(self) -> None:
+        while not self._stop.is_set():
+            self._publish.wait(self.config.sync_interval)
+            self._publish.clear()
+            if not self._stop.is_set():
+                self.publish()
+
+    def _syncer(self, name: str) -> None:
+        status = self.peers[name]
+        delay = 0.0
+        while not self._stop.is_set():
+            status.hint.wait(delay or self.config.sync_interval)
+            status.hint.clear()
+            if self._stop.is_set():
+                return
+            try:
+                self.sync(name)
+                delay = 0.0
+            except DetenteError as exc:
+                delay = min(self.config.sync_interval, 0.25 * 2 ** min(status.failures, 8))
+                log.info("sync peer=%s failures=%d retry_in=%.2fs error=%s", name, status.failures, delay, exc.message)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._publish.set()
+        for status in self.peers.values():
+            status.hint.set()
+        for t in self._threads:
+            t.join(timeout=5)
+        self.sequencer.close()

@@ -1,0 +1,64 @@
+"""This node as a C2SP tlog-witness for its peers' logs.
+
+Answers ``add-checkpoint`` with every status code the spec defines, persists the new checkpoint
+with an atomic compare-and-swap on its size before answering, and cosigns with the party key
+(cosignature/v1). A validly signed checkpoint that contradicts the one already cosigned is kept
+as evidence: the node raises a fork alarm. A request is also a push hint: the node pulls the
+log right away.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from detente.crypto.note import parse_note
+from detente.crypto.note_verifiers import verifier_for
+from detente.errors import MalformedError
+from detente.node.node import Node
+from detente.node.sync import Fork
+from detente.tlog.checkpoint import Checkpoint
+from detente.tlog.cosignature import cosign
+from detente.tlog.witness import decide, parse_add_checkpoint
+
+__all__ = ["WitnessAnswer", "add_checkpoint"]
+
+
+@dataclass(frozen=True)
+class WitnessAnswer:
+    status: int
+    body: bytes
+    media_type: str = "text/plain; charset=utf-8"
+
+
+def add_checkpoint(node: Node, body: bytes) -> WitnessAnswer:
+    try:
+        req = parse_add_checkpoint(body)
+    except MalformedError as exc:
+        return WitnessAnswer(400, exc.message.encode())
+    origin = req.checkpoint.origin
+    peer = node.peer_by_origin(origin)
+    verifiers = [verifier_for(peer.vkey)] if peer else None
+    latest_note = node.state.witness_latest(origin)
+    latest = Checkpoint.parse(parse_note(latest_note).text) if latest_note else None
+    decision = decide(req, verifiers, latest)
+    if decision.status == 409:
+        return WitnessAnswer(409, f"{decision.latest_size}\n".encode(), "text/x.tlog.size")
+    if decision.status == 422 and latest is not None and latest_note is not None:
+        if req.checkpoint.size == latest.size and req.checkpoint.root != latest.root:
+            # Two validly signed roots for one size: proof of equivocation on its own.
+            evidence = Fork(
+                origin, "equivocation", f"two different roots for size {latest.size}", latest_note, req.note.to_bytes()
+            )
+            node.raise_alarm(evidence)
+        else:
+            node.hint(origin)  # a bad proof proves nothing alone; the mirror's sync will tell
+    if decision.status != 200:
+        return WitnessAnswer(decision.status, decision.reason.encode())
+    note_bytes = req.note.to_bytes()
+    if not node.state.witness_swap(origin, req.old_size, req.checkpoint.size, note_bytes):
+        current = node.state.witness_latest(origin)
+        size = Checkpoint.parse(parse_note(current).text).size if current else 0
+        return WitnessAnswer(409, f"{size}\n".encode(), "text/x.tlog.size")
+    line = cosign(req.checkpoint, node.identity, int(node.clock())).line()
+    node.hint(origin)
+    return WitnessAnswer(200, line.encode())
