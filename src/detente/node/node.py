@@ -148,10 +148,11 @@ class Node:
                 return parse_note(note).with_signatures(self._cosigs[1]).to_bytes()
         return note
 
-    def publish(self) -> None:
-        """Ask each witnessing peer to cosign our latest checkpoint."""
+    def publish(self) -> bool:
+        """Ask each witnessing peer to cosign our latest checkpoint; ``False`` if one failed."""
         note = self.log.signed_checkpoint()
         cp = self.log.checkpoint
+        ok = True
         for row in self.state.peers():
             if not row.cosigner_vkey:
                 continue
@@ -161,8 +162,10 @@ class Node:
             try:
                 self._ask_witness(row, status, cp, note)
             except DetenteError as exc:
+                ok = False
                 status.last_error = exc.message
                 log.info("witness peer=%s error=%s", row.name, exc.message)
+        return ok
 
     def _ask_witness(self, row: PeerRow, status: PeerStatus, cp: Checkpoint, note: bytes) -> None:
         client = PeerClient(row.url, timeout=self.config.peer_timeout)
@@ -228,11 +231,13 @@ class Node:
         self._publish.set()
 
     def _publisher(self) -> None:
+        failures = 0
         while not self._stop.is_set():
-            self._publish.wait(self.config.sync_interval)
+            wait = min(self.config.sync_interval, 0.25 * 2**failures) if failures else self.config.sync_interval
+            self._publish.wait(wait)
             self._publish.clear()
             if not self._stop.is_set():
-                self.publish()
+                failures = 0 if self.publish() else min(failures + 1, 8)
 
     def _syncer(self, name: str) -> None:
         status = self.peers[name]

@@ -5,6 +5,7 @@ Used by auditors to recompute a log's root from its entries without holding the 
 
 from __future__ import annotations
 
+from detente.errors import MalformedProof
 from detente.tlog.hashing import EMPTY_ROOT, node_hash
 
 __all__ = ["CompactRange"]
@@ -18,6 +19,19 @@ class CompactRange:
     def __init__(self) -> None:
         self.size = 0
         self._stack: list[bytes] = []  # subtree roots, largest (leftmost) first
+
+    @classmethod
+    def restore(cls, size: int, hashes: list[bytes]) -> CompactRange:
+        """Rebuild from :meth:`hashes` saved earlier; the count must match ``size``'s set bits."""
+        if size < 0 or len(hashes) != bin(size).count("1") or any(len(h) != 32 for h in hashes):
+            raise MalformedProof(f"{len(hashes)} hashes cannot be the compact range of size {size}")
+        cr = cls()
+        cr.size, cr._stack = size, list(hashes)
+        return cr
+
+    def hashes(self) -> list[bytes]:
+        """The subtree roots, largest first: all the state needed to continue later."""
+        return list(self._stack)
 
     def append(self, leaf_hash: bytes) -> None:
         h = leaf_hash

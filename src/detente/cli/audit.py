@@ -1,0 +1,65 @@
+"""``detente audit``: verify party logs from their public URLs and keys alone."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import Progress, TaskID
+from rich.table import Table
+
+from detente.cli.note import read_input
+from detente.errors import MalformedPolicy, VerificationError
+from detente.node.auditor import run_audit
+from detente.tlog.policy import parse_policy
+
+err = Console(stderr=True)
+
+
+def audit(
+    policy_file: Path = typer.Option(
+        ..., "--policy", help="C2SP tlog-policy file: logs (vkey + URL), witnesses, quorum"
+    ),
+    state: Path | None = typer.Option(None, "--state", help="JSON file kept between runs (consistency over time)"),
+    as_json: bool = typer.Option(False, "--json", help="print the report as JSON"),
+) -> None:
+    """Audit logs: signatures, witness quorum, every entry since the last run, cross-log references.
+
+    Exits 0 only when everything verifies; the state file is updated only after a clean run.
+    """
+    try:
+        policy = parse_policy(read_input(policy_file).decode("utf-8"))
+    except UnicodeDecodeError:
+        raise MalformedPolicy(f"{policy_file} is not UTF-8 text") from None
+    with Progress(console=err, transient=True) as progress:
+        tasks: dict[str, TaskID] = {}
+
+        def tick(origin: str, done: int, total: int) -> None:
+            if origin not in tasks:
+                tasks[origin] = progress.add_task(origin, total=total)
+            progress.update(tasks[origin], completed=done, total=total)
+
+        result = run_audit(policy, state, progress=tick)
+    if as_json:
+        typer.echo(json.dumps(result.as_dict(), indent=2))
+    else:
+        table = Table(title="audit")
+        for col in ("log", "size", "new records", "cosigned by", "problems"):
+            table.add_column(col)
+        for log in result.logs:
+            table.add_row(
+                log.origin,
+                str(log.size),
+                str(log.records),
+                ", ".join(log.cosigned_by) or "-",
+                "; ".join(log.problems) or "none",
+            )
+        Console().print(table)
+        typer.echo(
+            f"cross-log references checked: {result.references}; "
+            f"{'clean' if result.clean else 'NOT clean: ' + '; '.join(result.problems)}"
+        )
+    if not result.clean:
+        raise VerificationError("the audit found problems", hint="see the report above")

@@ -1,0 +1,181 @@
+"""An outside auditor: verify a set of party logs from their public URLs and keys alone.
+
+For each log named in a C2SP tlog-policy file (``log <vkey> <url>``), the auditor fetches the
+cosigned checkpoint, verifies the log's signature and every trusted witness's cosignature, checks
+the witness quorum, then fetches every entry since its last run, verifies each record's signature
+and party, and folds the leaf hashes into a compact range kept in its state file: the new root
+must equal the signed one, which proves both that the entries are authentic and that the log
+only grew since the last run. Finally every cross-log reference (``refs``: origin, index, leaf
+hash) must resolve to the exact leaf it names in an audited log.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from detente.crypto.keys import VerifierKey
+from detente.crypto.note import parse_note
+from detente.crypto.note_verifiers import verifier_for
+from detente.errors import ConfigError, DetenteError
+from detente.node.client import PeerClient
+from detente.records.entry import open_entry
+from detente.tlog.checkpoint import open_checkpoint
+from detente.tlog.compact import CompactRange
+from detente.tlog.cosignature import verify_cosignatures
+from detente.tlog.hashing import leaf_hash
+from detente.tlog.policy import Policy
+
+__all__ = ["AuditResult", "LogAudit", "run_audit"]
+
+
+@dataclass
+class LogAudit:
+    origin: str
+    url: str
+    old_size: int = 0
+    size: int = 0
+    records: int = 0
+    cosigned_by: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+@dataclass
+class AuditResult:
+    logs: list[LogAudit]
+    references: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def clean(self) -> bool:
+        return not self.problems and all(not log.problems for log in self.logs)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "clean": self.clean,
+            "references_checked": self.references,
+            "problems": self.problems,
+            "logs": [log.__dict__ for log in self.logs],
+        }
+
+
+def _load_state(path: Path | None) -> dict[str, Any]:
+    if path is None or not path.exists():
+        return {}
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"cannot read audit state {path}: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"audit state {path} is not a JSON object")
+    return data
+
+
+def _compact_from(state: dict[str, Any]) -> CompactRange:
+    return CompactRange.restore(int(state.get("size", 0)), [base64.b64decode(h) for h in state.get("compact", [])])
+
+
+def run_audit(
+    policy: Policy,
+    state_path: Path | None = None,
+    *,
+    client_factory: Callable[[str], PeerClient] = PeerClient,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> AuditResult:
+    state = _load_state(state_path)
+    witnesses = {name: verifier_for(vk) for name, (vk, _) in policy.witnesses.items()}
+    by_origin: dict[str, tuple[VerifierKey, PeerClient]] = {}
+    audits: list[LogAudit] = []
+    refs: list[tuple[str, str, int, str]] = []  # (from, origin, index, leaf hash)
+    new_state: dict[str, Any] = dict(state)
+    for vk, url in policy.logs:
+        audit = LogAudit(vk.name, url or "")
+        audits.append(audit)
+        if not url:
+            audit.problems.append("the policy gives no URL for this log")
+            continue
+        client = client_factory(url)
+        by_origin[vk.name] = (vk, client)
+        try:
+            _audit_log(vk, client, audit, state.get(vk.name, {}), new_state, witnesses, policy, refs, progress)
+        except DetenteError as exc:
+            audit.problems.append(exc.message)
+    result = AuditResult(audits)
+    bundles: dict[tuple[str, int], list[bytes]] = {}
+    sizes = {a.origin: a.size for a in audits}
+    for source, origin, index, expected in refs:
+        result.references += 1
+        if origin not in by_origin:
+            result.problems.append(f"{source} refers to {origin}#{index}, a log outside the audit")
+            continue
+        if index >= sizes.get(origin, 0):
+            result.problems.append(f"{source} refers to {origin}#{index}, beyond its verified size")
+            continue
+        _, client = by_origin[origin]
+        key = (origin, index // 256)
+        if key not in bundles:
+            bundles[key] = client.entries(index - index % 256, min(index - index % 256 + 256, sizes[origin]))
+        if leaf_hash(bundles[key][index % 256]).hex() != expected:
+            result.problems.append(f"{source} refers to {origin}#{index} with a leaf hash the log does not hold")
+    for _, client in by_origin.values():
+        client.close()
+    if state_path is not None and result.clean:
+        state_path.write_text(json.dumps(new_state, indent=1))
+    return result
+
+
+def _audit_log(
+    vk: VerifierKey,
+    client: PeerClient,
+    audit: LogAudit,
+    old: dict[str, Any],
+    new_state: dict[str, Any],
+    witnesses: dict[str, Any],
+    policy: Policy,
+    refs: list[tuple[str, str, int, str]],
+    progress: Callable[[str, int, int], None] | None,
+) -> None:
+    note = client.checkpoint()
+    cp = open_checkpoint(note, [verifier_for(vk)], origin=vk.name).checkpoint
+    keys = {(w.name, w.key_id): name for name, w in witnesses.items()}
+    cosigs = verify_cosignatures(parse_note(note), list(witnesses.values()))
+    audit.cosigned_by = sorted({keys[(c.signature.name, c.signature.key_id)] for c in cosigs})
+    try:
+        policy.check(audit.cosigned_by)
+    except DetenteError as exc:
+        audit.problems.append(exc.message)
+    compact = _compact_from(old)
+    audit.old_size = compact.size
+    if cp.size < compact.size:
+        audit.problems.append(f"log went back from size {compact.size} to {cp.size} (fork or rollback)")
+        return
+    for start in range(compact.size, cp.size, 256):
+        end = min(start + 256, cp.size)
+        for i, entry in enumerate(client.entries(start, end), start):
+            compact.append(leaf_hash(entry))
+            try:
+                record = open_entry(entry, [vk]).record
+            except DetenteError as exc:
+                audit.problems.append(f"entry {i}: {exc.message}")
+                continue
+            audit.records += 1
+            refs.extend((f"{vk.name}#{i}", r.origin, r.index, r.leaf_hash) for r in record.refs)
+        if progress is not None:
+            progress(vk.name, end, cp.size)
+    if compact.root() != cp.root:
+        audit.problems.append(
+            f"entries up to {cp.size} do not hash to the signed root: the log was rewritten since size "
+            f"{audit.old_size}, or served altered entries"
+        )
+        return
+    audit.size = cp.size
+    new_state[vk.name] = {
+        "size": cp.size,
+        "root": cp.root.hex(),
+        "checkpoint": note.decode(),
+        "compact": [base64.b64encode(h).decode() for h in compact.hashes()],
+    }
