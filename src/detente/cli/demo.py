@@ -1,42 +1,29 @@
-"""``detente demo``: two parties, each with its own key and SQLite log, sign records, witness
-each other's checkpoints and check an inclusion proof with nothing but public keys."""
+"""``detente demo``: two parties' nodes and a neutral auditor node, as real processes on
+loopback with SQLite, exchanging signed records both ways, witnessing each other, and a clean
+audit from public URLs and keys alone."""
 
 from __future__ import annotations
 
 import shutil
 import time
-from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+import httpx
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from detente.crypto.keys import Ed25519Identity
-from detente.crypto.note import parse_note
-from detente.crypto.note_verifiers import verifier_for
-from detente.errors import VerificationError
-from detente.node.keyfile import read_identity, write_identity
-from detente.node.tilelog import TileLog
-from detente.records.entry import open_entry, seal_record
-from detente.records.record import Record
-from detente.records.text import BilingualText, LangText
-from detente.store.sqlite import SQLiteStore
-from detente.tlog.checkpoint import open_checkpoint
-from detente.tlog.cosignature import cosign, verify_cosignatures
-from detente.tlog.hashing import leaf_hash
-from detente.tlog.proofs import verify_consistency, verify_inclusion
+from detente.errors import StoreUnavailable, VerificationError
+from detente.node.auditor import run_audit
+from detente.node.localnet import LocalNode
+from detente.tlog.policy import parse_policy
 
 console = Console()
 
-PARTIES = {
-    "us": "us.detente.example/log",
-    "cn": "cn.detente.example/log",
-}
-
-# (record type, English, Chinese): the mechanisms the source document names.
-TEMPLATES = [
+# (record type, English, Chinese): mechanisms the source document names.
+NOTICES = [
     (
         "detente.dev/pre-test-notification/v1",
         "Pre-test notification {n}: high-risk AI model evaluation scheduled; window and contact attached.",
@@ -52,154 +39,123 @@ TEMPLATES = [
         "Incident report {n}: AI-enabled disinformation campaign observed; initial stage.",
         "事件报告 {n}：发现人工智能驱动的虚假信息活动；初步阶段。",
     ),
-    (
-        "detente.dev/statement/v1",
-        "Statement {n}: both parties affirm meaningful human control over AI-enabled weapon systems.",
-        "声明 {n}：双方确认对人工智能赋能武器系统保持有意义的人类控制。",
-    ),
 ]
 
 
-def _records(party: str, start: int, count: int, original: str) -> list[Record]:
-    out = []
-    now = datetime.now(UTC)
-    for n in range(start, start + count):
-        rtype, en, zh = TEMPLATES[n % len(TEMPLATES)]
-        texts = {"en": en.format(n=n), "zh-Hans": zh.format(n=n)}
-        other = "zh-Hans" if original == "en" else "en"
-        out.append(
-            Record(
-                type=rtype,
-                party=party,
-                issued=now,
-                body={"sequence": n},
-                text=BilingualText(
-                    original=LangText(lang=original, text=texts[original]),
-                    translations={other: texts[other]},
-                ),
-            )
-        )
-    return out
-
-
-def _append_all(
-    log: TileLog, ident: Ed25519Identity, records: list[Record], batch: int, progress: Progress, label: str
-) -> None:
-    task = progress.add_task(label, total=len(records))
-    for i in range(0, len(records), batch):
-        chunk = records[i : i + batch]
-        log.append([seal_record(r, ident) for r in chunk])
-        progress.advance(task, len(chunk))
+def _wait(what: str, check, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.1)
+    raise StoreUnavailable(f"timed out waiting for {what}")
 
 
 def demo(
-    directory: Path = typer.Option(Path("demo-node"), "--dir", help="where the two nodes' keys and databases go"),
-    records: int = typer.Option(2000, "--records", min=1, max=1_000_000, help="records per party"),
-    batch: int = typer.Option(500, "--batch", min=1, max=10_000, help="records per append batch"),
-    fresh: bool = typer.Option(True, "--fresh/--reuse", help="start from empty nodes"),
+    directory: Path = typer.Option(Path("demo-node"), "--dir", help="where the three nodes' folders go"),
+    records: int = typer.Option(20, "--records", min=1, max=10_000, help="records each party sends"),
+    keep_running: bool = typer.Option(False, "--keep-running", help="leave the nodes up to explore (Ctrl-C stops)"),
 ) -> None:
-    """Run two parties' logs on SQLite: sign, append, witness, prove, detect tampering."""
-    if fresh and directory.exists():
+    """Start us, cn and a neutral auditor node on loopback; exchange, witness, audit."""
+    if directory.exists():
         shutil.rmtree(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    idents: dict[str, Ed25519Identity] = {}
-    logs: dict[str, TileLog] = {}
-    for side, origin in PARTIES.items():
-        keyfile = directory / side / "party.key"
-        if not keyfile.exists():
-            write_identity(Ed25519Identity.generate(origin), keyfile)
-        idents[side] = read_identity(keyfile)
-        logs[side] = TileLog.create(SQLiteStore(directory / side / "log.db", create=True), idents[side])
-        console.print(f"[bold]{origin}[/]  vkey {idents[side].vkey()}")
-
-    us, cn = logs["us"], logs["cn"]
-    us_vkey, cn_cosigner = idents["us"].vkey(), idents["cn"].cosigner_vkey()
-    started = time.perf_counter()
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-    ) as progress:
-        _append_all(
-            us,
-            idents["us"],
-            _records(us.origin, us.size, records, "en"),
-            batch,
-            progress,
-            "us: sign + append",
-        )
-        _append_all(
-            cn,
-            idents["cn"],
-            _records(cn.origin, cn.size, records, "zh-Hans"),
-            batch,
-            progress,
-            "cn: sign + append",
-        )
-    elapsed = time.perf_counter() - started
-
-    # The CN node witnesses the US log: verify with the US key only, then cosign.
-    first = open_checkpoint(us.signed_checkpoint(), [verifier_for(us_vkey)], origin=us.origin)
-    cosig = cosign(first.checkpoint, idents["cn"], int(time.time()))
-    cosigned = first.note.note.with_signatures([cosig])
-    console.rule("US checkpoint, cosigned by the CN witness")
-    console.print(cosigned.to_bytes().decode(), markup=False, highlight=False, soft_wrap=True)
-
-    # US appends more; the witness checks the log grew append-only before cosigning again.
-    with Progress(console=console, transient=True) as progress:
-        _append_all(
-            us,
-            idents["us"],
-            _records(us.origin, us.size, max(records // 4, 1), "en"),
-            batch,
-            progress,
-            "us: more records",
-        )
-    second = open_checkpoint(us.signed_checkpoint(), [verifier_for(us_vkey)], origin=us.origin)
-    proof = us.consistency_proof(first.checkpoint.size, second.checkpoint.size)
-    verify_consistency(
-        first.checkpoint.size, second.checkpoint.size, first.checkpoint.root, second.checkpoint.root, proof
-    )
-    console.print(
-        f"consistency {first.checkpoint.size} → {second.checkpoint.size}: verified "
-        f"({len(proof)} hashes); CN cosigns the new checkpoint"
-    )
-
-    # An auditor with only public keys checks one record end to end.
-    index = first.checkpoint.size // 2
-    note = parse_note(cosigned.to_bytes())
-    audited = open_checkpoint(note, [verifier_for(us_vkey)], origin=us.origin)
-    witnessed = verify_cosignatures(note, [verifier_for(cn_cosigner)])
-    entry = us.entry(index)
-    path = us.inclusion_proof(index, audited.checkpoint.size)
-    verify_inclusion(leaf_hash(entry), index, audited.checkpoint.size, path, audited.checkpoint.root)
-    record = open_entry(entry, [us_vkey]).record
-    assert record.text is not None
-    table = Table(title=f"record {index} of {us.origin}: inclusion proof verified")
-    table.add_column("field")
-    table.add_column("value")
-    table.add_row("type", record.type)
-    table.add_row("signed by", record.party)
-    table.add_row("witnessed by", ", ".join(c.witness for c in witnessed))
-    table.add_row(f"original ({record.text.original.lang})", record.text.original.text)
-    for lang, text in record.text.translations.items():
-        table.add_row(f"translation ({lang})", text)
-    console.print(table)
-
-    # Tampering is detected: one changed byte in the entry breaks the proof.
-    tampered = bytearray(entry)
-    tampered[len(tampered) // 2] ^= 0x01
+    us = LocalNode("us", "us.detente.example/log", directory / "us")
+    cn = LocalNode("cn", "cn.detente.example/log", directory / "cn")
+    auditor = LocalNode("audit", "audit.detente.example/log", directory / "audit")
+    nodes = [us, cn, auditor]
     try:
-        verify_inclusion(leaf_hash(bytes(tampered)), index, audited.checkpoint.size, path, audited.checkpoint.root)
-    except VerificationError as exc:
-        console.print(f"[green]tampered copy rejected:[/] {exc.message}")
-    else:
-        raise VerificationError("a tampered entry verified: the demo found a bug")
+        for n in nodes:
+            n.init()
+        # Keys are exchanged out of band and pinned: each party witnesses the other; the auditor
+        # witnesses both and both pin the auditor as a witness of theirs.
+        us.pin(cn)
+        cn.pin(us)
+        auditor.pin(us)
+        auditor.pin(cn)
+        us.pin(auditor)
+        cn.pin(auditor)
+        for n in nodes:
+            n.start()
+            console.print(f"[bold]{n.name:>5}[/] {n.url}  log key {n.vkey}")
 
-    total = records * 2 + max(records // 4, 1)
-    console.print(
-        f"[bold green]demo ok[/]: {total} signed records in two logs "
-        f"({total / max(elapsed, 1e-9):,.0f} records/s incl. signing); files in {directory}/"
-    )
+        sent: dict[str, list[dict[str, Any]]] = {"us": [], "cn": []}
+        with Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+        ) as progress:
+            task = progress.add_task("exchanging signed records", total=2 * records)
+            for i in range(records):
+                rtype, en, zh = NOTICES[i % len(NOTICES)]
+                sent["us"].append(us.send(rtype, en.format(n=i), translations={"zh-Hans": zh.format(n=i)}))
+                progress.advance(task)
+                # CN answers each US record, referring to the exact leaf it answers.
+                ref = {
+                    "origin": us.origin,
+                    "index": sent["us"][-1]["index"],
+                    "leaf_hash": sent["us"][-1]["leaf_hash"],
+                    "rel": "reply-to",
+                }
+                sent["cn"].append(
+                    cn.send(
+                        "detente.dev/hotline-message/v1",
+                        f"已收到 {i}。",
+                        lang="zh-Hans",
+                        translations={"en": f"Received {i}."},
+                        refs=[ref],
+                    )
+                )
+                progress.advance(task)
+
+        def settled() -> bool:
+            s_us, s_cn = us.status(), cn.status()
+            mirrored = all(p["mirrored_size"] == s_cn["size"] for p in s_us["peers"] if p["name"] == "cn") and all(
+                p["mirrored_size"] == s_us["size"] for p in s_cn["peers"] if p["name"] == "us"
+            )
+            return (
+                mirrored
+                and {"cn.detente.example/log", "audit.detente.example/log"} <= set(s_us["cosigned_by"])
+                and {"us.detente.example/log", "audit.detente.example/log"} <= set(s_cn["cosigned_by"])
+            )
+
+        _wait("both logs to be mirrored and cosigned", settled)
+        for n in (us, cn):
+            console.rule(f"{n.name}: checkpoint with its witnesses' cosignatures")
+            text = httpx.get(f"{n.url}/log/checkpoint", timeout=10).text
+            console.print(text, markup=False, highlight=False, soft_wrap=True)
+
+        policy_file = directory / "policy.txt"
+        policy_file.write_text(
+            f"log {us.vkey} {us.url}\nlog {cn.vkey} {cn.url}\n"
+            f"witness us-w {us.cosigner_vkey}\nwitness cn-w {cn.cosigner_vkey}\n"
+            f"witness auditor-w {auditor.cosigner_vkey}\n"
+            "group parties any us-w cn-w\ngroup parties-and-auditor all parties auditor-w\n"
+            "quorum parties-and-auditor\n"
+        )
+        result = run_audit(parse_policy(policy_file.read_text()), directory / "audit-state.json")
+        table = Table(title="audit from public URLs and keys alone")
+        for col in ("log", "size", "records verified", "cosigned by", "problems"):
+            table.add_column(col)
+        for log in result.logs:
+            table.add_row(
+                log.origin,
+                str(log.size),
+                str(log.records),
+                ", ".join(log.cosigned_by),
+                "; ".join(log.problems) or "none",
+            )
+        console.print(table)
+        console.print(f"cross-log references resolved to their exact leaves: {result.references}")
+        if not result.clean:
+            raise VerificationError("the audit is not clean: " + "; ".join(result.problems or ["see table"]))
+
+        console.print("[bold green]demo ok[/]: records exchanged both ways, mirrored, cosigned and audited.")
+        console.print("Where to look next:")
+        console.print(f"  API docs      {us.url}/docs   (token: {us.token})")
+        console.print(f"  checkpoint    {cn.url}/log/checkpoint")
+        console.print(f"  audit again   detente audit --policy {policy_file} --state {directory / 'audit-state.json'}")
+        if keep_running:
+            console.print("nodes keep running; press Ctrl-C to stop them")
+            while True:
+                time.sleep(3600)
+    finally:
+        for n in nodes:
+            n.stop()

@@ -1,0 +1,148 @@
+"""Run real detente nodes as separate processes on loopback: used by ``detente demo`` and by
+the tests that cross a network. Each node is ``python -m detente serve`` on its own port with
+its own key, config and database."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from detente.errors import StoreUnavailable
+
+__all__ = ["LocalNode", "free_port"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class LocalNode:
+    name: str
+    origin: str
+    directory: Path
+    port: int = field(default_factory=free_port)
+    store: str = "detente.db"
+    info: dict[str, Any] = field(default_factory=dict)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def vkey(self) -> str:
+        return str(self.info["vkey"])
+
+    @property
+    def cosigner_vkey(self) -> str:
+        return str(self.info["cosigner_vkey"])
+
+    @property
+    def token(self) -> str:
+        return str(self.info["admin_token"])
+
+    def init(self, **options: str) -> LocalNode:
+        args = [
+            "init",
+            str(self.directory),
+            "--name",
+            self.name,
+            "--origin",
+            self.origin,
+            "--listen",
+            f"127.0.0.1:{self.port}",
+            "--store",
+            self.store,
+        ]
+        for k, v in options.items():
+            args += [f"--{k.replace('_', '-')}", v]
+        out = _run_cli(args)
+        self.info = json.loads(out)
+        return self
+
+    def pin(self, other: LocalNode, *, witness: bool = True) -> None:
+        args = ["peer", "add", other.name, other.url, "--vkey", other.vkey, "-n", str(self.directory)]
+        if witness:
+            args += ["--cosigner-vkey", other.cosigner_vkey]
+        _run_cli(args)
+
+    def start(self, *, timeout: float = 20.0, env: dict[str, str] | None = None) -> LocalNode:
+        log = open(self.directory / "serve.log", "ab")  # noqa: SIM115 - owned by the process
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "detente", "serve", "-n", str(self.directory), "--log-level", "warning"],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise StoreUnavailable(f"node {self.name} exited with {self.process.returncode}; see {log.name}")
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=0.5).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.05)
+        raise StoreUnavailable(f"node {self.name} did not come up within {timeout}s")
+
+    def stop(self, *, kill: bool = False) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        if kill:
+            self.process.kill()
+        else:
+            self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def api(self, method: str, path: str, *, token: str | None = None, **kw: Any) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {token or self.token}"}
+        return httpx.request(method, f"{self.url}{path}", headers=headers, timeout=30, **kw)
+
+    def status(self) -> dict[str, Any]:
+        resp = self.api("GET", "/api/v1/status")
+        resp.raise_for_status()
+        return dict(resp.json())
+
+    def send(
+        self,
+        record_type: str,
+        text: str,
+        *,
+        lang: str = "en",
+        translations: dict[str, str] | None = None,
+        body: dict[str, Any] | None = None,
+        refs: list[dict[str, Any]] | None = None,
+    ) -> dict[str, Any]:
+        payload = {
+            "type": record_type,
+            "body": body or {},
+            "refs": refs or [],
+            "text": {"original": {"lang": lang, "text": text}, "translations": translations or {}},
+        }
+        resp = self.api("POST", "/api/v1/records", json=payload)
+        resp.raise_for_status()
+        return dict(resp.json())
+
+
+def _run_cli(args: list[str]) -> str:
+    proc = subprocess.run([sys.executable, "-m", "detente", *args], capture_output=True, text=True, timeout=60)
+    if proc.returncode != 0:
+        raise StoreUnavailable(f"detente {' '.join(args[:2])} failed: {proc.stderr.strip()}")
+    return proc.stdout
