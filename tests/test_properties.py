@@ -52,11 +52,7 @@ def test_parse_note_parses_or_raises_malformed_note(data: bytes) -> None:
     _only(MalformedNote, parse_note, data)
 
 
-@given(
-    st.text(
-        alphabet=st.characters(blacklist_categories=("Cc", "Cs")) | st.just("\n"), min_size=0, max_size=200
-    )
-)
+@given(st.text(alphabet=st.characters(blacklist_categories=("Cc", "Cs")) | st.just("\n"), min_size=0, max_size=200))
 def test_sign_then_open_round_trips(text: str) -> None:
     text = text + "\n"
     note = sign_note(text, [Ed25519NoteSigner(IDENT)])

@@ -40,18 +40,13 @@ def test_go_signer_key_gives_the_published_vkey() -> None:
         "PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz"
     )
     assert str(ident.vkey()) == "PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW"
-    assert (
-        ident.signer_key() == "PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz"
-    )
+    assert ident.signer_key() == "PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz"
 
 
 def test_sigsum_seed_gives_the_published_cosigner_and_log_keys() -> None:
     ident = Ed25519Identity.from_seed("example.org/witness", b"\x11" + bytes(31))
     assert ident.public_bytes.hex() == "66e0b858e462a609e66fe71370c816d8846ff103d5499a22a7fec37fdbc424a7"
-    assert (
-        str(ident.cosigner_vkey())
-        == "example.org/witness+cacf2e50+BGbguFjkYqYJ5m/nE3DIFtiEb/ED1UmaIqf+w3/bxCSn"
-    )
+    assert str(ident.cosigner_vkey()) == "example.org/witness+cacf2e50+BGbguFjkYqYJ5m/nE3DIFtiEb/ED1UmaIqf+w3/bxCSn"
 
 
 @pytest.mark.parametrize(
@@ -86,9 +81,7 @@ def test_malformed_vkeys_are_refused(bad: str) -> None:
 
 
 def _spec_verifier() -> ECDSAP256Verifier:
-    nums = ec.EllipticCurvePublicNumbers(
-        int(DSSE["public_key"]["x"]), int(DSSE["public_key"]["y"]), ec.SECP256R1()
-    )
+    nums = ec.EllipticCurvePublicNumbers(int(DSSE["public_key"]["x"]), int(DSSE["public_key"]["y"]), ec.SECP256R1())
     return ECDSAP256Verifier(nums.public_key())
 
 
@@ -189,8 +182,7 @@ def test_rfc8785_examples() -> None:
         '{"\\r":2,"1":3,"\u00f6":5,"\u20ac":1,"\U0001f600":4}'.encode()
     )
     assert (
-        canonical_json([1e21, 1e-7, -0.0, 0.000001, 333333333.3333333])
-        == b"[1e+21,1e-7,0,0.000001,333333333.3333333]"
+        canonical_json([1e21, 1e-7, -0.0, 0.000001, 333333333.3333333]) == b"[1e+21,1e-7,0,0.000001,333333333.3333333]"
     )
     assert canonical_json({"b": [True, None], "a": "\u2028"}) == '{"a":"\u2028","b":[true,null]}'.encode()
 

@@ -104,7 +104,8 @@ def test_required_fields_are_required(field: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "bad", [b"", b"[]", b"not json", b"\xff", GOLDEN.replace('"predicateType"', '"subject":[],"predicateType"').encode()]
+    "bad",
+    [b"", b"[]", b"not json", b"\xff", GOLDEN.replace('"predicateType"', '"subject":[],"predicateType"').encode()],
 )
 def test_malformed_json_raises_malformed_envelope(bad: bytes) -> None:
     # the last case repeats "subject": duplicate keys are refused
@@ -126,12 +127,15 @@ _hex = st.text("0123456789abcdef", min_size=1, max_size=64)
 @settings(max_examples=100, deadline=None)
 @given(
     subjects=st.lists(
-        st.tuples(st.text(max_size=20), st.dictionaries(st.sampled_from(["sha256", "sha512", "gitCommit"]), _hex, min_size=1)),
+        st.tuples(
+            st.text(max_size=20), st.dictionaries(st.sampled_from(["sha256", "sha512", "gitCommit"]), _hex, min_size=1)
+        ),
         min_size=1,
         max_size=4,
     ),
     predicate_type=st.text(min_size=1, max_size=30),
-    predicate=st.none() | st.dictionaries(st.text(max_size=8), st.integers(-1000, 1000) | st.text(max_size=8), max_size=4),
+    predicate=st.none()
+    | st.dictionaries(st.text(max_size=8), st.integers(-1000, 1000) | st.text(max_size=8), max_size=4),
 )
 def test_statements_round_trip(
     subjects: list[tuple[str, dict[str, str]]], predicate_type: str, predicate: dict[str, Any] | None

@@ -93,7 +93,7 @@ def test_ed25519_and_cosigner_key_ids_follow_the_spec(vkey: str) -> None:
 
 def test_ecdsa_key_id_is_the_hash_of_the_spki_alone() -> None:
     # signed-note type 0x02: key ID = SHA-256(DER SPKI)[:4], no name and no type byte.
-    name, hexid, raw = _parts(REKOR)
+    _, hexid, raw = _parts(REKOR)
     assert hashlib.sha256(raw[1:]).digest()[:4].hex() == hexid
     assert VerifierKey.parse(REKOR).expected_key_id() == int(hexid, 16)
 

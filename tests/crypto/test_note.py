@@ -33,9 +33,7 @@ FOO_NOTE = (
 )
 # golang.org/x/mod sumdb/note example_test.go
 PETER_VKEY = "PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW"
-PETER_TEXT = (
-    "If you think cryptography is the answer to your problem,\nthen you don't know what your problem is.\n"
-)
+PETER_TEXT = "If you think cryptography is the answer to your problem,\nthen you don't know what your problem is.\n"
 PETER_NOTE = (
     PETER_TEXT
     + "\n— PeterNeumann x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n"
@@ -223,7 +221,7 @@ _SIG = "— alice.example/log " + base64.b64encode(b"\x00\x00\x00\x01" + bytes(6
         b"text\xff\n\n" + _SIG.encode(),  # not UTF-8
         b"text\xc3\x28\n\n" + _SIG.encode(),
         b"text\xed\xa0\x80\n\n" + _SIG.encode(),  # UTF-8-encoded surrogate
-        "text\n\n".encode() + _SIG.encode()[:-3] + b"\xc0\xaf\n",  # overlong encoding in signatures
+        b"text\n\n" + _SIG.encode()[:-3] + b"\xc0\xaf\n",  # overlong encoding in signatures
     ],
 )
 def test_malformed_notes_raise_malformed_note(bad: bytes) -> None:
@@ -270,8 +268,9 @@ def test_texts_containing_blank_lines_round_trip(text: str) -> None:
 # --- properties ----------------------------------------------------------------------------------
 
 _note_text = st.text(
-    st.characters(blacklist_categories=("Cs",), blacklist_characters="\x7f")
-    .filter(lambda c: c == "\n" or ord(c) >= 0x20),
+    st.characters(blacklist_categories=("Cs",), blacklist_characters="\x7f").filter(
+        lambda c: c == "\n" or ord(c) >= 0x20
+    ),
     max_size=200,
 ).map(lambda s: s + "\n")
 

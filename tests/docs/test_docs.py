@@ -35,9 +35,7 @@ def test_every_cli_command_is_in_docs_cli() -> None:
 
 def test_every_error_code_is_in_docs_errors() -> None:
     text = (DOCS / "errors.md").read_text()
-    classes = [
-        c for _, c in inspect.getmembers(errors, inspect.isclass) if issubclass(c, errors.DetenteError)
-    ]
+    classes = [c for _, c in inspect.getmembers(errors, inspect.isclass) if issubclass(c, errors.DetenteError)]
     assert len(classes) >= 20
     for cls in classes:
         row = re.search(rf"\| `{re.escape(cls.code)}` \| `{cls.__name__}` \| {cls.http_status} \|", text)

@@ -63,18 +63,13 @@ def test_audit_verifies_every_record_and_the_root(store) -> None:
 
     log = TileLog.create(store, IDENT)
     now = datetime(2026, 11, 26, tzinfo=UTC)
-    records = [
-        Record(type="detente.dev/statement/v1", party=IDENT.name, issued=now, body={"n": i})
-        for i in range(300)
-    ]
+    records = [Record(type="detente.dev/statement/v1", party=IDENT.name, issued=now, body={"n": i}) for i in range(300)]
     log.append([seal_record(r, IDENT) for r in records])
     log.append([b"not a record"])
     report = audit_log(log)
     assert report.records == 300
     assert report.size == 301
-    assert report.failures == [
-        "entry 300: DSSE envelope is not valid JSON: Expecting value: line 1 column 1 (char 0)"
-    ]
+    assert report.failures == ["entry 300: DSSE envelope is not valid JSON: Expecting value: line 1 column 1 (char 0)"]
     assert not report.ok
 
 

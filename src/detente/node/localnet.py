@@ -79,17 +79,18 @@ class LocalNode:
         _run_cli(args)
 
     def start(self, *, timeout: float = 20.0, env: dict[str, str] | None = None) -> LocalNode:
-        log = open(self.directory / "serve.log", "ab")  # noqa: SIM115 - owned by the process
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "detente", "serve", "-n", str(self.directory), "--log-level", "warning"],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, **(env or {})},
-        )
+        log_path = self.directory / "serve.log"
+        with open(log_path, "ab") as log:  # the child keeps its own copy of the descriptor
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "detente", "serve", "-n", str(self.directory), "--log-level", "warning"],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, **(env or {})},
+            )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise StoreUnavailable(f"node {self.name} exited with {self.process.returncode}; see {log.name}")
+                raise StoreUnavailable(f"node {self.name} exited with {self.process.returncode}; see {log_path}")
             try:
                 if httpx.get(f"{self.url}/healthz", timeout=0.5).status_code == 200:
                     return self

@@ -85,7 +85,9 @@ class Node:
     def reload_peers(self) -> None:
         for row in self.state.peers():
             if row.name not in self.peers:
-                self.peers[row.name] = PeerStatus(row.name, VerifierKey.parse(row.vkey).name, row.url)
+                status = PeerStatus(row.name, VerifierKey.parse(row.vkey).name, row.url)
+                status.mirrored_size = self.mirror(row).size
+                self.peers[row.name] = status
 
     def add_peer(self, row: PeerRow) -> None:
         """Pin a new peer and, if the node is running, start pulling it."""
@@ -229,6 +231,8 @@ class Node:
         for t in self._threads:
             t.start()
         self._publish.set()
+        for status in self.peers.values():  # catch up at once after downtime
+            status.hint.set()
 
     def _publisher(self) -> None:
         failures = 0
