@@ -21,7 +21,7 @@ from detente.crypto.note import (
     parse_note,
     sign_note,
 )
-from detente.crypto.note_verifiers import verifier_for
+from detente.crypto.note_verifiers import NoteVerifier, verifier_for
 from detente.errors import MalformedNote, SignatureError, UnknownKey, VerificationError
 
 # C2SP signed-note.md example
@@ -44,7 +44,7 @@ def _ident(i: int, name: str | None = None) -> Ed25519Identity:
     return Ed25519Identity.from_seed(name or f"w{i}.example", bytes([i % 256, i // 256]) + bytes(30))
 
 
-def _verifier(ident: Ed25519Identity):  # type: ignore[no-untyped-def]
+def _verifier(ident: Ed25519Identity) -> NoteVerifier:
     return verifier_for(ident.vkey())
 
 

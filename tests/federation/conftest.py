@@ -61,3 +61,4 @@ def make_node(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callab
         with psycopg.connect(PG_URL, autocommit=True) as conn:
             for schema in schemas:
                 conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+                conn.execute(f"DROP SCHEMA IF EXISTS {schema}_fork CASCADE")

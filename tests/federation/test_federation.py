@@ -6,7 +6,7 @@ import shutil
 import sqlite3
 
 import httpx
-import pytest
+import psycopg
 
 from detente.crypto.keys import Ed25519Identity
 from detente.crypto.note import Ed25519NoteSigner
@@ -84,14 +84,22 @@ def test_restart_and_catch_up_with_nothing_lost_or_duplicated(make_node, wait) -
 
 def test_a_forked_log_raises_an_alarm_with_both_checkpoints(make_node, wait, tmp_path) -> None:
     us, cn = _pair(make_node)
-    if "://" in us.store:
-        pytest.skip("the fork is made by copying a SQLite node folder")
     us.start()
     for i in range(3):
         us.send("detente.dev/statement/v1", f"shared {i}")
     us.stop()
     fork_dir = tmp_path / "us-fork"
     shutil.copytree(us.directory, fork_dir)  # the key holder keeps a second copy at size 3
+    if "://" in us.store:  # ... of its PostgreSQL schema too
+        url, _, schema = us.store.partition("#")
+        fork_schema = schema + "_fork"
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(f"CREATE SCHEMA {fork_schema}")
+            for table in ("meta", "logs", "tiles", "tokens", "peers", "witness", "alarms"):
+                conn.execute(f"CREATE TABLE {fork_schema}.{table} (LIKE {schema}.{table} INCLUDING ALL)")
+                conn.execute(f"INSERT INTO {fork_schema}.{table} SELECT * FROM {schema}.{table}")
+        config = fork_dir / "detente.toml"
+        config.write_text(config.read_text().replace(f"#{schema}", f"#{fork_schema}"))
     us.start()
     cn.start()
     us.send("detente.dev/statement/v1", "honest 3")
@@ -120,19 +128,29 @@ def test_a_forked_log_raises_an_alarm_with_both_checkpoints(make_node, wait, tmp
 
 def test_a_tampered_entry_is_rejected_and_nothing_is_mirrored(make_node, wait) -> None:
     us, cn = _pair(make_node)
-    if "://" in us.store:
-        pytest.skip("the entry is altered in the SQLite file")
     us.start()
     for i in range(3):
         us.send("detente.dev/statement/v1", f"entry {i}")
     us.stop()
-    db = us.directory / "detente.db"
-    with sqlite3.connect(db) as conn:
-        blob = conn.execute("SELECT data FROM tiles WHERE origin = ? AND level = -1", (us.origin,)).fetchone()[0]
-        assert b"payload" in blob
+
+    def tamper(blob: bytes) -> bytes:
         pos = blob.index(b'"payload":"') + 20
-        tampered = blob[:pos] + bytes([blob[pos] ^ 0x01]) + blob[pos + 1 :]
-        conn.execute("UPDATE tiles SET data = ? WHERE origin = ? AND level = -1", (tampered, us.origin))
+        return blob[:pos] + bytes([blob[pos] ^ 0x01]) + blob[pos + 1 :]
+
+    if "://" in us.store:
+        url, _, schema = us.store.partition("#")
+        with psycopg.connect(url, autocommit=True) as pg:
+            (blob,) = pg.execute(
+                f"SELECT data FROM {schema}.tiles WHERE origin = %s AND level = -1", (us.origin,)
+            ).fetchone()
+            pg.execute(
+                f"UPDATE {schema}.tiles SET data = %s WHERE origin = %s AND level = -1",
+                (tamper(bytes(blob)), us.origin),
+            )
+    else:
+        with sqlite3.connect(us.directory / "detente.db") as conn:
+            blob = conn.execute("SELECT data FROM tiles WHERE origin = ? AND level = -1", (us.origin,)).fetchone()[0]
+            conn.execute("UPDATE tiles SET data = ? WHERE origin = ? AND level = -1", (tamper(blob), us.origin))
     us.start()
     cn.start()
     wait("cn to try and refuse", lambda: (_peer(cn, "us")["last_error"] or "") != "")

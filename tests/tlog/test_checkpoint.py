@@ -114,7 +114,7 @@ def test_malformed_checkpoint_texts(text: str) -> None:
 def test_constructor_checks() -> None:
     for args in [("", 1, ROOT), ("a\nb", 1, ROOT), ("o", -1, ROOT), ("o", 1, ROOT[:31])]:
         with pytest.raises(MalformedCheckpoint):
-            Checkpoint(*args)  # type: ignore[arg-type]
+            Checkpoint(*args)
     with pytest.raises(MalformedCheckpoint):
         Checkpoint("o", 1, ROOT, ("",))
 
