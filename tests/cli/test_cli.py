@@ -235,13 +235,16 @@ def test_missing_store_gives_a_hint(capsys, tmp_path: Path) -> None:
 def test_console_script_runs_the_demo(tmp_path: Path) -> None:
     exe = Path(sys.executable).with_name("detente")
     proc = subprocess.run(
-        [str(exe), "demo", "--dir", str(tmp_path / "demo"), "--records", "60", "--batch", "25"],
+        [str(exe), "demo", "--dir", str(tmp_path / "demo"), "--records", "4"],
         capture_output=True,
         text=True,
-        timeout=120,
-        env={**os.environ, "COLUMNS": "120"},
+        timeout=180,
+        env={**os.environ, "COLUMNS": "160"},
     )
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "demo ok" in proc.stdout
-    assert "tampered copy rejected" in proc.stdout
-    assert (tmp_path / "demo" / "us" / "log.db").exists()
+    assert "cross-log references resolved to their exact leaves: 4" in proc.stdout
+    for name in ("us", "cn", "audit"):
+        assert (tmp_path / "demo" / name / "detente.db").exists()
+    state = json.loads((tmp_path / "demo" / "audit-state.json").read_text())
+    assert {v["size"] for v in state.values()} == {4}

@@ -47,3 +47,21 @@ def test_readme_first_screen_has_the_two_commands() -> None:
     assert any(line.startswith("./scripts/demo") for line in readme)
     assert any(line.startswith("./scripts/test") for line in readme)
     assert "bash scripts/test" in (DOCS.parent / ".ci" / "run").read_text()
+
+
+def test_every_node_setting_and_route_is_in_docs_node() -> None:
+    from detente.node.config import NodeConfig
+
+    text = (DOCS / "node.md").read_text()
+    for name in NodeConfig.model_fields:
+        assert f"| `{name}` |" in text, f"setting {name} is not documented in docs/node.md"
+    import re as _re
+
+    from detente.api import app as api_module
+
+    source = Path(api_module.__file__).read_text()
+    routes = _re.findall(r'@app\.(get|post|delete|put)\("([^"]+)"', source)
+    assert len(routes) >= 12
+    for method, path in routes:
+        path = path.replace(":path}", "}")
+        assert f"`{method.upper()} {path}" in text, f"{method.upper()} {path} is not documented in docs/node.md"

@@ -19,18 +19,26 @@ def b64decode(
     what: str = "value",
     urlsafe_ok: bool = False,
 ) -> bytes:
-    """Decode padded standard base64 (and URL-safe base64 when ``urlsafe_ok``), strictly.
+    """Decode padded standard base64, strictly; with ``urlsafe_ok`` also URL-safe and unpadded.
 
-    Rejects whitespace, missing or extra padding, and non-alphabet bytes, raising ``error``.
+    Rejects whitespace, wrong padding and non-alphabet bytes, raising ``error``.
     """
     raw = data.encode("ascii", "replace") if isinstance(data, str) else data
-    try:
-        if _STD.match(raw):
+    if _STD.match(raw) and len(raw) % 4 == 0:
+        try:
             return base64.b64decode(raw, validate=True)
-        if urlsafe_ok and _URL.match(raw):
-            return base64.urlsafe_b64decode(raw + b"=" * (-len(raw) % 4))
-    except (binascii.Error, ValueError):
-        pass
+        except (binascii.Error, ValueError):
+            pass
+    if urlsafe_ok:
+        # DSSE: "either standard or URL-safe base64", padded or not, whatever characters it holds.
+        stripped = raw.rstrip(b"=")
+        if (_URL.match(stripped) or _STD.match(stripped)) and len(stripped) % 4 != 1:
+            try:
+                return base64.urlsafe_b64decode(
+                    stripped.replace(b"+", b"-").replace(b"/", b"_") + b"=" * (-len(stripped) % 4)
+                )
+            except (binascii.Error, ValueError):
+                pass
     raise error(f"{what} is not valid base64")
 
 

@@ -38,11 +38,21 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return out
 
 
+_SAFE_INT = 2**53
+
+
+def _parse_int(text: str) -> int | float:
+    # RFC 8785 numbers are IEEE-754 doubles: integers beyond ±2^53 are read as the double they
+    # denote, so canonical text stays a fixed point of parse-then-canonicalise.
+    value = int(text)
+    return value if -_SAFE_INT < value < _SAFE_INT else float(text)
+
+
 def parse_json(data: bytes | str, *, what: str = "JSON") -> Any:
     """Parse strict JSON: UTF-8, no NaN/Infinity, no duplicate keys. Raises :class:`MalformedJSON`."""
     try:
         text = data.decode("utf-8") if isinstance(data, bytes) else data
-        return json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_no_duplicates)
+        return json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_no_duplicates, parse_int=_parse_int)
     except MalformedJSON:
         raise
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:

@@ -11,12 +11,13 @@ tried against every signature, and a threshold counts *distinct* verifiers.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
@@ -156,7 +157,12 @@ class ECDSAP256Verifier:
     """ECDSA P-256 / SHA-256; accepts DER or raw ``r‖s`` signatures (the DSSE spec vector)."""
 
     key: ec.EllipticCurvePublicKey
-    keyid: str = ""
+
+    @property
+    def keyid(self) -> str:
+        """SHA-256 of the DER public key: the same key always has the same id."""
+        der = self.key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+        return "sha256:" + hashlib.sha256(der).hexdigest()
 
     def verify(self, message: bytes, signature: bytes) -> None:
         sig = signature
@@ -201,7 +207,8 @@ def verify_envelope(
         raise UnknownKey("no trusted keys were given to verify the DSSE envelope")
     message = pae(envelope.payload_type, envelope.payload)
     accepted: list[str] = []
-    for idx, verifier in enumerate(verifiers):
+    unique = {v.keyid or f"key#{i}": v for i, v in enumerate(verifiers)}  # one vote per distinct key
+    for idx, verifier in enumerate(unique.values()):
         for sig in envelope.signatures:
             try:
                 verifier.verify(message, sig.sig)

@@ -85,8 +85,12 @@ class Statement(BaseModel):
     @classmethod
     def from_json(cls, data: bytes | str) -> Statement:
         try:
-            return cls.model_validate(parse_json(data, what="in-toto Statement"))
+            obj = parse_json(data, what="in-toto Statement")
         except MalformedJSON as exc:
             raise MalformedEnvelope(exc.message) from None
+        if not isinstance(obj, dict) or "_type" not in obj:
+            raise MalformedEnvelope("not an in-toto Statement v1: _type is required")
+        try:
+            return cls.model_validate(obj)
         except ValidationError as exc:
             raise MalformedEnvelope(describe_validation_error(exc, "in-toto Statement v1")) from None
