@@ -254,9 +254,7 @@ def main() -> None:
         f"consistency proofs @ {n:,} detente {detp['consistency_per_s']:>9,.0f}/s   pymerkle "
         f"{pmp['consistency_per_s']:>10,.1f}/s   ratio {summary['consistency']['ratio']:,.0f}x"
     )
-    print(
-        f"peak RSS while appending  detente {det['peak_rss_mb']:.0f} MB   pymerkle {pm['peak_rss_mb']:.0f} MB"
-    )
+    print(f"peak RSS while appending  detente {det['peak_rss_mb']:.0f} MB   pymerkle {pm['peak_rss_mb']:.0f} MB")
     if pg:
         print(
             f"append, PostgreSQL        detente {pg['entries_per_s']:>10,.0f}/s "

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from cryptography.exceptions import InvalidSignature
@@ -140,6 +140,12 @@ class Ed25519DSSEVerifier:
     def __post_init__(self) -> None:
         if self.vkey.sig_type != SIG_ED25519:
             raise MalformedKey(f"{self.vkey.name}: DSSE needs an Ed25519 (type 0x01) key")
+        try:  # parse the key once, not per signature (pyca/cryptography#9463)
+            object.__setattr__(self, "_key", ed25519.Ed25519PublicKey.from_public_bytes(self.vkey.key))
+        except ValueError:
+            raise MalformedKey(f"{self.vkey.name}: not an Ed25519 public key") from None
+
+    _key: ed25519.Ed25519PublicKey = field(init=False, repr=False, compare=False)
 
     @property
     def keyid(self) -> str:
@@ -147,7 +153,7 @@ class Ed25519DSSEVerifier:
 
     def verify(self, message: bytes, signature: bytes) -> None:
         try:
-            ed25519.Ed25519PublicKey.from_public_bytes(self.vkey.key).verify(signature, message)
+            self._key.verify(signature, message)
         except (InvalidSignature, ValueError):
             raise SignatureError(f"DSSE signature by {self.keyid} does not verify") from None
 

@@ -77,6 +77,7 @@ class Node:
         self._publish = threading.Event()
         self._stop = threading.Event()
         self.peers: dict[str, PeerStatus] = {}
+        self._clients: dict[str, PeerClient] = {}
         self._threads: list[threading.Thread] = []
         self.reload_peers()
 
@@ -169,45 +170,47 @@ class Node:
                 log.info("witness peer=%s error=%s", row.name, exc.message)
         return ok
 
+    def client(self, row: PeerRow) -> PeerClient:
+        """One keep-alive HTTP client per peer (creating one costs tens of milliseconds)."""
+        with self._cosig_lock:
+            client = self._clients.get(row.name)
+            if client is None or client.base != row.url.rstrip("/"):
+                client = self._clients[row.name] = PeerClient(row.url, timeout=self.config.peer_timeout)
+            return client
+
     def _ask_witness(self, row: PeerRow, status: PeerStatus, cp: Checkpoint, note: bytes) -> None:
-        client = PeerClient(row.url, timeout=self.config.peer_timeout)
-        try:
-            for _ in range(2):
-                old = min(status.witness_size, cp.size)
-                proof = self.log.consistency_proof(old, cp.size) if old else []
-                code, body = client.add_checkpoint(format_add_checkpoint(old, proof, note))
-                if code == 409 and body.strip().isdigit():
-                    status.witness_size = int(body.strip())
-                    continue
-                if code != 200:
-                    raise StoreUnavailable(f"witness {row.name} answered {code}: {body[:200]!r}")
-                cosigned = parse_note(note.decode() + body.decode())
-                sigs = verify_cosignatures(cosigned, [verifier_for(row.cosigner_vkey or "")])
-                if not sigs:
-                    raise StoreUnavailable(f"witness {row.name} returned no cosignature from its pinned key")
-                status.witness_size = cp.size
-                with self._cosig_lock:
-                    kept = self._cosigs[1] if self._cosigs[0] == note else []
-                    kept = [s for s in kept if s.name != sigs[0].witness] + [c.signature for c in sigs]
-                    self._cosigs = (note, kept)
-                return
-        finally:
-            client.close()
+        client = self.client(row)
+        for _ in range(2):
+            old = min(status.witness_size, cp.size)
+            proof = self.log.consistency_proof(old, cp.size) if old else []
+            code, body = client.add_checkpoint(format_add_checkpoint(old, proof, note))
+            if code == 409 and body.strip().isdigit():
+                status.witness_size = int(body.strip())
+                continue
+            if code != 200:
+                raise StoreUnavailable(f"witness {row.name} answered {code}: {body[:200]!r}")
+            cosigned = parse_note(note.decode() + body.decode())
+            sigs = verify_cosignatures(cosigned, [verifier_for(row.cosigner_vkey or "")])
+            if not sigs:
+                raise StoreUnavailable(f"witness {row.name} returned no cosignature from its pinned key")
+            status.witness_size = cp.size
+            with self._cosig_lock:
+                kept = self._cosigs[1] if self._cosigs[0] == note else []
+                kept = [s for s in kept if s.name != sigs[0].witness] + [c.signature for c in sigs]
+                self._cosigs = (note, kept)
+            return
 
     # --- pulling peers ----------------------------------------------------------------------
 
     def sync(self, name: str) -> SyncResult:
         row = self.peer_row(name)
         status = self.peers[name]
-        client = PeerClient(row.url, timeout=self.config.peer_timeout)
         try:
-            result = sync_peer(self.mirror(row), VerifierKey.parse(row.vkey), client, self.raise_alarm)
+            result = sync_peer(self.mirror(row), VerifierKey.parse(row.vkey), self.client(row), self.raise_alarm)
         except DetenteError as exc:
             status.failures += 1
             status.last_error = exc.message
             raise
-        finally:
-            client.close()
         status.mirrored_size = result.size
         status.last_sync = self.clock()
         status.failures = 0
@@ -266,3 +269,5 @@ class Node:
         for t in self._threads:
             t.join(timeout=5)
         self.sequencer.close()
+        for client in self._clients.values():
+            client.close()
