@@ -231,3 +231,48 @@ def test_public_endpoints_openapi_and_problem_bodies(make_node, wait) -> None:
     bad_record = node.api("POST", "/api/v1/records", json={"type": "Not A Type"})
     assert bad_record.status_code in (400, 422)
     assert bad_record.json()["code"] in {"malformed-record", "invalid-request"}
+
+
+def test_a_partitioned_peer_rejoins_and_catches_up(make_node, wait, fault_proxy) -> None:
+    from detente.node.localnet import LocalNode
+
+    us, cn = make_node("us"), make_node("cn")
+    proxy = fault_proxy(us.port)
+    us.pin(cn)  # us -> cn goes direct: the witness request (and push hint) gets through
+    cn.pin(LocalNode(us.name, us.origin, us.directory, port=proxy.port, info=us.info))  # cn pulls via the proxy
+    us.start()
+    cn.start()
+    us.send("detente.dev/statement/v1", "before the partition")
+    wait("first mirror", lambda: _peer(cn, "us")["mirrored_size"] == 1)
+    proxy.partition()
+    sent = [us.send("detente.dev/statement/v1", f"during the partition {i}")["leaf_hash"] for i in range(10)]
+    wait("cn to notice the partition", lambda: (_peer(cn, "us")["last_error"] or "") != "")
+    assert _peer(cn, "us")["mirrored_size"] == 1
+    assert proxy.refused >= 1
+    proxy.heal()
+    wait("catch-up after the partition heals", lambda: _peer(cn, "us")["mirrored_size"] == 11, timeout=40)
+    records = cn.api("GET", "/api/v1/records", params={"origin": us.origin}).json()
+    assert [r["index"] for r in records] == list(range(11))
+    assert [r["leaf_hash"] for r in records[1:]] == sent
+
+
+def test_a_peer_pinned_with_the_wrong_key_is_never_mirrored(make_node, wait) -> None:
+    us, cn = make_node("us"), make_node("cn")
+    wrong = Ed25519Identity.generate(us.origin)  # right name, wrong key
+    from detente.node.localnet import LocalNode
+
+    cn.pin(
+        LocalNode(
+            us.name,
+            us.origin,
+            us.directory,
+            port=us.port,
+            info={**us.info, "vkey": str(wrong.vkey()), "cosigner_vkey": str(wrong.cosigner_vkey())},
+        )
+    )
+    us.start()
+    cn.start()
+    us.send("detente.dev/statement/v1", "signed by the real key")
+    cn.api("POST", "/api/v1/peers/us/sync")
+    wait("cn to refuse", lambda: "trusted key" in (_peer(cn, "us")["last_error"] or ""))
+    assert _peer(cn, "us")["mirrored_size"] == 0
