@@ -12,10 +12,25 @@ from rich.table import Table
 
 from detente.cli.note import read_input
 from detente.errors import MalformedPolicy, VerificationError
-from detente.node.auditor import run_audit
+from detente.node.auditor import AuditResult, run_audit
 from detente.tlog.policy import parse_policy
 
 err = Console(stderr=True)
+
+
+def audit_table(result: AuditResult, title: str) -> Table:
+    table = Table(title=title)
+    for col in ("log", "size", "records verified", "cosigned by", "problems"):
+        table.add_column(col)
+    for log in result.logs:
+        table.add_row(
+            log.origin,
+            str(log.size),
+            str(log.records),
+            ", ".join(log.cosigned_by) or "-",
+            "; ".join(log.problems) or "none",
+        )
+    return table
 
 
 def audit(

@@ -13,8 +13,8 @@ import httpx
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
+from detente.cli.audit import audit_table
 from detente.errors import StoreUnavailable, VerificationError
 from detente.node.auditor import run_audit
 from detente.node.localnet import LocalNode
@@ -131,17 +131,7 @@ def demo(
             "quorum parties-and-auditor\n"
         )
         result = run_audit(parse_policy(policy_file.read_text()), directory / "audit-state.json")
-        table = Table(title="audit from public URLs and keys alone")
-        for col in ("log", "size", "records verified", "cosigned by", "problems"):
-            table.add_column(col)
-        for log in result.logs:
-            table.add_row(
-                log.origin,
-                str(log.size),
-                str(log.records),
-                ", ".join(log.cosigned_by),
-                "; ".join(log.problems) or "none",
-            )
+        table = audit_table(result, "audit from public URLs and keys alone")
         console.print(table)
         console.print(f"cross-log references resolved to their exact leaves: {result.references}")
         if not result.clean:

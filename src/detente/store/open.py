@@ -1,5 +1,5 @@
 """Pick a storage driver from a URL: a path or ``sqlite:///path`` for SQLite,
-``postgresql://…`` (optionally ``?schema=name`` … as ``#schema``) for PostgreSQL."""
+``postgresql://host:port/db`` (optionally ``#schema``, default ``detente``) for PostgreSQL."""
 
 from __future__ import annotations
 
@@ -14,34 +14,31 @@ from detente.store.sqlite_node import SQLiteNodeStore
 __all__ = ["open_node_store", "open_store"]
 
 
-def open_store(url: str, *, create: bool = False) -> LogStore:
-    """Open (or with ``create``, create) the store at ``url``.
-
-    ``postgresql://host:port/db#schema`` selects a schema (default ``detente``); anything else is
-    a SQLite file path, with or without a ``sqlite:///`` prefix.
-    """
+def _parse(url: str) -> tuple[str, str, str]:
+    """``("postgres", conninfo, schema)`` or ``("sqlite", path, "")``."""
     if url.startswith(("postgresql://", "postgres://")):
         conninfo, _, schema = url.partition("#")
-        return PostgresStore(conninfo, schema=schema or "detente", create=create)
+        return "postgres", conninfo, schema or "detente"
     if url.startswith("sqlite:///"):
-        url = url[len("sqlite:///") :]
-    elif "://" in url:
+        return "sqlite", url[len("sqlite:///") :], ""
+    if "://" in url:
         raise StoreUnavailable(
-            f"unsupported store URL {url!r}",
-            hint="use a SQLite file path or postgresql://host:port/db",
+            f"unsupported store URL {url!r}", hint="use a SQLite file path or postgresql://host:port/db"
         )
-    return SQLiteStore(url, create=create)
+    return "sqlite", url, ""
+
+
+def open_store(url: str, *, create: bool = False) -> LogStore:
+    """Open (or with ``create``, create) the log store at ``url``."""
+    kind, where, schema = _parse(url)
+    if kind == "postgres":
+        return PostgresStore(where, schema=schema, create=create)
+    return SQLiteStore(where, create=create)
 
 
 def open_node_store(url: str, *, create: bool = False) -> NodeStore:
     """Node state (tokens, peers, witness state, alarms) in the same database as the logs."""
-    if url.startswith(("postgresql://", "postgres://")):
-        conninfo, _, schema = url.partition("#")
-        return PostgresNodeStore(conninfo, schema=schema or "detente", create=create)
-    if url.startswith("sqlite:///"):
-        url = url[len("sqlite:///") :]
-    elif "://" in url:
-        raise StoreUnavailable(
-            f"unsupported store URL {url!r}", hint="use a SQLite file path or postgresql://host:port/db"
-        )
-    return SQLiteNodeStore(url, create=create)
+    kind, where, schema = _parse(url)
+    if kind == "postgres":
+        return PostgresNodeStore(where, schema=schema, create=create)
+    return SQLiteNodeStore(where, create=create)
