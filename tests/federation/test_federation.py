@@ -56,9 +56,10 @@ def test_exchange_witness_and_audit(make_node, wait, tmp_path) -> None:
     mirrored = cn.api("GET", "/api/v1/records", params={"origin": us.origin}).json()
     assert mirrored[0]["record"]["text"]["translations"] == {"zh-Hans": "测试窗口"}
     assert mirrored[0]["leaf_hash"] == a["leaf_hash"]
-    result = run_audit(_policy(us, cn), tmp_path / "state.json")
+    result = run_audit(_policy(us, cn), tmp_path / "state.json", records=[(us.origin, 0), (cn.origin, 0)])
     assert result.clean, result.as_dict()
     assert result.references == 1
+    assert result.inclusions == 2
     assert [log.size for log in result.logs] == [1, 1]
     assert b["by_token"] == cn.token.split("_")[1]
 
@@ -156,6 +157,39 @@ def test_a_tampered_entry_is_rejected_and_nothing_is_mirrored(make_node, wait) -
     wait("cn to try and refuse", lambda: (_peer(cn, "us")["last_error"] or "") != "")
     assert _peer(cn, "us")["mirrored_size"] == 0
     assert "does not" in _peer(cn, "us")["last_error"]
+
+
+def _rewrite_tiles(node, level: int, change) -> None:  # type: ignore[no-untyped-def]
+    if "://" in node.store:
+        url, _, schema = node.store.partition("#")
+        with psycopg.connect(url, autocommit=True) as pg:
+            q = f"SELECT data FROM {schema}.tiles WHERE origin = %s AND level = %s"
+            (blob,) = pg.execute(q, (node.origin, level)).fetchone()
+            pg.execute(
+                f"UPDATE {schema}.tiles SET data = %s WHERE origin = %s AND level = %s",
+                (change(bytes(blob)), node.origin, level),
+            )
+    else:
+        with sqlite3.connect(node.directory / "detente.db") as conn:
+            blob = conn.execute(
+                "SELECT data FROM tiles WHERE origin = ? AND level = ?", (node.origin, level)
+            ).fetchone()[0]
+            conn.execute("UPDATE tiles SET data = ? WHERE origin = ? AND level = ?", (change(blob), node.origin, level))
+
+
+def test_a_tampered_hash_tile_fails_the_auditors_inclusion_proof(make_node, wait, tmp_path) -> None:
+    node = make_node("us")
+    node.start()
+    for i in range(5):
+        node.send("detente.dev/statement/v1", f"r{i}")
+    policy = parse_policy(f"log {node.vkey} {node.url}\nquorum none\n")
+    assert run_audit(policy, records=[(node.origin, 2)]).clean
+    node.stop()
+    _rewrite_tiles(node, 0, lambda blob: blob[:64] + bytes([blob[64] ^ 1]) + blob[65:])  # leaf 2's hash
+    node.start()
+    result = run_audit(policy, records=[(node.origin, 2)])
+    assert not result.clean
+    assert any("inclusion of us.detente.example/log#2" in p for p in result.problems)
 
 
 def test_witness_refuses_unknown_logs_and_wrong_keys(make_node, wait) -> None:

@@ -11,7 +11,7 @@ from rich.progress import Progress, TaskID
 from rich.table import Table
 
 from detente.cli.note import read_input
-from detente.errors import MalformedPolicy, VerificationError
+from detente.errors import MalformedPolicy, MalformedProof, VerificationError
 from detente.node.auditor import AuditResult, run_audit
 from detente.tlog.policy import parse_policy
 
@@ -33,11 +33,19 @@ def audit_table(result: AuditResult, title: str) -> Table:
     return table
 
 
+def _record(text: str) -> tuple[str, int]:
+    origin, sep, index = text.rpartition("#")
+    if not sep or not origin or not index.isdigit():
+        raise MalformedProof(f"--record {text!r} is not ORIGIN#INDEX", hint="e.g. --record us.detente.example/log#17")
+    return origin, int(index)
+
+
 def audit(
     policy_file: Path = typer.Option(
         ..., "--policy", help="C2SP tlog-policy file: logs (vkey + URL), witnesses, quorum"
     ),
     state: Path | None = typer.Option(None, "--state", help="JSON file kept between runs (consistency over time)"),
+    record: list[str] = typer.Option([], "--record", help="ORIGIN#INDEX whose inclusion to prove from the tiles"),
     as_json: bool = typer.Option(False, "--json", help="print the report as JSON"),
 ) -> None:
     """Audit logs: signatures, witness quorum, every entry since the last run, cross-log references.
@@ -56,7 +64,7 @@ def audit(
                 tasks[origin] = progress.add_task(origin, total=total)
             progress.update(tasks[origin], completed=done, total=total)
 
-        result = run_audit(policy, state, progress=tick)
+        result = run_audit(policy, state, records=[_record(r) for r in record], progress=tick)
     if as_json:
         typer.echo(json.dumps(result.as_dict(), indent=2))
     else:

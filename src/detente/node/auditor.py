@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,7 @@ from typing import Any
 from detente.crypto.keys import VerifierKey
 from detente.crypto.note import parse_note
 from detente.crypto.note_verifiers import verifier_for
-from detente.errors import ConfigError, DetenteError
+from detente.errors import ConfigError, DetenteError, VerificationError
 from detente.node.client import PeerClient
 from detente.records.entry import open_entry
 from detente.tlog.checkpoint import open_checkpoint
@@ -29,6 +29,7 @@ from detente.tlog.compact import CompactRange
 from detente.tlog.cosignature import verify_cosignatures
 from detente.tlog.hashing import leaf_hash
 from detente.tlog.policy import Policy
+from detente.tlog.proofs import inclusion_proof, tree_root, verify_inclusion
 
 __all__ = ["AuditResult", "LogAudit", "run_audit"]
 
@@ -39,6 +40,7 @@ class LogAudit:
     url: str
     old_size: int = 0
     size: int = 0
+    root: str = ""
     records: int = 0
     cosigned_by: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
@@ -48,6 +50,7 @@ class LogAudit:
 class AuditResult:
     logs: list[LogAudit]
     references: int = 0
+    inclusions: int = 0
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -83,9 +86,12 @@ def run_audit(
     policy: Policy,
     state_path: Path | None = None,
     *,
+    records: Sequence[tuple[str, int]] = (),
     client_factory: Callable[[str], PeerClient] = PeerClient,
     progress: Callable[[str, int, int], None] | None = None,
 ) -> AuditResult:
+    """Audit every log in ``policy``; ``records`` names (origin, index) pairs whose inclusion is
+    also proved from the log's own hash tiles against its signed checkpoint."""
     state = _load_state(state_path)
     witnesses = {name: verifier_for(vk) for name, (vk, _) in policy.witnesses.items()}
     by_origin: dict[str, tuple[VerifierKey, PeerClient]] = {}
@@ -121,6 +127,21 @@ def run_audit(
             bundles[key] = client.entries(index - index % 256, min(index - index % 256 + 256, sizes[origin]))
         if leaf_hash(bundles[key][index % 256]).hex() != expected:
             result.problems.append(f"{source} refers to {origin}#{index} with a leaf hash the log does not hold")
+    for origin, index in records:
+        result.inclusions += 1
+        if origin not in by_origin or index >= sizes.get(origin, 0):
+            result.problems.append(f"record {origin}#{index} is not in an audited log's verified range")
+            continue
+        _, client = by_origin[origin]
+        size = sizes[origin]
+        try:
+            root = tree_root(size, client.fetch_nodes(size))
+            leaf = leaf_hash(client.entries(index, index + 1)[0])
+            verify_inclusion(leaf, index, size, inclusion_proof(index, size, client.fetch_nodes(size)), root)
+            if root != bytes.fromhex(next(a.root for a in audits if a.origin == origin)):
+                raise VerificationError("the hash tiles do not produce the signed root")
+        except DetenteError as exc:
+            result.problems.append(f"inclusion of {origin}#{index}: {exc.message}")
     for _, client in by_origin.values():
         client.close()
     if state_path is not None and result.clean:
@@ -173,6 +194,7 @@ def _audit_log(
         )
         return
     audit.size = cp.size
+    audit.root = cp.root.hex()
     new_state[vk.name] = {
         "size": cp.size,
         "root": cp.root.hex(),
