@@ -77,6 +77,7 @@ def test_restart_and_catch_up_with_nothing_lost_or_duplicated(make_node, wait) -
     us.stop()  # and now the other side is down while cn keeps asking
     cn.send("detente.dev/statement/v1", "cn alone")
     us.start()
+    assert cn.origin in us.status()["cosigned_by"]  # cosignatures survive a restart
     wait("us catches up", lambda: _peer(us, "cn")["mirrored_size"] == 1)
     records = cn.api("GET", "/api/v1/records", params={"origin": us.origin, "limit": 100}).json()
     assert [r["index"] for r in records] == list(range(31))

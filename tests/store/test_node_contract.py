@@ -64,3 +64,11 @@ def test_alarms(node_store: NodeStore) -> None:
     b = node_store.add_alarm("cn.example/log", "inconsistent", "root does not extend", 1001, None)
     assert b > a
     assert [(x.kind, x.index) for x in node_store.alarms()] == [("equivocation", 7), ("inconsistent", None)]
+
+
+def test_cosigned_checkpoint_is_kept(node_store: NodeStore) -> None:
+    assert node_store.load_cosigned("us") is None
+    node_store.save_cosigned("us", b"cp1 + cosigs")
+    node_store.save_cosigned("us", b"cp2 + cosigs")
+    assert node_store.load_cosigned("us") == b"cp2 + cosigs"
+    assert node_store.load_cosigned("cn") is None

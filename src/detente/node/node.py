@@ -79,6 +79,7 @@ class Node:
         self.peers: dict[str, PeerStatus] = {}
         self._clients: dict[str, PeerClient] = {}
         self._threads: list[threading.Thread] = []
+        self._restore_cosignatures()
         self.reload_peers()
 
     # --- peers ------------------------------------------------------------------------------
@@ -151,6 +152,17 @@ class Node:
                 return parse_note(note).with_signatures(self._cosigs[1]).to_bytes()
         return note
 
+    def _restore_cosignatures(self) -> None:
+        """After a restart, serve the cosignatures stored for the current checkpoint at once."""
+        saved = self.state.load_cosigned(self.identity.name)
+        if saved is None:
+            return
+        note = parse_note(saved)
+        own = parse_note(self.log.signed_checkpoint())
+        if note.text == own.text:
+            witnesses = {s for s in note.signatures if s not in own.signatures}
+            self._cosigs = (self.log.signed_checkpoint(), sorted(witnesses, key=lambda s: s.name))
+
     def publish(self) -> bool:
         """Ask each witnessing peer to cosign our latest checkpoint; ``False`` if one failed."""
         note = self.log.signed_checkpoint()
@@ -198,6 +210,7 @@ class Node:
                 kept = self._cosigs[1] if self._cosigs[0] == note else []
                 kept = [s for s in kept if s.name != sigs[0].witness] + [c.signature for c in sigs]
                 self._cosigs = (note, kept)
+            self.state.save_cosigned(self.identity.name, self.cosigned_checkpoint())
             return
 
     # --- pulling peers ----------------------------------------------------------------------

@@ -24,6 +24,7 @@ CREATE TABLE IF NOT EXISTS {s}.tokens (
 CREATE TABLE IF NOT EXISTS {s}.peers (
     name TEXT PRIMARY KEY, url TEXT NOT NULL, vkey TEXT NOT NULL, cosigner_vkey TEXT, added BIGINT NOT NULL);
 CREATE TABLE IF NOT EXISTS {s}.witness (origin TEXT PRIMARY KEY, size BIGINT NOT NULL, note BYTEA NOT NULL);
+CREATE TABLE IF NOT EXISTS {s}.cosigned (origin TEXT PRIMARY KEY, note BYTEA NOT NULL);
 CREATE TABLE IF NOT EXISTS {s}.alarms (
     alarm_id BIGSERIAL PRIMARY KEY, origin TEXT NOT NULL, kind TEXT NOT NULL, detail TEXT NOT NULL,
     at BIGINT NOT NULL, log_index BIGINT);
@@ -121,6 +122,16 @@ class PostgresNodeStore:
                     return True
             except psycopg.Error as exc:
                 raise StorageError(f"PostgreSQL error: {exc}") from None
+
+    def save_cosigned(self, origin: str, note: bytes) -> None:
+        self._run(
+            "INSERT INTO @cosigned VALUES (%s, %s) ON CONFLICT (origin) DO UPDATE SET note = excluded.note",
+            (origin, note),
+        )
+
+    def load_cosigned(self, origin: str) -> bytes | None:
+        r = self._run("SELECT note FROM @cosigned WHERE origin = %s", (origin,)).fetchone()
+        return None if r is None else bytes(r[0])
 
     def add_alarm(self, origin: str, kind: str, detail: str, at: int, index: int | None) -> int:
         r = self._run(

@@ -23,6 +23,7 @@ CREATE TABLE IF NOT EXISTS peers (
 CREATE TABLE IF NOT EXISTS witness (
     origin TEXT PRIMARY KEY, size INTEGER NOT NULL, note BLOB NOT NULL
 ) STRICT;
+CREATE TABLE IF NOT EXISTS cosigned (origin TEXT PRIMARY KEY, note BLOB NOT NULL) STRICT;
 CREATE TABLE IF NOT EXISTS alarms (
     alarm_id INTEGER PRIMARY KEY AUTOINCREMENT, origin TEXT NOT NULL, kind TEXT NOT NULL,
     detail TEXT NOT NULL, at INTEGER NOT NULL, log_index INTEGER
@@ -115,6 +116,15 @@ class SQLiteNodeStore:
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
+
+    def save_cosigned(self, origin: str, note: bytes) -> None:
+        self._run(
+            "INSERT INTO cosigned VALUES (?, ?) ON CONFLICT(origin) DO UPDATE SET note = excluded.note", (origin, note)
+        )
+
+    def load_cosigned(self, origin: str) -> bytes | None:
+        r = self._run("SELECT note FROM cosigned WHERE origin = ?", (origin,)).fetchone()
+        return None if r is None else bytes(r[0])
 
     def add_alarm(self, origin: str, kind: str, detail: str, at: int, index: int | None) -> int:
         cur = self._run(
