@@ -42,6 +42,7 @@ class Record(BaseModel):
     type: str = Field(pattern=r"^[a-z0-9.-]+(/[a-z0-9._-]+)+/v[0-9]+$", description="versioned record type")
     party: str = Field(min_length=1, description="log origin of the issuing party")
     issued: datetime = Field(description="UTC time the party issued the record")
+    to: tuple[str, ...] = Field(default=(), description="log origins of the parties the record is addressed to")
     body: dict[str, Any] = Field(default_factory=dict)
     text: BilingualText | None = None
     refs: tuple[RecordRef, ...] = ()

@@ -1,0 +1,96 @@
+"""The versioned catalogue of record types: each type's body model (and so its JSON Schema),
+and what the protocol expects in return (a receipt always; an acknowledgement or an answer for
+some types). ``detente.dev/<name>/v<major>``; a new major version is a new type."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from detente._internal.validation import describe_validation_error
+from detente.errors import MalformedRecord
+from detente.records import hotline, notices
+from detente.records.record import Record
+
+__all__ = [
+    "ACK",
+    "ANSWER",
+    "CATALOGUE",
+    "DEADLINE_MISSED",
+    "ESCALATION",
+    "RECEIPT",
+    "TypeSpec",
+    "json_schemas",
+    "spec_for",
+    "validate_record",
+]
+
+RECEIPT = "detente.dev/receipt/v1"
+ACK = "detente.dev/acknowledgement/v1"
+ANSWER = "detente.dev/clarification-response/v1"
+DEADLINE_MISSED = "detente.dev/deadline-missed/v1"
+ESCALATION = "detente.dev/escalation/v1"
+
+
+@dataclass(frozen=True)
+class TypeSpec:
+    record_type: str
+    body: type[BaseModel]
+    response: str | None = None
+    """``"ack"``: a human acknowledgement is due; ``"answer"``: an answer record is due."""
+    answer_type: str | None = None
+    addressed: bool = True
+    """Whether records of this type name recipients (and get receipts)."""
+
+
+_SPECS = [
+    TypeSpec("detente.dev/pre-test-notification/v1", notices.PreTestNotification, "ack"),
+    TypeSpec("detente.dev/test-update/v1", notices.TestUpdate),
+    TypeSpec("detente.dev/test-cancel/v1", notices.TestCancel),
+    TypeSpec("detente.dev/post-test-report/v1", notices.PostTestReport),
+    TypeSpec("detente.dev/observation-invitation/v1", notices.ObservationInvitation, "ack"),
+    TypeSpec("detente.dev/policy-development-notification/v1", notices.PolicyDevelopmentNotification),
+    TypeSpec("detente.dev/withheld-notification/v1", notices.WithheldNotification, addressed=False),
+    TypeSpec("detente.dev/hotline-message/v1", hotline.HotlineMessage, "ack"),
+    TypeSpec("detente.dev/clarification-request/v1", hotline.ClarificationRequest, "answer", ANSWER),
+    TypeSpec(ANSWER, hotline.ClarificationResponse),
+    TypeSpec("detente.dev/consultation-meeting-request/v1", hotline.ConsultationMeetingRequest, "ack"),
+    TypeSpec("detente.dev/link-test/v1", hotline.LinkTest, "ack"),
+    TypeSpec("detente.dev/periodic-exchange/v1", hotline.PeriodicExchange, "ack"),
+    TypeSpec(RECEIPT, hotline.Receipt),
+    TypeSpec(ACK, hotline.Acknowledgement),
+    TypeSpec(DEADLINE_MISSED, hotline.DeadlineMissed),
+    TypeSpec(ESCALATION, hotline.Escalation),
+]
+
+CATALOGUE: dict[str, TypeSpec] = {s.record_type: s for s in _SPECS}
+
+
+def spec_for(record_type: str) -> TypeSpec | None:
+    return CATALOGUE.get(record_type)
+
+
+def validate_record(record: Record) -> BaseModel | None:
+    """Check a catalogued record's body against its schema and addressing rules; return the
+    parsed body (``None`` for types outside the catalogue, which the core still carries)."""
+    spec = CATALOGUE.get(record.type)
+    if spec is None:
+        return None
+    try:
+        body: BaseModel = spec.body.model_validate(record.body)
+    except ValidationError as exc:
+        raise MalformedRecord(describe_validation_error(exc, record.type)) from None
+    if spec.addressed and spec.response and not record.to:
+        raise MalformedRecord(
+            f"a {record.type} record must name its recipients in 'to'", hint="add the recipient parties' log origins"
+        )
+    if record.party in record.to:
+        raise MalformedRecord("a record is not addressed to its own sender")
+    return body
+
+
+def json_schemas() -> dict[str, dict[str, Any]]:
+    """The JSON Schema of every catalogued type's body."""
+    return {t: s.body.model_json_schema() for t, s in sorted(CATALOGUE.items())}

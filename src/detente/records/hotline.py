@@ -1,0 +1,102 @@
+"""Bodies of hotline records: messages, clarifications, consultations, link tests, quarterly
+exchanges, and the protocol's own records (receipts, acknowledgements, missed deadlines,
+escalations)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "Acknowledgement",
+    "ClarificationRequest",
+    "ClarificationResponse",
+    "ConsultationMeetingRequest",
+    "DeadlineMissed",
+    "Escalation",
+    "HotlineMessage",
+    "HotlineTopic",
+    "LinkTest",
+    "PeriodicExchange",
+    "Priority",
+    "Receipt",
+]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Priority(StrEnum):
+    FLASH = "flash"
+    IMMEDIATE = "immediate"
+    ROUTINE = "routine"
+
+
+class HotlineTopic(StrEnum):
+    URGENT_CONCERN = "urgent-concern"
+    CRITICAL_INFRASTRUCTURE_EARLY_WARNING = "critical-infrastructure-early-warning"
+    INADVERTENT_EXPORT_CONTROL_VIOLATION = "inadvertent-export-control-violation"
+    CRISIS = "crisis"
+
+
+class HotlineMessage(_Body):
+    priority: Priority
+    topic: HotlineTopic
+    code: str | None = Field(
+        default=None,
+        pattern=r"^[A-Z]{3,12}-[0-9]{1,4}$",
+        description="pre-agreed short message: code word and number (1976 protocol)",
+    )
+    sector: str = Field(default="", max_length=128, description="for critical-infrastructure early warnings")
+
+
+class ClarificationRequest(_Body):
+    question: str = Field(min_length=1, max_length=4096)
+    concern_basis: str = Field(default="", max_length=4096)
+    urgent: bool = False
+
+
+class ClarificationResponse(_Body):
+    answer: str = Field(min_length=1, max_length=8192)
+
+
+class ConsultationMeetingRequest(_Body):
+    purpose: str = Field(min_length=1, max_length=2048)
+    proposed_start: datetime | None = None
+
+
+class LinkTest(_Body):
+    test_text: str = Field(default="The quick brown fox jumped over the lazy dog's back 1234567890", max_length=512)
+
+
+class PeriodicExchange(_Body):
+    period: str = Field(pattern=r"^[0-9]{4}Q[1-4]$", description="e.g. 2026Q4")
+    valid_as_of: datetime
+    tests: list[dict[str, str]] = Field(default_factory=list, max_length=1000)
+    incidents_summary: str = Field(default="", max_length=8192)
+
+
+class Receipt(_Body):
+    """Automatic proof of delivery, by the receiving node (not a human answer)."""
+
+    received_at: datetime
+
+
+class Acknowledgement(_Body):
+    """A human's acknowledgement: read and understood (not agreement)."""
+
+    note: str = Field(default="", max_length=2048)
+
+
+class DeadlineMissed(_Body):
+    deadline: str = Field(pattern="^(receipt|response|lead-time|link-test)$")
+    party: str = Field(min_length=1, description="the party that missed it")
+    due: datetime
+
+
+class Escalation(_Body):
+    step: int = Field(ge=1, le=10)
+    action: str = Field(min_length=1, max_length=128)

@@ -1,0 +1,105 @@
+"""Bodies of notification records: tests, reports, invitations, policy notices, withheld notices.
+
+Field names and defaults follow the research note's proposed catalogue (cbm-protocols.md §7),
+anchored in the 1988 launch-notification agreement, the 1989 exercise agreement, the Vienna
+Document and the 2014 US–China MOU annexes.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+__all__ = [
+    "HumanControlMode",
+    "ObservationInvitation",
+    "PolicyDevelopmentNotification",
+    "PostTestReport",
+    "PreTestNotification",
+    "TestCancel",
+    "TestUpdate",
+    "WithheldNotification",
+]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class HumanControlMode(StrEnum):
+    """How a human controls the system under test (Political Declaration 2023, REAIM 2024)."""
+
+    IN_THE_LOOP = "in-the-loop"  # a human approves each consequential action
+    ON_THE_LOOP = "on-the-loop"  # a human supervises and can intervene
+    OUT_OF_THE_LOOP = "out-of-the-loop"
+    NOT_APPLICABLE = "not-applicable"  # e.g. a model evaluation with no effects outside the lab
+
+
+class PreTestNotification(_Body):
+    test_id: str = Field(min_length=1, max_length=128)
+    category: str = Field(
+        min_length=1, max_length=128, description="e.g. frontier-model-evaluation, ai-enabled-weapon-test"
+    )
+    test_class: str = Field(default="single-test", description="single-test, exercise, major-activity")
+    window_start: datetime = Field(description="UTC start of the test window")
+    window_end: datetime = Field(description="UTC end of the test window")
+    location: str = Field(min_length=1, max_length=512, description="facility, region, cluster ID, or coordinates")
+    affected_area: str = Field(default="", max_length=1024, description="networks, airspace, sea areas affected")
+    crosses_border: bool = False
+    live_effects: bool = False
+    compute_scale: str = Field(default="", max_length=128, description="e.g. '3e25 FLOP' or a cluster size")
+    human_control_mode: HumanControlMode
+    contact: str = Field(min_length=1, max_length=256, description="point of contact for the test")
+
+    @model_validator(mode="after")
+    def _window(self) -> PreTestNotification:
+        if self.window_end <= self.window_start:
+            raise ValueError("window_end must be after window_start")
+        return self
+
+
+class TestUpdate(_Body):
+    test_id: str = Field(min_length=1, max_length=128)
+    window_start: datetime | None = None
+    window_end: datetime | None = None
+    change: str = Field(min_length=1, max_length=2048)
+
+
+class TestCancel(_Body):
+    test_id: str = Field(min_length=1, max_length=128)
+    reason: str = Field(default="", max_length=2048)
+
+
+class PostTestReport(_Body):
+    test_id: str = Field(min_length=1, max_length=128)
+    outcome: str = Field(min_length=1, max_length=4096)
+    anomalies: str = Field(default="", max_length=4096)
+    effects_within_declared_area: bool = True
+    artefact_hashes: list[str] = Field(default_factory=list, description="sha256 hex of data artefacts")
+
+
+class ObservationInvitation(_Body):
+    event: str = Field(min_length=1, max_length=512)
+    start: datetime
+    end: datetime
+    place: str = Field(min_length=1, max_length=512)
+    observers: int = Field(ge=1, le=100)
+    conditions: str = Field(default="", max_length=2048)
+
+
+class PolicyDevelopmentNotification(_Body):
+    document_title: str = Field(min_length=1, max_length=512)
+    issuing_body: str = Field(min_length=1, max_length=256)
+    publication_date: datetime
+    summary: str = Field(default="", max_length=4096)
+    link_or_hash: str = Field(default="", max_length=512)
+
+
+class WithheldNotification(_Body):
+    """A notification the sender chose to withhold; it counts against the agreed quota."""
+
+    category: str = Field(min_length=1, max_length=128)
+    reason_class: str = Field(min_length=1, max_length=128)
+    occurred: datetime
