@@ -97,7 +97,7 @@ def test_a_forked_log_raises_an_alarm_with_both_checkpoints(make_node, wait, tmp
         fork_schema = schema + "_fork"
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute(f"CREATE SCHEMA {fork_schema}")
-            for table in ("meta", "logs", "tiles", "tokens", "peers", "witness", "alarms"):
+            for table in ("meta", "logs", "tiles", "tokens", "peers", "witness", "alarms", "cosigned", "cursors"):
                 conn.execute(f"CREATE TABLE {fork_schema}.{table} (LIKE {schema}.{table} INCLUDING ALL)")
                 conn.execute(f"INSERT INTO {fork_schema}.{table} SELECT * FROM {schema}.{table}")
         config = fork_dir / "detente.toml"

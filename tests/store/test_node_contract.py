@@ -72,3 +72,11 @@ def test_cosigned_checkpoint_is_kept(node_store: NodeStore) -> None:
     node_store.save_cosigned("us", b"cp2 + cosigs")
     assert node_store.load_cosigned("us") == b"cp2 + cosigs"
     assert node_store.load_cosigned("cn") is None
+
+
+def test_cursors(node_store: NodeStore) -> None:
+    assert node_store.get_cursor("receipts:cn") == 0
+    node_store.set_cursor("receipts:cn", 17)
+    node_store.set_cursor("receipts:cn", 42)
+    assert node_store.get_cursor("receipts:cn") == 42
+    assert node_store.get_cursor("receipts:us") == 0

@@ -6,9 +6,10 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from detente import __version__
+from detente._internal.validation import describe_validation_error
 from detente.api.problems import install_problem_handlers, problem_response
 from detente.crypto.keys import VerifierKey
 from detente.crypto.note import parse_note
@@ -16,6 +17,7 @@ from detente.errors import EntryTooLarge, LogNotFound, MalformedRecord
 from detente.node.node import Node
 from detente.node.tokens import Principal, authenticate, issue_token
 from detente.node.witness_service import add_checkpoint
+from detente.records.catalogue import ACK, ANSWER, json_schemas
 from detente.records.entry import open_entry
 from detente.records.record import TLP, Record
 from detente.records.ref import RecordRef
@@ -31,6 +33,7 @@ IMMUTABLE = "public, max-age=31536000, immutable"
 
 class RecordIn(BaseModel):
     type: str = Field(description="versioned record type, e.g. detente.dev/hotline-message/v1")
+    to: list[str] = Field(default_factory=list, description="log origins of the recipients")
     text: BilingualText | None = None
     body: dict[str, Any] = Field(default_factory=dict)
     refs: list[RecordRef] = Field(default_factory=list)
@@ -43,6 +46,12 @@ class Appended(BaseModel):
     leaf_hash: str
     tree_size: int
     by_token: str
+
+
+class ReplyIn(BaseModel):
+    note: str = Field(default="", max_length=2048)
+    answer: str | None = Field(default=None, max_length=8192, description="an answer, for clarification requests")
+    text: BilingualText | None = None
 
 
 class PeerIn(BaseModel):
@@ -152,13 +161,14 @@ def create_app(node: Node) -> FastAPI:
                 type=item.type,
                 party=node.identity.name,
                 issued=datetime.fromtimestamp(node.clock(), UTC),
+                to=tuple(item.to),
                 body=item.body,
                 text=item.text,
                 refs=tuple(item.refs),
                 tlp=item.tlp,
             )
-        except ValueError as exc:
-            raise MalformedRecord(str(exc).splitlines()[0]) from None
+        except ValidationError as exc:
+            raise MalformedRecord(describe_validation_error(exc, "record")) from None
         seq = node.append(record)
         return Appended(
             origin=node.identity.name,
@@ -191,6 +201,31 @@ def create_app(node: Node) -> FastAPI:
                 }
             )
         return out
+
+    @app.get("/api/v1/inbox", tags=["operators"])
+    def inbox(who: Principal = viewer) -> list[dict[str, object]]:
+        """Threads this party sent or received: received vs answered, live deadlines, misses."""
+        return node.inbox()
+
+    @app.get("/api/v1/catalogue", tags=["operators"])
+    def catalogue(who: Principal = viewer) -> dict[str, object]:
+        """The JSON Schema of every record type's body."""
+        return dict(json_schemas())
+
+    @app.post("/api/v1/threads/{origin:path}/{index}/ack", tags=["operators"], status_code=201)
+    def acknowledge(origin: str, index: int, item: ReplyIn, who: Principal = officer) -> Appended:
+        """A human acknowledgement of a record addressed to this party (or an answer, for types
+        that need one): it references the exact leaf."""
+        record_type = ANSWER if item.answer else ACK
+        body: dict[str, object] = {"answer": item.answer} if item.answer else {"note": item.note}
+        seq = node.reply(origin, index, record_type, body, item.text)
+        return Appended(
+            origin=node.identity.name,
+            index=seq.index,
+            leaf_hash=seq.leaf_hash.hex(),
+            tree_size=seq.checkpoint.size,
+            by_token=who.token_id,
+        )
 
     @app.get("/api/v1/alarms", tags=["operators"])
     def alarms(who: Principal = viewer) -> list[dict[str, object]]:

@@ -13,8 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from detente._internal.validation import describe_validation_error
 from detente.errors import ConfigError
+from detente.protocol.agreement import Agreement
 
-__all__ = ["CONFIG_NAME", "NodeConfig", "load_config"]
+__all__ = ["CONFIG_NAME", "NodeConfig", "load_agreement", "load_config"]
 
 CONFIG_NAME = "detente.toml"
 
@@ -36,6 +37,12 @@ class NodeConfig(BaseModel):
         description="seconds between periodic pulls of each peer (fallback for missed pushes)",
     )
     peer_timeout: float = Field(default=10.0, gt=0, description="seconds before a request to a peer gives up")
+    agreement: str = Field(
+        default="", description="JSON file with the agreement in force (deadlines, escalation); empty: the defaults"
+    )
+    protocol_interval: float = Field(
+        default=5.0, gt=0, description="seconds between evaluations of open threads (misses, escalation, reminders)"
+    )
     max_batch: int = Field(default=1000, ge=1, le=10_000, description="records per log batch")
     max_wait: float = Field(default=0.01, ge=0, description="seconds a batch waits to fill before it is appended")
 
@@ -76,3 +83,13 @@ def load_config(path: str | Path) -> tuple[NodeConfig, Path]:
         return NodeConfig.model_validate(data), p.parent
     except ValidationError as exc:
         raise ConfigError(describe_validation_error(exc, f"configuration {p}")) from None
+
+
+def load_agreement(path: Path) -> Agreement:
+    """Read an agreement from a JSON file (durations as ISO 8601, e.g. ``PT2H``, or seconds)."""
+    try:
+        return Agreement.model_validate_json(path.read_bytes())
+    except OSError as exc:
+        raise ConfigError(f"cannot read agreement {path}: {exc.strerror}") from None
+    except ValidationError as exc:
+        raise ConfigError(describe_validation_error(exc, f"agreement {path}")) from None

@@ -113,7 +113,7 @@ class LocalNode:
             self.process.wait()
 
     def api(self, method: str, path: str, *, token: str | None = None, **kw: Any) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {token or self.token}"}
+        headers = {"Authorization": f"Bearer {token or self.token}", **kw.pop("headers", {})}
         return httpx.request(method, f"{self.url}{path}", headers=headers, timeout=30, **kw)
 
     def status(self) -> dict[str, Any]:
@@ -130,9 +130,11 @@ class LocalNode:
         translations: dict[str, str] | None = None,
         body: dict[str, Any] | None = None,
         refs: list[dict[str, Any]] | None = None,
+        to: list[str] | None = None,
     ) -> dict[str, Any]:
         payload = {
             "type": record_type,
+            "to": to or [],
             "body": body or {},
             "refs": refs or [],
             "text": {"original": {"lang": lang, "text": text}, "translations": translations or {}},

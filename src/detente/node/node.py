@@ -21,22 +21,29 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from detente.crypto.dsse import Envelope
 from detente.crypto.keys import VerifierKey
 from detente.crypto.note import NoteSignature, parse_note
 from detente.crypto.note_verifiers import verifier_for
-from detente.errors import DetenteError, StoreUnavailable
+from detente.errors import DetenteError, LogNotFound, MalformedRecord, StoreUnavailable
 from detente.node.client import PeerClient
-from detente.node.config import NodeConfig
+from detente.node.config import NodeConfig, load_agreement
 from detente.node.keyfile import read_identity
 from detente.node.sequencer import Sequenced, Sequencer
 from detente.node.sync import Fork, SyncResult, sync_peer
 from detente.node.tilelog import TileLog
+from detente.protocol.agreement import default_agreement
+from detente.protocol.threads import Action, Logged, evaluate
+from detente.records.catalogue import ANSWER, DEADLINE_MISSED, ESCALATION, RECEIPT, validate_record
 from detente.records.entry import seal_record
 from detente.records.record import Record
+from detente.records.ref import RecordRef
+from detente.records.text import BilingualText
 from detente.store.node_protocol import NodeStore, PeerRow
 from detente.store.open import open_node_store, open_store
 from detente.tlog.checkpoint import Checkpoint
 from detente.tlog.cosignature import verify_cosignatures
+from detente.tlog.hashing import leaf_hash
 from detente.tlog.witness import format_add_checkpoint
 
 __all__ = ["ALARM_TYPE", "Node", "PeerStatus"]
@@ -78,6 +85,10 @@ class Node:
         self._stop = threading.Event()
         self.peers: dict[str, PeerStatus] = {}
         self._clients: dict[str, PeerClient] = {}
+        self._record_cache: dict[str, list[Logged]] = {}
+        self.agreement = (
+            load_agreement(base / config.agreement) if config.agreement else default_agreement(config.origin)
+        )
         self._threads: list[threading.Thread] = []
         self._restore_cosignatures()
         self.reload_peers()
@@ -119,7 +130,8 @@ class Node:
     # --- writing ----------------------------------------------------------------------------
 
     def append(self, record: Record) -> Sequenced:
-        """Sign and append one record; return once it is durable. Then witnesses are asked."""
+        """Validate, sign and append one record; return once it is durable. Then witnesses are asked."""
+        validate_record(record)
         result = self.sequencer.add(seal_record(record, self.identity))
         self._publish.set()
         return result
@@ -227,8 +239,184 @@ class Node:
         status.mirrored_size = result.size
         status.last_sync = self.clock()
         status.failures = 0
+        self.issue_receipts(row)
         status.last_error = None if result.fork is None else f"fork: {result.fork.detail}"
         return result
+
+    # --- the protocol: receipts, misses, escalation -----------------------------------------
+
+    def issue_receipts(self, row: PeerRow) -> int:
+        """Append an automatic receipt for every mirrored record of ``row`` addressed to us.
+
+        A cursor remembers how far receipts were issued; it moves only after the receipts are
+        durable, so a crash can repeat a receipt (harmless: the earliest counts) but never skip one.
+        """
+        cursor_name = f"receipts:{row.name}"
+        mirror = self.mirror(row)
+        start = self.state.get_cursor(cursor_name)
+        issued = 0
+        for begin in range(start, mirror.size, 256):
+            end = min(begin + 256, mirror.size)
+            for item in self._logged(mirror, begin, end):
+                if self.identity.name in item.record.to and item.record.type != RECEIPT:  # no receipts of receipts
+                    now = datetime.fromtimestamp(self.clock(), UTC)
+                    self.append(
+                        Record(
+                            type=RECEIPT,
+                            party=self.identity.name,
+                            issued=now,
+                            body={"received_at": now.isoformat()},
+                            to=(item.origin,),
+                            refs=(
+                                RecordRef(
+                                    origin=item.origin, index=item.index, leaf_hash=item.leaf_hash, rel="receipt-of"
+                                ),
+                            ),
+                        )
+                    )
+                    issued += 1
+                    log.info("alert kind=arrival origin=%s index=%d type=%s", item.origin, item.index, item.record.type)
+            self.state.set_cursor(cursor_name, end)
+        return issued
+
+    def _logged(self, tlog: TileLog, start: int, end: int) -> list[Logged]:
+        out = []
+        for i, entry in enumerate(tlog.entries(start, end), start):
+            payload = Envelope.from_json(entry).payload  # verified when it was logged or mirrored
+            out.append(Logged(tlog.origin, i, leaf_hash(entry).hex(), Record.from_json(payload)))
+        return out
+
+    def all_records(self) -> list[Logged]:
+        """Every record of the own log and of every mirror (each parsed once, then cached)."""
+        logs = [self.log] + [self.mirror(row) for row in self.state.peers()]
+        with self._cosig_lock:
+            for tlog in logs:
+                cached = self._record_cache.setdefault(tlog.origin, [])
+                size = tlog.refresh().size if tlog is not self.log else tlog.size
+                if size > len(cached):
+                    cached.extend(self._logged(tlog, len(cached), size))
+            return [item for tlog in logs for item in self._record_cache[tlog.origin]]
+
+    def run_protocol(self) -> list[Action]:
+        """Evaluate every thread we are part of and carry out what is due: record misses,
+        escalate, and alert on reminders. Returns the actions taken."""
+        now = datetime.fromtimestamp(self.clock(), UTC)
+        evaluation = evaluate(self.all_records(), self.agreement, now, self.identity.name)
+        for action in evaluation.actions:
+            subject = RecordRef(
+                origin=action.subject.origin,
+                index=action.subject.index,
+                leaf_hash=action.subject.leaf_hash,
+                rel="missed",
+            )
+            others = tuple(p for p in {action.subject.origin, *action.subject.record.to} if p != self.identity.name)
+            if action.kind == "record-miss":
+                self.append(
+                    Record(
+                        type=DEADLINE_MISSED,
+                        party=self.identity.name,
+                        issued=now,
+                        to=others,
+                        body={"deadline": action.obligation, "party": action.party, "due": action.due.isoformat()},
+                        refs=(subject,),
+                    )
+                )
+                log.warning(
+                    "alert kind=miss subject=%s#%d party=%s deadline=%s",
+                    subject.origin,
+                    subject.index,
+                    action.party,
+                    action.obligation,
+                )
+            elif action.kind == "escalate":
+                self.append(
+                    Record(
+                        type=ESCALATION,
+                        party=self.identity.name,
+                        issued=now,
+                        to=others,
+                        body={"step": action.step, "action": action.action},
+                        refs=(subject.model_copy(update={"rel": "escalation-of"}),),
+                    )
+                )
+                log.warning(
+                    "alert kind=escalation subject=%s#%d step=%d action=%s",
+                    subject.origin,
+                    subject.index,
+                    action.step,
+                    action.action,
+                )
+            else:
+                log.info(
+                    "alert kind=reminder subject=%s#%d deadline=%s due=%s",
+                    subject.origin,
+                    subject.index,
+                    action.obligation,
+                    action.due.isoformat(),
+                )
+        return evaluation.actions
+
+    def reply(
+        self, origin: str, index: int, record_type: str, body: dict[str, object], text: BilingualText | None = None
+    ) -> Sequenced:
+        """Acknowledge or answer a record addressed to us, referencing its exact leaf."""
+        item = next((x for x in self.all_records() if x.origin == origin and x.index == index), None)
+        if item is None:
+            raise LogNotFound(f"no record {origin}#{index} in this node's logs")
+        if self.identity.name not in item.record.to:
+            raise MalformedRecord(f"{origin}#{index} is not addressed to {self.identity.name}")
+        rel = "answer-to" if record_type == ANSWER else "ack-of"
+        return self.append(
+            Record(
+                type=record_type,
+                party=self.identity.name,
+                issued=datetime.fromtimestamp(self.clock(), UTC),
+                to=(origin,),
+                body=body,
+                text=text,
+                refs=(RecordRef(origin=origin, index=index, leaf_hash=item.leaf_hash, rel=rel),),
+            )
+        )
+
+    def inbox(self) -> list[dict[str, object]]:
+        """Every thread this party is part of, with each recipient's state and clocks."""
+        now = datetime.fromtimestamp(self.clock(), UTC)
+        me = self.identity.name
+        out: list[dict[str, object]] = []
+        for thread in evaluate(self.all_records(), self.agreement, now, me).threads:
+            rec = thread.subject.record
+            if me != thread.sender and me not in rec.to:
+                continue
+            out.append(
+                {
+                    "origin": thread.subject.origin,
+                    "index": thread.subject.index,
+                    "leaf_hash": thread.subject.leaf_hash,
+                    "type": rec.type,
+                    "from": thread.sender,
+                    "to": list(rec.to),
+                    "issued": rec.issued.isoformat(),
+                    "incoming": me in rec.to,
+                    "priority": rec.body.get("priority"),
+                    "text": rec.text.model_dump(mode="json") if rec.text else None,
+                    "states": {p: thread.state(p).value for p in rec.to},
+                    "obligations": [
+                        {
+                            "party": o.party,
+                            "kind": o.kind,
+                            "due": o.due.isoformat(),
+                            "met_at": o.met_at.isoformat() if o.met_at else None,
+                            "missed": o.missed(now),
+                            "seconds_left": max(0.0, (o.due - now).total_seconds()) if o.met_at is None else 0.0,
+                        }
+                        for o in thread.obligations
+                    ],
+                    "findings": thread.findings,
+                    "escalations": sorted(thread.escalations),
+                }
+            )
+        out.sort(key=lambda t: str(t["issued"]), reverse=True)
+        return out
 
     def hint(self, origin: str) -> None:
         """A peer told us (by a checkpoint signed with its key) that its log grew."""
@@ -239,7 +427,10 @@ class Node:
     # --- background threads -----------------------------------------------------------------
 
     def start(self) -> None:
-        self._threads = [threading.Thread(target=self._publisher, name="detente-publisher", daemon=True)]
+        self._threads = [
+            threading.Thread(target=self._publisher, name="detente-publisher", daemon=True),
+            threading.Thread(target=self._protocol, name="detente-protocol", daemon=True),
+        ]
         for name in self.peers:
             self._threads.append(
                 threading.Thread(target=self._syncer, args=(name,), name=f"detente-sync-{name}", daemon=True)
@@ -258,6 +449,13 @@ class Node:
             self._publish.clear()
             if not self._stop.is_set():
                 failures = 0 if self.publish() else min(failures + 1, 8)
+
+    def _protocol(self) -> None:
+        while not self._stop.wait(self.config.protocol_interval):
+            try:
+                self.run_protocol()
+            except DetenteError as exc:
+                log.warning("protocol error=%s", exc.message)
 
     def _syncer(self, name: str) -> None:
         status = self.peers[name]

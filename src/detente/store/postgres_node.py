@@ -24,6 +24,7 @@ CREATE TABLE IF NOT EXISTS {s}.tokens (
 CREATE TABLE IF NOT EXISTS {s}.peers (
     name TEXT PRIMARY KEY, url TEXT NOT NULL, vkey TEXT NOT NULL, cosigner_vkey TEXT, added BIGINT NOT NULL);
 CREATE TABLE IF NOT EXISTS {s}.witness (origin TEXT PRIMARY KEY, size BIGINT NOT NULL, note BYTEA NOT NULL);
+CREATE TABLE IF NOT EXISTS {s}.cursors (name TEXT PRIMARY KEY, value BIGINT NOT NULL);
 CREATE TABLE IF NOT EXISTS {s}.cosigned (origin TEXT PRIMARY KEY, note BYTEA NOT NULL);
 CREATE TABLE IF NOT EXISTS {s}.alarms (
     alarm_id BIGSERIAL PRIMARY KEY, origin TEXT NOT NULL, kind TEXT NOT NULL, detail TEXT NOT NULL,
@@ -132,6 +133,16 @@ class PostgresNodeStore:
     def load_cosigned(self, origin: str) -> bytes | None:
         r = self._run("SELECT note FROM @cosigned WHERE origin = %s", (origin,)).fetchone()
         return None if r is None else bytes(r[0])
+
+    def get_cursor(self, name: str) -> int:
+        r = self._run("SELECT value FROM @cursors WHERE name = %s", (name,)).fetchone()
+        return 0 if r is None else int(r[0])
+
+    def set_cursor(self, name: str, value: int) -> None:
+        self._run(
+            "INSERT INTO @cursors VALUES (%s, %s) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+            (name, value),
+        )
 
     def add_alarm(self, origin: str, kind: str, detail: str, at: int, index: int | None) -> int:
         r = self._run(

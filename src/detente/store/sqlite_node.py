@@ -23,6 +23,7 @@ CREATE TABLE IF NOT EXISTS peers (
 CREATE TABLE IF NOT EXISTS witness (
     origin TEXT PRIMARY KEY, size INTEGER NOT NULL, note BLOB NOT NULL
 ) STRICT;
+CREATE TABLE IF NOT EXISTS cursors (name TEXT PRIMARY KEY, value INTEGER NOT NULL) STRICT;
 CREATE TABLE IF NOT EXISTS cosigned (origin TEXT PRIMARY KEY, note BLOB NOT NULL) STRICT;
 CREATE TABLE IF NOT EXISTS alarms (
     alarm_id INTEGER PRIMARY KEY AUTOINCREMENT, origin TEXT NOT NULL, kind TEXT NOT NULL,
@@ -125,6 +126,15 @@ class SQLiteNodeStore:
     def load_cosigned(self, origin: str) -> bytes | None:
         r = self._run("SELECT note FROM cosigned WHERE origin = ?", (origin,)).fetchone()
         return None if r is None else bytes(r[0])
+
+    def get_cursor(self, name: str) -> int:
+        r = self._run("SELECT value FROM cursors WHERE name = ?", (name,)).fetchone()
+        return 0 if r is None else int(r[0])
+
+    def set_cursor(self, name: str, value: int) -> None:
+        self._run(
+            "INSERT INTO cursors VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value", (name, value)
+        )
 
     def add_alarm(self, origin: str, kind: str, detail: str, at: int, index: int | None) -> int:
         cur = self._run(

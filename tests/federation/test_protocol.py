@@ -1,0 +1,139 @@
+"""Notices between real nodes: delivery, automatic receipt, acknowledgement, a missed deadline
+recorded in both logs, escalation, restart in the middle of a thread."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+
+def _short_agreement(node) -> None:  # type: ignore[no-untyped-def]
+    """Deadlines in seconds so a miss happens during the test."""
+    (node.directory / "agreement.json").write_text(
+        json.dumps(
+            {
+                "receipt_within": 30,
+                "response_within": {"detente.dev/link-test/v1": 2, "detente.dev/pre-test-notification/v1": 3600},
+                "escalation": [{"action": "resend", "after": 0}, {"action": "second-channel", "after": 1}],
+            }
+        )
+    )
+    config = node.directory / "detente.toml"
+    text = config.read_text().replace('agreement = ""', 'agreement = "agreement.json"')
+    config.write_text(text.replace("protocol_interval = 5.0", "protocol_interval = 0.3"))
+
+
+def _thread(node, origin, index):  # type: ignore[no-untyped-def]
+    return next(
+        (t for t in node.api("GET", "/api/v1/inbox").json() if t["origin"] == origin and t["index"] == index), None
+    )
+
+
+def _types(node, origin=None):  # type: ignore[no-untyped-def]
+    params = {"limit": 1000} | ({"origin": origin} if origin else {})
+    return [r["record"]["type"] for r in node.api("GET", "/api/v1/records", params=params).json()]
+
+
+def test_notice_receipt_acknowledgement_and_a_missed_deadline_in_both_logs(make_node, wait) -> None:
+    us, cn = make_node("us"), make_node("cn")
+    for n in (us, cn):
+        _short_agreement(n)
+    us.pin(cn)
+    cn.pin(us)
+    us.start()
+    cn.start()
+    start = datetime.now(UTC) + timedelta(days=3)
+    notice = us.send(
+        "detente.dev/pre-test-notification/v1",
+        "Frontier model evaluation, cluster 7",
+        to=[cn.origin],
+        translations={"zh-Hans": "前沿模型评估，第7集群"},
+        body={
+            "test_id": "T-1",
+            "category": "frontier-model-evaluation",
+            "window_start": start.isoformat(),
+            "window_end": (start + timedelta(hours=6)).isoformat(),
+            "location": "cluster-7",
+            "human_control_mode": "not-applicable",
+            "contact": "duty officer",
+        },
+    )
+    wait(
+        "the automatic receipt",
+        lambda: (_thread(us, us.origin, notice["index"]) or {}).get("states") == {cn.origin: "received"},
+    )
+    incoming = _thread(cn, us.origin, notice["index"])
+    assert incoming["incoming"] and incoming["states"] == {cn.origin: "received"}
+    ack = cn.api("POST", f"/api/v1/threads/{us.origin}/{notice['index']}/ack", json={"note": "noted / 已阅"})
+    assert ack.status_code == 201, ack.text
+    wait("the acknowledgement", lambda: _thread(us, us.origin, notice["index"])["states"] == {cn.origin: "answered"})
+
+    # A link test nobody answers: both sides record the miss, the sender escalates.
+    test = us.send("detente.dev/link-test/v1", "The quick brown fox 1234567890", to=[cn.origin])
+    wait(
+        "the miss in both logs",
+        lambda: "detente.dev/deadline-missed/v1" in _types(us) and "detente.dev/deadline-missed/v1" in _types(cn),
+        timeout=30,
+    )
+    wait("two escalation steps", lambda: _types(us).count("detente.dev/escalation/v1") >= 2, timeout=30)
+    thread = _thread(us, us.origin, test["index"])
+    assert thread["states"] == {cn.origin: "received"}
+    assert [o["missed"] for o in thread["obligations"] if o["kind"] == "response"] == [True]
+    assert thread["escalations"][:2] == [1, 2]
+    missed = [
+        r["record"]
+        for r in cn.api("GET", "/api/v1/records", params={"limit": 1000}).json()
+        if r["record"]["type"] == "detente.dev/deadline-missed/v1"
+    ]
+    assert missed[0]["refs"][0]["leaf_hash"] == test["leaf_hash"]  # it names the exact leaf
+    assert missed[0]["body"]["party"] == cn.origin
+
+
+def test_restart_in_the_middle_of_a_thread(make_node, wait) -> None:
+    us, cn = make_node("us"), make_node("cn")
+    us.pin(cn)
+    cn.pin(us)
+    us.start()
+    msg = us.send(
+        "detente.dev/hotline-message/v1",
+        "Early warning: anomalous traffic from a model API",
+        to=[cn.origin],
+        body={"priority": "flash", "topic": "critical-infrastructure-early-warning", "sector": "energy"},
+    )
+    cn.start()  # cn was down when the message was sent
+    wait("receipt after cn comes up", lambda: _thread(us, us.origin, msg["index"])["states"][cn.origin] == "received")
+    cn.stop(kill=True)
+    cn.start()
+    receipts = [t for t in _types(cn) if t == "detente.dev/receipt/v1"]
+    assert len(receipts) == 1  # the restart did not receipt it twice
+    assert cn.api("POST", f"/api/v1/threads/{us.origin}/{msg['index']}/ack", json={}).status_code == 201
+    wait("answered", lambda: _thread(us, us.origin, msg["index"])["states"][cn.origin] == "answered")
+
+
+def test_bad_notices_are_refused_and_nothing_is_written(make_node) -> None:
+    us = make_node("us")
+    us.start()
+    size = us.status()["size"]
+    cases = [
+        {"type": "detente.dev/pre-test-notification/v1", "to": ["cn.detente.example/log"], "body": {"test_id": "T"}},
+        {"type": "detente.dev/hotline-message/v1", "body": {"priority": "flash", "topic": "crisis"}},  # no recipient
+        {"type": "detente.dev/hotline-message/v1", "to": [us.origin], "body": {"priority": "flash", "topic": "crisis"}},
+        {"type": "Not A Type", "body": {}},
+        {
+            "type": "detente.dev/hotline-message/v1",
+            "to": ["cn.detente.example/log"],
+            "body": {"priority": "flash", "topic": "crisis"},
+            "text": {"original": {"lang": "en", "text": "x" * 70_000}},
+        },
+    ]
+    for payload in cases:
+        resp = us.api("POST", "/api/v1/records", json=payload)
+        assert resp.status_code in (400, 413, 422), (payload, resp.text)
+        assert resp.headers["content-type"] == "application/problem+json"
+        assert resp.json()["code"]
+    raw = us.api(
+        "POST", "/api/v1/records", content=b'{"type": "\xff\xfe"}', headers={"content-type": "application/json"}
+    )
+    assert raw.status_code in (400, 422)
+    assert us.api("POST", f"/api/v1/threads/{us.origin}/0/ack", json={}).status_code == 404
+    assert us.status()["size"] == size
