@@ -137,3 +137,61 @@ def test_bad_notices_are_refused_and_nothing_is_written(make_node) -> None:
     assert raw.status_code in (400, 422)
     assert us.api("POST", f"/api/v1/threads/{us.origin}/0/ack", json={}).status_code == 404
     assert us.status()["size"] == size
+
+
+def test_cli_send_inbox_and_ack(make_node, wait) -> None:
+    import os
+    import subprocess
+    import sys
+
+    us, cn = make_node("us"), make_node("cn")
+    us.pin(cn)
+    cn.pin(us)
+    us.start()
+    cn.start()
+
+    def cli(node, *args: str) -> subprocess.CompletedProcess[str]:  # type: ignore[no-untyped-def]
+        return subprocess.run(
+            [sys.executable, "-m", "detente", *args, "-n", str(node.directory)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, "DETENTE_TOKEN": node.token, "COLUMNS": "200"},
+        )
+
+    sent = cli(
+        us,
+        "notice",
+        "send",
+        "hotline-message",
+        "--text",
+        "Urgent concern: model weights exfiltration attempt",
+        "--to",
+        cn.origin,
+        "-t",
+        "zh-Hans=紧急关切：模型权重外泄企图",
+        "-f",
+        "priority=flash",
+        "-f",
+        "topic=urgent-concern",
+    )
+    assert sent.returncode == 0, sent.stderr
+    index = json.loads(sent.stdout)["index"]
+    wait(
+        "cn to receive it",
+        lambda: any(t["index"] == index and t["incoming"] for t in json.loads(cli(cn, "inbox", "--json").stdout)),
+    )
+    table = cli(cn, "inbox")
+    assert table.returncode == 0 and "hotline-message" in table.stdout
+    bad = cli(cn, "ack", "not-a-record")
+    assert bad.returncode == 2 and "detente: error:" in bad.stderr and "hint:" in bad.stderr
+    assert cli(cn, "ack", f"{us.origin}#{index}", "--note", "on it").returncode == 0
+    wait("answered", lambda: _thread(us, us.origin, index)["states"] == {cn.origin: "answered"})
+    denied = subprocess.run(
+        [sys.executable, "-m", "detente", "inbox", "-n", str(us.directory)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={k: v for k, v in os.environ.items() if k != "DETENTE_TOKEN"},
+    )
+    assert denied.returncode != 0 and "DETENTE_TOKEN" in denied.stderr

@@ -8,7 +8,7 @@ import sys
 import typer
 
 from detente import __version__
-from detente.cli import audit, demo, keys, log, node, note, tlog
+from detente.cli import audit, demo, keys, log, node, note, notices, tlog
 from detente.cli.render import render_error
 from detente.errors import DetenteError
 
@@ -29,6 +29,9 @@ app.add_typer(node.peer_app, name="peer")
 app.add_typer(node.token_app, name="token")
 app.command("init")(node.init)
 app.command("serve")(node.serve)
+app.add_typer(notices.notice_app, name="notice")
+app.command("inbox")(notices.inbox)
+app.command("ack")(notices.ack)
 app.command("audit")(audit.audit)
 app.command("demo")(demo.demo)
 

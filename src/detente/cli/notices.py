@@ -1,0 +1,141 @@
+"""``detente notice send``, ``detente inbox``, ``detente ack``: work a running node's threads
+through its operator API (token from ``--token`` or ``DETENTE_TOKEN``)."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from detente.crypto.canonical import parse_json
+from detente.errors import AuthError, DetenteError, MalformedRecord, StoreUnavailable
+from detente.node.config import load_config
+
+NODE = typer.Option(Path("."), "--node", "-n", help="the node's folder (its URL is read from detente.toml)")
+TOKEN = typer.Option(None, "--token", help="operator token (default: $DETENTE_TOKEN)")
+notice_app = typer.Typer(help="Compose and send notices and hotline messages.", no_args_is_help=True)
+
+
+def _call(node_dir: Path, token: str | None, method: str, path: str, **kw: Any) -> Any:
+    config, _ = load_config(node_dir)
+    token = token or os.environ.get("DETENTE_TOKEN")
+    if not token:
+        raise AuthError("no operator token", hint="pass --token or set DETENTE_TOKEN (detente token create)")
+    try:
+        resp = httpx.request(
+            method, f"{config.url}{path}", headers={"Authorization": f"Bearer {token}"}, timeout=60, **kw
+        )
+    except httpx.HTTPError as exc:
+        raise StoreUnavailable(
+            f"cannot reach the node at {config.url}: {exc.__class__.__name__}",
+            hint=f"start it with: detente serve -n {node_dir}",
+        ) from None
+    if resp.status_code >= 400:
+        try:
+            problem = resp.json()
+        except ValueError:
+            problem = {"detail": resp.text[:300]}
+        err = DetenteError(str(problem.get("detail")), hint=problem.get("hint"))
+        err.code = str(problem.get("code", "http-error"))
+        if resp.status_code in (401, 403):
+            raise AuthError(err.message, hint=err.hint)
+        raise MalformedRecord(err.message, hint=err.hint) if resp.status_code in (400, 413, 422) else err
+    return resp.json()
+
+
+@notice_app.command("send")
+def send(
+    record_type: str = typer.Argument(..., help="e.g. hotline-message or detente.dev/hotline-message/v1"),
+    text: str = typer.Option(..., "--text", help="the authoritative text"),
+    to: list[str] = typer.Option(..., "--to", help="recipient log origin (repeatable)"),
+    lang: str = typer.Option("en", "--lang", help="language of --text"),
+    translation: list[str] = typer.Option([], "--translation", "-t", help="LANG=TEXT (repeatable)"),
+    field: list[str] = typer.Option([], "--field", "-f", help="body field KEY=VALUE (repeatable; JSON values allowed)"),
+    body: str = typer.Option("{}", "--body", help="the whole body as a JSON object"),
+    node_dir: Path = NODE,
+    token: str | None = TOKEN,
+) -> None:
+    """Sign and send a record to other parties; prints its index and leaf hash."""
+    if "/" not in record_type:
+        record_type = f"detente.dev/{record_type}/v1"
+    parsed = parse_json(body, what="--body")
+    if not isinstance(parsed, dict):
+        raise MalformedRecord("--body must be a JSON object")
+    for item in field:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise MalformedRecord(f"--field {item!r} is not KEY=VALUE")
+        try:
+            parsed[key] = json.loads(value)
+        except ValueError:
+            parsed[key] = value
+    translations = dict(t.split("=", 1) for t in translation if "=" in t)
+    payload = {
+        "type": record_type,
+        "to": to,
+        "body": parsed,
+        "text": {"original": {"lang": lang, "text": text}, "translations": translations},
+    }
+    typer.echo(json.dumps(_call(node_dir, token, "POST", "/api/v1/records", json=payload)))
+
+
+def inbox(
+    as_json: bool = typer.Option(False, "--json", help="print JSON"),
+    node_dir: Path = NODE,
+    token: str | None = TOKEN,
+) -> None:
+    """Threads this party sent or received: received vs answered, live deadlines, misses."""
+    threads = _call(node_dir, token, "GET", "/api/v1/inbox")
+    if as_json:
+        typer.echo(json.dumps(threads, ensure_ascii=False, indent=2))
+        return
+    table = Table(title=f"inbox at {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC")
+    for col in ("record", "type", "from → to", "state", "next deadline", "notes"):
+        table.add_column(col)
+    for t in threads:
+        open_obs = [o for o in t["obligations"] if not o["met_at"]]
+        nxt = min(open_obs, key=lambda o: o["due"], default=None)
+        due = (
+            f"{nxt['kind']} {nxt['due'][:19]} ({'MISSED' if nxt['missed'] else _left(nxt['seconds_left'])})"
+            if nxt
+            else "-"
+        )
+        notes = ", ".join(t["findings"] + ([f"escalated {t['escalations'][-1]}"] if t["escalations"] else []))
+        style = "bold red" if t.get("priority") == "flash" or (nxt and nxt["missed"]) else None
+        table.add_row(
+            f"{t['origin']}#{t['index']}",
+            t["type"].split("/")[1],
+            f"{t['from'].split('/')[0]} → {', '.join(x.split('/')[0] for x in t['to'])}",
+            ", ".join(t["states"].values()),
+            due,
+            notes or "-",
+            style=style,
+        )
+    Console().print(table)
+
+
+def _left(seconds: float) -> str:
+    hours, rest = divmod(int(seconds), 3600)
+    return f"{hours}h{rest // 60:02d}m left"
+
+
+def ack(
+    record: str = typer.Argument(..., help="ORIGIN#INDEX of the record to acknowledge"),
+    note: str = typer.Option("", "--note", help="a short note"),
+    answer: str | None = typer.Option(None, "--answer", help="an answer (for clarification requests)"),
+    node_dir: Path = NODE,
+    token: str | None = TOKEN,
+) -> None:
+    """Acknowledge (or answer) a record addressed to this party."""
+    origin, sep, index = record.rpartition("#")
+    if not sep or not index.isdigit():
+        raise MalformedRecord(f"{record!r} is not ORIGIN#INDEX", hint="e.g. us.detente.example/log#12")
+    payload: dict[str, Any] = {"note": note} | ({"answer": answer} if answer else {})
+    typer.echo(json.dumps(_call(node_dir, token, "POST", f"/api/v1/threads/{origin}/{index}/ack", json=payload)))
