@@ -163,8 +163,8 @@ def test_flash_hotline_messages_have_a_one_hour_window() -> None:
 
 
 def test_late_notice_is_a_finding() -> None:
-    assert evaluate([notice(lead=timedelta(hours=2))], AGREEMENT, T0, CN).threads[0].findings == ["late-notice"]
-    assert evaluate([notice(lead=timedelta(hours=25))], AGREEMENT, T0, CN).threads[0].findings == []
+    assert evaluate([notice(lead=timedelta(hours=2))], AGREEMENT, T0, CN).threads[0].findings == ("late-notice",)
+    assert evaluate([notice(lead=timedelta(hours=25))], AGREEMENT, T0, CN).threads[0].findings == ()
 
 
 def test_catalogue_validation() -> None:

@@ -411,8 +411,8 @@ class Node:
                         }
                         for o in thread.obligations
                     ],
-                    "findings": thread.findings,
-                    "escalations": sorted(thread.escalations),
+                    "findings": list(thread.findings),
+                    "escalations": sorted(thread.escalations or ()),
                 }
             )
         out.sort(key=lambda t: str(t["issued"]), reverse=True)

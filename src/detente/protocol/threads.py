@@ -12,19 +12,21 @@ ladder. Reminders fall due at ``reminder_fraction`` of each window.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+import gc
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
 from detente.protocol.agreement import Agreement
-from detente.records.catalogue import ACK, ANSWER, DEADLINE_MISSED, ESCALATION, RECEIPT, spec_for
+from detente.records.catalogue import ACK, ANSWER, CATALOGUE, DEADLINE_MISSED, ESCALATION, RECEIPT, spec_for
 from detente.records.record import Record
 
 __all__ = ["Action", "Evaluation", "Logged", "Obligation", "RecipientState", "Thread", "evaluate"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Logged:
     """A record as it sits in a log: who logged it, where, and its leaf hash (hex)."""
 
@@ -44,7 +46,10 @@ class RecipientState(StrEnum):
     ANSWERED = "answered"
 
 
-@dataclass
+_NOBODY: frozenset[str] = frozenset()
+
+
+@dataclass(slots=True)
 class Obligation:
     party: str
     kind: str  # "receipt" or "response"
@@ -52,7 +57,7 @@ class Obligation:
     window_start: datetime
     met_at: datetime | None = None
     met_by: Logged | None = None
-    missed_recorded_by: set[str] = field(default_factory=set)
+    missed_recorded_by: frozenset[str] = _NOBODY
 
     def missed(self, now: datetime) -> bool:
         """Unmet at its due time (met late also counts as missed)."""
@@ -64,12 +69,12 @@ class Obligation:
         return self.window_start + (self.due - self.window_start) * fraction
 
 
-@dataclass
+@dataclass(slots=True)
 class Thread:
     subject: Logged
     obligations: list[Obligation]
-    findings: list[str] = field(default_factory=list)
-    escalations: dict[int, Logged] = field(default_factory=dict)
+    findings: tuple[str, ...] = ()
+    escalations: dict[int, Logged] | None = None  # created on the first escalation (most threads have none)
 
     @property
     def sender(self) -> str:
@@ -87,7 +92,7 @@ class Thread:
         return RecipientState.SENT
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Action:
     kind: str  # "remind", "record-miss", "escalate"
     subject: Logged
@@ -107,27 +112,50 @@ class Evaluation:
 _REPLIES = (RECEIPT, ACK, ANSWER)
 
 
+@contextmanager
+def _collection_paused() -> Iterator[None]:
+    # Evaluation allocates a few objects per record and frees none of them in cycles; letting the
+    # cyclic collector run meanwhile re-traverses every live record many times (measured: 2.4 s
+    # instead of 0.8 s for 100,000 threads). Reference counting still frees everything.
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def evaluate(records: Iterable[Logged], agreement: Agreement, now: datetime, me: str) -> Evaluation:
     """Thread states for every addressed record, and the actions ``me`` owes now."""
+    with _collection_paused():
+        return _evaluate(records, agreement, now, me)
+
+
+def _evaluate(records: Iterable[Logged], agreement: Agreement, now: datetime, me: str) -> Evaluation:
     logged = list(records)
     threads: dict[tuple[str, int, str], Thread] = {}
+    skip = {*_REPLIES, DEADLINE_MISSED, ESCALATION}
+    receipt_within = agreement.receipt_within
     for item in logged:
         rec = item.record
-        spec = spec_for(rec.type)
-        if spec is None or not rec.to or rec.type in _REPLIES or rec.type in (DEADLINE_MISSED, ESCALATION):
+        rtype = rec.type
+        if not rec.to or rtype in skip or (spec := CATALOGUE.get(rtype)) is None:
             continue
+        issued = rec.issued
+        window = agreement.response_window(rtype, rec.body) if spec.response else None
         obligations = []
         for party in rec.to:
-            obligations.append(Obligation(party, "receipt", rec.issued + agreement.receipt_within, rec.issued))
-            window = agreement.response_window(rec.type, rec.body) if spec.response else None
+            obligations.append(Obligation(party, "receipt", issued + receipt_within, issued))
             if window is not None:
-                obligations.append(Obligation(party, "response", rec.issued + window, rec.issued))
+                obligations.append(Obligation(party, "response", issued + window, issued))
         thread = Thread(item, obligations)
-        lead = agreement.lead_time.get(rec.type)
-        start = rec.body.get("window_start")
-        if lead is not None and isinstance(start, str) and _parse_time(start) - rec.issued < lead:
-            thread.findings.append("late-notice")
-        threads[item.key] = thread
+        lead = agreement.lead_time.get(rtype)
+        if lead is not None:
+            start = rec.body.get("window_start")
+            if isinstance(start, str) and _parse_time(start) - issued < lead:
+                thread.findings = ("late-notice",)
+        threads[(item.origin, item.index, item.leaf_hash)] = thread
     for item in logged:
         rec = item.record
         for ref in rec.refs:
@@ -136,7 +164,8 @@ def evaluate(records: Iterable[Logged], agreement: Agreement, now: datetime, me:
                 _apply(target, item, rec)
     actions: list[Action] = []
     for thread in threads.values():
-        actions.extend(_due(thread, agreement, now, me))
+        if me == thread.subject.origin or me in thread.subject.record.to:
+            actions.extend(_due(thread, agreement, now, me))
     return Evaluation(list(threads.values()), actions)
 
 
@@ -157,10 +186,12 @@ def _apply(thread: Thread, item: Logged, rec: Record) -> None:
     elif rec.type == DEADLINE_MISSED:
         for ob in thread.obligations:
             if ob.party == rec.body.get("party") and ob.kind == rec.body.get("deadline"):
-                ob.missed_recorded_by.add(item.origin)
+                ob.missed_recorded_by = ob.missed_recorded_by | {item.origin}
     elif rec.type == ESCALATION and item.origin == thread.sender:
         step = rec.body.get("step")
         if isinstance(step, int):
+            if thread.escalations is None:
+                thread.escalations = {}
             thread.escalations.setdefault(step, item)
 
 
@@ -176,7 +207,7 @@ def _due(thread: Thread, agreement: Agreement, now: datetime, me: str) -> list[A
             out.append(Action("record-miss", thread.subject, ob.party, ob.kind, ob.due))
         if me == thread.sender and ob.kind == "response" and ob.met_at is None and now >= ob.due:
             for number, step in enumerate(agreement.escalation, 1):
-                if now >= ob.due + step.after and number not in thread.escalations:
+                if now >= ob.due + step.after and number not in (thread.escalations or ()):
                     out.append(Action("escalate", thread.subject, ob.party, ob.kind, ob.due, number, step.action))
                     break  # one step at a time: the next falls due after this one is recorded
     return out
