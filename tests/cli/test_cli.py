@@ -243,8 +243,11 @@ def test_console_script_runs_the_demo(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "demo ok" in proc.stdout
-    assert "cross-log references resolved to their exact leaves: 4" in proc.stdout
+    refs = int(proc.stdout.split("cross-log references resolved to their exact leaves: ")[1].split()[0])
+    assert refs >= 4 + 3  # the replies, plus receipts and acknowledgements of the protocol flow
+    for line in ("pre-test notification", "answered", "FLASH", "deadline missed: recorded in both logs"):
+        assert line in proc.stdout
     for name in ("us", "cn", "audit"):
         assert (tmp_path / "demo" / name / "detente.db").exists()
     state = json.loads((tmp_path / "demo" / "audit-state.json").read_text())
-    assert {v["size"] for v in state.values()} == {4}
+    assert len(state) == 2 and all(v["size"] >= 4 for v in state.values())

@@ -6,21 +6,11 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
-
-def _short_agreement(node) -> None:  # type: ignore[no-untyped-def]
-    """Deadlines in seconds so a miss happens during the test."""
-    (node.directory / "agreement.json").write_text(
-        json.dumps(
-            {
-                "receipt_within": 30,
-                "response_within": {"detente.dev/link-test/v1": 2, "detente.dev/pre-test-notification/v1": 3600},
-                "escalation": [{"action": "resend", "after": 0}, {"action": "second-channel", "after": 1}],
-            }
-        )
-    )
-    config = node.directory / "detente.toml"
-    text = config.read_text().replace('agreement = ""', 'agreement = "agreement.json"')
-    config.write_text(text.replace("protocol_interval = 5.0", "protocol_interval = 0.3"))
+SHORT = {  # deadlines in seconds, so a miss happens during the test
+    "receipt_within": 30,
+    "response_within": {"detente.dev/link-test/v1": 2, "detente.dev/pre-test-notification/v1": 3600},
+    "escalation": [{"action": "resend", "after": 0}, {"action": "second-channel", "after": 1}],
+}
 
 
 def _thread(node, origin, index):  # type: ignore[no-untyped-def]
@@ -37,7 +27,7 @@ def _types(node, origin=None):  # type: ignore[no-untyped-def]
 def test_notice_receipt_acknowledgement_and_a_missed_deadline_in_both_logs(make_node, wait) -> None:
     us, cn = make_node("us"), make_node("cn")
     for n in (us, cn):
-        _short_agreement(n)
+        n.use_agreement(SHORT)
     us.pin(cn)
     cn.pin(us)
     us.start()

@@ -3,6 +3,7 @@ together and is the single place where errors become ``detente: error:`` lines a
 
 from __future__ import annotations
 
+import os
 import sys
 
 import typer
@@ -54,6 +55,15 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("detente: error: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # a bug: say so plainly, without a traceback unless asked for
+        if os.environ.get("DETENTE_DEBUG"):
+            raise
+        print(f"detente: error: internal error ({exc.__class__.__name__}: {exc})", file=sys.stderr)
+        print(
+            "detente: hint: this is a bug in detente; rerun with DETENTE_DEBUG=1 for details and report it",
+            file=sys.stderr,
+        )
+        return 4
     return 0
 
 

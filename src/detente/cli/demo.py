@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shutil
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,24 +23,32 @@ from detente.tlog.policy import parse_policy
 
 console = Console()
 
-# (record type, English, Chinese): mechanisms the source document names.
-NOTICES = [
+# (English, Chinese): statements on the mechanisms the source document names.
+STATEMENTS = [
     (
-        "detente.dev/pre-test-notification/v1",
-        "Pre-test notification {n}: high-risk AI model evaluation scheduled; window and contact attached.",
-        "测试前通知 {n}：已安排高风险人工智能模型评估；附时间窗口和联系人。",
+        "Statement {n}: both parties affirm meaningful human control over AI-enabled weapon systems.",
+        "声明 {n}：双方确认对人工智能赋能武器系统保持有意义的人类控制。",
     ),
     (
-        "detente.dev/hotline-message/v1",
-        "Hotline link test {n}: please acknowledge receipt.",
-        "热线链路测试 {n}：请确认收到。",
+        "Statement {n}: shared robustness benchmarks will be published with signed results.",
+        "声明 {n}：将公布共享的鲁棒性基准及其签名结果。",
     ),
     (
-        "detente.dev/incident-report/v1",
-        "Incident report {n}: AI-enabled disinformation campaign observed; initial stage.",
-        "事件报告 {n}：发现人工智能驱动的虚假信息活动；初步阶段。",
+        "Statement {n}: AI-enabled disinformation incidents will be reported to the working group.",
+        "声明 {n}：人工智能驱动的虚假信息事件将报告给工作组。",
     ),
 ]
+# Deadlines for the demo: a link test must be acknowledged within 3 seconds, so the demo can
+# show a missed deadline and its escalation without waiting an hour.
+DEMO_AGREEMENT = {
+    "agreement_id": "detente-demo",
+    "response_within": {
+        "detente.dev/link-test/v1": 3,
+        "detente.dev/pre-test-notification/v1": 86400,
+        "detente.dev/hotline-message/v1": 3600,
+    },
+    "escalation": [{"action": "resend", "after": 0}, {"action": "second-channel", "after": 1}],
+}
 
 
 def _wait(what: str, check, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]
@@ -49,6 +58,76 @@ def _wait(what: str, check, timeout: float = 30.0) -> None:  # type: ignore[no-u
             return
         time.sleep(0.1)
     raise StoreUnavailable(f"timed out waiting for {what}")
+
+
+def _thread(node: LocalNode, origin: str, index: int) -> dict[str, Any]:
+    for t in node.api("GET", "/api/v1/inbox").json():
+        if t["origin"] == origin and t["index"] == index:
+            return dict(t)
+    return {}
+
+
+def _protocol_flow(us: LocalNode, cn: LocalNode) -> None:
+    """A notice acknowledged, an urgent hotline message, and a deadline missed on purpose."""
+    console.rule("notification protocol")
+    start = datetime.now(UTC) + timedelta(days=3)
+    notice = us.send(
+        "detente.dev/pre-test-notification/v1",
+        "Pre-test notification: frontier model evaluation on cluster 7, 72 h from now, 6 h window.",
+        translations={"zh-Hans": "测试前通知：72小时后在第7集群进行前沿模型评估，时间窗口6小时。"},
+        to=[cn.origin],
+        body={
+            "test_id": "US-2026-041",
+            "category": "frontier-model-evaluation",
+            "window_start": start.isoformat(),
+            "window_end": (start + timedelta(hours=6)).isoformat(),
+            "location": "cluster-7 (us-east)",
+            "compute_scale": "3e25 FLOP",
+            "human_control_mode": "not-applicable",
+            "contact": "AISI duty officer",
+        },
+    )
+    _wait(
+        "cn's automatic receipt",
+        lambda: _thread(us, us.origin, notice["index"]).get("states") == {cn.origin: "received"},
+    )
+    console.print(
+        f"us → cn  pre-test notification #{notice['index']}: [bold]received[/] (automatic receipt in cn's log)"
+    )
+    cn.api("POST", f"/api/v1/threads/{us.origin}/{notice['index']}/ack", json={"note": "已阅 / noted"})
+    _wait(
+        "cn's acknowledgement", lambda: _thread(us, us.origin, notice["index"]).get("states") == {cn.origin: "answered"}
+    )
+    console.print("         acknowledged by a cn officer: [bold]answered[/]")
+    flash = cn.send(
+        "detente.dev/hotline-message/v1",
+        "紧急：检测到针对电网调度系统的人工智能驱动攻击迹象。",
+        lang="zh-Hans",
+        translations={"en": "Urgent: signs of an AI-driven attack on grid dispatch systems."},
+        to=[us.origin],
+        body={"priority": "flash", "topic": "critical-infrastructure-early-warning", "sector": "energy"},
+    )
+    _wait("the flash message at us", lambda: bool(_thread(us, cn.origin, flash["index"])))
+    us.api("POST", f"/api/v1/threads/{cn.origin}/{flash['index']}/ack", json={"note": "received, investigating"})
+    console.print(
+        f"cn → us  [bold red]FLASH[/] hotline message #{flash['index']} (critical-infrastructure early warning): "
+        "received and acknowledged"
+    )
+    test = us.send(
+        "detente.dev/link-test/v1", "The quick brown fox jumped over the lazy dog's back 1234567890", to=[cn.origin]
+    )
+    console.print(f"us → cn  link test #{test['index']}: nobody at cn answers within the agreed 3 s …")
+
+    def missed() -> bool:
+        t = _thread(us, us.origin, test["index"])
+        types = [r["record"]["type"] for r in cn.api("GET", "/api/v1/records", params={"limit": 1000}).json()]
+        return bool(t.get("escalations")) and "detente.dev/deadline-missed/v1" in types
+
+    _wait("the missed deadline and its escalation", missed)
+    console.print(
+        "         deadline missed: recorded in [bold]both[/] logs; us escalated "
+        f"(step {_thread(us, us.origin, test['index'])['escalations'][-1]}: resend)"
+    )
 
 
 def demo(
@@ -66,6 +145,7 @@ def demo(
     try:
         for n in nodes:
             n.init()
+            n.use_agreement(DEMO_AGREEMENT)
         # Keys are exchanged out of band and pinned: each party witnesses the other; the auditor
         # witnesses both and both pin the auditor as a witness of theirs.
         us.pin(cn)
@@ -84,8 +164,10 @@ def demo(
         ) as progress:
             task = progress.add_task("exchanging signed records", total=2 * records)
             for i in range(records):
-                rtype, en, zh = NOTICES[i % len(NOTICES)]
-                sent["us"].append(us.send(rtype, en.format(n=i), translations={"zh-Hans": zh.format(n=i)}))
+                en, zh = STATEMENTS[i % len(STATEMENTS)]
+                sent["us"].append(
+                    us.send("detente.dev/statement/v1", en.format(n=i), translations={"zh-Hans": zh.format(n=i)})
+                )
                 progress.advance(task)
                 # CN answers each US record, referring to the exact leaf it answers.
                 ref = {
@@ -96,7 +178,7 @@ def demo(
                 }
                 sent["cn"].append(
                     cn.send(
-                        "detente.dev/hotline-message/v1",
+                        "detente.dev/statement/v1",
                         f"已收到 {i}。",
                         lang="zh-Hans",
                         translations={"en": f"Received {i}."},
@@ -104,6 +186,8 @@ def demo(
                     )
                 )
                 progress.advance(task)
+
+        _protocol_flow(us, cn)
 
         def settled() -> bool:
             s_us, s_cn = us.status(), cn.status()

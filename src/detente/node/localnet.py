@@ -72,6 +72,13 @@ class LocalNode:
         self.info = json.loads(out)
         return self
 
+    def use_agreement(self, agreement: dict[str, Any], *, protocol_interval: float = 0.3) -> None:
+        """Write an agreement file and point the (stopped) node's configuration at it."""
+        (self.directory / "agreement.json").write_text(json.dumps(agreement))
+        config = self.directory / "detente.toml"
+        text = config.read_text().replace('agreement = ""', 'agreement = "agreement.json"')
+        config.write_text(text.replace("protocol_interval = 5.0", f"protocol_interval = {protocol_interval}"))
+
     def pin(self, other: LocalNode, *, witness: bool = True) -> None:
         args = ["peer", "add", other.name, other.url, "--vkey", other.vkey, "-n", str(self.directory)]
         if witness:
@@ -140,7 +147,8 @@ class LocalNode:
             "text": {"original": {"lang": lang, "text": text}, "translations": translations or {}},
         }
         resp = self.api("POST", "/api/v1/records", json=payload)
-        resp.raise_for_status()
+        if resp.status_code != 201:
+            raise StoreUnavailable(f"node {self.name} refused a {record_type} record: {resp.text[:300]}")
         return dict(resp.json())
 
 
