@@ -154,7 +154,7 @@ def test_party_log_workflow(capsys, tmp_path: Path) -> None:
             "--key",
             str(key),
             "--type",
-            "detente.dev/pre-test-notification/v1",
+            "detente.dev/statement/v1",
             "-t",
             f"zh-Hans=通知 {i}",
             "--body",

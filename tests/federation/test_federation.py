@@ -40,9 +40,9 @@ def test_exchange_witness_and_audit(make_node, wait, tmp_path) -> None:
     us, cn = _pair(make_node)
     us.start()
     cn.start()
-    a = us.send("detente.dev/pre-test-notification/v1", "Test window 2026-12-01", translations={"zh-Hans": "测试窗口"})
+    a = us.send("detente.dev/statement/v1", "Test window 2026-12-01", translations={"zh-Hans": "测试窗口"})
     b = cn.send(
-        "detente.dev/hotline-message/v1",
+        "detente.dev/statement/v1",
         "已收到",
         lang="zh-Hans",
         refs=[{"origin": us.origin, "index": a["index"], "leaf_hash": a["leaf_hash"], "rel": "reply-to"}],
@@ -222,9 +222,11 @@ def test_tokens_roles_expiry_and_revocation(make_node, wait) -> None:
     refused = node.api("POST", url, json=payload, token=viewer)
     assert refused.status_code == 403 and refused.json()["code"] == "forbidden"
     assert node.api("GET", "/api/v1/status", token=viewer).status_code == 200
-    short = node.api("POST", "/api/v1/tokens", json={"role": "officer", "ttl_seconds": 1}).json()["token"]
+    short = node.api("POST", "/api/v1/tokens", json={"role": "officer", "ttl_seconds": 2}).json()[
+        "token"
+    ]  # whole seconds: 2 leaves >= 1 s of validity
     assert node.api("POST", url, json=payload, token=short).status_code == 201
-    time.sleep(1.2)
+    time.sleep(2.1)
     expired = node.api("POST", url, json=payload, token=short)
     assert expired.status_code == 401 and "expired" in expired.json()["detail"]
     officer = node.api("POST", "/api/v1/tokens", json={"role": "officer"}).json()["token"]
