@@ -185,3 +185,58 @@ def test_cli_send_inbox_and_ack(make_node, wait) -> None:
         env={k: v for k, v in os.environ.items() if k != "DETENTE_TOKEN"},
     )
     assert denied.returncode != 0 and "DETENTE_TOKEN" in denied.stderr
+
+
+def test_signed_webhook_alerts_on_arrival_and_miss(make_node, wait) -> None:
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    from detente.crypto.dsse import Ed25519DSSEVerifier, Envelope, verify_envelope
+    from detente.crypto.keys import VerifierKey
+    from detente.node.alerts import ALERT_PAYLOAD_TYPE
+
+    received: list[bytes] = []
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            received.append(self.rfile.read(int(self.headers["Content-Length"])))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args) -> None:  # type: ignore[no-untyped-def]
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        us, cn = make_node("us"), make_node("cn")
+        cn.use_agreement(SHORT)
+        config = cn.directory / "detente.toml"
+        config.write_text(
+            config.read_text().replace(
+                'webhook_url = ""', f'webhook_url = "http://127.0.0.1:{server.server_port}/alerts"'
+            )
+        )
+        us.pin(cn)
+        cn.pin(us)
+        us.start()
+        cn.start()
+        us.send("detente.dev/link-test/v1", "The quick brown fox", to=[cn.origin])
+
+        def events() -> list[dict]:  # type: ignore[type-arg]
+            key = VerifierKey.parse(cn.vkey)
+            out = []
+            for body in list(received):
+                payload = verify_envelope(
+                    Envelope.from_json(body), [Ed25519DSSEVerifier(key)], payload_types=[ALERT_PAYLOAD_TYPE]
+                ).payload
+                out.append(json.loads(payload))
+            return out
+
+        wait("arrival and miss alerts", lambda: {"arrival", "miss"} <= {e["kind"] for e in events()}, timeout=30)
+        arrival = next(e for e in events() if e["kind"] == "arrival")
+        assert arrival["origin"] == us.origin and arrival["type"] == "detente.dev/link-test/v1"
+        assert all(e["node"] == cn.origin for e in events())
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -40,6 +40,10 @@ class NodeConfig(BaseModel):
     agreement: str = Field(
         default="", description="JSON file with the agreement in force (deadlines, escalation); empty: the defaults"
     )
+    webhook_url: str = Field(
+        default="",
+        description="URL to POST operator alerts to, as DSSE envelopes signed by the party key; empty: log only",
+    )
     protocol_interval: float = Field(
         default=5.0, gt=0, description="seconds between evaluations of open threads (misses, escalation, reminders)"
     )

@@ -26,6 +26,7 @@ from detente.crypto.keys import VerifierKey
 from detente.crypto.note import NoteSignature, parse_note
 from detente.crypto.note_verifiers import verifier_for
 from detente.errors import DetenteError, LogNotFound, MalformedRecord, StoreUnavailable
+from detente.node.alerts import Alerter
 from detente.node.client import PeerClient
 from detente.node.config import NodeConfig, load_agreement
 from detente.node.keyfile import read_identity
@@ -86,6 +87,8 @@ class Node:
         self.peers: dict[str, PeerStatus] = {}
         self._clients: dict[str, PeerClient] = {}
         self._record_cache: dict[str, list[Logged]] = {}
+        self._reminded: set[tuple[str, int, str]] = set()
+        self.alerts = Alerter(self.identity, config.webhook_url)
         self.agreement = (
             load_agreement(base / config.agreement) if config.agreement else default_agreement(config.origin)
         )
@@ -151,7 +154,7 @@ class Node:
         )
         seq = self.append(record)
         self.state.add_alarm(fork.origin, fork.kind, fork.detail, int(self.clock()), seq.index)
-        log.warning("alarm origin=%s kind=%s index=%d detail=%s", fork.origin, fork.kind, seq.index, fork.detail)
+        self.alerts.alert("alarm", origin=fork.origin, fork=fork.kind, index=seq.index, detail=fork.detail)
         return seq.index
 
     # --- cosignatures on our checkpoint -----------------------------------------------------
@@ -275,7 +278,13 @@ class Node:
                         )
                     )
                     issued += 1
-                    log.info("alert kind=arrival origin=%s index=%d type=%s", item.origin, item.index, item.record.type)
+                    self.alerts.alert(
+                        "arrival",
+                        origin=item.origin,
+                        index=item.index,
+                        type=item.record.type,
+                        priority=item.record.body.get("priority"),
+                    )
             self.state.set_cursor(cursor_name, end)
         return issued
 
@@ -321,12 +330,13 @@ class Node:
                         refs=(subject,),
                     )
                 )
-                log.warning(
-                    "alert kind=miss subject=%s#%d party=%s deadline=%s",
-                    subject.origin,
-                    subject.index,
-                    action.party,
-                    action.obligation,
+                self.alerts.alert(
+                    "miss",
+                    origin=subject.origin,
+                    index=subject.index,
+                    party=action.party,
+                    deadline=action.obligation,
+                    due=action.due.isoformat(),
                 )
             elif action.kind == "escalate":
                 self.append(
@@ -339,21 +349,11 @@ class Node:
                         refs=(subject.model_copy(update={"rel": "escalation-of"}),),
                     )
                 )
-                log.warning(
-                    "alert kind=escalation subject=%s#%d step=%d action=%s",
-                    subject.origin,
-                    subject.index,
-                    action.step,
-                    action.action,
+                self.alerts.alert(
+                    "escalation", origin=subject.origin, index=subject.index, step=action.step, action=action.action
                 )
             else:
-                log.info(
-                    "alert kind=reminder subject=%s#%d deadline=%s due=%s",
-                    subject.origin,
-                    subject.index,
-                    action.obligation,
-                    action.due.isoformat(),
-                )
+                self._remind(action, subject)
         return evaluation.actions
 
     def reply(
@@ -417,6 +417,18 @@ class Node:
             )
         out.sort(key=lambda t: str(t["issued"]), reverse=True)
         return out
+
+    def _remind(self, action: Action, subject: RecordRef) -> None:
+        key = (subject.origin, subject.index, action.obligation)
+        if key not in self._reminded:  # one reminder per obligation, not one per tick
+            self._reminded.add(key)
+            self.alerts.alert(
+                "reminder",
+                origin=subject.origin,
+                index=subject.index,
+                deadline=action.obligation,
+                due=action.due.isoformat(),
+            )
 
     def hint(self, origin: str) -> None:
         """A peer told us (by a checkpoint signed with its key) that its log grew."""
@@ -482,3 +494,4 @@ class Node:
         self.sequencer.close()
         for client in self._clients.values():
             client.close()
+        self.alerts.close()
