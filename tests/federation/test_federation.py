@@ -74,6 +74,10 @@ def test_restart_and_catch_up_with_nothing_lost_or_duplicated(make_node, wait) -
     sent = [us.send("detente.dev/statement/v1", f"while cn was down {i}")["leaf_hash"] for i in range(30)]
     cn.start()
     wait("catch-up after restart", lambda: _peer(cn, "us")["mirrored_size"] == 31)
+    wait(
+        "cn to cosign us's latest checkpoint",
+        lambda: cn.origin in us.status()["cosigned_by"] and us.status()["size"] == 31,
+    )
     us.stop()  # and now the other side is down while cn keeps asking
     cn.send("detente.dev/statement/v1", "cn alone")
     us.start()

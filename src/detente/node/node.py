@@ -241,6 +241,8 @@ class Node:
             raise
         status.mirrored_size = result.size
         status.last_sync = self.clock()
+        if status.witness_size < self.log.size and row.cosigner_vkey:
+            self._publish.set()  # the peer is reachable again: ask it to cosign now, not after a backoff
         status.failures = 0
         self.issue_receipts(row)
         status.last_error = None if result.fork is None else f"fork: {result.fork.detail}"
