@@ -15,6 +15,7 @@ from detente.crypto.keys import VerifierKey
 from detente.crypto.note import parse_note
 from detente.errors import EntryTooLarge, LogNotFound, MalformedRecord
 from detente.node.node import Node
+from detente.node.sequencer import Sequenced
 from detente.node.tokens import Principal, authenticate, issue_token
 from detente.node.witness_service import add_checkpoint
 from detente.records.catalogue import ACK, ANSWER, json_schemas
@@ -46,6 +47,16 @@ class Appended(BaseModel):
     leaf_hash: str
     tree_size: int
     by_token: str
+
+    @classmethod
+    def of(cls, node: Node, seq: Sequenced, who: Principal) -> Appended:
+        return cls(
+            origin=node.identity.name,
+            index=seq.index,
+            leaf_hash=seq.leaf_hash.hex(),
+            tree_size=seq.checkpoint.size,
+            by_token=who.token_id,
+        )
 
 
 class ReplyIn(BaseModel):
@@ -170,13 +181,7 @@ def create_app(node: Node) -> FastAPI:
         except ValidationError as exc:
             raise MalformedRecord(describe_validation_error(exc, "record")) from None
         seq = node.append(record)
-        return Appended(
-            origin=node.identity.name,
-            index=seq.index,
-            leaf_hash=seq.leaf_hash.hex(),
-            tree_size=seq.checkpoint.size,
-            by_token=who.token_id,
-        )
+        return Appended.of(node, seq, who)
 
     @app.get("/api/v1/records", tags=["operators"])
     def list_records(
@@ -219,13 +224,7 @@ def create_app(node: Node) -> FastAPI:
         record_type = ANSWER if item.answer else ACK
         body: dict[str, object] = {"answer": item.answer} if item.answer else {"note": item.note}
         seq = node.reply(origin, index, record_type, body, item.text)
-        return Appended(
-            origin=node.identity.name,
-            index=seq.index,
-            leaf_hash=seq.leaf_hash.hex(),
-            tree_size=seq.checkpoint.size,
-            by_token=who.token_id,
-        )
+        return Appended.of(node, seq, who)
 
     @app.get("/api/v1/alarms", tags=["operators"])
     def alarms(who: Principal = viewer) -> list[dict[str, object]]:

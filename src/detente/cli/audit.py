@@ -68,18 +68,7 @@ def audit(
     if as_json:
         typer.echo(json.dumps(result.as_dict(), indent=2))
     else:
-        table = Table(title="audit")
-        for col in ("log", "size", "new records", "cosigned by", "problems"):
-            table.add_column(col)
-        for log in result.logs:
-            table.add_row(
-                log.origin,
-                str(log.size),
-                str(log.records),
-                ", ".join(log.cosigned_by) or "-",
-                "; ".join(log.problems) or "none",
-            )
-        Console().print(table)
+        Console().print(audit_table(result, "audit"))
         typer.echo(
             f"cross-log references checked: {result.references}; "
             f"{'clean' if result.clean else 'NOT clean: ' + '; '.join(result.problems)}"
