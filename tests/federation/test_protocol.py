@@ -240,3 +240,52 @@ def test_signed_webhook_alerts_on_arrival_and_miss(make_node, wait) -> None:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_email_alerts_through_a_real_smtp_server(make_node, wait) -> None:
+    from aiosmtpd.controller import Controller
+
+    from detente.node.localnet import free_port
+
+    messages: list[str] = []
+
+    class Handler:
+        async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
+            messages.append(envelope.content.decode("utf-8", "replace"))
+            return "250 OK"
+
+    controller = Controller(Handler(), hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        us, cn = make_node("us"), make_node("cn")
+        config = cn.directory / "detente.toml"
+        config.write_text(
+            config.read_text()
+            .replace('smtp = ""', f'smtp = "smtp://127.0.0.1:{controller.port}"')
+            .replace('alert_email_to = ""', 'alert_email_to = "watch@cn.example"')
+        )
+        us.pin(cn)
+        cn.pin(us)
+        us.start()
+        cn.start()
+        msg = us.send(
+            "detente.dev/hotline-message/v1",
+            "Urgent concern",
+            to=[cn.origin],
+            body={"priority": "flash", "topic": "urgent-concern"},
+        )
+        from email import message_from_string
+        from email.policy import default
+
+        def arrivals() -> list:  # type: ignore[type-arg]
+            parsed = [message_from_string(m, policy=default) for m in messages]
+            return [p for p in parsed if str(p["Subject"]).startswith("[detente] arrival / 收到")]
+
+        wait("the e-mail alert", lambda: bool(arrivals()), timeout=30)
+        mail = arrivals()[0]
+        assert mail["To"] == "watch@cn.example"
+        text = mail.get_content()
+        assert f"index: {msg['index']}" in text
+        assert '"payloadType":"application/vnd.detente.alert+json"' in text
+    finally:
+        controller.stop()

@@ -1,6 +1,8 @@
 """Operator alerts: on arrival, at reminders, at misses and escalations. Each alert goes to the
-node's log and, when ``webhook_url`` is set, is POSTed as a DSSE envelope signed with the party
-key (payload type :data:`ALERT_PAYLOAD_TYPE`), so the receiver can check who sent it. A bounded
+node's log; when ``webhook_url`` is set it is POSTed as a DSSE envelope signed with the party
+key (payload type :data:`ALERT_PAYLOAD_TYPE`), so the receiver can check who sent it; when an
+SMTP server and a recipient are set it is also sent as a bilingual e-mail (stdlib ``smtplib``,
+the signed envelope attached as the body's last part). A bounded
 queue and one sender thread keep a slow webhook from slowing the node; failed deliveries are
 retried with backoff and then dropped, with a log line (the thread itself stays in the log and
 the inbox, so nothing is lost but the notification)."""
@@ -9,8 +11,10 @@ from __future__ import annotations
 
 import logging
 import queue
+import smtplib
 import threading
 import time
+from email.message import EmailMessage
 from typing import Any
 
 import httpx
@@ -23,18 +27,31 @@ __all__ = ["ALERT_PAYLOAD_TYPE", "Alerter"]
 
 log = logging.getLogger(__name__)
 ALERT_PAYLOAD_TYPE = "application/vnd.detente.alert+json"
+_KIND_ZH = {"arrival": "收到", "reminder": "提醒", "miss": "逾期", "escalation": "升级", "alarm": "警报"}
 
 
 class Alerter:
-    def __init__(self, identity: Ed25519Identity, webhook_url: str = "", *, attempts: int = 5) -> None:
+    def __init__(
+        self,
+        identity: Ed25519Identity,
+        webhook_url: str = "",
+        *,
+        smtp: str = "",
+        email_to: str = "",
+        email_from: str = "",
+        attempts: int = 5,
+    ) -> None:
         self.identity = identity
         self.webhook_url = webhook_url
+        self.smtp = smtp
+        self.email_to = email_to
+        self.email_from = email_from or f"detente@{identity.name.split('/')[0]}"
         self.attempts = attempts
         self.sent = 0
         self.failed = 0
         self._queue: queue.Queue[dict[str, Any] | None] = queue.Queue(maxsize=10_000)
         self._thread: threading.Thread | None = None
-        if webhook_url:
+        if webhook_url or (smtp and email_to):
             self._thread = threading.Thread(target=self._run, name="detente-alerts", daemon=True)
             self._thread.start()
 
@@ -57,6 +74,10 @@ class Alerter:
         signer = [Ed25519DSSESigner(self.identity)]
         while (event := self._queue.get()) is not None:
             body = sign_envelope(ALERT_PAYLOAD_TYPE, canonical_json(event), signer).to_json()
+            if self.smtp and self.email_to:
+                self._email(event, body)
+            if not self.webhook_url:
+                continue
             for attempt in range(self.attempts):
                 try:
                     resp = client.post(
@@ -74,6 +95,29 @@ class Alerter:
                 self.failed += 1
                 log.warning("webhook delivery failed kind=%s url=%s", event["kind"], self.webhook_url)
         client.close()
+
+    def _email(self, event: dict[str, Any], envelope: bytes) -> None:
+        host, _, port = self.smtp.removeprefix("smtp://").partition(":")
+        kind = str(event["kind"])
+        msg = EmailMessage()
+        msg["Subject"] = (
+            f"[detente] {kind} / {_KIND_ZH.get(kind, kind)}: {event.get('origin', '')}#{event.get('index', '')}"
+        )
+        msg["From"], msg["To"] = self.email_from, self.email_to
+        lines = [f"{k}: {v}" for k, v in event.items()]
+        msg.set_content(
+            "\n".join(lines) + "\n\nSigned alert (DSSE, verify with the node's log key):\n" + envelope.decode()
+        )
+        for attempt in range(self.attempts):
+            try:
+                with smtplib.SMTP(host, int(port or 25), timeout=10) as smtp:
+                    smtp.send_message(msg)
+                self.sent += 1
+                return
+            except (OSError, smtplib.SMTPException):
+                time.sleep(min(5.0, 0.2 * 2**attempt))
+        self.failed += 1
+        log.warning("e-mail alert failed kind=%s server=%s", kind, self.smtp)
 
     def close(self) -> None:
         if self._thread is not None:

@@ -44,6 +44,11 @@ class NodeConfig(BaseModel):
         default="",
         description="URL to POST operator alerts to, as DSSE envelopes signed by the party key; empty: log only",
     )
+    smtp: str = Field(default="", description="SMTP server for e-mail alerts, e.g. smtp://127.0.0.1:25; empty: none")
+    alert_email_to: str = Field(default="", description="operators' address for e-mail alerts")
+    alert_email_from: str = Field(
+        default="", description="sender address of e-mail alerts (default detente@<origin host>)"
+    )
     protocol_interval: float = Field(
         default=5.0, gt=0, description="seconds between evaluations of open threads (misses, escalation, reminders)"
     )

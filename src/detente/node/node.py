@@ -88,7 +88,13 @@ class Node:
         self._clients: dict[str, PeerClient] = {}
         self._record_cache: dict[str, list[Logged]] = {}
         self._reminded: set[tuple[str, int, str]] = set()
-        self.alerts = Alerter(self.identity, config.webhook_url)
+        self.alerts = Alerter(
+            self.identity,
+            config.webhook_url,
+            smtp=config.smtp,
+            email_to=config.alert_email_to,
+            email_from=config.alert_email_from,
+        )
         self.agreement = (
             load_agreement(base / config.agreement) if config.agreement else default_agreement(config.origin)
         )
