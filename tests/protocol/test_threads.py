@@ -253,3 +253,38 @@ def test_no_sequence_of_records_leaves_a_thread_in_an_impossible_state(subject_t
             assert now >= action.due or any(o.met_at and o.met_at > o.due for o in thread.obligations)
         if action.kind == "remind":
             assert me == CN and now < action.due
+
+
+def test_code_words_and_withheld_quota() -> None:
+    from detente.protocol.threads import quota_findings
+
+    agreement = AGREEMENT.model_copy(
+        update={"codes": {"BLUEFIN": "link test, no action needed"}, "withheld_per_year": 1}
+    )
+    known = logged(
+        US,
+        "detente.dev/hotline-message/v1",
+        T0,
+        {"priority": "routine", "topic": "crisis", "code": "BLUEFIN-1"},
+        to=(CN,),
+    )
+    unknown = logged(
+        US,
+        "detente.dev/hotline-message/v1",
+        T0,
+        {"priority": "routine", "topic": "crisis", "code": "REDFOX-7"},
+        to=(CN,),
+    )
+    findings = {t.subject.index: t.findings for t in evaluate([known, unknown], agreement, T0, CN).threads}
+    assert findings == {known.index: (), unknown.index: ("unknown-code",)}
+    withheld = [
+        logged(
+            CN,
+            "detente.dev/withheld-notification/v1",
+            T0 + timedelta(days=d),
+            {"category": "test", "reason_class": "national-security", "occurred": T0.isoformat()},
+        )
+        for d in (0, 10, 400)
+    ]
+    assert quota_findings(withheld, agreement) == [(CN, 2026, 2, 1)]
+    assert quota_findings(withheld[:1], agreement) == []

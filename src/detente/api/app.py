@@ -18,6 +18,7 @@ from detente.node.node import Node
 from detente.node.sequencer import Sequenced
 from detente.node.tokens import Principal, authenticate, issue_token
 from detente.node.witness_service import add_checkpoint
+from detente.protocol.threads import quota_findings
 from detente.records.catalogue import ACK, ANSWER, json_schemas
 from detente.records.entry import open_entry
 from detente.records.record import TLP, Record
@@ -162,6 +163,10 @@ def create_app(node: Node) -> FastAPI:
                 for p in node.peers.values()
             ],
             "alarms": len(node.state.alarms()),
+            "quota_findings": [
+                {"party": p, "year": y, "withheld": n, "limit": lim}
+                for p, y, n, lim in quota_findings(node.all_records(), node.agreement)
+            ],
         }
 
     @app.post("/api/v1/records", tags=["operators"], status_code=201)

@@ -25,7 +25,7 @@ from detente.crypto.dsse import Envelope
 from detente.crypto.keys import VerifierKey
 from detente.crypto.note import NoteSignature, parse_note
 from detente.crypto.note_verifiers import verifier_for
-from detente.errors import DetenteError, LogNotFound, MalformedRecord, StoreUnavailable
+from detente.errors import DetenteError, Forbidden, LogNotFound, MalformedRecord, StoreUnavailable
 from detente.node.alerts import Alerter
 from detente.node.client import PeerClient
 from detente.node.config import NodeConfig, load_agreement
@@ -37,7 +37,7 @@ from detente.protocol.agreement import default_agreement
 from detente.protocol.threads import Action, Logged, evaluate
 from detente.records.catalogue import ANSWER, DEADLINE_MISSED, ESCALATION, RECEIPT, validate_record
 from detente.records.entry import seal_record
-from detente.records.record import Record
+from detente.records.record import TLP, Record
 from detente.records.ref import RecordRef
 from detente.records.text import BilingualText
 from detente.store.node_protocol import NodeStore, PeerRow
@@ -139,7 +139,16 @@ class Node:
     # --- writing ----------------------------------------------------------------------------
 
     def append(self, record: Record) -> Sequenced:
-        """Validate, sign and append one record; return once it is durable. Then witnesses are asked."""
+        """Validate, sign and append one record; return once it is durable. Then witnesses are asked.
+
+        A party log is served to every peer and auditor, so a record whose TLP marking limits who
+        may read it (AMBER, AMBER+STRICT, RED) is refused rather than published to all of them.
+        """
+        if record.tlp not in (TLP.CLEAR, TLP.GREEN):
+            raise Forbidden(
+                f"a {record.tlp.value} record would be readable by every peer and auditor of this log",
+                hint="mark it TLP:CLEAR or TLP:GREEN, or send it through a channel limited to its recipients",
+            )
         validate_record(record)
         result = self.sequencer.add(seal_record(record, self.identity))
         self._publish.set()

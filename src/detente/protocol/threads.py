@@ -23,7 +23,7 @@ from detente.protocol.agreement import Agreement
 from detente.records.catalogue import ACK, ANSWER, CATALOGUE, DEADLINE_MISSED, ESCALATION, RECEIPT, spec_for
 from detente.records.record import Record
 
-__all__ = ["Action", "Evaluation", "Logged", "Obligation", "RecipientState", "Thread", "evaluate"]
+__all__ = ["Action", "Evaluation", "Logged", "Obligation", "RecipientState", "Thread", "evaluate", "quota_findings"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,11 +150,14 @@ def _evaluate(records: Iterable[Logged], agreement: Agreement, now: datetime, me
             if window is not None:
                 obligations.append(Obligation(party, "response", issued + window, issued))
         thread = Thread(item, obligations)
+        code = rec.body.get("code")
+        if isinstance(code, str) and agreement.codes and code.split("-")[0] not in agreement.codes:
+            thread.findings = (*thread.findings, "unknown-code")
         lead = agreement.lead_time.get(rtype)
         if lead is not None:
             start = rec.body.get("window_start")
             if isinstance(start, str) and _parse_time(start) - issued < lead:
-                thread.findings = ("late-notice",)
+                thread.findings = (*thread.findings, "late-notice")
         threads[(item.origin, item.index, item.leaf_hash)] = thread
     for item in logged:
         rec = item.record
@@ -211,3 +214,21 @@ def _due(thread: Thread, agreement: Agreement, now: datetime, me: str) -> list[A
                     out.append(Action("escalate", thread.subject, ob.party, ob.kind, ob.due, number, step.action))
                     break  # one step at a time: the next falls due after this one is recorded
     return out
+
+
+WITHHELD = "detente.dev/withheld-notification/v1"
+
+
+def quota_findings(records: Iterable[Logged], agreement: Agreement) -> list[tuple[str, int, int, int]]:
+    """``(party, year, count, limit)`` for each party that withheld more notifications in a calendar
+    year than the agreement allows (the China–Russia 2009 exception-quota model)."""
+    counts: dict[tuple[str, int], int] = {}
+    for item in records:
+        if item.record.type == WITHHELD:
+            key = (item.origin, item.record.issued.year)
+            counts[key] = counts.get(key, 0) + 1
+    return [
+        (party, year, n, agreement.withheld_per_year)
+        for (party, year), n in sorted(counts.items())
+        if n > agreement.withheld_per_year
+    ]
