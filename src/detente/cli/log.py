@@ -24,6 +24,7 @@ from detente.records.entry import open_entry, seal_record
 from detente.records.record import Record
 from detente.records.text import BilingualText, LangText
 from detente.store.open import open_store
+from detente.tlog.hashing import leaf_hash
 
 app = typer.Typer(help="Append to, prove and audit a party log.", no_args_is_help=True)
 err = Console(stderr=True)
@@ -117,8 +118,6 @@ def prove(
     n = log.size if size is None else size
     if not 0 <= index < n:
         raise InclusionError(f"leaf {index} is not in a tree of size {n}")
-    from detente.tlog.hashing import leaf_hash
-
     leaf = leaf_hash(log.entry(index))
     typer.echo(inclusion_json(index, n, log.root(n), leaf, log.inclusion_proof(index, n)))
 

@@ -335,7 +335,9 @@ class Node:
                 leaf_hash=action.subject.leaf_hash,
                 rel="missed",
             )
-            others = tuple(p for p in {action.subject.origin, *action.subject.record.to} if p != self.identity.name)
+            others = tuple(
+                sorted(p for p in {action.subject.origin, *action.subject.record.to} if p != self.identity.name)
+            )
             if action.kind == "record-miss":
                 self.append(
                     Record(
