@@ -13,12 +13,6 @@ SHORT = {  # deadlines in seconds, so a miss happens during the test
 }
 
 
-def _thread(node, origin, index):  # type: ignore[no-untyped-def]
-    return next(
-        (t for t in node.api("GET", "/api/v1/inbox").json() if t["origin"] == origin and t["index"] == index), None
-    )
-
-
 def _types(node, origin=None):  # type: ignore[no-untyped-def]
     params = {"limit": 1000} | ({"origin": origin} if origin else {})
     return [r["record"]["type"] for r in node.api("GET", "/api/v1/records", params=params).json()]
@@ -50,13 +44,13 @@ def test_notice_receipt_acknowledgement_and_a_missed_deadline_in_both_logs(make_
     )
     wait(
         "the automatic receipt",
-        lambda: (_thread(us, us.origin, notice["index"]) or {}).get("states") == {cn.origin: "received"},
+        lambda: (us.thread(us.origin, notice["index"]) or {}).get("states") == {cn.origin: "received"},
     )
-    incoming = _thread(cn, us.origin, notice["index"])
+    incoming = cn.thread(us.origin, notice["index"])
     assert incoming["incoming"] and incoming["states"] == {cn.origin: "received"}
     ack = cn.api("POST", f"/api/v1/threads/{us.origin}/{notice['index']}/ack", json={"note": "noted / 已阅"})
     assert ack.status_code == 201, ack.text
-    wait("the acknowledgement", lambda: _thread(us, us.origin, notice["index"])["states"] == {cn.origin: "answered"})
+    wait("the acknowledgement", lambda: us.thread(us.origin, notice["index"])["states"] == {cn.origin: "answered"})
 
     # A link test nobody answers: both sides record the miss, the sender escalates.
     test = us.send("detente.dev/link-test/v1", "The quick brown fox 1234567890", to=[cn.origin])
@@ -66,7 +60,7 @@ def test_notice_receipt_acknowledgement_and_a_missed_deadline_in_both_logs(make_
         timeout=30,
     )
     wait("two escalation steps", lambda: _types(us).count("detente.dev/escalation/v1") >= 2, timeout=30)
-    thread = _thread(us, us.origin, test["index"])
+    thread = us.thread(us.origin, test["index"])
     assert thread["states"] == {cn.origin: "received"}
     assert [o["missed"] for o in thread["obligations"] if o["kind"] == "response"] == [True]
     assert thread["escalations"][:2] == [1, 2]
@@ -91,13 +85,13 @@ def test_restart_in_the_middle_of_a_thread(make_node, wait) -> None:
         body={"priority": "flash", "topic": "critical-infrastructure-early-warning", "sector": "energy"},
     )
     cn.start()  # cn was down when the message was sent
-    wait("receipt after cn comes up", lambda: _thread(us, us.origin, msg["index"])["states"][cn.origin] == "received")
+    wait("receipt after cn comes up", lambda: us.thread(us.origin, msg["index"])["states"][cn.origin] == "received")
     cn.stop(kill=True)
     cn.start()
     receipts = [t for t in _types(cn) if t == "detente.dev/receipt/v1"]
     assert len(receipts) == 1  # the restart did not receipt it twice
     assert cn.api("POST", f"/api/v1/threads/{us.origin}/{msg['index']}/ack", json={}).status_code == 201
-    wait("answered", lambda: _thread(us, us.origin, msg["index"])["states"][cn.origin] == "answered")
+    wait("answered", lambda: us.thread(us.origin, msg["index"])["states"][cn.origin] == "answered")
 
 
 def test_bad_notices_are_refused_and_nothing_is_written(make_node) -> None:
@@ -178,7 +172,7 @@ def test_cli_send_inbox_and_ack(make_node, wait) -> None:
     bad = cli(cn, "ack", "not-a-record")
     assert bad.returncode == 2 and "detente: error:" in bad.stderr and "hint:" in bad.stderr
     assert cli(cn, "ack", f"{us.origin}#{index}", "--note", "on it").returncode == 0
-    wait("answered", lambda: _thread(us, us.origin, index)["states"] == {cn.origin: "answered"})
+    wait("answered", lambda: us.thread(us.origin, index)["states"] == {cn.origin: "answered"})
     denied = subprocess.run(
         [sys.executable, "-m", "detente", "inbox", "-n", str(us.directory)],
         capture_output=True,

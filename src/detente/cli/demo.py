@@ -60,13 +60,6 @@ def _wait(what: str, check, timeout: float = 30.0) -> None:  # type: ignore[no-u
     raise StoreUnavailable(f"timed out waiting for {what}")
 
 
-def _thread(node: LocalNode, origin: str, index: int) -> dict[str, Any]:
-    for t in node.api("GET", "/api/v1/inbox").json():
-        if t["origin"] == origin and t["index"] == index:
-            return dict(t)
-    return {}
-
-
 def _protocol_flow(us: LocalNode, cn: LocalNode) -> None:
     """A notice acknowledged, an urgent hotline message, and a deadline missed on purpose."""
     console.rule("notification protocol")
@@ -89,14 +82,14 @@ def _protocol_flow(us: LocalNode, cn: LocalNode) -> None:
     )
     _wait(
         "cn's automatic receipt",
-        lambda: _thread(us, us.origin, notice["index"]).get("states") == {cn.origin: "received"},
+        lambda: us.thread(us.origin, notice["index"]).get("states") == {cn.origin: "received"},
     )
     console.print(
         f"us → cn  pre-test notification #{notice['index']}: [bold]received[/] (automatic receipt in cn's log)"
     )
     cn.api("POST", f"/api/v1/threads/{us.origin}/{notice['index']}/ack", json={"note": "已阅 / noted"})
     _wait(
-        "cn's acknowledgement", lambda: _thread(us, us.origin, notice["index"]).get("states") == {cn.origin: "answered"}
+        "cn's acknowledgement", lambda: us.thread(us.origin, notice["index"]).get("states") == {cn.origin: "answered"}
     )
     console.print("         acknowledged by a cn officer: [bold]answered[/]")
     flash = cn.send(
@@ -107,7 +100,7 @@ def _protocol_flow(us: LocalNode, cn: LocalNode) -> None:
         to=[us.origin],
         body={"priority": "flash", "topic": "critical-infrastructure-early-warning", "sector": "energy"},
     )
-    _wait("the flash message at us", lambda: bool(_thread(us, cn.origin, flash["index"])))
+    _wait("the flash message at us", lambda: bool(us.thread(cn.origin, flash["index"])))
     us.api("POST", f"/api/v1/threads/{cn.origin}/{flash['index']}/ack", json={"note": "received, investigating"})
     console.print(
         f"cn → us  [bold red]FLASH[/] hotline message #{flash['index']} (critical-infrastructure early warning): "
@@ -119,14 +112,14 @@ def _protocol_flow(us: LocalNode, cn: LocalNode) -> None:
     console.print(f"us → cn  link test #{test['index']}: nobody at cn answers within the agreed 3 s …")
 
     def missed() -> bool:
-        t = _thread(us, us.origin, test["index"])
+        t = us.thread(us.origin, test["index"])
         types = [r["record"]["type"] for r in cn.api("GET", "/api/v1/records", params={"limit": 1000}).json()]
         return bool(t.get("escalations")) and "detente.dev/deadline-missed/v1" in types
 
     _wait("the missed deadline and its escalation", missed)
     console.print(
         "         deadline missed: recorded in [bold]both[/] logs; us escalated "
-        f"(step {_thread(us, us.origin, test['index'])['escalations'][-1]}: resend)"
+        f"(step {us.thread(us.origin, test['index'])['escalations'][-1]}: resend)"
     )
 
 

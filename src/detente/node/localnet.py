@@ -128,6 +128,13 @@ class LocalNode:
         resp.raise_for_status()
         return dict(resp.json())
 
+    def thread(self, origin: str, index: int) -> dict[str, Any]:
+        """The inbox entry of record ``origin#index`` at this node ({} if it has none)."""
+        for t in self.api("GET", "/api/v1/inbox").json():
+            if t["origin"] == origin and t["index"] == index:
+                return dict(t)
+        return {}
+
     def send(
         self,
         record_type: str,

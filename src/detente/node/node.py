@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -339,16 +339,8 @@ class Node:
                 sorted(p for p in {action.subject.origin, *action.subject.record.to} if p != self.identity.name)
             )
             if action.kind == "record-miss":
-                self.append(
-                    Record(
-                        type=DEADLINE_MISSED,
-                        party=self.identity.name,
-                        issued=now,
-                        to=others,
-                        body={"deadline": action.obligation, "party": action.party, "due": action.due.isoformat()},
-                        refs=(subject,),
-                    )
-                )
+                missed = {"deadline": action.obligation, "party": action.party, "due": action.due.isoformat()}
+                self._protocol_record(DEADLINE_MISSED, missed, others, subject, now)
                 self.alerts.alert(
                     "miss",
                     origin=subject.origin,
@@ -358,15 +350,9 @@ class Node:
                     due=action.due.isoformat(),
                 )
             elif action.kind == "escalate":
-                self.append(
-                    Record(
-                        type=ESCALATION,
-                        party=self.identity.name,
-                        issued=now,
-                        to=others,
-                        body={"step": action.step, "action": action.action},
-                        refs=(subject.model_copy(update={"rel": "escalation-of"}),),
-                    )
+                body = {"step": action.step, "action": action.action}
+                self._protocol_record(
+                    ESCALATION, body, others, subject.model_copy(update={"rel": "escalation-of"}), now
                 )
                 self.alerts.alert(
                     "escalation", origin=subject.origin, index=subject.index, step=action.step, action=action.action
@@ -374,6 +360,12 @@ class Node:
             else:
                 self._remind(action, subject)
         return evaluation.actions
+
+    def _protocol_record(
+        self, record_type: str, body: Mapping[str, object], to: tuple[str, ...], ref: RecordRef, now: datetime
+    ) -> None:
+        record = Record(type=record_type, party=self.identity.name, issued=now, to=to, body=dict(body), refs=(ref,))
+        self.append(record)
 
     def reply(
         self, origin: str, index: int, record_type: str, body: dict[str, object], text: BilingualText | None = None
