@@ -34,6 +34,7 @@ __all__ = [
     "MalformedRecord",
     "MalformedTile",
     "Pushback",
+    "QuotaExceeded",
     "SignatureError",
     "StorageError",
     "StoreUnavailable",
@@ -133,6 +134,13 @@ class MalformedTile(MalformedError):
 class MalformedRecord(MalformedError):
     code = "malformed-record"
     http_status = 422
+
+
+class QuotaExceeded(MalformedError):
+    """A record would exceed a quota the agreement in force sets (e.g. withheld notifications a year)."""
+
+    code = "quota-exceeded"
+    http_status = 409
 
 
 class EntryTooLarge(MalformedError):

@@ -7,6 +7,9 @@ import os
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from email import message_from_string
+from email.message import EmailMessage
+from email.policy import default
 from pathlib import Path
 
 import psycopg
@@ -149,3 +152,41 @@ def fault_proxy() -> Iterator[Callable[[int], FaultProxy]]:
     yield make
     for p in made:
         p.close()
+
+
+class MailServer:
+    """A real SMTP server on loopback (aiosmtpd); ``messages`` holds what it accepted, parsed."""
+
+    def __init__(self) -> None:
+        from aiosmtpd.controller import Controller
+
+        from detente.node.localnet import free_port
+
+        self.raw: list[str] = []
+        outer = self
+
+        class Handler:
+            async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
+                outer.raw.append(envelope.content.decode("utf-8", "replace"))
+                return "250 OK"
+
+        self.controller = Controller(Handler(), hostname="127.0.0.1", port=free_port())
+        self.controller.start()
+        self.url = f"smtp://127.0.0.1:{self.controller.port}"
+
+    @property
+    def messages(self) -> list[EmailMessage]:
+        return [message_from_string(m, policy=default, _class=EmailMessage) for m in list(self.raw)]
+
+    def use_for(self, node: LocalNode, *, alert_to: str = "") -> None:
+        """Point a (stopped) node's configuration at this server."""
+        config = node.directory / "detente.toml"
+        text = config.read_text().replace('smtp = ""', f'smtp = "{self.url}"')
+        config.write_text(text.replace('alert_email_to = ""', f'alert_email_to = "{alert_to}"'))
+
+
+@pytest.fixture
+def mail_server() -> Iterator[MailServer]:
+    server = MailServer()
+    yield server
+    server.controller.stop()

@@ -125,6 +125,37 @@ def test_bad_notices_are_refused_and_nothing_is_written(make_node) -> None:
     assert us.status()["size"] == size
 
 
+def test_withheld_quota_is_enforced_at_send_and_code_words_are_expanded(make_node) -> None:
+    us = make_node("us")
+    us.use_agreement({"withheld_per_year": 1, "codes": {"BLUEFIN": "link test, no action needed / 链路测试，无需行动"}})
+    us.start()
+    withheld = {
+        "category": "frontier-model-evaluation",
+        "reason_class": "national-security",
+        "occurred": "2026-11-01T00:00:00Z",
+    }
+    payload = {"type": "detente.dev/withheld-notification/v1", "body": withheld}
+    assert us.api("POST", "/api/v1/records", json=payload).status_code == 201
+    size = us.status()["size"]
+    refused = us.api("POST", "/api/v1/records", json=payload)
+    assert refused.status_code == 409 and refused.json()["code"] == "quota-exceeded", refused.text
+    assert "allows 1 a year" in refused.json()["detail"] and "over_quota" in refused.json()["hint"]
+    assert us.status()["size"] == size  # nothing written
+    over = {**payload, "body": {**withheld, "over_quota": True}}
+    assert us.api("POST", "/api/v1/records", json=over).status_code == 201
+    year = datetime.now(UTC).year
+    assert us.status()["quota_findings"] == [{"party": us.origin, "year": year, "withheld": 2, "limit": 1}]
+
+    msg = us.send(
+        "detente.dev/hotline-message/v1",
+        "BLUEFIN-1",
+        to=["cn.detente.example/log"],
+        body={"priority": "routine", "topic": "urgent-concern", "code": "BLUEFIN-1"},
+    )
+    thread = us.thread(us.origin, msg["index"])
+    assert thread["code"] == "BLUEFIN-1" and thread["code_meaning"].startswith("link test")
+
+
 def test_cli_send_inbox_and_ack(make_node, wait) -> None:
     import os
     import subprocess
@@ -238,50 +269,89 @@ def test_signed_webhook_alerts_on_arrival_and_miss(make_node, wait) -> None:
         server.server_close()
 
 
-def test_email_alerts_through_a_real_smtp_server(make_node, wait) -> None:
-    from aiosmtpd.controller import Controller
+def test_email_alerts_through_a_real_smtp_server(make_node, wait, mail_server) -> None:
+    us, cn = make_node("us"), make_node("cn")
+    mail_server.use_for(cn, alert_to="watch@cn.example")
+    us.pin(cn)
+    cn.pin(us)
+    us.start()
+    cn.start()
+    msg = us.send(
+        "detente.dev/hotline-message/v1",
+        "Urgent concern",
+        to=[cn.origin],
+        body={"priority": "flash", "topic": "urgent-concern"},
+    )
 
-    from detente.node.localnet import free_port
+    def arrivals() -> list:  # type: ignore[type-arg]
+        return [m for m in mail_server.messages if str(m["Subject"]).startswith("[detente] arrival / 收到")]
 
-    messages: list[str] = []
+    wait("the e-mail alert", lambda: bool(arrivals()), timeout=30)
+    mail = arrivals()[0]
+    assert mail["To"] == "watch@cn.example"
+    text = mail.get_content()
+    assert f"index: {msg['index']}" in text
+    assert '"payloadType":"application/vnd.detente.alert+json"' in text
 
-    class Handler:
-        async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
-            messages.append(envelope.content.decode("utf-8", "replace"))
-            return "250 OK"
 
-    controller = Controller(Handler(), hostname="127.0.0.1", port=free_port())
-    controller.start()
-    try:
-        us, cn = make_node("us"), make_node("cn")
-        config = cn.directory / "detente.toml"
-        config.write_text(
-            config.read_text()
-            .replace('smtp = ""', f'smtp = "smtp://127.0.0.1:{controller.port}"')
-            .replace('alert_email_to = ""', 'alert_email_to = "watch@cn.example"')
-        )
-        us.pin(cn)
-        cn.pin(us)
-        us.start()
-        cn.start()
-        msg = us.send(
-            "detente.dev/hotline-message/v1",
-            "Urgent concern",
-            to=[cn.origin],
-            body={"priority": "flash", "topic": "urgent-concern"},
-        )
-        from email import message_from_string
-        from email.policy import default
+def test_the_escalation_ladder_is_carried_out(make_node, wait, mail_server) -> None:
+    """Resend, a second channel (e-mail to the contact the agreement names), then a
+    clarification request and a consultation request that cn must answer in their own right."""
+    from detente.crypto.dsse import Envelope
+    from detente.crypto.keys import VerifierKey
+    from detente.records.entry import open_entry
 
-        def arrivals() -> list:  # type: ignore[type-arg]
-            parsed = [message_from_string(m, policy=default) for m in messages]
-            return [p for p in parsed if str(p["Subject"]).startswith("[detente] arrival / 收到")]
+    us, cn = make_node("us"), make_node("cn")
+    ladder = {
+        **SHORT,
+        "escalation": [
+            {"action": "resend", "after": 0},
+            {"action": "second-channel", "after": 0.5},
+            {"action": "clarification-request", "after": 1},
+            {"action": "consultation-meeting-request", "after": 1.5},
+        ],
+        "contacts": {cn.origin: {"email": "duty@cn.example"}},
+    }
+    us.use_agreement(ladder)
+    cn.use_agreement(ladder)
+    mail_server.use_for(us)
+    us.pin(cn)
+    cn.pin(us)
+    us.start()
+    cn.start()
+    test = us.send("detente.dev/link-test/v1", "The quick brown fox 1234567890", to=[cn.origin])
 
-        wait("the e-mail alert", lambda: bool(arrivals()), timeout=30)
-        mail = arrivals()[0]
-        assert mail["To"] == "watch@cn.example"
-        text = mail.get_content()
-        assert f"index: {msg['index']}" in text
-        assert '"payloadType":"application/vnd.detente.alert+json"' in text
-    finally:
-        controller.stop()
+    def escalations() -> dict[int, dict]:  # type: ignore[type-arg]
+        rows = us.api("GET", "/api/v1/records", params={"limit": 1000}).json()
+        return {
+            r["record"]["body"]["step"]: r["record"] for r in rows if r["record"]["type"] == "detente.dev/escalation/v1"
+        }
+
+    wait("all four escalation steps", lambda: len(escalations()) == 4, timeout=40)
+    steps = escalations()
+    assert all(s["refs"][0]["leaf_hash"] == test["leaf_hash"] for s in steps.values())
+    assert (
+        steps[1]["body"]["outcome"].startswith("resent: pushed checkpoint")
+        and "HTTP 200" in steps[1]["body"]["outcome"]
+    )
+    assert steps[2]["body"]["outcome"] == f"second channel: e-mailed duty@cn.example via {mail_server.url}"
+    assert steps[3]["body"]["outcome"].startswith("sent detente.dev/clarification-request/v1 as ")
+    assert steps[4]["body"]["outcome"].startswith("sent detente.dev/consultation-meeting-request/v1 as ")
+
+    # The second channel carried the record itself, signed by us: cn's duty officers can check it.
+    mail = next(m for m in mail_server.messages if m["To"] == "duty@cn.example")
+    assert "未答复" in str(mail["Subject"])
+    envelope = mail.get_content().replace("\r\n", "\n").split("signed by the sender's log key):\n", 1)[1].strip()
+    opened = open_entry(envelope.encode(), [VerifierKey.parse(us.vkey)])
+    assert opened.leaf_hash.hex() == test["leaf_hash"]
+    assert Envelope.from_json(envelope.encode()).payload_type
+
+    # The requests the ladder sent reach cn as threads of their own, with deadlines, in both languages.
+    def requests() -> list[dict]:  # type: ignore[type-arg]
+        inbox = cn.api("GET", "/api/v1/inbox").json()
+        return [t for t in inbox if t["incoming"] and t["type"].split("/")[1].endswith("request")]
+
+    wait("the requests in cn's inbox", lambda: len(requests()) == 2)
+    for thread in requests():
+        assert thread["text"]["translations"]["zh"].startswith("请确认收到并答复")
+        assert any(o["kind"] == "response" for o in thread["obligations"])

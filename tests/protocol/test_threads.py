@@ -288,3 +288,37 @@ def test_code_words_and_withheld_quota() -> None:
     ]
     assert quota_findings(withheld, agreement) == [(CN, 2026, 2, 1)]
     assert quota_findings(withheld[:1], agreement) == []
+
+
+def test_requests_sent_by_the_ladder_are_not_escalated_again() -> None:
+    n = notice()
+    request = logged(
+        US,
+        "detente.dev/clarification-request/v1",
+        T0 + timedelta(hours=48),
+        {"question": "Please respond", "urgent": True},
+        to=(CN,),
+        refs=(ref(n, "escalation-of"),),
+    )
+    plain = logged(US, "detente.dev/clarification-request/v1", T0, {"question": "Why?"}, to=(CN,))
+    late = T0 + timedelta(days=10)
+    actions = evaluate([request, plain], AGREEMENT, late, US).actions
+    escalated = {a.subject.index for a in actions if a.kind == "escalate"}
+    missed = {a.subject.index for a in actions if a.kind == "record-miss"}
+    assert escalated == {plain.index}  # the ladder's own request: its miss is recorded, no new ladder
+    assert missed == {plain.index, request.index}
+
+
+def test_an_agreement_overrides_deadlines_type_by_type() -> None:
+    from detente.protocol.agreement import Agreement
+
+    agreement = Agreement.model_validate(
+        {"response_within": {"detente.dev/link-test/v1": 120, "detente.dev/periodic-exchange/v1": None}}
+    )
+    assert agreement.response_within["detente.dev/link-test/v1"] == timedelta(minutes=2)
+    assert agreement.response_within["detente.dev/clarification-request/v1"] == timedelta(hours=48)  # default kept
+    exchange = logged(
+        US, "detente.dev/periodic-exchange/v1", T0, {"period": "2026Q4", "valid_as_of": T0.isoformat()}, to=(CN,)
+    )
+    thread = evaluate([exchange], agreement, T0, CN).threads[0]
+    assert [o.kind for o in thread.obligations] == ["receipt"]  # null: no answer due

@@ -107,7 +107,11 @@ def inbox(
             if nxt
             else "-"
         )
-        notes = ", ".join(t["findings"] + ([f"escalated {t['escalations'][-1]}"] if t["escalations"] else []))
+        notes = ", ".join(
+            ([f"{t['code']}: {t['code_meaning'] or 'unknown code'}"] if t.get("code") else [])
+            + t["findings"]
+            + ([f"escalated {t['escalations'][-1]}"] if t["escalations"] else [])
+        )
         style = "bold red" if t.get("priority") == "flash" or (nxt and nxt["missed"]) else None
         table.add_row(
             f"{t['origin']}#{t['index']}",

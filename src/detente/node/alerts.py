@@ -23,7 +23,7 @@ from detente.crypto.canonical import canonical_json
 from detente.crypto.dsse import Ed25519DSSESigner, sign_envelope
 from detente.crypto.keys import Ed25519Identity
 
-__all__ = ["ALERT_PAYLOAD_TYPE", "Alerter"]
+__all__ = ["ALERT_PAYLOAD_TYPE", "Alerter", "send_email"]
 
 log = logging.getLogger(__name__)
 ALERT_PAYLOAD_TYPE = "application/vnd.detente.alert+json"
@@ -97,7 +97,6 @@ class Alerter:
         client.close()
 
     def _email(self, event: dict[str, Any], envelope: bytes) -> None:
-        host, _, port = self.smtp.removeprefix("smtp://").partition(":")
         kind = str(event["kind"])
         msg = EmailMessage()
         msg["Subject"] = (
@@ -108,18 +107,30 @@ class Alerter:
         msg.set_content(
             "\n".join(lines) + "\n\nSigned alert (DSSE, verify with the node's log key):\n" + envelope.decode()
         )
-        for attempt in range(self.attempts):
-            try:
-                with smtplib.SMTP(host, int(port or 25), timeout=10) as smtp:
-                    smtp.send_message(msg)
-                self.sent += 1
-                return
-            except (OSError, smtplib.SMTPException):
-                time.sleep(min(5.0, 0.2 * 2**attempt))
-        self.failed += 1
-        log.warning("e-mail alert failed kind=%s server=%s", kind, self.smtp)
+        if send_email(self.smtp, msg, attempts=self.attempts) is None:
+            self.sent += 1
+        else:
+            self.failed += 1
+            log.warning("e-mail alert failed kind=%s server=%s", kind, self.smtp)
 
     def close(self) -> None:
         if self._thread is not None:
             self._queue.put(None)
             self._thread.join(timeout=10)
+
+
+def send_email(server: str, msg: EmailMessage, *, attempts: int = 3) -> str | None:
+    """Send ``msg`` through ``server`` (``smtp://host:port``), retrying with backoff; ``None`` once
+    it is accepted, else the last error as text."""
+    host, _, port = server.removeprefix("smtp://").partition(":")
+    error = "no attempt made"
+    for attempt in range(attempts):
+        try:
+            with smtplib.SMTP(host, int(port or 25), timeout=10) as smtp:
+                smtp.send_message(msg)
+            return None
+        except (OSError, smtplib.SMTPException, ValueError) as exc:
+            error = f"{exc.__class__.__name__}: {exc}"
+            if attempt + 1 < attempts:
+                time.sleep(min(5.0, 0.2 * 2**attempt))
+    return error

@@ -19,14 +19,15 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from email.message import EmailMessage
 from pathlib import Path
 
 from detente.crypto.dsse import Envelope
 from detente.crypto.keys import VerifierKey
 from detente.crypto.note import NoteSignature, parse_note
 from detente.crypto.note_verifiers import verifier_for
-from detente.errors import DetenteError, Forbidden, LogNotFound, MalformedRecord, StoreUnavailable
-from detente.node.alerts import Alerter
+from detente.errors import DetenteError, Forbidden, LogNotFound, MalformedRecord, QuotaExceeded, StoreUnavailable
+from detente.node.alerts import Alerter, send_email
 from detente.node.client import PeerClient
 from detente.node.config import NodeConfig, load_agreement
 from detente.node.keyfile import read_identity
@@ -34,12 +35,12 @@ from detente.node.sequencer import Sequenced, Sequencer
 from detente.node.sync import Fork, SyncResult, sync_peer
 from detente.node.tilelog import TileLog
 from detente.protocol.agreement import default_agreement
-from detente.protocol.threads import Action, Logged, evaluate
+from detente.protocol.threads import WITHHELD, Action, Logged, evaluate
 from detente.records.catalogue import ANSWER, DEADLINE_MISSED, ESCALATION, RECEIPT, validate_record
 from detente.records.entry import seal_record
 from detente.records.record import TLP, Record
 from detente.records.ref import RecordRef
-from detente.records.text import BilingualText
+from detente.records.text import BilingualText, LangText
 from detente.store.node_protocol import NodeStore, PeerRow
 from detente.store.open import open_node_store, open_store
 from detente.tlog.checkpoint import Checkpoint
@@ -150,9 +151,26 @@ class Node:
                 hint="mark it TLP:CLEAR or TLP:GREEN, or send it through a channel limited to its recipients",
             )
         validate_record(record)
+        if record.type == WITHHELD and not record.body.get("over_quota"):
+            self._check_withheld_quota(record)
         result = self.sequencer.add(seal_record(record, self.identity))
         self._publish.set()
         return result
+
+    def _check_withheld_quota(self, record: Record) -> None:
+        year = record.issued.year
+        used = sum(
+            1
+            for item in self.all_records()
+            if item.origin == self.identity.name and item.record.type == WITHHELD and item.record.issued.year == year
+        )
+        limit = self.agreement.withheld_per_year
+        if used >= limit:
+            raise QuotaExceeded(
+                f"{self.identity.name} has withheld {used} notification(s) in {year}; "
+                f"agreement {self.agreement.agreement_id} allows {limit} a year",
+                hint="to record it anyway, set over_quota: true in the body (every party will see the excess)",
+            )
 
     def raise_alarm(self, fork: Fork) -> int:
         """Record a fork: an alarm record in our own log (with both signed checkpoints) and a row."""
@@ -350,22 +368,115 @@ class Node:
                     due=action.due.isoformat(),
                 )
             elif action.kind == "escalate":
-                body = {"step": action.step, "action": action.action}
-                self._protocol_record(
-                    ESCALATION, body, others, subject.model_copy(update={"rel": "escalation-of"}), now
-                )
+                ref = subject.model_copy(update={"rel": "escalation-of"})
+                outcome = self._escalate(action, ref, now)
+                body = {"step": action.step, "action": action.action, "outcome": outcome[:2048]}
+                self._protocol_record(ESCALATION, body, others, ref, now)
                 self.alerts.alert(
-                    "escalation", origin=subject.origin, index=subject.index, step=action.step, action=action.action
+                    "escalation",
+                    origin=subject.origin,
+                    index=subject.index,
+                    step=action.step,
+                    action=action.action,
+                    outcome=outcome,
                 )
             else:
                 self._remind(action, subject)
         return evaluation.actions
 
     def _protocol_record(
-        self, record_type: str, body: Mapping[str, object], to: tuple[str, ...], ref: RecordRef, now: datetime
-    ) -> None:
-        record = Record(type=record_type, party=self.identity.name, issued=now, to=to, body=dict(body), refs=(ref,))
-        self.append(record)
+        self,
+        record_type: str,
+        body: Mapping[str, object],
+        to: tuple[str, ...],
+        ref: RecordRef,
+        now: datetime,
+        text: BilingualText | None = None,
+    ) -> Sequenced:
+        record = Record(
+            type=record_type, party=self.identity.name, issued=now, to=to, body=dict(body), refs=(ref,), text=text
+        )
+        return self.append(record)
+
+    def _escalate(self, action: Action, ref: RecordRef, now: datetime) -> str:
+        """Carry out one step of the escalation ladder towards the silent party; say what happened.
+
+        ``resend`` pushes our checkpoint to the party again (the push makes it pull at once);
+        ``second-channel`` e-mails the unanswered record, signed envelope and all, to the duty
+        officers' address the agreement names for that party; ``clarification-request`` and
+        ``consultation-meeting-request`` send that record, which has its own deadline. A step
+        that cannot be done here is still recorded, with the reason, so operators see it.
+        """
+        party, subject = action.party, action.subject
+        what = f"{subject.record.type} {subject.origin}#{subject.index}"
+        due = f"{action.obligation} due {action.due.isoformat()}"
+        if action.action == "resend":
+            row = self.peer_by_origin(party)
+            if row is None:
+                return f"not resent: {party} is not a peer of this node"
+            return self._push(row)
+        if action.action == "second-channel":
+            return self._second_channel(party, subject, what, due)
+        if action.action in ("clarification-request", "consultation-meeting-request"):
+            record_type = f"detente.dev/{action.action}/v1"
+            if action.action == "clarification-request":
+                body: dict[str, object] = {
+                    "question": f"Please confirm receipt of and respond to {what} ({due}).",
+                    "concern_basis": f"escalation step {action.step} of agreement {self.agreement.agreement_id}",
+                    "urgent": True,
+                }
+            else:
+                body = {"purpose": f"Consultations on the unanswered {what} ({due})."}
+            text = BilingualText(
+                original=LangText(lang="en", text=str(next(iter(body.values())))),
+                translations={"zh": f"请确认收到并答复 {what}（{due}）。"},
+            )
+            seq = self._protocol_record(record_type, body, (party,), ref, now, text)
+            return f"sent {record_type} as {self.identity.name}#{seq.index}"
+        return f"no automatic action for {action.action!r}; recorded for operators"
+
+    def _push(self, row: PeerRow) -> str:
+        """Send our latest checkpoint to a peer's witness endpoint: a push hint it acts on at once
+        (a 409 names the size the peer already has; the request is then sent again from there)."""
+        cp = self.log.checkpoint
+        status = self.peers.get(row.name)
+        old = min(status.witness_size if status else 0, cp.size)
+        code = 0
+        try:
+            for _ in range(2):
+                proof = self.log.consistency_proof(old, cp.size) if old else []
+                code, body = self.client(row).add_checkpoint(
+                    format_add_checkpoint(old, proof, self.log.signed_checkpoint())
+                )
+                if code != 409 or not body.strip().isdigit():
+                    break
+                old = min(int(body.strip()), cp.size)
+        except DetenteError as exc:
+            return f"resend to {row.url} failed: {exc.message}"
+        return f"resent: pushed checkpoint {cp.size} to {row.url} (HTTP {code})"
+
+    def _second_channel(self, party: str, subject: Logged, what: str, due: str) -> str:
+        contact = self.agreement.contacts.get(party)
+        if contact is None or not contact.email:
+            return f"no second channel: the agreement names no e-mail contact for {party}"
+        if not self.config.smtp:
+            return "no second channel: this node has no SMTP server configured (smtp)"
+        envelope = (
+            self.log.entries(subject.index, subject.index + 1)[0] if subject.origin == self.identity.name else b""
+        )
+        zh_kind = "答复" if due.startswith("response") else "回执"
+        msg = EmailMessage()
+        msg["Subject"] = f"[detente] unanswered / 未答复: {what}"
+        msg["From"], msg["To"] = self.alerts.email_from, contact.email
+        msg.set_content(
+            f"{self.identity.name} has had no {due.split()[0]} from {party} to {what} ({due}).\n"
+            f"{self.identity.name} 尚未收到 {party} 对 {what} 的{zh_kind}（{due}）。\n\n"
+            "The record as logged (DSSE envelope signed by the sender's log key):\n" + envelope.decode()
+        )
+        error = send_email(self.config.smtp, msg)
+        if error is not None:
+            return f"second channel failed: {contact.email} via {self.config.smtp}: {error}"
+        return f"second channel: e-mailed {contact.email} via {self.config.smtp}"
 
     def reply(
         self, origin: str, index: int, record_type: str, body: dict[str, object], text: BilingualText | None = None
@@ -398,6 +509,7 @@ class Node:
             rec = thread.subject.record
             if me != thread.sender and me not in rec.to:
                 continue
+            code = rec.body.get("code") if isinstance(rec.body.get("code"), str) else None
             out.append(
                 {
                     "origin": thread.subject.origin,
@@ -409,6 +521,8 @@ class Node:
                     "issued": rec.issued.isoformat(),
                     "incoming": me in rec.to,
                     "priority": rec.body.get("priority"),
+                    "code": code,
+                    "code_meaning": self.agreement.codes.get(code.split("-")[0]) if code else None,
                     "text": rec.text.model_dump(mode="json") if rec.text else None,
                     "states": {p: thread.state(p).value for p in rec.to},
                     "obligations": [

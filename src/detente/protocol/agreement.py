@@ -6,10 +6,11 @@ least 24 h ahead (1988 launch agreement), link test every 12 h, reminders at 50 
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-__all__ = ["Agreement", "EscalationStep", "default_agreement"]
+__all__ = ["Agreement", "Contact", "EscalationStep", "default_agreement"]
 
 
 class EscalationStep(BaseModel):
@@ -19,6 +20,19 @@ class EscalationStep(BaseModel):
     after: timedelta = Field(description="time after the missed deadline when this step is due")
 
 
+def _hours(table: dict[str, float]) -> dict[str, timedelta | None]:
+    return {name: timedelta(hours=h) for name, h in table.items()}
+
+
+class Contact(BaseModel):
+    """A party's second channel, used by the ``second-channel`` escalation step (like the 1963
+    hotline's backup radio circuit): an e-mail address that reaches its duty officers."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    email: str = Field(default="", pattern=r"^$|^[^@\s]+@[^@\s]+$", description="duty officers' address")
+
+
 class Agreement(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -26,28 +40,27 @@ class Agreement(BaseModel):
     version: int = 1
     parties: tuple[str, ...] = ()
     receipt_within: timedelta = timedelta(minutes=15)
-    response_within: dict[str, timedelta] = Field(
-        default_factory=lambda: {
-            "detente.dev/pre-test-notification/v1": timedelta(hours=24),
-            "detente.dev/observation-invitation/v1": timedelta(days=14),
-            "detente.dev/clarification-request/v1": timedelta(hours=48),
-            "detente.dev/consultation-meeting-request/v1": timedelta(hours=48),
-            "detente.dev/link-test/v1": timedelta(hours=1),
-            "detente.dev/periodic-exchange/v1": timedelta(days=7),
-            "detente.dev/hotline-message/v1": timedelta(hours=48),
-        }
+    response_within: dict[str, timedelta | None] = Field(
+        default_factory=lambda: _hours(
+            {
+                "detente.dev/pre-test-notification/v1": 24,
+                "detente.dev/observation-invitation/v1": 14 * 24,
+                "detente.dev/clarification-request/v1": 48,
+                "detente.dev/consultation-meeting-request/v1": 48,
+                "detente.dev/link-test/v1": 1,
+                "detente.dev/periodic-exchange/v1": 7 * 24,
+                "detente.dev/hotline-message/v1": 48,
+            }
+        ),
+        description="answer window per record type; null: no answer due",
     )
-    hotline_response_by_priority: dict[str, timedelta] = Field(
-        default_factory=lambda: {
-            "flash": timedelta(hours=1),
-            "immediate": timedelta(hours=6),
-            "routine": timedelta(hours=48),
-        }
+    hotline_response_by_priority: dict[str, timedelta | None] = Field(
+        default_factory=lambda: _hours({"flash": 1, "immediate": 6, "routine": 48}),
+        description="answer window for hotline messages by priority (overrides response_within)",
     )
-    lead_time: dict[str, timedelta] = Field(
-        default_factory=lambda: {
-            "detente.dev/pre-test-notification/v1": timedelta(hours=24),
-        }
+    lead_time: dict[str, timedelta | None] = Field(
+        default_factory=lambda: _hours({"detente.dev/pre-test-notification/v1": 24}),
+        description="how long before its window a notice must be sent",
     )
     reminder_fraction: float = Field(default=0.5, gt=0, lt=1)
     escalation: tuple[EscalationStep, ...] = (
@@ -58,6 +71,23 @@ class Agreement(BaseModel):
     )
     withheld_per_year: int = Field(default=2, ge=0)
     codes: dict[str, str] = Field(default_factory=dict, description="pre-agreed short messages: code word → meaning")
+    contacts: dict[str, Contact] = Field(
+        default_factory=dict, description="each party's second channel, by log origin (for escalation)"
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _over_defaults(cls, data: Any) -> Any:
+        """A deadline map in an agreement file overrides the defaults type by type (``null``
+        removes one); naming one type does not silently drop the deadlines of all the others."""
+        if isinstance(data, dict):
+            data = dict(data)
+            for name in ("response_within", "hotline_response_by_priority", "lead_time"):
+                given = data.get(name)
+                if isinstance(given, dict):
+                    default = cls.model_fields[name].get_default(call_default_factory=True)
+                    data[name] = {**default, **given}
+        return data
 
     def response_window(self, record_type: str, body: dict[str, object]) -> timedelta | None:
         if record_type == "detente.dev/hotline-message/v1":

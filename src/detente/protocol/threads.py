@@ -7,7 +7,8 @@ answer) within the type's window. Replies count only if they reference the exact
 index and leaf hash) of the record they answer. "Received" and "answered" are distinct states,
 and silence is never hidden: an unmet obligation past its due time is *missed*, and each party
 of the thread records the miss in its own log. The sender then climbs the agreement's escalation
-ladder. Reminders fall due at ``reminder_fraction`` of each window.
+ladder, one step at a time (the node carries each step out: see ``Node.run_protocol``).
+Reminders fall due at ``reminder_fraction`` of each window.
 """
 
 from __future__ import annotations
@@ -203,12 +204,15 @@ def _due(thread: Thread, agreement: Agreement, now: datetime, me: str) -> list[A
     involved = me == thread.sender or me in thread.subject.record.to
     if not involved:
         return out
+    # A request the ladder itself sent (clarification, consultation) is not escalated again:
+    # its miss is recorded, and the ladder of the original thread goes on.
+    ladder = not any(ref.rel == "escalation-of" for ref in thread.subject.record.refs)
     for ob in thread.obligations:
         if ob.met_at is None and ob.party == me and ob.reminder_at(agreement.reminder_fraction) <= now < ob.due:
             out.append(Action("remind", thread.subject, ob.party, ob.kind, ob.due))
         if ob.missed(now) and me not in ob.missed_recorded_by:
             out.append(Action("record-miss", thread.subject, ob.party, ob.kind, ob.due))
-        if me == thread.sender and ob.kind == "response" and ob.met_at is None and now >= ob.due:
+        if me == thread.sender and ob.kind == "response" and ob.met_at is None and now >= ob.due and ladder:
             for number, step in enumerate(agreement.escalation, 1):
                 if now >= ob.due + step.after and number not in (thread.escalations or ()):
                     out.append(Action("escalate", thread.subject, ob.party, ob.kind, ob.due, number, step.action))

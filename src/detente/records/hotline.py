@@ -100,3 +100,4 @@ class DeadlineMissed(_Body):
 class Escalation(_Body):
     step: int = Field(ge=1, le=10)
     action: str = Field(min_length=1, max_length=128)
+    outcome: str = Field(default="", max_length=2048, description="what the sending node did, and how it went")

@@ -103,3 +103,7 @@ class WithheldNotification(_Body):
     category: str = Field(min_length=1, max_length=128)
     reason_class: str = Field(min_length=1, max_length=128)
     occurred: datetime
+    over_quota: bool = Field(
+        default=False,
+        description="the sender knows this exceeds the agreed yearly quota and records it anyway (flagged to all)",
+    )
