@@ -53,7 +53,7 @@ def latency(workdir: Path, n: int) -> list[float]:
     try:
         for i in range(n):
             payload = {
-                "type": "detente.dev/hotline-message/v1",
+                "type": "example.org/bench-ping/v1",
                 "body": {"sequence": i},
                 "text": {"original": {"lang": "en", "text": f"link test {i}"}},
             }
@@ -106,7 +106,7 @@ def backlog_sync(workdir: Path, n: int) -> tuple[float, float]:
             [
                 seal_record(
                     Record(
-                        type="detente.dev/hotline-message/v1",
+                        type="example.org/bench-ping/v1",
                         party=ident.name,
                         issued=issued,
                         body={"sequence": i, "topic": "link-test"},

@@ -1,0 +1,1 @@
+"""The shared AI incident database: staged reports, classifications, links, search, clocks."""
