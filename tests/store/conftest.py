@@ -88,3 +88,26 @@ def node_store(request: pytest.FixtureRequest, tmp_path):  # type: ignore[no-unt
     yield store
     store._run(f"DROP SCHEMA {schema} CASCADE")
     store.close()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def incident_index(request: pytest.FixtureRequest, tmp_path):  # type: ignore[no-untyped-def]
+    """A fresh incident index on each driver."""
+    from detente.store.postgres_incidents import PostgresIncidentIndex
+    from detente.store.sqlite_incidents import SQLiteIncidentIndex
+
+    if request.param == "sqlite":
+        index = SQLiteIncidentIndex(tmp_path / "node.db")
+        yield index
+        index.close()
+        return
+    schema = f"i_{uuid.uuid4().hex[:16]}"
+    try:
+        index = PostgresIncidentIndex(PG_URL, schema=schema)
+    except StoreUnavailable as exc:
+        if REQUIRE_PG:
+            raise
+        pytest.skip(f"PostgreSQL not reachable at {PG_URL}: {exc.message}")
+    yield index
+    index._exec(f"DROP SCHEMA {schema} CASCADE")
+    index.close()

@@ -49,6 +49,11 @@ class NodeConfig(BaseModel):
     alert_email_from: str = Field(
         default="", description="sender address of e-mail alerts (default detente@<origin host>)"
     )
+    early_warning_to: list[str] = Field(
+        default_factory=list,
+        description="log origins warned by a hotline message when a critical-infrastructure incident is filed; "
+        "empty: every peer",
+    )
     protocol_interval: float = Field(
         default=5.0, gt=0, description="seconds between evaluations of open threads (misses, escalation, reminders)"
     )

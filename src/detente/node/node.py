@@ -30,6 +30,7 @@ from detente.errors import DetenteError, Forbidden, LogNotFound, MalformedRecord
 from detente.node.alerts import Alerter, send_email
 from detente.node.client import PeerClient
 from detente.node.config import NodeConfig, load_agreement
+from detente.node.incidents import IncidentDesk
 from detente.node.keyfile import read_identity
 from detente.node.sequencer import Sequenced, Sequencer
 from detente.node.sync import Fork, SyncResult, sync_peer
@@ -42,7 +43,7 @@ from detente.records.record import TLP, Record
 from detente.records.ref import RecordRef
 from detente.records.text import BilingualText, LangText
 from detente.store.node_protocol import NodeStore, PeerRow
-from detente.store.open import open_node_store, open_store
+from detente.store.open import open_incident_index, open_node_store, open_store
 from detente.tlog.checkpoint import Checkpoint
 from detente.tlog.cosignature import verify_cosignatures
 from detente.tlog.hashing import leaf_hash
@@ -73,7 +74,7 @@ class Node:
     def __init__(self, config: NodeConfig, base: Path, *, clock: Callable[[], float] = time.time) -> None:
         self.config = config
         self.clock = clock
-        store_url = config.store if "://" in config.store else str(base / config.store)
+        store_url = self._store_url = config.store if "://" in config.store else str(base / config.store)
         self.identity = read_identity(base / config.key_file)
         if self.identity.name != config.origin:
             raise StoreUnavailable(f"key {self.identity.name!r} does not match origin {config.origin!r}")
@@ -88,6 +89,7 @@ class Node:
         self.peers: dict[str, PeerStatus] = {}
         self._clients: dict[str, PeerClient] = {}
         self._record_cache: dict[str, list[Logged]] = {}
+        self._incidents: IncidentDesk | None = None
         self._reminded: set[tuple[str, int, str]] = set()
         self.alerts = Alerter(
             self.identity,
@@ -171,6 +173,23 @@ class Node:
                 f"agreement {self.agreement.agreement_id} allows {limit} a year",
                 hint="to record it anyway, set over_quota: true in the body (every party will see the excess)",
             )
+
+    def append_many(self, records: list[Record], *, progress: Callable[[int], None] | None = None) -> list[Sequenced]:
+        """Validate every record first (one bad record writes nothing), then sign and append them
+        all in group-committed batches; returns their positions in order."""
+        for record in records:
+            if record.tlp not in (TLP.CLEAR, TLP.GREEN):
+                raise Forbidden(f"a {record.tlp.value} record would be readable by every peer and auditor of this log")
+            validate_record(record)
+        out: list[Sequenced] = []
+        for start in range(0, len(records), 500):
+            chunk = records[start : start + 500]
+            futures = [self.sequencer.submit(seal_record(r, self.identity)) for r in chunk]
+            out.extend(f.result(timeout=120) for f in futures)
+            if progress is not None:
+                progress(len(chunk))
+        self._publish.set()
+        return out
 
     def raise_alarm(self, fork: Fork) -> int:
         """Record a fork: an alarm record in our own log (with both signed checkpoints) and a row."""
@@ -295,7 +314,7 @@ class Node:
         issued = 0
         for begin in range(start, mirror.size, 256):
             end = min(begin + 256, mirror.size)
-            for item in self._logged(mirror, begin, end):
+            for item in self.logged(mirror, begin, end):
                 if self.identity.name in item.record.to and item.record.type != RECEIPT:  # no receipts of receipts
                     now = datetime.fromtimestamp(self.clock(), UTC)
                     self.append(
@@ -323,12 +342,34 @@ class Node:
             self.state.set_cursor(cursor_name, end)
         return issued
 
-    def _logged(self, tlog: TileLog, start: int, end: int) -> list[Logged]:
+    def logged(self, tlog: TileLog, start: int, end: int) -> list[Logged]:
         out = []
         for i, entry in enumerate(tlog.entries(start, end), start):
             payload = Envelope.from_json(entry).payload  # verified when it was logged or mirrored
             out.append(Logged(tlog.origin, i, leaf_hash(entry).hex(), Record.from_json(payload)))
         return out
+
+    def logged_at(self, origin: str, index: int) -> list[Logged]:
+        """The record at ``origin#index`` in this node's own log or a mirror (empty if none)."""
+        if origin == self.identity.name:
+            tlog = self.log
+        else:
+            row = self.peer_by_origin(origin)
+            if row is None:
+                return []
+            tlog = self.mirror(row)
+            tlog.refresh()
+        return self.logged(tlog, index, index + 1) if 0 <= index < tlog.size else []
+
+    @property
+    def incidents(self) -> IncidentDesk:
+        """The incident desk (its index is opened on first use)."""
+        with self._cosig_lock:
+            if self._incidents is None:
+                self._incidents = IncidentDesk(
+                    self, open_incident_index(self._store_url), early_warning_to=tuple(self.config.early_warning_to)
+                )
+            return self._incidents
 
     def all_records(self) -> list[Logged]:
         """Every record of the own log and of every mirror (each parsed once, then cached)."""
@@ -338,7 +379,7 @@ class Node:
                 cached = self._record_cache.setdefault(tlog.origin, [])
                 size = tlog.refresh().size if tlog is not self.log else tlog.size
                 if size > len(cached):
-                    cached.extend(self._logged(tlog, len(cached), size))
+                    cached.extend(self.logged(tlog, len(cached), size))
             return [item for tlog in logs for item in self._record_cache[tlog.origin]]
 
     def run_protocol(self) -> list[Action]:

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ValidationError
 
 from detente._internal.validation import describe_validation_error
 from detente.errors import MalformedRecord
+from detente.incidents import model as incidents
 from detente.records import hotline, notices
 from detente.records.record import Record
 
@@ -63,6 +64,11 @@ _SPECS = [
     TypeSpec(ACK, hotline.Acknowledgement),
     TypeSpec(DEADLINE_MISSED, hotline.DeadlineMissed),
     TypeSpec(ESCALATION, hotline.Escalation),
+    TypeSpec(incidents.INCIDENT, incidents.IncidentReport, addressed=False),
+    TypeSpec(incidents.CLASSIFICATION, incidents.Classification, addressed=False),
+    TypeSpec(incidents.LINK, incidents.IncidentLink, addressed=False),
+    TypeSpec(incidents.LINK_CONFIRMATION, incidents.LinkConfirmation, addressed=False),
+    TypeSpec(incidents.COMMENT, incidents.Comment, addressed=False),
 ]
 
 CATALOGUE: dict[str, TypeSpec] = {s.record_type: s for s in _SPECS}

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from detente.errors import StoreUnavailable
+from detente.store.incident_protocol import IncidentIndex
 from detente.store.node_protocol import NodeStore
 from detente.store.postgres import PostgresStore
 from detente.store.postgres_node import PostgresNodeStore
@@ -11,7 +12,7 @@ from detente.store.protocol import LogStore
 from detente.store.sqlite import SQLiteStore
 from detente.store.sqlite_node import SQLiteNodeStore
 
-__all__ = ["open_node_store", "open_store"]
+__all__ = ["open_incident_index", "open_node_store", "open_store"]
 
 
 def _parse(url: str) -> tuple[str, str, str]:
@@ -42,3 +43,15 @@ def open_node_store(url: str, *, create: bool = False) -> NodeStore:
     if kind == "postgres":
         return PostgresNodeStore(where, schema=schema, create=create)
     return SQLiteNodeStore(where, create=create)
+
+
+def open_incident_index(url: str) -> IncidentIndex:
+    """The incident search index, in the same database as the logs (created on first use)."""
+    kind, where, schema = _parse(url)
+    if kind == "postgres":
+        from detente.store.postgres_incidents import PostgresIncidentIndex
+
+        return PostgresIncidentIndex(where, schema=schema)
+    from detente.store.sqlite_incidents import SQLiteIncidentIndex
+
+    return SQLiteIncidentIndex(where)

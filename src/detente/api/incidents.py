@@ -1,0 +1,120 @@
+"""The incident database's operator API: file, search, show, classify, link, confirm, comment,
+import, duplicate suggestions and the working group's view. Incidents are named by their key,
+passed as the ``origin`` and ``id`` query parameters (an origin contains slashes)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import FastAPI, Query
+from pydantic import BaseModel, Field
+
+from detente.incidents.index import SearchQuery
+from detente.incidents.model import Classification, Comment, IncidentLink, IncidentReport, LinkConfirmation
+from detente.incidents.taxonomy import builtin_taxonomies
+from detente.node.node import Node
+from detente.node.sequencer import Sequenced
+from detente.node.tokens import Principal
+from detente.records.record import TLP
+
+__all__ = ["add_incident_routes"]
+
+
+class IncidentIn(BaseModel):
+    report: IncidentReport
+    tlp: TLP = TLP.CLEAR
+
+
+class ConfirmIn(BaseModel):
+    origin: str = Field(description="log origin of the party that asserted the link")
+    index: int = Field(ge=0, description="index of the link record in that log")
+    verdict: str = Field(pattern="^(confirm|dispute)$")
+    note: str = Field(default="", max_length=4096)
+
+
+class ImportIn(BaseModel):
+    reports: list[IncidentReport] = Field(default_factory=list, max_length=5000)
+    classifications: list[Classification] = Field(default_factory=list, max_length=20000)
+
+
+def _placed(node: Node, seq: Sequenced, who: Principal) -> dict[str, Any]:
+    return {
+        "origin": node.identity.name,
+        "index": seq.index,
+        "leaf_hash": seq.leaf_hash.hex(),
+        "tree_size": seq.checkpoint.size,
+        "by_token": who.token_id,
+    }
+
+
+def add_incident_routes(app: FastAPI, node: Node, viewer: Any, officer: Any) -> None:
+    desk = node.incidents
+
+    @app.post("/api/v1/incidents", tags=["incidents"], status_code=201)
+    def file_incident(item: IncidentIn, who: Principal = officer) -> dict[str, Any]:
+        """File one stage of an incident report (initial, update, final). The answer carries the
+        possible duplicates found at filing time (never linked automatically) and, for a
+        critical-infrastructure report, the early-warning hotline message it raised."""
+        seq, warning = desk.file(item.report, tlp=item.tlp)
+        key = (node.identity.name, item.report.incident_id)
+        suggestions = desk.suggest(item.report, exclude=key)
+        return {
+            **_placed(node, seq, who),
+            "incident_id": item.report.incident_id,
+            "early_warning": warning.model_dump() if warning else None,
+            "possible_duplicates": [s.as_dict() for s in suggestions],
+        }
+
+    @app.get("/api/v1/incidents", tags=["incidents"])
+    def search_incidents(query: Annotated[SearchQuery, Query()], who: Principal = viewer) -> dict[str, Any]:
+        """Full-text search (English and Chinese) with filters, over every log this node holds."""
+        return desk.search(query)
+
+    @app.get("/api/v1/incident", tags=["incidents"])
+    def show_incident(origin: str, id: str, who: Principal = viewer) -> dict[str, Any]:
+        """One incident: latest report, every stage, its regulatory clocks, classifications by
+        every party, links with their confirmations, comments."""
+        return desk.show(origin, id)
+
+    @app.get("/api/v1/incident/similar", tags=["incidents"])
+    def similar_incidents(
+        origin: str, id: str, limit: Annotated[int, Query(ge=1, le=50)] = 5, who: Principal = viewer
+    ) -> list[dict[str, Any]]:
+        """Possible duplicates of an incident (lexical and, if installed, semantic similarity)."""
+        return [s.as_dict() for s in desk.similar(origin, id, limit=limit)]
+
+    @app.post("/api/v1/incident/classifications", tags=["incidents"], status_code=201)
+    def classify(item: Classification, who: Principal = officer) -> dict[str, Any]:
+        """Classify an incident (any party's) under a built-in taxonomy, as this party."""
+        return _placed(node, desk.classify(item), who)
+
+    @app.post("/api/v1/incident/links", tags=["incidents"], status_code=201)
+    def link(item: IncidentLink, who: Principal = officer) -> dict[str, Any]:
+        """Assert that two incidents are the same, duplicates, or related (owned by this party)."""
+        return _placed(node, desk.link(item), who)
+
+    @app.post("/api/v1/incident/links/confirm", tags=["incidents"], status_code=201)
+    def confirm(item: ConfirmIn, who: Principal = officer) -> dict[str, Any]:
+        """Confirm or dispute another party's link naming one of this party's incidents."""
+        seq = desk.confirm(item.origin, item.index, LinkConfirmation(verdict=item.verdict, note=item.note))
+        return _placed(node, seq, who)
+
+    @app.post("/api/v1/incident/comments", tags=["incidents"], status_code=201)
+    def comment(item: Comment, who: Principal = officer) -> dict[str, Any]:
+        return _placed(node, desk.comment(item), who)
+
+    @app.post("/api/v1/incidents/import", tags=["incidents"])
+    def import_incidents(item: ImportIn, who: Principal = officer) -> dict[str, Any]:
+        """Append reports and classifications not yet in this party's log (idempotent)."""
+        return desk.import_records(item.reports, item.classifications)
+
+    @app.get("/api/v1/working-group", tags=["incidents"])
+    def working_group(who: Principal = viewer) -> dict[str, Any]:
+        """Counts and trends by harm type, sector, severity, category, party and year; open and
+        missed regulatory clocks; the latest critical-infrastructure incidents."""
+        return desk.working_group()
+
+    @app.get("/api/v1/taxonomies", tags=["incidents"])
+    def taxonomies(who: Principal = viewer) -> list[dict[str, Any]]:
+        """The built-in taxonomies (namespaced, versioned), with their fields and permitted values."""
+        return [t.model_dump(mode="json") for t in builtin_taxonomies()]

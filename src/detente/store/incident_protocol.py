@@ -1,0 +1,84 @@
+"""The incident index: a search index over incident records from every log a node holds (its own
+and its mirrors). It is derived data: the logs are the truth, and the index can be rebuilt from
+them at any time. Writes are idempotent (keyed by log origin and index), so replaying records
+after a crash changes nothing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from detente.incidents.index import IndexBatch, SearchQuery
+
+__all__ = ["Hit", "IncidentIndex", "SearchPage"]
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    origin: str
+    incident_id: str
+    title: str
+    stage: str
+    category: str
+    severity: str
+    critical_infrastructure: bool
+    occurred: str | None
+    first_reported: str
+    latest_index: int
+    score: float
+    body: dict[str, Any]
+
+    def as_dict(self, *, with_body: bool = False) -> dict[str, Any]:
+        out = {
+            "origin": self.origin,
+            "incident_id": self.incident_id,
+            "title": self.title,
+            "stage": self.stage,
+            "category": self.category,
+            "severity": self.severity,
+            "critical_infrastructure": self.critical_infrastructure,
+            "occurred": self.occurred,
+            "first_reported": self.first_reported,
+            "latest_index": self.latest_index,
+            "score": round(self.score, 6),
+        }
+        if with_body:
+            out["report"] = self.body
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class SearchPage:
+    total: int
+    hits: list[Hit]
+
+
+class IncidentIndex(Protocol):
+    def apply(self, batch: IndexBatch) -> None:
+        """Index a batch of rows in one transaction (all or nothing)."""
+
+    def search(self, query: SearchQuery) -> SearchPage: ...
+
+    def get(self, origin: str, incident_id: str) -> Hit | None: ...
+
+    def stages(self, origin: str, incident_id: str) -> list[dict[str, Any]]:
+        """Every logged stage, oldest first: ``index``, ``leaf_hash``, ``issued``, ``report``."""
+
+    def classifications(self, origin: str, incident_id: str) -> list[dict[str, Any]]: ...
+
+    def links(self, origin: str, incident_id: str) -> list[dict[str, Any]]:
+        """Links from or to the incident, each with its confirmations."""
+
+    def comments(self, origin: str, incident_id: str) -> list[dict[str, Any]]: ...
+
+    def counts(self, facet: str) -> dict[str, int]:
+        """Incidents per value of ``facet``: harm_type, sector, country, severity, category, party,
+        year (of occurrence)."""
+
+    def keys(self) -> list[tuple[str, str]]:
+        """Every indexed incident key (origin, id)."""
+
+    def texts(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        """Title and description text per key (for embedding)."""
+
+    def close(self) -> None: ...

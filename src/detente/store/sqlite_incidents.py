@@ -1,0 +1,67 @@
+"""SQLite driver for the incident index (:mod:`detente.store.incident_protocol`): FTS5 with the
+``porter unicode61`` tokenizer, ranked by BM25, in the node's database file."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from detente.errors import StorageError, StoreUnavailable
+from detente.store.incident_sql import TABLES, SQLIncidentIndex
+
+__all__ = ["SQLiteIncidentIndex"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS inc_docs (
+    doc_id INTEGER PRIMARY KEY, origin TEXT NOT NULL, incident_id TEXT NOT NULL, latest_index INTEGER NOT NULL,
+    stage TEXT NOT NULL, category TEXT NOT NULL, severity TEXT NOT NULL, severity_rank INTEGER NOT NULL,
+    critical INTEGER NOT NULL, occurred TEXT, first_reported TEXT NOT NULL, title TEXT NOT NULL, body TEXT NOT NULL,
+    search TEXT NOT NULL, UNIQUE (origin, incident_id));
+CREATE INDEX IF NOT EXISTS inc_docs_occurred ON inc_docs (occurred);
+CREATE VIRTUAL TABLE IF NOT EXISTS inc_fts USING fts5(search, tokenize = 'porter unicode61 remove_diacritics 2');
+"""
+
+
+class SQLiteIncidentIndex(SQLIncidentIndex):
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._lock = threading.RLock()
+        try:
+            self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self._conn.executescript("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=10000;")
+            self._conn.executescript(_SCHEMA + TABLES.replace("@", ""))
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"cannot open the incident index in {self.path}: {exc}") from None
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        with self._lock:
+            self._exec("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._exec("COMMIT")
+
+    def _exec(self, sql: str, args: Sequence[Any] = ()) -> Any:
+        with self._lock:
+            try:
+                return self._conn.execute(sql.replace("@", ""), tuple(args))
+            except sqlite3.Error as exc:
+                raise StorageError(f"SQLite error in the incident index: {exc}") from None
+
+    def _fts_write(self, doc_id: int, text: str) -> None:
+        self._exec("DELETE FROM inc_fts WHERE rowid = ?", (doc_id,))
+        self._exec("INSERT INTO inc_fts (rowid, search) VALUES (?, ?)", (doc_id, text))
+
+    def _fts_clause(self, terms: list[str], *, any_term: bool) -> tuple[str, str, list[Any], str]:
+        match = (" OR " if any_term else " ").join('"' + t.replace('"', '""') + '"' for t in terms)
+        return "JOIN inc_fts f ON f.rowid = d.doc_id", "inc_fts MATCH ?", [match], "-bm25(inc_fts)"
+
+    def close(self) -> None:
+        self._conn.close()

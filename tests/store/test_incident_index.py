@@ -1,0 +1,168 @@
+"""The incident index on both drivers: full-text search in English and Chinese, filters, the
+latest stage wins, idempotent replays, classifications, links and counts."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from detente.errors import MalformedRecord
+from detente.incidents.index import SearchQuery, batch_for
+from detente.incidents.model import CLASSIFICATION, INCIDENT, LINK, LINK_CONFIRMATION
+from detente.records.record import Record
+from detente.records.ref import RecordRef
+
+US, CN = "us.example/log", "cn.example/log"
+T = datetime(2026, 11, 20, tzinfo=UTC)
+
+
+def report(incident_id: str, title_en: str, description_en: str, **over: object) -> dict:  # type: ignore[type-arg]
+    return {
+        "incident_id": incident_id,
+        "category": "ai-incident",
+        "title": {"original": {"lang": "en", "text": title_en}},
+        "description": {"original": {"lang": "en", "text": description_en}},
+        "ai_relation": "model output",
+        "submitter": "desk",
+        "supporting_materials": ["https://example.org"],
+        "severity": "medium",
+        "harm_types": ["health"],
+        "occurred_at": "2026-10-01T00:00:00Z",
+    } | over
+
+
+def items(*specs: tuple[str, int, str, dict]) -> list:  # type: ignore[type-arg]
+    out = []
+    for origin, index, rtype, body in specs:
+        refs = tuple(body.pop("_refs", ()))
+        rec = Record(type=rtype, party=origin, issued=T, body=body, refs=refs)
+        out.append((origin, index, f"{index:064x}", rec))
+    return out
+
+
+@pytest.fixture
+def filled(incident_index):  # type: ignore[no-untyped-def]
+    incident_index.apply(
+        batch_for(
+            items(
+                (
+                    US,
+                    0,
+                    INCIDENT,
+                    report("us-1", "Chatbot gave dangerous medical advice", "Patients were harmed by advice."),
+                ),
+                (
+                    US,
+                    1,
+                    INCIDENT,
+                    report(
+                        "us-2",
+                        "Power grid forecasting failure",
+                        "A forecasting model caused blackouts.",
+                        harm_types=["critical-infrastructure"],
+                        severity="critical",
+                        critical_infrastructure=True,
+                        sectors=["Energy"],
+                        occurred_at="2025-03-01T00:00:00Z",
+                    ),
+                ),
+                (
+                    CN,
+                    0,
+                    INCIDENT,
+                    report(
+                        "cn-1",
+                        "自动驾驶汽车事故",
+                        "一辆自动驾驶汽车在北京市发生碰撞。",
+                        title={
+                            "original": {"lang": "zh", "text": "自动驾驶汽车事故"},
+                            "translations": {"en": "Self-driving car crash"},
+                        },
+                        description={"original": {"lang": "zh", "text": "一辆自动驾驶汽车在北京市发生碰撞。"}},
+                        sectors=["transportation"],
+                        jurisdictions=["CN"],
+                    ),
+                ),
+                (
+                    CN,
+                    1,
+                    CLASSIFICATION,
+                    {
+                        "incident": {"origin": US, "id": "us-1"},
+                        "namespace": "OECD",
+                        "taxonomy_version": "2024.05",
+                        "attributes": {"geographic_scale": "national", "affected_stakeholders": ["patients"]},
+                    },
+                ),
+            )
+        )
+    )
+    return incident_index
+
+
+def keys(page) -> list[str]:  # type: ignore[no-untyped-def]
+    return [h.incident_id for h in page.hits]
+
+
+def test_english_search_with_stemming_and_chinese_by_bigrams(filled) -> None:  # type: ignore[no-untyped-def]
+    assert keys(filled.search(SearchQuery(q="blackout"))) == ["us-2"]  # stemmed: blackouts
+    assert keys(filled.search(SearchQuery(q="北京"))) == ["cn-1"]  # inside 北京市
+    assert keys(filled.search(SearchQuery(q="自动驾驶"))) == ["cn-1"]
+    assert keys(filled.search(SearchQuery(q="self-driving crash"))) == ["cn-1"]  # the translation is searched too
+    assert filled.search(SearchQuery(q="medical grid")).total == 0  # all words must match
+    assert sorted(keys(filled.search(SearchQuery(q="medical grid", match="any")))) == ["us-1", "us-2"]
+
+
+def test_filters(filled) -> None:  # type: ignore[no-untyped-def]
+    assert keys(filled.search(SearchQuery(harm_type="critical-infrastructure"))) == ["us-2"]
+    assert keys(filled.search(SearchQuery(sector="energy"))) == ["us-2"]
+    assert keys(filled.search(SearchQuery(min_severity="high"))) == ["us-2"]
+    assert keys(filled.search(SearchQuery(party=CN))) == ["cn-1"]
+    assert keys(filled.search(SearchQuery(critical_infrastructure=True))) == ["us-2"]
+    assert keys(filled.search(SearchQuery(jurisdiction="CN"))) == ["cn-1"]
+    assert keys(filled.search(SearchQuery(occurred_to=datetime(2025, 12, 31, tzinfo=UTC)))) == ["us-2"]
+    assert keys(filled.search(SearchQuery(taxonomy="OECD:affected_stakeholders=patients"))) == ["us-1"]
+    assert filled.search(SearchQuery(taxonomy="OECD:geographic_scale=global")).total == 0
+    with pytest.raises(MalformedRecord, match="unknown severity"):
+        filled.search(SearchQuery(severity="apocalyptic"))
+    with pytest.raises(MalformedRecord, match="NAMESPACE:FIELD=VALUE"):
+        filled.search(SearchQuery(taxonomy="OECD"))
+
+
+def test_latest_stage_wins_history_kept_and_replays_change_nothing(filled) -> None:  # type: ignore[no-untyped-def]
+    update = items(
+        (
+            US,
+            5,
+            INCIDENT,
+            report("us-1", "Chatbot medical advice: update", "Recall issued.", stage="update", severity="high"),
+        )
+    )
+    filled.apply(batch_for(update))
+    filled.apply(batch_for(update))  # a replay after a crash
+    hit = filled.get(US, "us-1")
+    assert hit.stage == "update" and hit.severity == "high" and hit.latest_index == 5
+    assert [s["index"] for s in filled.stages(US, "us-1")] == [0, 5]
+    old = items((US, 0, INCIDENT, report("us-1", "Chatbot gave dangerous medical advice", "Patients were harmed.")))
+    filled.apply(batch_for(old))  # an older stage arriving late does not win
+    assert filled.get(US, "us-1").latest_index == 5
+    assert keys(filled.search(SearchQuery(q="recall"))) == ["us-1"]
+    assert filled.search(SearchQuery(q="harmed")).total == 0  # the old text left the search index
+    assert len(filled.classifications(US, "us-1")) == 1
+
+
+def test_links_with_confirmations_and_counts(filled) -> None:  # type: ignore[no-untyped-def]
+    link = {"source": {"origin": CN, "id": "cn-1"}, "target": {"origin": US, "id": "us-2"}, "relation": "related-to"}
+    filled.apply(batch_for(items((CN, 7, LINK, link))))
+    ref = RecordRef(origin=CN, index=7, leaf_hash=f"{7:064x}", rel="confirms")
+    filled.apply(batch_for(items((US, 9, LINK_CONFIRMATION, {"verdict": "dispute", "_refs": [ref]}))))
+    links = filled.links(US, "us-2")
+    assert [(x["asserted_by"], x["relation"]) for x in links] == [(CN, "related-to")]
+    assert [(c["by"], c["verdict"]) for c in links[0]["confirmations"]] == [(US, "dispute")]
+    assert filled.links(CN, "cn-1") == links
+    assert filled.counts("harm_type") == {"critical-infrastructure": 1, "health": 2}
+    assert filled.counts("party") == {CN: 1, US: 2}
+    assert filled.counts("year") == {"2025": 1, "2026": 2}
+    with pytest.raises(MalformedRecord, match="cannot count"):
+        filled.counts("colour")
