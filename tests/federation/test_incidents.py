@@ -1,0 +1,143 @@
+"""The incident database across two real nodes: an incident filed at one node is found by search
+at the other after sync (in Chinese too), classified by the other party, linked and confirmed;
+a critical-infrastructure report raises an early warning; bad input writes nothing."""
+
+from __future__ import annotations
+
+
+def grid_report(incident_id: str, **over: object) -> dict:  # type: ignore[type-arg]
+    return {
+        "incident_id": incident_id,
+        "category": "serious-ai-incident",
+        "title": {
+            "original": {"lang": "en", "text": "Load-forecasting model caused regional grid outage"},
+            "translations": {"zh": "负荷预测模型导致区域电网停电"},
+        },
+        "description": {
+            "original": {"lang": "en", "text": "A load-forecasting model under-predicted demand; operators shed load."}
+        },
+        "ai_relation": "the model's forecast drove automatic dispatch",
+        "submitter": "grid regulator duty desk",
+        "supporting_materials": ["https://example.org/grid/outage-report"],
+        "severity": "high",
+        "harm_types": ["critical-infrastructure"],
+        "critical_infrastructure": True,
+        "sectors": ["energy"],
+        "aware_at": "2026-11-20T06:00:00Z",
+        "occurred_at": "2026-11-20T04:00:00Z",
+        "jurisdictions": ["EU"],
+    } | over
+
+
+def test_incident_filed_at_one_node_is_searched_classified_and_linked_at_the_other(make_node, wait) -> None:
+    us, cn = make_node("us"), make_node("cn")
+    us.pin(cn)
+    cn.pin(us)
+    us.start()
+    cn.start()
+    filed = us.api("POST", "/api/v1/incidents", json={"report": grid_report("us-2026-0001")})
+    assert filed.status_code == 201, filed.text
+    assert filed.json()["early_warning"]["origin"] == us.origin
+
+    def found() -> list:  # type: ignore[type-arg]
+        return cn.api("GET", "/api/v1/incidents", params={"q": "电网停电"}).json()["hits"]
+
+    wait("us's incident in cn's search", lambda: [h["incident_id"] for h in found()] == ["us-2026-0001"])
+    shown = cn.api("GET", "/api/v1/incident", params={"origin": us.origin, "id": "us-2026-0001"}).json()
+    assert shown["clocks"][0]["regime"] == "EU" and shown["clocks"][0]["basis"].startswith("AI Act Art. 73(3)")
+    assert [s["report"]["stage"] for s in shown["stages"]] == ["initial"]
+
+    # The early warning is a hotline thread at cn, with its own deadlines.
+    wait(
+        "the early warning in cn's inbox",
+        lambda: any(t["type"] == "detente.dev/hotline-message/v1" for t in cn.api("GET", "/api/v1/inbox").json()),
+    )
+
+    classification = {
+        "incident": {"origin": us.origin, "id": "us-2026-0001"},
+        "namespace": "OECD",
+        "taxonomy_version": "2024.05",
+        "attributes": {"geographic_scale": "regional", "reversibility": "reversible"},
+    }
+    assert cn.api("POST", "/api/v1/incident/classifications", json=classification).status_code == 201
+    size = cn.status()["size"]
+    bad = cn.api(
+        "POST",
+        "/api/v1/incident/classifications",
+        json=classification | {"attributes": {"geographic_scale": "galactic"}},
+    )
+    assert bad.status_code == 422 and "galactic" in bad.json()["detail"] and "regional" in bad.json()["hint"]
+    unknown = cn.api("POST", "/api/v1/incident/classifications", json=classification | {"namespace": "NOPE"})
+    assert unknown.status_code == 422 and unknown.json()["hint"].startswith("built-in taxonomies")
+    assert cn.status()["size"] == size  # nothing written
+
+    # cn files its own report of the same event: the answer suggests us's incident.
+    own = grid_report(
+        "cn-2026-0042",
+        title={
+            "original": {"lang": "zh", "text": "区域电网停电：负荷预测模型故障"},
+            "translations": {"en": "Regional grid outage: load-forecasting model failure"},
+        },
+        jurisdictions=["CN"],
+        reporter_type="cii-operator",
+    )
+    mine = cn.api("POST", "/api/v1/incidents", json={"report": own})
+    assert mine.status_code == 201, mine.text
+    suggested = [(s["origin"], s["incident_id"]) for s in mine.json()["possible_duplicates"]]
+    assert suggested[0] == (us.origin, "us-2026-0001")
+
+    link = {
+        "source": {"origin": cn.origin, "id": "cn-2026-0042"},
+        "target": {"origin": us.origin, "id": "us-2026-0001"},
+        "relation": "same-as",
+    }
+    linked = cn.api("POST", "/api/v1/incident/links", json=link)
+    assert linked.status_code == 201
+    self_confirm = cn.api(
+        "POST",
+        "/api/v1/incident/links/confirm",
+        json={"origin": cn.origin, "index": linked.json()["index"], "verdict": "confirm"},
+    )
+    assert self_confirm.status_code == 422 and "own link" in self_confirm.json()["detail"]
+
+    def confirm_at_us() -> bool:
+        resp = us.api(
+            "POST",
+            "/api/v1/incident/links/confirm",
+            json={"origin": cn.origin, "index": linked.json()["index"], "verdict": "confirm"},
+        )
+        return resp.status_code == 201
+
+    wait("us confirms cn's link once it has synced", confirm_at_us)
+    wait(
+        "the confirmation at cn",
+        lambda: (
+            [
+                c["verdict"]
+                for x in cn.api("GET", "/api/v1/incident", params={"origin": us.origin, "id": "us-2026-0001"}).json()[
+                    "links"
+                ]
+                for c in x["confirmations"]
+            ]
+            == ["confirm"]
+        ),
+    )
+
+    # Stage rules: an update needs an incident, an initial report cannot be filed twice.
+    size = us.status()["size"]
+    again = us.api("POST", "/api/v1/incidents", json={"report": grid_report("us-2026-0001")})
+    assert (
+        again.status_code == 422 and "already reported" in again.json()["detail"] and "update" in again.json()["hint"]
+    )
+    orphan = us.api("POST", "/api/v1/incidents", json={"report": grid_report("us-2026-9999", stage="update")})
+    assert orphan.status_code == 422 and "initial" in orphan.json()["hint"]
+    assert us.status()["size"] == size
+
+    update = us.api(
+        "POST", "/api/v1/incidents", json={"report": grid_report("us-2026-0001", stage="final", severity="medium")}
+    )
+    assert update.status_code == 201
+    wg = us.api("GET", "/api/v1/working-group").json()
+    assert wg["by"]["party"] == {cn.origin: 1, us.origin: 1}
+    assert wg["by"]["harm_type"] == {"critical-infrastructure": 2}
+    assert wg["critical_infrastructure"]["total"] == 2
