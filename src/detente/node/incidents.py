@@ -18,13 +18,12 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from detente.errors import LogNotFound, MalformedRecord
 from detente.incidents.clocks import ClockState, Filed, regulatory_clocks
-from detente.incidents.index import SearchQuery, batch_for, query_terms
+from detente.incidents.index import SearchQuery, batch_for
 from detente.incidents.model import (
     CLASSIFICATION,
     COMMENT,
@@ -39,6 +38,7 @@ from detente.incidents.model import (
     Severity,
     Stage,
 )
+from detente.incidents.similarity import Suggester, Suggestion
 from detente.incidents.taxonomy import taxonomy_for
 from detente.records.record import TLP, Record
 from detente.records.ref import RecordRef
@@ -53,77 +53,6 @@ __all__ = ["IncidentDesk", "Suggestion"]
 
 log = logging.getLogger(__name__)
 
-_STOP = frozenset(
-    [
-        "a",
-        "an",
-        "and",
-        "are",
-        "as",
-        "at",
-        "be",
-        "by",
-        "for",
-        "from",
-        "has",
-        "have",
-        "in",
-        "is",
-        "it",
-        "its",
-        "of",
-        "on",
-        "or",
-        "that",
-        "the",
-        "this",
-        "to",
-        "was",
-        "were",
-        "will",
-        "with",
-        "after",
-        "over",
-        "into",
-        "their",
-        "they",
-        "been",
-        "being",
-        "which",
-        "who",
-        "when",
-        "where",
-        "while",
-        "about",
-        "against",
-        "than",
-        "then",
-        "there",
-        "these",
-        "those",
-    ]
-)
-
-
-@dataclass(frozen=True, slots=True)
-class Suggestion:
-    origin: str
-    incident_id: str
-    title: str
-    score: float
-    lexical: float
-    semantic: float | None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "origin": self.origin,
-            "incident_id": self.incident_id,
-            "title": self.title,
-            "score": round(self.score, 4),
-            "lexical": round(self.lexical, 4),
-            "semantic": None if self.semantic is None else round(self.semantic, 4),
-        }
-
 
 class IncidentDesk:
     def __init__(self, node: Node, index: IncidentIndex, *, early_warning_to: tuple[str, ...] = ()) -> None:
@@ -131,9 +60,7 @@ class IncidentDesk:
         self.index = index
         self.early_warning_to = early_warning_to
         self._lock = threading.Lock()
-        self._embedder: Any = None
-        self._embedder_checked = False
-        self._vectors: dict[tuple[str, str], Any] = {}
+        self.suggester = Suggester(index)
 
     # --- keeping the index in step ----------------------------------------------------------
 
@@ -336,75 +263,11 @@ class IncidentDesk:
             "comments": self.index.comments(origin, incident_id),
         }
 
-    def _embed(self, texts: list[str]) -> Any:
-        if not self._embedder_checked:
-            try:
-                from detente.incidents.embed import load_embedder
-            except ImportError:  # the optional module itself failed: lexical suggestions only
-                self._embedder = None
-            else:
-                self._embedder = load_embedder()
-            self._embedder_checked = True
-        return None if self._embedder is None else self._embedder.encode(texts)
-
-    def _vectors_for(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], Any]:
-        missing = [k for k in keys if k not in self._vectors]
-        if missing:
-            texts = self.index.texts(missing)
-            order = [k for k in missing if k in texts]
-            vectors = self._embed([texts[k] for k in order])
-            if vectors is None:
-                return {}
-            self._vectors.update(zip(order, vectors, strict=True))
-        return {k: self._vectors[k] for k in keys if k in self._vectors}
-
     def suggest(
         self, report: IncidentReport, *, exclude: tuple[str, str] | None = None, limit: int = 5
     ) -> list[Suggestion]:
-        """Possible duplicates of ``report`` among the indexed incidents: lexical candidates (any of
-        the report's salient words, BM25) and, where the embedding model is installed, semantic
-        candidates (cosine over all-MiniLM-L6-v2 vectors), ranked by the mean of word-set overlap
-        and cosine. Never links anything: an operator confirms."""
         self.catch_up()
-        text = f"{report.title.original.text}. {report.description.original.text}"
-        words = _salient(text)
-        candidates: dict[tuple[str, str], Hit] = {}
-        if words:
-            page = self.index.search(SearchQuery(q=" ".join(words[:40]), match="any", limit=30))
-            candidates.update({(h.origin, h.incident_id): h for h in page.hits})
-        semantic: dict[tuple[str, str], float] = {}
-        query_vec = self._embed([text])
-        if query_vec is not None:
-            import numpy as np
-
-            keys = self.index.keys()
-            vectors = self._vectors_for(keys)
-            if vectors:
-                order = list(vectors)
-                sims = np.stack([vectors[k] for k in order]) @ query_vec[0]
-                for i in np.argsort(-sims)[:30]:
-                    semantic[order[int(i)]] = float(sims[int(i)])
-                for k in semantic:
-                    if k not in candidates:
-                        hit = self.index.get(*k)
-                        if hit is not None:
-                            candidates[k] = hit
-                for k in candidates:
-                    if k not in semantic and k in vectors:
-                        semantic[k] = float(vectors[k] @ query_vec[0])
-        mine = set(words)
-        out = []
-        texts = self.index.texts(list(candidates))
-        for key, hit in candidates.items():
-            if key == exclude:
-                continue
-            theirs = set(_salient(texts.get(key, hit.title)))
-            lexical = len(mine & theirs) / len(mine | theirs) if mine | theirs else 0.0
-            sem = semantic.get(key)
-            score = lexical if sem is None else (lexical + max(sem, 0.0)) / 2
-            out.append(Suggestion(key[0], key[1], hit.title, score, lexical, sem))
-        out.sort(key=lambda s: (-s.score, s.origin, s.incident_id))
-        return out[:limit]
+        return self.suggester.suggest(report, exclude=exclude, limit=limit)
 
     def similar(self, origin: str, incident_id: str, *, limit: int = 5) -> list[Suggestion]:
         hit = self._known(origin, incident_id)
@@ -433,11 +296,3 @@ class IncidentDesk:
             "open_clocks": clocks,
             "critical_infrastructure": {"total": critical.total, "latest": [h.as_dict() for h in critical.hits]},
         }
-
-
-def _salient(text: str) -> list[str]:
-    seen: dict[str, None] = {}
-    for t in query_terms(text):
-        if t not in _STOP and (len(t) > 2 or not t.isascii()):
-            seen.setdefault(t, None)
-    return list(seen)

@@ -1,0 +1,176 @@
+"""Duplicate suggestions: which indexed incidents may report the same event as a new report.
+
+Two signals, as the AI Incident Database uses (editor judgement aside): *lexical* candidates
+(any of the report's salient words, ranked by the index's BM25 or ``ts_rank_cd``) scored by the
+overlap of their word sets (Jaccard), and, where the optional embedding model is installed,
+*semantic* candidates: cosine similarity of all-MiniLM-L6-v2 vectors over every indexed
+incident. The score is the mean of the two (the lexical one alone without the model).
+Suggestions are never acted on: an operator confirms a link.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from detente.incidents.index import SearchQuery, query_terms
+from detente.incidents.model import IncidentReport
+from detente.store.incident_protocol import Hit, IncidentIndex
+
+__all__ = ["Suggester", "Suggestion", "salient_words"]
+
+_STOP = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "by",
+        "for",
+        "from",
+        "has",
+        "have",
+        "in",
+        "is",
+        "it",
+        "its",
+        "of",
+        "on",
+        "or",
+        "that",
+        "the",
+        "this",
+        "to",
+        "was",
+        "were",
+        "will",
+        "with",
+        "after",
+        "over",
+        "into",
+        "their",
+        "they",
+        "been",
+        "being",
+        "which",
+        "who",
+        "when",
+        "where",
+        "while",
+        "about",
+        "against",
+        "than",
+        "then",
+        "there",
+        "these",
+        "those",
+    ]
+)
+
+
+def salient_words(text: str) -> list[str]:
+    """Distinct words of ``text`` in order, without stop words and one- or two-letter words."""
+    seen: dict[str, None] = {}
+    for t in query_terms(text):
+        if t not in _STOP and (len(t) > 2 or not t.isascii()):
+            seen.setdefault(t, None)
+    return list(seen)
+
+
+@dataclass(frozen=True, slots=True)
+class Suggestion:
+    origin: str
+    incident_id: str
+    title: str
+    score: float
+    lexical: float
+    semantic: float | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "origin": self.origin,
+            "incident_id": self.incident_id,
+            "title": self.title,
+            "score": round(self.score, 4),
+            "lexical": round(self.lexical, 4),
+            "semantic": None if self.semantic is None else round(self.semantic, 4),
+        }
+
+
+class Suggester:
+    def __init__(self, index: IncidentIndex, *, semantic: bool = True) -> None:
+        self.index = index
+        self._semantic = semantic
+        self._embedder: Any = None
+        self._checked = False
+        self._lock = threading.Lock()
+        self._vectors: dict[tuple[str, str], Any] = {}
+
+    def embed(self, texts: list[str]) -> Any:
+        """Vectors for ``texts``, or ``None`` when the embedding model is not installed."""
+        with self._lock:
+            if not self._checked:
+                self._checked = True
+                if self._semantic:
+                    try:
+                        from detente.incidents.embed import load_embedder
+                    except ImportError:  # the optional module itself failed: lexical suggestions only
+                        self._embedder = None
+                    else:
+                        self._embedder = load_embedder()
+        return None if self._embedder is None else self._embedder.encode(texts)
+
+    def _vectors_for(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], Any]:
+        missing = [k for k in keys if k not in self._vectors]
+        if missing:
+            texts = self.index.texts(missing)
+            order = [k for k in missing if k in texts]
+            vectors = self.embed([texts[k] for k in order])
+            if vectors is None:
+                return {}
+            self._vectors.update(zip(order, vectors, strict=True))
+        return {k: self._vectors[k] for k in keys if k in self._vectors}
+
+    def suggest(
+        self, report: IncidentReport, *, exclude: tuple[str, str] | None = None, limit: int = 5
+    ) -> list[Suggestion]:
+        text = f"{report.title.original.text}. {report.description.original.text}"
+        words = salient_words(" ".join([text, *report.title.translations.values()]))
+        candidates: dict[tuple[str, str], Hit] = {}
+        if words:
+            page = self.index.search(SearchQuery(q=" ".join(words[:40]), match="any", limit=30))
+            candidates.update({(h.origin, h.incident_id): h for h in page.hits})
+        semantic: dict[tuple[str, str], float] = {}
+        query_vec = self.embed([text])
+        if query_vec is not None:
+            import numpy as np
+
+            vectors = self._vectors_for(self.index.keys())
+            if vectors:
+                order = list(vectors)
+                sims = np.stack([vectors[k] for k in order]) @ query_vec[0]
+                for i in np.argsort(-sims)[:30]:
+                    semantic[order[int(i)]] = float(sims[int(i)])
+                for k in semantic:
+                    if k not in candidates and (hit := self.index.get(*k)) is not None:
+                        candidates[k] = hit
+                for k in candidates:
+                    if k not in semantic and k in vectors:
+                        semantic[k] = float(vectors[k] @ query_vec[0])
+        mine = set(words)
+        texts = self.index.texts(list(candidates))
+        out = []
+        for key, hit in candidates.items():
+            if key == exclude:
+                continue
+            theirs = set(salient_words(texts.get(key, hit.title)))
+            lexical = len(mine & theirs) / len(mine | theirs) if mine | theirs else 0.0
+            sem = semantic.get(key)
+            score = lexical if sem is None else (lexical + max(sem, 0.0)) / 2
+            out.append(Suggestion(key[0], key[1], hit.title, score, lexical, sem))
+        out.sort(key=lambda s: (-s.score, s.origin, s.incident_id))
+        return out[:limit]
