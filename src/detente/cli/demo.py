@@ -123,6 +123,81 @@ def _protocol_flow(us: LocalNode, cn: LocalNode) -> None:
     )
 
 
+def _incident_flow(us: LocalNode, cn: LocalNode) -> None:
+    """An incident reported by one party, found in Chinese at the other, reported there too,
+    suggested as a duplicate, linked, and the link confirmed."""
+    console.rule("shared incident database")
+    report = {
+        "incident_id": "us-2026-0007",
+        "category": "serious-ai-incident",
+        "title": {
+            "original": {
+                "lang": "en",
+                "text": "Load-forecasting model under-predicted demand; regional grid shed load",
+            },
+            "translations": {"zh-Hans": "负荷预测模型低估需求，区域电网被迫减负荷"},
+        },
+        "description": {
+            "original": {
+                "lang": "en",
+                "text": "A machine-learning load forecast fed automatic dispatch; in a cold snap it under-predicted "
+                "demand by 18 % and operators shed load for 40 minutes.",
+            }
+        },
+        "ai_relation": "the model's forecast drove automatic dispatch decisions",
+        "submitter": "US grid regulator duty desk",
+        "supporting_materials": ["https://example.org/grid/2026-11-20-outage"],
+        "severity": "high",
+        "harm_types": ["critical-infrastructure"],
+        "critical_infrastructure": True,
+        "sectors": ["energy"],
+        "occurred_at": (datetime.now(UTC) - timedelta(days=2)).isoformat(),
+        "aware_at": (datetime.now(UTC) - timedelta(days=2)).isoformat(),
+        "jurisdictions": ["EU"],
+    }
+    filed = us.api("POST", "/api/v1/incidents", json={"report": report}).json()
+    console.print(
+        f"us       incident {report['incident_id']} filed as #{filed['index']}; critical infrastructure, so an "
+        f"early-warning hotline message #{filed['early_warning']['index']} went to cn at once"
+    )
+
+    def found() -> list[dict[str, Any]]:
+        return list(cn.api("GET", "/api/v1/incidents", params={"q": "电网 负荷"}).json()["hits"])
+
+    _wait("us's incident in cn's search", lambda: bool(found()))
+    console.print(f"cn       search 「电网 负荷」 finds: {found()[0]['incident_id']} ({found()[0]['title'][:60]}…)")
+    own = dict(report)
+    own.update(
+        incident_id="cn-2026-0113",
+        title={
+            "original": {"lang": "zh-Hans", "text": "区域电网减负荷：负荷预测模型故障"},
+            "translations": {"en": "Regional grid load shedding: load-forecasting model failure"},
+        },
+        submitter="CN grid operator",
+        jurisdictions=["CN"],
+        reporter_type="cii-operator",
+    )
+    mine = cn.api("POST", "/api/v1/incidents", json={"report": own}).json()
+    top = mine["possible_duplicates"][0]
+    console.print(f"cn       files its own report; possible duplicate: {top['incident_id']} (score {top['score']})")
+    link = cn.api(
+        "POST",
+        "/api/v1/incident/links",
+        json={
+            "source": {"origin": cn.origin, "id": own["incident_id"]},
+            "target": {"origin": top["origin"], "id": top["incident_id"]},
+            "relation": "same-as",
+        },
+    ).json()
+
+    def confirmed() -> bool:
+        body = {"origin": cn.origin, "index": link["index"], "verdict": "confirm", "note": "same event / 同一事件"}
+        return us.api("POST", "/api/v1/incident/links/confirm", json=body).status_code == 201
+
+    _wait("us to confirm cn's link", confirmed)
+    console.print("cn → us  link same-as asserted by cn, [bold]confirmed[/] by us; nothing merged or deleted")
+
+
 def demo(
     directory: Path = typer.Option(Path("demo-node"), "--dir", help="where the three nodes' folders go"),
     records: int = typer.Option(20, "--records", min=1, max=10_000, help="records each party sends"),
@@ -181,6 +256,7 @@ def demo(
                 progress.advance(task)
 
         _protocol_flow(us, cn)
+        _incident_flow(us, cn)
 
         def settled() -> bool:
             s_us, s_cn = us.status(), cn.status()
