@@ -1,0 +1,179 @@
+"""Run a suite against a model: every row under every perturbation, one per-sample record each,
+and a Merkle root (RFC 9162, the same hashing as the logs) that commits to the whole run.
+
+A per-sample record is the canonical JSON of ``{sample, perturbation, input_sha256, output,
+score}``; its position is ``perturbation_index × rows + row_index``. Two runs of the same suite
+on the same model give the same records and so the same root; a party re-checking a result
+re-runs samples it picks and proves each against the root.
+
+Metrics: accuracy under each perturbation (exact-label scorer), consistency with the clean
+prediction, attack success rate (the share of clean-correct samples a perturbation flips), and
+the minimum over perturbations; every proportion with a Wilson 95 % interval.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from detente.crypto.canonical import canonical_json
+from detente.evals.models import Model
+from detente.evals.perturb import perturb
+from detente.evals.suite import Dataset, Suite
+from detente.tlog.hashing import EMPTY_ROOT, leaf_hash, node_hash
+from detente.tlog.proofs import Node, inclusion_proof
+
+__all__ = ["Metric", "RunResult", "merkle_root", "proof_for", "run_suite", "sample_record", "wilson"]
+
+
+def wilson(successes: int, n: int, z: float = 1.959964) -> tuple[float, float]:
+    """Wilson score interval for a proportion (95 % by default)."""
+    if n == 0:
+        return (0.0, 1.0)
+    p = successes / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+@dataclass(frozen=True, slots=True)
+class Metric:
+    value: float
+    successes: int
+    n: int
+    ci95: tuple[float, float]
+
+    @classmethod
+    def of(cls, successes: int, n: int) -> Metric:
+        return cls(successes / n if n else 0.0, successes, n, wilson(successes, n))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"value": round(self.value, 6), "successes": self.successes, "n": self.n,
+                "ci95": [round(self.ci95[0], 6), round(self.ci95[1], 6)]}  # fmt: skip
+
+
+def sample_record(sample: str, perturbation: str, text: str, output: str, score: int) -> bytes:
+    return canonical_json(
+        {
+            "sample": sample,
+            "perturbation": perturbation,
+            "input_sha256": hashlib.sha256(text.encode()).hexdigest(),
+            "output": output,
+            "score": score,
+        }
+    )
+
+
+def _subtree(leaves: Sequence[bytes], level: int, index: int, memo: dict[Node, bytes]) -> bytes:
+    key = (level, index)
+    if key not in memo:
+        if level == 0:
+            memo[key] = leaves[index]
+        else:
+            memo[key] = node_hash(
+                _subtree(leaves, level - 1, 2 * index, memo), _subtree(leaves, level - 1, 2 * index + 1, memo)
+            )
+    return memo[key]
+
+
+def _fetcher(leaves: Sequence[bytes]) -> Callable[[Sequence[Node]], list[bytes]]:
+    memo: dict[Node, bytes] = {}
+
+    def fetch(nodes: Sequence[Node]) -> list[bytes]:
+        return [_subtree(leaves, level, index, memo) for level, index in nodes]
+
+    return fetch
+
+
+def merkle_root(leaves: Sequence[bytes]) -> bytes:
+    """RFC 9162 root over leaf hashes."""
+    if not leaves:
+        return EMPTY_ROOT
+    level = list(leaves)
+    while len(level) > 1:  # fold pairs left to right; an odd last node is carried up (RFC 9162 shape)
+        nxt = [node_hash(level[i], level[i + 1]) for i in range(0, len(level) - 1, 2)]
+        if len(level) % 2:
+            nxt.append(level[-1])
+        level = nxt
+    return level[0]
+
+
+def proof_for(leaves: Sequence[bytes], index: int) -> list[bytes]:
+    return inclusion_proof(index, len(leaves), _fetcher(leaves))
+
+
+@dataclass
+class RunResult:
+    suite: Suite
+    model: dict[str, Any]
+    records: list[bytes]
+    leaves: list[bytes] = field(default_factory=list)
+    root: bytes = b""
+    metrics: dict[str, Metric] = field(default_factory=dict)
+    criteria: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return all(c["passed"] for c in self.criteria)
+
+
+_OPS: dict[str, Callable[[float, float], bool]] = {
+    ">=": lambda a, b: a >= b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, "<": lambda a, b: a < b,
+}  # fmt: skip
+
+
+def run_suite(suite: Suite, data: Dataset, model: Model, *, progress: Callable[[int], None] | None = None) -> RunResult:
+    """Run every row under every perturbation of ``suite`` (``data`` must be the suite's)."""
+    if data.ref != suite.dataset:
+        raise ValueError("the data set is not the suite's")
+    rows = data.rows
+    predictions: dict[str, list[str]] = {}
+    texts: dict[str, list[str]] = {}
+    for p in suite.perturbations:
+        texts[p.name] = [perturb(p.name, r.input, p.seed, p.rate) for r in rows]
+        predictions[p.name] = model.predict(texts[p.name])
+        if progress is not None:
+            progress(len(rows))
+    clean = predictions.get("clean") or model.predict([r.input for r in rows])
+    records: list[bytes] = []
+    metrics: dict[str, Metric] = {}
+    for p in suite.perturbations:
+        preds = predictions[p.name]
+        if suite.scorer == "exact-label":
+            scores = [int(pred == r.target) for pred, r in zip(preds, rows, strict=True)]
+            metrics[f"accuracy:{p.name}"] = Metric.of(sum(scores), len(rows))
+            correct = [i for i, r in enumerate(rows) if clean[i] == r.target]
+            if p.name != "clean":
+                flipped = sum(1 for i in correct if preds[i] != rows[i].target)
+                metrics[f"asr:{p.name}"] = Metric.of(flipped, len(correct))
+        else:
+            scores = [int(pred == c) for pred, c in zip(preds, clean, strict=True)]
+        if p.name != "clean":
+            metrics[f"consistency:{p.name}"] = Metric.of(
+                sum(int(a == b) for a, b in zip(preds, clean, strict=True)), len(rows)
+            )
+        for r, text, pred, score in zip(rows, texts[p.name], preds, scores, strict=True):
+            records.append(sample_record(r.id, p.name, text, pred, score))
+    attacked = [p.name for p in suite.perturbations if p.name != "clean"]
+    if attacked and suite.scorer == "exact-label":
+        metrics["min_accuracy"] = min((metrics[f"accuracy:{n}"] for n in attacked), key=lambda m: m.value)
+    if attacked:
+        metrics["min_consistency"] = min((metrics[f"consistency:{n}"] for n in attacked), key=lambda m: m.value)
+    leaves = [leaf_hash(r) for r in records]
+    result = RunResult(suite, model.identity.as_subject(), records, leaves, merkle_root(leaves), metrics)
+    for c in suite.pass_criteria:
+        m = metrics.get(c.metric)
+        result.criteria.append(
+            {
+                "metric": c.metric,
+                "comparator": c.comparator,
+                "threshold": c.threshold,
+                "value": None if m is None else round(m.value, 6),
+                "passed": m is not None and _OPS[c.comparator](m.value, c.threshold),
+            }
+        )
+    return result
