@@ -9,7 +9,7 @@ import sys
 import typer
 
 from detente import __version__
-from detente.cli import audit, demo, keys, log, node, note, notices, tlog
+from detente.cli import audit, demo, evals, incidents, keys, log, node, note, notices, tlog
 from detente.cli.render import render_error
 from detente.errors import DetenteError
 
@@ -33,6 +33,9 @@ app.command("serve")(node.serve)
 app.add_typer(notices.notice_app, name="notice")
 app.command("inbox")(notices.inbox)
 app.command("ack")(notices.ack)
+app.add_typer(incidents.incident_app, name="incident")
+app.command("working-group")(incidents.working_group)
+app.add_typer(evals.eval_app, name="eval")
 app.command("audit")(audit.audit)
 app.command("demo")(demo.demo)
 

