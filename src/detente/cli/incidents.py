@@ -1,0 +1,239 @@
+"""``detente incident …`` and ``detente working-group``: work a running node's incident database
+through its operator API (token from ``--token`` or ``DETENTE_TOKEN``)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from detente.cli.notices import NODE, TOKEN, _call
+from detente.crypto.canonical import parse_json
+from detente.errors import MalformedRecord
+from detente.node.config import load_config
+
+incident_app = typer.Typer(help="Report, search, classify and link AI incidents.", no_args_is_help=True)
+
+
+def _key(text: str) -> tuple[str, str]:
+    origin, sep, ident = text.rpartition("#")
+    if not sep or not origin or not ident:
+        raise MalformedRecord(f"{text!r} is not ORIGIN#ID", hint="e.g. us.detente.example/log#us-2026-0001")
+    return origin, ident
+
+
+def _print(data: Any) -> None:
+    typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+@incident_app.command("file")
+def file(
+    report: Path = typer.Argument(..., help="JSON file with the report (see GET /api/v1/catalogue)"),
+    tlp: str = typer.Option("TLP:CLEAR", "--tlp", help="TLP 2.0 marking"),
+    node_dir: Path = NODE,
+    token: str | None = TOKEN,
+) -> None:
+    """File one stage of an incident report; prints its position and possible duplicates."""
+    try:
+        body = parse_json(report.read_bytes(), what=str(report))
+    except OSError as exc:
+        raise MalformedRecord(f"cannot read {report}: {exc.strerror}") from None
+    _print(_call(node_dir, token, "POST", "/api/v1/incidents", json={"report": body, "tlp": tlp}))
+
+
+@incident_app.command("search")
+def search(
+    q: str = typer.Argument("", help="free text, English or Chinese"),
+    any_word: bool = typer.Option(False, "--any", help="match any word instead of all"),
+    harm_type: str | None = typer.Option(None, "--harm-type"),
+    sector: str | None = typer.Option(None, "--sector"),
+    min_severity: str | None = typer.Option(None, "--min-severity", help="low, medium, high, critical"),
+    party: str | None = typer.Option(None, "--party", help="reporting party's log origin"),
+    taxonomy: str | None = typer.Option(None, "--taxonomy", help="NAMESPACE:FIELD=VALUE"),
+    critical: bool = typer.Option(False, "--critical", help="critical-infrastructure incidents only"),
+    limit: int = typer.Option(20, "--limit"),
+    as_json: bool = typer.Option(False, "--json", help="print JSON"),
+    node_dir: Path = NODE,
+    token: str | None = TOKEN,
+) -> None:
+    """Search every incident this node holds (its own party's and its peers')."""
+    params: dict[str, Any] = {"q": q, "match": "any" if any_word else "all", "limit": limit}
+    for name, value in (("harm_type", harm_type), ("sector", sector), ("min_severity", min_severity),
+                        ("party", party), ("taxonomy", taxonomy)):  # fmt: skip
+        if value:
+            params[name] = value
+    if critical:
+        params["critical_infrastructure"] = "true"
+    result = _call(node_dir, token, "GET", "/api/v1/incidents", params=params)
+    if as_json:
+        _print(result)
+        return
+    table = Table(title=f"{result['total']} incident(s)")
+    for col in ("incident", "title", "severity", "stage", "occurred"):
+        table.add_column(col)
+    for h in result["hits"]:
+        style = "bold red" if h["critical_infrastructure"] else None
+        table.add_row(
+            f"{h['origin'].split('/')[0]}#{h['incident_id']}", h["title"][:70], h["severity"], h["stage"],
+            (h["occurred"] or "-")[:10], style=style,
+        )  # fmt: skip
+    Console().print(table)
+
+
+@incident_app.command("show")
+def show(
+    key: str = typer.Argument(..., help="ORIGIN#ID"),
+    node_dir: Path = NODE,
+    token: str | None = TOKEN,
+) -> None:
+    """One incident with its stages, regulatory clocks, classifications, links and comments (JSON)."""
+    origin, ident = _key(key)
+    _print(_call(node_dir, token, "GET", "/api/v1/incident", params={"origin": origin, "id": ident}))
+
+
+@incident_app.command("similar")
+def similar(
+    key: str = typer.Argument(..., help="ORIGIN#ID"),
+    limit: int = typer.Option(5, "--limit"),
+    node_dir: Path = NODE,
+    token: str | None = TOKEN,
+) -> None:
+    """Possible duplicates of an incident (never linked automatically)."""
+    origin, ident = _key(key)
+    _print(
+        _call(
+            node_dir, token, "GET", "/api/v1/incident/similar", params={"origin": origin, "id": ident, "limit": limit}
+        )
+    )
+
+
+@incident_app.command("classify")
+def classify(
+    key: str = typer.Argument(..., help="ORIGIN#ID"),
+    namespace: str = typer.Option(..., "--namespace", help="e.g. OECD, CSETv1, MIT"),
+    version: str = typer.Option(..., "--version", help="taxonomy version (GET /api/v1/taxonomies)"),
+    attr: list[str] = typer.Option(..., "--attr", "-a", help="FIELD=VALUE (JSON values allowed; repeatable)"),
+    node_dir: Path = NODE,
+    token: str | None = TOKEN,
+) -> None:
+    """Classify an incident under a taxonomy, as this party."""
+    origin, ident = _key(key)
+    attributes: dict[str, Any] = {}
+    for item in attr:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise MalformedRecord(f"--attr {item!r} is not FIELD=VALUE")
+        try:
+            attributes[name] = json.loads(value)
+        except ValueError:
+            attributes[name] = value
+    body = {"incident": {"origin": origin, "id": ident}, "namespace": namespace, "taxonomy_version": version,
+            "attributes": attributes}  # fmt: skip
+    _print(_call(node_dir, token, "POST", "/api/v1/incident/classifications", json=body))
+
+
+@incident_app.command("link")
+def link(
+    source: str = typer.Argument(..., help="ORIGIN#ID"),
+    relation: str = typer.Argument(..., help="same-as, duplicate-of or related-to"),
+    target: str = typer.Argument(..., help="ORIGIN#ID"),
+    note: str = typer.Option("", "--note"),
+    node_dir: Path = NODE,
+    token: str | None = TOKEN,
+) -> None:
+    """Assert a link between two incidents (the other party may confirm or dispute it)."""
+    (so, si), (to, ti) = _key(source), _key(target)
+    body = {"source": {"origin": so, "id": si}, "target": {"origin": to, "id": ti}, "relation": relation, "note": note}
+    _print(_call(node_dir, token, "POST", "/api/v1/incident/links", json=body))
+
+
+@incident_app.command("confirm")
+def confirm(
+    link_record: str = typer.Argument(..., help="ORIGIN#INDEX of the link record"),
+    dispute: bool = typer.Option(False, "--dispute", help="dispute the link instead of confirming it"),
+    note: str = typer.Option("", "--note"),
+    node_dir: Path = NODE,
+    token: str | None = TOKEN,
+) -> None:
+    """Confirm (or dispute) another party's link naming one of your incidents."""
+    origin, index = _key(link_record)
+    if not index.isdigit():
+        raise MalformedRecord(f"{index!r} is not a record index")
+    body = {"origin": origin, "index": int(index), "verdict": "dispute" if dispute else "confirm", "note": note}
+    _print(_call(node_dir, token, "POST", "/api/v1/incident/links/confirm", json=body))
+
+
+@incident_app.command("import")
+def import_(
+    source: str = typer.Argument(..., help="aiid (a snapshot folder), avid (avid-db folder) or atlas (ATLAS.yaml)"),
+    path: Path = typer.Argument(..., help="where the data is"),
+    chunk: int = typer.Option(200, "--chunk", help="reports per request"),
+    node_dir: Path = NODE,
+    token: str | None = TOKEN,
+) -> None:
+    """Import public incident data as this party's records (idempotent; shows progress; reports
+    what was skipped and why)."""
+    from detente.incidents import importers
+
+    readers = {"aiid": importers.read_aiid, "avid": importers.read_avid, "atlas": importers.read_atlas}
+    if source not in readers:
+        raise MalformedRecord(f"unknown source {source!r}", hint="one of aiid, avid, atlas")
+    if not path.exists():
+        raise MalformedRecord(f"{path} does not exist", hint="point at the data folder (or ATLAS.yaml)")
+    config, _ = load_config(node_dir)
+    batch = readers[source](path, config.origin)
+    by_incident: dict[str, list[Any]] = {}
+    for c in batch.classifications:
+        by_incident.setdefault(c.incident.id, []).append(c)
+    totals = {"reports": 0, "classifications": 0}
+    skipped = [{"id": s.record, "reason": s.reason} for s in batch.skipped]
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=Console(stderr=True)) as progress:
+        task = progress.add_task(f"importing {source}", total=len(batch.incidents))
+        for start in range(0, len(batch.incidents), chunk):
+            reports = batch.incidents[start : start + chunk]
+            classes = [c for r in reports for c in by_incident.get(r.incident_id, [])]
+            body = {
+                "reports": [r.model_dump(mode="json", exclude_defaults=True) for r in reports],
+                "classifications": [c.model_dump(mode="json") for c in classes],
+            }
+            result = _call(node_dir, token, "POST", "/api/v1/incidents/import", json=body)
+            totals["reports"] += result["reports"]
+            totals["classifications"] += result["classifications"]
+            skipped += result["skipped"]
+            progress.advance(task, len(reports))
+    _print({"source": source, "imported": totals, "skipped": len(skipped), "skipped_examples": skipped[:20]})
+
+
+def working_group(
+    as_json: bool = typer.Option(False, "--json", help="print JSON"),
+    node_dir: Path = NODE,
+    token: str | None = TOKEN,
+) -> None:
+    """The working group's view: counts by harm type, sector, severity and party; open clocks."""
+    view = _call(node_dir, token, "GET", "/api/v1/working-group")
+    if as_json:
+        _print(view)
+        return
+    console = Console()
+    for facet in ("harm_type", "severity", "party", "sector"):
+        table = Table(title=f"incidents by {facet.replace('_', ' ')}")
+        table.add_column(facet)
+        table.add_column("count", justify="right")
+        for value, count in sorted(view["by"][facet].items(), key=lambda kv: -kv[1])[:12]:
+            table.add_row(value, str(count))
+        console.print(table)
+    clocks = Table(title="open and missed regulatory clocks")
+    for col in ("incident", "regime", "deadline", "due", "state"):
+        clocks.add_column(col)
+    for c in view["open_clocks"]:
+        style = "bold red" if c["state"] == "missed" else None
+        clocks.add_row(f"{c['origin'].split('/')[0]}#{c['incident_id']}", c["regime"], c["name"], c["due"] or "-",
+                       c["state"], style=style)  # fmt: skip
+    console.print(clocks)
+    console.print(f"critical-infrastructure incidents: {view['critical_infrastructure']['total']}")
