@@ -16,6 +16,7 @@ from typing import Any
 
 from detente.incidents.index import SearchQuery, query_terms
 from detente.incidents.model import IncidentReport
+from detente.records.text import BilingualText
 from detente.store.incident_protocol import Hit, IncidentIndex
 
 __all__ = ["Suggester", "Suggestion", "salient_words"]
@@ -72,6 +73,18 @@ _STOP = frozenset(
 )
 
 
+def _english(text: BilingualText) -> str:
+    if text.original.lang.startswith("en"):
+        return text.original.text
+    return next((t for lang, t in text.translations.items() if lang.startswith("en")), text.original.text)
+
+
+def _is_english(text: str) -> bool:
+    """Mostly Latin script: at most one character in five is CJK."""
+    cjk = sum(1 for ch in text if "\u3040" <= ch <= "\u9fff" or "\uac00" <= ch <= "\ud7af")
+    return cjk * 5 <= len(text)
+
+
 def salient_words(text: str) -> list[str]:
     """Distinct words of ``text`` in order, without stop words and one- or two-letter words."""
     seen: dict[str, None] = {}
@@ -109,6 +122,7 @@ class Suggester:
         self._checked = False
         self._lock = threading.Lock()
         self._vectors: dict[tuple[str, str], Any] = {}
+        self._skipped: set[tuple[str, str]] = set()  # no English text: no vector
 
     def embed(self, texts: list[str]) -> Any:
         """Vectors for ``texts``, or ``None`` when the embedding model is not installed."""
@@ -125,10 +139,11 @@ class Suggester:
         return None if self._embedder is None else self._embedder.encode(texts)
 
     def _vectors_for(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], Any]:
-        missing = [k for k in keys if k not in self._vectors]
+        missing = [k for k in keys if k not in self._vectors and k not in self._skipped]
         if missing:
-            texts = self.index.texts(missing)
-            order = [k for k in missing if k in texts]
+            texts = self.index.texts(missing, english=True)
+            order = [k for k in missing if k in texts and _is_english(texts[k])]
+            self._skipped.update(k for k in missing if k not in order)
             vectors = self.embed([texts[k] for k in order])
             if vectors is None:
                 return {}
@@ -138,14 +153,18 @@ class Suggester:
     def suggest(
         self, report: IncidentReport, *, exclude: tuple[str, str] | None = None, limit: int = 5
     ) -> list[Suggestion]:
-        text = f"{report.title.original.text}. {report.description.original.text}"
-        words = salient_words(" ".join([text, *report.title.translations.values()]))
+        parts = [report.title.original.text, *report.title.translations.values()]
+        parts += [report.description.original.text, *report.description.translations.values()]
+        words = salient_words(". ".join(parts))
+        english = f"{_english(report.title)}. {_english(report.description)}"
         candidates: dict[tuple[str, str], Hit] = {}
         if words:
             page = self.index.search(SearchQuery(q=" ".join(words[:40]), match="any", limit=30))
             candidates.update({(h.origin, h.incident_id): h for h in page.hits})
         semantic: dict[tuple[str, str], float] = {}
-        query_vec = self.embed([text])
+        # all-MiniLM-L6-v2 has an English vocabulary (most Chinese characters become [UNK]), so
+        # the semantic signal is used only between English texts (originals or translations).
+        query_vec = self.embed([english]) if _is_english(english) else None
         if query_vec is not None:
             import numpy as np
 

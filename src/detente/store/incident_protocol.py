@@ -78,7 +78,8 @@ class IncidentIndex(Protocol):
     def keys(self) -> list[tuple[str, str]]:
         """Every indexed incident key (origin, id)."""
 
-    def texts(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
-        """Title and description text per key (for embedding)."""
+    def texts(self, keys: list[tuple[str, str]], *, english: bool = False) -> dict[tuple[str, str], str]:
+        """Title and description per key, with their translations; with ``english``, only the
+        English version of each where there is one (for an English embedding model)."""
 
     def close(self) -> None: ...

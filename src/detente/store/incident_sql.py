@@ -327,7 +327,7 @@ class SQLIncidentIndex(ABC):
     def keys(self) -> list[tuple[str, str]]:
         return [(r[0], r[1]) for r in self._exec("SELECT origin, incident_id FROM @inc_docs ORDER BY doc_id")]
 
-    def texts(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    def texts(self, keys: list[tuple[str, str]], *, english: bool = False) -> dict[tuple[str, str], str]:
         out: dict[tuple[str, str], str] = {}
         for chunk in _chunks(keys, 500):
             for origin, incident_id in chunk:
@@ -336,10 +336,24 @@ class SQLIncidentIndex(ABC):
                 ).fetchone()
                 if r is not None:
                     body = json.loads(r[0])
-                    out[(origin, incident_id)] = (
-                        f"{body['title']['original']['text']}. {body['description']['original']['text']}"
-                    )
+                    title, description = body["title"], body["description"]
+                    if english:
+                        out[(origin, incident_id)] = f"{_english(title)}. {_english(description)}"
+                    else:
+                        parts = [title["original"]["text"], *title.get("translations", {}).values()]
+                        parts += [description["original"]["text"], *description.get("translations", {}).values()]
+                        out[(origin, incident_id)] = ". ".join(parts)
         return out
+
+
+def _english(text: dict[str, Any]) -> str:
+    """The English version of a bilingual text where there is one (the original otherwise)."""
+    if str(text["original"]["lang"]).startswith("en"):
+        return str(text["original"]["text"])
+    for lang, value in text.get("translations", {}).items():
+        if lang.startswith("en"):
+            return str(value)
+    return str(text["original"]["text"])
 
 
 def _chunks(items: list[tuple[str, str]], n: int) -> Iterator[list[tuple[str, str]]]:
