@@ -58,10 +58,13 @@ def test_every_node_setting_and_route_is_in_docs_node() -> None:
     import re as _re
 
     from detente.api import app as api_module
+    from detente.api import commitments as commitments_module
     from detente.api import evals as evals_module
     from detente.api import incidents as incidents_module
 
-    source = "".join(Path(m.__file__).read_text() for m in (api_module, incidents_module, evals_module))
+    source = "".join(
+        Path(m.__file__).read_text() for m in (api_module, incidents_module, evals_module, commitments_module)
+    )
     routes = _re.findall(r'@app\.(get|post|delete|put)\("([^"]+)"', source)
     assert len(routes) >= 12
     for method, path in routes:

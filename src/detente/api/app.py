@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from detente import __version__
 from detente._internal.validation import describe_validation_error
+from detente.api.commitments import add_commitment_routes
 from detente.api.evals import add_eval_routes
 from detente.api.incidents import add_incident_routes
 from detente.api.problems import install_problem_handlers, problem_response
@@ -277,4 +278,5 @@ def create_app(node: Node) -> FastAPI:
 
     add_incident_routes(app, node, viewer, officer)
     add_eval_routes(app, node, viewer, officer)
+    add_commitment_routes(app, node, viewer, officer)
     return app

@@ -27,7 +27,14 @@ __all__ = ["ALERT_PAYLOAD_TYPE", "Alerter", "send_email"]
 
 log = logging.getLogger(__name__)
 ALERT_PAYLOAD_TYPE = "application/vnd.detente.alert+json"
-_KIND_ZH = {"arrival": "收到", "reminder": "提醒", "miss": "逾期", "escalation": "升级", "alarm": "警报"}
+_KIND_ZH = {
+    "arrival": "收到",
+    "reminder": "提醒",
+    "miss": "逾期",
+    "escalation": "升级",
+    "alarm": "警报",
+    "flag": "标记",
+}
 
 
 class Alerter:

@@ -29,6 +29,7 @@ from detente.crypto.note_verifiers import verifier_for
 from detente.errors import DetenteError, Forbidden, LogNotFound, MalformedRecord, QuotaExceeded, StoreUnavailable
 from detente.node.alerts import Alerter, send_email
 from detente.node.client import PeerClient
+from detente.node.commitments import CommitmentDesk
 from detente.node.config import NodeConfig, load_agreement
 from detente.node.evals import EvalDesk
 from detente.node.incidents import IncidentDesk
@@ -363,6 +364,10 @@ class Node:
         return self.logged(tlog, index, index + 1) if 0 <= index < tlog.size else []
 
     @property
+    def commitments(self) -> CommitmentDesk:
+        return CommitmentDesk(self)
+
+    @property
     def evals(self) -> EvalDesk:
         return EvalDesk(self)
 
@@ -428,6 +433,12 @@ class Node:
                 )
             else:
                 self._remind(action, subject)
+        for thread in evaluation.threads:  # moratorium and human-control flags: alert once, at both ends
+            flags = [f for f in thread.findings if f.startswith(("moratorium:", "human-control:"))]
+            key = (thread.subject.origin, thread.subject.index, "flags")
+            if flags and key not in self._reminded:
+                self._reminded.add(key)
+                self.alerts.alert("flag", origin=thread.subject.origin, index=thread.subject.index, findings=flags)
         return evaluation.actions
 
     def _protocol_record(
@@ -583,6 +594,7 @@ class Node:
                         for o in thread.obligations
                     ],
                     "findings": list(thread.findings),
+                    "agreement": thread.agreement_id(self.agreement),
                     "escalations": sorted(thread.escalations or ()),
                 }
             )

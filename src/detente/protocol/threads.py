@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from detente.commitments.ledger import Ledger
+from detente.commitments.model import DOCUMENT, SIGNATURE, WITHDRAWAL
 from detente.protocol.agreement import Agreement
 from detente.records.catalogue import ACK, ANSWER, CATALOGUE, DEADLINE_MISSED, ESCALATION, RECEIPT, spec_for
 from detente.records.record import Record
@@ -76,6 +78,11 @@ class Thread:
     obligations: list[Obligation]
     findings: tuple[str, ...] = ()
     escalations: dict[int, Logged] | None = None  # created on the first escalation (most threads have none)
+    rules: Agreement | None = None  # an adopted agreement document, where one binds the parties
+
+    def agreement_id(self, default: Agreement) -> str:
+        rules = self.rules or default
+        return f"{rules.agreement_id} v{rules.version}"
 
     @property
     def sender(self) -> str:
@@ -111,6 +118,7 @@ class Evaluation:
 
 
 _REPLIES = (RECEIPT, ACK, ANSWER)
+COMMITMENT_TYPES = frozenset({DOCUMENT, SIGNATURE, WITHDRAWAL})
 
 
 @contextmanager
@@ -133,24 +141,33 @@ def evaluate(records: Iterable[Logged], agreement: Agreement, now: datetime, me:
         return _evaluate(records, agreement, now, me)
 
 
-def _evaluate(records: Iterable[Logged], agreement: Agreement, now: datetime, me: str) -> Evaluation:
+def _evaluate(records: Iterable[Logged], default: Agreement, now: datetime, me: str) -> Evaluation:
     logged = list(records)
     threads: dict[tuple[str, int, str], Thread] = {}
     skip = {*_REPLIES, DEADLINE_MISSED, ESCALATION}
-    receipt_within = agreement.receipt_within
+    commitments = [(x.origin, x.index, x.leaf_hash, x.record) for x in logged if x.record.type in COMMITMENT_TYPES]
+    ledger = Ledger.from_records(commitments) if commitments else None
     for item in logged:
         rec = item.record
         rtype = rec.type
         if not rec.to or rtype in skip or (spec := CATALOGUE.get(rtype)) is None:
             continue
         issued = rec.issued
+        agreement, rules = default, None
+        if ledger is not None:
+            bound = ledger.agreement_for({item.origin, *rec.to}, issued)
+            if bound is not None:
+                agreement = rules = bound[0]
+        receipt_within = agreement.receipt_within
         window = agreement.response_window(rtype, rec.body) if spec.response else None
         obligations = []
         for party in rec.to:
             obligations.append(Obligation(party, "receipt", issued + receipt_within, issued))
             if window is not None:
                 obligations.append(Obligation(party, "response", issued + window, issued))
-        thread = Thread(item, obligations)
+        thread = Thread(item, obligations, rules=rules)
+        if ledger is not None and ("category" in rec.body or "human_control_mode" in rec.body):
+            thread.findings = tuple(ledger.flags(item.origin, set(rec.to), rec.body, issued))
         code = rec.body.get("code")
         if isinstance(code, str) and agreement.codes and code.split("-")[0] not in agreement.codes:
             thread.findings = (*thread.findings, "unknown-code")
@@ -169,7 +186,7 @@ def _evaluate(records: Iterable[Logged], agreement: Agreement, now: datetime, me
     actions: list[Action] = []
     for thread in threads.values():
         if me == thread.subject.origin or me in thread.subject.record.to:
-            actions.extend(_due(thread, agreement, now, me))
+            actions.extend(_due(thread, thread.rules or default, now, me))
     return Evaluation(list(threads.values()), actions)
 
 

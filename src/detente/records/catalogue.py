@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from detente._internal.validation import describe_validation_error
+from detente.commitments import model as commitments
 from detente.errors import MalformedRecord
 from detente.evals import records as evals
 from detente.incidents import model as incidents
@@ -74,6 +75,11 @@ _SPECS = [
     TypeSpec(evals.EVAL_RESULT, evals.EvalResult, addressed=False),
     TypeSpec(evals.EVAL_PREREGISTRATION, evals.EvalPreregistration, addressed=False),
     TypeSpec(evals.EVAL_RECHECK, evals.EvalRecheck, addressed=False),
+    TypeSpec(commitments.DOCUMENT, commitments.CommitmentDocument, addressed=False),
+    TypeSpec(commitments.SIGNATURE, commitments.CommitmentSignature, addressed=False),
+    TypeSpec(commitments.WITHDRAWAL, commitments.Withdrawal, addressed=False),
+    TypeSpec(commitments.IMPLEMENTATION_REPORT, commitments.ImplementationReport, addressed=False),
+    TypeSpec(commitments.GLOSSARY, commitments.GlossaryDefinition, addressed=False),
 ]
 
 CATALOGUE: dict[str, TypeSpec] = {s.record_type: s for s in _SPECS}

@@ -1,0 +1,82 @@
+"""The commitments API: documents drafted, co-signed, withdrawn and reported on; the glossary."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.responses import PlainTextResponse
+from pydantic import BaseModel, Field
+
+from detente.commitments.model import CommitmentDocument, GlossaryDefinition
+from detente.node.node import Node
+from detente.node.tokens import Principal
+from detente.records.text import BilingualText
+
+__all__ = ["add_commitment_routes"]
+
+
+class SignIn(BaseModel):
+    document_id: str
+    version: int = Field(ge=1)
+    digest: str = Field(description="SHA-256 of the exact version (from GET /api/v1/commitments/document)")
+
+
+class WithdrawIn(BaseModel):
+    document_id: str
+    version: int = Field(ge=1)
+    reason: BilingualText
+    effective: datetime | None = None
+
+
+class ReportIn(BaseModel):
+    document_id: str
+    year: int = Field(ge=2000, le=2200)
+    report: BilingualText
+
+
+def add_commitment_routes(app: FastAPI, node: Node, viewer: Any, officer: Any) -> None:
+    @app.get("/api/v1/commitments", tags=["commitments"])
+    def documents(who: Principal = viewer) -> list[dict[str, Any]]:
+        """Every document version in this node's logs: digest, who signed, adopted, in force, withdrawn."""
+        return node.commitments.documents()
+
+    @app.get("/api/v1/commitments/document", tags=["commitments"])
+    def show(document_id: str, who: Principal = viewer) -> dict[str, Any]:
+        """A document: every version with its state, the latest text, implementation reports due."""
+        return node.commitments.show(document_id)
+
+    @app.get("/api/v1/commitments/diff", tags=["commitments"], response_class=PlainTextResponse)
+    def diff(document_id: str, old: int, new: int, who: Principal = viewer) -> str:
+        """A unified diff between two versions, original and translations."""
+        return node.commitments.diff(document_id, old, new)
+
+    @app.post("/api/v1/commitments/draft", tags=["commitments"], status_code=201)
+    def draft(item: CommitmentDocument, who: Principal = officer) -> dict[str, Any]:
+        """Draft a document or a new version of one (this party must be among its parties)."""
+        return node.commitments.draft(item)
+
+    @app.post("/api/v1/commitments/sign", tags=["commitments"], status_code=201)
+    def sign(item: SignIn, who: Principal = officer) -> dict[str, Any]:
+        """Co-sign the exact version named by its digest; adopted once every party has."""
+        return node.commitments.sign(item.document_id, item.version, item.digest)
+
+    @app.post("/api/v1/commitments/withdraw", tags=["commitments"], status_code=201)
+    def withdraw(item: WithdrawIn, who: Principal = officer) -> dict[str, Any]:
+        return node.commitments.withdraw(item.document_id, item.version, item.reason, item.effective)
+
+    @app.post("/api/v1/commitments/report", tags=["commitments"], status_code=201)
+    def report(item: ReportIn, who: Principal = officer) -> dict[str, Any]:
+        """File this party's annual implementation report for an adopted commitment."""
+        return node.commitments.report(item.document_id, item.year, item.report)
+
+    @app.post("/api/v1/glossary", tags=["commitments"], status_code=201)
+    def define(item: GlossaryDefinition, who: Principal = officer) -> dict[str, Any]:
+        """Publish this party's own definition of a term."""
+        return node.commitments.define(item)
+
+    @app.get("/api/v1/glossary", tags=["commitments"])
+    def lookup(term: str = "", who: Principal = viewer) -> list[dict[str, Any]]:
+        """Each party's definition side by side, with jointly interpreted (co-signed) entries."""
+        return node.commitments.glossary(term)

@@ -1,0 +1,196 @@
+"""Which commitments are in force, from the records alone. Pure: logged records in, state out.
+
+- A document version is adopted when every party it names has logged a signature naming its
+  exact digest; it is in force from ``effective_from`` or the last signature, whichever is later,
+  until a party withdraws it (from the withdrawal's ``effective`` time).
+- The latest adopted version of a document supersedes earlier ones from its own start.
+- Adopted agreements set the protocol rules for threads between their parties from their start;
+  the engine can say which document a deadline comes from.
+- A notice in a category that an adopted moratorium halts, or declaring a human-control mode
+  weaker than a principle its sender signed, is flagged with the clause.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from pydantic import ValidationError
+
+from detente.commitments.model import (
+    DOCUMENT,
+    SIGNATURE,
+    WITHDRAWAL,
+    CommitmentDocument,
+    CommitmentSignature,
+    DocumentKind,
+    Withdrawal,
+    control_rank,
+    document_digest,
+)
+from detente.protocol.agreement import Agreement
+from detente.records.notices import HumanControlMode
+from detente.records.record import Record
+
+__all__ = ["Adopted", "Ledger", "Version", "render"]
+
+
+@dataclass
+class Version:
+    document: CommitmentDocument
+    digest: str
+    origin: str
+    index: int
+    leaf_hash: str
+    signed: dict[str, datetime] = field(default_factory=dict)
+    withdrawn: tuple[str, datetime] | None = None
+
+    @property
+    def adopted_at(self) -> datetime | None:
+        if set(self.document.parties) <= set(self.signed):
+            return max(self.signed[p] for p in self.document.parties)
+        return None
+
+    @property
+    def start(self) -> datetime | None:
+        adopted = self.adopted_at
+        if adopted is None:
+            return None
+        return max(adopted, self.document.effective_from) if self.document.effective_from else adopted
+
+    def in_force(self, at: datetime) -> bool:
+        start = self.start
+        if start is None or at < start:
+            return False
+        return self.withdrawn is None or at < self.withdrawn[1]
+
+
+@dataclass(frozen=True)
+class Adopted:
+    version: Version
+    agreement: Agreement | None
+
+
+class Ledger:
+    def __init__(self) -> None:
+        self.versions: dict[str, Version] = {}  # by digest
+        self._pending: list[tuple[str, datetime, CommitmentSignature]] = []
+        self._withdrawals: list[tuple[str, Withdrawal]] = []
+
+    @classmethod
+    def from_records(cls, items: Iterable[tuple[str, int, str, Record]]) -> Ledger:
+        ledger = cls()
+        for origin, index, leaf, rec in items:
+            ledger.add(origin, index, leaf, rec)
+        ledger.settle()
+        return ledger
+
+    def add(self, origin: str, index: int, leaf: str, rec: Record) -> None:
+        try:
+            if rec.type == DOCUMENT:
+                doc = CommitmentDocument.model_validate(rec.body)
+                digest = document_digest(doc)
+                self.versions.setdefault(digest, Version(doc, digest, origin, index, leaf))
+            elif rec.type == SIGNATURE:
+                self._pending.append((origin, rec.issued, CommitmentSignature.model_validate(rec.body)))
+            elif rec.type == WITHDRAWAL:
+                self._withdrawals.append((origin, Withdrawal.model_validate(rec.body)))
+        except ValidationError:
+            return  # validated before it was signed; a record that still fails is not counted
+
+    def settle(self) -> None:
+        for origin, at, sig in self._pending:
+            version = self.versions.get(sig.digest)
+            if version is not None and origin in version.document.parties and origin not in version.signed:
+                version.signed[origin] = at
+        for origin, w in self._withdrawals:
+            for version in self.versions.values():
+                doc = version.document
+                same = doc.document_id == w.document_id and doc.version == w.version and origin in doc.parties
+                if same and (version.withdrawn is None or w.effective < version.withdrawn[1]):
+                    version.withdrawn = (origin, w.effective)
+        self._pending, self._withdrawals = [], []
+
+    # --- queries ----------------------------------------------------------------------------
+
+    def history(self, document_id: str) -> list[Version]:
+        return sorted(
+            (v for v in self.versions.values() if v.document.document_id == document_id),
+            key=lambda v: (v.document.version, v.index),
+        )
+
+    def in_force(self, at: datetime) -> list[Version]:
+        """The latest version of each document that is in force at ``at``."""
+        best: dict[str, Version] = {}
+        for v in self.versions.values():
+            if v.in_force(at):
+                current = best.get(v.document.document_id)
+                if current is None or v.document.version > current.document.version:
+                    best[v.document.document_id] = v
+        return sorted(best.values(), key=lambda v: v.document.document_id)
+
+    def agreement_for(self, parties: set[str], at: datetime) -> tuple[Agreement, Version] | None:
+        """The adopted agreement in force at ``at`` binding all ``parties`` (the latest to start)."""
+        found: list[Version] = [
+            v
+            for v in self.in_force(at)
+            if v.document.kind == DocumentKind.AGREEMENT and parties <= set(v.document.parties)
+        ]
+        if not found:
+            return None
+        version = max(found, key=lambda v: v.start or at)
+        data = dict(version.document.agreement or {})
+        data.setdefault("agreement_id", version.document.document_id)
+        data["version"] = version.document.version
+        return Agreement.model_validate(data), version
+
+    def flags(self, sender: str, recipients: set[str], body: dict[str, object], at: datetime) -> list[str]:
+        """Findings for a notice: ``moratorium:<document>#<clause>`` when its category is halted by a
+        moratorium binding the sender or a recipient; ``human-control:<document>#<clause>`` when the
+        declared mode is weaker than a principle the sender signed."""
+        out: list[str] = []
+        category = body.get("category")
+        mode = body.get("human_control_mode")
+        for v in self.in_force(at):
+            doc = v.document
+            if doc.kind == DocumentKind.MORATORIUM and isinstance(category, str):
+                if ({sender} | recipients) & set(doc.parties):
+                    out += [f"moratorium:{doc.document_id}#{c.id}" for c in doc.clauses if category in c.categories]
+            elif doc.kind == DocumentKind.PRINCIPLES and isinstance(mode, str) and sender in doc.parties:
+                try:
+                    declared = control_rank(HumanControlMode(mode))
+                except ValueError:
+                    continue
+                for c in doc.clauses:
+                    floor = control_rank(c.min_human_control) if c.min_human_control else None
+                    if floor is not None and declared is not None and declared < floor:
+                        out.append(f"human-control:{doc.document_id}#{c.id}")
+        return out
+
+
+def render(document: CommitmentDocument) -> list[str]:
+    """The document as lines of text (original and translations), for reading and diffs."""
+    lines = [f"# {document.title.original.text}", *[f"# [{k}] {t}" for k, t in document.title.translations.items()]]
+    lines.append(f"parties: {', '.join(document.parties)}")
+    if document.effective_from:
+        lines.append(f"effective from: {document.effective_from.isoformat()}")
+    for c in document.clauses:
+        lines.append(f"{c.id}. {c.text.original.text}")
+        lines += [f"{c.id}. [{k}] {t}" for k, t in c.text.translations.items()]
+        if c.categories:
+            lines.append(f"{c.id}. categories: {', '.join(c.categories)}")
+        if c.min_human_control:
+            lines.append(f"{c.id}. minimum human control: {c.min_human_control.value}")
+    return lines
+
+
+def diff(old: CommitmentDocument, new: CommitmentDocument) -> str:
+    """A readable unified diff between two versions of a document."""
+    return "\n".join(
+        difflib.unified_diff(
+            render(old), render(new), f"{old.document_id} v{old.version}", f"{new.document_id} v{new.version}",
+            lineterm="",
+        )
+    )  # fmt: skip

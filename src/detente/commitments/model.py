@@ -1,0 +1,140 @@
+"""Commitment records: documents (joint statements, human-control principles, moratoria,
+agreements, glossary entries), their signatures, withdrawals and implementation reports. Pure.
+
+A document version is identified by the SHA-256 of its body's canonical JSON (RFC 8785). A party
+signs a version by naming that digest; a version is *adopted* once every party it names has
+signed that exact digest. A new version is a new record with a higher ``version``; a
+withdrawal is a record too. Nothing is edited or deleted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from detente.crypto.canonical import canonical_json
+from detente.records.notices import HumanControlMode
+from detente.records.text import BilingualText
+
+__all__ = [
+    "DOCUMENT",
+    "GLOSSARY",
+    "IMPLEMENTATION_REPORT",
+    "SIGNATURE",
+    "WITHDRAWAL",
+    "Clause",
+    "CommitmentDocument",
+    "CommitmentSignature",
+    "DocumentKind",
+    "GlossaryDefinition",
+    "ImplementationReport",
+    "Withdrawal",
+    "control_rank",
+    "document_digest",
+]
+
+DOCUMENT = "detente.dev/commitment-document/v1"
+SIGNATURE = "detente.dev/commitment-signature/v1"
+WITHDRAWAL = "detente.dev/commitment-withdrawal/v1"
+IMPLEMENTATION_REPORT = "detente.dev/implementation-report/v1"
+GLOSSARY = "detente.dev/glossary-definition/v1"
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DocumentKind(StrEnum):
+    STATEMENT = "statement"
+    PRINCIPLES = "principles"
+    MORATORIUM = "moratorium"
+    AGREEMENT = "agreement"
+    GLOSSARY = "glossary"
+
+
+class Clause(_Body):
+    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
+    text: BilingualText
+    categories: list[str] = Field(
+        default_factory=list, max_length=50, description="moratoria: test or system categories this clause halts"
+    )
+    min_human_control: HumanControlMode | None = Field(
+        default=None, description="principles: the weakest human-control mode a weapon-test notice may declare"
+    )
+    term: dict[str, str] = Field(default_factory=dict, description="glossary: the term in each language")
+
+
+class CommitmentDocument(_Body):
+    document_id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+    version: int = Field(ge=1)
+    kind: DocumentKind
+    title: BilingualText
+    parties: list[str] = Field(min_length=2, max_length=20, description="log origins that must all sign")
+    clauses: list[Clause] = Field(min_length=1, max_length=500)
+    effective_from: datetime | None = Field(default=None, description="default: when the last party signs")
+    agreement: dict[str, Any] | None = Field(
+        default=None, description="agreements: the protocol rules (detente.protocol.agreement.Agreement) it sets"
+    )
+    annual_report: bool = Field(default=False, description="each party reports on implementation every year")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> CommitmentDocument:
+        if len(set(self.parties)) != len(self.parties):
+            raise ValueError("a party is named twice")
+        ids = [c.id for c in self.clauses]
+        if len(set(ids)) != len(ids):
+            raise ValueError("clause ids must be unique")
+        if (self.kind == DocumentKind.AGREEMENT) != (self.agreement is not None):
+            raise ValueError("an agreement document, and only one, carries 'agreement'")
+        if self.kind == DocumentKind.MORATORIUM and not any(c.categories for c in self.clauses):
+            raise ValueError("a moratorium names the categories it halts in at least one clause")
+        if self.kind == DocumentKind.PRINCIPLES and any(c.categories for c in self.clauses):
+            raise ValueError("categories belong in a moratorium")
+        return self
+
+
+def document_digest(document: CommitmentDocument) -> str:
+    return hashlib.sha256(canonical_json(document.model_dump(mode="json", exclude_none=True))).hexdigest()
+
+
+class CommitmentSignature(_Body):
+    document_id: str
+    version: int = Field(ge=1)
+    digest: str = Field(pattern=r"^[0-9a-f]{64}$", description="SHA-256 of the exact version signed")
+
+
+class Withdrawal(_Body):
+    document_id: str
+    version: int = Field(ge=1)
+    effective: datetime
+    reason: BilingualText
+
+
+class ImplementationReport(_Body):
+    document_id: str
+    year: int = Field(ge=2000, le=2200)
+    report: BilingualText
+
+
+class GlossaryDefinition(_Body):
+    """One party's own definition of a term, in its own language (translations optional)."""
+
+    term_id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")
+    term: dict[str, str] = Field(min_length=1, description="the term in each language, e.g. {en: ..., zh: ...}")
+    definition: BilingualText
+
+
+_CONTROL = {
+    HumanControlMode.IN_THE_LOOP: 2,
+    HumanControlMode.ON_THE_LOOP: 1,
+    HumanControlMode.OUT_OF_THE_LOOP: 0,
+}
+
+
+def control_rank(mode: HumanControlMode) -> int | None:
+    """In the loop (2) > on the loop (1) > out of the loop (0); not applicable: ``None``."""
+    return _CONTROL.get(mode)
