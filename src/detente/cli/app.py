@@ -9,7 +9,7 @@ import sys
 import typer
 
 from detente import __version__
-from detente.cli import audit, demo, evals, incidents, keys, log, node, note, notices, tlog
+from detente.cli import audit, commitments, demo, evals, incidents, keys, log, node, note, notices, tlog
 from detente.cli.render import render_error
 from detente.errors import DetenteError
 
@@ -36,6 +36,8 @@ app.command("ack")(notices.ack)
 app.add_typer(incidents.incident_app, name="incident")
 app.command("working-group")(incidents.working_group)
 app.add_typer(evals.eval_app, name="eval")
+app.add_typer(commitments.commitment_app, name="commitment")
+app.add_typer(commitments.glossary_app, name="glossary")
 app.command("audit")(audit.audit)
 app.command("demo")(demo.demo)
 
