@@ -141,3 +141,48 @@ def test_incident_filed_at_one_node_is_searched_classified_and_linked_at_the_oth
     assert wg["by"]["party"] == {cn.origin: 1, us.origin: 1}
     assert wg["by"]["harm_type"] == {"critical-infrastructure": 2}
     assert wg["critical_infrastructure"]["total"] == 2
+
+
+def test_cli_import_is_idempotent_and_searchable_at_the_peer(make_node, wait) -> None:
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    atlas = Path(__file__).resolve().parent.parent / "data" / "atlas" / "ATLAS.yaml"
+    us, cn = make_node("us"), make_node("cn")
+    us.pin(cn)
+    cn.pin(us)
+    us.start()
+    cn.start()
+
+    def cli(node, *args: str) -> subprocess.CompletedProcess[str]:  # type: ignore[no-untyped-def]
+        return subprocess.run(
+            [sys.executable, "-m", "detente", *args, "-n", str(node.directory)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, "DETENTE_TOKEN": node.token, "COLUMNS": "200"},
+        )
+
+    first = cli(us, "incident", "import", "atlas", str(atlas))
+    assert first.returncode == 0, first.stderr
+    assert json.loads(first.stdout)["imported"] == {"reports": 57, "classifications": 57}
+    again = cli(us, "incident", "import", "atlas", str(atlas))
+    result = json.loads(again.stdout)
+    assert result["imported"] == {"reports": 0, "classifications": 0} and result["skipped"] == 114
+    assert {s["reason"] for s in result["skipped_examples"]} == {"already imported"}
+    missing = cli(us, "incident", "import", "atlas", "/nonexistent/ATLAS.yaml")
+    assert missing.returncode != 0 and "hint:" in missing.stderr and "Traceback" not in missing.stderr
+
+    wait(
+        "the case studies at cn",
+        lambda: cn.api("GET", "/api/v1/incidents", params={"party": us.origin, "limit": 1}).json()["total"] == 57,
+    )
+    found = cli(cn, "incident", "search", "malware", "--json")
+    assert found.returncode == 0 and json.loads(found.stdout)["total"] >= 1
+    tactic = cn.api("GET", "/api/v1/incidents", params={"taxonomy": "ATLAS:tactics=AML.TA0002", "limit": 100}).json()
+    assert tactic["total"] > 0 and all(h["origin"] == us.origin for h in tactic["hits"])
+    wg = cli(cn, "working-group", "--json")
+    assert json.loads(wg.stdout)["by"]["party"] == {us.origin: 57}
