@@ -123,6 +123,9 @@ class Suggester:
         self._lock = threading.Lock()
         self._vectors: dict[tuple[str, str], Any] = {}
         self._skipped: set[tuple[str, str]] = set()  # no English text: no vector
+        self._seen = -1
+        self._order: list[tuple[str, str]] = []
+        self._stacked: Any = None
 
     def embed(self, texts: list[str]) -> Any:
         """Vectors for ``texts``, or ``None`` when the embedding model is not installed."""
@@ -138,17 +141,27 @@ class Suggester:
                         self._embedder = load_embedder()
         return None if self._embedder is None else self._embedder.encode(texts)
 
-    def _vectors_for(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], Any]:
-        missing = [k for k in keys if k not in self._vectors and k not in self._skipped]
-        if missing:
-            texts = self.index.texts(missing, english=True)
-            order = [k for k in missing if k in texts and _is_english(texts[k])]
-            self._skipped.update(k for k in missing if k not in order)
-            vectors = self.embed([texts[k] for k in order])
-            if vectors is None:
-                return {}
-            self._vectors.update(zip(order, vectors, strict=True))
-        return {k: self._vectors[k] for k in keys if k in self._vectors}
+    def _matrix(self) -> tuple[list[tuple[str, str]], Any]:
+        """Every indexed incident with English text, and its vectors as one matrix; new incidents
+        are embedded when the index has grown (a cheap check), the matrix rebuilt only then."""
+        import numpy as np
+
+        size = self.index.size()
+        if size != self._seen:
+            keys = [k for k in self.index.keys() if k not in self._vectors and k not in self._skipped]  # noqa: SIM118
+            if keys:
+                texts = self.index.texts(keys, english=True)
+                order = [k for k in keys if k in texts and _is_english(texts[k])]
+                self._skipped.update(k for k in keys if k not in order)
+                if order:
+                    vectors = self.embed([texts[k] for k in order])
+                    if vectors is None:
+                        return [], None
+                    self._vectors.update(zip(order, vectors, strict=True))
+            self._order = list(self._vectors)
+            self._stacked = np.stack([self._vectors[k] for k in self._order]) if self._order else None
+            self._seen = size
+        return self._order, self._stacked
 
     def suggest(
         self, report: IncidentReport, *, exclude: tuple[str, str] | None = None, limit: int = 5
@@ -168,11 +181,12 @@ class Suggester:
         if query_vec is not None:
             import numpy as np
 
-            vectors = self._vectors_for(self.index.keys())
-            if vectors:
-                order = list(vectors)
-                sims = np.stack([vectors[k] for k in order]) @ query_vec[0]
-                for i in np.argsort(-sims)[:30]:
+            order, matrix = self._matrix()
+            vectors = self._vectors
+            if matrix is not None:
+                sims = matrix @ query_vec[0]
+                top = np.argpartition(-sims, min(30, len(order) - 1))[:30]
+                for i in top[np.argsort(-sims[top])]:
                     semantic[order[int(i)]] = float(sims[int(i)])
                 for k in semantic:
                     if k not in candidates and (hit := self.index.get(*k)) is not None:

@@ -75,6 +75,9 @@ class IncidentIndex(Protocol):
         """Incidents per value of ``facet``: harm_type, sector, country, severity, category, party,
         year (of occurrence)."""
 
+    def size(self) -> int:
+        """A number that grows whenever an incident is added or changes (for caches)."""
+
     def keys(self) -> list[tuple[str, str]]:
         """Every indexed incident key (origin, id)."""
 

@@ -324,6 +324,10 @@ class SQLIncidentIndex(ABC):
             raise MalformedRecord(f"cannot count by {facet!r}", hint=f"one of {known}")
         return {str(r[0]): int(r[1]) for r in rows}
 
+    def size(self) -> int:
+        row = self._exec("SELECT COUNT(*), COALESCE(SUM(latest_index), 0) FROM @inc_docs").fetchone()
+        return int(row[0]) * 1_000_003 + int(row[1])
+
     def keys(self) -> list[tuple[str, str]]:
         return [(r[0], r[1]) for r in self._exec("SELECT origin, incident_id FROM @inc_docs ORDER BY doc_id")]
 
