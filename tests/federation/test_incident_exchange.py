@@ -186,3 +186,49 @@ def test_cli_import_is_idempotent_and_searchable_at_the_peer(make_node, wait) ->
     assert tactic["total"] > 0 and all(h["origin"] == us.origin for h in tactic["hits"])
     wg = cli(cn, "working-group", "--json")
     assert json.loads(wg.stdout)["by"]["party"] == {us.origin: 57}
+
+
+def test_stix_export_and_import_through_the_api(make_node, wait, tmp_path) -> None:
+    import json
+
+    from stix2validator import ValidationOptions, validate_instance
+
+    us, cn = make_node("us"), make_node("cn")
+    us.pin(cn)
+    cn.pin(us)
+    us.start()
+    cn.start()
+    assert us.api("POST", "/api/v1/incidents", json={"report": grid_report("us-2026-0001")}).status_code == 201
+    own = grid_report("cn-2026-0002", critical_infrastructure=False)
+    assert cn.api("POST", "/api/v1/incidents", json={"report": own}).status_code == 201
+    wait("us's incident at cn", lambda: cn.api("GET", "/api/v1/incidents").json()["total"] == 2)
+    link = {
+        "source": {"origin": cn.origin, "id": "cn-2026-0002"},
+        "target": {"origin": us.origin, "id": "us-2026-0001"},
+        "relation": "same-as",
+    }
+    assert cn.api("POST", "/api/v1/incident/links", json=link).status_code == 201
+
+    bundle = cn.api("GET", "/api/v1/incidents/stix").json()
+    result = validate_instance(bundle, ValidationOptions(strict=True, disabled=["302"]))
+    assert result.is_valid, [str(e) for e in result.errors]
+    assert sum(o["type"] == "incident" for o in bundle["objects"]) == 2
+    assert sum(o["type"] == "relationship" for o in bundle["objects"]) == 1
+
+    # Back into cn: its own incident is already there, us's is us's to report, the link is known.
+    size = cn.status()["size"]
+    again = cn.api("POST", "/api/v1/incidents/stix", content=json.dumps(bundle).encode()).json()
+    assert again["reports"] == 0 and again["links"] == 0
+    reasons = {s["reason"] for s in again["skipped"]}
+    assert {"already imported", "already linked"} <= reasons and any("its own log carries it" in r for r in reasons)
+    # A bundle from another tool is filed as cn's own report.
+    foreign = dict(next(o for o in bundle["objects"] if o["type"] == "incident"))
+    foreign["extensions"] = {k: v for k, v in foreign["extensions"].items() if "ef765651" in k}
+    foreign["id"] = "incident--2f5a1b8e-3c4d-4e5f-8a9b-0c1d2e3f4a5b"
+    imported = cn.api(
+        "POST", "/api/v1/incidents/stix", json={"type": "bundle", "id": bundle["id"], "objects": [foreign]}
+    ).json()
+    assert imported["reports"] == 1, imported
+    assert cn.status()["size"] > size
+    bad = cn.api("POST", "/api/v1/incidents/stix", content=b"not json")
+    assert bad.status_code == 400 and bad.json()["hint"]

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import FastAPI, Query
+from fastapi import FastAPI, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
+from detente.errors import EntryTooLarge
 from detente.incidents.index import SearchQuery
 from detente.incidents.model import Classification, Comment, IncidentLink, IncidentReport, LinkConfirmation
 from detente.incidents.taxonomy import builtin_taxonomies
@@ -107,6 +109,21 @@ def add_incident_routes(app: FastAPI, node: Node, viewer: Any, officer: Any) -> 
     def import_incidents(item: ImportIn, who: Principal = officer) -> dict[str, Any]:
         """Append reports and classifications not yet in this party's log (idempotent)."""
         return desk.import_records(item.reports, item.classifications)
+
+    @app.get("/api/v1/incidents/stix", tags=["incidents"])
+    def export_stix(query: Annotated[SearchQuery, Query()], who: Principal = viewer) -> dict[str, Any]:
+        """The incidents a search finds, with the links among them, as a STIX 2.1 bundle (Incident
+        Core extension, TLP 2.0 markings, duplicate-of / related-to / same-as relationships)."""
+        return desk.export_stix(query)
+
+    @app.post("/api/v1/incidents/stix", tags=["incidents"])
+    async def import_stix(request: Request, who: Principal = officer) -> dict[str, Any]:
+        """File the incidents of a STIX 2.1 bundle as this party's reports, and its links; what is
+        skipped is listed with the reason."""
+        body = await request.body()
+        if len(body) > 32 * 1024 * 1024:
+            raise EntryTooLarge("a STIX bundle over 32 MiB")
+        return await run_in_threadpool(desk.import_stix, body)
 
     @app.get("/api/v1/working-group", tags=["incidents"])
     def working_group(who: Principal = viewer) -> dict[str, Any]:

@@ -210,6 +210,39 @@ def import_(
     _print({"source": source, "imported": totals, "skipped": len(skipped), "skipped_examples": skipped[:20]})
 
 
+@incident_app.command("export-stix")
+def export_stix(
+    q: str = typer.Argument("", help="free text; empty: every incident"),
+    party: str | None = typer.Option(None, "--party", help="only this party's incidents"),
+    out: Path | None = typer.Option(None, "--out", help="write the bundle here (default: standard output)"),
+    node_dir: Path = NODE,
+    token: str | None = TOKEN,
+) -> None:
+    """Export incidents and their links as a STIX 2.1 bundle (Incident Core, TLP 2.0)."""
+    params: dict[str, Any] = {"q": q} | ({"party": party} if party else {})
+    bundle = _call(node_dir, token, "GET", "/api/v1/incidents/stix", params=params)
+    text = json.dumps(bundle, ensure_ascii=False, indent=2)
+    if out is None:
+        typer.echo(text)
+    else:
+        out.write_text(text + "\n", encoding="utf-8")
+        typer.echo(f"{sum(o['type'] == 'incident' for o in bundle['objects'])} incident(s) written to {out}")
+
+
+@incident_app.command("import-stix")
+def import_stix(
+    bundle: Path = typer.Argument(..., help="a STIX 2.1 bundle (JSON)"),
+    node_dir: Path = NODE,
+    token: str | None = TOKEN,
+) -> None:
+    """File the incidents of a STIX 2.1 bundle as this party's reports; lists what was skipped."""
+    try:
+        data = bundle.read_bytes()
+    except OSError as exc:
+        raise MalformedRecord(f"cannot read {bundle}: {exc.strerror}") from None
+    _print(_call(node_dir, token, "POST", "/api/v1/incidents/stix", content=data))
+
+
 def working_group(
     as_json: bool = typer.Option(False, "--json", help="print JSON"),
     node_dir: Path = NODE,

@@ -39,6 +39,7 @@ from detente.incidents.model import (
     Stage,
 )
 from detente.incidents.similarity import Suggester, Suggestion
+from detente.incidents.stix import export_bundle, import_bundle
 from detente.incidents.taxonomy import taxonomy_for
 from detente.records.record import TLP, Record
 from detente.records.ref import RecordRef
@@ -272,6 +273,75 @@ class IncidentDesk:
     def similar(self, origin: str, incident_id: str, *, limit: int = 5) -> list[Suggestion]:
         hit = self._known(origin, incident_id)
         return self.suggest(IncidentReport.model_validate(hit.body), exclude=(origin, incident_id), limit=limit)
+
+    def export_stix(self, query: SearchQuery) -> dict[str, Any]:
+        """The incidents a search finds (every page of it, up to 5,000), with the links among
+        them, as a STIX 2.1 bundle."""
+        self.catch_up()
+        keys: list[tuple[str, str]] = []
+        offset = 0
+        while len(keys) < 5000:
+            page = self.index.search(query.model_copy(update={"limit": 500, "offset": offset}))
+            keys += [(h.origin, h.incident_id) for h in page.hits]
+            offset += 500
+            if offset >= page.total:
+                break
+        incidents = []
+        links: dict[tuple[str, int], tuple[str, IncidentLink, datetime]] = {}
+        wanted = set(keys)
+        for origin, ident in keys:
+            stages = self.index.stages(origin, ident)
+            latest = stages[-1]
+            tlp = next(
+                (x.record.tlp for x in self.node.logged_at(origin, latest["index"]) if x.record.type == INCIDENT),
+                TLP.CLEAR,
+            )
+            report = IncidentReport.model_validate(latest["report"])
+            incidents.append((origin, report, tlp, datetime.fromisoformat(latest["issued"])))
+            for link in self.index.links(origin, ident):
+                ends = {
+                    (link["source"]["origin"], link["source"]["id"]),
+                    (link["target"]["origin"], link["target"]["id"]),
+                }
+                if ends <= wanted:
+                    body = IncidentLink.model_validate({k: link[k] for k in ("source", "target", "relation", "note")})
+                    links[(link["asserted_by"], link["index"])] = (
+                        link["asserted_by"],
+                        body,
+                        datetime.fromisoformat(link["issued"]),
+                    )
+        return export_bundle(incidents, list(links.values()))
+
+    def import_stix(self, data: bytes) -> dict[str, Any]:
+        """File the incidents of a STIX 2.1 bundle as this party's reports (those another detente
+        party reported are skipped: its own log carries them), and its links among known incidents."""
+        me = self.node.identity.name
+        parsed = import_bundle(data, default_origin=me)
+        skipped = [{"id": i, "reason": r} for i, r in parsed.skipped]
+        mine = []
+        for origin, report, _tlp in parsed.incidents:
+            if origin != me:
+                skipped.append({"id": report.incident_id, "reason": f"reported by {origin}; its own log carries it"})
+            else:
+                mine.append(report)
+        result = self.import_records(mine, [])
+        links = 0
+        for asserted_by, link in parsed.links:
+            try:
+                if asserted_by != me:
+                    raise MalformedRecord(f"asserted by {asserted_by}; its own log carries it")
+                existing = self.index.links(link.source.origin, link.source.id)
+                if any(
+                    x["asserted_by"] == me and x["relation"] == link.relation.value
+                    and (x["target"]["origin"], x["target"]["id"]) == (link.target.origin, link.target.id)
+                    for x in existing
+                ):  # fmt: skip
+                    raise MalformedRecord("already linked")
+                self.link(link)
+                links += 1
+            except (LogNotFound, MalformedRecord) as exc:
+                skipped.append({"id": f"{link.source} {link.relation.value} {link.target}", "reason": exc.message})
+        return {"reports": result["reports"], "links": links, "skipped": result["skipped"] + skipped}
 
     def working_group(self) -> dict[str, Any]:
         """Counts and trends by harm type, sector, severity, category, party and year; the
