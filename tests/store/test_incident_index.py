@@ -166,3 +166,10 @@ def test_links_with_confirmations_and_counts(filled) -> None:  # type: ignore[no
     assert filled.counts("year") == {"2025": 1, "2026": 2}
     with pytest.raises(MalformedRecord, match="cannot count"):
         filled.counts("colour")
+
+
+def test_words_matching_very_many_incidents_are_listed_newest_first(filled) -> None:  # type: ignore[no-untyped-def]
+    filled.COMMON = 1  # as if each word matched thousands of incidents
+    page = filled.search(SearchQuery(q="medical grid", match="any"))
+    assert page.total == 2 and keys(page) == ["us-1", "us-2"]  # occurred 2026-10-01, then 2025-03-01
+    assert keys(filled.search(SearchQuery(q="medical"))) == ["us-1"]

@@ -60,9 +60,18 @@ def tokens_for_index(text: str) -> str:
     return _CJK.sub(bigrams, text)
 
 
+_STOP = frozenset(
+    {"a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "has", "have", "in", "is", "it", "its"}
+    | {"of", "on", "or", "that", "the", "this", "to", "was", "were", "with"}
+)
+
+
 def query_terms(text: str) -> list[str]:
-    """The words of a free-text query, CJK runs as bigrams; each term is quoted by the driver."""
-    return [t for t in _WORD.findall(tokens_for_index(text).lower()) if t]
+    """The words of a free-text query, CJK runs as bigrams, without English stop words (unless
+    the query has nothing else); each term is quoted by the driver."""
+    terms = [t for t in _WORD.findall(tokens_for_index(text).lower()) if t]
+    kept = [t for t in terms if t not in _STOP]
+    return kept or terms
 
 
 def search_text(report: IncidentReport) -> str:

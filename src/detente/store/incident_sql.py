@@ -88,6 +88,18 @@ class SQLIncidentIndex(ABC):
     @abstractmethod
     def _fts_write(self, doc_id: int, text: str) -> None: ...
 
+    COMMON = 5000
+    """A query matching more incidents than this (and nothing else) lists them newest first."""
+
+    def _fts_common(self, terms: list[str], *, any_term: bool) -> tuple[str, str, list[Any], str]:
+        """``(join, where, args, order)`` listing the matches newest first; the drivers may do
+        better than ranking every match."""
+        join, where, args, _ = self._fts_clause(terms, any_term=any_term)
+        return join, where, args, "d.occurred DESC, d.origin, d.incident_id"
+
+    @abstractmethod
+    def _fts_count(self, terms: list[str], *, any_term: bool) -> int: ...
+
     @abstractmethod
     def _fts_clause(self, terms: list[str], *, any_term: bool) -> tuple[str, str, list[Any], str]:
         """``(join, where, args, score expression)`` for a full-text match of all ``terms`` (or any)."""
@@ -179,10 +191,19 @@ class SQLIncidentIndex(ABC):
             joins, clause, fts_args, score = self._fts_clause(terms, any_term=query.match == "any")
             where.append(clause)
             args += fts_args
+        filtered = len(where)
         self._filters(query, where, args)
         sql_where = " AND ".join(where)
-        total = self._exec(f"SELECT COUNT(*) FROM @inc_docs d {joins} WHERE {sql_where}", args).fetchone()[0]
         order = f"{score} DESC, d.occurred DESC" if terms else "d.occurred DESC, d.origin, d.incident_id"
+        if terms and len(where) == filtered:  # words only: the full-text index counts on its own
+            total = self._fts_count(terms, any_term=query.match == "any")
+            if total > self.COMMON:
+                # Words found in thousands of incidents rank nearly alike; newest first costs a few
+                # index probes instead of ranking every match (measured 90-160 ms → 1 ms at 100k).
+                joins, sql_where, args, order = self._fts_common(terms, any_term=query.match == "any")
+                score = "0.0"
+        else:
+            total = self._exec(f"SELECT COUNT(*) FROM @inc_docs d {joins} WHERE {sql_where}", args).fetchone()[0]
         rows = self._exec(
             f"SELECT {_SELECT}, {score} FROM @inc_docs d {joins} WHERE {sql_where} ORDER BY {order} LIMIT ? OFFSET ?",
             [*args, query.limit, query.offset],

@@ -67,6 +67,10 @@ class PostgresIncidentIndex(SQLIncidentIndex):
     def _fts_write(self, doc_id: int, text: str) -> None:
         return None  # the tsvector column is generated from inc_docs.search
 
+    def _fts_count(self, terms: list[str], *, any_term: bool) -> int:
+        join, where, args, _ = self._fts_clause(terms, any_term=any_term)
+        return int(self._exec(f"SELECT COUNT(*) FROM @inc_docs d {join} WHERE {where}", args).fetchone()[0])
+
     def _fts_clause(self, terms: list[str], *, any_term: bool) -> tuple[str, str, list[Any], str]:
         # the terms are words (letters and digits only), so the websearch syntax cannot be injected
         fn, text = ("websearch_to_tsquery", " or ".join(terms)) if any_term else ("plainto_tsquery", " ".join(terms))
