@@ -174,3 +174,12 @@ def test_words_matching_very_many_incidents_are_listed_newest_first(filled) -> N
     assert page.total == 1 and keys(page) == ["us-2"]
     every = filled.search(SearchQuery(q="model"))  # every report's ai_relation says "model output"
     assert every.total == 3 and set(keys(every)[:2]) == {"cn-1", "us-1"} and keys(every)[2] == "us-2"  # by date
+
+
+def test_common_words_with_filters(filled) -> None:  # type: ignore[no-untyped-def]
+    filled.COMMON = 1
+    health = filled.search(SearchQuery(q="model", harm_type="health"))
+    assert health.total == 2 and set(keys(health)) == {"us-1", "cn-1"}
+    page = filled.search(SearchQuery(q="model", sector="energy"))
+    assert page.total == 1 and keys(page) == ["us-2"]
+    assert filled.search(SearchQuery(q="model", party=CN)).total == 1

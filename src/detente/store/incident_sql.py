@@ -92,11 +92,10 @@ class SQLIncidentIndex(ABC):
     """A query whose words all appear in more incidents than this (and that has no filter) lists
     them newest first; an any-word query (duplicate suggestions) is always ranked."""
 
+    @abstractmethod
     def _fts_common(self, terms: list[str], *, any_term: bool) -> tuple[str, str, list[Any], str]:
-        """``(join, where, args, order)`` listing the matches newest first; the drivers may do
-        better than ranking every match."""
-        join, where, args, _ = self._fts_clause(terms, any_term=any_term)
-        return join, where, args, "d.occurred DESC, d.origin, d.incident_id"
+        """``(join, where, args, order)`` listing the matches newest first; the join takes no
+        arguments (the where clause is appended after the filters)."""
 
     @abstractmethod
     def _fts_count(self, terms: list[str], *, any_term: bool) -> int: ...
@@ -183,27 +182,32 @@ class SQLIncidentIndex(ABC):
     # --- reading ----------------------------------------------------------------------------
 
     def search(self, query: SearchQuery) -> SearchPage:
-        joins, where, args = "", ["1 = 1"], []
-        score = "0.0"
         terms = query_terms(query.q)
         if query.q.strip() and not terms:
             raise MalformedRecord("the query has no searchable words", hint="search for words, not punctuation")
+        any_term = query.match == "any"
+        where: list[str] = []
+        args: list[Any] = []
+        self._filters(query, where, args)  # filters first: cheap, and often selective
+        joins, score, order = "", "0.0", "d.occurred DESC, d.origin, d.incident_id"
+        total: int | None = None
         if terms:
-            joins, clause, fts_args, score = self._fts_clause(terms, any_term=query.match == "any")
-            where.append(clause)
-            args += fts_args
-        filtered = len(where)
-        self._filters(query, where, args)
-        sql_where = " AND ".join(where)
-        order = f"{score} DESC, d.occurred DESC" if terms else "d.occurred DESC, d.origin, d.incident_id"
-        if terms and len(where) == filtered:  # words only: the full-text index counts on its own
-            total = self._fts_count(terms, any_term=query.match == "any")
-            if total > self.COMMON and query.match == "all":
-                # Words found in thousands of incidents rank nearly alike; newest first costs a few
-                # index probes instead of ranking every match (measured 90-160 ms → 1 ms at 100k).
-                joins, sql_where, args, order = self._fts_common(terms, any_term=query.match == "any")
-                score = "0.0"
-        else:
+            matches = self._fts_count(terms, any_term=any_term)
+            if matches > self.COMMON and not any_term:
+                # Words found in thousands of incidents rank nearly alike: list them newest first,
+                # probing the full-text index row by row (a few probes, not ranking every match).
+                joins, probe, probe_args, order = self._fts_common(terms, any_term=any_term)
+                where.append(probe)
+                args += probe_args
+            else:
+                joins, clause, fts_args, score = self._fts_clause(terms, any_term=any_term)
+                where.insert(0, clause)
+                args = fts_args + args
+                order = f"{score} DESC, d.occurred DESC"
+            if len(where) == 1:
+                total = matches  # words only: the full-text index counted them
+        sql_where = " AND ".join(where) or "1 = 1"
+        if total is None:
             total = self._exec(f"SELECT COUNT(*) FROM @inc_docs d {joins} WHERE {sql_where}", args).fetchone()[0]
         rows = self._exec(
             f"SELECT {_SELECT}, {score} FROM @inc_docs d {joins} WHERE {sql_where} ORDER BY {order} LIMIT ? OFFSET ?",

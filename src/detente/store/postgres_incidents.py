@@ -67,6 +67,10 @@ class PostgresIncidentIndex(SQLIncidentIndex):
     def _fts_write(self, doc_id: int, text: str) -> None:
         return None  # the tsvector column is generated from inc_docs.search
 
+    def _fts_common(self, terms: list[str], *, any_term: bool) -> tuple[str, str, list[Any], str]:
+        fn, text = ("websearch_to_tsquery", " or ".join(terms)) if any_term else ("plainto_tsquery", " ".join(terms))
+        return "", f"d.tsv @@ {fn}('english', ?)", [text], "d.occurred DESC NULLS LAST, d.origin, d.incident_id"
+
     def _fts_count(self, terms: list[str], *, any_term: bool) -> int:
         join, where, args, _ = self._fts_clause(terms, any_term=any_term)
         return int(self._exec(f"SELECT COUNT(*) FROM @inc_docs d {join} WHERE {where}", args).fetchone()[0])
