@@ -299,8 +299,11 @@ def _suite(ev: dict[str, Any], task: str, harness_version: str, scorer: str, row
             version=str(ev.get("task_version", 0)),
             description=description[:4096],
             dataset=data.ref,
+            task="inspect",
             perturbations=(Perturbation(name="clean", seed=0),),
-            scorer="exact-label",
+            scorer=f"inspect:{scorer}"[:71]
+            if re.fullmatch(r"[A-Za-z0-9_./-]{1,64}", str(scorer))
+            else "inspect:custom",
             metrics=("accuracy",),
             harness={"name": "inspect_ai", "version": harness_version},
         )
@@ -402,14 +405,20 @@ def dataset_task(
 
 
 def run_inspect_task(
-    task: Any, model: Model, *, epochs: int = 1, log_dir: str | os.PathLike[str] | None = None, **eval_args: Any
+    task: Any,
+    model: Model,
+    *,
+    epochs: int | None = None,
+    log_dir: str | os.PathLike[str] | None = None,
+    **eval_args: Any,
 ) -> tuple[dict[str, Any], RunResult]:
     """Run an Inspect task (a ``Task``, or anything ``inspect_ai.eval`` takes) against a detente model.
 
     The model is served by the ``detente`` provider as ``detente/<model name>`` and named in the
     log's ``eval.metadata.detente_model``. The JSON log goes to ``log_dir`` (default: a temporary
     directory, removed afterwards). Returns the parsed log and :func:`ingest_inspect_log` of it.
-    ``eval_args`` go to ``inspect_ai.eval`` (e.g. ``limit``, ``max_samples``)."""
+    ``epochs`` (default: the task's own) and ``eval_args`` go to ``inspect_ai.eval`` (e.g.
+    ``limit``, ``max_samples``)."""
     ia = _inspect()
     im = _inspect("inspect_ai.model")
     name = model.identity.name

@@ -75,10 +75,18 @@ class Suite(_Frozen):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9.-]{0,63}$")
     version: str = Field(min_length=1, max_length=32)
     description: str = Field(default="", max_length=4096)
-    task: str = Field(default="classification", pattern="^classification$")
+    task: str = Field(
+        default="classification",
+        pattern="^(classification|inspect)$",
+        description="inspect: an ingested Inspect AI task",
+    )
     dataset: DatasetRef
     perturbations: tuple[Perturbation, ...] = Field(min_length=1)
-    scorer: str = Field(default="exact-label", pattern="^(exact-label|consistency)$")
+    scorer: str = Field(
+        default="exact-label",
+        pattern=r"^(exact-label|consistency|inspect:[A-Za-z0-9_./-]{1,64})$",
+        description="exact-label, consistency, or inspect:<the Inspect scorer>",
+    )
     metrics: tuple[str, ...] = ("accuracy", "consistency")
     pass_criteria: tuple[PassCriterion, ...] = ()
     harness: dict[str, str] = Field(default_factory=lambda: {"name": "detente", "version": __version__})
