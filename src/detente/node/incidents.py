@@ -210,6 +210,7 @@ class IncidentDesk:
         classifications: list[Classification],
         *,
         progress: Callable[[int], None] | None = None,
+        markings: dict[str, TLP] | None = None,
     ) -> dict[str, Any]:
         """Append what is not there yet (idempotent by incident id, and by classifier, incident,
         namespace and version); every record is validated before any is signed."""
@@ -236,7 +237,13 @@ class IncidentDesk:
             new_classes.append(c)
         now = datetime.fromtimestamp(self.node.clock(), UTC)
         records = [
-            Record(type=INCIDENT, party=me, issued=now, body=r.model_dump(mode="json", exclude_defaults=True))
+            Record(
+                type=INCIDENT,
+                party=me,
+                issued=now,
+                body=r.model_dump(mode="json", exclude_defaults=True),
+                tlp=(markings or {}).get(r.incident_id, TLP.CLEAR),
+            )
             for r in new_reports
         ] + [Record(type=CLASSIFICATION, party=me, issued=now, body=c.model_dump(mode="json")) for c in new_classes]
         self.node.append_many(records, progress=progress)
@@ -319,12 +326,18 @@ class IncidentDesk:
         parsed = import_bundle(data, default_origin=me)
         skipped = [{"id": i, "reason": r} for i, r in parsed.skipped]
         mine = []
-        for origin, report, _tlp in parsed.incidents:
+        markings: dict[str, TLP] = {}
+        for origin, report, tlp in parsed.incidents:
             if origin != me:
                 skipped.append({"id": report.incident_id, "reason": f"reported by {origin}; its own log carries it"})
+            elif tlp not in (TLP.CLEAR, TLP.GREEN):
+                skipped.append(
+                    {"id": report.incident_id, "reason": f"marked {tlp.value}: a party log is read by every peer"}
+                )
             else:
                 mine.append(report)
-        result = self.import_records(mine, [])
+                markings[report.incident_id] = tlp
+        result = self.import_records(mine, [], markings=markings)
         links = 0
         for asserted_by, link in parsed.links:
             try:
