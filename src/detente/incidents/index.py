@@ -194,7 +194,7 @@ class SearchQuery(BaseModel):
     critical_infrastructure: bool | None = None
     taxonomy: str | None = Field(
         default=None,
-        description="NAMESPACE:FIELD=VALUE, e.g. 'MIT:Risk Domain=7. AI system safety, failures, & limitations'",
+        description="NAMESPACE:FIELD=VALUE, e.g. 'MIT:Risk Domain=7. AI system safety, failures, and limitations'",
     )
     limit: int = Field(default=20, ge=1, le=500)
     offset: int = Field(default=0, ge=0, le=100_000)
@@ -221,10 +221,14 @@ def facet_values(report: IncidentReport) -> list[tuple[str, str]]:
 
 
 def attribute_values(attributes: dict[str, object]) -> list[tuple[str, str]]:
-    """Flatten a classification for filtering: one (field, value) per list item."""
+    """Flatten a classification for filtering: one (field, value) per list item. Long free text
+    (over 256 characters, e.g. annotators' notes) is not a filter value and is left out, which
+    also keeps every key under PostgreSQL's B-tree row limit."""
     out: list[tuple[str, str]] = []
     for name, value in attributes.items():
         items = value if isinstance(value, list) else [value]
         for item in items:
-            out.append((name, item if isinstance(item, str) else json.dumps(item, ensure_ascii=False)))
+            text = item if isinstance(item, str) else json.dumps(item, ensure_ascii=False)
+            if len(text) <= 256:
+                out.append((name, text))
     return sorted(set(out))
