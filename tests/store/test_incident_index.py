@@ -183,3 +183,10 @@ def test_common_words_with_filters(filled) -> None:  # type: ignore[no-untyped-d
     page = filled.search(SearchQuery(q="model", sector="energy"))
     assert page.total == 1 and keys(page) == ["us-2"]
     assert filled.search(SearchQuery(q="model", party=CN)).total == 1
+
+
+def test_capped_count_for_common_words_with_a_filter(filled) -> None:  # type: ignore[no-untyped-def]
+    filled.COMMON, filled.COUNT_CAP = 1, 1
+    page = filled.search(SearchQuery(q="model", harm_type="health"))
+    assert page.total == 1 and page.exact is False and len(page.hits) == 2
+    assert filled.search(SearchQuery(q="model", sector="energy")).exact is True

@@ -255,7 +255,7 @@ class IncidentDesk:
     def search(self, query: SearchQuery) -> dict[str, Any]:
         self.catch_up()
         page = self.index.search(query)
-        return {"total": page.total, "hits": [h.as_dict() for h in page.hits]}
+        return {"total": page.total, "total_exact": page.exact, "hits": [h.as_dict() for h in page.hits]}
 
     def show(self, origin: str, incident_id: str) -> dict[str, Any]:
         hit = self._known(origin, incident_id)

@@ -51,6 +51,8 @@ class Hit:
 class SearchPage:
     total: int
     hits: list[Hit]
+    exact: bool = True
+    """False when ``total`` is a lower bound (very common words with a filter)."""
 
 
 class IncidentIndex(Protocol):

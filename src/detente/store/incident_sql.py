@@ -88,7 +88,9 @@ class SQLIncidentIndex(ABC):
     @abstractmethod
     def _fts_write(self, doc_id: int, text: str) -> None: ...
 
-    COMMON = 5000
+    COUNT_CAP = 1000
+    """Counts on the newest-first path stop here (the page says the total is a lower bound)."""
+    COMMON = 20_000
     """A query whose words all appear in more incidents than this (and that has no filter) lists
     them newest first; an any-word query (duplicate suggestions) is always ranked."""
 
@@ -189,11 +191,16 @@ class SQLIncidentIndex(ABC):
         where: list[str] = []
         args: list[Any] = []
         self._filters(query, where, args)  # filters first: cheap, and often selective
+        # The newest-first path walks incidents by date, so it only pays off when the filters do
+        # not throw most of them away (none, or a date range).
+        walkable = not (query.harm_type or query.sector or query.jurisdiction or query.taxonomy or query.party)
+        walkable = walkable and not (query.severity or query.min_severity or query.category)
+        walkable = walkable and query.critical_infrastructure is None
         joins, score, order = "", "0.0", "d.occurred DESC, d.origin, d.incident_id"
         total: int | None = None
         if terms:
             matches = self._fts_count(terms, any_term=any_term)
-            if matches > self.COMMON and not any_term:
+            if matches > self.COMMON and not any_term and walkable:
                 # Words found in thousands of incidents rank nearly alike: list them newest first,
                 # probing the full-text index row by row (a few probes, not ranking every match).
                 joins, probe, probe_args, order = self._fts_common(terms, any_term=any_term)
@@ -207,13 +214,21 @@ class SQLIncidentIndex(ABC):
             if len(where) == 1:
                 total = matches  # words only: the full-text index counted them
         sql_where = " AND ".join(where) or "1 = 1"
-        if total is None:
+        exact = True
+        if total is None and score == "0.0" and terms:
+            # Common words and a filter: count up to a cap (each match costs an index probe).
+            capped = self._exec(
+                f"SELECT COUNT(*) FROM (SELECT 1 FROM @inc_docs d {joins} WHERE {sql_where} LIMIT ?) AS c",
+                [*args, self.COUNT_CAP + 1],
+            ).fetchone()[0]
+            total, exact = min(int(capped), self.COUNT_CAP), int(capped) <= self.COUNT_CAP
+        elif total is None:
             total = self._exec(f"SELECT COUNT(*) FROM @inc_docs d {joins} WHERE {sql_where}", args).fetchone()[0]
         rows = self._exec(
             f"SELECT {_SELECT}, {score} FROM @inc_docs d {joins} WHERE {sql_where} ORDER BY {order} LIMIT ? OFFSET ?",
             [*args, query.limit, query.offset],
         ).fetchall()
-        return SearchPage(int(total), [self._hit(r) for r in rows])
+        return SearchPage(int(total), [self._hit(r) for r in rows], exact)
 
     def _filters(self, query: SearchQuery, where: list[str], args: list[Any]) -> None:
         if query.occurred_from:
