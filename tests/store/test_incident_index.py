@@ -187,6 +187,6 @@ def test_common_words_with_filters(filled) -> None:  # type: ignore[no-untyped-d
 
 def test_capped_count_for_common_words_with_a_filter(filled) -> None:  # type: ignore[no-untyped-def]
     filled.COMMON, filled.COUNT_CAP = 1, 1
-    page = filled.search(SearchQuery(q="model", harm_type="health"))
-    assert page.total == 1 and page.exact is False and len(page.hits) == 2
+    page = filled.search(SearchQuery(q="model", occurred_from=datetime(2020, 1, 1, tzinfo=UTC)))
+    assert page.total == 1 and page.exact is False and len(page.hits) == 3
     assert filled.search(SearchQuery(q="model", sector="energy")).exact is True
