@@ -199,3 +199,33 @@ def test_commitments_between_two_nodes(make_node, wait) -> None:
     entry = us.api("GET", "/api/v1/glossary", params={"term": "frontier model"}).json()[0]
     assert entry["term"] == {"en": "frontier model", "zh": "前沿模型"}
     assert entry["by_party"][cn.origin]["original"]["lang"] == "zh"
+
+
+def test_annual_implementation_reports(make_node, wait) -> None:
+    us, cn = make_node("us"), make_node("cn")
+    us.pin(cn)
+    cn.pin(us)
+    us.start()
+    cn.start()
+    statement = {
+        "document_id": "joint-statement-2026",
+        "version": 1,
+        "kind": "statement",
+        "title": text("Joint statement on AI safety", "人工智能安全联合声明"),
+        "parties": [us.origin, cn.origin],
+        "clauses": [{"id": "1", "text": text("Both parties report yearly.", "双方每年报告。")}],
+        "annual_report": True,
+    }
+    adopted = adopt(us, cn, wait, statement)
+    shown = us.api("GET", "/api/v1/commitments/document", params={"document_id": adopted["document_id"]}).json()
+    due = {r["party"]: r for r in shown["reports"]}
+    assert set(due) == {us.origin, cn.origin} and all(r["state"] == "due" for r in due.values())
+    year = due[us.origin]["year"]
+    report = {"document_id": adopted["document_id"], "year": year, "report": text("Implemented.", "已落实。")}
+    assert us.api("POST", "/api/v1/commitments/report", json=report).status_code == 201
+    after = us.api("GET", "/api/v1/commitments/document", params={"document_id": adopted["document_id"]}).json()
+    states = {r["party"]: r["state"] for r in after["reports"]}
+    assert states == {us.origin: "filed", cn.origin: "due"}
+    other = dict(report, document_id="no-such-document")
+    refused = us.api("POST", "/api/v1/commitments/report", json=other)
+    assert refused.status_code == 422 and "annual reports" in refused.json()["detail"]
