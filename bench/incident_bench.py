@@ -174,13 +174,12 @@ def main() -> None:
     print(
         f"search over {args.total:,} (SQLite FTS5): p50 {med * 1000:.1f} ms, p95 {p * 1000:.1f} ms (target p95 < 50 ms)"
     )
-    if args.skip_suggestions:
-        return
-    med, p = suggestion_figures(Suggester(big, semantic=not args.no_semantic), reports, args.suggestions)
-    print(
-        f"duplicate suggestions over {args.total:,} ({kind}): "
-        f"p50 {med * 1000:.1f} ms, p95 {p * 1000:.1f} ms (target p95 < 200 ms)"
-    )
+    if not args.skip_suggestions:
+        med, p = suggestion_figures(Suggester(big, semantic=not args.no_semantic), reports, args.suggestions)
+        print(
+            f"duplicate suggestions over {args.total:,} ({kind}): "
+            f"p50 {med * 1000:.1f} ms, p95 {p * 1000:.1f} ms (target p95 < 200 ms)"
+        )
     if args.pg:
         from detente.store.postgres_incidents import PostgresIncidentIndex
 

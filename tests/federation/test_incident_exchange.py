@@ -232,3 +232,34 @@ def test_stix_export_and_import_through_the_api(make_node, wait, tmp_path) -> No
     assert cn.status()["size"] > size
     bad = cn.api("POST", "/api/v1/incidents/stix", content=b"not json")
     assert bad.status_code == 400 and bad.json()["hint"]
+
+
+def test_an_index_in_an_older_format_is_rebuilt_from_the_logs_on_restart(make_node, wait) -> None:
+    import sqlite3
+
+    import psycopg
+
+    us = make_node("us")
+    us.start()
+    assert us.api("POST", "/api/v1/incidents", json={"report": grid_report("us-2026-0001")}).status_code == 201
+    assert (
+        us.api("GET", "/api/v1/incidents", params={"q": "forecasting", "harm_type": "critical-infrastructure"}).json()[
+            "total"
+        ]
+        == 1
+    )
+    us.stop()
+    if us.store.startswith("postgresql://"):
+        url, _, schema = us.store.partition("#")
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(f"UPDATE {schema}.inc_meta SET value = '1' WHERE key = 'format'")
+            conn.execute(f"DELETE FROM {schema}.inc_docs")  # an old index lacks what the new one has
+    else:
+        with sqlite3.connect(us.directory / us.store) as conn:
+            conn.execute("UPDATE inc_meta SET value = '1' WHERE key = 'format'")
+            conn.execute("DELETE FROM inc_docs")
+    us.start()
+    found = us.api(
+        "GET", "/api/v1/incidents", params={"q": "forecasting", "harm_type": "critical-infrastructure"}
+    ).json()
+    assert found["total"] == 1 and found["hits"][0]["incident_id"] == "us-2026-0001"

@@ -190,3 +190,21 @@ def test_capped_count_for_common_words_with_a_filter(filled) -> None:  # type: i
     page = filled.search(SearchQuery(q="model", occurred_from=datetime(2020, 1, 1, tzinfo=UTC)))
     assert page.total == 1 and page.exact is False and len(page.hits) == 3
     assert filled.search(SearchQuery(q="model", sector="energy")).exact is True
+
+
+def test_an_index_in_an_older_format_is_emptied_for_a_replay(filled) -> None:  # type: ignore[no-untyped-def]
+    assert filled.rebuilt is False and filled.get(US, "us-1") is not None
+    filled._exec("UPDATE @inc_meta SET value = '1' WHERE key = 'format'")
+    filled._check_format()
+    assert filled.rebuilt is True
+    assert filled.get(US, "us-1") is None and filled.search(SearchQuery(q="chatbot")).total == 0
+    filled.rebuilt = False
+    filled._check_format()  # now current: nothing happens
+    assert filled.rebuilt is False
+
+
+def test_facet_filters_join_the_words_in_the_full_text_index(filled) -> None:  # type: ignore[no-untyped-def]
+    assert keys(filled.search(SearchQuery(q="forecasting", harm_type="critical-infrastructure"))) == ["us-2"]
+    assert filled.search(SearchQuery(q="forecasting", harm_type="health")).total == 0
+    assert keys(filled.search(SearchQuery(q="forecasting", sector="ENERGY"))) == ["us-2"]
+    assert keys(filled.search(SearchQuery(q="碰撞", jurisdiction="CN"))) == ["cn-1"]

@@ -9,6 +9,7 @@ the engine's own tokenizer and English stemmer (SQLite FTS5 ``porter unicode61``
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from dataclasses import dataclass, field
@@ -74,11 +75,19 @@ def query_terms(text: str) -> list[str]:
     return kept or terms
 
 
+def facet_token(facet: str, value: str) -> str:
+    """A word that stands for one facet value in the full-text index (letters only, so every
+    tokenizer keeps it whole), so that a filter joins the words of a query inside the index."""
+    digest = hashlib.sha256(f"{facet}\x00{value}".encode()).digest()
+    return "zqf" + "".join(chr(97 + b % 26) for b in digest[:14])
+
+
 def search_text(report: IncidentReport) -> str:
     parts = [report.title.original.text, *report.title.translations.values()]
     parts += [report.description.original.text, *report.description.translations.values()]
     parts += [report.ai_relation, *report.developers, *report.deployers, *report.harmed_parties]
     parts += [s.name for s in report.ai_systems] + report.sectors
+    parts.append(" ".join(facet_token(f, v) for f, v in facet_values(report)))
     return tokens_for_index("\n".join(parts))
 
 

@@ -62,6 +62,10 @@ class IncidentDesk:
         self.early_warning_to = early_warning_to
         self._lock = threading.Lock()
         self.suggester = Suggester(index)
+        if index.rebuilt:  # an index in an older format was emptied: replay every log into it
+            for origin in [node.identity.name, *(s.origin for s in node.peers.values())]:
+                node.state.set_cursor(f"incidents:{origin}", 0)
+            log.info("incident index rebuilt from the logs (format %s)", getattr(index, "FORMAT", "?"))
 
     # --- keeping the index in step ----------------------------------------------------------
 

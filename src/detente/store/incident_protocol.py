@@ -56,6 +56,9 @@ class SearchPage:
 
 
 class IncidentIndex(Protocol):
+    rebuilt: bool
+    """True when the index was in an older format and was emptied on open (replay the logs)."""
+
     def apply(self, batch: IndexBatch) -> None:
         """Index a batch of rows in one transaction (all or nothing)."""
 

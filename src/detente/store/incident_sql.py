@@ -17,6 +17,7 @@ from detente.incidents.index import (
     SearchQuery,
     StageRow,
     attribute_values,
+    facet_token,
     facet_values,
     query_terms,
     search_text,
@@ -54,6 +55,7 @@ CREATE TABLE IF NOT EXISTS @inc_confirms (
     origin TEXT NOT NULL, idx BIGINT NOT NULL, link_origin TEXT NOT NULL, link_idx BIGINT NOT NULL,
     link_leaf TEXT NOT NULL, verdict TEXT NOT NULL, note TEXT NOT NULL, issued TEXT NOT NULL,
     PRIMARY KEY (origin, idx));
+CREATE TABLE IF NOT EXISTS @inc_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS @inc_comments (
     origin TEXT NOT NULL, idx BIGINT NOT NULL, incident_origin TEXT NOT NULL, incident_id TEXT NOT NULL,
     comment TEXT NOT NULL, issued TEXT NOT NULL, PRIMARY KEY (origin, idx));
@@ -115,6 +117,29 @@ class SQLIncidentIndex(ABC):
             values,
         ).fetchone()
         return int(row[0])
+
+    FORMAT = "2"
+    """Bumped when what is indexed changes (2: facet words in the full text); an index in another
+    format is emptied on open and ``rebuilt`` is set, so its owner replays the logs into it."""
+    rebuilt = False
+    _DATA_TABLES = ("inc_docs", "inc_stages", "inc_facets", "inc_classes", "inc_class_values", "inc_links",
+                    "inc_confirms", "inc_comments")  # fmt: skip
+
+    def _check_format(self) -> None:
+        with self._transaction():
+            row = self._exec("SELECT value FROM @inc_meta WHERE key = 'format'").fetchone()
+            if row is not None and row[0] == self.FORMAT:
+                return
+            if self._exec("SELECT COUNT(*) FROM @inc_stages").fetchone()[0]:
+                for table in self._DATA_TABLES:
+                    self._exec(f"DELETE FROM @{table}")
+                self._clear_fts()
+                self.rebuilt = True
+            self._exec("DELETE FROM @inc_meta WHERE key = 'format'")
+            self._exec("INSERT INTO @inc_meta VALUES ('format', ?)", (self.FORMAT,))
+
+    def _clear_fts(self) -> None:
+        return None
 
     # --- writing ----------------------------------------------------------------------------
 
@@ -190,10 +215,19 @@ class SQLIncidentIndex(ABC):
         any_term = query.match == "any"
         where: list[str] = []
         args: list[Any] = []
-        self._filters(query, where, args)  # filters first: cheap, and often selective
+        in_text = bool(terms) and not any_term  # facet filters become words of the full-text query
+        if in_text:
+            terms = terms + [
+                facet_token(facet, value.lower() if facet == "sector" else value)
+                for facet, value in (("harm_type", query.harm_type), ("sector", query.sector),
+                                     ("jurisdiction", query.jurisdiction))
+                if value
+            ]  # fmt: skip
+        self._filters(query, where, args, facets=not in_text)  # filters first: cheap, often selective
         # The newest-first path walks incidents by date, so it only pays off when the filters do
         # not throw most of them away (none, or a date range).
-        walkable = not (query.harm_type or query.sector or query.jurisdiction or query.taxonomy or query.party)
+        walkable = not ((query.harm_type or query.sector or query.jurisdiction) and not in_text)
+        walkable = walkable and not (query.taxonomy or query.party)
         walkable = walkable and not (query.severity or query.min_severity or query.category)
         walkable = walkable and query.critical_infrastructure is None
         joins, score, order = "", "0.0", "d.occurred DESC, d.origin, d.incident_id"
@@ -230,18 +264,20 @@ class SQLIncidentIndex(ABC):
         ).fetchall()
         return SearchPage(int(total), [self._hit(r) for r in rows], exact)
 
-    def _filters(self, query: SearchQuery, where: list[str], args: list[Any]) -> None:
+    def _filters(self, query: SearchQuery, where: list[str], args: list[Any], *, facets: bool = True) -> None:
         if query.occurred_from:
             where.append("d.occurred >= ?")
             args.append(_iso(query.occurred_from))
         if query.occurred_to:
             where.append("d.occurred <= ?")
             args.append(_iso(query.occurred_to))
-        facets = (("harm_type", query.harm_type), ("sector", query.sector), ("jurisdiction", query.jurisdiction))
-        for facet, value in facets:
+        keyed = (("harm_type", query.harm_type), ("sector", query.sector), ("jurisdiction", query.jurisdiction))
+        for facet, value in keyed:
             if value:
                 if facet == "harm_type" and value not in HarmType.__members__.values():
                     raise MalformedRecord(f"unknown harm type {value!r}", hint=f"one of {', '.join(HarmType)}")
+                if not facets:
+                    continue  # already a word of the full-text query
                 where.append(
                     "EXISTS (SELECT 1 FROM @inc_facets x WHERE x.origin = d.origin AND x.incident_id = d.incident_id"
                     " AND x.facet = ? AND x.value = ?)"

@@ -46,6 +46,7 @@ class PostgresIncidentIndex(SQLIncidentIndex):
                 self._conn.execute(_schema_sql(schema).encode())
         except psycopg.Error as exc:
             raise StoreUnavailable(f"cannot open the incident index: {str(exc).strip().splitlines()[0]}") from None
+        self._check_format()
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:

@@ -36,6 +36,10 @@ class SQLiteIncidentIndex(SQLIncidentIndex):
             self._conn.executescript(_SCHEMA + TABLES.replace("@", ""))
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"cannot open the incident index in {self.path}: {exc}") from None
+        self._check_format()
+
+    def _clear_fts(self) -> None:
+        self._exec("DELETE FROM inc_fts")
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:
