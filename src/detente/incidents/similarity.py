@@ -171,10 +171,10 @@ class Suggester:
         words = salient_words(". ".join(parts))
         english = f"{_english(report.title)}. {_english(report.description)}"
         candidates: dict[tuple[str, str], Hit] = {}
-        # The candidate query uses the title's words first and at most 12 words: an any-word query
+        # The candidate query uses the title's words first and at most 8 words: an any-word query
         # is ranked over every incident it matches, and 40 words match nearly all of them.
         title_words = salient_words(" ".join([report.title.original.text, *report.title.translations.values()]))
-        probe = list(dict.fromkeys(title_words + words))[:12]
+        probe = list(dict.fromkeys(title_words + words))[:8]
         if probe:
             page = self.index.search(SearchQuery(q=" ".join(probe), match="any", limit=30))
             candidates.update({(h.origin, h.incident_id): h for h in page.hits})
