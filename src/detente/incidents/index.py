@@ -33,6 +33,7 @@ from detente.incidents.model import (
 from detente.records.record import Record
 
 __all__ = [
+    "STOP_WORDS",
     "ClassRow",
     "CommentRow",
     "ConfirmRow",
@@ -61,7 +62,7 @@ def tokens_for_index(text: str) -> str:
     return _CJK.sub(bigrams, text)
 
 
-_STOP = frozenset(
+STOP_WORDS = frozenset(
     {"a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "has", "have", "in", "is", "it", "its"}
     | {"of", "on", "or", "that", "the", "this", "to", "was", "were", "with"}
 )
@@ -71,7 +72,7 @@ def query_terms(text: str) -> list[str]:
     """The words of a free-text query, CJK runs as bigrams, without English stop words (unless
     the query has nothing else); each term is quoted by the driver."""
     terms = [t for t in _WORD.findall(tokens_for_index(text).lower()) if t]
-    kept = [t for t in terms if t not in _STOP]
+    kept = [t for t in terms if t not in STOP_WORDS]
     return kept or terms
 
 

@@ -14,69 +14,17 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from detente.incidents.index import SearchQuery, query_terms
+from detente.incidents.index import STOP_WORDS, SearchQuery, query_terms
 from detente.incidents.model import IncidentReport
-from detente.records.text import BilingualText
 from detente.store.incident_protocol import Hit, IncidentIndex
 
 __all__ = ["Suggester", "Suggestion", "salient_words"]
 
-_STOP = frozenset(
-    [
-        "a",
-        "an",
-        "and",
-        "are",
-        "as",
-        "at",
-        "be",
-        "by",
-        "for",
-        "from",
-        "has",
-        "have",
-        "in",
-        "is",
-        "it",
-        "its",
-        "of",
-        "on",
-        "or",
-        "that",
-        "the",
-        "this",
-        "to",
-        "was",
-        "were",
-        "will",
-        "with",
-        "after",
-        "over",
-        "into",
-        "their",
-        "they",
-        "been",
-        "being",
-        "which",
-        "who",
-        "when",
-        "where",
-        "while",
-        "about",
-        "against",
-        "than",
-        "then",
-        "there",
-        "these",
-        "those",
-    ]
+# Beyond the search's own stop words: common words that say nothing about which event it was.
+_STOP = STOP_WORDS | frozenset(
+    {"will", "after", "over", "into", "their", "they", "been", "being", "which", "who", "when", "where"}
+    | {"while", "about", "against", "than", "then", "there", "these", "those"}
 )
-
-
-def _english(text: BilingualText) -> str:
-    if text.original.lang.startswith("en"):
-        return text.original.text
-    return next((t for lang, t in text.translations.items() if lang.startswith("en")), text.original.text)
 
 
 def _is_english(text: str) -> bool:
@@ -169,7 +117,7 @@ class Suggester:
         parts = [report.title.original.text, *report.title.translations.values()]
         parts += [report.description.original.text, *report.description.translations.values()]
         words = salient_words(". ".join(parts))
-        english = f"{_english(report.title)}. {_english(report.description)}"
+        english = f"{report.title.in_lang('en')[0]}. {report.description.in_lang('en')[0]}"
         candidates: dict[tuple[str, str], Hit] = {}
         # The candidate query uses the title's words first and at most 8 words: an any-word query
         # is ranked over every incident it matches, and 40 words match nearly all of them.

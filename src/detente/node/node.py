@@ -149,6 +149,13 @@ class Node:
         A party log is served to every peer and auditor, so a record whose TLP marking limits who
         may read it (AMBER, AMBER+STRICT, RED) is refused rather than published to all of them.
         """
+        self._admit(record)
+        result = self.sequencer.add(seal_record(record, self.identity))
+        self._publish.set()
+        return result
+
+    def _admit(self, record: Record) -> None:
+        """Every check a record passes before it is signed: marking, schema, quota."""
         if record.tlp not in (TLP.CLEAR, TLP.GREEN):
             raise Forbidden(
                 f"a {record.tlp.value} record would be readable by every peer and auditor of this log",
@@ -157,9 +164,6 @@ class Node:
         validate_record(record)
         if record.type == WITHHELD and not record.body.get("over_quota"):
             self._check_withheld_quota(record)
-        result = self.sequencer.add(seal_record(record, self.identity))
-        self._publish.set()
-        return result
 
     def _check_withheld_quota(self, record: Record) -> None:
         year = record.issued.year
@@ -180,9 +184,7 @@ class Node:
         """Validate every record first (one bad record writes nothing), then sign and append them
         all in group-committed batches; returns their positions in order."""
         for record in records:
-            if record.tlp not in (TLP.CLEAR, TLP.GREEN):
-                raise Forbidden(f"a {record.tlp.value} record would be readable by every peer and auditor of this log")
-            validate_record(record)
+            self._admit(record)
         out: list[Sequenced] = []
         for start in range(0, len(records), 500):
             chunk = records[start : start + 500]

@@ -23,6 +23,7 @@ from detente.incidents.index import (
     search_text,
 )
 from detente.incidents.model import Category, HarmType, Severity
+from detente.records.text import BilingualText
 from detente.store.incident_protocol import Hit, SearchPage
 
 __all__ = ["TABLES", "SQLIncidentIndex"]
@@ -419,22 +420,13 @@ class SQLIncidentIndex(ABC):
                     body = json.loads(r[0])
                     title, description = body["title"], body["description"]
                     if english:
-                        out[(origin, incident_id)] = f"{_english(title)}. {_english(description)}"
+                        texts = [BilingualText.model_validate(t).in_lang("en")[0] for t in (title, description)]
+                        out[(origin, incident_id)] = ". ".join(texts)
                     else:
                         parts = [title["original"]["text"], *title.get("translations", {}).values()]
                         parts += [description["original"]["text"], *description.get("translations", {}).values()]
                         out[(origin, incident_id)] = ". ".join(parts)
         return out
-
-
-def _english(text: dict[str, Any]) -> str:
-    """The English version of a bilingual text where there is one (the original otherwise)."""
-    if str(text["original"]["lang"]).startswith("en"):
-        return str(text["original"]["text"])
-    for lang, value in text.get("translations", {}).items():
-        if lang.startswith("en"):
-            return str(value)
-    return str(text["original"]["text"])
 
 
 def _chunks(items: list[tuple[str, str]], n: int) -> Iterator[list[tuple[str, str]]]:
