@@ -10,13 +10,15 @@ from pydantic import BaseModel, Field, ValidationError
 
 from detente import __version__
 from detente._internal.validation import describe_validation_error
+from detente.api.body import limited_body
 from detente.api.commitments import add_commitment_routes
 from detente.api.evals import add_eval_routes
 from detente.api.incidents import add_incident_routes
+from detente.api.media import add_media_routes
 from detente.api.problems import install_problem_handlers, problem_response
 from detente.crypto.keys import VerifierKey
 from detente.crypto.note import parse_note
-from detente.errors import EntryTooLarge, LogNotFound, MalformedRecord
+from detente.errors import LogNotFound, MalformedRecord
 from detente.node.node import Node
 from detente.node.sequencer import Sequenced
 from detente.node.tokens import Principal, authenticate, issue_token
@@ -82,17 +84,6 @@ class TokenIn(BaseModel):
     ttl_seconds: int | None = Field(default=None, gt=0)
 
 
-async def _limited_body(request: Request, limit: int) -> bytes:
-    if int(request.headers.get("content-length") or 0) > limit:
-        raise EntryTooLarge(f"request body is over {limit} bytes")
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise EntryTooLarge(f"request body is over {limit} bytes")
-    return body
-
-
 def create_app(node: Node) -> FastAPI:
     app = FastAPI(
         title=f"detente node {node.config.name}",
@@ -136,7 +127,7 @@ def create_app(node: Node) -> FastAPI:
     @app.post("/witness/add-checkpoint", tags=["public"], response_class=Response)
     async def witness(request: Request) -> Response:
         """C2SP tlog-witness: cosign a peer's checkpoint that is consistent with the last one."""
-        answer = add_checkpoint(node, await _limited_body(request, MAX_WITNESS_BODY))
+        answer = add_checkpoint(node, await limited_body(request, MAX_WITNESS_BODY))
         if answer.status in (200, 409):
             return Response(answer.body, status_code=answer.status, media_type=answer.media_type)
         codes = {400: "malformed", 403: "no-trusted-signature", 404: "log-not-found", 422: "inconsistent-checkpoint"}
@@ -279,4 +270,5 @@ def create_app(node: Node) -> FastAPI:
     add_incident_routes(app, node, viewer, officer)
     add_eval_routes(app, node, viewer, officer)
     add_commitment_routes(app, node, viewer, officer)
+    add_media_routes(app, node, viewer, officer)
     return app

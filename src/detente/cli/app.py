@@ -9,7 +9,7 @@ import sys
 import typer
 
 from detente import __version__
-from detente.cli import audit, commitments, demo, evals, incidents, keys, log, node, note, notices, tlog
+from detente.cli import audit, commitments, demo, evals, incidents, keys, log, media, node, note, notices, tlog
 from detente.cli.render import render_error
 from detente.errors import DetenteError
 
@@ -38,6 +38,9 @@ app.command("working-group")(incidents.working_group)
 app.add_typer(evals.eval_app, name="eval")
 app.add_typer(commitments.commitment_app, name="commitment")
 app.add_typer(commitments.glossary_app, name="glossary")
+app.add_typer(media.label_app, name="label")
+app.add_typer(media.watermark_app, name="watermark")
+app.add_typer(media.takedown_app, name="takedown")
 app.command("audit")(audit.audit)
 app.command("demo")(demo.demo)
 

@@ -23,7 +23,9 @@ TOKEN = typer.Option(None, "--token", help="operator token (default: $DETENTE_TO
 notice_app = typer.Typer(help="Compose and send notices and hotline messages.", no_args_is_help=True)
 
 
-def _call(node_dir: Path, token: str | None, method: str, path: str, *, raw: bool = False, **kw: Any) -> Any:
+def _call(
+    node_dir: Path, token: str | None, method: str, path: str, *, raw: bool = False, binary: bool = False, **kw: Any
+) -> Any:
     config, _ = load_config(node_dir)
     token = token or os.environ.get("DETENTE_TOKEN")
     if not token:
@@ -47,6 +49,8 @@ def _call(node_dir: Path, token: str | None, method: str, path: str, *, raw: boo
         if resp.status_code in (401, 403):
             raise AuthError(err.message, hint=err.hint)
         raise MalformedRecord(err.message, hint=err.hint) if resp.status_code in (400, 413, 422) else err
+    if binary:
+        return resp.content
     return resp.text if raw else resp.json()
 
 

@@ -89,6 +89,17 @@ class Suggester:
                         self._embedder = load_embedder()
         return None if self._embedder is None else self._embedder.encode(texts)
 
+    def vectors(self) -> dict[tuple[str, str], Any]:
+        """The vectors embedded so far, by (origin, incident id): to save them for a later process."""
+        self._matrix()
+        return dict(self._vectors)
+
+    def preload(self, vectors: dict[tuple[str, str], Any]) -> None:
+        """Vectors embedded earlier (by :meth:`vectors`, for the same texts): they are not embedded again."""
+        with self._lock:
+            self._vectors.update(vectors)
+            self._seen = -1
+
     def _matrix(self) -> tuple[list[tuple[str, str]], Any]:
         """Every indexed incident with English text, and its vectors as one matrix; new incidents
         are embedded when the index has grown (a cheap check), the matrix rebuilt only then."""

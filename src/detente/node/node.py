@@ -34,12 +34,13 @@ from detente.node.config import NodeConfig, load_agreement
 from detente.node.evals import EvalDesk
 from detente.node.incidents import IncidentDesk
 from detente.node.keyfile import read_identity
+from detente.node.media import MediaDesk
 from detente.node.sequencer import Sequenced, Sequencer
 from detente.node.sync import Fork, SyncResult, sync_peer
 from detente.node.tilelog import TileLog
 from detente.protocol.agreement import default_agreement
 from detente.protocol.threads import WITHHELD, Action, Logged, evaluate
-from detente.records.catalogue import ANSWER, DEADLINE_MISSED, ESCALATION, RECEIPT, validate_record
+from detente.records.catalogue import ANSWER_TYPES, DEADLINE_MISSED, ESCALATION, RECEIPT, validate_record
 from detente.records.entry import seal_record
 from detente.records.record import TLP, Record
 from detente.records.ref import RecordRef
@@ -75,6 +76,7 @@ class PeerStatus:
 class Node:
     def __init__(self, config: NodeConfig, base: Path, *, clock: Callable[[], float] = time.time) -> None:
         self.config = config
+        self.base = base
         self.clock = clock
         store_url = self._store_url = config.store if "://" in config.store else str(base / config.store)
         self.identity = read_identity(base / config.key_file)
@@ -370,6 +372,10 @@ class Node:
         return CommitmentDesk(self)
 
     @property
+    def media(self) -> MediaDesk:
+        return MediaDesk(self)
+
+    @property
     def evals(self) -> EvalDesk:
         return EvalDesk(self)
 
@@ -546,7 +552,7 @@ class Node:
             raise LogNotFound(f"no record {origin}#{index} in this node's logs")
         if self.identity.name not in item.record.to:
             raise MalformedRecord(f"{origin}#{index} is not addressed to {self.identity.name}")
-        rel = "answer-to" if record_type == ANSWER else "ack-of"
+        rel = "answer-to" if record_type in ANSWER_TYPES else "ack-of"
         return self.append(
             Record(
                 type=record_type,

@@ -50,6 +50,7 @@ class Agreement(BaseModel):
                 "detente.dev/link-test/v1": 1,
                 "detente.dev/periodic-exchange/v1": 7 * 24,
                 "detente.dev/hotline-message/v1": 48,
+                "detente.dev/takedown-request/v1": 24,
             }
         ),
         description="answer window per record type; null: no answer due",

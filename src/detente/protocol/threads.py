@@ -23,7 +23,7 @@ from enum import StrEnum
 from detente.commitments.ledger import Ledger
 from detente.commitments.model import DOCUMENT, SIGNATURE, WITHDRAWAL
 from detente.protocol.agreement import Agreement
-from detente.records.catalogue import ACK, ANSWER, CATALOGUE, DEADLINE_MISSED, ESCALATION, RECEIPT, spec_for
+from detente.records.catalogue import ACK, ANSWER_TYPES, CATALOGUE, DEADLINE_MISSED, ESCALATION, RECEIPT, spec_for
 from detente.records.record import Record
 
 __all__ = ["Action", "Evaluation", "Logged", "Obligation", "RecipientState", "Thread", "evaluate", "quota_findings"]
@@ -117,7 +117,7 @@ class Evaluation:
     actions: list[Action]
 
 
-_REPLIES = (RECEIPT, ACK, ANSWER)
+_REPLIES = frozenset({RECEIPT, ACK, *ANSWER_TYPES})
 COMMITMENT_TYPES = frozenset({DOCUMENT, SIGNATURE, WITHDRAWAL})
 
 
@@ -198,7 +198,9 @@ def _apply(thread: Thread, item: Logged, rec: Record) -> None:
     subject = thread.subject.record
     if rec.type in _REPLIES and item.origin in subject.to:
         wanted = spec.response if (spec := spec_for(subject.type)) else None
-        answers = (rec.type == ACK and wanted == "ack") or (rec.type == ANSWER and wanted == "answer")
+        answers = (rec.type == ACK and wanted == "ack") or (
+            wanted == "answer" and spec is not None and rec.type == spec.answer_type
+        )
         for ob in thread.obligations:
             # any reply from a recipient proves receipt; only the right kind meets the response
             counts = ob.kind == "receipt" or answers

@@ -14,12 +14,14 @@ from detente.commitments import model as commitments
 from detente.errors import MalformedRecord
 from detente.evals import records as evals
 from detente.incidents import model as incidents
+from detente.media import records as media
 from detente.records import hotline, notices
 from detente.records.record import Record
 
 __all__ = [
     "ACK",
     "ANSWER",
+    "ANSWER_TYPES",
     "CATALOGUE",
     "DEADLINE_MISSED",
     "ESCALATION",
@@ -80,9 +82,16 @@ _SPECS = [
     TypeSpec(commitments.WITHDRAWAL, commitments.Withdrawal, addressed=False),
     TypeSpec(commitments.IMPLEMENTATION_REPORT, commitments.ImplementationReport, addressed=False),
     TypeSpec(commitments.GLOSSARY, commitments.GlossaryDefinition, addressed=False),
+    TypeSpec(media.LABEL_GUIDELINE, media.LabelGuideline, addressed=False),
+    TypeSpec(media.C2PA_ANCHOR, media.C2paTrustAnchor, addressed=False),
+    TypeSpec(media.WATERMARK_KEY, media.WatermarkKey, addressed=False),
+    TypeSpec(media.TAKEDOWN_REQUEST, media.TakedownRequest, "answer", media.TAKEDOWN_RESPONSE),
+    TypeSpec(media.TAKEDOWN_RESPONSE, media.TakedownResponse),
 ]
 
 CATALOGUE: dict[str, TypeSpec] = {s.record_type: s for s in _SPECS}
+ANSWER_TYPES = frozenset(s.answer_type for s in _SPECS if s.answer_type)
+"""Record types that answer another type (a clarification response, a takedown response)."""
 
 
 def spec_for(record_type: str) -> TypeSpec | None:

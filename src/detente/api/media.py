@@ -1,0 +1,132 @@
+"""The synthetic-media API: two-regime label checks and labeling, guidelines, C2PA trust
+anchors, watermark keys and detection, takedown requests and answers.
+
+Files travel as the raw request body (``Content-Type`` names the media type, or ``?mime=``);
+labeled files come back the same way.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import FastAPI, Request, Response
+from pydantic import BaseModel, Field, ValidationError
+
+from detente._internal.validation import describe_validation_error
+from detente.api.body import limited_body
+from detente.errors import MalformedRecord
+from detente.media.guidelines import Guideline
+from detente.media.label import MAX_MEDIA_BYTES
+from detente.media.records import TakedownRequest, TakedownResponse, WatermarkKey
+from detente.node.node import Node
+from detente.node.tokens import Principal
+from detente.records.text import BilingualText
+
+__all__ = ["add_media_routes"]
+
+
+class TakedownIn(BaseModel):
+    to: str = Field(min_length=1, description="log origin of the party whose platforms host the content")
+    request: TakedownRequest
+    text: BilingualText = Field(description="what the content is and why it should come down, bilingual")
+
+
+class TakedownAnswerIn(BaseModel):
+    origin: str
+    index: int = Field(ge=0)
+    response: TakedownResponse
+    text: BilingualText | None = None
+
+
+class DetectIn(BaseModel):
+    party: str = Field(description="log origin of the party that shared the key")
+    key_id: str
+    token_ids: list[int] | None = Field(default=None, max_length=100_000)
+    text: str | None = Field(default=None, max_length=1_000_000, description="tokenized with the scheme's tokenizer")
+
+
+def _mime(request: Request, mime: str | None) -> str | None:
+    if mime:
+        return mime
+    given = request.headers.get("content-type", "").split(";")[0].strip()
+    return None if given in ("", "application/octet-stream") else given
+
+
+def add_media_routes(app: FastAPI, node: Node, viewer: Any, officer: Any) -> None:
+    @app.post("/api/v1/labels/check", tags=["media"])
+    async def check(request: Request, mime: str | None = None, who: Principal = viewer) -> dict[str, Any]:
+        """Both regimes' labels on the uploaded file: C2PA state and status codes verbatim, China's
+        AIGC implicit label (or a text's explicit label), and a verdict per regime naming the
+        rules it fails. Anchors: every C2PA root published in this node's logs."""
+        data = await limited_body(request, MAX_MEDIA_BYTES)
+        return node.media.check(data, _mime(request, mime))
+
+    @app.post("/api/v1/labels/apply", tags=["media"], response_class=Response)
+    async def apply(
+        request: Request,
+        producer: str,
+        produce_id: str,
+        label: Literal["1", "2", "3"] = "1",
+        source_type: str | None = None,
+        mime: str | None = None,
+        who: Principal = officer,
+    ) -> Response:
+        """Write China's implicit label, then sign Content Credentials as this party; returns the file."""
+        from detente.media.aigc import AigcLabel
+
+        data = await limited_body(request, MAX_MEDIA_BYTES)
+        media_type = _mime(request, mime)
+        try:
+            tag = AigcLabel(label=label, content_producer=producer, produce_id=produce_id)
+        except ValidationError as exc:
+            raise MalformedRecord(describe_validation_error(exc, "AIGC label")) from None
+        out = node.media.apply(data, tag, media_type, source_type)
+        return Response(out, media_type=media_type or "application/octet-stream")
+
+    @app.get("/api/v1/labels/guidelines", tags=["media"])
+    def guidelines(who: Principal = viewer) -> list[dict[str, Any]]:
+        """Every guideline this node knows (packaged and published), with its digest."""
+        return [{**g.model_dump(mode="json"), "digest": g.digest()} for g in node.media.guidelines()]
+
+    @app.post("/api/v1/labels/guidelines", tags=["media"], status_code=201)
+    def publish_guideline(item: Guideline, who: Principal = officer) -> dict[str, Any]:
+        """Publish this party's guideline (or a new version) as a record."""
+        return node.media.publish_guideline(item)
+
+    @app.get("/api/v1/labels/anchors", tags=["media"])
+    def anchors(who: Principal = viewer) -> list[dict[str, Any]]:
+        """C2PA trust anchors published in the logs this node holds."""
+        return node.media.anchors()
+
+    @app.post("/api/v1/labels/anchors", tags=["media"], status_code=201)
+    def publish_anchor(who: Principal = officer) -> dict[str, Any]:
+        """Publish this party's C2PA root certificate (generated on first use) as a record."""
+        return node.media.publish_anchor()
+
+    @app.get("/api/v1/watermark/keys", tags=["media"])
+    def keys(who: Principal = viewer) -> list[dict[str, Any]]:
+        return node.media.keys()
+
+    @app.post("/api/v1/watermark/keys", tags=["media"], status_code=201)
+    def share_key(item: WatermarkKey, who: Principal = officer) -> dict[str, Any]:
+        """Share a watermark detection scheme and key as a record."""
+        return node.media.share_key(item)
+
+    @app.post("/api/v1/watermark/detect", tags=["media"])
+    def detect(item: DetectIn, who: Principal = viewer) -> dict[str, Any]:
+        """Green-list watermark detection with a shared key: z-score, p-value, verdict."""
+        return node.media.detect(item.party, item.key_id, token_ids=item.token_ids, text=item.text)
+
+    @app.get("/api/v1/takedowns", tags=["media"])
+    def takedowns(who: Principal = viewer) -> list[dict[str, Any]]:
+        """Takedown requests sent and received, with answers, states and deadlines."""
+        return node.media.takedowns()
+
+    @app.post("/api/v1/takedowns", tags=["media"], status_code=201)
+    def request_takedown(item: TakedownIn, who: Principal = officer) -> dict[str, Any]:
+        return node.media.request_takedown(item.to, item.request, item.text)
+
+    @app.post("/api/v1/takedowns/response", tags=["media"], status_code=201)
+    def respond(item: TakedownAnswerIn, who: Principal = officer) -> dict[str, Any]:
+        """Answer a takedown request addressed to this party: acted (measures) or declined (reason)."""
+        return node.media.respond(item.origin, item.index, item.response, item.text)

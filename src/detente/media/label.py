@@ -1,0 +1,291 @@
+"""The two-regime label check, and applying both labels in the order that keeps both valid.
+
+:func:`check_labels` reads a file's C2PA Content Credentials (:mod:`.c2pa_credentials`) and
+China's implicit AIGC label (:mod:`.containers`), or for text its explicit label
+(:mod:`.explicit`), then evaluates every rule of each regime's guideline and gives a verdict per
+regime that names the rules the file fails. :func:`apply_labels` writes China's label first and
+signs the C2PA manifest second, so the manifest's hard binding covers the label: writing the
+label after signing would break the manifest (``assertion.dataHash.mismatch``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from detente.errors import MalformedError
+from detente.media import containers, explicit
+from detente.media.aigc import AigcLabel
+from detente.media.c2pa_credentials import (
+    AI_SOURCE_TYPES,
+    IPTC_SOURCE_TYPE,
+    C2paReport,
+    PartyChain,
+    read_c2pa,
+    sign_c2pa,
+)
+from detente.media.guidelines import Guideline, LabelRule, packaged_guidelines
+
+__all__ = ["MAX_MEDIA_BYTES", "LabelReport", "RegimeVerdict", "RuleOutcome", "apply_labels", "check_labels", "kind_of"]
+
+MAX_MEDIA_BYTES = 64 * 1024 * 1024
+_C2PA_CHECKS = ("c2pa-manifest", "c2pa-valid", "c2pa-trusted", "c2pa-ai-source-type")
+_BROKEN = ("assertion.dataHash.mismatch", "assertion.bmffHash.mismatch", "assertion.boxesHash.mismatch")
+
+
+def kind_of(mime: str) -> str:
+    """The guideline's media kind for a media type."""
+    if mime.startswith("text/"):
+        return "text"
+    if mime == "application/pdf":
+        return "document"
+    head = mime.split("/", 1)[0]
+    return head if head in ("image", "video", "audio") else "document"
+
+
+@dataclass(frozen=True)
+class RuleOutcome:
+    rule_id: str
+    check: str
+    level: str
+    outcome: str
+    """``pass``, ``fail`` or ``not-applicable`` (the rule does not cover this kind of media)."""
+    detail: str
+    title_en: str
+    title_zh: str
+    source: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "rule_id": self.rule_id,
+            "check": self.check,
+            "level": self.level,
+            "outcome": self.outcome,
+            "detail": self.detail,
+            "title": {"en": self.title_en, "zh": self.title_zh},
+            "source": self.source,
+        }
+
+
+@dataclass(frozen=True)
+class RegimeVerdict:
+    regime: str
+    guideline_id: str
+    version: str
+    digest: str
+    verdict: str
+    """``pass`` (every applicable ``must`` rule passes), ``fail``, or ``not-applicable``."""
+    rules: tuple[RuleOutcome, ...]
+
+    @property
+    def failed(self) -> list[str]:
+        return [r.rule_id for r in self.rules if r.outcome == "fail" and r.level == "must"]
+
+    @property
+    def warnings(self) -> list[str]:
+        return [r.rule_id for r in self.rules if r.outcome == "fail" and r.level == "should"]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "regime": self.regime,
+            "guideline": {"id": self.guideline_id, "version": self.version, "digest": self.digest},
+            "verdict": self.verdict,
+            "failed": self.failed,
+            "warnings": self.warnings,
+            "rules": [r.as_dict() for r in self.rules],
+        }
+
+
+@dataclass(frozen=True)
+class LabelReport:
+    sha256: str
+    mime: str
+    kind: str
+    size: int
+    c2pa: C2paReport | None
+    aigc: dict[str, Any] | None
+    explicit: dict[str, Any] | None
+    regimes: tuple[RegimeVerdict, ...] = field(default=())
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "sha256": self.sha256,
+            "mime": self.mime,
+            "kind": self.kind,
+            "size": self.size,
+            "c2pa": None if self.c2pa is None else self.c2pa.as_dict(),
+            "aigc": self.aigc,
+            "explicit": self.explicit,
+            "regimes": [v.as_dict() for v in self.regimes],
+        }
+
+
+def _latest(guidelines: list[Guideline]) -> dict[str, Guideline]:
+    """The newest guideline per regime (by effective date, then version)."""
+    out: dict[str, Guideline] = {}
+    for g in guidelines:
+        have = out.get(g.regime)
+        if have is None or (g.effective, g.version) > (have.effective, have.version):
+            out[g.regime] = g
+    return out
+
+
+def _text_rules(rule: LabelRule) -> list[str]:
+    return rule.params.get("text_rule") or ["cn-gb45438-2025/text"]
+
+
+def _explicit_dict(check: explicit.ExplicitLabelCheck) -> dict[str, Any]:
+    return {
+        "rule": check.rule.id,
+        "passed": check.passed,
+        "match": check.match,
+        "where": check.where,
+        "requirements": [
+            {"requirement": q.requirement, "passed": q.passed, "detail": q.detail} for q in check.requirements
+        ],
+    }
+
+
+def _judge(
+    rule: LabelRule, kind: str, c2pa: C2paReport | None, aigc: AigcLabel | None, text: str | None
+) -> RuleOutcome:
+    def outcome(ok: bool | None, detail: str) -> RuleOutcome:
+        verdict = "not-applicable" if ok is None else ("pass" if ok else "fail")
+        return RuleOutcome(
+            rule.rule_id, rule.check, rule.level, verdict, detail, rule.title.en, rule.title.zh, rule.source
+        )
+
+    if kind not in rule.applies_to:
+        return outcome(None, f"the rule covers {', '.join(rule.applies_to)}, not {kind}")
+    check = rule.check
+    if check in _C2PA_CHECKS:
+        if c2pa is None:
+            return outcome(False, "C2PA does not cover this kind of file")
+        present = c2pa.state not in ("absent", "remote")
+        if check == "c2pa-manifest":
+            return outcome(present, f"{c2pa.manifests} manifest(s)" if present else c2pa.detail)
+        if not present:
+            return outcome(False, f"no manifest to check: {c2pa.detail}")
+        if check == "c2pa-valid":
+            ok = c2pa.state in ("Valid", "Trusted")
+            return outcome(ok, f"state {c2pa.state}" + ("" if ok else f"; failure codes: {', '.join(c2pa.failure)}"))
+        if check == "c2pa-trusted":
+            return outcome(c2pa.state == "Trusted", f"state {c2pa.state}; signer {c2pa.signature.get('issuer', '?')}")
+        declared = [t.removeprefix(IPTC_SOURCE_TYPE) for t in c2pa.digital_source_types]
+        ok = any(t in AI_SOURCE_TYPES for t in c2pa.digital_source_types)
+        return outcome(ok, f"digital source type(s): {', '.join(declared) or 'none declared'}")
+    if check == "explicit-text":
+        if text is None:
+            return outcome(False, "not text content")
+        results = [explicit.check_text_label(text, explicit.TEXT_RULES[i]) for i in _text_rules(rule)]
+        detail = "; ".join(f"{r.rule.id}: " + "; ".join(q.detail for q in r.requirements) for r in results)
+        return outcome(all(r.passed for r in results), detail)
+    if aigc is None:
+        return outcome(False, "no AIGC implicit label in the file's metadata")
+    if check == "aigc-present":
+        return outcome(True, "AIGC label present")
+    values = aigc.to_dict()
+    if check == "aigc-fields":
+        wanted = rule.params.get("fields", [])
+        empty = [f for f in wanted if not str(values.get(f, "")).strip()]
+        return outcome(not empty, f"empty: {', '.join(empty)}" if empty else f"filled: {', '.join(wanted)}")
+    allowed = rule.params.get("values", ["1", "2", "3"])
+    return outcome(values.get("Label") in allowed, f"Label={values.get('Label')!r}")
+
+
+def _detect(data: bytes) -> str:
+    """The media type from the magic bytes; UTF-8 without a known signature is text."""
+    try:
+        return containers.detect_format(data)
+    except MalformedError as unknown:
+        try:
+            data[:4096].decode("utf-8")
+        except UnicodeDecodeError as exc:
+            if exc.start < 4090:  # not merely a multi-byte character cut at the sample's end
+                raise unknown from None
+        return "text/plain"
+
+
+def check_labels(
+    data: bytes,
+    *,
+    mime: str | None = None,
+    guidelines: list[Guideline] | None = None,
+    anchors_pem: str = "",
+) -> LabelReport:
+    """Both regimes' labels on ``data``, each judged by its regime's newest guideline."""
+    if len(data) > MAX_MEDIA_BYTES:
+        raise MalformedError(
+            f"the file is {len(data):,} bytes; the label check takes at most {MAX_MEDIA_BYTES:,}",
+            hint="check a smaller rendition, or the file's first part for its metadata",
+        )
+    if not data:
+        raise MalformedError("the file is empty", hint="give the file's bytes")
+    mime = mime or _detect(data)
+    kind = kind_of(mime)
+    c2pa: C2paReport | None = None
+    aigc: AigcLabel | None = None
+    text: str | None = None
+    found = None
+    if kind == "text":
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise MalformedError("text content is not UTF-8", hint="convert the text to UTF-8 first") from None
+    else:
+        c2pa = read_c2pa(data, mime, anchors_pem=anchors_pem)
+        found = containers.read_aigc(data, mime)
+        aigc = found.label if found is not None else None
+    verdicts = []
+    for regime, g in sorted(_latest(guidelines if guidelines is not None else packaged_guidelines()).items()):
+        outcomes = tuple(_judge(r, kind, c2pa, aigc, text) for r in g.rules)
+        applicable = [o for o in outcomes if o.outcome != "not-applicable"]
+        if not applicable:
+            verdict = "not-applicable"
+        else:
+            verdict = "fail" if any(o.outcome == "fail" and o.level == "must" for o in applicable) else "pass"
+        verdicts.append(RegimeVerdict(regime, g.guideline_id, g.version, g.digest(), verdict, outcomes))
+    return LabelReport(
+        sha256=hashlib.sha256(data).hexdigest(),
+        mime=mime,
+        kind=kind,
+        size=len(data),
+        c2pa=c2pa,
+        aigc=None if found is None else {"label": found.label.to_dict(), "where": str(found.location)},
+        explicit=None if text is None else {"checks": [_explicit_dict(c) for c in explicit.check_text_labels(text)]},
+        regimes=tuple(verdicts),
+    )
+
+
+def apply_labels(
+    data: bytes,
+    label: AigcLabel,
+    chain: PartyChain,
+    *,
+    mime: str | None = None,
+    source_type: str = IPTC_SOURCE_TYPE + "trainedAlgorithmicMedia",
+    title: str = "",
+    anchors_pem: str = "",
+) -> bytes:
+    """China's implicit label first, then a C2PA manifest signed with ``chain`` over the result
+    (carrying the same label as an informative assertion). A file that already has Content
+    Credentials is refused: rewriting its metadata would invalidate them."""
+    mime = mime or containers.detect_format(data)
+    if kind_of(mime) == "text":
+        raise MalformedError(
+            "text carries an explicit label, not file metadata",
+            hint="add the wording (e.g. 本文由人工智能生成 / AI-generated) to the text itself",
+        )
+    existing = read_c2pa(data, mime, anchors_pem=anchors_pem)
+    if existing.state not in ("absent",):
+        raise MalformedError(
+            f"the file already carries Content Credentials (state {existing.state})",
+            hint="label the original before it was signed: writing China's label now would break the manifest",
+        )
+    labelled = containers.write_aigc(data, label, mime)
+    signed = sign_c2pa(labelled, mime, chain, source_type=source_type, title=title, aigc=label.to_dict())
+    broken = [c for c in read_c2pa(signed, mime, anchors_pem=chain.root_pem.decode()).failure if c in _BROKEN]
+    if broken:  # verify after signing: never hand back a file whose labels contradict each other
+        raise MalformedError(f"the signed file does not validate: {', '.join(broken)}", hint="report this file")
+    return signed
