@@ -28,11 +28,13 @@ __all__ = [
     "MalformedError",
     "MalformedJSON",
     "MalformedKey",
+    "MalformedMedia",
     "MalformedNote",
     "MalformedPolicy",
     "MalformedProof",
     "MalformedRecord",
     "MalformedTile",
+    "MetadataTooLarge",
     "Pushback",
     "QuotaExceeded",
     "SignatureError",
@@ -134,6 +136,19 @@ class MalformedTile(MalformedError):
 class MalformedRecord(MalformedError):
     code = "malformed-record"
     http_status = 422
+
+
+class MalformedMedia(MalformedError):
+    """A media file (image, video, audio) that does not parse as its type, or a type not supported."""
+
+    code = "malformed-media"
+
+
+class MetadataTooLarge(MalformedMedia):
+    """Metadata (an AIGC label, a text chunk) over the size detente reads or writes."""
+
+    code = "metadata-too-large"
+    http_status = 413
 
 
 class QuotaExceeded(MalformedError):

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from detente.errors import ConfigError, MalformedError
+from detente.errors import ConfigError, MalformedMedia
 
 __all__ = [
     "AI_SOURCE_TYPES",
@@ -122,7 +122,7 @@ def _source_types(manifest: dict[str, Any]) -> tuple[str, ...]:
 
 def _supported(c2pa: Any, mime: str) -> None:
     if mime not in c2pa.Reader.get_supported_mime_types():
-        raise MalformedError(
+        raise MalformedMedia(
             f"C2PA does not support the media type {mime!r}",
             hint="C2PA covers JPEG, PNG, WebP, GIF, TIFF, HEIF/AVIF, MP4/MOV, WAV, MP3, FLAC, PDF and more",
         )
@@ -146,7 +146,7 @@ def read_c2pa(data: bytes, mime: str, *, anchors_pem: str = "") -> C2paReport:
             state="remote", detail=f"the manifest must be fetched from a server (not done offline): {exc}"
         )
     except c2pa.C2paError as exc:
-        raise MalformedError(
+        raise MalformedMedia(
             f"the file could not be read as {mime}: {exc}", hint="is the file truncated, or of another type?"
         ) from None
     if not manifest:
@@ -260,7 +260,7 @@ def sign_c2pa(
     c2pa = _c2pa()
     _supported(c2pa, mime)
     if not source_type.startswith(IPTC_SOURCE_TYPE):
-        raise MalformedError(
+        raise MalformedMedia(
             f"not an IPTC digital source type: {source_type!r}",
             hint=f"use an IRI under {IPTC_SOURCE_TYPE}, e.g. trainedAlgorithmicMedia",
         )
@@ -286,7 +286,7 @@ def sign_c2pa(
         with c2pa.Builder(manifest) as builder:
             builder.sign(signer, mime, io.BytesIO(data), out)
     except c2pa.C2paError as exc:
-        raise MalformedError(
+        raise MalformedMedia(
             f"C2PA signing failed for a {mime} file: {exc}", hint="is the file complete and of the type given?"
         ) from None
     return out.getvalue()

@@ -14,7 +14,7 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from detente.errors import MalformedError
+from detente.errors import MalformedError, MalformedMedia
 from detente.media import containers, explicit
 from detente.media.aigc import AigcLabel
 from detente.media.c2pa_credentials import (
@@ -216,12 +216,12 @@ def check_labels(
 ) -> LabelReport:
     """Both regimes' labels on ``data``, each judged by its regime's newest guideline."""
     if len(data) > MAX_MEDIA_BYTES:
-        raise MalformedError(
+        raise MalformedMedia(
             f"the file is {len(data):,} bytes; the label check takes at most {MAX_MEDIA_BYTES:,}",
             hint="check a smaller rendition, or the file's first part for its metadata",
         )
     if not data:
-        raise MalformedError("the file is empty", hint="give the file's bytes")
+        raise MalformedMedia("the file is empty", hint="give the file's bytes")
     mime = mime or _detect(data)
     kind = kind_of(mime)
     c2pa: C2paReport | None = None
@@ -232,7 +232,7 @@ def check_labels(
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError:
-            raise MalformedError("text content is not UTF-8", hint="convert the text to UTF-8 first") from None
+            raise MalformedMedia("text content is not UTF-8", hint="convert the text to UTF-8 first") from None
     else:
         c2pa = read_c2pa(data, mime, anchors_pem=anchors_pem)
         found = containers.read_aigc(data, mime)
@@ -273,13 +273,13 @@ def apply_labels(
     Credentials is refused: rewriting its metadata would invalidate them."""
     mime = mime or containers.detect_format(data)
     if kind_of(mime) == "text":
-        raise MalformedError(
+        raise MalformedMedia(
             "text carries an explicit label, not file metadata",
             hint="add the wording (e.g. 本文由人工智能生成 / AI-generated) to the text itself",
         )
     existing = read_c2pa(data, mime, anchors_pem=anchors_pem)
     if existing.state not in ("absent",):
-        raise MalformedError(
+        raise MalformedMedia(
             f"the file already carries Content Credentials (state {existing.state})",
             hint="label the original before it was signed: writing China's label now would break the manifest",
         )
@@ -287,5 +287,5 @@ def apply_labels(
     signed = sign_c2pa(labelled, mime, chain, source_type=source_type, title=title, aigc=label.to_dict())
     broken = [c for c in read_c2pa(signed, mime, anchors_pem=chain.root_pem.decode()).failure if c in _BROKEN]
     if broken:  # verify after signing: never hand back a file whose labels contradict each other
-        raise MalformedError(f"the signed file does not validate: {', '.join(broken)}", hint="report this file")
+        raise MalformedMedia(f"the signed file does not validate: {', '.join(broken)}", hint="report this file")
     return signed

@@ -1,0 +1,1 @@
+"""Synthetic media: labels under C2PA and China's AIGC rules, and watermark detection."""
