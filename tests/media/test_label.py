@@ -167,3 +167,22 @@ def test_cli_label_check(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert "Trusted" in out and "文件元数据包含隐式标识" in out
     code, _, err = run(capsys, "label", "check", str(tmp_path / "missing.jpg"))
     assert code == 2 and "detente: hint:" in err
+
+
+def test_a_format_without_aigc_support_is_checked_for_c2pa_and_says_so(tmp_path: Path) -> None:
+    import io
+
+    from PIL import Image
+
+    from detente.media.c2pa_credentials import sign_c2pa
+
+    buf = io.BytesIO()
+    Image.new("RGB", (32, 32), (200, 30, 30)).save(buf, format="WEBP")
+    chain = make_party_chain("us.detente.example/log")
+    signed = sign_c2pa(buf.getvalue(), "image/webp", chain)
+    report = check_labels(signed, mime="image/webp", anchors_pem=chain.root_pem.decode())
+    assert report.c2pa is not None and report.c2pa.state == "Trusted"
+    assert regimes(report)["c2pa"].verdict == "pass"
+    cn = regimes(report)["cn-aigc"]
+    assert cn.verdict == "fail"
+    assert "does not read AIGC labels in image/webp" in next(r.detail for r in cn.rules if r.rule_id == "cn.implicit-present")

@@ -32,7 +32,7 @@ from detente.media import id3, isobmff, jpeg, png, riff
 from detente.media.aigc import AigcLabel, parse_aigc_json
 from detente.media.xmp import read_xmp_aigc, set_xmp_aigc
 
-__all__ = ["SUPPORTED_MIME", "AigcFound", "AigcLocation", "detect_format", "read_aigc", "write_aigc"]
+__all__ = ["SUPPORTED_MIME", "AigcFound", "AigcLocation", "detect_format", "read_aigc", "supports", "write_aigc"]
 
 AigcLocation = Literal["xmp", "png-text", "mp4-udta", "riff-chunk", "id3-txxx"]
 
@@ -51,6 +51,11 @@ _ALIASES = {
     "audio/x-mpeg": "audio/mpeg",
 }
 _PNG_KEYWORDS = {png.XMP_KEYWORD, "AIGC"}
+
+
+def supports(mime: str) -> bool:
+    """Whether detente reads and writes the AIGC label in files of this media type."""
+    return _ALIASES.get(mime, mime) in SUPPORTED_MIME
 
 
 @dataclass(frozen=True)

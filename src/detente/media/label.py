@@ -148,7 +148,7 @@ def _explicit_dict(check: explicit.ExplicitLabelCheck) -> dict[str, Any]:
 
 
 def _judge(
-    rule: LabelRule, kind: str, c2pa: C2paReport | None, aigc: AigcLabel | None, text: str | None
+    rule: LabelRule, kind: str, c2pa: C2paReport | None, aigc: AigcLabel | None, text: str | None, unread: str = ""
 ) -> RuleOutcome:
     def outcome(ok: bool | None, detail: str) -> RuleOutcome:
         verdict = "not-applicable" if ok is None else ("pass" if ok else "fail")
@@ -182,7 +182,7 @@ def _judge(
         detail = "; ".join(f"{r.rule.id}: " + "; ".join(q.detail for q in r.requirements) for r in results)
         return outcome(all(r.passed for r in results), detail)
     if aigc is None:
-        return outcome(False, "no AIGC implicit label in the file's metadata")
+        return outcome(False, unread or "no AIGC implicit label in the file's metadata")
     if check == "aigc-present":
         return outcome(True, "AIGC label present")
     values = aigc.to_dict()
@@ -228,6 +228,7 @@ def check_labels(
     aigc: AigcLabel | None = None
     text: str | None = None
     found = None
+    unread = ""
     if kind == "text":
         try:
             text = data.decode("utf-8")
@@ -235,11 +236,16 @@ def check_labels(
             raise MalformedMedia("text content is not UTF-8", hint="convert the text to UTF-8 first") from None
     else:
         c2pa = read_c2pa(data, mime, anchors_pem=anchors_pem)
-        found = containers.read_aigc(data, mime)
-        aigc = found.label if found is not None else None
+        if containers.supports(mime):
+            found = containers.read_aigc(data, mime)
+            aigc = found.label if found is not None else None
+        else:
+            unread = (
+                f"detente does not read AIGC labels in {mime} files (it does in {', '.join(containers.SUPPORTED_MIME)})"
+            )
     verdicts = []
     for regime, g in sorted(_latest(guidelines if guidelines is not None else packaged_guidelines()).items()):
-        outcomes = tuple(_judge(r, kind, c2pa, aigc, text) for r in g.rules)
+        outcomes = tuple(_judge(r, kind, c2pa, aigc, text, unread) for r in g.rules)
         applicable = [o for o in outcomes if o.outcome != "not-applicable"]
         if not applicable:
             verdict = "not-applicable"
