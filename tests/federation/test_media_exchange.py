@@ -44,8 +44,12 @@ def test_labels_takedowns_and_watermarks_between_two_nodes(make_node, wait) -> N
     assert report["c2pa"]["ai_generated"] is True
     assert report["aigc"]["label"]["ContentProducer"] == params["producer"]
     assert {r["regime"]: r["verdict"] for r in report["regimes"]} == {"c2pa": "pass", "cn-aigc": "pass"}
-    # the unlabeled original fails both, naming the rules
-    plain = cn.api("POST", "/api/v1/labels/check", content=original).json()
+    # the unlabeled original fails both, naming the rules; this check is also recorded in cn's log
+    plain = cn.api("POST", "/api/v1/labels/check", content=original, params={"record": "true"}).json()
+    logged = cn.api("GET", "/api/v1/records", params={"start": plain["recorded"]["index"], "limit": 1}).json()[0]
+    assert logged["record"]["type"] == "detente.dev/label-check/v1"
+    assert logged["record"]["body"]["sha256"] == hashlib.sha256(original).hexdigest()
+    assert logged["record"]["body"]["verdicts"] == {"c2pa": "fail", "cn-aigc": "fail"}
     verdicts = {r["regime"]: r for r in plain["regimes"]}
     assert verdicts["c2pa"]["failed"] == ["c2pa.manifest-present", "c2pa.valid", "c2pa.ai-source-type"]
     assert verdicts["cn-aigc"]["failed"] == ["cn.implicit-present", "cn.implicit-fields", "cn.label-value"]

@@ -13,6 +13,7 @@ from detente._internal.validation import describe_validation_error
 from detente.api.body import limited_body
 from detente.api.commitments import add_commitment_routes
 from detente.api.evals import add_eval_routes
+from detente.api.exportctl import add_exportctl_routes
 from detente.api.incidents import add_incident_routes
 from detente.api.media import add_media_routes
 from detente.api.problems import install_problem_handlers, problem_response
@@ -271,4 +272,5 @@ def create_app(node: Node) -> FastAPI:
     add_eval_routes(app, node, viewer, officer)
     add_commitment_routes(app, node, viewer, officer)
     add_media_routes(app, node, viewer, officer)
+    add_exportctl_routes(app, node, viewer, officer)
     return app

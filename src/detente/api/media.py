@@ -54,12 +54,17 @@ def _mime(request: Request, mime: str | None) -> str | None:
 
 def add_media_routes(app: FastAPI, node: Node, viewer: Any, officer: Any) -> None:
     @app.post("/api/v1/labels/check", tags=["media"])
-    async def check(request: Request, mime: str | None = None, who: Principal = viewer) -> dict[str, Any]:
+    async def check(
+        request: Request, mime: str | None = None, record: bool = False, who: Principal = viewer
+    ) -> dict[str, Any]:
         """Both regimes' labels on the uploaded file: C2PA state and status codes verbatim, China's
         AIGC implicit label (or a text's explicit label), and a verdict per regime naming the
-        rules it fails. Anchors: every C2PA root published in this node's logs."""
+        rules it fails. Anchors: every C2PA root published in this node's logs. ``record=true``
+        also logs the summary (hash, verdicts, rules failed) as a label-check record (officer)."""
         data = await limited_body(request, MAX_MEDIA_BYTES)
-        return node.media.check(data, _mime(request, mime))
+        if record:
+            who.require("officer")
+        return node.media.check(data, _mime(request, mime), record=record)
 
     @app.post("/api/v1/labels/apply", tags=["media"], response_class=Response)
     async def apply(

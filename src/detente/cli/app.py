@@ -9,7 +9,21 @@ import sys
 import typer
 
 from detente import __version__
-from detente.cli import audit, commitments, demo, evals, incidents, keys, log, media, node, note, notices, tlog
+from detente.cli import (
+    audit,
+    commitments,
+    demo,
+    evals,
+    exportctl,
+    incidents,
+    keys,
+    log,
+    media,
+    node,
+    note,
+    notices,
+    tlog,
+)
 from detente.cli.render import render_error
 from detente.errors import DetenteError
 
@@ -41,6 +55,7 @@ app.add_typer(commitments.glossary_app, name="glossary")
 app.add_typer(media.label_app, name="label")
 app.add_typer(media.watermark_app, name="watermark")
 app.add_typer(media.takedown_app, name="takedown")
+app.add_typer(exportctl.exportctl_app, name="exportctl")
 app.command("audit")(audit.audit)
 app.command("demo")(demo.demo)
 

@@ -19,11 +19,13 @@ from detente.errors import ConfigError, LogNotFound, MalformedRecord
 from detente.media.guidelines import Guideline, packaged_guidelines, parse_guideline
 from detente.media.records import (
     C2PA_ANCHOR,
+    LABEL_CHECK,
     LABEL_GUIDELINE,
     TAKEDOWN_REQUEST,
     TAKEDOWN_RESPONSE,
     WATERMARK_KEY,
     C2paTrustAnchor,
+    LabelCheck,
     TakedownRequest,
     TakedownResponse,
     WatermarkKey,
@@ -143,13 +145,29 @@ class MediaDesk:
         seq = self._append(LABEL_GUIDELINE, guideline.model_dump(mode="json"))
         return self._placed(seq, digest=guideline.digest())
 
-    def check(self, data: bytes, mime: str | None = None, extra_anchors: str = "") -> dict[str, Any]:
+    def check(
+        self, data: bytes, mime: str | None = None, extra_anchors: str = "", *, record: bool = False
+    ) -> dict[str, Any]:
+        """The two-regime report; with ``record``, its summary is also logged as a label-check record
+        (the file itself never is)."""
         from detente.media.label import check_labels
 
         report = check_labels(
             data, mime=mime, guidelines=self.guidelines(), anchors_pem=self.anchors_pem() + extra_anchors
         )
-        return report.as_dict()
+        out = report.as_dict()
+        if record:
+            summary = LabelCheck(
+                sha256=report.sha256,
+                mime=report.mime,
+                c2pa_state=report.c2pa.state if report.c2pa else None,
+                c2pa_failure=report.c2pa.failure if report.c2pa else (),
+                verdicts={v.regime: v.verdict for v in report.regimes},
+                failed={v.regime: v.failed for v in report.regimes if v.failed},
+                guidelines={v.regime: v.digest for v in report.regimes},
+            )
+            out["recorded"] = self._placed(self._append(LABEL_CHECK, summary.model_dump(mode="json")))
+        return out
 
     def apply(self, data: bytes, label: Any, mime: str | None = None, source_type: str | None = None) -> bytes:
         from detente.media.label import apply_labels

@@ -32,6 +32,7 @@ from detente.node.client import PeerClient
 from detente.node.commitments import CommitmentDesk
 from detente.node.config import NodeConfig, load_agreement
 from detente.node.evals import EvalDesk
+from detente.node.exportctl import ExportDesk
 from detente.node.incidents import IncidentDesk
 from detente.node.keyfile import read_identity
 from detente.node.media import MediaDesk
@@ -370,6 +371,10 @@ class Node:
     @property
     def commitments(self) -> CommitmentDesk:
         return CommitmentDesk(self)
+
+    @property
+    def exportctl(self) -> ExportDesk:
+        return ExportDesk(self)
 
     @property
     def media(self) -> MediaDesk:

@@ -63,6 +63,13 @@ class Agreement(BaseModel):
         default_factory=lambda: _hours({"detente.dev/pre-test-notification/v1": 24}),
         description="how long before its window a notice must be sent",
     )
+    follow_up_within: dict[str, timedelta | None] = Field(
+        default_factory=lambda: _hours(
+            {"detente.dev/hotline-message/v1#inadvertent-export-control-violation": 180 * 24}
+        ),
+        description="what the sender itself owes after a notice (TYPE or TYPE#TOPIC → window): the full narrative "
+        "of an inadvertent export-control violation within 180 days of the hotline notice (15 CFR 764.5)",
+    )
     reminder_fraction: float = Field(default=0.5, gt=0, lt=1)
     escalation: tuple[EscalationStep, ...] = (
         EscalationStep(action="resend", after=timedelta(0)),
@@ -83,7 +90,7 @@ class Agreement(BaseModel):
         removes one); naming one type does not silently drop the deadlines of all the others."""
         if isinstance(data, dict):
             data = dict(data)
-            for name in ("response_within", "hotline_response_by_priority", "lead_time"):
+            for name in ("response_within", "hotline_response_by_priority", "lead_time", "follow_up_within"):
                 given = data.get(name)
                 if isinstance(given, dict):
                     default = cls.model_fields[name].get_default(call_default_factory=True)
@@ -96,6 +103,12 @@ class Agreement(BaseModel):
             if window is not None:
                 return window
         return self.response_within.get(record_type)
+
+    def follow_up_window(self, record_type: str, body: dict[str, object]) -> timedelta | None:
+        topic = body.get("topic")
+        if isinstance(topic, str) and (window := self.follow_up_within.get(f"{record_type}#{topic}")) is not None:
+            return window
+        return self.follow_up_within.get(record_type)
 
 
 def default_agreement(*parties: str) -> Agreement:

@@ -23,7 +23,16 @@ from enum import StrEnum
 from detente.commitments.ledger import Ledger
 from detente.commitments.model import DOCUMENT, SIGNATURE, WITHDRAWAL
 from detente.protocol.agreement import Agreement
-from detente.records.catalogue import ACK, ANSWER_TYPES, CATALOGUE, DEADLINE_MISSED, ESCALATION, RECEIPT, spec_for
+from detente.records.catalogue import (
+    ACK,
+    ANSWER_TYPES,
+    CATALOGUE,
+    DEADLINE_MISSED,
+    ESCALATION,
+    FOLLOW_UP,
+    RECEIPT,
+    spec_for,
+)
 from detente.records.record import Record
 
 __all__ = ["Action", "Evaluation", "Logged", "Obligation", "RecipientState", "Thread", "evaluate", "quota_findings"]
@@ -165,6 +174,9 @@ def _evaluate(records: Iterable[Logged], default: Agreement, now: datetime, me: 
             obligations.append(Obligation(party, "receipt", issued + receipt_within, issued))
             if window is not None:
                 obligations.append(Obligation(party, "response", issued + window, issued))
+        follow_up = agreement.follow_up_window(rtype, rec.body) if agreement.follow_up_within else None
+        if follow_up is not None:  # owed by the sender itself, e.g. a violation's full narrative
+            obligations.append(Obligation(item.origin, "follow-up", issued + follow_up, issued))
         thread = Thread(item, obligations, rules=rules)
         if ledger is not None and ("category" in rec.body or "human_control_mode" in rec.body):
             thread.findings = tuple(ledger.flags(item.origin, set(rec.to), rec.body, issued))
@@ -205,6 +217,10 @@ def _apply(thread: Thread, item: Logged, rec: Record) -> None:
             # any reply from a recipient proves receipt; only the right kind meets the response
             counts = ob.kind == "receipt" or answers
             if ob.party == item.origin and counts and (ob.met_at is None or rec.issued < ob.met_at):
+                ob.met_at, ob.met_by = rec.issued, item
+    elif rec.type == FOLLOW_UP and item.origin == thread.sender:
+        for ob in thread.obligations:
+            if ob.kind == "follow-up" and (ob.met_at is None or rec.issued < ob.met_at):
                 ob.met_at, ob.met_by = rec.issued, item
     elif rec.type == DEADLINE_MISSED:
         for ob in thread.obligations:

@@ -13,6 +13,8 @@ from detente._internal.validation import describe_validation_error
 from detente.commitments import model as commitments
 from detente.errors import MalformedRecord
 from detente.evals import records as evals
+from detente.exportctl import records as exportctl
+from detente.exportctl.rules import RulePack
 from detente.incidents import model as incidents
 from detente.media import records as media
 from detente.records import hotline, notices
@@ -25,6 +27,7 @@ __all__ = [
     "CATALOGUE",
     "DEADLINE_MISSED",
     "ESCALATION",
+    "FOLLOW_UP",
     "RECEIPT",
     "TypeSpec",
     "json_schemas",
@@ -84,12 +87,20 @@ _SPECS = [
     TypeSpec(commitments.GLOSSARY, commitments.GlossaryDefinition, addressed=False),
     TypeSpec(media.LABEL_GUIDELINE, media.LabelGuideline, addressed=False),
     TypeSpec(media.C2PA_ANCHOR, media.C2paTrustAnchor, addressed=False),
+    TypeSpec(media.LABEL_CHECK, media.LabelCheck, addressed=False),
     TypeSpec(media.WATERMARK_KEY, media.WatermarkKey, addressed=False),
     TypeSpec(media.TAKEDOWN_REQUEST, media.TakedownRequest, "answer", media.TAKEDOWN_RESPONSE),
     TypeSpec(media.TAKEDOWN_RESPONSE, media.TakedownResponse),
+    TypeSpec(exportctl.TRUSTED_SUPPLIER, exportctl.TrustedSupplier, addressed=False),
+    TypeSpec(exportctl.RECOGNITION, exportctl.RecognitionArrangement, addressed=False),
+    TypeSpec(exportctl.RECOGNITION_SIGNATURE, exportctl.RecognitionSignature, addressed=False),
+    TypeSpec(exportctl.VIOLATION_NARRATIVE, exportctl.ViolationNarrative),
+    TypeSpec(exportctl.RULE_PACK, RulePack, addressed=False),
 ]
 
 CATALOGUE: dict[str, TypeSpec] = {s.record_type: s for s in _SPECS}
+FOLLOW_UP = exportctl.VIOLATION_NARRATIVE
+"""The record a sender owes after its own notice (see ``Agreement.follow_up_within``)."""
 ANSWER_TYPES = frozenset(s.answer_type for s in _SPECS if s.answer_type)
 """Record types that answer another type (a clarification response, a takedown response)."""
 

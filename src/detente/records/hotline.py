@@ -92,7 +92,7 @@ class Acknowledgement(_Body):
 
 
 class DeadlineMissed(_Body):
-    deadline: str = Field(pattern="^(receipt|response|lead-time|link-test)$")
+    deadline: str = Field(pattern="^(receipt|response|follow-up|lead-time|link-test)$")
     party: str = Field(min_length=1, description="the party that missed it")
     due: datetime
 

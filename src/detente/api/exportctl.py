@@ -1,0 +1,136 @@
+"""The export-control API: classification of an item under both regimes' rule packs as of a date,
+the accelerator catalogue, trusted suppliers and their mutual recognition, and inadvertent-violation
+disclosures."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+from typing import Any
+
+from fastapi import FastAPI
+from pydantic import BaseModel, Field
+
+from detente.errors import MalformedRecord
+from detente.exportctl.catalogue import catalogue, lookup
+from detente.exportctl.item import Item
+from detente.exportctl.records import RecognitionArrangement, TrustedSupplier, ViolationNarrative
+from detente.exportctl.rules import load_pack
+from detente.node.node import Node
+from detente.node.tokens import Principal
+from detente.records.hotline import Priority
+from detente.records.text import BilingualText
+
+__all__ = ["add_exportctl_routes"]
+
+
+class ClassifyIn(BaseModel):
+    name: str | None = Field(default=None, description="a catalogue name, or a label for the figures")
+    item: dict[str, Any] = Field(
+        default_factory=dict,
+        description="figures: dense [[TOPS, bits], …] or ['VALUE@BITS'], die_area_mm2, hbm_bandwidth_gbps, "
+        "hbm_area_mm2, dram_bandwidth_gbps, io_bandwidth_gbps, datacenter, training_ops, weights_published, "
+        "technology, kind; they override a catalogue entry's",
+    )
+    as_of: date | None = None
+    regimes: list[str] | None = None
+    near: float = Field(default=0.10, ge=0, lt=1)
+
+
+class SignIn(BaseModel):
+    arrangement_id: str
+    version: int = Field(ge=1)
+    digest: str = Field(description="SHA-256 of the exact arrangement (from GET /api/v1/exportctl/recognitions)")
+
+
+class DiscloseIn(BaseModel):
+    to: list[str] = Field(min_length=1, description="log origins of the parties notified")
+    text: BilingualText = Field(description="what was exported, to whom, when it was found; bilingual")
+    priority: Priority = Priority.IMMEDIATE
+
+
+class NarrativeIn(BaseModel):
+    index: int = Field(ge=0, description="this party's disclosure notice (a hotline message) in its own log")
+    narrative: ViolationNarrative
+
+
+def _item(body: ClassifyIn) -> Item:
+    if not body.item:
+        if not body.name:
+            raise MalformedRecord("nothing to classify", hint="give a catalogue name or the item's figures")
+        return lookup(body.name).item()
+    given = Item.from_dict({"name": body.name or "unnamed item", **body.item})
+    if body.name:
+        try:
+            base = lookup(body.name).item()
+        except MalformedRecord:
+            return given  # not a catalogue name: a label for the figures
+        return replace(base, **{field: getattr(given, field) for field in body.item if field != "name"})
+    return given
+
+
+def add_exportctl_routes(app: FastAPI, node: Node, viewer: Any, officer: Any) -> None:
+    @app.post("/api/v1/exportctl/classify", tags=["export controls"])
+    def classify(item: ClassifyIn, who: Principal = viewer) -> dict[str, Any]:
+        """Classify an item under each regime's pack as of a date: every clause matched or nearly
+        matched with the numbers compared, licence exceptions, policies, and the packs used."""
+        return node.exportctl.classify(_item(item), item.as_of, item.regimes, item.near)
+
+    @app.get("/api/v1/exportctl/catalogue", tags=["export controls"])
+    def accelerators(who: Principal = viewer) -> list[dict[str, Any]]:
+        """Real accelerators with their public figures and a source per figure."""
+        return [entry.model_dump(mode="json") for entry in catalogue()]
+
+    @app.get("/api/v1/exportctl/packs", tags=["export controls"])
+    def packs(who: Principal = viewer) -> list[dict[str, Any]]:
+        """The rule pack in use per regime (built in, or published by a party as a record)."""
+        return [{"from": by, "digest": p.digest, **p.as_json()} for p, by in node.exportctl.packs()]
+
+    @app.post("/api/v1/exportctl/packs", tags=["export controls"], status_code=201)
+    def publish_pack(item: dict[str, Any], who: Principal = officer) -> dict[str, Any]:
+        """Publish this party's rule pack as a record; it replaces the built-in pack of its regime."""
+        return node.exportctl.publish_pack(load_pack(item))
+
+    @app.get("/api/v1/exportctl/suppliers", tags=["export controls"])
+    def suppliers(who: Principal = viewer) -> list[dict[str, Any]]:
+        """Every party's trusted suppliers (newest status of each)."""
+        return node.exportctl.suppliers()
+
+    @app.post("/api/v1/exportctl/suppliers", tags=["export controls"], status_code=201)
+    def list_supplier(item: TrustedSupplier, who: Principal = officer) -> dict[str, Any]:
+        """List (or delist, with status 'delisted') a supplier this party trusts."""
+        return node.exportctl.list_supplier(item)
+
+    @app.get("/api/v1/exportctl/recognitions", tags=["export controls"])
+    def recognitions(who: Principal = viewer) -> list[dict[str, Any]]:
+        """Mutual-recognition arrangements: digest, who signed, in force since."""
+        return node.exportctl.arrangements()
+
+    @app.post("/api/v1/exportctl/recognitions", tags=["export controls"], status_code=201)
+    def propose(item: RecognitionArrangement, who: Principal = officer) -> dict[str, Any]:
+        """Propose an arrangement (this party signs it by logging it); the others co-sign its digest."""
+        return node.exportctl.propose(item)
+
+    @app.post("/api/v1/exportctl/recognitions/sign", tags=["export controls"], status_code=201)
+    def sign(item: SignIn, who: Principal = officer) -> dict[str, Any]:
+        return node.exportctl.sign(item.arrangement_id, item.version, item.digest)
+
+    @app.get("/api/v1/exportctl/recognized", tags=["export controls"])
+    def recognized(supplier_id: str = "", on: date | None = None, who: Principal = viewer) -> list[dict[str, Any]]:
+        """Recognized by whom, since when, under which arrangement (as of ``on``, default today)."""
+        return node.exportctl.recognized(supplier_id, on)
+
+    @app.get("/api/v1/exportctl/disclosures", tags=["export controls"])
+    def disclosures(who: Principal = viewer) -> list[dict[str, Any]]:
+        """Inadvertent-violation disclosures sent and received, with the narrative clock."""
+        return node.exportctl.disclosures()
+
+    @app.post("/api/v1/exportctl/disclosures", tags=["export controls"], status_code=201)
+    def disclose(item: DiscloseIn, who: Principal = officer) -> dict[str, Any]:
+        """The initial notice of an inadvertent violation, through the hotline."""
+        return node.exportctl.disclose(tuple(item.to), item.text, item.priority)
+
+    @app.post("/api/v1/exportctl/disclosures/narrative", tags=["export controls"], status_code=201)
+    def narrate(item: NarrativeIn, who: Principal = officer) -> dict[str, Any]:
+        """The full narrative account, due within 180 days of the notice."""
+        return node.exportctl.narrate(item.index, item.narrative)

@@ -1,0 +1,139 @@
+"""A classification as plain text: the figures with their arithmetic, then per regime the verdict,
+every clause that matched, nearly matched or could not be decided with the numbers compared,
+exclusions, licence exceptions and licensing policies, and which figures are missing."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from detente.exportctl.classify import ClauseResult, Outcome, Truth, _show
+
+if TYPE_CHECKING:
+    from detente.exportctl.classify import Classification, RegimeResult
+
+__all__ = ["render_text"]
+
+
+def render_text(c: Classification) -> str:
+    item = c.item
+    lines = [f"Classification of {item.name} ({item.kind}) as of {c.as_of}", "", "Figures:"]
+    lines += _figures(c)
+    for regime in c.regimes:
+        lines += ["", *_regime(regime, c.near)]
+    if c.needs:
+        lines += ["", "Missing figures:"] + [f"  - {n}" for n in c.needs]
+    for note in c.notes:
+        lines += ["", f"Note: {note}"]
+    lines += ["", "Not legal advice: check each number and citation against the regulation in force."]
+    return "\n".join(lines) + "\n"
+
+
+def _figures(c: Classification) -> list[str]:
+    item = c.item
+    out: list[str] = []
+    best = item.best_rate
+    if best is not None and item.tpp is not None:
+        rates = "; ".join(f"{_exact(r.tops)} × {r.bits} = {_exact(r.tpp)}" for r in item.dense)
+        out.append(f"  TPP = {_exact(item.tpp)}  (dense TOPS × bit length, highest of: {rates})")
+    if item.die_area_mm2 is not None:
+        out.append(f"  applicable die area = {_show(item.die_area_mm2)} mm²")
+    pd = item.performance_density
+    if pd is not None and item.tpp is not None and item.die_area_mm2 is not None:
+        out.append(f"  performance density = {_show(item.tpp)} / {_show(item.die_area_mm2)} mm² = {_show(pd)}")
+    if item.hbm_bandwidth_gbps is not None:
+        out.append(f"  HBM bandwidth = {_show(item.hbm_bandwidth_gbps)} GB/s")
+    if item.hbm_area_mm2 is not None:
+        out.append(f"  HBM area = {_show(item.hbm_area_mm2)} mm²")
+    density = item.hbm_bandwidth_density
+    if density is not None and item.hbm_bandwidth_gbps is not None and item.hbm_area_mm2 is not None:
+        out.append(
+            f"  HBM bandwidth density = {_show(item.hbm_bandwidth_gbps)} / {_show(item.hbm_area_mm2)} = "
+            f"{_show(density)} GB/s/mm²"
+        )
+    for label, value, unit in (
+        ("total DRAM bandwidth", item.dram_bandwidth_gbps, " GB/s"),
+        ("aggregate bidirectional I/O", item.io_bandwidth_gbps, " GB/s"),
+        ("training operations", item.training_ops, ""),
+    ):
+        if value is not None:
+            out.append(f"  {label} = {_show(value)}{unit}")
+    for label, flag in (
+        ("designed or marketed for datacenters", item.datacenter),
+        ("weights published", item.weights_published),
+    ):
+        if flag is not None:
+            out.append(f"  {label}: {'yes' if flag else 'no'}")
+    if item.technology:
+        out.append(f"  technology tags: {', '.join(item.technology)}")
+    return out or ["  (none)"]
+
+
+def _exact(value: float) -> str:
+    """An input figure as given (no rounding), with thousands separators."""
+    if value.is_integer() and abs(value) < 1e15:
+        return f"{value:,.0f}"
+    return f"{value:,.12g}" if abs(value) < 1e15 else f"{value:.6e}"
+
+
+def _regime(r: RegimeResult, near: float) -> list[str]:
+    pack = r.pack
+    out = [f"{pack.regime} — rule pack {pack.version} ({pack.digest[:23]}…)", f"  Result: {r.verdict()}"]
+    groups = (
+        ("Matched", [x for x in r.controls if x.outcome == Outcome.MATCHED]),
+        ("Excluded", [x for x in r.controls if x.outcome == Outcome.EXCLUDED]),
+        (f"Nearly matched (within {near * 100:g}%)", [x for x in r.controls if x.outcome == Outcome.NEAR]),
+        ("Undetermined", [x for x in r.controls if x.outcome == Outcome.UNDETERMINED]),
+    )
+    for title, results in groups:
+        if results:
+            out.append(f"  {title}:")
+            for x in results:
+                out += _clause(x)
+    others = [x for x in r.controls if x.outcome == Outcome.NOT_MATCHED]
+    if others:
+        out.append("  Not matched:")
+        for x in others:
+            failing = "; ".join(t.describe() for t in x.tests if t.truth == Truth.NO)
+            out.append(f"    {x.clause.id} (version {x.clause.version}): {failing}")
+    if r.exclusions:
+        out.append("  Exclusions:")
+        for x in r.exclusions:
+            verdict = {Outcome.MATCHED: "applies", Outcome.UNDETERMINED: "cannot tell"}.get(x.outcome, "does not apply")
+            out += _clause(x, verdict)
+    if r.exceptions:
+        out.append("  Licence exceptions that may apply:")
+        for x in r.exceptions:
+            verdict = {Outcome.MATCHED: "may apply", Outcome.UNDETERMINED: "cannot tell"}.get(
+                x.outcome, "does not apply"
+            )
+            out += _clause(x, verdict)
+    if r.policies:
+        out.append("  Licensing policy (not a control):")
+        for x in r.policies:
+            verdict = {Outcome.MATCHED: "inside", Outcome.UNDETERMINED: "cannot tell"}.get(x.outcome, "outside")
+            out += _clause(x, verdict)
+    for basis in r.legal_basis:
+        out.append(f"  Legal basis: {basis.title} ({basis.source.citation}, effective {basis.effective})")
+    return out
+
+
+def _clause(x: ClauseResult, verdict: str | None = None) -> list[str]:
+    c = x.clause
+    out = [f"    {c.id}" + (f": {verdict}" if verdict else "") + f" — {c.title}"]
+    where = c.source.citation + (f", {c.source.document}" if c.source.document else "")
+    status = x.status.value.replace("-", " ") if x.status else "not in force"
+    if x.status_since and x.status_since != c.effective:
+        status += f" since {x.status_since}"
+    dates = f"effective {c.effective}" + (f", compliance from {c.compliance}" if c.compliance else "")
+    out.append(f"      version {c.version}; {dates}; {status}; {where}")
+    for t in x.tests:
+        out.append(f"      · {t.describe()}")
+    if x.excluded_by:
+        out.append(f"      excluded by {x.excluded_by}")
+    if x.yielded_to:
+        out.append(f"      parameters met, but {x.yielded_to} takes precedence")
+    if x.status_note:
+        out.append(f"      status: {x.status_note}")
+    for need in x.needs:
+        out.append(f"      needs: {need}")
+    return out

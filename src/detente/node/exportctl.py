@@ -1,0 +1,284 @@
+"""The export-control desk of a node: this party's trusted suppliers, mutual-recognition
+arrangements co-signed by the parties, and inadvertent-violation disclosures (the hotline notice,
+then the full narrative the protocol engine holds the discloser to).
+
+"Recognized by whom, since when, under which arrangement": a supplier listed by party P is
+recognized by party Q from the later of the arrangement's effective date and its last signature,
+under every arrangement in force in which Q recognizes P's list (and whose items, when given,
+overlap the supplier's), until the arrangement expires or P delists the supplier.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Any
+
+from detente.errors import LogNotFound, MalformedRecord
+from detente.exportctl.classify import classify
+from detente.exportctl.item import Item
+from detente.exportctl.records import (
+    RECOGNITION,
+    RECOGNITION_SIGNATURE,
+    RULE_PACK,
+    TRUSTED_SUPPLIER,
+    VIOLATION_NARRATIVE,
+    RecognitionArrangement,
+    RecognitionSignature,
+    TrustedSupplier,
+    ViolationNarrative,
+    arrangement_digest,
+)
+from detente.exportctl.rules import RulePack, builtin_packs, load_pack
+from detente.protocol.threads import Logged, evaluate
+from detente.records.hotline import HotlineMessage, HotlineTopic, Priority
+from detente.records.record import Record
+from detente.records.ref import RecordRef
+from detente.records.text import BilingualText
+
+if TYPE_CHECKING:
+    from detente.node.node import Node
+    from detente.node.sequencer import Sequenced
+
+__all__ = ["ExportDesk"]
+
+HOTLINE = "detente.dev/hotline-message/v1"
+
+
+@dataclass
+class _Arrangement:
+    item: Logged
+    body: RecognitionArrangement
+    digest: str
+    signed: dict[str, datetime]
+
+    @property
+    def complete(self) -> bool:
+        return set(self.signed) >= set(self.body.parties)
+
+    @property
+    def since(self) -> date | None:
+        if not self.complete:
+            return None
+        return max(self.body.effective, max(self.signed.values()).date())
+
+    def in_force(self, on: date) -> bool:
+        since = self.since
+        return since is not None and since <= on and (self.body.expires is None or on < self.body.expires)
+
+
+class ExportDesk:
+    def __init__(self, node: Node) -> None:
+        self.node = node
+
+    def _now(self) -> datetime:
+        return datetime.fromtimestamp(self.node.clock(), UTC)
+
+    def _append(self, record_type: str, body: dict[str, Any], **kw: Any) -> Sequenced:
+        record = Record(type=record_type, party=self.node.identity.name, issued=self._now(), body=body, **kw)
+        return self.node.append(record)
+
+    def _placed(self, seq: Sequenced, **extra: Any) -> dict[str, Any]:
+        return {"origin": self.node.identity.name, "index": seq.index, "leaf_hash": seq.leaf_hash.hex(), **extra}
+
+    # --- rule packs and classification -----------------------------------------------------
+
+    def packs(self) -> list[tuple[RulePack, str]]:
+        """The pack in use per regime, with who published it: a pack published as a record replaces
+        the built-in one for its regime (the newest published wins)."""
+        chosen: dict[str, tuple[RulePack, str]] = {p.regime: (p, "built-in") for p in builtin_packs()}
+        for x in self.node.all_records():
+            if x.record.type == RULE_PACK:
+                pack = load_pack(x.record.body)
+                chosen[pack.regime] = (pack, f"{x.origin}#{x.index}")
+        return [chosen[r] for r in sorted(chosen)]
+
+    def publish_pack(self, pack: RulePack) -> dict[str, Any]:
+        return self._placed(self._append(RULE_PACK, pack.as_json()), digest=pack.digest)
+
+    def classify(
+        self, item: Item, as_of: date | None = None, regimes: list[str] | None = None, near: float = 0.10
+    ) -> dict[str, Any]:
+        packs = [(p, by) for p, by in self.packs() if not regimes or p.regime in regimes]
+        if regimes and len(packs) != len(set(regimes)):
+            known = ", ".join(p.regime for p, _ in self.packs())
+            raise MalformedRecord(f"unknown regime among {', '.join(regimes)}", hint=f"known: {known}")
+        result = classify(item, [p for p, _ in packs], as_of or self._now().date(), near=near)
+        return {
+            **result.as_dict(),
+            "text": result.as_text(),
+            "packs": [{"regime": p.regime, "version": p.version, "digest": p.digest, "from": by} for p, by in packs],
+        }
+
+    # --- trusted suppliers ------------------------------------------------------------------
+
+    def list_supplier(self, supplier: TrustedSupplier) -> dict[str, Any]:
+        return self._placed(self._append(TRUSTED_SUPPLIER, supplier.model_dump(mode="json")))
+
+    def suppliers(self) -> list[dict[str, Any]]:
+        """Every party's suppliers, newest status per (party, supplier id)."""
+        latest: dict[tuple[str, str], Logged] = {}
+        for x in self.node.all_records():
+            if x.record.type == TRUSTED_SUPPLIER:
+                latest[(x.origin, str(x.record.body["supplier_id"]))] = x
+        return [
+            {"party": party, "index": x.index, "issued": x.record.issued.isoformat(), **x.record.body}
+            for (party, _), x in sorted(latest.items())
+        ]
+
+    # --- mutual recognition -----------------------------------------------------------------
+
+    def _arrangements(self) -> dict[tuple[str, int], _Arrangement]:
+        out: dict[tuple[str, int], _Arrangement] = {}
+        signatures: list[Logged] = []
+        for x in self.node.all_records():
+            if x.record.type == RECOGNITION:
+                body = RecognitionArrangement.model_validate(x.record.body)
+                if x.origin not in body.parties:
+                    continue  # only a party proposes
+                key = (body.arrangement_id, body.version)
+                if key not in out:  # the first proposal of a version stands
+                    out[key] = _Arrangement(x, body, arrangement_digest(body), {x.origin: x.record.issued})
+            elif x.record.type == RECOGNITION_SIGNATURE:
+                signatures.append(x)
+        for s in signatures:
+            sig = RecognitionSignature.model_validate(s.record.body)
+            found = out.get((sig.arrangement_id, sig.version))
+            if found and sig.digest == found.digest and s.origin in found.body.parties:
+                found.signed.setdefault(s.origin, s.record.issued)
+        return out
+
+    def propose(self, arrangement: RecognitionArrangement) -> dict[str, Any]:
+        me = self.node.identity.name
+        if me not in arrangement.parties:
+            raise MalformedRecord(f"{me} proposes an arrangement it is not a party to", hint="add it to 'parties'")
+        have = self._arrangements()
+        if (arrangement.arrangement_id, arrangement.version) in have:
+            newest = max(v for a, v in have if a == arrangement.arrangement_id)
+            raise MalformedRecord(
+                f"{arrangement.arrangement_id} version {arrangement.version} exists",
+                hint=f"propose version {newest + 1}",
+            )
+        seq = self._append(RECOGNITION, arrangement.model_dump(mode="json"))
+        return self._placed(seq, digest=arrangement_digest(arrangement))
+
+    def sign(self, arrangement_id: str, version: int, digest: str) -> dict[str, Any]:
+        me = self.node.identity.name
+        found = self._arrangements().get((arrangement_id, version))
+        if found is None:
+            raise LogNotFound(f"no arrangement {arrangement_id} v{version} in this node's logs", hint="wait for sync")
+        if digest != found.digest:
+            raise MalformedRecord(
+                f"{arrangement_id} v{version} has digest {found.digest}, not {digest}",
+                hint="read the arrangement (detente exportctl recognition list) and sign its digest",
+            )
+        if me not in found.body.parties:
+            raise MalformedRecord(f"{me} is not a party to {arrangement_id}")
+        if me in found.signed:
+            raise MalformedRecord(f"{me} has already signed {arrangement_id} v{version}")
+        body = RecognitionSignature(arrangement_id=arrangement_id, version=version, digest=digest)
+        ref = RecordRef(origin=found.item.origin, index=found.item.index, leaf_hash=found.item.leaf_hash, rel="signs")
+        return self._placed(self._append(RECOGNITION_SIGNATURE, body.model_dump(), refs=(ref,)), digest=digest)
+
+    def arrangements(self) -> list[dict[str, Any]]:
+        today = self._now().date()
+        return [
+            {
+                "arrangement_id": a.body.arrangement_id,
+                "version": a.body.version,
+                "proposed_by": a.item.origin,
+                "digest": a.digest,
+                "parties": list(a.body.parties),
+                "signed": {p: t.isoformat() for p, t in a.signed.items()},
+                "in_force_since": a.since.isoformat() if a.since else None,
+                "in_force": a.in_force(today),
+                **a.body.model_dump(mode="json", exclude={"arrangement_id", "version", "parties"}),
+            }
+            for a in self._arrangements().values()
+        ]
+
+    def recognized(self, supplier_id: str = "", on: date | None = None) -> list[dict[str, Any]]:
+        """For each listed supplier (or one): who recognizes it, since when, under which arrangement."""
+        on = on or self._now().date()
+        arrangements = [a for a in self._arrangements().values() if a.in_force(on)]
+        out = []
+        for s in self.suppliers():
+            if (supplier_id and s["supplier_id"] != supplier_id) or s["status"] != "listed":
+                continue
+            if date.fromisoformat(s["effective"]) > on:
+                continue
+            by = []
+            for a in arrangements:
+                covered = not a.body.items or not s["items"] or set(a.body.items) & set(s["items"])
+                for party, lists in a.body.recognizes.items():
+                    if s["party"] in lists and covered:
+                        since = max(a.since or on, date.fromisoformat(s["effective"]))
+                        by.append(
+                            {
+                                "party": party,
+                                "since": since.isoformat(),
+                                "arrangement": f"{a.body.arrangement_id} v{a.body.version}",
+                                "digest": a.digest,
+                            }
+                        )
+            out.append(
+                {"supplier_id": s["supplier_id"], "name": s["name"], "listed_by": s["party"], "recognized_by": by}
+            )
+        return out
+
+    # --- inadvertent-violation disclosures --------------------------------------------------
+
+    def disclose(
+        self, to: tuple[str, ...], text: BilingualText, priority: Priority = Priority.IMMEDIATE
+    ) -> dict[str, Any]:
+        """The initial notice, through the hotline, as soon as possible."""
+        if not to:
+            raise MalformedRecord("a disclosure names the parties it goes to", hint="give the peers' log origins")
+        body = HotlineMessage(priority=priority, topic=HotlineTopic.INADVERTENT_EXPORT_CONTROL_VIOLATION)
+        seq = self._append(HOTLINE, body.model_dump(mode="json", exclude_none=True), to=to, text=text)
+        return self._placed(seq)
+
+    def narrate(self, index: int, narrative: ViolationNarrative) -> dict[str, Any]:
+        """The full narrative account of the violation disclosed by this party's notice ``index``."""
+        me = self.node.identity.name
+        items = self.node.logged_at(me, index)
+        if not items or items[0].record.body.get("topic") != HotlineTopic.INADVERTENT_EXPORT_CONTROL_VIOLATION.value:
+            raise LogNotFound(
+                f"{me}#{index} is not this party's violation disclosure", hint="see: detente exportctl disclose list"
+            )
+        notice = items[0]
+        ref = RecordRef(origin=me, index=index, leaf_hash=notice.leaf_hash, rel="narrative-of")
+        seq = self._append(
+            VIOLATION_NARRATIVE, narrative.model_dump(mode="json", exclude_none=True), to=notice.record.to, refs=(ref,)
+        )
+        return self._placed(seq)
+
+    def disclosures(self) -> list[dict[str, Any]]:
+        """Disclosures sent and received, with the narrative clock and its state."""
+        me = self.node.identity.name
+        now = self._now()
+        out = []
+        for t in evaluate(self.node.all_records(), self.node.agreement, now, me).threads:
+            rec = t.subject.record
+            if rec.body.get("topic") != HotlineTopic.INADVERTENT_EXPORT_CONTROL_VIOLATION.value:
+                continue
+            if me != t.sender and me not in rec.to:
+                continue
+            follow = next((o for o in t.obligations if o.kind == "follow-up"), None)
+            out.append(
+                {
+                    "origin": t.subject.origin,
+                    "index": t.subject.index,
+                    "to": list(rec.to),
+                    "issued": rec.issued.isoformat(),
+                    "text": rec.text.model_dump(mode="json") if rec.text else None,
+                    "states": {p: t.state(p).value for p in rec.to},
+                    "narrative_due": follow.due.isoformat() if follow else None,
+                    "narrative": None
+                    if follow is None or follow.met_by is None
+                    else {"index": follow.met_by.index, "issued": follow.met_by.record.issued.isoformat()},
+                    "narrative_missed": bool(follow and follow.missed(now)),
+                }
+            )
+        out.sort(key=lambda d: str(d["issued"]), reverse=True)
+        return out
