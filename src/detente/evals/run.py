@@ -18,13 +18,14 @@ import json
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from json.encoder import encode_basestring
 from typing import Any
 
 from detente.crypto.canonical import canonical_json
 from detente.evals.models import Model
 from detente.evals.perturb import perturb
 from detente.evals.suite import Dataset, Suite
-from detente.tlog.hashing import EMPTY_ROOT, leaf_hash, node_hash
+from detente.tlog.hashing import EMPTY_ROOT, node_hash
 from detente.tlog.proofs import Node, inclusion_proof
 
 __all__ = ["Metric", "RunResult", "merkle_root", "proof_for", "run_suite", "sample_record", "wilson"]
@@ -57,18 +58,28 @@ class Metric:
                 "ci95": [round(self.ci95[0], 6), round(self.ci95[1], 6)]}  # fmt: skip
 
 
+_sha256 = hashlib.sha256
+# {input_sha256, output, perturbation, sample, score} with the keys in RFC 8785 order; the values
+# are filled in already JSON-encoded (``encode_basestring`` is what ``json.dumps`` with
+# ``ensure_ascii=False`` writes strings with, the RFC 8785 escapes for these values).
+_RECORD = '{{"input_sha256":"{}","output":{},"perturbation":{},"sample":{},"score":{}}}'.format
+
+
 def sample_record(sample: str, perturbation: str, text: str, output: str, score: int) -> bytes:
     """The canonical JSON (RFC 8785) of one sample's outcome. Its keys are fixed ASCII and its
     values strings and a small integer, for which ``json.dumps`` with sorted keys and no ASCII
     escaping writes exactly the RFC 8785 bytes (same escapes, same order); a string it would
     write differently (a lone surrogate) goes through the general encoder instead."""
-    record = {
-        "input_sha256": hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest(),
-        "output": output,
-        "perturbation": perturbation,
-        "sample": sample,
-        "score": score,
-    }
+    digest = _sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+    if type(score) is int and type(output) is str and type(perturbation) is str and type(sample) is str:
+        try:
+            return _RECORD(
+                digest, encode_basestring(output), encode_basestring(perturbation), encode_basestring(sample), score
+            ).encode()
+        except UnicodeEncodeError:
+            pass
+    record = {"input_sha256": digest, "output": output, "perturbation": perturbation, "sample": sample,
+              "score": score}  # fmt: skip
     try:
         return json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode()
     except UnicodeEncodeError:
@@ -101,8 +112,9 @@ def merkle_root(leaves: Sequence[bytes]) -> bytes:
     if not leaves:
         return EMPTY_ROOT
     level = list(leaves)
+    sha = _sha256
     while len(level) > 1:  # fold pairs left to right; an odd last node is carried up (RFC 9162 shape)
-        nxt = [node_hash(level[i], level[i + 1]) for i in range(0, len(level) - 1, 2)]
+        nxt = [sha(b"\x01" + level[i] + level[i + 1]).digest() for i in range(0, len(level) - 1, 2)]
         if len(level) % 2:
             nxt.append(level[-1])
         level = nxt
@@ -133,6 +145,31 @@ _OPS: dict[str, Callable[[float, float], bool]] = {
 }  # fmt: skip
 
 
+def _records(
+    ids: list[str],
+    rows: Sequence[Any],
+    name_json: str,
+    name: str,
+    texts: list[str],
+    preds: list[str],
+    scores: list[int],
+) -> list[bytes]:
+    """``sample_record`` for one perturbation's samples, with the row ids and the perturbation's
+    name JSON-encoded once (the same bytes; anything unusual goes through ``sample_record``)."""
+    out = []
+    sha, record = _sha256, _RECORD
+    for i, (text, pred, score) in enumerate(zip(texts, preds, scores, strict=True)):
+        try:
+            if type(pred) is not str:
+                raise TypeError
+            line = record(sha(text.encode("utf-8", "surrogatepass")).hexdigest(), encode_basestring(pred), name_json,
+                          ids[i], score).encode()  # fmt: skip
+        except (TypeError, UnicodeEncodeError):
+            line = sample_record(rows[i].id, name, text, pred, score)
+        out.append(line)
+    return out
+
+
 def run_suite(suite: Suite, data: Dataset, model: Model, *, progress: Callable[[int], None] | None = None) -> RunResult:
     """Run every row under every perturbation of ``suite`` (``data`` must be the suite's)."""
     if data.ref != suite.dataset:
@@ -148,29 +185,31 @@ def run_suite(suite: Suite, data: Dataset, model: Model, *, progress: Callable[[
     clean = predictions.get("clean") or model.predict([r.input for r in rows])
     records: list[bytes] = []
     metrics: dict[str, Metric] = {}
+    size = len(rows)
+    exact = suite.scorer == "exact-label"
+    targets = [r.target for r in rows]
+    correct = [i for i in range(size) if clean[i] == targets[i]] if exact else []
+    reference = targets if exact else clean  # what a prediction is scored against
+    ids = [encode_basestring(r.id) for r in rows]
     for p in suite.perturbations:
         preds = predictions[p.name]
-        if suite.scorer == "exact-label":
-            scores = [int(pred == r.target) for pred, r in zip(preds, rows, strict=True)]
-            metrics[f"accuracy:{p.name}"] = Metric.of(sum(scores), len(rows))
-            correct = [i for i, r in enumerate(rows) if clean[i] == r.target]
+        scores = [int(a == b) for a, b in zip(preds, reference, strict=True)]
+        if exact:
+            metrics[f"accuracy:{p.name}"] = Metric.of(sum(scores), size)
             if p.name != "clean":
-                flipped = sum(1 for i in correct if preds[i] != rows[i].target)
+                flipped = sum(1 for i in correct if preds[i] != targets[i])
                 metrics[f"asr:{p.name}"] = Metric.of(flipped, len(correct))
-        else:
-            scores = [int(pred == c) for pred, c in zip(preds, clean, strict=True)]
         if p.name != "clean":
-            metrics[f"consistency:{p.name}"] = Metric.of(
-                sum(int(a == b) for a, b in zip(preds, clean, strict=True)), len(rows)
-            )
-        for r, text, pred, score in zip(rows, texts[p.name], preds, scores, strict=True):
-            records.append(sample_record(r.id, p.name, text, pred, score))
+            same = sum(scores) if not exact else sum(1 for a, b in zip(preds, clean, strict=True) if a == b)
+            metrics[f"consistency:{p.name}"] = Metric.of(same, size)
+        records += _records(ids, rows, encode_basestring(p.name), p.name, texts[p.name], preds, scores)
     attacked = [p.name for p in suite.perturbations if p.name != "clean"]
-    if attacked and suite.scorer == "exact-label":
+    if attacked and exact:
         metrics["min_accuracy"] = min((metrics[f"accuracy:{n}"] for n in attacked), key=lambda m: m.value)
     if attacked:
         metrics["min_consistency"] = min((metrics[f"consistency:{n}"] for n in attacked), key=lambda m: m.value)
-    leaves = [leaf_hash(r) for r in records]
+    sha = _sha256
+    leaves = [sha(b"\x00" + r).digest() for r in records]  # RFC 9162 leaf hashes
     result = RunResult(suite, model.identity.as_subject(), records, leaves, merkle_root(leaves), metrics)
     for c in suite.pass_criteria:
         m = metrics.get(c.metric)

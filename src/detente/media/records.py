@@ -20,11 +20,13 @@ from detente.media.guidelines import Guideline
 
 __all__ = [
     "C2PA_ANCHOR",
+    "LABEL_CHECK",
     "LABEL_GUIDELINE",
     "TAKEDOWN_REQUEST",
     "TAKEDOWN_RESPONSE",
     "WATERMARK_KEY",
     "C2paTrustAnchor",
+    "LabelCheck",
     "TakedownAction",
     "TakedownCategory",
     "TakedownRequest",
@@ -37,6 +39,7 @@ C2PA_ANCHOR = "detente.dev/c2pa-trust-anchor/v1"
 WATERMARK_KEY = "detente.dev/watermark-key/v1"
 TAKEDOWN_REQUEST = "detente.dev/takedown-request/v1"
 TAKEDOWN_RESPONSE = "detente.dev/takedown-response/v1"
+LABEL_CHECK = "detente.dev/label-check/v1"
 
 
 class _Body(BaseModel):
@@ -65,6 +68,18 @@ class C2paTrustAnchor(_Body):
         if hashlib.sha256(cert.public_bytes(Encoding.DER)).hexdigest() != self.sha256:
             raise ValueError("sha256 is not the certificate's DER digest")
         return self
+
+
+class LabelCheck(_Body):
+    """A label check an operator chose to record: what was checked and each regime's verdict."""
+
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    mime: str = Field(min_length=1, max_length=128)
+    c2pa_state: str | None = Field(default=None, max_length=32)
+    c2pa_failure: tuple[str, ...] = Field(default=(), max_length=100)
+    verdicts: dict[str, str] = Field(description="regime → pass, fail or not-applicable")
+    failed: dict[str, list[str]] = Field(default_factory=dict, description="regime → the must rules failed")
+    guidelines: dict[str, str] = Field(default_factory=dict, description="regime → guideline digest")
 
 
 class WatermarkKey(_Body):

