@@ -7,6 +7,7 @@ from __future__ import annotations
 import shutil
 import time
 from datetime import UTC, datetime, timedelta
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -198,6 +199,90 @@ def _incident_flow(us: LocalNode, cn: LocalNode) -> None:
     console.print("cn → us  link same-as asserted by cn, [bold]confirmed[/] by us; nothing merged or deleted")
 
 
+def _media_flow(us: LocalNode, cn: LocalNode) -> None:
+    """An AI-generated image labeled by cn under both regimes (China's label first, then C2PA),
+    checked at us against cn's published root; a takedown request from us answered by cn."""
+    console.rule("synthetic media")
+    try:
+        import c2pa  # noqa: F401
+    except ImportError:
+        console.print("(skipped: the media extra is not installed: pip install 'detente[media]')")
+        return
+    image = (resources.files("detente.cli") / "demo_data" / "generated.jpg").read_bytes()
+    params = {"producer": "001191110102MACQD9K64010000", "produce_id": "cn-demo-0001"}
+    labeled = cn.api("POST", "/api/v1/labels/apply", content=image, params=params).content
+    console.print(
+        f"cn       labels an AI-generated image: AIGC implicit label, then C2PA signed ({len(labeled):,} bytes)"
+    )
+    anchors = lambda: us.api("GET", "/api/v1/labels/anchors").json()  # noqa: E731
+    _wait("cn's C2PA root at us", lambda: any(a["party"] == cn.origin for a in anchors()))
+    report = us.api("POST", "/api/v1/labels/check", content=labeled, params={"record": "true"}).json()
+    verdicts = ", ".join(f"{r['regime']} {r['verdict']}" for r in report["regimes"])
+    console.print(
+        f"us       checks it: C2PA [bold]{report['c2pa']['state']}[/] (cn's root, published as a record); {verdicts}"
+    )
+    plain = us.api("POST", "/api/v1/labels/check", content=image).json()
+    failed = [rule for r in plain["regimes"] for rule in r["failed"]]
+    console.print(f"us       the unlabeled original fails: {', '.join(failed)}")
+    request = {
+        "content_sha256": plain["sha256"],
+        "url": "https://video.example.cn/v/8812",
+        "platform": "video.example.cn",
+        "category": "unlabeled-synthetic",
+        "legal_basis": "takedown arrangement of 2026, clause 3 (unlabeled synthetic media)",
+        "evidence": plain,
+    }
+    text = {"original": {"lang": "en", "text": "Unlabeled synthetic image"}, "translations": {"zh": "未标识的合成图像"}}
+    sent = us.api("POST", "/api/v1/takedowns", json={"to": cn.origin, "request": request, "text": text}).json()
+    answer = {"action": "acted", "measures": ["labelled", "demoted"]}
+
+    def answered() -> bool:
+        body = {"origin": us.origin, "index": sent["index"], "response": answer}
+        return cn.api("POST", "/api/v1/takedowns/response", json=body).status_code == 201
+
+    _wait("cn to answer the takedown", answered)
+    console.print(f"us → cn  takedown request #{sent['index']}; cn [bold]acted[/]: labelled, demoted")
+
+
+def _export_flow(us: LocalNode, cn: LocalNode) -> None:
+    """Two chips classified as of two dates, a co-signed supplier recognition, a disclosure."""
+    console.rule("export controls")
+    for name, day in (("A800 80GB", "2023-06-01"), ("A800 80GB", "2024-01-01"), ("H20", "2026-11-27")):
+        out = us.api("POST", "/api/v1/exportctl/classify", json={"name": name, "as_of": day, "regimes": ["us-ear"]})
+        found = ", ".join(out.json()["entries"]["us-ear"]) or "not controlled under 3A090/4A090"
+        console.print(f"us       classify {name} as of {day}: {found}")
+    supplier = {"supplier_id": "acme-fab", "name": "ACME Foundry", "country": "US", "effective": "2026-01-01"}
+    us.api("POST", "/api/v1/exportctl/suppliers", json=supplier)
+    arrangement = {
+        "arrangement_id": "mra-demo",
+        "parties": [us.origin, cn.origin],
+        "recognizes": {cn.origin: [us.origin], us.origin: [cn.origin]},
+        "scope": {"original": {"lang": "en", "text": "Trusted suppliers"}, "translations": {"zh": "可信供应商"}},
+        "effective": "2026-01-01",
+    }
+    digest = us.api("POST", "/api/v1/exportctl/recognitions", json=arrangement).json()["digest"]
+    sign = {"arrangement_id": "mra-demo", "version": 1, "digest": digest}
+    _wait("cn to co-sign", lambda: cn.api("POST", "/api/v1/exportctl/recognitions/sign", json=sign).status_code == 201)
+
+    def recognized() -> list[dict[str, Any]]:
+        rows = us.api("GET", "/api/v1/exportctl/recognized", params={"supplier_id": "acme-fab"}).json()
+        return list(rows[0]["recognized_by"]) if rows else []
+
+    _wait("the recognition in force at us", lambda: bool(recognized()))
+    by = recognized()[0]
+    console.print(f"us + cn  acme-fab (listed by us) recognized by cn since {by['since']} under {by['arrangement']}")
+    text = {
+        "original": {"lang": "en", "text": "One board shipped without a licence"},
+        "translations": {"zh": "一块板卡未经许可出口"},
+    }
+    notice = us.api("POST", "/api/v1/exportctl/disclosures", json={"to": [cn.origin], "text": text}).json()
+    due = next(d for d in us.api("GET", "/api/v1/exportctl/disclosures").json() if d["index"] == notice["index"])
+    console.print(
+        f"us → cn  inadvertent-violation notice #{notice['index']} by hotline; "
+        f"full narrative due {due['narrative_due'][:10]}"
+    )
+
+
 def demo(
     directory: Path = typer.Option(Path("demo-node"), "--dir", help="where the three nodes' folders go"),
     records: int = typer.Option(20, "--records", min=1, max=10_000, help="records each party sends"),
@@ -257,6 +342,8 @@ def demo(
 
         _protocol_flow(us, cn)
         _incident_flow(us, cn)
+        _media_flow(us, cn)
+        _export_flow(us, cn)
 
         def settled() -> bool:
             s_us, s_cn = us.status(), cn.status()
