@@ -16,6 +16,8 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from json.encoder import encode_basestring
@@ -24,11 +26,20 @@ from typing import Any
 from detente.crypto.canonical import canonical_json
 from detente.evals.models import Model
 from detente.evals.perturb import perturb
-from detente.evals.suite import Dataset, Suite
+from detente.evals.suite import Dataset, Perturbation, Suite
 from detente.tlog.hashing import EMPTY_ROOT, node_hash
 from detente.tlog.proofs import Node, inclusion_proof
 
-__all__ = ["Metric", "RunResult", "merkle_root", "proof_for", "run_suite", "sample_record", "wilson"]
+__all__ = [
+    "Metric",
+    "RunResult",
+    "merkle_root",
+    "perturbed_inputs",
+    "proof_for",
+    "run_suite",
+    "sample_record",
+    "wilson",
+]
 
 
 def wilson(successes: int, n: int, z: float = 1.959964) -> tuple[float, float]:
@@ -170,6 +181,29 @@ def _records(
     return out
 
 
+_PERTURBED: OrderedDict[tuple[str, str, int, float], tuple[str, ...]] = OrderedDict()
+_PERTURBED_MAX = 64  # perturbation × data-set lists kept (a built-in suite has 11 of about 240 rows)
+_PERTURBED_LOCK = threading.Lock()
+
+
+def perturbed_inputs(data: Dataset, p: Perturbation) -> list[str]:
+    """Every row of ``data`` under ``p``: a pure function of the data set's digest and the
+    perturbation (name, seed, rate), so it is computed once per process and reused by later runs
+    of any suite that names the same data and perturbation (re-checks, other models)."""
+    key = (data.ref.sha256, p.name, p.seed, p.rate)
+    with _PERTURBED_LOCK:
+        found = _PERTURBED.get(key)
+        if found is not None:
+            _PERTURBED.move_to_end(key)
+            return list(found)
+    texts = tuple(perturb(p.name, r.input, p.seed, p.rate) for r in data.rows)
+    with _PERTURBED_LOCK:
+        _PERTURBED[key] = texts
+        while len(_PERTURBED) > _PERTURBED_MAX:
+            _PERTURBED.popitem(last=False)
+    return list(texts)
+
+
 def run_suite(suite: Suite, data: Dataset, model: Model, *, progress: Callable[[int], None] | None = None) -> RunResult:
     """Run every row under every perturbation of ``suite`` (``data`` must be the suite's)."""
     if data.ref != suite.dataset:
@@ -178,7 +212,7 @@ def run_suite(suite: Suite, data: Dataset, model: Model, *, progress: Callable[[
     predictions: dict[str, list[str]] = {}
     texts: dict[str, list[str]] = {}
     for p in suite.perturbations:
-        texts[p.name] = [perturb(p.name, r.input, p.seed, p.rate) for r in rows]
+        texts[p.name] = perturbed_inputs(data, p)
         predictions[p.name] = model.predict(texts[p.name])
         if progress is not None:
             progress(len(rows))
