@@ -6,20 +6,21 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, Request, Response
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from detente import __version__
 from detente._internal.validation import describe_validation_error
-from detente.api.body import limited_body
+from detente.api.body import BodyLimit, limited_body
 from detente.api.commitments import add_commitment_routes
 from detente.api.evals import add_eval_routes
 from detente.api.exportctl import add_exportctl_routes
 from detente.api.incidents import add_incident_routes
 from detente.api.media import add_media_routes
-from detente.api.problems import install_problem_handlers, problem_response
+from detente.api.problems import install_problem_handlers, problem_response, rejections
 from detente.crypto.keys import VerifierKey
 from detente.crypto.note import parse_note
 from detente.errors import LogNotFound, MalformedRecord
+from detente.media.label import MAX_MEDIA_BYTES
 from detente.node.node import Node
 from detente.node.sequencer import Sequenced
 from detente.node.tokens import Principal, authenticate, issue_token
@@ -36,10 +37,16 @@ from detente.tlog.tiles import parse_tile_path
 __all__ = ["create_app"]
 
 MAX_WITNESS_BODY = 64 * 1024
+MAX_JSON_BODY = 4 << 20  # an operator's JSON body: records are at most 64 KiB, documents a few hundred
 IMMUTABLE = "public, max-age=31536000, immutable"
 
 
 class RecordIn(BaseModel):
+    """What an operator asks the node to sign. The party, the time and the signature are the
+    node's own: a body that names a ``party`` (or any other unknown field) is refused."""
+
+    model_config = ConfigDict(extra="forbid")
+
     type: str = Field(description="versioned record type, e.g. detente.dev/hotline-message/v1")
     to: list[str] = Field(default_factory=list, description="log origins of the recipients")
     text: BilingualText | None = None
@@ -93,6 +100,15 @@ def create_app(node: Node) -> FastAPI:
         "/witness (C2SP tlog-witness). Operators: /api/v1 with a Bearer token.",
     )
     install_problem_handlers(app)
+    app.add_middleware(
+        BodyLimit,
+        default=MAX_JSON_BODY,
+        larger={
+            "/api/v1/labels/": MAX_MEDIA_BYTES,
+            "/api/v1/incidents/import": 64 << 20,
+            "/api/v1/incidents/stix": 64 << 20,
+        },
+    )
 
     def principal(role: str):  # type: ignore[no-untyped-def]
         def dep(authorization: Annotated[str | None, Header()] = None) -> Principal:
@@ -133,6 +149,11 @@ def create_app(node: Node) -> FastAPI:
             return Response(answer.body, status_code=answer.status, media_type=answer.media_type)
         codes = {400: "malformed", 403: "no-trusted-signature", 404: "log-not-found", 422: "inconsistent-checkpoint"}
         return problem_response(answer.status, codes.get(answer.status, "witness-error"), answer.body.decode())
+
+    @app.get("/api/v1/metrics", tags=["operators"])
+    def metrics(who: Principal = viewer) -> dict[str, object]:
+        """Requests refused since the node started, by status and problem code, and the log's size."""
+        return {"rejections": rejections(), "size": node.log.size, "peers": len(node.peers)}
 
     @app.get("/api/v1/status", tags=["operators"])
     def status(who: Principal = viewer) -> dict[str, object]:
@@ -271,6 +292,7 @@ def create_app(node: Node) -> FastAPI:
     add_incident_routes(app, node, viewer, officer)
     add_eval_routes(app, node, viewer, officer)
     add_commitment_routes(app, node, viewer, officer)
+    __import__("detente.api.console").api.console.add_console_routes(app, node, viewer)
     add_media_routes(app, node, viewer, officer)
     add_exportctl_routes(app, node, viewer, officer)
     return app

@@ -3,18 +3,37 @@
 from __future__ import annotations
 
 import logging
+import threading
+from collections import Counter
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Scope
 
 from detente.errors import DetenteError
 
-__all__ = ["PROBLEM", "install_problem_handlers", "problem_response"]
+__all__ = ["PROBLEM", "count_rejection", "install_problem_handlers", "problem_response", "rejections"]
 
 log = logging.getLogger(__name__)
 PROBLEM = "application/problem+json"
+
+
+_REJECTIONS: Counter[tuple[int, str]] = Counter()
+_LOCK = threading.Lock()
+
+
+def count_rejection(scope: Scope | None, status: int, code: str) -> None:
+    """Count one refused request by status and problem code (the node's /api/v1/metrics shows them)."""
+    with _LOCK:
+        _REJECTIONS[(status, code)] += 1
+
+
+def rejections() -> dict[str, int]:
+    """``"<status> <code>"`` → how many requests this process refused that way."""
+    with _LOCK:
+        return {f"{status} {code}": n for (status, code), n in sorted(_REJECTIONS.items())}
 
 
 def problem_response(status: int, code: str, detail: str, hint: str | None = None) -> JSONResponse:
@@ -27,6 +46,8 @@ def problem_response(status: int, code: str, detail: str, hint: str | None = Non
     }
     if hint:
         body["hint"] = hint
+    if status >= 400:
+        count_rejection(None, status, code)
     headers = {"Retry-After": "1"} if status == 503 else None
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
 

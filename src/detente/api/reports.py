@@ -1,0 +1,61 @@
+"""The quarterly exchange report API: the figures as JSON, the HTML and PDF documents, and
+publishing the signed report record."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Query, Response
+
+from detente.node.node import Node
+from detente.node.reports import ReportDesk
+from detente.node.tokens import Principal
+from detente.report.period import period_name
+
+__all__ = ["add_report_routes"]
+
+LANG = Query("en", pattern="^(en|zh)$", description="the primary language: en or zh")
+HTML_HEADERS = {
+    # the document is self-contained: inline CSS and SVG, no script, nothing to fetch
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+
+
+def _disposition(period: str, suffix: str) -> dict[str, str]:
+    return {"Content-Disposition": f'inline; filename="detente-{period}.{suffix}"'}
+
+
+def add_report_routes(app: FastAPI, node: Node, viewer: Any, officer: Any) -> None:
+    desk = ReportDesk(node)
+
+    # the .html and .pdf routes come first: "{period}" alone would also match "2026Q4.pdf"
+    @app.get("/api/v1/reports/quarterly/{period}.html", tags=["reports"], response_class=Response)
+    def quarterly_html(period: str, lang: str = LANG, who: Principal = viewer) -> Response:
+        """The quarter's report as one self-contained HTML document (no script, no network)."""
+        name = period_name(period)
+        html = desk.html(name, lang)
+        return Response(
+            html, media_type="text/html; charset=utf-8", headers={**HTML_HEADERS, **_disposition(name, "html")}
+        )
+
+    @app.get("/api/v1/reports/quarterly/{period}.pdf", tags=["reports"], response_class=Response)
+    def quarterly_pdf(period: str, lang: str = LANG, who: Principal = viewer) -> Response:
+        """The quarter's report as PDF."""
+        name = period_name(period)
+        pdf = desk.pdf(name, lang)
+        return Response(
+            pdf, media_type="application/pdf", headers={"Cache-Control": "no-store", **_disposition(name, "pdf")}
+        )
+
+    @app.get("/api/v1/reports/quarterly/{period}", tags=["reports"])
+    def quarterly_figures(period: str, who: Principal = viewer) -> dict[str, Any]:
+        """The quarter's figures (JSON; what each means: docs/report.md)."""
+        return desk.figures(period_name(period))
+
+    @app.post("/api/v1/reports/quarterly/{period}/publish", tags=["reports"], status_code=201)
+    def publish_quarterly(period: str, lang: str = LANG, who: Principal = officer) -> dict[str, Any]:
+        """Sign and log a quarterly-report record: the figures and the SHA-256 of both documents."""
+        return desk.publish(period_name(period), lang)
