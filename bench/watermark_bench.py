@@ -87,7 +87,8 @@ def table(name: str, base: TokenDistribution, n: int, length: int) -> None:
     rng = random.Random(2023)
     key = "5a" * 16
     print(f"\n{name}: n={n} per cell, T={length}")
-    print("gamma delta |  TPR   median z | TPR distinct | FPR same key  FPR fresh keys | distinct: same key  fresh keys")
+    print("gamma delta |  TPR   median z | TPR distinct | FPR same key  FPR fresh keys | "
+          "distinct: same key  fresh keys")
     for gamma in (0.25, 0.5):
         s, sd = scheme(gamma, key), scheme(gamma, key, distinct=True)
         plain = [generate(s, length + 1, rng, delta=0.0, base_distribution=base) for _ in range(n)]

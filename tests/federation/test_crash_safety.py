@@ -72,7 +72,7 @@ def test_kill_9_while_appending_and_syncing_loses_nothing_acknowledged(make_node
         size = us.status()["size"]
         assert not sizes or size >= sizes[-1], f"checkpoint went back from {sizes[-1]} to {size}"
         sizes.append(size)
-        for index, leaf in acked:
+        for index, _leaf in acked:
             assert index < size, f"acknowledged record {index} is beyond the recovered size {size}"
         # the records acknowledged before the crash are where the node said they were
         sample = acked if len(acked) <= 60 else rng.sample(acked, 60)

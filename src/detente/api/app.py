@@ -17,6 +17,7 @@ from detente.api.exportctl import add_exportctl_routes
 from detente.api.incidents import add_incident_routes
 from detente.api.media import add_media_routes
 from detente.api.problems import install_problem_handlers, problem_response, rejections
+from detente.api.reports import add_report_routes
 from detente.crypto.keys import VerifierKey
 from detente.crypto.note import parse_note
 from detente.errors import LogNotFound, MalformedRecord
@@ -295,4 +296,5 @@ def create_app(node: Node) -> FastAPI:
     __import__("detente.api.console").api.console.add_console_routes(app, node, viewer)
     add_media_routes(app, node, viewer, officer)
     add_exportctl_routes(app, node, viewer, officer)
+    add_report_routes(app, node, viewer, officer)
     return app

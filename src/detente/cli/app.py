@@ -22,6 +22,7 @@ from detente.cli import (
     node,
     note,
     notices,
+    report,
     tlog,
 )
 from detente.cli.render import render_error
@@ -56,6 +57,7 @@ app.add_typer(media.label_app, name="label")
 app.add_typer(media.watermark_app, name="watermark")
 app.add_typer(media.takedown_app, name="takedown")
 app.add_typer(exportctl.exportctl_app, name="exportctl")
+app.add_typer(report.report_app, name="report")
 app.command("audit")(audit.audit)
 app.command("demo")(demo.demo)
 

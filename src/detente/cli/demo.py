@@ -214,8 +214,10 @@ def _media_flow(us: LocalNode, cn: LocalNode) -> None:
     console.print(
         f"cn       labels an AI-generated image: AIGC implicit label, then C2PA signed ({len(labeled):,} bytes)"
     )
-    anchors = lambda: us.api("GET", "/api/v1/labels/anchors").json()  # noqa: E731
-    _wait("cn's C2PA root at us", lambda: any(a["party"] == cn.origin for a in anchors()))
+    def anchored() -> bool:
+        return any(a["party"] == cn.origin for a in us.api("GET", "/api/v1/labels/anchors").json())
+
+    _wait("cn's C2PA root at us", anchored)
     report = us.api("POST", "/api/v1/labels/check", content=labeled, params={"record": "true"}).json()
     verdicts = ", ".join(f"{r['regime']} {r['verdict']}" for r in report["regimes"])
     console.print(

@@ -36,6 +36,7 @@ from detente.node.exportctl import ExportDesk
 from detente.node.incidents import IncidentDesk
 from detente.node.keyfile import read_identity
 from detente.node.media import MediaDesk
+from detente.node.reports import ReportDesk
 from detente.node.sequencer import Sequenced, Sequencer
 from detente.node.sync import Fork, SyncResult, sync_peer
 from detente.node.tilelog import TileLog
@@ -375,6 +376,10 @@ class Node:
     @property
     def exportctl(self) -> ExportDesk:
         return ExportDesk(self)
+
+    @property
+    def reports(self) -> ReportDesk:
+        return ReportDesk(self)
 
     @property
     def media(self) -> MediaDesk:

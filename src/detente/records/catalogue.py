@@ -19,6 +19,7 @@ from detente.incidents import model as incidents
 from detente.media import records as media
 from detente.records import hotline, notices
 from detente.records.record import Record
+from detente.report import records as report
 
 __all__ = [
     "ACK",
@@ -96,6 +97,7 @@ _SPECS = [
     TypeSpec(exportctl.RECOGNITION_SIGNATURE, exportctl.RecognitionSignature, addressed=False),
     TypeSpec(exportctl.VIOLATION_NARRATIVE, exportctl.ViolationNarrative),
     TypeSpec(exportctl.RULE_PACK, RulePack, addressed=False),
+    TypeSpec(report.QUARTERLY_REPORT, report.QuarterlyReport, addressed=False),
 ]
 
 CATALOGUE: dict[str, TypeSpec] = {s.record_type: s for s in _SPECS}

@@ -1,0 +1,153 @@
+"""The report desk of a node: a quarter's figures from every log it follows, the HTML and PDF
+documents rendered from them, and the signed ``quarterly-report`` record that publishes the
+figures with the documents' SHA-256.
+
+The figures are computed by the pure :func:`detente.report.quarterly_figures` from the node's
+records, its agreement, its clock, and the verification status of its logs (the same node state
+``GET /api/v1/status`` shows: own log size, root and cosigners; each peer's mirror, last sync and
+error; alarms).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from detente import __version__
+from detente.crypto.note import parse_note
+from detente.errors import DetenteError, EntryTooLarge
+from detente.records.record import Record
+from detente.report.figures import QuarterlyFigures
+from detente.report.labels import check_lang
+from detente.report.quarter import quarterly_figures
+from detente.report.records import QUARTERLY_REPORT, QuarterlyReport
+
+if TYPE_CHECKING:
+    from detente.node.node import Node
+    from detente.node.tilelog import TileLog
+
+__all__ = ["ReportDesk"]
+
+
+def _cosigners(tlog: TileLog, note: bytes | None = None) -> list[str]:
+    """Names of the witnesses whose cosignatures the log's latest checkpoint carries."""
+    try:
+        parsed = parse_note(note if note is not None else tlog.signed_checkpoint())
+    except DetenteError:
+        return []
+    return sorted({s.name for s in parsed.signatures if s.name != tlog.origin})
+
+
+class ReportDesk:
+    def __init__(self, node: Node) -> None:
+        self.node = node
+
+    def _now(self) -> datetime:
+        return datetime.fromtimestamp(self.node.clock(), UTC)
+
+    def verification(self) -> dict[str, Any]:
+        """Each followed log's size, root, cosigners and sync state, and the alarms raised."""
+        node = self.node
+        logs: list[dict[str, Any]] = [
+            {
+                "name": node.config.name,
+                "origin": node.identity.name,
+                "role": "own",
+                "size": node.log.size,
+                "root": node.log.checkpoint.root.hex(),
+                "cosigned_by": _cosigners(node.log, node.cosigned_checkpoint()),
+            }
+        ]
+        for row in node.state.peers():
+            mirror = node.mirror(row)
+            status = node.peers.get(row.name)
+            logs.append(
+                {
+                    "name": row.name,
+                    "origin": mirror.origin,
+                    "role": "peer",
+                    "size": mirror.size,
+                    "root": mirror.checkpoint.root.hex(),
+                    "cosigned_by": _cosigners(mirror),
+                    "last_sync": status.last_sync if status else None,
+                    "last_error": status.last_error if status else None,
+                    "witness_size": status.witness_size if status else None,
+                }
+            )
+        alarms = [{"origin": a.origin, "kind": a.kind, "detail": a.detail, "at": a.at} for a in node.state.alarms()]
+        return {"logs": logs, "alarms": alarms}
+
+    def figures_model(self, period: str) -> QuarterlyFigures:
+        node = self.node
+        return quarterly_figures(
+            node.all_records(),
+            node.agreement,
+            node.identity.name,
+            period,
+            verification=self.verification(),
+            now=self._now(),
+        )
+
+    def figures(self, period: str) -> dict[str, Any]:
+        """The quarter's figures as JSON (see ``docs/report.md``)."""
+        return self.figures_model(period).model_dump(mode="json")
+
+    def html(self, period: str, lang: str = "en") -> str:
+        from detente.report.html import render_html
+
+        check_lang(lang)
+        return render_html(self.figures_model(period), lang)
+
+    def pdf(self, period: str, lang: str = "en") -> bytes:
+        from detente.report.pdf import render_pdf  # reportlab: loaded when first used
+
+        check_lang(lang)
+        return render_pdf(self.figures_model(period), lang)
+
+    def publish(self, period: str, lang: str = "en") -> dict[str, Any]:
+        """Sign and append a ``quarterly-report`` record: the figures and the SHA-256 of the HTML
+        and PDF rendered from them. If the item lists make it too large for one log entry, they
+        are left out (every count stays) and the documents are rendered from what is published.
+        Returns where the record sits, the hashes, and the published figures (from which anyone
+        re-renders the same documents)."""
+        check_lang(lang)
+        figures = self.figures_model(period)
+        try:
+            return self._publish(figures, lang)
+        except EntryTooLarge:
+            return self._publish(figures.without_items(), lang)
+
+    def _publish(self, figures: QuarterlyFigures, lang: str) -> dict[str, Any]:
+        from detente.report.html import render_html
+        from detente.report.pdf import render_pdf
+
+        html_sha256 = hashlib.sha256(render_html(figures, lang).encode()).hexdigest()
+        pdf_sha256 = hashlib.sha256(render_pdf(figures, lang)).hexdigest()
+        body = QuarterlyReport(
+            period=figures.period,
+            figures=figures.model_dump(mode="json"),
+            html_sha256=html_sha256,
+            pdf_sha256=pdf_sha256,
+            generated_at=figures.generated_at,
+            lang=lang,
+            generator=f"detente {__version__}",
+        )
+        record = Record(
+            type=QUARTERLY_REPORT,
+            party=self.node.identity.name,
+            issued=self._now(),
+            body=body.model_dump(mode="json"),
+        )
+        seq = self.node.append(record)
+        return {
+            "origin": self.node.identity.name,
+            "index": seq.index,
+            "leaf_hash": seq.leaf_hash.hex(),
+            "period": figures.period,
+            "lang": lang,
+            "html_sha256": html_sha256,
+            "pdf_sha256": pdf_sha256,
+            "items_omitted": figures.items_omitted,
+            "figures": body.figures,
+        }
