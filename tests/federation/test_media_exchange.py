@@ -13,7 +13,7 @@ import pytest
 
 pytest.importorskip("c2pa")
 
-from detente.media.watermark import WatermarkScheme, ZipfDistribution, generate  # noqa: E402
+from detente.media.watermark import WatermarkScheme, ZipfDistribution, generate
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "c2pa"
 

@@ -10,13 +10,13 @@ import pytest
 
 pytest.importorskip("c2pa")
 
-from detente.cli.app import main  # noqa: E402
-from detente.errors import MalformedError, MalformedRecord  # noqa: E402
-from detente.media.aigc import AigcLabel  # noqa: E402
-from detente.media.c2pa_credentials import make_party_chain, read_c2pa  # noqa: E402
-from detente.media.containers import read_aigc, write_aigc  # noqa: E402
-from detente.media.guidelines import packaged_guidelines, parse_guideline  # noqa: E402
-from detente.media.label import apply_labels, check_labels  # noqa: E402
+from detente.cli.app import main
+from detente.errors import MalformedError, MalformedRecord
+from detente.media.aigc import AigcLabel
+from detente.media.c2pa_credentials import make_party_chain, read_c2pa
+from detente.media.containers import read_aigc, write_aigc
+from detente.media.guidelines import packaged_guidelines, parse_guideline
+from detente.media.label import apply_labels, check_labels
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "c2pa"
 ANCHORS = (DATA / "test_cert_root_bundle.pem").read_text()
