@@ -134,7 +134,7 @@ class Node:
         for row in self.state.peers():
             if row.name == name:
                 return row
-        raise StoreUnavailable(f"no peer {name!r}")
+        raise LogNotFound(f"no peer {name!r}", hint="list the pinned peers: GET /api/v1/peers")
 
     def peer_by_origin(self, origin: str) -> PeerRow | None:
         for row in self.state.peers():
