@@ -12,6 +12,7 @@ from detente import __version__
 from detente._internal.validation import describe_validation_error
 from detente.api.body import BodyLimit, limited_body
 from detente.api.commitments import add_commitment_routes
+from detente.api.console import add_console_routes
 from detente.api.evals import add_eval_routes
 from detente.api.exportctl import add_exportctl_routes
 from detente.api.incidents import add_incident_routes
@@ -293,7 +294,7 @@ def create_app(node: Node) -> FastAPI:
     add_incident_routes(app, node, viewer, officer)
     add_eval_routes(app, node, viewer, officer)
     add_commitment_routes(app, node, viewer, officer)
-    __import__("detente.api.console").api.console.add_console_routes(app, node, viewer)
+    add_console_routes(app, node, viewer)
     add_media_routes(app, node, viewer, officer)
     add_exportctl_routes(app, node, viewer, officer)
     add_report_routes(app, node, viewer, officer)

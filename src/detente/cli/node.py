@@ -82,7 +82,15 @@ def serve(node_dir: Path = NODE, log_level: str = typer.Option("info", "--log-le
     app = create_app(node)
     node.start()
     try:
-        uvicorn.run(app, host=config.host, port=config.port, log_level=log_level, access_log=False)
+        uvicorn.run(
+            app,
+            host=config.host,
+            port=config.port,
+            log_level=log_level,
+            access_log=False,
+            timeout_graceful_shutdown=3,  # the console's event streams do not hold a stop for long
+            limit_concurrency=2048,  # past this, new connections get 503 rather than exhausting descriptors
+        )
     finally:
         node.stop()
 

@@ -1,0 +1,973 @@
+// detente operator console: one ES module, no build step, nothing fetched but this node's API.
+// The operator's token lives in sessionStorage (this tab only) and goes out as a Bearer header;
+// the event stream alone carries it as ?token= because EventSource cannot send headers.
+
+const TOKEN_KEY = "detente.console.token";
+const LANG_KEY = "detente.console.lang";
+const COMPOSE_TYPES = [
+  "hotline-message", "link-test", "clarification-request", "consultation-meeting-request",
+  "pre-test-notification", "test-update", "test-cancel", "post-test-report", "observation-invitation",
+  "policy-development-notification", "periodic-exchange",
+];
+const ANSWERED_BY_ANSWER = new Set(["detente.dev/clarification-request/v1"]);
+
+const S = {
+  token: sessionStorage.getItem(TOKEN_KEY),
+  lang: sessionStorage.getItem(LANG_KEY) || "en",
+  strings: { en: {}, zh: {} },
+  me: null,
+  status: null,
+  inbox: [],
+  fetchedAt: 0,
+  digest: null,
+  seenUrgent: null,
+  events: null,
+  catalogue: null,
+  view: "inbox",
+  search: null,
+  incident: null,
+  logs: null,
+  alarms: [],
+  audit: null,
+  evals: [],
+  compare: null,
+  labels: null,
+  exportctl: null,
+};
+
+const $ = (sel, root = document) => root.querySelector(sel);
+const $$ = (sel, root = document) => Array.from(root.querySelectorAll(sel));
+
+// --- strings ------------------------------------------------------------------------------
+
+function t(key, vars = {}) {
+  const table = S.strings[S.lang] || {};
+  let text = table[key] ?? S.strings.en[key] ?? key;
+  for (const [k, v] of Object.entries(vars)) text = text.replaceAll(`{${k}}`, String(v));
+  return text;
+}
+
+function applyI18n() {
+  document.documentElement.lang = S.lang === "zh" ? "zh-Hans" : "en";
+  for (const node of $$("[data-i18n]")) node.textContent = t(node.dataset.i18n);
+  document.title = t("app.title");
+  $("#lang").value = S.lang;
+}
+
+// --- DOM helpers (text only: no markup is ever built from data) ---------------------------
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k === "class") node.className = v;
+    else if (k === "text") node.textContent = v;
+    else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+    else node.setAttribute(k, v === true ? "" : v);
+  }
+  for (const child of children.flat(Infinity)) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+function badge(text, kind) {
+  return el("span", { class: `badge ${kind || ""}` }, text);
+}
+
+function when(iso) {
+  if (!iso) return "—";
+  const d = typeof iso === "number" ? new Date(iso * 1000) : new Date(iso);
+  if (Number.isNaN(d.getTime())) return String(iso);
+  return `${d.toISOString().slice(0, 19).replace("T", " ")} UTC`;
+}
+
+function duration(ms) {
+  let s = Math.max(0, Math.floor(ms / 1000));
+  const days = Math.floor(s / 86400);
+  s -= days * 86400;
+  const hh = String(Math.floor(s / 3600)).padStart(2, "0");
+  const mm = String(Math.floor((s % 3600) / 60)).padStart(2, "0");
+  const ss = String(s % 60).padStart(2, "0");
+  return days ? t("time.days", { d: days, hms: `${hh}:${mm}:${ss}` }) : `${hh}:${mm}:${ss}`;
+}
+
+function shortType(type) {
+  return type.replace(/^detente\.dev\//, "").replace(/\/v\d+$/, "");
+}
+
+function typeName(type) {
+  const key = `type.${shortType(type)}`;
+  const name = t(key);
+  return name === key ? shortType(type) : name;
+}
+
+function party(origin) {
+  return origin.replace(/\.detente\.example\/log$/, "");
+}
+
+function textIn(bilingual) {
+  // The text in the UI language if the record has it, and the other one (lang tag, text) if any.
+  if (!bilingual) return null;
+  const want = S.lang === "zh" ? "zh" : "en";
+  const all = [[bilingual.original.lang, bilingual.original.text, true]];
+  for (const [lang, text] of Object.entries(bilingual.translations || {})) all.push([lang, text, false]);
+  const first = all.find(([lang]) => lang.split("-")[0] === want) || all[0];
+  const other = all.find((item) => item !== first);
+  return { main: first, other };
+}
+
+function announce(message) {
+  const region = $("#announcer");
+  region.textContent = "";
+  setTimeout(() => { region.textContent = message; }, 60);
+}
+
+function say(message) {
+  $("#status-line").textContent = message;
+}
+
+function showError(target, err) {
+  target.replaceChildren(el("p", { class: "error", role: "alert" }, t("common.error", { detail: err.message })));
+}
+
+// --- the API ------------------------------------------------------------------------------
+
+async function api(method, path, { json, body, headers } = {}) {
+  const h = { Authorization: `Bearer ${S.token}`, Accept: "application/json", ...(headers || {}) };
+  let payload = body;
+  if (json !== undefined) {
+    h["Content-Type"] = "application/json";
+    payload = JSON.stringify(json);
+  }
+  const resp = await fetch(path, { method, headers: h, body: payload, cache: "no-store" });
+  const raw = await resp.text();
+  let data = null;
+  try {
+    data = raw ? JSON.parse(raw) : null;
+  } catch {
+    data = raw;
+  }
+  if (!resp.ok) {
+    const detail = data && data.detail ? data.detail + (data.hint ? ` — ${data.hint}` : "") : `HTTP ${resp.status}`;
+    const err = new Error(detail);
+    err.status = resp.status;
+    if (resp.status === 401 && S.me) signOut(t("signin.expired"));
+    throw err;
+  }
+  return data;
+}
+
+// --- sign-in ------------------------------------------------------------------------------
+
+async function signIn(token) {
+  S.token = token;
+  try {
+    const [me, status] = await Promise.all([api("GET", "/api/v1/whoami"), api("GET", "/api/v1/status")]);
+    S.me = me;
+    S.status = status;
+  } catch (err) {
+    S.token = null;
+    sessionStorage.removeItem(TOKEN_KEY);
+    throw err;
+  }
+  sessionStorage.setItem(TOKEN_KEY, token);
+  $("#signin").hidden = true;
+  $("#views").hidden = false;
+  $("#signout").hidden = false;
+  $("#whoami").hidden = false;
+  showView("inbox");  // loads the inbox
+  startEvents();
+  renderWhoami();  // last: the page is usable once it says who is signed in
+  await loadCatalogue();
+}
+
+function signOut(message = "") {
+  stopEvents();
+  S.token = null;
+  S.me = null;
+  S.seenUrgent = null;
+  S.digest = null;
+  sessionStorage.removeItem(TOKEN_KEY);
+  $("#signin").hidden = false;
+  $("#views").hidden = true;
+  $("#signout").hidden = true;
+  $("#whoami").hidden = true;
+  for (const view of $$(".view")) view.hidden = true;
+  $("#signin-error").textContent = message;
+  $("#token").value = "";
+  $("#token").focus();
+  say(t("signin.signed_out"));
+}
+
+function canWrite() {
+  // Viewers see everything; the actions that write a record are for officers and admins.
+  return Boolean(S.me) && S.me.role !== "viewer";
+}
+
+function renderWhoami() {
+  if (!S.me) return;
+  $("#compose").hidden = !canWrite();
+  $("#audit-run").hidden = !canWrite();
+  $("#whoami").textContent = t("app.whoami", {
+    party: S.me.party,
+    origin: S.me.origin,
+    role: t(`role.${S.me.role}`),
+    label: S.me.label || S.me.token_id,
+  });
+}
+
+// --- views --------------------------------------------------------------------------------
+
+const LOADERS = {
+  inbox: () => loadInbox(),
+  incidents: () => Promise.resolve(),
+  verification: () => loadVerification(),
+  evals: () => loadEvals(),
+  labels: () => Promise.resolve(),
+  exportctl: () => loadExportCatalogue(),
+};
+
+function showView(name) {
+  S.view = name;
+  for (const view of $$(".view")) view.hidden = view.id !== `view-${name}`;
+  for (const button of $$("#views button")) {
+    if (button.dataset.view === name) button.setAttribute("aria-current", "page");
+    else button.removeAttribute("aria-current");
+  }
+  LOADERS[name]().catch((err) => say(t("common.error", { detail: err.message })));
+}
+
+// --- live updates -------------------------------------------------------------------------
+
+function startEvents() {
+  stopEvents();
+  const source = new EventSource(`/api/v1/events?token=${encodeURIComponent(S.token)}`);
+  source.addEventListener("inbox", (ev) => {
+    const data = JSON.parse(ev.data);
+    if (data.digest === S.digest) return;
+    S.digest = data.digest;
+    loadInbox().catch((err) => say(t("common.error", { detail: err.message })));
+    if (S.view === "verification") loadVerification().catch(() => {});
+  });
+  source.addEventListener("signed-out", () => signOut(t("signin.expired")));
+  source.onopen = () => document.body.classList.add("live");
+  source.onerror = () => {
+    document.body.classList.remove("live");
+    if (source.readyState === EventSource.CLOSED) {
+      setTimeout(() => api("GET", "/api/v1/whoami").then(() => S.me && startEvents()).catch(() => {}), 3000);
+    }
+  };
+  S.events = source;
+}
+
+function stopEvents() {
+  if (S.events) S.events.close();
+  S.events = null;
+}
+
+// --- inbox --------------------------------------------------------------------------------
+
+async function loadInbox() {
+  const inbox = await api("GET", "/api/v1/inbox");
+  S.inbox = inbox;
+  S.fetchedAt = Date.now();
+  renderInbox();
+}
+
+function isOpen(thread) {
+  return thread.obligations.some((o) => !o.met_at);  // pending or missed: both stay in view
+}
+
+function isUrgent(thread) {
+  return thread.incoming && thread.priority === "flash" && thread.states[S.me.origin] !== "answered";
+}
+
+function key(thread) {
+  return `${thread.origin}#${thread.index}`;
+}
+
+function renderInbox() {
+  if (!S.me) return;
+  const urgent = S.inbox.filter(isUrgent);
+  const keys = new Set(urgent.map(key));
+  if (S.seenUrgent === null) {
+    if (urgent.length) announce(t("inbox.urgent_count", { n: urgent.length }));
+  } else {
+    for (const thread of urgent) {
+      if (!S.seenUrgent.has(key(thread))) {
+        const text = textIn(thread.text);
+        announce(t("inbox.urgent_new", { from: party(thread.from), text: text ? text.main[1] : "" }));
+      }
+    }
+  }
+  const fresh = S.seenUrgent === null ? new Set() : new Set([...keys].filter((k) => !S.seenUrgent.has(k)));
+  S.seenUrgent = keys;
+  $("#urgent").hidden = urgent.length === 0;
+  $("#urgent-list").replaceChildren(...urgent.map((th) => threadItem(th, { urgent: true, fresh: fresh.has(key(th)) })));
+  const rest = S.inbox.filter((th) => !isUrgent(th));
+  const open = rest.filter(isOpen);
+  const closed = rest.filter((th) => !isOpen(th));
+  $("#inbox-empty").hidden = S.inbox.length > 0;
+  const items = open.map((th) => threadItem(th, {}));
+  if (closed.length) {
+    items.push(el("li", { class: "closed" },
+      el("details", {},
+        el("summary", {}, t("inbox.closed", { n: closed.length })),
+        el("ul", { class: "threads" }, closed.map((th) => threadItem(th, {}))))));
+  }
+  $("#thread-list").replaceChildren(...items);
+  tick();
+}
+
+function threadItem(thread, { urgent, fresh }) {
+  const me = S.me.origin;
+  const text = textIn(thread.text);
+  const id = `t-${thread.origin.replace(/[^a-z0-9]/gi, "-")}-${thread.index}`;
+  const missed = thread.obligations.some((o) => o.missed);
+  const classes = ["thread", urgent ? "urgent-item" : "", fresh ? "fresh" : "", missed ? "missed" : ""];
+  const head = el("h4", { id: `${id}-h` },
+    thread.priority ? badge(t(`priority.${thread.priority}`), `prio-${thread.priority}`) : null,
+    " ", typeName(thread.type), " ",
+    el("span", { class: "meta" }, t(thread.incoming ? "inbox.from" : "inbox.to", {
+      who: thread.incoming ? party(thread.from) : thread.to.map(party).join(", "),
+    })),
+    " ", el("span", { class: "meta" }, when(thread.issued)));
+  const body = [];
+  if (text) {
+    body.push(el("p", { class: "msg", lang: text.main[0] }, text.main[1]));
+    if (text.other) body.push(el("p", { class: "msg other", lang: text.other[0] }, text.other[1]));
+  }
+  if (thread.code) {
+    body.push(el("p", {}, t("inbox.code", { code: thread.code, meaning: thread.code_meaning || t("inbox.code_unknown") })));
+  }
+  body.push(el("p", { class: "states" }, t("inbox.states"), " ",
+    Object.entries(thread.states).map(([p, s]) => [
+      el("span", { class: "state-item" }, `${party(p)}: `, badge(t(`state.${s}`), `state-${s}`)), " "])));
+  if (thread.obligations.length) {
+    body.push(el("ul", { class: "obligations", "aria-label": t("inbox.deadlines") },
+      thread.obligations.map((o) => obligationItem(thread, o))));
+  }
+  for (const finding of thread.findings) body.push(el("p", { class: "finding" }, badge(t("inbox.finding"), "warn"), " ", finding));
+  if (thread.escalations.length) {
+    body.push(el("p", { class: "finding" }, t("inbox.escalations", { steps: thread.escalations.join(", ") })));
+  }
+  if (thread.incoming && thread.states[me] !== "answered" && canWrite()) body.push(ackForm(thread, id));
+  return el("li", { class: classes.join(" "), "aria-labelledby": `${id}-h`, "data-key": key(thread) },
+    el("article", {}, head, body));
+}
+
+function obligationItem(thread, o) {
+  const what = t(`obligation.${o.kind}`, {});
+  const who = party(o.party);
+  if (o.met_at) {
+    return el("li", { class: "met" }, `${what} (${who}): `, badge(t("inbox.met"), "ok"), ` ${when(o.met_at)}`);
+  }
+  if (o.missed) {
+    return el("li", { class: "missed" }, `${what} (${who}): `, badge(t("inbox.missed"), "bad"), ` ${t("inbox.due", { at: when(o.due) })}`);
+  }
+  const deadline = S.fetchedAt + o.seconds_left * 1000;
+  const window = (new Date(o.due) - new Date(thread.issued)) / 1000;
+  const reminder = window > 0 && o.seconds_left <= window / 2;
+  return el("li", { class: reminder ? "reminder" : "" }, `${what} (${who}): `,
+    reminder ? [badge(t("inbox.reminder"), "warn"), " "] : null,
+    t("inbox.left"), " ", el("span", { class: "countdown", "data-deadline": String(deadline) }, duration(o.seconds_left * 1000)),
+    " ", el("span", { class: "meta" }, t("inbox.due", { at: when(o.due) })));
+}
+
+function ackForm(thread, id) {
+  const answer = ANSWERED_BY_ANSWER.has(thread.type);
+  const input = answer
+    ? el("textarea", { id: `${id}-note`, rows: "2", required: true })
+    : el("input", { id: `${id}-note`, type: "text" });
+  const result = el("span", { class: "result", role: "status" });
+  const form = el("form", { class: "ack", novalidate: true },
+    el("label", { for: `${id}-note` }, t(answer ? "inbox.answer_label" : "inbox.note_label")), input,
+    el("button", { type: "submit" }, t(answer ? "inbox.answer" : "inbox.ack")), result);
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const value = input.value.trim();
+    if (answer && !value) {
+      result.textContent = t("inbox.answer_needed");
+      input.focus();
+      return;
+    }
+    const payload = answer ? { answer: value } : { note: value };
+    form.querySelector("button").disabled = true;
+    try {
+      await api("POST", `/api/v1/threads/${thread.origin}/${thread.index}/ack`, { json: payload });
+      say(t("inbox.acked", { what: typeName(thread.type), from: party(thread.from) }));
+      await loadInbox();
+    } catch (err) {
+      form.querySelector("button").disabled = false;
+      result.textContent = t("common.error", { detail: err.message });
+    }
+  });
+  return form;
+}
+
+function tick() {
+  const now = Date.now();
+  for (const node of $$(".countdown[data-deadline]")) {
+    const left = Number(node.dataset.deadline) - now;
+    node.textContent = left > 0 ? duration(left) : t("inbox.overdue");
+  }
+}
+
+// --- compose ------------------------------------------------------------------------------
+
+async function loadCatalogue() {
+  if (!S.catalogue) S.catalogue = await api("GET", "/api/v1/catalogue");
+  renderCompose();
+}
+
+function renderCompose() {
+  if (!S.catalogue || !S.status) return;
+  const select = $("#c-type");
+  const current = select.value || "detente.dev/hotline-message/v1";
+  const types = COMPOSE_TYPES.map((s) => `detente.dev/${s}/v1`).filter((ty) => ty in S.catalogue);
+  select.replaceChildren(...types.map((ty) => el("option", { value: ty, selected: ty === current }, typeName(ty))));
+  const fieldset = $("#c-to");
+  const checked = new Set($$("input", fieldset).filter((i) => i.checked).map((i) => i.value));
+  const boxes = S.status.peers.map((p, i) => el("div", { class: "check" },
+    el("input", { type: "checkbox", id: `c-to-${i}`, value: p.origin,
+      checked: checked.size ? checked.has(p.origin) : S.status.peers.length === 1 }),
+    el("label", { for: `c-to-${i}` }, `${p.name} (${p.origin})`)));
+  fieldset.replaceChildren(el("legend", {}, t("compose.to")), ...boxes);
+  if (!boxes.length) fieldset.append(el("p", { class: "help" }, t("compose.no_peers")));
+  composeType();
+}
+
+function composeType() {
+  const type = $("#c-type").value;
+  const hotline = type === "detente.dev/hotline-message/v1";
+  for (const node of $$(".hotline-only")) node.hidden = !hotline;
+  for (const node of $$(".body-only")) node.hidden = hotline;
+  if (!hotline && S.catalogue && S.catalogue[type]) {
+    const schema = S.catalogue[type];
+    const skeleton = Object.fromEntries((schema.required || []).map((k) => [k, ""]));
+    const box = $("#c-body");
+    if (!box.dataset.edited) box.value = JSON.stringify(skeleton, null, 1);
+  }
+}
+
+async function sendCompose(ev) {
+  ev.preventDefault();
+  const out = $("#compose-result");
+  const type = $("#c-type").value;
+  const to = $$("#c-to input:checked").map((i) => i.value);
+  const original = $("#c-text").value.trim();
+  if (!original) {
+    out.textContent = t("compose.text_needed");
+    $("#c-text").focus();
+    return;
+  }
+  let body;
+  if (type === "detente.dev/hotline-message/v1") {
+    body = { priority: $("#c-priority").value, topic: $("#c-topic").value };
+    if ($("#c-code").value.trim()) body.code = $("#c-code").value.trim();
+  } else {
+    try {
+      body = JSON.parse($("#c-body").value || "{}");
+    } catch (err) {
+      out.textContent = t("compose.bad_json", { detail: err.message });
+      $("#c-body").focus();
+      return;
+    }
+  }
+  const lang = $("#c-lang").value === "zh" ? "zh-Hans" : "en";
+  const other = lang === "en" ? "zh-Hans" : "en";
+  const translation = $("#c-translation").value.trim();
+  const payload = {
+    type, to, body,
+    text: { original: { lang, text: original }, translations: translation ? { [other]: translation } : {} },
+  };
+  try {
+    const done = await api("POST", "/api/v1/records", { json: payload });
+    out.textContent = t("compose.sent", { what: typeName(type), index: done.index });
+    $("#c-text").value = "";
+    $("#c-translation").value = "";
+    await loadInbox();
+  } catch (err) {
+    out.textContent = t("common.error", { detail: err.message });
+  }
+}
+
+// --- incidents ----------------------------------------------------------------------------
+
+async function searchIncidents(ev) {
+  ev.preventDefault();
+  const params = new URLSearchParams();
+  const fields = {
+    q: "#s-q", match: "#s-match", harm_type: "#s-harm", sector: "#s-sector", min_severity: "#s-severity",
+    category: "#s-category", party: "#s-party", jurisdiction: "#s-jurisdiction", critical_infrastructure: "#s-ci",
+  };
+  for (const [name, sel] of Object.entries(fields)) {
+    const value = $(sel).value.trim();
+    if (value && !(name === "match" && value === "all")) params.set(name, value);
+  }
+  if ($("#s-from").value) params.set("occurred_from", `${$("#s-from").value}T00:00:00Z`);
+  if ($("#s-to").value) params.set("occurred_to", `${$("#s-to").value}T23:59:59Z`);
+  params.set("limit", "50");
+  try {
+    S.search = await api("GET", `/api/v1/incidents?${params}`);
+    renderSearch();
+  } catch (err) {
+    S.search = null;
+    $("#search-results").hidden = true;
+    showError($("#search-summary"), err);
+  }
+}
+
+function renderSearch() {
+  if (!S.search) return;
+  $("#search-summary").textContent = t("incidents.found", { n: S.search.total });
+  const table = $("#search-results");
+  table.hidden = S.search.hits.length === 0;
+  $("tbody", table).replaceChildren(...S.search.hits.map((hit) => el("tr", {},
+    el("td", {}, el("button", { type: "button", class: "link", onclick: () => openIncident(hit.origin, hit.incident_id) },
+      hit.title)),
+    el("td", {}, party(hit.origin)),
+    el("td", {}, badge(t(`severity.${hit.severity}`), `sev-${hit.severity}`)),
+    el("td", {}, t(`stage.${hit.stage}`)),
+    el("td", {}, when(hit.occurred)))));
+}
+
+async function openIncident(origin, id) {
+  try {
+    const [shown, similar] = await Promise.all([
+      api("GET", `/api/v1/incident?${new URLSearchParams({ origin, id })}`),
+      api("GET", `/api/v1/incident/similar?${new URLSearchParams({ origin, id })}`),
+    ]);
+    S.incident = { shown, similar, opener: document.activeElement };
+    renderIncident();
+    $("#incident").hidden = false;
+    $("#incident").focus();
+  } catch (err) {
+    showError($("#search-summary"), err);
+  }
+}
+
+function closeIncident() {
+  if (!S.incident) return;
+  const opener = S.incident.opener;
+  S.incident = null;
+  $("#incident").hidden = true;
+  if (opener && opener.isConnected) opener.focus();
+}
+
+function renderIncident() {
+  if (!S.incident) return;
+  const { shown, similar } = S.incident;
+  const me = S.me.origin;
+  const report = shown.report;
+  $("#incident-title").textContent = shown.title;
+  const description = textIn(report.description);
+  const out = [
+    el("dl", { class: "facts" },
+      el("dt", {}, t("incidents.party_short")), el("dd", {}, shown.origin),
+      el("dt", {}, t("incidents.id")), el("dd", {}, shown.incident_id),
+      el("dt", {}, t("incidents.category")), el("dd", {}, shown.category),
+      el("dt", {}, t("incidents.severity")), el("dd", {}, badge(t(`severity.${shown.severity}`), `sev-${shown.severity}`)),
+      el("dt", {}, t("incidents.occurred")), el("dd", {}, when(shown.occurred)),
+      el("dt", {}, t("incidents.critical")), el("dd", {}, t(shown.critical_infrastructure ? "common.yes" : "common.no")),
+      el("dt", {}, t("incidents.harm_type")), el("dd", {}, (report.harm_types || []).join(", ") || "—"),
+      el("dt", {}, t("incidents.sector")), el("dd", {}, (report.sectors || []).join(", ") || "—")),
+    description ? el("p", { lang: description.main[0] }, description.main[1]) : null,
+    el("h4", {}, t("incidents.stages")),
+    el("ol", {}, shown.stages.map((s) => el("li", {}, `${t(`stage.${s.report.stage}`)} — ${when(s.issued)} (#${s.index})`))),
+    el("h4", {}, t("incidents.clocks")),
+    shown.clocks.length
+      ? el("ul", {}, shown.clocks.map((c) => el("li", { class: c.state.includes("late") || c.state.includes("missed") ? "missed" : "" },
+        `${c.regime}: ${c.name} — ${c.basis}; ${t("inbox.due", { at: when(c.due) })} `, badge(c.state, c.state.includes("late") ? "warn" : ""))))
+      : el("p", { class: "help" }, t("common.none")),
+    el("h4", {}, t("incidents.classifications")),
+    shown.classifications.length
+      ? el("ul", {}, shown.classifications.map((c) => el("li", {},
+        `${party(c.by)} — ${c.namespace} ${c.taxonomy_version}: `,
+        Object.entries(c.attributes).map(([k, v]) => `${k} = ${Array.isArray(v) ? v.join(", ") : v}`).join("; "))))
+      : el("p", { class: "help" }, t("common.none")),
+    el("h4", {}, t("incidents.links")),
+    shown.links.length ? el("ul", {}, shown.links.map((link) => linkItem(link, me))) : el("p", { class: "help" }, t("common.none")),
+    el("h4", {}, t("incidents.duplicates")),
+    similar.length
+      ? el("ul", {}, similar.map((s) => duplicateItem(shown, s)))
+      : el("p", { class: "help" }, t("incidents.no_duplicates")),
+    el("p", { class: "result", role: "status", id: "incident-result" }),
+  ];
+  $("#incident-body").replaceChildren(...out.filter(Boolean));
+}
+
+function linkItem(link, me) {
+  const mine = link.source.origin === me || link.target.origin === me;
+  const confirmed = link.confirmations.find((c) => c.by === me);
+  const item = el("li", {},
+    `${party(link.source.origin)}#${link.source.id} — ${t(`relation.${link.relation}`)} — ${party(link.target.origin)}#${link.target.id}`,
+    " ", el("span", { class: "meta" }, t("incidents.asserted_by", { who: party(link.asserted_by) })), " ",
+    link.confirmations.map((c) => [badge(`${party(c.by)}: ${t(`verdict.${c.verdict}`)}`, c.verdict === "confirm" ? "ok" : "bad"), " "]));
+  if (mine && link.asserted_by !== me && !confirmed && canWrite()) {
+    for (const verdict of ["confirm", "dispute"]) {
+      item.append(" ", el("button", { type: "button", onclick: () => confirmLink(link, verdict) }, t(`incidents.${verdict}`)));
+    }
+  }
+  return item;
+}
+
+function duplicateItem(shown, s) {
+  const linked = shown.links.some((l) => (l.source.id === s.incident_id && l.source.origin === s.origin)
+    || (l.target.id === s.incident_id && l.target.origin === s.origin));
+  return el("li", {},
+    el("button", { type: "button", class: "link", onclick: () => openIncident(s.origin, s.incident_id) }, s.title),
+    ` — ${party(s.origin)}#${s.incident_id} — ${t("incidents.score", { score: s.score.toFixed(2) })} `,
+    linked ? badge(t("incidents.linked"), "ok") : !canWrite() ? ""
+      : el("button", { type: "button", onclick: () => confirmDuplicate(shown, s) }, t("incidents.confirm_duplicate")));
+}
+
+async function confirmDuplicate(shown, s) {
+  const link = {
+    source: { origin: shown.origin, id: shown.incident_id },
+    target: { origin: s.origin, id: s.incident_id },
+    relation: "duplicate-of",
+  };
+  await incidentAction(() => api("POST", "/api/v1/incident/links", { json: link }), t("incidents.duplicate_done"));
+}
+
+async function confirmLink(link, verdict) {
+  const body = { origin: link.asserted_by, index: link.index, verdict };
+  await incidentAction(() => api("POST", "/api/v1/incident/links/confirm", { json: body }), t(`incidents.${verdict}_done`));
+}
+
+async function incidentAction(action, message) {
+  const { shown } = S.incident;
+  try {
+    await action();
+    await openIncident(shown.origin, shown.incident_id);
+    $("#incident-result").textContent = message;
+  } catch (err) {
+    $("#incident-result").textContent = t("common.error", { detail: err.message });
+  }
+}
+
+// --- verification -------------------------------------------------------------------------
+
+async function loadVerification() {
+  const [logs, status, alarms] = await Promise.all([
+    api("GET", "/api/v1/logs"), api("GET", "/api/v1/status"), api("GET", "/api/v1/alarms"),
+  ]);
+  S.logs = logs;
+  S.status = status;
+  S.alarms = alarms;
+  renderVerification();
+}
+
+function renderVerification() {
+  if (!S.logs) return;
+  const alarms = $("#alarms");
+  if (S.alarms.length) {
+    alarms.replaceChildren(el("div", { class: "alarm", role: "alert" },
+      el("h3", {}, t("verification.alarms", { n: S.alarms.length })),
+      el("ul", {}, S.alarms.map((a) => el("li", {}, `${a.origin}: ${a.kind} — ${a.detail} (${when(a.at)})`)))));
+  } else {
+    alarms.replaceChildren(el("p", { class: "ok-line" }, badge(t("verification.no_alarms"), "ok")));
+  }
+  const peers = Object.fromEntries(S.status.peers.map((p) => [p.origin, p]));
+  $("#logs-table tbody").replaceChildren(...S.logs.map((log) => {
+    const peer = peers[log.origin];
+    const sync = log.own ? t("verification.own")
+      : peer ? [when(peer.last_sync), peer.last_error ? [" ", badge(peer.last_error, "bad")] : null] : "—";
+    return el("tr", {},
+      el("th", { scope: "row" }, `${log.party} `, el("span", { class: "meta" }, log.origin)),
+      el("td", {}, String(log.size), log.served_size !== undefined && log.served_size !== log.size
+        ? el("span", { class: "meta" }, ` ${t("verification.served", { n: log.served_size })}`) : ""),
+      el("td", { class: "mono" }, log.root ? `${log.root.slice(0, 16)}…` : "—"),
+      el("td", {}, log.cosigned_by.join(", ") || "—"),
+      el("td", {}, log.quorum_met ? badge(t("verification.quorum_met"), "ok") : badge(t("verification.quorum_not_met"), "bad"),
+        log.problem ? [" ", badge(log.problem, "bad")] : null),
+      el("td", {}, sync));
+  }));
+  $("#checkpoints").replaceChildren(...S.logs.filter((l) => l.checkpoint).map((log) => el("details", {},
+    el("summary", {}, t("verification.checkpoint", { party: log.party })),
+    el("pre", { class: "mono" }, log.checkpoint))));
+}
+
+async function runAudit() {
+  const button = $("#audit-run");
+  const out = $("#audit-result");
+  button.disabled = true;
+  out.replaceChildren(el("p", {}, t("verification.auditing")));
+  try {
+    S.audit = await api("POST", "/api/v1/audit");
+    renderAudit();
+  } catch (err) {
+    S.audit = null;
+    showError(out, err);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+function renderAudit() {
+  if (!S.audit) return;
+  const a = S.audit;
+  const served = a.served;
+  $("#audit-result").replaceChildren(
+    el("h3", { class: a.clean ? "ok-line" : "bad-line" },
+      badge(t(a.clean ? "verification.audit_clean" : "verification.audit_problems"), a.clean ? "ok" : "bad")),
+    el("table", {},
+      el("caption", {}, t("verification.audit_stored")),
+      el("thead", {}, el("tr", {},
+        el("th", { scope: "col" }, t("verification.party")), el("th", { scope: "col" }, t("verification.size")),
+        el("th", { scope: "col" }, t("verification.records")), el("th", { scope: "col" }, t("verification.result")))),
+      el("tbody", {}, a.stored.map((s) => el("tr", {},
+        el("th", { scope: "row" }, s.party), el("td", {}, String(s.size ?? "—")), el("td", {}, String(s.records_verified ?? "—")),
+        el("td", {}, s.ok ? badge(t("verification.ok"), "ok") : badge(s.failures.join("; "), "bad")))))),
+    el("table", {},
+      el("caption", {}, t("verification.audit_served")),
+      el("thead", {}, el("tr", {},
+        el("th", { scope: "col" }, t("verification.log")), el("th", { scope: "col" }, t("verification.size")),
+        el("th", { scope: "col" }, t("verification.records")), el("th", { scope: "col" }, t("verification.cosigned")),
+        el("th", { scope: "col" }, t("verification.result")))),
+      el("tbody", {}, served.logs.map((l) => el("tr", {},
+        el("th", { scope: "row" }, l.origin), el("td", {}, String(l.size)), el("td", {}, String(l.records)),
+        el("td", {}, l.cosigned_by.map((w) => w.replace(/^w-/, "")).join(", ") || "—"),
+        el("td", {}, l.problems.length ? badge(l.problems.join("; "), "bad") : badge(t("verification.ok"), "ok")))))),
+    el("p", {}, t("verification.references", { n: served.references_checked })),
+    served.problems.length ? el("ul", { class: "bad-line" }, served.problems.map((p) => el("li", {}, p))) : "");
+}
+
+// --- evaluations --------------------------------------------------------------------------
+
+async function loadEvals() {
+  S.evals = await api("GET", "/api/v1/evals");
+  renderEvals();
+}
+
+function evalLabel(r) {
+  if (!r.verified) return `${party(r.origin)} #${r.index} — ${t("evals.unverified")}`;
+  return `${party(r.origin)} #${r.index} — ${r.suite} — ${r.model} — ${t(r.passed ? "evals.passed" : "evals.failed")}`;
+}
+
+function renderEvals() {
+  const options = S.evals.map((r, i) => el("option", { value: String(i) }, evalLabel(r)));
+  for (const [sel, pick] of [["#e-a", 0], ["#e-b", 1]]) {
+    const select = $(sel);
+    const keep = select.value;
+    select.replaceChildren(...options.map((o) => o.cloneNode(true)));
+    select.value = keep || String(Math.min(pick, Math.max(0, options.length - 1)));
+  }
+  $("#evals-empty").hidden = S.evals.length > 0;
+  renderCompare();
+}
+
+async function compareEvals(ev) {
+  ev.preventDefault();
+  const a = S.evals[Number($("#e-a").value)];
+  const b = S.evals[Number($("#e-b").value)];
+  if (!a || !b) {
+    $("#compare-result").replaceChildren(el("p", { class: "error" }, t("evals.pick_two")));
+    return;
+  }
+  const params = new URLSearchParams({ a_origin: a.origin, a_index: a.index, b_origin: b.origin, b_index: b.index });
+  try {
+    S.compare = await api("GET", `/api/v1/evals/compare?${params}`);
+    renderCompare();
+  } catch (err) {
+    S.compare = null;
+    showError($("#compare-result"), err);
+  }
+}
+
+function metricCell(m) {
+  const ci = m.ci95 ? ` [${m.ci95[0].toFixed(3)}–${m.ci95[1].toFixed(3)}]` : "";
+  return `${Number(m.value).toFixed(3)}${ci}`;
+}
+
+function renderCompare() {
+  if (!S.compare) return;
+  const c = S.compare;
+  $("#compare-result").replaceChildren(
+    el("table", {},
+      el("caption", {}, t("evals.caption", { a: `${party(c.a.origin)} #${c.a.index}`, b: `${party(c.b.origin)} #${c.b.index}` })),
+      el("thead", {}, el("tr", {},
+        el("th", { scope: "col" }, t("evals.metric")), el("th", { scope: "col" }, t("evals.a")),
+        el("th", { scope: "col" }, t("evals.b")), el("th", { scope: "col" }, t("evals.difference")),
+        el("th", { scope: "col" }, t("evals.flag")))),
+      el("tbody", {}, c.metrics.map((m) => el("tr", { class: m.flagged ? "missed" : "" },
+        el("th", { scope: "row" }, m.metric), el("td", {}, metricCell(m.a)), el("td", {}, metricCell(m.b)),
+        el("td", {}, String(m.difference)),
+        el("td", {}, m.flagged ? badge(t("evals.apart"), "bad") : t("evals.overlap")))))));
+}
+
+// --- labels -------------------------------------------------------------------------------
+
+const MIME_BY_EXT = { txt: "text/plain", md: "text/plain", jpg: "image/jpeg", jpeg: "image/jpeg", png: "image/png",
+  mp3: "audio/mpeg", mp4: "video/mp4", pdf: "application/pdf", wav: "audio/wav", webp: "image/webp" };
+
+async function checkLabels(ev) {
+  ev.preventDefault();
+  const file = $("#l-file").files[0];
+  const out = $("#labels-result");
+  if (!file) {
+    out.replaceChildren(el("p", { class: "error", role: "alert" }, t("labels.pick")));
+    $("#l-file").focus();
+    return;
+  }
+  const ext = file.name.split(".").pop().toLowerCase();
+  const mime = file.type || MIME_BY_EXT[ext] || "application/octet-stream";
+  out.replaceChildren(el("p", {}, t("labels.checking")));
+  try {
+    S.labels = await api("POST", `/api/v1/labels/check?${new URLSearchParams({ mime })}`, {
+      body: await file.arrayBuffer(), headers: { "Content-Type": mime },
+    });
+    S.labels.file = file.name;
+    renderLabels();
+  } catch (err) {
+    S.labels = null;
+    showError(out, err);
+  }
+}
+
+function renderLabels() {
+  if (!S.labels) return;
+  const r = S.labels;
+  const lang = S.lang === "zh" ? "zh" : "en";
+  $("#labels-result").replaceChildren(
+    el("p", {}, t("labels.summary", { file: r.file, mime: r.mime, kind: r.kind, size: r.size })),
+    el("p", { class: "mono" }, `sha256 ${r.sha256}`),
+    ...r.regimes.map((g) => el("section", { class: "regime", "aria-label": g.regime },
+      el("h3", {}, `${t(`regime.${g.regime}`)} `, badge(t(`verdict.${g.verdict}`), g.verdict === "pass" ? "ok" : g.verdict === "fail" ? "bad" : "")),
+      el("p", { class: "meta" }, `${g.guideline.id} ${g.guideline.version}`),
+      g.failed.length ? el("p", {}, t("labels.failed", { rules: g.failed.join(", ") })) : null,
+      el("table", {},
+        el("thead", {}, el("tr", {},
+          el("th", { scope: "col" }, t("labels.rule")), el("th", { scope: "col" }, t("labels.level")),
+          el("th", { scope: "col" }, t("labels.outcome")), el("th", { scope: "col" }, t("labels.detail")))),
+        el("tbody", {}, g.rules.map((rule) => el("tr", { class: rule.outcome === "fail" ? "missed" : "" },
+          el("th", { scope: "row" }, rule.title ? rule.title[lang] || rule.title.en : rule.rule_id,
+            el("div", { class: "meta mono" }, rule.rule_id)),
+          el("td", {}, rule.level), el("td", {}, rule.outcome), el("td", {}, rule.detail || "—"))))))));
+}
+
+// --- export controls ----------------------------------------------------------------------
+
+async function loadExportCatalogue() {
+  if ($("#x-catalogue").children.length) return;
+  const items = await api("GET", "/api/v1/exportctl/catalogue");
+  $("#x-catalogue").replaceChildren(...items.map((item) => el("option", { value: item.name })));
+}
+
+async function classifyItem(ev) {
+  ev.preventDefault();
+  const body = {};
+  const name = $("#x-name").value.trim();
+  if (name) body.name = name;
+  const item = {};
+  const tops = parseFloat($("#x-tops").value);
+  const bits = parseInt($("#x-bits").value, 10);
+  if (tops > 0 && bits > 0) item.dense = [[tops, bits]];
+  const die = parseFloat($("#x-die").value);
+  if (die > 0) item.die_area_mm2 = die;
+  if ($("#x-dc").checked) item.datacenter = true;
+  if (Object.keys(item).length) body.item = item;
+  if ($("#x-asof").value) body.as_of = $("#x-asof").value;
+  try {
+    S.exportctl = await api("POST", "/api/v1/exportctl/classify", { json: body });
+    renderExport();
+  } catch (err) {
+    S.exportctl = null;
+    showError($("#exportctl-result"), err);
+  }
+}
+
+function renderExport() {
+  if (!S.exportctl) return;
+  const c = S.exportctl;
+  $("#exportctl-result").replaceChildren(
+    el("p", {}, t("exportctl.summary", { name: c.item.name, as_of: c.as_of, tpp: c.figures.tpp ?? "—" })),
+    ...c.regimes.map((r) => el("section", { class: "regime", "aria-label": r.regime },
+      el("h3", {}, `${t(`regime.${r.regime}`)} `, badge(r.entries.length ? t("exportctl.controlled") : t("exportctl.not_listed"),
+        r.entries.length ? "bad" : "ok")),
+      el("p", {}, r.verdict),
+      el("p", { class: "meta" }, t("exportctl.pack", { version: r.pack_version })),
+      r.clauses.filter((cl) => cl.outcome === "matched" || cl.outcome === "near").length
+        ? el("ul", {}, r.clauses.filter((cl) => cl.outcome === "matched" || cl.outcome === "near")
+          .map((cl) => el("li", {}, badge(cl.outcome, cl.outcome === "matched" ? "bad" : "warn"), ` ${cl.id} — ${cl.title}`)))
+        : null)),
+    el("details", {}, el("summary", {}, t("exportctl.full")), el("pre", {}, c.text)));
+}
+
+// --- wiring -------------------------------------------------------------------------------
+
+function rerender() {
+  applyI18n();
+  renderWhoami();
+  if (!S.me) return;
+  renderInbox();
+  renderCompose();
+  renderSearch();
+  renderIncident();
+  renderVerification();
+  renderAudit();
+  if (S.view === "evals") renderEvals();
+  renderLabels();
+  renderExport();
+}
+
+async function main() {
+  S.strings = await (await fetch("/console/i18n.json", { cache: "no-cache" })).json();
+  if (!(S.lang in S.strings)) S.lang = "en";
+  applyI18n();
+  $("#lang").addEventListener("change", () => {
+    S.lang = $("#lang").value;
+    sessionStorage.setItem(LANG_KEY, S.lang);
+    rerender();
+    say(t("app.language_set"));
+  });
+  $("#signin-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const token = $("#token").value.trim();
+    $("#signin-error").textContent = "";
+    if (!token) {
+      $("#signin-error").textContent = t("signin.empty");
+      return;
+    }
+    try {
+      await signIn(token);
+      say(t("signin.done", { party: S.me.party }));
+      $("#views button").focus();
+    } catch (err) {
+      $("#signin-error").textContent = t("signin.failed", { detail: err.message });
+    }
+  });
+  $("#signout").addEventListener("click", () => signOut());
+  for (const button of $$("#views button")) button.addEventListener("click", () => showView(button.dataset.view));
+  $("#c-type").addEventListener("change", () => { $("#c-body").dataset.edited = ""; composeType(); });
+  $("#c-body").addEventListener("input", () => { $("#c-body").dataset.edited = "1"; });
+  $("#compose-form").addEventListener("submit", sendCompose);
+  $("#search-form").addEventListener("submit", searchIncidents);
+  $("#incident-close").addEventListener("click", closeIncident);
+  $("#audit-run").addEventListener("click", runAudit);
+  $("#compare-form").addEventListener("submit", compareEvals);
+  $("#labels-form").addEventListener("submit", checkLabels);
+  $("#exportctl-form").addEventListener("submit", classifyItem);
+  document.addEventListener("keydown", (ev) => {
+    if (ev.key !== "Escape") return;
+    if (S.incident && !$("#incident").hidden) closeIncident();
+    else if ($("#compose").open) {
+      $("#compose").open = false;
+      $("#compose summary").focus();
+    }
+  });
+  setInterval(tick, 1000);
+  if (S.token) {
+    try {
+      await signIn(S.token);
+    } catch {
+      signOut(t("signin.expired"));
+    }
+  }
+  document.body.dataset.ready = "1";
+}
+
+main();

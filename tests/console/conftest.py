@@ -1,0 +1,81 @@
+"""Real node processes on loopback (as in tests/federation), and a headless Chromium driven by
+Playwright for the console's browser tests. The browser is Debian's /usr/bin/chromium: nothing is
+downloaded; without it (or without the playwright package) the browser tests are skipped."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from detente.node.localnet import LocalNode
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).parent / "artifacts"
+
+
+def wait_for(what: str, check: Callable[[], bool], timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture
+def wait() -> Callable[..., None]:
+    return wait_for
+
+
+@pytest.fixture
+def make_node(tmp_path: Path) -> Iterator[Callable[[str], LocalNode]]:
+    """Create (not start) nodes on SQLite; every node made is stopped at the end."""
+    made: list[LocalNode] = []
+
+    def make(name: str) -> LocalNode:
+        node = LocalNode(name, f"{name}.detente.example/log", tmp_path / name).init()
+        made.append(node)
+        return node
+
+    yield make
+    for node in made:
+        node.stop(kill=True)
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:
+    """A headless Chromium (the system's), or a skip saying what is missing."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.skip("the playwright package is not installed (pip install playwright; no browser download needed)")
+    if not CHROMIUM.exists():
+        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def page(chromium: Any) -> Iterator[Any]:
+    """A fresh browser context at a laptop's screen size (1366×768). ``page.js_errors`` collects
+    uncaught script errors and ``page.console_errors`` the console's error lines (CSP violations
+    among them)."""
+    context = chromium.new_context(viewport={"width": 1366, "height": 768}, locale="en-GB")
+    page = context.new_page()
+    page.js_errors = []
+    page.console_errors = []
+    page.on("pageerror", lambda exc: page.js_errors.append(str(exc)))
+    page.on("console", lambda msg: page.console_errors.append(msg.text) if msg.type == "error" else None)
+    ARTIFACTS.mkdir(exist_ok=True)
+    try:
+        yield page
+    finally:
+        context.close()
