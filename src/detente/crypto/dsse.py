@@ -18,11 +18,12 @@ from typing import Any, Protocol
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from detente._internal.encoding import b64decode, b64encode
 from detente.crypto.canonical import canonical_json, parse_json
+from detente.crypto.ed25519_verify import Ed25519Verify, ed25519_verifier
 from detente.crypto.keys import SIG_ED25519, Ed25519Identity, VerifierKey
 from detente.errors import MalformedEnvelope, MalformedJSON, MalformedKey, SignatureError, UnknownKey
 
@@ -140,22 +141,20 @@ class Ed25519DSSEVerifier:
     def __post_init__(self) -> None:
         if self.vkey.sig_type != SIG_ED25519:
             raise MalformedKey(f"{self.vkey.name}: DSSE needs an Ed25519 (type 0x01) key")
-        try:  # parse the key once, not per signature (pyca/cryptography#9463)
-            object.__setattr__(self, "_key", ed25519.Ed25519PublicKey.from_public_bytes(self.vkey.key))
+        try:  # parse the key once, not per signature
+            object.__setattr__(self, "_verify", ed25519_verifier(self.vkey.key))
         except ValueError:
             raise MalformedKey(f"{self.vkey.name}: not an Ed25519 public key") from None
 
-    _key: ed25519.Ed25519PublicKey = field(init=False, repr=False, compare=False)
+    _verify: Ed25519Verify = field(init=False, repr=False, compare=False)
 
     @property
     def keyid(self) -> str:
         return f"{self.vkey.name}+{self.vkey.key_id:08x}"
 
     def verify(self, message: bytes, signature: bytes) -> None:
-        try:
-            self._key.verify(signature, message)
-        except (InvalidSignature, ValueError):
-            raise SignatureError(f"DSSE signature by {self.keyid} does not verify") from None
+        if not self._verify(signature, message):
+            raise SignatureError(f"DSSE signature by {self.keyid} does not verify")
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from detente.crypto.dsse import (
     Ed25519DSSESigner,
@@ -50,10 +51,16 @@ class OpenedEntry:
     leaf_hash: bytes
 
 
+@lru_cache(maxsize=256)
+def _verifier(key: VerifierKey) -> Ed25519DSSEVerifier:
+    """One verifier per key, made once: opening a log's entries uses the same key thousands of times."""
+    return Ed25519DSSEVerifier(key)
+
+
 def open_entry(entry: bytes, party_keys: Sequence[VerifierKey]) -> OpenedEntry:
     """Verify a log entry with the party's key(s) and return the record it carries."""
     env = Envelope.from_json(entry)
-    verified = verify_envelope(env, [Ed25519DSSEVerifier(k) for k in party_keys], payload_types=[RECORD_PAYLOAD_TYPE])
+    verified = verify_envelope(env, [_verifier(k) for k in party_keys], payload_types=[RECORD_PAYLOAD_TYPE])
     record = Record.from_json(verified.payload)
     signers = {keyid.rsplit("+", 1)[0] for keyid in verified.keyids}
     if record.party not in signers:
