@@ -6,11 +6,13 @@ machines measured (docs/performance.md), and stricter: it also refuses small-ord
 and points and non-canonical encodings, so every signature it accepts, OpenSSL accepts too (it
 never widens what verifies; ``tests/crypto/test_ed25519_verify.py`` checks both agree on the RFC
 8032 vectors and on altered signatures). Without PyNaCl, pyca/cryptography verifies.
-Signing always uses pyca/cryptography.
+Signing always uses pyca/cryptography. ``DETENTE_ED25519_BACKEND=openssl`` forces OpenSSL (to
+compare the two).
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 
 from cryptography.exceptions import InvalidSignature
@@ -59,6 +61,9 @@ try:
     BACKEND = "libsodium"
     _make: Callable[[bytes], Ed25519Verify] = _libsodium
 except ImportError:  # pragma: no cover - PyNaCl is a dependency; kept working without it
+    BACKEND = "openssl"
+    _make = _openssl
+if os.environ.get("DETENTE_ED25519_BACKEND") == "openssl":  # to compare the two (bench/federation_bench.py)
     BACKEND = "openssl"
     _make = _openssl
 

@@ -301,6 +301,7 @@ class Node:
             raise
         status.mirrored_size = result.size
         status.last_sync = self.clock()
+        self._remember(result.origin, result)
         if status.witness_size < self.log.size and row.cosigner_vkey:
             self._publish.set()  # the peer is reachable again: ask it to cosign now, not after a backoff
         status.failures = 0
@@ -309,6 +310,26 @@ class Node:
         return result
 
     # --- the protocol: receipts, misses, escalation -----------------------------------------
+
+    def _remember(self, origin: str, result: SyncResult) -> None:
+        """Keep the records a sync just verified and parsed, so that receipts and the protocol loop
+        do not read and parse them again (only when they continue the cache exactly)."""
+        if not result.opened:
+            return
+        with self._cosig_lock:
+            cached = self._record_cache.setdefault(origin, [])
+            if len(cached) == result.old_size:
+                cached.extend(
+                    Logged(origin, result.old_size + i, o.leaf_hash.hex(), o.record)
+                    for i, o in enumerate(result.opened)
+                )
+
+    def _mirrored(self, mirror: TileLog, start: int, end: int) -> list[Logged]:
+        with self._cosig_lock:
+            cached = self._record_cache.get(mirror.origin, [])
+            if len(cached) >= end:
+                return cached[start:end]
+        return self.logged(mirror, start, end)
 
     def issue_receipts(self, row: PeerRow) -> int:
         """Append an automatic receipt for every mirrored record of ``row`` addressed to us.
@@ -322,7 +343,7 @@ class Node:
         issued = 0
         for begin in range(start, mirror.size, 256):
             end = min(begin + 256, mirror.size)
-            for item in self.logged(mirror, begin, end):
+            for item in self._mirrored(mirror, begin, end):
                 if self.identity.name in item.record.to and item.record.type != RECEIPT:  # no receipts of receipts
                     now = datetime.fromtimestamp(self.clock(), UTC)
                     self.append(

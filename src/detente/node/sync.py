@@ -17,7 +17,7 @@ from detente.crypto.note_verifiers import verifier_for
 from detente.errors import ConsistencyError, DetenteError, VerificationError
 from detente.node.client import PeerClient
 from detente.node.tilelog import TileLog
-from detente.records.entry import open_entry
+from detente.records.entry import OpenedEntry, open_entry
 from detente.tlog.checkpoint import open_checkpoint
 from detente.tlog.proofs import tree_root
 
@@ -42,6 +42,8 @@ class SyncResult:
     size: int
     records: int
     fork: Fork | None = None
+    opened: tuple[OpenedEntry, ...] = ()
+    """The records mirrored by this sync, already verified and parsed (index ``old_size`` on)."""
 
 
 def sync_peer(mirror: TileLog, key: VerifierKey, client: PeerClient, on_fork: Callable[[Fork], object]) -> SyncResult:
@@ -63,9 +65,10 @@ def sync_peer(mirror: TileLog, key: VerifierKey, client: PeerClient, on_fork: Ca
         return fork("equivocation", f"two different roots for size {shown.size}")
 
     entries = client.entries(old.size, shown.size)
+    opened = []
     for i, entry in enumerate(entries):
         try:
-            open_entry(entry, [key])
+            opened.append(open_entry(entry, [key]))
         except DetenteError as exc:
             raise VerificationError(
                 f"entry {old.size + i} of {key.name!r} does not verify: {exc.message}",
@@ -79,4 +82,4 @@ def sync_peer(mirror: TileLog, key: VerifierKey, client: PeerClient, on_fork: Ca
         if old.size and tree_root(old.size, client.fetch_nodes(shown.size)) != old.root:
             return fork("inconsistent", f"size {shown.size} does not extend the verified size {old.size}")
         raise VerificationError(f"entries served by {key.name!r} do not produce its signed root") from None
-    return SyncResult(key.name, old.size, shown.size, len(entries))
+    return SyncResult(key.name, old.size, shown.size, len(entries), opened=tuple(opened))
