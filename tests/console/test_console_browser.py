@@ -323,6 +323,20 @@ def test_viewer_compares_evaluations_checks_a_label_and_classifies_an_item(make_
     expect(ecl.locator(".badge").first).to_have_text("no entry matched")
     expect(result).to_contain_text("NVIDIA H100 SXM5 as of")
     shot(page, "09-export-controls")
+
+    page.get_by_role("button", name="Quarterly report").click()
+    period = page.get_by_label("Quarter (e.g. 2026Q4)")
+    expect(period).to_have_value(re.compile(r"^[0-9]{4}Q[1-4]$"))
+    expect(page.get_by_role("button", name="Sign and publish")).to_be_hidden()  # a viewer does not sign
+    page.get_by_role("button", name="Show the figures").click()
+    figures = us.api("GET", f"/api/v1/reports/quarterly/{period.input_value()}").json()
+    result = page.locator("#report-result")
+    expect(result).to_contain_text(f"{figures['period']}: figures computed from this node's logs")
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download PDF").click()
+    assert download.value.suggested_filename == f"detente-{figures['period']}.pdf"
+    assert Path(download.value.path()).read_bytes().startswith(b"%PDF")
+    shot(page, "10-report")
     assert page.js_errors == []
 
 

@@ -210,6 +210,7 @@ function renderWhoami() {
   if (!S.me) return;
   $("#compose").hidden = !canWrite();
   $("#audit-run").hidden = !canWrite();
+  $("#r-publish").hidden = !canWrite();
   $("#whoami").textContent = t("app.whoami", {
     party: S.me.party,
     origin: S.me.origin,
@@ -227,6 +228,13 @@ const LOADERS = {
   evals: () => loadEvals(),
   labels: () => Promise.resolve(),
   exportctl: () => loadExportCatalogue(),
+  report: () => {
+    if (!$("#r-period").value) {
+      const now = new Date();
+      $("#r-period").value = `${now.getUTCFullYear()}Q${Math.floor(now.getUTCMonth() / 3) + 1}`;
+    }
+    return Promise.resolve();
+  },
 };
 
 function showView(name) {
@@ -897,6 +905,58 @@ function renderExport() {
     el("details", {}, el("summary", {}, t("exportctl.full")), el("pre", {}, c.text)));
 }
 
+// --- quarterly report -----------------------------------------------------------------------
+
+function reportPeriod() {
+  return $("#r-period").value.trim().toUpperCase();
+}
+
+async function showReport(ev) {
+  ev.preventDefault();
+  try {
+    const figures = await api("GET", `/api/v1/reports/quarterly/${encodeURIComponent(reportPeriod())}`);
+    const rows = Object.entries(figures)
+      .filter(([, v]) => v && typeof v === "object" && !Array.isArray(v) && typeof v.total === "number")
+      .map(([k, v]) => el("tr", {}, el("th", { scope: "row" }, k), el("td", {}, String(v.total))));
+    $("#report-result").replaceChildren(
+      el("p", {}, t("report.summary", { period: figures.period })),
+      el("table", {}, el("caption", {}, figures.period), el("tbody", {}, ...rows)),
+      el("details", {}, el("summary", {}, "JSON"), el("pre", {}, JSON.stringify(figures, null, 2))));
+  } catch (err) {
+    showError($("#report-result"), err);
+  }
+}
+
+async function downloadReport(kind) {
+  const period = reportPeriod();
+  const lang = $("#r-lang").value;
+  try {
+    const resp = await fetch(`/api/v1/reports/quarterly/${encodeURIComponent(period)}.${kind}?lang=${lang}`, {
+      headers: { Authorization: `Bearer ${S.token}` }, cache: "no-store" });
+    if (!resp.ok) throw new Error((await resp.json()).detail || resp.statusText);
+    const url = URL.createObjectURL(await resp.blob());
+    const name = `detente-${period}.${kind}`;
+    const link = el("a", { href: url, download: name });
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10000);
+    say(t("report.downloaded", { name }));
+  } catch (err) {
+    showError($("#report-result"), err);
+  }
+}
+
+async function publishReport() {
+  try {
+    const out = await api("POST",
+      `/api/v1/reports/quarterly/${encodeURIComponent(reportPeriod())}/publish?lang=${$("#r-lang").value}`);
+    $("#report-result").replaceChildren(el("p", {}, t("report.published", { index: out.index, html: out.html_sha256 })));
+  } catch (err) {
+    showError($("#report-result"), err);
+  }
+}
+
 // --- wiring -------------------------------------------------------------------------------
 
 function rerender() {
@@ -951,6 +1011,10 @@ async function main() {
   $("#compare-form").addEventListener("submit", compareEvals);
   $("#labels-form").addEventListener("submit", checkLabels);
   $("#exportctl-form").addEventListener("submit", classifyItem);
+  $("#report-form").addEventListener("submit", showReport);
+  $("#r-html").addEventListener("click", () => downloadReport("html"));
+  $("#r-pdf").addEventListener("click", () => downloadReport("pdf"));
+  $("#r-publish").addEventListener("click", publishReport);
   document.addEventListener("keydown", (ev) => {
     if (ev.key !== "Escape") return;
     if (S.incident && !$("#incident").hidden) closeIncident();
