@@ -97,3 +97,7 @@ def test_kill_9_while_appending_and_syncing_loses_nothing_acknowledged(make_node
         mirrored.extend((r["index"], r["leaf_hash"]) for r in page)
     assert [i for i, _ in mirrored] == list(range(final))
     assert set(acked) <= set(mirrored)
+    print(
+        f"{len(acked)} acknowledged appends, {CYCLES} kills of the appender, {CYCLES // 2} of the syncing peer, "
+        f"final size {final}: nothing acknowledged lost, nothing duplicated, no alarm"
+    )
