@@ -19,12 +19,35 @@ from detente.node.localnet import LocalNode  # noqa: E402
 EXAMPLES = int(os.environ.get("DETENTE_FUZZ_EXAMPLES", "6"))
 
 
-@pytest.fixture(scope="module")
-def fuzz_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalNode]:
-    node = LocalNode("us", "us.detente.example/log", Path(tmp_path_factory.mktemp("fuzz")) / "us").init().start()
+PG_URL = os.environ.get("DETENTE_TEST_PG", "postgresql://127.0.0.1:5432/test")
+
+
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def fuzz_node(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalNode]:
+    store, schema = "detente.db", ""
+    if request.param == "postgres":
+        import uuid
+
+        import psycopg
+
+        try:
+            psycopg.connect(PG_URL, connect_timeout=3).close()
+        except psycopg.Error as exc:
+            if os.environ.get("DETENTE_REQUIRE_PG") == "1":
+                raise
+            pytest.skip(f"PostgreSQL not reachable: {exc}")
+        schema = f"fuzz_{uuid.uuid4().hex[:10]}"
+        store = f"{PG_URL}#{schema}"
+    folder = Path(tmp_path_factory.mktemp("fuzz")) / "us"
+    node = LocalNode("us", "us.detente.example/log", folder, store=store).init().start()
     node.send("detente.dev/statement/v1", "a record to find")
     yield node
     node.stop(kill=True)
+    if schema:
+        import psycopg
+
+        with psycopg.connect(PG_URL, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
 
 
 def test_no_operation_answers_5xx(fuzz_node: LocalNode) -> None:

@@ -208,3 +208,13 @@ def test_facet_filters_join_the_words_in_the_full_text_index(filled) -> None:  #
     assert filled.search(SearchQuery(q="forecasting", harm_type="health")).total == 0
     assert keys(filled.search(SearchQuery(q="forecasting", sector="ENERGY"))) == ["us-2"]
     assert keys(filled.search(SearchQuery(q="碰撞", jurisdiction="CN"))) == ["cn-1"]
+
+
+def test_nul_characters_in_records_and_queries_do_not_break_the_index(incident_index) -> None:  # type: ignore[no-untyped-def]
+    # JSON allows \u0000 and a peer may sign it; PostgreSQL text cannot hold NUL. Indexing such a
+    # record and searching with such a query must work on both drivers (found by fuzzing).
+    hostile = report("us-nul", "Chatbot\x00 leaked data", "A NUL\x00 in the description.")
+    incident_index.apply(batch_for(items((US, 7, INCIDENT, hostile))))
+    assert [h.incident_id for h in incident_index.search(SearchQuery(q="chatbot leaked")).hits] == ["us-nul"]
+    incident_index.search(SearchQuery(q="leaked\x00"))
+    assert incident_index.get(US, "us-nul\x00") is None

@@ -33,6 +33,12 @@ CREATE INDEX IF NOT EXISTS inc_docs_occurred ON {s}.inc_docs (occurred);
 """ + TABLES.replace("CREATE INDEX IF NOT EXISTS @", "CREATE INDEX IF NOT EXISTS ").replace("@", f"{s}.")
 
 
+def _no_nul(value: Any) -> Any:
+    """PostgreSQL text cannot hold NUL; a record or a query may (JSON allows \\u0000). It becomes
+    U+FFFD in the index, so a hostile peer cannot stop this node from indexing its logs."""
+    return value.replace("\x00", "\ufffd") if isinstance(value, str) and "\x00" in value else value
+
+
 class PostgresIncidentIndex(SQLIncidentIndex):
     def __init__(self, conninfo: str, *, schema: str = "detente") -> None:
         if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", schema):
@@ -61,7 +67,7 @@ class PostgresIncidentIndex(SQLIncidentIndex):
         with self._lock:
             try:
                 sql = _PREFIX.sub(self.s + ".", sql).replace("?", "%s")  # "@@" is the match operator
-                return self._conn.execute(sql.encode(), tuple(args))
+                return self._conn.execute(sql.encode(), tuple(_no_nul(a) for a in args))
             except psycopg.Error as exc:
                 raise StorageError(f"PostgreSQL error in the incident index: {str(exc).strip()}") from None
 
