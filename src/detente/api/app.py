@@ -88,10 +88,25 @@ class PeerIn(BaseModel):
     cosigner_vkey: str | None = Field(default=None, description="the peer's witness key (type 0x04)")
 
 
+class KeyRotateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(default="", max_length=1024)
+
+
+class KeyRevokeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    vkey: str = Field(description="a log key this party used before (not the one in force)")
+    effective: datetime = Field(description="UTC time from which the key must not be trusted")
+    reason: str = Field(min_length=1, max_length=2048)
+    last_index: int | None = Field(
+        default=None, ge=-1, description="last index vouched for; default: the last the key signed before effective"
+    )
+
+
 class TokenIn(BaseModel):
     role: str = Field(pattern="^(viewer|officer|admin)$")
-    label: str = ""
-    ttl_seconds: int | None = Field(default=None, gt=0)
+    label: str = Field(default="", max_length=256, pattern=r"^[^\x00-\x1f\x7f]*$", description="who holds it")
+    ttl_seconds: int | None = Field(default=None, gt=0, le=10 * 366 * 86400, description="at most ten years")
 
 
 def create_app(node: Node) -> FastAPI:
@@ -277,6 +292,18 @@ def create_app(node: Node) -> FastAPI:
             "records": result.records,
             "fork": result.fork.detail if result.fork else None,
         }
+
+    @app.post("/api/v1/keys/rotate", tags=["operators"], status_code=201)
+    def rotate_key(item: KeyRotateIn, who: Principal = admin) -> dict[str, object]:
+        """Rotate this party's log key: a rotation record signed by the current key names the new one."""
+        return node.rotate_key(item.reason)
+
+    @app.post("/api/v1/keys/revoke", tags=["operators"], status_code=201)
+    def revoke_key(item: KeyRevokeIn, who: Principal = admin) -> dict[str, object]:
+        """Revoke a compromised earlier key from an effective time (signed by the current key)."""
+        if item.effective.tzinfo is None:
+            raise MalformedRecord("effective must carry a time zone (UTC)")
+        return node.revoke_key(item.vkey, item.effective.astimezone(UTC), item.reason, item.last_index)
 
     @app.post("/api/v1/tokens", tags=["operators"], status_code=201)
     def create_token(item: TokenIn, who: Principal = admin) -> dict[str, str]:

@@ -119,9 +119,11 @@ def audit_followed(node: Node) -> dict[str, Any]:
 
     Nothing is written; each run is a full audit (no state kept between clicks)."""
     stored: list[dict[str, Any]] = []
-    for name, _, log, _row in _readers(node):
+    for name, _, log, row in _readers(node):
+        vkey = str(node.identity.vkey()) if row is None else row.vkey
+        history = node.key_history(VerifierKey.parse(vkey).name, vkey)  # rotated keys verify their own entries
         try:
-            stored.append({"party": name, **audit_log(log).as_dict()})
+            stored.append({"party": name, **audit_log(log, history=history).as_dict()})
         except DetenteError as exc:
             stored.append({"party": name, "origin": log.origin, "ok": False, "failures": [exc.message]})
     policy = _policy_text(node)

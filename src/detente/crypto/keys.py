@@ -109,6 +109,13 @@ class VerifierKey:
             return key_id(self.name, SIG_RFC6962, hashlib.sha256(self.key).digest())
         return None
 
+    def as_cosigner(self) -> VerifierKey:
+        """The same Ed25519 key as a checkpoint cosigner (type 0x04): a party's witness key,
+        which follows its log key (type 0x01) through a rotation."""
+        if self.sig_type not in (SIG_ED25519, SIG_COSIGNATURE_V1):
+            raise MalformedKey(f"{self.name}: only an Ed25519 key has a cosigner form")
+        return VerifierKey(self.name, key_id(self.name, SIG_COSIGNATURE_V1, self.key), SIG_COSIGNATURE_V1, self.key)
+
     def __str__(self) -> str:
         return f"{self.name}+{self.key_id:08x}+{b64encode(bytes([self.sig_type]) + self.key)}"
 
@@ -171,12 +178,7 @@ class Ed25519Identity:
 
     def cosigner_vkey(self) -> VerifierKey:
         """This identity as a checkpoint cosigner (type 0x04, c2sp.org/tlog-cosignature)."""
-        return VerifierKey(
-            self.name,
-            key_id(self.name, SIG_COSIGNATURE_V1, self._public),
-            SIG_COSIGNATURE_V1,
-            self._public,
-        )
+        return self.vkey().as_cosigner()
 
     def sign(self, message: bytes) -> bytes:
         """A raw 64-byte Ed25519 signature over ``message``."""

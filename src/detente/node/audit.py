@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from detente.errors import DetenteError, VerificationError
 from detente.node.tilelog import TileLog
 from detente.records.entry import open_entry
+from detente.records.keys import KeyHistory
 from detente.tlog.compact import CompactRange
 from detente.tlog.hashing import leaf_hash
 from detente.tlog.tiles import TILE_WIDTH
@@ -40,9 +41,15 @@ class AuditReport:
         }
 
 
-def audit_log(log: TileLog, *, progress: Callable[[int], None] | None = None) -> AuditReport:
+def audit_log(
+    log: TileLog, *, history: KeyHistory | None = None, progress: Callable[[int], None] | None = None
+) -> AuditReport:
     """Verify everything; raise :class:`VerificationError` if the root does not match the
-    checkpoint, and report per-entry failures (bad signature, wrong party) in the result."""
+    checkpoint, and report per-entry failures (bad signature, wrong party) in the result.
+
+    With the log's key ``history`` (pinned key, no events yet applied), entry ``j`` must be signed
+    by exactly the key in force at ``j`` and not revoked there (rotation and revocation records are
+    applied as they are met); without it, by any of the log's keys."""
     cp = log.refresh()
     report = AuditReport(log.origin, cp.size, cp.root.hex())
     compact = CompactRange()
@@ -51,7 +58,10 @@ def audit_log(log: TileLog, *, progress: Callable[[int], None] | None = None) ->
         for offset, entry in enumerate(log.entries(start, min(start + TILE_WIDTH, cp.size))):
             compact.append(leaf_hash(entry))
             try:
-                open_entry(entry, keys)
+                if history is None:
+                    open_entry(entry, keys)
+                else:
+                    history.apply(start + offset, history.open_entry(entry, start + offset).record)
                 report.records += 1
             except DetenteError as exc:
                 report.failures.append(f"entry {start + offset}: {exc.message}")

@@ -5,7 +5,11 @@ cosigned checkpoint, verifies the log's signature and every trusted witness's co
 the witness quorum, then fetches every entry since its last run, verifies each record's signature
 and party, and folds the leaf hashes into a compact range kept in its state file: the new root
 must equal the signed one, which proves both that the entries are authentic and that the log
-only grew since the last run. Finally every cross-log reference (``refs``: origin, index, leaf
+only grew since the last run. Key rotations are followed from the pinned key (each new key only
+through a rotation record signed by the key before it, ``detente.records.keys``) and kept in the
+state file; entries signed by a revoked key after its revocation are problems, entries it disowns
+are listed under ``flagged``; a witness key that is a party's key follows that party's rotations.
+Finally every cross-log reference (``refs``: origin, index, leaf
 hash) must resolve to the exact leaf it names in an audited log.
 """
 
@@ -21,10 +25,10 @@ from typing import Any
 from detente.crypto.keys import VerifierKey
 from detente.crypto.note import parse_note
 from detente.crypto.note_verifiers import verifier_for
-from detente.errors import ConfigError, DetenteError, VerificationError
+from detente.errors import ConfigError, DetenteError, MalformedCheckpoint, VerificationError
 from detente.node.client import PeerClient
-from detente.records.entry import open_entry
-from detente.tlog.checkpoint import open_checkpoint
+from detente.records.keys import KeyEvent, KeyHistory
+from detente.tlog.checkpoint import Checkpoint, open_checkpoint
 from detente.tlog.compact import CompactRange
 from detente.tlog.cosignature import verify_cosignatures
 from detente.tlog.hashing import leaf_hash
@@ -44,6 +48,8 @@ class LogAudit:
     records: int = 0
     cosigned_by: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    flagged: list[str] = field(default_factory=list)
+    """Entries the party disowned by revoking the key that signed them (kept: the log cannot change)."""
 
 
 @dataclass
@@ -98,6 +104,7 @@ def run_audit(
     audits: list[LogAudit] = []
     refs: list[tuple[str, str, int, str]] = []  # (from, origin, index, leaf hash)
     new_state: dict[str, Any] = dict(state)
+    verified: list[tuple[LogAudit, bytes, KeyHistory]] = []
     for vk, url in policy.logs:
         audit = LogAudit(vk.name, url or "")
         audits.append(audit)
@@ -107,7 +114,23 @@ def run_audit(
         client = client_factory(url)
         by_origin[vk.name] = (vk, client)
         try:
-            _audit_log(vk, client, audit, state.get(vk.name, {}), new_state, witnesses, policy, refs, progress)
+            checked = _audit_log(vk, client, audit, state.get(vk.name, {}), new_state, refs, progress)
+        except DetenteError as exc:
+            audit.problems.append(exc.message)
+            continue
+        if checked is not None:
+            verified.append((audit, *checked))
+    # A witness whose key is a party's log key (type 0x04 form) follows that party's rotations.
+    for _audit, _, history in verified:
+        for name, w in list(witnesses.items()):
+            if w.vkey.name == history.origin and w.vkey.key == history.pinned.key:
+                witnesses.update({f"{name}\x00{k}": verifier_for(k.as_cosigner()) for k in history.keys[1:]})
+    names = {(w.name, w.key_id): name.split("\x00")[0] for name, w in witnesses.items()}
+    for audit, note, _ in verified:
+        cosigs = verify_cosignatures(parse_note(note), list(witnesses.values()))
+        audit.cosigned_by = sorted({names[(c.signature.name, c.signature.key_id)] for c in cosigs})
+        try:
+            policy.check(audit.cosigned_by)
         except DetenteError as exc:
             audit.problems.append(exc.message)
     result = AuditResult(audits)
@@ -149,50 +172,61 @@ def run_audit(
     return result
 
 
+def _history(vk: VerifierKey, old: dict[str, Any]) -> KeyHistory:
+    """The key history kept from the last run, if it starts at the key the policy pins."""
+    kept = old.get("keys", {})
+    if kept.get("pinned") != str(vk):
+        return KeyHistory(vk)
+    return KeyHistory(vk, [KeyEvent(e["index"], e["kind"], e["vkey"], e.get("last_index")) for e in kept["events"]])
+
+
 def _audit_log(
     vk: VerifierKey,
     client: PeerClient,
     audit: LogAudit,
     old: dict[str, Any],
     new_state: dict[str, Any],
-    witnesses: dict[str, Any],
-    policy: Policy,
     refs: list[tuple[str, str, int, str]],
     progress: Callable[[str, int, int], None] | None,
-) -> None:
+) -> tuple[bytes, KeyHistory] | None:
     note = client.checkpoint()
-    cp = open_checkpoint(note, [verifier_for(vk)], origin=vk.name).checkpoint
-    keys = {(w.name, w.key_id): name for name, w in witnesses.items()}
-    cosigs = verify_cosignatures(parse_note(note), list(witnesses.values()))
-    audit.cosigned_by = sorted({keys[(c.signature.name, c.signature.key_id)] for c in cosigs})
-    try:
-        policy.check(audit.cosigned_by)
-    except DetenteError as exc:
-        audit.problems.append(exc.message)
+    claimed = Checkpoint.parse(parse_note(note).text)
+    if claimed.origin != vk.name:
+        raise MalformedCheckpoint(f"checkpoint is for {claimed.origin!r}, not {vk.name!r}")
+    history = _history(vk, old)
     compact = _compact_from(old)
     audit.old_size = compact.size
-    if cp.size < compact.size:
-        audit.problems.append(f"log went back from size {compact.size} to {cp.size} (fork or rollback)")
-        return
-    for start in range(compact.size, cp.size, 256):
-        end = min(start + 256, cp.size)
+    if claimed.size < compact.size:
+        open_checkpoint(note, [verifier_for(history.check_signer(claimed.size))], origin=vk.name)
+        audit.problems.append(f"log went back from size {compact.size} to {claimed.size} (fork or rollback)")
+        return None
+    for start in range(compact.size, claimed.size, 256):
+        end = min(start + 256, claimed.size)
         for i, entry in enumerate(client.entries(start, end), start):
             compact.append(leaf_hash(entry))
             try:
-                record = open_entry(entry, [vk]).record
+                record = history.open_entry(entry, i).record
+                applied = history.apply(i, record)
             except DetenteError as exc:
-                audit.problems.append(f"entry {i}: {exc.message}")
+                revoked = history.revoked_signer(entry, i)
+                audit.problems.append(
+                    f"entry {i}: signed by the revoked key {revoked}" if revoked else f"entry {i}: {exc.message}"
+                )
                 continue
+            if applied is not None and applied[1] is not None:
+                d = applied[1]
+                audit.flagged.append(f"entries {d.first}..{d.last}: signed by {d.key}, disowned by #{i}")
             audit.records += 1
             refs.extend((f"{vk.name}#{i}", r.origin, r.index, r.leaf_hash) for r in record.refs)
         if progress is not None:
-            progress(vk.name, end, cp.size)
+            progress(vk.name, end, claimed.size)
+    cp = open_checkpoint(note, [verifier_for(history.check_signer(claimed.size))], origin=vk.name).checkpoint
     if compact.root() != cp.root:
         audit.problems.append(
             f"entries up to {cp.size} do not hash to the signed root: the log was rewritten since size "
             f"{audit.old_size}, or served altered entries"
         )
-        return
+        return None
     audit.size = cp.size
     audit.root = cp.root.hex()
     new_state[vk.name] = {
@@ -200,4 +234,6 @@ def _audit_log(
         "root": cp.root.hex(),
         "checkpoint": note.decode(),
         "compact": [base64.b64encode(h).decode() for h in compact.hashes()],
+        "keys": {"pinned": str(vk), "events": [e.__dict__ for e in history.events]},
     }
+    return note, history

@@ -9,7 +9,7 @@ from pathlib import Path
 from detente.crypto.keys import Ed25519Identity
 from detente.errors import KeyFileError, MalformedKey
 
-__all__ = ["read_identity", "write_identity"]
+__all__ = ["install_rotated_key", "read_identity", "write_identity"]
 
 
 def write_identity(identity: Ed25519Identity, path: str | Path) -> Path:
@@ -51,3 +51,25 @@ def read_identity(path: str | Path) -> Ed25519Identity:
         return Ed25519Identity.parse_signer_key(text)
     except MalformedKey as exc:
         raise KeyFileError(f"{p} is not a detente/Go signer key: {exc.message}") from None
+
+
+def install_rotated_key(path: str | Path, staged: str | Path, old: Ed25519Identity) -> Path:
+    """After a rotation is logged: keep the old key as ``<path>.<old key ID>`` (a hard link, never
+    overwriting) and atomically move the staged new key to ``path``. Returns the kept old file."""
+    p, new = Path(path), Path(staged)
+    kept = p.with_name(f"{p.name}.{old.vkey().key_id:08x}")
+    try:
+        if not kept.exists():
+            os.link(p, kept)
+        os.replace(new, p)
+        dir_fd = os.open(p.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    except OSError as exc:
+        raise KeyFileError(
+            f"cannot install the rotated key at {p}: {exc.strerror}",
+            hint=f"the rotation is logged; move {new} to {p} by hand before restarting the node",
+        ) from None
+    return kept

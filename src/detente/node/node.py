@@ -23,7 +23,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 from detente.crypto.dsse import Envelope
-from detente.crypto.keys import VerifierKey
+from detente.crypto.keys import Ed25519Identity, VerifierKey
 from detente.crypto.note import NoteSignature, parse_note
 from detente.crypto.note_verifiers import verifier_for
 from detente.errors import DetenteError, Forbidden, LogNotFound, MalformedRecord, QuotaExceeded, StoreUnavailable
@@ -34,7 +34,7 @@ from detente.node.config import NodeConfig, load_agreement
 from detente.node.evals import EvalDesk
 from detente.node.exportctl import ExportDesk
 from detente.node.incidents import IncidentDesk
-from detente.node.keyfile import read_identity
+from detente.node.keyfile import install_rotated_key, read_identity, write_identity
 from detente.node.media import MediaDesk
 from detente.node.reports import ReportDesk
 from detente.node.sequencer import Sequenced, Sequencer
@@ -44,10 +44,11 @@ from detente.protocol.agreement import default_agreement
 from detente.protocol.threads import WITHHELD, Action, Logged, evaluate
 from detente.records.catalogue import ANSWER_TYPES, DEADLINE_MISSED, ESCALATION, RECEIPT, validate_record
 from detente.records.entry import seal_record
+from detente.records.keys import KEY_REVOCATION, KEY_ROTATION, KeyEvent, KeyHistory
 from detente.records.record import TLP, Record
 from detente.records.ref import RecordRef
 from detente.records.text import BilingualText, LangText
-from detente.store.node_protocol import NodeStore, PeerRow
+from detente.store.node_protocol import KeyEventRow, NodeStore, PeerRow
 from detente.store.open import open_incident_index, open_node_store, open_store
 from detente.tlog.checkpoint import Checkpoint
 from detente.tlog.cosignature import verify_cosignatures
@@ -87,6 +88,8 @@ class Node:
         self.logs = open_store(store_url)
         self.state: NodeStore = open_node_store(store_url)
         self.log = TileLog.create(self.logs, self.identity)
+        self._key_lock = threading.Lock()  # sealing with the current key vs. rotating it
+        self.log.trust(self.key_history(self.identity.name, str(self.identity.vkey())).keys)
         self.sequencer = Sequencer(self.log, max_batch=config.max_batch, max_wait=config.max_wait)
         self._cosigs: tuple[bytes, list[NoteSignature]] = (b"", [])
         self._cosig_lock = threading.Lock()
@@ -95,6 +98,8 @@ class Node:
         self.peers: dict[str, PeerStatus] = {}
         self._clients: dict[str, PeerClient] = {}
         self._record_cache: dict[str, list[Logged]] = {}
+        self._receipt_lock = threading.Lock()
+        self._receipted: set[tuple[str, int]] | None = None  # (origin, index) this party has receipted
         self._incidents: IncidentDesk | None = None
         self._reminded: set[tuple[str, int, str]] = set()
         self.alerts = Alerter(
@@ -143,7 +148,113 @@ class Node:
         return None
 
     def mirror(self, row: PeerRow) -> TileLog:
-        return TileLog.mirror(self.logs, VerifierKey.parse(row.vkey))
+        history = self.key_history(VerifierKey.parse(row.vkey).name, row.vkey)
+        return TileLog.mirror(self.logs, history.pinned, keys=history.keys)
+
+    # --- log keys: rotation and revocation (detente.records.keys) ---------------------------
+
+    def key_history(self, origin: str, vkey: str) -> KeyHistory:
+        """The verified key history of ``origin`` kept in the node store; ``vkey`` is the key
+        pinned (or in force) now. A kept history that does not contain it is ignored (the peer
+        was pinned anew out of band)."""
+        rows = self.state.key_events(origin)
+        pinned = [r for r in rows if r.kind == "pinned"]
+        if pinned:
+            history = KeyHistory(
+                VerifierKey.parse(pinned[0].vkey),
+                [KeyEvent(r.index, r.kind, r.vkey, r.last_index) for r in rows if r.kind != "pinned"],
+            )
+            if VerifierKey.parse(vkey) in history.keys:
+                return history
+        return KeyHistory(VerifierKey.parse(vkey))
+
+    def _keep_key_events(self, history: KeyHistory, events: tuple[KeyEvent, ...]) -> None:
+        """Remember verified key events durably (the pinned key first, once)."""
+        if not any(r.kind == "pinned" for r in self.state.key_events(history.origin)):
+            self.state.add_key_event(KeyEventRow(history.origin, -1, "pinned", str(history.pinned), None))
+        for e in events:
+            self.state.add_key_event(KeyEventRow(history.origin, e.index, e.kind, e.vkey, e.last_index))
+
+    def _learn_keys(self, row: PeerRow, history: KeyHistory, events: tuple[KeyEvent, ...]) -> None:
+        """A sync verified rotation or revocation records of a peer: keep them, and move the pinned
+        key row (and the witness key, the same Ed25519 key as type 0x04) to the key now in force."""
+        self._keep_key_events(history, events)
+        current = history.current
+        if str(current) != row.vkey:
+            cosigner = row.cosigner_vkey
+            old = VerifierKey.parse(row.vkey)
+            if cosigner and VerifierKey.parse(cosigner).key == old.key:
+                cosigner = str(current.as_cosigner())
+            self.state.update_peer_keys(row.name, str(current), cosigner)
+            log.warning("key-rotation peer=%s origin=%s vkey=%s", row.name, history.origin, current)
+
+    def rotate_key(self, reason: str = "") -> dict[str, object]:
+        """Generate a new log key, log a rotation record signed by the current key that names it
+        (the checkpoint covering it is signed by the new key), then sign with the new key. The
+        old key file is kept as ``<key_file>.<old key ID>``; the configured path holds the new key."""
+        with self._key_lock:
+            old = self.identity
+            new = Ed25519Identity.generate(old.name)
+            key_path = self.base / self.config.key_file
+            staged = write_identity(new, key_path.with_name(f"{key_path.name}.{new.vkey().key_id:08x}.new"))
+            record = Record(
+                type=KEY_ROTATION,
+                party=old.name,
+                issued=datetime.fromtimestamp(self.clock(), UTC),
+                body={"vkey": str(new.vkey()), "reason": reason},
+            )
+            self._admit(record)
+            entry = seal_record(record, old)
+            history = self.key_history(old.name, str(old.vkey()))
+            self.log.schedule_rotation(entry, new)
+            seq = self.sequencer.add(entry)
+            applied = history.apply(seq.index, record)
+            self._keep_key_events(history, (applied[0],) if applied else ())
+            kept = install_rotated_key(key_path, staged, old)
+            self.identity = new
+            self.alerts.identity = new
+        self._publish.set()
+        log.warning("key-rotation origin=%s index=%d vkey=%s", old.name, seq.index, new.vkey())
+        return {
+            "index": seq.index,
+            "leaf_hash": seq.leaf_hash.hex(),
+            "old_vkey": str(old.vkey()),
+            "vkey": str(new.vkey()),
+            "cosigner_vkey": str(new.cosigner_vkey()),
+            "old_key_file": str(kept),
+        }
+
+    def revoke_key(
+        self, vkey: str, effective: datetime, reason: str, last_index: int | None = None
+    ) -> dict[str, object]:
+        """Log a revocation of a key this log used before (signed by the key in force). Without
+        ``last_index``, the party vouches for the entries that key signed with ``issued`` before
+        ``effective``."""
+        revoked = VerifierKey.parse(vkey)
+        history = self.key_history(self.identity.name, str(self.identity.vkey()))
+        if revoked not in history.keys:
+            raise MalformedRecord(f"{revoked} is not a key of {self.identity.name}")
+        if revoked == history.current:
+            raise MalformedRecord(
+                "the key in force cannot be revoked", hint="rotate first (detente key rotate), then revoke the old key"
+            )
+        if last_index is None:
+            first, last = history.span(revoked)  # the key is not in force, so its span has ended
+            last_index = -1
+            for item in self.logged(self.log, first, (last if last is not None else first) + 1):
+                if item.record.issued < effective:
+                    last_index = item.index
+        record = Record(
+            type=KEY_REVOCATION,
+            party=self.identity.name,
+            issued=datetime.fromtimestamp(self.clock(), UTC),
+            body={"vkey": str(revoked), "effective": effective.isoformat(), "last_index": last_index, "reason": reason},
+        )
+        history.copy().apply(self.log.size, record)  # refuse what verifiers would refuse, before signing
+        seq = self.append(record)
+        applied = history.apply(seq.index, record)
+        self._keep_key_events(history, (applied[0],) if applied else ())
+        return {"index": seq.index, "leaf_hash": seq.leaf_hash.hex(), "vkey": str(revoked), "last_index": last_index}
 
     # --- writing ----------------------------------------------------------------------------
 
@@ -154,7 +265,9 @@ class Node:
         may read it (AMBER, AMBER+STRICT, RED) is refused rather than published to all of them.
         """
         self._admit(record)
-        result = self.sequencer.add(seal_record(record, self.identity))
+        with self._key_lock:  # nothing sealed by a key is queued after the record rotating it
+            future = self.sequencer.submit(seal_record(record, self.identity))
+        result = future.result(60.0)
         self._publish.set()
         return result
 
@@ -192,12 +305,21 @@ class Node:
         out: list[Sequenced] = []
         for start in range(0, len(records), 500):
             chunk = records[start : start + 500]
-            futures = [self.sequencer.submit(seal_record(r, self.identity)) for r in chunk]
+            with self._key_lock:
+                futures = [self.sequencer.submit(seal_record(r, self.identity)) for r in chunk]
             out.extend(f.result(timeout=120) for f in futures)
             if progress is not None:
                 progress(len(chunk))
         self._publish.set()
         return out
+
+    def _alarm_once(self, fork: Fork) -> int | None:
+        """A revoked key's signature seen again on the next pull is one alarm, not one per pull."""
+        if fork.kind == "revoked-key" and any(
+            a.origin == fork.origin and a.kind == fork.kind and a.detail == fork.detail for a in self.state.alarms()
+        ):
+            return None
+        return self.raise_alarm(fork)
 
     def raise_alarm(self, fork: Fork) -> int:
         """Record a fork: an alarm record in our own log (with both signed checkpoints) and a row."""
@@ -294,7 +416,14 @@ class Node:
         row = self.peer_row(name)
         status = self.peers[name]
         try:
-            result = sync_peer(self.mirror(row), VerifierKey.parse(row.vkey), self.client(row), self.raise_alarm)
+            history = self.key_history(VerifierKey.parse(row.vkey).name, row.vkey)
+            result = sync_peer(
+                TileLog.mirror(self.logs, history.pinned, keys=history.keys),
+                history,
+                self.client(row),
+                self._alarm_once,
+                lambda h, events: self._learn_keys(row, h, events),
+            )
         except DetenteError as exc:
             status.failures += 1
             status.last_error = exc.message
@@ -335,8 +464,22 @@ class Node:
         """Append an automatic receipt for every mirrored record of ``row`` addressed to us.
 
         A cursor remembers how far receipts were issued; it moves only after the receipts are
-        durable, so a crash can repeat a receipt (harmless: the earliest counts) but never skip one.
+        durable, so a crash never skips one; and the receipts already in the own log are not issued
+        again (a window that failed half-way, or two syncs of one peer at once, found by
+        bench/load_bench.py).
         """
+        with self._receipt_lock:  # two syncs of one peer (a push and the periodic pull) must not both issue
+            if self._receipted is None:  # receipts already in the own log: a failed window is not re-issued
+                me = self.identity.name
+                self._receipted = {
+                    (ref.origin, ref.index)
+                    for x in self.all_records()
+                    if x.origin == me and x.record.type == RECEIPT
+                    for ref in x.record.refs
+                }
+            return self._issue_receipts(row, self._receipted)
+
+    def _issue_receipts(self, row: PeerRow, receipted: set[tuple[str, int]]) -> int:
         cursor_name = f"receipts:{row.name}"
         mirror = self.mirror(row)
         start = self.state.get_cursor(cursor_name)
@@ -344,6 +487,8 @@ class Node:
         for begin in range(start, mirror.size, 256):
             end = min(begin + 256, mirror.size)
             for item in self._mirrored(mirror, begin, end):
+                if (item.origin, item.index) in receipted:
+                    continue
                 if self.identity.name in item.record.to and item.record.type != RECEIPT:  # no receipts of receipts
                     now = datetime.fromtimestamp(self.clock(), UTC)
                     self.append(
@@ -360,6 +505,7 @@ class Node:
                             ),
                         )
                     )
+                    receipted.add((item.origin, item.index))
                     issued += 1
                     self.alerts.alert(
                         "arrival",

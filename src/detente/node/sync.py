@@ -13,12 +13,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from detente.crypto.keys import VerifierKey
+from detente.crypto.note import parse_note
 from detente.crypto.note_verifiers import verifier_for
-from detente.errors import ConsistencyError, DetenteError, VerificationError
+from detente.errors import ConsistencyError, DetenteError, MalformedCheckpoint, UnknownKey, VerificationError
 from detente.node.client import PeerClient
 from detente.node.tilelog import TileLog
-from detente.records.entry import OpenedEntry, open_entry
-from detente.tlog.checkpoint import open_checkpoint
+from detente.records.entry import OpenedEntry
+from detente.records.keys import KeyEvent, KeyHistory
+from detente.tlog.checkpoint import Checkpoint, open_checkpoint
 from detente.tlog.proofs import tree_root
 
 __all__ = ["Fork", "SyncResult", "sync_peer"]
@@ -26,10 +28,11 @@ __all__ = ["Fork", "SyncResult", "sync_peer"]
 
 @dataclass(frozen=True)
 class Fork:
-    """Evidence that a log showed two views: both notes are validly signed by its key."""
+    """Evidence that a log showed two views: both notes are validly signed by its key. Kind
+    ``revoked-key``: ``shown`` is a checkpoint or entry signed by a key the log revoked."""
 
     origin: str
-    kind: str  # "equivocation" (two roots for one size) or "inconsistent" (does not extend)
+    kind: str  # "equivocation" (two roots for one size), "inconsistent" (does not extend), "revoked-key"
     detail: str
     seen: bytes
     shown: bytes
@@ -44,36 +47,95 @@ class SyncResult:
     fork: Fork | None = None
     opened: tuple[OpenedEntry, ...] = ()
     """The records mirrored by this sync, already verified and parsed (index ``old_size`` on)."""
+    key_events: tuple[KeyEvent, ...] = ()
+    """Rotations and revocations this sync verified (already passed to ``on_keys``)."""
 
 
-def sync_peer(mirror: TileLog, key: VerifierKey, client: PeerClient, on_fork: Callable[[Fork], object]) -> SyncResult:
+def _open_checkpoint(note: bytes, history: KeyHistory, size: int) -> Checkpoint | None:
+    """The checkpoint, verified with ``K(size)``; ``None`` if a key revoked at that size signed it."""
+    try:
+        return open_checkpoint(note, [verifier_for(history.check_signer(size))], origin=history.origin).checkpoint
+    except UnknownKey:
+        for key in history.revoked_keys(size - 1):
+            try:
+                open_checkpoint(note, [verifier_for(key)], origin=history.origin)
+            except DetenteError:
+                continue
+            return None
+        raise
+
+
+def sync_peer(
+    mirror: TileLog,
+    keys: VerifierKey | KeyHistory,
+    client: PeerClient,
+    on_fork: Callable[[Fork], object],
+    on_keys: Callable[[KeyHistory, tuple[KeyEvent, ...]], object] | None = None,
+) -> SyncResult:
     """Bring ``mirror`` up to the peer's latest checkpoint. Raises a :class:`DetenteError` when
-    the peer is unreachable or serves entries that do not verify (nothing is written)."""
+    the peer is unreachable or serves entries that do not verify (nothing is written).
+
+    ``keys`` is the log's key history (or its pinned key): entry ``j`` must be signed by the key
+    in force at ``j`` and a checkpoint of size ``s`` by the key in force at ``s``, so a checkpoint
+    signed by a new key is accepted only once the entries before it announce that key in a
+    rotation record signed by the previous one. Verified key events are handed to ``on_keys``
+    before anything is mirrored, so a node remembers them durably first.
+    """
+    history = keys.copy() if isinstance(keys, KeyHistory) else KeyHistory(keys)
+    origin = history.origin
     note = client.checkpoint()
-    shown = open_checkpoint(note, [verifier_for(key)], origin=key.name).checkpoint
+    claimed = Checkpoint.parse(parse_note(note).text)
+    if claimed.origin != origin:
+        raise MalformedCheckpoint(f"checkpoint is for {claimed.origin!r}, not {origin!r}")
     old = mirror.refresh()
     seen_note = mirror.signed_checkpoint() if old.size else b""
 
-    def fork(kind: str, detail: str) -> SyncResult:
-        evidence = Fork(key.name, kind, detail, seen_note, note)
+    def fork(kind: str, detail: str, shown_blob: bytes = note) -> SyncResult:
+        evidence = Fork(origin, kind, detail, seen_note, shown_blob)
         on_fork(evidence)
-        return SyncResult(key.name, old.size, old.size, 0, evidence)
+        return SyncResult(origin, old.size, old.size, 0, evidence)
 
-    if shown.size <= old.size:
+    if claimed.size <= old.size:
+        shown = _open_checkpoint(note, history, claimed.size)
+        if shown is None:
+            return fork("revoked-key", f"checkpoint of size {claimed.size} is signed by a revoked key")
         if shown.root == (old.root if shown.size == old.size else mirror.root(shown.size)):
-            return SyncResult(key.name, old.size, old.size, 0)  # nothing new (or a stale replay)
+            return SyncResult(origin, old.size, old.size, 0)  # nothing new (or a stale replay)
         return fork("equivocation", f"two different roots for size {shown.size}")
 
-    entries = client.entries(old.size, shown.size)
+    entries = client.entries(old.size, claimed.size)
     opened = []
-    for i, entry in enumerate(entries):
+    events: list[KeyEvent] = []
+    for i, entry in enumerate(entries, old.size):
         try:
-            opened.append(open_entry(entry, [key]))
+            item = history.open_entry(entry, i)
+            applied = history.apply(i, item.record)
         except DetenteError as exc:
+            revoked = history.revoked_signer(entry, i)
+            if revoked is not None:
+                return fork("revoked-key", f"entry {i} is signed by the revoked key {revoked}", entry)
             raise VerificationError(
-                f"entry {old.size + i} of {key.name!r} does not verify: {exc.message}",
+                f"entry {i} of {origin!r} does not verify: {exc.message}",
                 hint="the peer or the network altered it; nothing was mirrored",
             ) from None
+        opened.append(item)
+        if applied is not None:
+            events.append(applied[0])
+            if applied[1] is not None:
+                d = applied[1]
+                fork(
+                    "revoked-key",
+                    f"entries {d.first}..{d.last} were signed by {d.key}, revoked by #{d.revocation_index} "
+                    "after their signing: the party disowns them",
+                    entry,
+                )
+    shown = _open_checkpoint(note, history, claimed.size)
+    if shown is None:
+        return fork("revoked-key", f"checkpoint of size {claimed.size} is signed by a revoked key")
+    if events:
+        if on_keys is not None:
+            on_keys(history, tuple(events))
+        mirror.trust(history.keys)
     try:
         mirror.extend(entries, note)
     except ConsistencyError:
@@ -81,5 +143,5 @@ def sync_peer(mirror: TileLog, key: VerifierKey, client: PeerClient, on_fork: Ca
         # one we verified before. The peer's own hash tiles tell which.
         if old.size and tree_root(old.size, client.fetch_nodes(shown.size)) != old.root:
             return fork("inconsistent", f"size {shown.size} does not extend the verified size {old.size}")
-        raise VerificationError(f"entries served by {key.name!r} do not produce its signed root") from None
-    return SyncResult(key.name, old.size, shown.size, len(entries), opened=tuple(opened))
+        raise VerificationError(f"entries served by {origin!r} do not produce its signed root") from None
+    return SyncResult(origin, old.size, shown.size, len(entries), opened=tuple(opened), key_events=tuple(events))

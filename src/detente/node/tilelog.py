@@ -87,13 +87,35 @@ class TileLog:
         self._cache_lock = threading.Lock()
         self._checkpoint = Checkpoint(origin, 0, EMPTY_ROOT)
         self._note: bytes | None = None
+        self._rotation: tuple[bytes, Ed25519Identity] | None = None
         self.refresh()
 
     @classmethod
-    def mirror(cls, store: LogStore, key: VerifierKey, *, tile_cache_size: int = 2048) -> TileLog:
-        """Open (creating if needed) this store's mirror of the log signed by ``key``."""
+    def mirror(
+        cls, store: LogStore, key: VerifierKey, *, keys: Sequence[VerifierKey] = (), tile_cache_size: int = 2048
+    ) -> TileLog:
+        """Open (creating if needed) this store's mirror of the log signed by ``key`` (and, after
+        rotations, by the other ``keys`` of its history)."""
         store.ensure_log(key.name)
-        return cls(store, key.name, [key], tile_cache_size=tile_cache_size)
+        return cls(store, key.name, [key, *(k for k in keys if k != key)], tile_cache_size=tile_cache_size)
+
+    def trust(self, keys: Sequence[VerifierKey]) -> None:
+        """Also accept checkpoints signed by ``keys``: keys of this log's history that a verified
+        rotation record named (``detente.records.keys``). Never call it with any other key."""
+        for key in keys:
+            if key.name != self.origin:
+                raise LogNotFound(f"key {key} is not a key of log {self.origin!r}")
+            if key not in self.keys:
+                self.keys = (*self.keys, key)
+                self._verifiers = [*self._verifiers, verifier_for(key)]
+
+    def schedule_rotation(self, entry: bytes, identity: Ed25519Identity) -> None:
+        """The batch that ends with ``entry`` (a rotation record sealed by the current key) has its
+        checkpoint signed by ``identity``, the key the record names; from then on this log signs
+        with ``identity``. The caller makes sure nothing sealed by the old key is queued after it."""
+        if self._identity is None or identity.name != self.origin:
+            raise LogNotFound(f"log {self.origin!r} cannot rotate to a key named {identity.name!r} here")
+        self._rotation = (entry, identity)
 
     @classmethod
     def create(cls, store: LogStore, identity: Ed25519Identity, **kw: int) -> TileLog:
@@ -147,8 +169,13 @@ class TileLog:
             raise LogNotFound(f"log {self.origin!r} is open read-only here (no signing key)")
         if not entries:
             raise MalformedTile("append needs at least one entry")
-        signer = [Ed25519NoteSigner(self._identity)]
         with self._write_lock:
+            rotation = self._rotation
+            if rotation is not None and rotation[0] in entries[:-1]:
+                raise StorageError(f"a rotation record of {self.origin!r} must be the last entry of its batch")
+            rotating = rotation is not None and entries[-1] == rotation[0]
+            identity = rotation[1] if rotation is not None and rotating else self._identity
+            signer = [Ed25519NoteSigner(identity)]
             for attempt in range(_CAS_RETRIES):
                 old, old_note = self._checkpoint, self._note
                 try:
@@ -168,6 +195,9 @@ class TileLog:
                     time.sleep(random.uniform(0, 0.002 * (attempt + 1)))
                     continue
                 self._checkpoint, self._note = cp, note
+                if rotating:
+                    self._identity, self._rotation = identity, None
+                    self.trust([identity.vkey()])
                 return AppendResult(old.size, len(entries), cp, note, tuple(result.leaf_hashes))
         raise CheckpointConflict(f"log {self.origin!r} kept changing under this writer")
 

@@ -17,7 +17,7 @@ from detente.exportctl import records as exportctl
 from detente.exportctl.rules import RulePack
 from detente.incidents import model as incidents
 from detente.media import records as media
-from detente.records import hotline, notices
+from detente.records import hotline, keys, notices
 from detente.records.record import Record
 from detente.report import records as report
 
@@ -98,6 +98,8 @@ _SPECS = [
     TypeSpec(exportctl.VIOLATION_NARRATIVE, exportctl.ViolationNarrative),
     TypeSpec(exportctl.RULE_PACK, RulePack, addressed=False),
     TypeSpec(report.QUARTERLY_REPORT, report.QuarterlyReport, addressed=False),
+    TypeSpec(keys.KEY_ROTATION, keys.KeyRotation, addressed=False),
+    TypeSpec(keys.KEY_REVOCATION, keys.KeyRevocation, addressed=False),
 ]
 
 CATALOGUE: dict[str, TypeSpec] = {s.record_type: s for s in _SPECS}

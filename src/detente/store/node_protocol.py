@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-__all__ = ["AlarmRow", "NodeStore", "PeerRow", "TokenRow"]
+__all__ = ["AlarmRow", "KeyEventRow", "NodeStore", "PeerRow", "TokenRow"]
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,18 @@ class AlarmRow:
     at: int
     index: int | None
     """Where the alarm record sits in this node's own log."""
+
+
+@dataclass(frozen=True)
+class KeyEventRow:
+    """A log key event this node verified (``detente.records.keys``): ``pinned`` (index -1, the
+    key pinned out of band), ``rotation`` or ``revocation`` (index = where its record is logged)."""
+
+    origin: str
+    index: int
+    kind: str
+    vkey: str
+    last_index: int | None
 
 
 class NodeStore(Protocol):
@@ -90,3 +102,15 @@ class NodeStore(Protocol):
     def add_alarm(self, origin: str, kind: str, detail: str, at: int, index: int | None) -> int: ...
 
     def alarms(self) -> list[AlarmRow]: ...
+
+    def add_key_event(self, row: KeyEventRow) -> None:
+        """Remember a verified key event (replaces one at the same origin and index)."""
+        ...
+
+    def key_events(self, origin: str) -> list[KeyEventRow]:
+        """The key events kept for ``origin``, by index."""
+        ...
+
+    def update_peer_keys(self, name: str, vkey: str, cosigner_vkey: str | None) -> None:
+        """Replace a peer's pinned keys: only ever with keys a verified rotation record named."""
+        ...

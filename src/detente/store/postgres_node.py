@@ -10,7 +10,7 @@ from typing import Any
 import psycopg
 
 from detente.errors import ConfigError, StorageError, StoreUnavailable
-from detente.store.node_protocol import AlarmRow, NodeStore, PeerRow, TokenRow
+from detente.store.node_protocol import AlarmRow, KeyEventRow, NodeStore, PeerRow, TokenRow
 
 __all__ = ["PostgresNodeStore"]
 
@@ -32,6 +32,14 @@ CREATE TABLE IF NOT EXISTS {s}.alarms (
 """
 
 
+def _keys_sql(s: str) -> str:
+    return f"""
+CREATE TABLE IF NOT EXISTS {s}.key_events (
+    origin TEXT NOT NULL, log_index BIGINT NOT NULL, kind TEXT NOT NULL, vkey TEXT NOT NULL, last_index BIGINT,
+    PRIMARY KEY (origin, log_index));
+"""
+
+
 class PostgresNodeStore:
     def __init__(self, conninfo: str, *, schema: str = "detente", create: bool = False) -> None:
         if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", schema):
@@ -45,6 +53,7 @@ class PostgresNodeStore:
                     self._conn.execute(_schema_sql(schema).encode())
             elif not self._has_tables():
                 raise StoreUnavailable(f"schema {schema!r} has no node tables", hint="run: detente init")
+            self._conn.execute(_keys_sql(schema).encode())  # created on open: older stores get it too
         except psycopg.Error as exc:
             raise StoreUnavailable(f"cannot open PostgreSQL node state: {str(exc).strip().splitlines()[0]}") from None
 
@@ -154,6 +163,20 @@ class PostgresNodeStore:
 
     def alarms(self) -> list[AlarmRow]:
         return [AlarmRow(*r) for r in self._run("SELECT * FROM @alarms ORDER BY alarm_id").fetchall()]
+
+    def add_key_event(self, row: KeyEventRow) -> None:
+        self._run(
+            "INSERT INTO @key_events VALUES (%s, %s, %s, %s, %s) ON CONFLICT (origin, log_index) DO UPDATE "
+            "SET kind = excluded.kind, vkey = excluded.vkey, last_index = excluded.last_index",
+            (row.origin, row.index, row.kind, row.vkey, row.last_index),
+        )
+
+    def key_events(self, origin: str) -> list[KeyEventRow]:
+        rows = self._run("SELECT * FROM @key_events WHERE origin = %s ORDER BY log_index", (origin,)).fetchall()
+        return [KeyEventRow(*r) for r in rows]
+
+    def update_peer_keys(self, name: str, vkey: str, cosigner_vkey: str | None) -> None:
+        self._run("UPDATE @peers SET vkey = %s, cosigner_vkey = %s WHERE name = %s", (vkey, cosigner_vkey, name))
 
     def close(self) -> None:
         with self._lock:

@@ -3,12 +3,13 @@ database file as the logs. One write connection behind a lock; ``synchronous=FUL
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
 from pathlib import Path
 
 from detente.errors import ConfigError, StorageError, StoreUnavailable
-from detente.store.node_protocol import AlarmRow, NodeStore, PeerRow, TokenRow
+from detente.store.node_protocol import AlarmRow, KeyEventRow, NodeStore, PeerRow, TokenRow
 
 __all__ = ["SQLiteNodeStore"]
 
@@ -30,6 +31,17 @@ CREATE TABLE IF NOT EXISTS alarms (
     detail TEXT NOT NULL, at INTEGER NOT NULL, log_index INTEGER
 ) STRICT;
 """
+_KEYS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS key_events (
+    origin TEXT NOT NULL, log_index INTEGER NOT NULL, kind TEXT NOT NULL, vkey TEXT NOT NULL, last_index INTEGER,
+    PRIMARY KEY (origin, log_index)
+) STRICT;
+"""
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    with contextlib.suppress(sqlite3.Error):  # no transaction left to roll back
+        conn.execute("ROLLBACK")
 
 
 class SQLiteNodeStore:
@@ -44,6 +56,7 @@ class SQLiteNodeStore:
                 self._conn.executescript(_SCHEMA)
             elif self._conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'tokens'").fetchone() is None:
                 raise StoreUnavailable(f"{self.path} has no node tables", hint="run: detente init")
+            self._conn.executescript(_KEYS_SCHEMA)  # created on open: older stores get it too
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"cannot open SQLite database {self.path}: {exc}") from None
         self._lock = threading.Lock()
@@ -101,7 +114,10 @@ class SQLiteNodeStore:
     def witness_swap(self, origin: str, old_size: int, size: int, note: bytes) -> bool:
         with self._lock:
             conn = self._conn
-            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:  # e.g. the database stayed locked past busy_timeout
+                raise StorageError(f"SQLite error in the node store: {exc}", hint="retry shortly") from None
             try:
                 r = conn.execute("SELECT size FROM witness WHERE origin = ?", (origin,)).fetchone()
                 if (r[0] if r else 0) != old_size:
@@ -114,8 +130,11 @@ class SQLiteNodeStore:
                 )
                 conn.execute("COMMIT")
                 return True
+            except sqlite3.Error as exc:
+                _rollback(conn)
+                raise StorageError(f"SQLite error in the node store: {exc}", hint="retry shortly") from None
             except BaseException:
-                conn.execute("ROLLBACK")
+                _rollback(conn)
                 raise
 
     def save_cosigned(self, origin: str, note: bytes) -> None:
@@ -146,6 +165,20 @@ class SQLiteNodeStore:
     def alarms(self) -> list[AlarmRow]:
         rows = self._run("SELECT * FROM alarms ORDER BY alarm_id").fetchall()
         return [AlarmRow(*r) for r in rows]
+
+    def add_key_event(self, row: KeyEventRow) -> None:
+        self._run(
+            "INSERT INTO key_events VALUES (?, ?, ?, ?, ?) ON CONFLICT(origin, log_index) DO UPDATE "
+            "SET kind = excluded.kind, vkey = excluded.vkey, last_index = excluded.last_index",
+            (row.origin, row.index, row.kind, row.vkey, row.last_index),
+        )
+
+    def key_events(self, origin: str) -> list[KeyEventRow]:
+        rows = self._run("SELECT * FROM key_events WHERE origin = ? ORDER BY log_index", (origin,)).fetchall()
+        return [KeyEventRow(*r) for r in rows]
+
+    def update_peer_keys(self, name: str, vkey: str, cosigner_vkey: str | None) -> None:
+        self._run("UPDATE peers SET vkey = ?, cosigner_vkey = ? WHERE name = ?", (vkey, cosigner_vkey, name))
 
     def close(self) -> None:
         with self._lock:
