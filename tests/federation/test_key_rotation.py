@@ -51,13 +51,18 @@ def _append_behind_the_nodes_back(node, records_by: list[tuple[Ed25519Identity, 
     url = node.store if "://" in node.store else str(node.directory / node.store)
     store = open_store(url)
     current = read_identity(node.directory / "party.key")
-    log = TileLog(store, node.origin, [current.vkey()], identity=signer)
-    now = datetime.now(UTC)
-    entries = [
-        seal_record(Record(type="detente.dev/statement/v1", party=node.origin, issued=now, body={"text": text}), ident)
-        for ident, text in records_by
-    ]
-    return log.append(entries)
+    try:
+        log = TileLog(store, node.origin, [current.vkey()], identity=signer)
+        now = datetime.now(UTC)
+        entries = [
+            seal_record(
+                Record(type="detente.dev/statement/v1", party=node.origin, issued=now, body={"text": text}), ident
+            )
+            for ident, text in records_by
+        ]
+        return log.append(entries)
+    finally:
+        store.close()
 
 
 def test_rotation_is_followed_by_peers_across_restarts_and_by_the_auditor(make_node, wait, tmp_path) -> None:
