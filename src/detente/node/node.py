@@ -99,6 +99,7 @@ class Node:
         self._clients: dict[str, PeerClient] = {}
         self._record_cache: dict[str, list[Logged]] = {}
         self._receipt_lock = threading.Lock()
+        self._alarm_lock = threading.Lock()
         self._receipted: set[tuple[str, int]] | None = None  # (origin, index) this party has receipted
         self._incidents: IncidentDesk | None = None
         self._reminded: set[tuple[str, int, str]] = set()
@@ -314,12 +315,14 @@ class Node:
         return out
 
     def _alarm_once(self, fork: Fork) -> int | None:
-        """A revoked key's signature seen again on the next pull is one alarm, not one per pull."""
-        if fork.kind == "revoked-key" and any(
-            a.origin == fork.origin and a.kind == fork.kind and a.detail == fork.detail for a in self.state.alarms()
-        ):
-            return None
-        return self.raise_alarm(fork)
+        """A revoked key's signature seen again on the next pull is one alarm, not one per pull (nor
+        one per concurrent sync of the same peer: the check and the alarm happen under one lock)."""
+        with self._alarm_lock:
+            if fork.kind == "revoked-key" and any(
+                a.origin == fork.origin and a.kind == fork.kind and a.detail == fork.detail for a in self.state.alarms()
+            ):
+                return None
+            return self.raise_alarm(fork)
 
     def raise_alarm(self, fork: Fork) -> int:
         """Record a fork: an alarm record in our own log (with both signed checkpoints) and a row."""
