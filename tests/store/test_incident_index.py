@@ -218,3 +218,12 @@ def test_nul_characters_in_records_and_queries_do_not_break_the_index(incident_i
     assert [h.incident_id for h in incident_index.search(SearchQuery(q="chatbot leaked")).hits] == ["us-nul"]
     incident_index.search(SearchQuery(q="leaked\x00"))
     assert incident_index.get(US, "us-nul\x00") is None
+
+
+def test_size_grows_when_an_incident_is_added_or_changes(incident_index) -> None:  # type: ignore[no-untyped-def]
+    before = incident_index.size()
+    incident_index.apply(batch_for(items((US, 20, INCIDENT, report("us-s", "Grid model", "Load shed.")))))
+    added = incident_index.size()
+    assert added > before
+    incident_index.apply(batch_for(items((US, 21, INCIDENT, report("us-s", "Grid model, update", "More.")))))
+    assert incident_index.size() > added
