@@ -10,7 +10,7 @@ before they are signed:
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from detente.commitments.ledger import Ledger, Version, diff, render
@@ -29,34 +29,20 @@ from detente.commitments.model import (
     document_digest,
 )
 from detente.errors import LogNotFound, MalformedRecord
-from detente.records.record import Record
+from detente.node.desk import Desk
 from detente.records.ref import RecordRef
 from detente.records.text import BilingualText
 
 if TYPE_CHECKING:
-    from detente.node.node import Node
-    from detente.node.sequencer import Sequenced
+    pass
 
 __all__ = ["CommitmentDesk"]
 
 
-class CommitmentDesk:
-    def __init__(self, node: Node) -> None:
-        self.node = node
-
-    def _now(self) -> datetime:
-        return datetime.fromtimestamp(self.node.clock(), UTC)
-
+class CommitmentDesk(Desk):
     def ledger(self) -> Ledger:
         items = [(x.origin, x.index, x.leaf_hash, x.record) for x in self.node.all_records()]
         return Ledger.from_records(items)
-
-    def _append(self, record_type: str, body: dict[str, Any], refs: tuple[RecordRef, ...] = ()) -> Sequenced:
-        record = Record(type=record_type, party=self.node.identity.name, issued=self._now(), body=body, refs=refs)
-        return self.node.append(record)
-
-    def _placed(self, seq: Sequenced, **extra: Any) -> dict[str, Any]:
-        return {"origin": self.node.identity.name, "index": seq.index, "leaf_hash": seq.leaf_hash.hex(), **extra}
 
     def _version(self, ledger: Ledger, document_id: str, version: int) -> Version:
         found = [v for v in ledger.history(document_id) if v.document.version == version]
@@ -97,7 +83,7 @@ class CommitmentDesk:
             raise MalformedRecord(f"{me} has already signed {document_id} v{version}")
         body = CommitmentSignature(document_id=document_id, version=version, digest=digest).model_dump()
         ref = RecordRef(origin=target.origin, index=target.index, leaf_hash=target.leaf_hash, rel="signs")
-        return self._placed(self._append(SIGNATURE, body, (ref,)), digest=digest)
+        return self._placed(self._append(SIGNATURE, body, refs=(ref,)), digest=digest)
 
     def withdraw(
         self, document_id: str, version: int, reason: BilingualText, effective: datetime | None

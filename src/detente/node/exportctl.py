@@ -11,7 +11,7 @@ overlap the supplier's), until the arrangement expires or P delists the supplier
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from detente.errors import LogNotFound, MalformedRecord
@@ -30,15 +30,14 @@ from detente.exportctl.records import (
     arrangement_digest,
 )
 from detente.exportctl.rules import RulePack, builtin_packs, load_pack
+from detente.node.desk import Desk
 from detente.protocol.threads import Logged, evaluate
 from detente.records.hotline import HotlineMessage, HotlineTopic, Priority
-from detente.records.record import Record
 from detente.records.ref import RecordRef
 from detente.records.text import BilingualText
 
 if TYPE_CHECKING:
-    from detente.node.node import Node
-    from detente.node.sequencer import Sequenced
+    pass
 
 __all__ = ["ExportDesk"]
 
@@ -67,20 +66,7 @@ class _Arrangement:
         return since is not None and since <= on and (self.body.expires is None or on < self.body.expires)
 
 
-class ExportDesk:
-    def __init__(self, node: Node) -> None:
-        self.node = node
-
-    def _now(self) -> datetime:
-        return datetime.fromtimestamp(self.node.clock(), UTC)
-
-    def _append(self, record_type: str, body: dict[str, Any], **kw: Any) -> Sequenced:
-        record = Record(type=record_type, party=self.node.identity.name, issued=self._now(), body=body, **kw)
-        return self.node.append(record)
-
-    def _placed(self, seq: Sequenced, **extra: Any) -> dict[str, Any]:
-        return {"origin": self.node.identity.name, "index": seq.index, "leaf_hash": seq.leaf_hash.hex(), **extra}
-
+class ExportDesk(Desk):
     # --- rule packs and classification -----------------------------------------------------
 
     def packs(self) -> list[tuple[RulePack, str]]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from detente.errors import ConfigError, LogNotFound, MalformedRecord
@@ -30,14 +29,12 @@ from detente.media.records import (
     TakedownResponse,
     WatermarkKey,
 )
+from detente.node.desk import Desk
 from detente.protocol.threads import Logged, evaluate
-from detente.records.record import Record
 from detente.records.text import BilingualText
 
 if TYPE_CHECKING:
     from detente.media.c2pa_credentials import PartyChain
-    from detente.node.node import Node
-    from detente.node.sequencer import Sequenced
 
 __all__ = ["MediaDesk"]
 
@@ -62,20 +59,7 @@ def _tokenizer_for(identity: str) -> Any:
     return Tokenizer.from_str(data.decode())
 
 
-class MediaDesk:
-    def __init__(self, node: Node) -> None:
-        self.node = node
-
-    def _now(self) -> datetime:
-        return datetime.fromtimestamp(self.node.clock(), UTC)
-
-    def _append(self, record_type: str, body: dict[str, Any], **kw: Any) -> Sequenced:
-        record = Record(type=record_type, party=self.node.identity.name, issued=self._now(), body=body, **kw)
-        return self.node.append(record)
-
-    def _placed(self, seq: Sequenced, **extra: Any) -> dict[str, Any]:
-        return {"origin": self.node.identity.name, "index": seq.index, "leaf_hash": seq.leaf_hash.hex(), **extra}
-
+class MediaDesk(Desk):
     def _of_type(self, record_type: str) -> list[Logged]:
         return [x for x in self.node.all_records() if x.record.type == record_type]
 
