@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from detente.cli.notices import NODE, TOKEN, _call
 from detente.errors import MalformedRecord
 from detente.exportctl.catalogue import catalogue, lookup
 from detente.exportctl.classify import classify as classify_item
@@ -221,13 +222,7 @@ exportctl_app.add_typer(disclose_app, name="disclose")
 
 
 def _node_call(method: str, path: str, node_dir: Path, token: str | None, **kw: Any) -> Any:
-    from detente.cli.notices import _call
-
     return _call(node_dir, token, method, path, **kw)
-
-
-NODE = typer.Option(Path("."), "--node", "-n", help="the node's folder (its URL is read from detente.toml)")
-TOKEN = typer.Option(None, "--token", help="operator token (default: $DETENTE_TOKEN)")
 
 
 def _text(text: str, lang: str, translation: str | None) -> dict[str, Any]:
