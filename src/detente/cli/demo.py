@@ -181,15 +181,26 @@ def _incident_flow(us: LocalNode, cn: LocalNode) -> None:
     mine = cn.api("POST", "/api/v1/incidents", json={"report": own}).json()
     top = mine["possible_duplicates"][0]
     console.print(f"cn       files its own report; possible duplicate: {top['incident_id']} (score {top['score']})")
-    link = cn.api(
-        "POST",
-        "/api/v1/incident/links",
-        json={
-            "source": {"origin": cn.origin, "id": own["incident_id"]},
-            "target": {"origin": top["origin"], "id": top["incident_id"]},
-            "relation": "same-as",
-        },
-    ).json()
+    asserted: dict[str, Any] = {}
+
+    def linked() -> bool:  # a busy SQLite node may answer 503 (retry later): the demo retries it
+        resp = cn.api(
+            "POST",
+            "/api/v1/incident/links",
+            json={
+                "source": {"origin": cn.origin, "id": own["incident_id"]},
+                "target": {"origin": top["origin"], "id": top["incident_id"]},
+                "relation": "same-as",
+            },
+        )
+        if resp.status_code == 201:
+            asserted.update(resp.json())
+        elif resp.status_code < 500:
+            raise VerificationError(f"cn could not assert the link: {resp.text[:300]}")
+        return resp.status_code == 201
+
+    _wait("cn to assert the link", linked)
+    link = asserted
 
     def confirmed() -> bool:
         body = {"origin": cn.origin, "index": link["index"], "verdict": "confirm", "note": "same event / 同一事件"}

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from detente.errors import LogNotFound, MalformedRecord
+from detente.errors import LogNotFound, MalformedRecord, StorageError
 from detente.incidents.clocks import ClockState, Filed, regulatory_clocks
 from detente.incidents.index import SearchQuery, batch_for
 from detente.incidents.model import (
@@ -87,6 +87,14 @@ class IncidentDesk:
                     read += end - begin
         return read
 
+    def _index_appended(self) -> None:
+        """Index what was just appended. The record is durable already, so a busy index (a typed
+        storage error) does not turn the append into an error: the next read catches up."""
+        try:
+            self.catch_up()
+        except StorageError as exc:
+            log.warning("incident index behind after an append: %s", exc.message)
+
     # --- writing ----------------------------------------------------------------------------
 
     def _append(
@@ -116,7 +124,7 @@ class IncidentDesk:
         self.catch_up()
         self.check_report(report)
         seq = self._append(INCIDENT, report.model_dump(mode="json", exclude_defaults=True), tlp=tlp)
-        self.catch_up()
+        self._index_appended()
         warning = None
         if report.critical_infrastructure and report.stage == Stage.INITIAL:
             warning = self._early_warning(report, seq)
@@ -170,14 +178,14 @@ class IncidentDesk:
         self._known(classification.incident.origin, classification.incident.id)
         taxonomy_for(classification.namespace, classification.taxonomy_version).check(classification.attributes)
         seq = self._append(CLASSIFICATION, classification.model_dump(mode="json"), tlp=tlp)
-        self.catch_up()
+        self._index_appended()
         return seq
 
     def link(self, link: IncidentLink, *, tlp: TLP = TLP.CLEAR) -> Sequenced:
         self._known(link.source.origin, link.source.id)
         self._known(link.target.origin, link.target.id)
         seq = self._append(LINK, link.model_dump(mode="json"), tlp=tlp)
-        self.catch_up()
+        self._index_appended()
         return seq
 
     def confirm(self, link_origin: str, link_index: int, confirmation: LinkConfirmation) -> Sequenced:
@@ -199,13 +207,13 @@ class IncidentDesk:
             )
         ref = RecordRef(origin=link_origin, index=link_index, leaf_hash=found.leaf_hash, rel="confirms")
         seq = self._append(LINK_CONFIRMATION, confirmation.model_dump(mode="json"), tlp=TLP.CLEAR, refs=(ref,))
-        self.catch_up()
+        self._index_appended()
         return seq
 
     def comment(self, comment: Comment, *, tlp: TLP = TLP.CLEAR) -> Sequenced:
         self._known(comment.incident.origin, comment.incident.id)
         seq = self._append(COMMENT, comment.model_dump(mode="json"), tlp=tlp)
-        self.catch_up()
+        self._index_appended()
         return seq
 
     def import_records(
