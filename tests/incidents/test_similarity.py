@@ -77,3 +77,17 @@ def test_semantic_suggestions_find_a_paraphrase_with_few_shared_words(index) -> 
     assert by_id["a"].semantic > by_id["b"].semantic  # type: ignore[operator]
     chinese = s.suggest(report("w", "北京自动驾驶汽车碰撞", "汽车撞上护栏", lang="zh"))
     assert all(g.semantic is None for g in chinese)  # no English text: no semantic score
+
+
+def test_the_candidate_query_uses_the_rarest_words_of_the_report(index) -> None:  # type: ignore[no-untyped-def]
+    common = [report(f"n{i}", f"Chatbot advice note {i}", "A chatbot gave advice.") for i in range(6)]
+    t = datetime(2026, 1, 2, tzinfo=UTC)
+    index.apply(IndexBatch(stages=[StageRow(US, 10 + i, f"{10 + i:064x}", t, r) for i, r in enumerate(common)]))
+    s = Suggester(index, semantic=False)
+    new = report("x", "Chatbot advice about insulin dosing", "The chatbot gave advice on insulin.")
+    probe = s._probe(new)
+    # "insulin" and "dosing" are held by one incident, "chatbot", "advice" and "gave" by seven
+    # (the title's words first among equals); "about" is a stop word
+    assert probe == ["insulin", "dosing", "chatbot", "advice", "gave"]
+    assert "a" in [g.incident_id for g in s.suggest(new, limit=10)]  # a candidate through its rare words
+    assert s._probe(report("y", "Zyxwv qwrtp", "Nothing indexed holds these words.")) == []

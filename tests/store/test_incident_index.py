@@ -192,6 +192,15 @@ def test_capped_count_for_common_words_with_a_filter(filled) -> None:  # type: i
     assert filled.search(SearchQuery(q="model", sector="energy")).exact is True
 
 
+def test_word_counts_stop_at_the_cap(filled) -> None:  # type: ignore[no-untyped-def]
+    assert filled.word_counts(["model", "forecasting", "absentword"], cap=10) == {
+        "model": 3,  # every report's ai_relation says "model output"
+        "forecasting": 1,
+        "absentword": 0,
+    }
+    assert filled.word_counts(["model"], cap=2) == {"model": 2}
+
+
 def test_an_index_in_an_older_format_is_emptied_for_a_replay(filled) -> None:  # type: ignore[no-untyped-def]
     assert filled.rebuilt is False and filled.get(US, "us-1") is not None
     filled._exec("UPDATE @inc_meta SET value = '1' WHERE key = 'format'")

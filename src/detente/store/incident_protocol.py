@@ -83,6 +83,10 @@ class IncidentIndex(Protocol):
     def size(self) -> int:
         """A number that grows whenever an incident is added or changes (for caches)."""
 
+    def word_counts(self, words: list[str], *, cap: int) -> dict[str, int]:
+        """How many incidents hold each word, counted up to ``cap``: a cheap rarity signal (each
+        count stops at ``cap`` matches)."""
+
     def keys(self) -> list[tuple[str, str]]:
         """Every indexed incident key (origin, id)."""
 

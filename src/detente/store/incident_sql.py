@@ -103,7 +103,8 @@ class SQLIncidentIndex(ABC):
         arguments (the where clause is appended after the filters)."""
 
     @abstractmethod
-    def _fts_count(self, terms: list[str], *, any_term: bool) -> int: ...
+    def _fts_count(self, terms: list[str], *, any_term: bool, cap: int | None = None) -> int:
+        """Matches of ``terms`` (all of them, or any), counted up to ``cap`` when one is given."""
 
     @abstractmethod
     def _fts_clause(self, terms: list[str], *, any_term: bool) -> tuple[str, str, list[Any], str]:
@@ -410,6 +411,9 @@ class SQLIncidentIndex(ABC):
     def size(self) -> int:
         row = self._exec("SELECT value FROM @inc_meta WHERE key = 'version'").fetchone()
         return int(row[0]) if row else 0
+
+    def word_counts(self, words: list[str], *, cap: int) -> dict[str, int]:
+        return {w: self._fts_count([w], any_term=False, cap=cap) for w in words}
 
     def keys(self) -> list[tuple[str, str]]:
         return [(r[0], r[1]) for r in self._exec("SELECT origin, incident_id FROM @inc_docs ORDER BY doc_id")]

@@ -78,9 +78,12 @@ class PostgresIncidentIndex(SQLIncidentIndex):
         fn, text = ("websearch_to_tsquery", " or ".join(terms)) if any_term else ("plainto_tsquery", " ".join(terms))
         return "", f"d.tsv @@ {fn}('english', ?)", [text], "d.occurred DESC NULLS LAST, d.origin, d.incident_id"
 
-    def _fts_count(self, terms: list[str], *, any_term: bool) -> int:
+    def _fts_count(self, terms: list[str], *, any_term: bool, cap: int | None = None) -> int:
         join, where, args, _ = self._fts_clause(terms, any_term=any_term)
-        return int(self._exec(f"SELECT COUNT(*) FROM @inc_docs d {join} WHERE {where}", args).fetchone()[0])
+        if cap is None:
+            return int(self._exec(f"SELECT COUNT(*) FROM @inc_docs d {join} WHERE {where}", args).fetchone()[0])
+        sql = f"SELECT COUNT(*) FROM (SELECT 1 FROM @inc_docs d {join} WHERE {where} LIMIT ?) AS c"
+        return int(self._exec(sql, [*args, cap]).fetchone()[0])
 
     def _fts_clause(self, terms: list[str], *, any_term: bool) -> tuple[str, str, list[Any], str]:
         # the terms are words (letters and digits only), so the websearch syntax cannot be injected

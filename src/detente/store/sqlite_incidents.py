@@ -67,12 +67,12 @@ class SQLiteIncidentIndex(SQLIncidentIndex):
     def _match(terms: list[str], any_term: bool) -> str:
         return (" OR " if any_term else " ").join('"' + t.replace('"', '""') + '"' for t in terms)
 
-    def _fts_count(self, terms: list[str], *, any_term: bool) -> int:
-        return int(
-            self._exec(
-                "SELECT COUNT(*) FROM inc_fts WHERE inc_fts MATCH ?", (self._match(terms, any_term),)
-            ).fetchone()[0]
-        )
+    def _fts_count(self, terms: list[str], *, any_term: bool, cap: int | None = None) -> int:
+        match = self._match(terms, any_term)
+        if cap is None:
+            return int(self._exec("SELECT COUNT(*) FROM inc_fts WHERE inc_fts MATCH ?", (match,)).fetchone()[0])
+        sql = "SELECT COUNT(*) FROM (SELECT 1 FROM inc_fts WHERE inc_fts MATCH ? LIMIT ?)"
+        return int(self._exec(sql, (match, cap)).fetchone()[0])
 
     def _fts_common(self, terms: list[str], *, any_term: bool) -> tuple[str, str, list[Any], str]:
         # Walk the incidents newest first and probe the full-text index for each: with thousands of
