@@ -161,27 +161,30 @@ def _records(
     rows: Sequence[Any],
     name_json: str,
     name: str,
-    texts: list[str],
+    texts: Sequence[str],
     preds: list[str],
     scores: list[int],
+    digests: Sequence[str] | None = None,
 ) -> list[bytes]:
     """``sample_record`` for one perturbation's samples, with the row ids and the perturbation's
-    name JSON-encoded once (the same bytes; anything unusual goes through ``sample_record``)."""
+    name JSON-encoded once and the inputs' SHA-256 taken from ``digests`` when given (the same
+    bytes; anything unusual goes through ``sample_record``)."""
     out = []
     sha, record = _sha256, _RECORD
+    if digests is None:
+        digests = [sha(text.encode("utf-8", "surrogatepass")).hexdigest() for text in texts]
     for i, (text, pred, score) in enumerate(zip(texts, preds, scores, strict=True)):
         try:
             if type(pred) is not str:
                 raise TypeError
-            line = record(sha(text.encode("utf-8", "surrogatepass")).hexdigest(), encode_basestring(pred), name_json,
-                          ids[i], score).encode()  # fmt: skip
+            line = record(digests[i], encode_basestring(pred), name_json, ids[i], score).encode()
         except (TypeError, UnicodeEncodeError):
             line = sample_record(rows[i].id, name, text, pred, score)
         out.append(line)
     return out
 
 
-_PERTURBED: OrderedDict[tuple[str, str, int, float], tuple[str, ...]] = OrderedDict()
+_PERTURBED: OrderedDict[tuple[str, str, int, float], tuple[tuple[str, ...], tuple[str, ...]]] = OrderedDict()
 _PERTURBED_MAX = 64  # perturbation × data-set lists kept (a built-in suite has 11 of about 240 rows)
 _PERTURBED_LOCK = threading.Lock()
 
@@ -190,18 +193,25 @@ def perturbed_inputs(data: Dataset, p: Perturbation) -> list[str]:
     """Every row of ``data`` under ``p``: a pure function of the data set's digest and the
     perturbation (name, seed, rate), so it is computed once per process and reused by later runs
     of any suite that names the same data and perturbation (re-checks, other models)."""
+    return list(_perturbed(data, p)[0])
+
+
+def _perturbed(data: Dataset, p: Perturbation) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The perturbed texts and the hex SHA-256 of each (the records' ``input_sha256``), cached."""
     key = (data.ref.sha256, p.name, p.seed, p.rate)
     with _PERTURBED_LOCK:
         found = _PERTURBED.get(key)
         if found is not None:
             _PERTURBED.move_to_end(key)
-            return list(found)
+            return found
     texts = tuple(perturb(p.name, r.input, p.seed, p.rate) for r in data.rows)
+    sha = _sha256
+    entry = texts, tuple(sha(t.encode("utf-8", "surrogatepass")).hexdigest() for t in texts)
     with _PERTURBED_LOCK:
-        _PERTURBED[key] = texts
+        _PERTURBED[key] = entry
         while len(_PERTURBED) > _PERTURBED_MAX:
             _PERTURBED.popitem(last=False)
-    return list(texts)
+    return entry
 
 
 def run_suite(suite: Suite, data: Dataset, model: Model, *, progress: Callable[[int], None] | None = None) -> RunResult:
@@ -210,10 +220,10 @@ def run_suite(suite: Suite, data: Dataset, model: Model, *, progress: Callable[[
         raise ValueError("the data set is not the suite's")
     rows = data.rows
     predictions: dict[str, list[str]] = {}
-    texts: dict[str, list[str]] = {}
+    texts: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
     for p in suite.perturbations:
-        texts[p.name] = perturbed_inputs(data, p)
-        predictions[p.name] = model.predict(texts[p.name])
+        texts[p.name] = _perturbed(data, p)
+        predictions[p.name] = model.predict(list(texts[p.name][0]))
         if progress is not None:
             progress(len(rows))
     clean = predictions.get("clean") or model.predict([r.input for r in rows])
@@ -236,7 +246,8 @@ def run_suite(suite: Suite, data: Dataset, model: Model, *, progress: Callable[[
         if p.name != "clean":
             same = sum(scores) if not exact else sum(1 for a, b in zip(preds, clean, strict=True) if a == b)
             metrics[f"consistency:{p.name}"] = Metric.of(same, size)
-        records += _records(ids, rows, encode_basestring(p.name), p.name, texts[p.name], preds, scores)
+        inputs, digests = texts[p.name]
+        records += _records(ids, rows, encode_basestring(p.name), p.name, inputs, preds, scores, digests)
     attacked = [p.name for p in suite.perturbations if p.name != "clean"]
     if attacked and exact:
         metrics["min_accuracy"] = min((metrics[f"accuracy:{n}"] for n in attacked), key=lambda m: m.value)
