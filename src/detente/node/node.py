@@ -37,6 +37,7 @@ from detente.node.incidents import IncidentDesk
 from detente.node.keyfile import install_rotated_key, read_identity, write_identity
 from detente.node.media import MediaDesk
 from detente.node.reports import ReportDesk
+from detente.node.rotation import finish_rotation
 from detente.node.sequencer import Sequenced, Sequencer
 from detente.node.sync import Fork, SyncResult, sync_peer
 from detente.node.tilelog import TileLog
@@ -87,6 +88,8 @@ class Node:
             raise StoreUnavailable(f"key {self.identity.name!r} does not match origin {config.origin!r}")
         self.logs = open_store(store_url)
         self.state: NodeStore = open_node_store(store_url)
+        own = self.key_history(self.identity.name, str(self.identity.vkey()))
+        self.identity = finish_rotation(base / config.key_file, self.logs, self.identity, own, self._keep_key_events)
         self.log = TileLog.create(self.logs, self.identity)
         self._key_lock = threading.Lock()  # sealing with the current key vs. rotating it
         self.log.trust(self.key_history(self.identity.name, str(self.identity.vkey())).keys)

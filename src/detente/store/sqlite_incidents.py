@@ -12,6 +12,7 @@ from typing import Any
 
 from detente.errors import StorageError, StoreUnavailable
 from detente.store.incident_sql import TABLES, SQLIncidentIndex
+from detente.store.sqlite_rows import Rows, run
 
 __all__ = ["SQLiteIncidentIndex"]
 
@@ -52,10 +53,10 @@ class SQLiteIncidentIndex(SQLIncidentIndex):
                 raise
             self._exec("COMMIT")
 
-    def _exec(self, sql: str, args: Sequence[Any] = ()) -> Any:
+    def _exec(self, sql: str, args: Sequence[Any] = ()) -> Rows:
         with self._lock:
             try:
-                return self._conn.execute(sql.replace("@", ""), tuple(args))
+                return run(self._conn, sql.replace("@", ""), args)
             except sqlite3.Error as exc:
                 raise StorageError(f"SQLite error in the incident index: {exc}") from None
 

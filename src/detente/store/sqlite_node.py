@@ -10,6 +10,7 @@ from pathlib import Path
 
 from detente.errors import ConfigError, StorageError, StoreUnavailable
 from detente.store.node_protocol import AlarmRow, KeyEventRow, NodeStore, PeerRow, TokenRow
+from detente.store.sqlite_rows import Rows, run
 
 __all__ = ["SQLiteNodeStore"]
 
@@ -61,10 +62,10 @@ class SQLiteNodeStore:
             raise StoreUnavailable(f"cannot open SQLite database {self.path}: {exc}") from None
         self._lock = threading.Lock()
 
-    def _run(self, sql: str, args: tuple[object, ...] = ()) -> sqlite3.Cursor:
+    def _run(self, sql: str, args: tuple[object, ...] = ()) -> Rows:
         with self._lock:
             try:
-                return self._conn.execute(sql, args)
+                return run(self._conn, sql, args)
             except sqlite3.IntegrityError:
                 raise
             except sqlite3.Error as exc:
