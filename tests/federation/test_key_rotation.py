@@ -216,3 +216,24 @@ def test_revocation_disowns_what_the_key_signed_after_the_effective_point(make_n
     assert result.clean, result.as_dict()
     assert result.logs[0].flagged == [f"entries 1..1: signed by {us.vkey}, disowned by #3"]
     assert rotated["index"] == 2
+
+
+def test_a_witness_asked_to_cosign_with_a_rotated_key_learns_it_at_once(make_node, wait) -> None:
+    us, cn = _pair(make_node)  # periodic pulls every 30 s: only the push path can be fast
+    us.start()
+    cn.start()
+    us.send("detente.dev/statement/v1", "before the rotation")
+    wait("cn to cosign us's first checkpoint", lambda: cn.origin in us.status()["cosigned_by"])
+    resp = us.api("POST", "/api/v1/keys/rotate", json={"reason": "scheduled"})
+    assert resp.status_code == 201, resp.text
+    new = resp.json()["vkey"]
+    # us asks cn to cosign a checkpoint signed by the new key; cn does not pin that key yet, so it
+    # refuses (403) and pulls us right away, where the rotation record names the key
+    wait(
+        "cn to learn the rotated key without a manual sync",
+        lambda: next(p for p in cn.api("GET", "/api/v1/peers").json() if p["name"] == "us")["vkey"] == new,
+        timeout=15,
+    )
+    us.send("detente.dev/statement/v1", "after the rotation")
+    wait("cn to mirror the record signed after the rotation", lambda: _peer(cn, "us")["mirrored_size"] == 3)
+    assert _peer(cn, "us")["last_error"] is None

@@ -52,6 +52,11 @@ def add_checkpoint(node: Node, body: bytes) -> WitnessAnswer:
             node.raise_alarm(evidence)
         else:
             node.hint(origin)  # a bad proof proves nothing alone; the mirror's sync will tell
+    if decision.status == 403 and peer is not None:
+        # Signed by a key this node does not pin yet: after a rotation, the log's own rotation
+        # record names it. Pull now, so the publisher's retry finds the key learned (or the pull
+        # refuses the log and raises the alarm), instead of waiting for the next periodic pull.
+        node.hint(origin)
     if decision.status != 200:
         return WitnessAnswer(decision.status, decision.reason.encode())
     note_bytes = req.note.to_bytes()
