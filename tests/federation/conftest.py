@@ -54,13 +54,24 @@ def make_node(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callab
 
 
 class FaultProxy:
-    """A TCP proxy on loopback that can partition (drop every connection) and heal."""
+    """A proxy on loopback in front of a node that fails the way a network or a peer does.
 
-    def __init__(self, target_port: int) -> None:
+    - ``partition()`` drops every connection (and refuses new ones) until ``heal()``.
+    - Slow: ``delay`` seconds before each chunk of a response, and ``rate`` (bytes a second, 0 for
+      none) a bandwidth cap on responses. Both can be changed at any time; a chunk already waiting
+      sees the new value at once.
+    - With ``http=True`` it speaks HTTP/1.1 (one request at a time per connection) instead of
+      piping bytes: while ``recording`` it keeps every GET response by path, and after
+      ``replay()`` it answers GETs from those recordings instead of asking the node (a stale
+      cache, or a peer replaying old answers) until ``fresh()``.
+    """
+
+    def __init__(self, target_port: int, *, http: bool = False) -> None:
         import socket
         import threading
 
         self.target_port = target_port
+        self.http = http
         self.server = socket.socket()
         self.server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.server.bind(("127.0.0.1", 0))
@@ -68,6 +79,16 @@ class FaultProxy:
         self.port = self.server.getsockname()[1]
         self.partitioned = False
         self.refused = 0
+        self.accepted = 0
+        self.delay = 0.0
+        self.rate = 0
+        self.recording = True
+        self.replaying: str | int | None = None  # "oldest", "newest", or the n-th recorded response
+        self.replay_only = "/"  # replay only the paths that start with this
+        self.recorded: dict[str, list[tuple[int, str, list[tuple[str, str]], bytes]]] = {}
+        self.forwarded: list[str] = []  # "GET /log/checkpoint", ... in the order the node was asked
+        self.replayed: list[str] = []  # paths answered from a recording
+        self._closed = False
         self._conns: list[socket.socket] = []
         self._lock = threading.Lock()
         threading.Thread(target=self._accept, daemon=True).start()
@@ -89,6 +110,12 @@ class FaultProxy:
                 self.refused += 1
                 client.close()
                 continue
+            self.accepted += 1
+            if self.http:
+                with self._lock:
+                    self._conns.append(client)
+                threading.Thread(target=self._serve_http, args=(client,), daemon=True).start()
+                continue
             try:
                 upstream = socket.create_connection(("127.0.0.1", self.target_port))
             except OSError:
@@ -96,13 +123,35 @@ class FaultProxy:
                 continue
             with self._lock:
                 self._conns += [client, upstream]
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+            for a, b, slow in ((client, upstream, False), (upstream, client, True)):
+                threading.Thread(target=self._pipe, args=(a, b, slow), daemon=True).start()
 
-    def _pipe(self, src, dst) -> None:  # type: ignore[no-untyped-def]
+    def _wait(self, seconds: Callable[[], float]) -> None:
+        """Sleep until ``seconds()`` (re-read as it goes) have passed since the call."""
+        import time
+
+        start = time.monotonic()
+        while not self._closed and time.monotonic() - start < seconds():
+            time.sleep(0.01)
+
+    def _send(self, sock, data: bytes) -> None:  # type: ignore[no-untyped-def]
+        """Send a response chunk, after ``delay`` and at no more than ``rate`` bytes a second."""
+        self._wait(lambda: self.delay)
+        while data:
+            rate = self.rate
+            piece = max(1, rate // 20) if rate else len(data)
+            sock.sendall(data[:piece])
+            data = data[piece:]
+            if rate and data:
+                self._wait(lambda n=piece: n / self.rate if self.rate else 0.0)
+
+    def _pipe(self, src, dst, slow: bool) -> None:  # type: ignore[no-untyped-def]
         try:
             while data := src.recv(65536):
-                dst.sendall(data)
+                if slow:
+                    self._send(dst, data)
+                else:
+                    dst.sendall(data)
         except OSError:
             pass
         finally:
@@ -110,10 +159,77 @@ class FaultProxy:
                 with contextlib.suppress(OSError):
                     s.close()
 
+    def _stale(self, method: str, path: str) -> tuple[int, str, list[tuple[str, str]], bytes] | None:
+        """The recorded answer to replay for this request, if any. A partial tile never recorded
+        at this width is answered with the widest recording of the same tile (an older, narrower
+        one: what a stale cache would serve)."""
+        if self.replaying is None or method != "GET" or not path.startswith(self.replay_only):
+            return None
+        pick = 0 if self.replaying == "oldest" else -1 if self.replaying == "newest" else int(self.replaying)
+        if path in self.recorded:
+            return self.recorded[path][pick]
+        if path.startswith("/log/tile/"):
+            tile = path.split(".p/")[0]
+            same = [r[pick] for p, r in list(self.recorded.items()) if p.split(".p/")[0] == tile]
+            if same:
+                return max(same, key=lambda r: len(r[3]))
+        return None
+
+    def _serve_http(self, client) -> None:  # type: ignore[no-untyped-def]
+        import http.client
+
+        upstream = http.client.HTTPConnection("127.0.0.1", self.target_port, timeout=30)
+        reader = client.makefile("rb")
+        hop = {"connection", "keep-alive", "transfer-encoding", "content-length", "host"}
+        try:
+            while line := reader.readline(65536):
+                method, path, _ = line.decode("latin-1").split(" ", 2)
+                headers: dict[str, str] = {}
+                while (h := reader.readline(65536)) not in (b"\r\n", b"\n", b""):
+                    name, _, value = h.decode("latin-1").partition(":")
+                    headers[name.strip().lower()] = value.strip()
+                length = int(headers.get("content-length", "0"))
+                body = reader.read(length) if length else None
+                answer = self._stale(method, path)
+                if answer is not None:
+                    self.replayed.append(path)
+                else:
+                    self.forwarded.append(f"{method} {path}")
+                    upstream.request(
+                        method, path, body=body, headers={k: v for k, v in headers.items() if k not in hop}
+                    )
+                    resp = upstream.getresponse()
+                    kept = [(k, v) for k, v in resp.getheaders() if k.lower() not in hop]
+                    answer = (resp.status, resp.reason, kept, resp.read())
+                    if self.recording and method == "GET" and resp.status == 200:
+                        self.recorded.setdefault(path, []).append(answer)
+                status, reason, kept, content = answer
+                head = f"HTTP/1.1 {status} {reason}\r\n" + "".join(f"{k}: {v}\r\n" for k, v in kept)
+                self._send(client, f"{head}content-length: {len(content)}\r\n\r\n".encode("latin-1") + content)
+        except (OSError, ValueError, http.client.HTTPException):
+            pass
+        finally:
+            upstream.close()
+            for s in (reader, client):
+                with contextlib.suppress(OSError):
+                    s.close()
+
+    def replay(self, which: str | int = "oldest", *, only: str = "/") -> None:
+        """From now on answer GETs of the paths under ``only`` from the recordings (the ``oldest``,
+        ``newest`` or ``which``-th of each path); the others still go to the node."""
+        self.replaying, self.replay_only = which, only
+
+    def fresh(self) -> None:
+        self.replaying = None
+
     def partition(self) -> None:
+        import socket
+
         self.partitioned = True
         with self._lock:
             for s in self._conns:
+                with contextlib.suppress(OSError):
+                    s.shutdown(socket.SHUT_RDWR)  # wakes a thread blocked on it, unlike close()
                 with contextlib.suppress(OSError):
                     s.close()
             self._conns.clear()
@@ -122,16 +238,18 @@ class FaultProxy:
         self.partitioned = False
 
     def close(self) -> None:
+        self._closed = True
         self.partition()
         self.server.close()
 
 
 @pytest.fixture
-def fault_proxy() -> Iterator[Callable[[int], FaultProxy]]:
+def fault_proxy() -> Iterator[Callable[..., FaultProxy]]:
+    """``fault_proxy(port, http=False)``: a :class:`FaultProxy` in front of ``port``, closed at the end."""
     made: list[FaultProxy] = []
 
-    def make(port: int) -> FaultProxy:
-        made.append(FaultProxy(port))
+    def make(port: int, *, http: bool = False) -> FaultProxy:
+        made.append(FaultProxy(port, http=http))
         return made[-1]
 
     yield make

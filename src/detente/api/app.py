@@ -191,6 +191,7 @@ def create_app(node: Node) -> FastAPI:
                     "mirrored_size": p.mirrored_size,
                     "last_sync": p.last_sync,
                     "last_error": p.last_error,
+                    "failures": p.failures,
                     "witness_size": p.witness_size,
                 }
                 for p in node.peers.values()

@@ -3,6 +3,7 @@ limits so a hostile peer cannot exhaust memory."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
 import httpx
@@ -20,9 +21,13 @@ MAX_BUNDLE = TILE_WIDTH * (2 + 0xFFFF)
 class PeerClient:
     def __init__(self, base_url: str, *, timeout: float = 10.0, client: httpx.Client | None = None) -> None:
         self.base = base_url.rstrip("/")
+        self.timeout = timeout
         self._client = client or httpx.Client(timeout=timeout)
 
     def _get(self, path: str, limit: int) -> bytes:
+        # httpx's timeout bounds each read, not the whole answer: a peer that trickles a few bytes
+        # at a time would hold the sync for as long as it likes. ``timeout`` bounds the body too.
+        deadline = time.monotonic() + self.timeout
         try:
             with self._client.stream("GET", f"{self.base}/{path}") as resp:
                 if resp.status_code == 404:
@@ -34,6 +39,8 @@ class PeerClient:
                     body += chunk
                     if len(body) > limit:
                         raise MalformedTile(f"{self.base}/{path} is over {limit} bytes")
+                    if time.monotonic() > deadline:
+                        raise StoreUnavailable(f"{self.base}/{path} took over {self.timeout:g}s to answer")
                 return body
         except httpx.HTTPError as exc:
             raise StoreUnavailable(f"cannot reach {self.base}: {exc.__class__.__name__}") from None

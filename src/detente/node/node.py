@@ -75,6 +75,8 @@ class PeerStatus:
     witness_size: int = 0
     """The size of our checkpoint this peer last cosigned."""
     hint: threading.Event = field(default_factory=threading.Event)
+    syncing: threading.Lock = field(default_factory=threading.Lock)
+    """Held while this peer is pulled: a manual sync waits for the background one, never races it."""
 
 
 class Node:
@@ -419,8 +421,12 @@ class Node:
     # --- pulling peers ----------------------------------------------------------------------
 
     def sync(self, name: str) -> SyncResult:
-        row = self.peer_row(name)
-        status = self.peers[name]
+        status = self.peers[self.peer_row(name).name]
+        with status.syncing:
+            return self._sync(name, status)
+
+    def _sync(self, name: str, status: PeerStatus) -> SyncResult:
+        row = self.peer_row(name)  # read again: a sync that just finished may have moved its keys
         try:
             history = self.key_history(VerifierKey.parse(row.vkey).name, row.vkey)
             result = sync_peer(
