@@ -34,16 +34,19 @@ class PeerClient:
                     raise LogNotFound(f"{self.base}/{path} not found")
                 if resp.status_code != 200:
                     raise StoreUnavailable(f"{self.base}/{path} answered {resp.status_code}")
-                body = b""
-                for chunk in resp.iter_bytes():
-                    body += chunk
-                    if len(body) > limit:
-                        raise MalformedTile(f"{self.base}/{path} is over {limit} bytes")
-                    if time.monotonic() > deadline:
-                        raise StoreUnavailable(f"{self.base}/{path} took over {self.timeout:g}s to answer")
-                return body
+                return self._read(resp, f"{self.base}/{path}", limit, deadline)
         except httpx.HTTPError as exc:
             raise StoreUnavailable(f"cannot reach {self.base}: {exc.__class__.__name__}") from None
+
+    def _read(self, resp: httpx.Response, url: str, limit: int, deadline: float) -> bytes:
+        body = bytearray()
+        for chunk in resp.iter_bytes():
+            body += chunk
+            if len(body) > limit:
+                raise MalformedTile(f"{url} is over {limit} bytes")
+            if time.monotonic() > deadline:
+                raise StoreUnavailable(f"{url} took over {self.timeout:g}s to answer")
+        return bytes(body)
 
     def checkpoint(self) -> bytes:
         return self._get("log/checkpoint", MAX_CHECKPOINT)
@@ -85,11 +88,18 @@ class PeerClient:
         return fetch
 
     def add_checkpoint(self, body: bytes) -> tuple[int, bytes]:
+        # The publisher asks every witness in turn: a witness trickling its answer must not hold
+        # the others' requests, so the answer is bounded in time and size like a pull's.
+        deadline = time.monotonic() + self.timeout
+        url = f"{self.base}/witness/add-checkpoint"
         try:
-            resp = self._client.post(f"{self.base}/witness/add-checkpoint", content=body)
+            with self._client.stream("POST", url, content=body) as resp:
+                try:
+                    return resp.status_code, self._read(resp, url, MAX_CHECKPOINT, deadline)
+                except MalformedTile:
+                    raise StoreUnavailable(f"witness {url} answered over {MAX_CHECKPOINT} bytes") from None
         except httpx.HTTPError as exc:
             raise StoreUnavailable(f"cannot reach witness {self.base}: {exc.__class__.__name__}") from None
-        return resp.status_code, resp.content[:MAX_CHECKPOINT]
 
     def close(self) -> None:
         self._client.close()
