@@ -54,6 +54,9 @@ class TextLabelRule:
     edge_chars: int = 64
     """A notice starting within this many characters of the start (ending within this many of the
     end), ignoring surrounding whitespace, is at the start (end)."""
+    negations: tuple[str, ...] = ()
+    """Regular expressions for what, right before a match, makes it deny the label ("非AI生成",
+    "not AI-generated"): each is searched, anchored at its end, in the few characters before it."""
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,7 @@ TEXT_RULES: dict[str, TextLabelRule] = {
             ),
             patterns=(r"(?:人工智能|(?<![A-Za-z])AI(?![A-Za-z])).{0,12}?(?:生成|合成)",),
             positions=("start", "end"),
+            negations=(r"(?:非|不是|并非|并不是|不|未|没有|无|未经|未使用|没有使用|不使用)(?:由|经|经过|用|使用)?\s*",),
         ),
         TextLabelRule(
             id="eu-ai-act-art50/text",
@@ -104,9 +108,17 @@ TEXT_RULES: dict[str, TextLabelRule] = {
                 r"(?:AI|artificial\s+intelligence)\b",
             ),
             positions=("start", "end", "middle"),
+            negations=(r"\b(?:not|never|no|non|without)(?:\s+been)?[\s-]*",),
         ),
     )
 }
+
+_NEGATION_WINDOW = 16
+
+
+def _negated(text: str, start: int, rule: TextLabelRule) -> bool:
+    before = text[max(0, start - _NEGATION_WINDOW) : start]
+    return any(re.search(f"(?:{neg})$", before, re.IGNORECASE) for neg in rule.negations)
 
 
 def _where(text: str, start: int, end: int, edge: int) -> Position:
@@ -122,12 +134,16 @@ def _where(text: str, start: int, end: int, edge: int) -> Position:
 def check_text_label(text: str, rule: TextLabelRule) -> ExplicitLabelCheck:
     """Check ``text`` against ``rule``. Offsets refer to the NFKC-normalised text."""
     normal = unicodedata.normalize("NFKC", text)
-    matches = sorted(
+    found = sorted(
         (m for pattern in rule.patterns for m in re.finditer(pattern, normal, re.IGNORECASE | re.DOTALL)),
         key=lambda m: m.start(),
     )
+    matches = [m for m in found if not _negated(normal, m.start(), rule)]
     if not matches:
-        wording = RequirementResult("wording", False, f"no notice matching {rule.description}")
+        detail = f"no notice matching {rule.description}"
+        if found:  # e.g. "非AI生成": the words are there, but they deny the label
+            detail = f"only a negated notice ({normal[max(0, found[0].start() - 4) : found[0].end()]!r}); {detail}"
+        wording = RequirementResult("wording", False, detail)
         position = RequirementResult("position", False, "no notice to place")
         return ExplicitLabelCheck(rule, False, (wording, position))
     placed = [(m, _where(normal, m.start(), m.end(), rule.edge_chars)) for m in matches]
