@@ -47,7 +47,7 @@ from typing import Any
 import httpx
 
 from detente.node.auditor import run_audit
-from detente.node.localnet import LocalNode
+from detente.node.localnet import LocalNode, parties_policy
 from detente.tlog.policy import parse_policy
 
 RECEIPT = "detente.dev/receipt/v1"
@@ -370,15 +370,8 @@ def verify(parties: dict[str, Party], auditor: LocalNode, status: dict[str, dict
         if alarms[n.name]:
             problems.append(f"{n.name}: {alarms[n.name]} alarms")
     us, cn = parties["us"].node, parties["cn"].node
-    policy = (
-        f"log {us.vkey} {us.url}\nlog {cn.vkey} {cn.url}\n"
-        f"witness us-w {us.cosigner_vkey}\nwitness cn-w {cn.cosigner_vkey}\n"
-        f"witness auditor-w {auditor.cosigner_vkey}\n"
-        "group parties any us-w cn-w\ngroup parties-and-auditor all parties auditor-w\n"
-        "quorum parties-and-auditor\n"
-    )
     t0 = time.perf_counter()
-    audit = run_audit(parse_policy(policy), None)
+    audit = run_audit(parse_policy(parties_policy(us, cn, auditor)), None)
     audit_s = time.perf_counter() - t0
     if not audit.clean:
         problems.append("audit not clean: " + "; ".join(audit.problems + [p for a in audit.logs for p in a.problems]))

@@ -19,7 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from detente.cli.audit import audit_table
 from detente.errors import StoreUnavailable, VerificationError
 from detente.node.auditor import run_audit
-from detente.node.localnet import LocalNode
+from detente.node.localnet import LocalNode, parties_policy
 from detente.tlog.policy import parse_policy
 
 console = Console()
@@ -225,6 +225,7 @@ def _media_flow(us: LocalNode, cn: LocalNode) -> None:
     console.print(
         f"cn       labels an AI-generated image: AIGC implicit label, then C2PA signed ({len(labeled):,} bytes)"
     )
+
     def anchored() -> bool:
         return any(a["party"] == cn.origin for a in us.api("GET", "/api/v1/labels/anchors").json())
 
@@ -376,13 +377,7 @@ def demo(
             console.print(text, markup=False, highlight=False, soft_wrap=True)
 
         policy_file = directory / "policy.txt"
-        policy_file.write_text(
-            f"log {us.vkey} {us.url}\nlog {cn.vkey} {cn.url}\n"
-            f"witness us-w {us.cosigner_vkey}\nwitness cn-w {cn.cosigner_vkey}\n"
-            f"witness auditor-w {auditor.cosigner_vkey}\n"
-            "group parties any us-w cn-w\ngroup parties-and-auditor all parties auditor-w\n"
-            "quorum parties-and-auditor\n"
-        )
+        policy_file.write_text(parties_policy(us, cn, auditor))
         result = run_audit(parse_policy(policy_file.read_text()), directory / "audit-state.json")
         table = audit_table(result, "audit from public URLs and keys alone")
         console.print(table)

@@ -18,7 +18,7 @@ import httpx
 
 from detente.errors import StoreUnavailable
 
-__all__ = ["LocalNode", "free_port"]
+__all__ = ["LocalNode", "free_port", "parties_policy"]
 
 
 def free_port() -> int:
@@ -157,6 +157,19 @@ class LocalNode:
         if resp.status_code != 201:
             raise StoreUnavailable(f"node {self.name} refused a {record_type} record: {resp.text[:300]}")
         return dict(resp.json())
+
+
+def parties_policy(us: LocalNode, cn: LocalNode, auditor: LocalNode) -> str:
+    """The C2SP tlog-policy an outside auditor of the two parties' logs uses in the demo and the
+    load test: both logs by their public URLs and keys, and a checkpoint counts only when one
+    party's witness *and* the neutral auditor cosigned it."""
+    return (
+        f"log {us.vkey} {us.url}\nlog {cn.vkey} {cn.url}\n"
+        f"witness us-w {us.cosigner_vkey}\nwitness cn-w {cn.cosigner_vkey}\n"
+        f"witness auditor-w {auditor.cosigner_vkey}\n"
+        "group parties any us-w cn-w\ngroup parties-and-auditor all parties auditor-w\n"
+        "quorum parties-and-auditor\n"
+    )
 
 
 def _run_cli(args: list[str]) -> str:
