@@ -401,7 +401,7 @@ def test_mime_aliases_and_parameters_are_accepted() -> None:
     assert read_aigc(write_aigc(wav_sample(), LABEL), "audio/x-wav") is not None
 
 
-@pytest.mark.parametrize("data", [b"", b"hello world", b"GIF89a" + bytes(20), b"%PDF-1.7\n%%EOF\n"])
+@pytest.mark.parametrize("data", [b"", b"hello world", b"GIF89a" + bytes(20), b"RIFF\x00\x00\x00\x00AVI LIST"])
 def test_unknown_or_unsupported_formats_are_typed_errors(data: bytes) -> None:
     with pytest.raises(MalformedError, match=r"unrecognised|not supported"):
         read_aigc(data)

@@ -10,6 +10,8 @@ video/mp4      ``moov/udta/meta`` mdta key ``AIGC``                 ``mp4-udta``
 video/mp4      XMP ``uuid`` box (read only)                         ``xmp``
 audio/wav      RIFF chunk ``AIGC``                                  ``riff-chunk``
 audio/mpeg     ID3v2.4 ``TXXX`` with description ``AIGC``           ``id3-txxx``
+application/   Info dictionary key ``/AIGC`` (an incremental update)  ``pdf-info``
+pdf
 =============  ==================================================  ============
 
 Writing inserts or replaces metadata only (no media data is decoded or re-encoded), replaces an
@@ -28,15 +30,15 @@ from dataclasses import dataclass
 from typing import Literal
 
 from detente.errors import MalformedMedia
-from detente.media import id3, isobmff, jpeg, png, riff
+from detente.media import id3, isobmff, jpeg, pdf, png, riff
 from detente.media.aigc import AigcLabel, parse_aigc_json
 from detente.media.xmp import read_xmp_aigc, set_xmp_aigc
 
 __all__ = ["SUPPORTED_MIME", "AigcFound", "AigcLocation", "detect_format", "read_aigc", "supports", "write_aigc"]
 
-AigcLocation = Literal["xmp", "png-text", "mp4-udta", "riff-chunk", "id3-txxx"]
+AigcLocation = Literal["xmp", "png-text", "mp4-udta", "riff-chunk", "id3-txxx", "pdf-info"]
 
-SUPPORTED_MIME = ("image/jpeg", "image/png", "video/mp4", "audio/wav", "audio/mpeg")
+SUPPORTED_MIME = ("image/jpeg", "image/png", "video/mp4", "audio/wav", "audio/mpeg", "application/pdf")
 
 _ALIASES = {
     "image/jpg": "image/jpeg",
@@ -68,7 +70,7 @@ class AigcFound:
 
 
 def detect_format(data: bytes) -> str:
-    """The MIME type the magic bytes announce, one of :data:`SUPPORTED_MIME` or ``application/pdf``.
+    """The MIME type the magic bytes announce, one of :data:`SUPPORTED_MIME`.
 
     Raises :class:`MalformedError` for anything else.
     """
@@ -155,6 +157,10 @@ def read_aigc(data: bytes, mime: str | None = None) -> AigcFound | None:
         value = riff.read_riff_aigc(data)
         if value is not None:
             found.append((parse_aigc_json(value), "riff-chunk"))
+    elif kind == "application/pdf":
+        info_value = pdf.read_pdf_aigc(data)
+        if info_value is not None:
+            found.append((parse_aigc_json(info_value), "pdf-info"))
     else:
         text_value = id3.read_id3_aigc(data)
         if text_value is not None:
@@ -190,10 +196,11 @@ def write_aigc(data: bytes, label: AigcLabel, mime: str | None = None) -> bytes:
     """``data`` with ``label`` written where the rules place it for its container.
 
     JPEG and PNG get XMP ``TC260:AIGC`` (a PNG's existing ``AIGC`` text chunk is updated too),
-    MP4 the ``moov/udta/meta`` key, WAV the ``AIGC`` chunk, MP3 ``TXXX:AIGC``. Media data is
-    copied unchanged. The result is read back before it is returned. Raises
-    :class:`MalformedError` as :func:`read_aigc` does, when the result would exceed a container's
-    metadata limits, and when the label does not read back.
+    MP4 the ``moov/udta/meta`` key, WAV the ``AIGC`` chunk, MP3 ``TXXX:AIGC``, PDF the Info
+    dictionary's ``/AIGC`` (appended as an incremental update). Media data is copied unchanged.
+    The result is read back before it is returned. Raises :class:`MalformedError` as
+    :func:`read_aigc` does, when the result would exceed a container's metadata limits, and when
+    the label does not read back.
     """
     kind = _resolve(data, mime)
     out = _write(data, kind, label)
@@ -216,4 +223,6 @@ def _write(data: bytes, kind: str, label: AigcLabel) -> bytes:
         return isobmff.write_mp4_aigc(data, value.encode())
     if kind == "audio/wav":
         return riff.write_riff_aigc(data, value.encode())
+    if kind == "application/pdf":
+        return pdf.write_pdf_aigc(data, value)
     return id3.write_id3_aigc(data, value)
