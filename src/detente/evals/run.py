@@ -169,10 +169,23 @@ def _records(
     """``sample_record`` for one perturbation's samples, with the row ids and the perturbation's
     name JSON-encoded once and the inputs' SHA-256 taken from ``digests`` when given (the same
     bytes; anything unusual goes through ``sample_record``)."""
-    out = []
     sha, record = _sha256, _RECORD
     if digests is None:
         digests = [sha(text.encode("utf-8", "surrogatepass")).hexdigest() for text in texts]
+    if not len(texts) == len(preds) == len(scores) == len(digests):
+        raise ValueError("texts, predictions and scores differ in length")
+    try:
+        encoded: dict[str, str] = {}  # a model answers with few distinct outputs: each encoded once
+        for pred in preds:
+            if type(pred) is not str:
+                raise TypeError
+            if pred not in encoded:
+                encoded[pred] = encode_basestring(pred)
+        rows_of = zip(digests, preds, ids, scores, strict=True)
+        return [record(d, encoded[p], name_json, i, s).encode() for d, p, i, s in rows_of]
+    except (TypeError, UnicodeEncodeError):
+        pass  # something unusual (a non-string output, a lone surrogate): sample by sample
+    out = []
     for i, (text, pred, score) in enumerate(zip(texts, preds, scores, strict=True)):
         try:
             if type(pred) is not str:
