@@ -72,6 +72,21 @@ def test_notice_receipt_acknowledgement_and_a_missed_deadline_in_both_logs(make_
     assert missed[0]["refs"][0]["leaf_hash"] == test["leaf_hash"]  # it names the exact leaf
     assert missed[0]["body"]["party"] == cn.origin
 
+    # The inbox pages and filters: the answered notice is closed, the missed link test still open.
+    every = us.api("GET", "/api/v1/inbox")
+    total = int(every.headers["X-Total-Count"])
+    assert total == len(every.json()) >= 2
+    keys = [(t["origin"], t["index"]) for t in every.json()]
+    opened = us.api("GET", "/api/v1/inbox", params={"open": "true"}).json()
+    open_keys = {(t["origin"], t["index"]) for t in opened}
+    assert (us.origin, test["index"]) in open_keys and (us.origin, notice["index"]) not in open_keys
+    assert all(any(o["met_at"] is None for o in t["obligations"]) for t in opened)
+    page = us.api("GET", "/api/v1/inbox", params={"limit": 1, "offset": 1})
+    assert page.headers["X-Total-Count"] == str(total)
+    assert [(t["origin"], t["index"]) for t in page.json()] == keys[1:2]
+    bad = us.api("GET", "/api/v1/inbox", params={"limit": 0})
+    assert bad.status_code == 422 and bad.headers["content-type"].startswith("application/problem+json")
+
 
 def test_restart_in_the_middle_of_a_thread(make_node, wait) -> None:
     us, cn = make_node("us"), make_node("cn")

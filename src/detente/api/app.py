@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Header, Request, Response
+from fastapi import Depends, FastAPI, Header, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from detente import __version__
@@ -247,9 +247,18 @@ def create_app(node: Node) -> FastAPI:
         return out
 
     @app.get("/api/v1/inbox", tags=["operators"])
-    def inbox(who: Principal = viewer) -> list[dict[str, object]]:
-        """Threads this party sent or received: received vs answered, live deadlines, misses."""
-        return node.inbox()
+    def inbox(
+        response: Response,
+        open_only: bool = Query(False, alias="open", description="only threads with an obligation not yet met"),
+        limit: int | None = Query(None, ge=1, le=10_000, description="at most this many threads, newest first"),
+        offset: int = Query(0, ge=0, description="skip this many threads first"),
+        who: Principal = viewer,
+    ) -> list[dict[str, object]]:
+        """Threads this party sent or received, newest first: received vs answered, live deadlines,
+        misses. ``X-Total-Count`` gives the number of threads before ``offset`` and ``limit``."""
+        threads = node.inbox(open_only=open_only)
+        response.headers["X-Total-Count"] = str(len(threads))
+        return threads[offset : None if limit is None else offset + limit]
 
     @app.get("/api/v1/catalogue", tags=["operators"])
     def catalogue(who: Principal = viewer) -> dict[str, object]:

@@ -754,14 +754,17 @@ class Node:
             )
         )
 
-    def inbox(self) -> list[dict[str, object]]:
-        """Every thread this party is part of, with each recipient's state and clocks."""
+    def inbox(self, *, open_only: bool = False) -> list[dict[str, object]]:
+        """Every thread this party is part of, newest first, with each recipient's state and
+        clocks; with ``open_only``, only those with an obligation not yet met (missed included)."""
         now = datetime.fromtimestamp(self.clock(), UTC)
         me = self.identity.name
         out: list[dict[str, object]] = []
         for thread in evaluate(self.all_records(), self.agreement, now, me).threads:
             rec = thread.subject.record
             if me != thread.sender and me not in rec.to:
+                continue
+            if open_only and all(o.met_at is not None for o in thread.obligations):
                 continue
             code = rec.body.get("code") if isinstance(rec.body.get("code"), str) else None
             out.append(
