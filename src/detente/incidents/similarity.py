@@ -10,15 +10,19 @@ Suggestions are never acted on: an operator confirms a link.
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass
 from typing import Any
 
+from detente.errors import DetenteError
 from detente.incidents.index import STOP_WORDS, SearchQuery, query_terms
 from detente.incidents.model import IncidentReport
 from detente.store.incident_protocol import Hit, IncidentIndex
 
 __all__ = ["Suggester", "Suggestion", "salient_words"]
+
+log = logging.getLogger(__name__)
 
 PROBE_POOL = 24
 """The candidate query picks its words among the report's first this many salient words."""
@@ -26,6 +30,9 @@ PROBE_WORDS = 6
 """... and uses this many of them, the rarest in the index."""
 RARITY_CAP = 5000
 """Word counts stop here: beyond it, a word is simply common."""
+INLINE_EMBED = 64
+"""At most this many incidents without a vector are embedded while a suggestion waits."""
+_BATCH = 256
 
 # Beyond the search's own stop words: common words that say nothing about which event it was.
 _STOP = STOP_WORDS | frozenset(
@@ -70,20 +77,28 @@ class Suggestion:
 
 
 class Suggester:
+    """Duplicate suggestions over an incident index. The embeddings are kept in the index
+    (``IncidentIndex.store_vectors``), one per incident version and model, so a restarted node
+    reads them instead of embedding every incident again. A handful of new incidents
+    (:data:`INLINE_EMBED`) are embedded while a suggestion waits; more (a fresh import, a first
+    start) are embedded by one background thread, and suggestions meanwhile use the vectors ready
+    so far (``semantic`` is ``None`` for the others)."""
+
     def __init__(self, index: IncidentIndex, *, semantic: bool = True) -> None:
         self.index = index
         self._semantic = semantic
         self._embedder: Any = None
         self._checked = False
-        self._lock = threading.Lock()
-        self._vectors: dict[tuple[str, str], Any] = {}
-        self._skipped: set[tuple[str, str]] = set()  # no English text: no vector
+        self._lock = threading.Lock()  # loading the model
+        self._state = threading.Lock()  # the vectors, the matrix and the worker
+        self._vectors: dict[tuple[str, str], Any] = {}  # incidents with English text only
+        self._loaded = False
         self._seen = -1
         self._order: list[tuple[str, str]] = []
         self._stacked: Any = None
+        self._worker: threading.Thread | None = None
 
-    def embed(self, texts: list[str]) -> Any:
-        """Vectors for ``texts``, or ``None`` when the embedding model is not installed."""
+    def _load(self) -> Any:
         with self._lock:
             if not self._checked:
                 self._checked = True
@@ -94,40 +109,101 @@ class Suggester:
                         self._embedder = None
                     else:
                         self._embedder = load_embedder()
-        return None if self._embedder is None else self._embedder.encode(texts)
+        return self._embedder
+
+    def embed(self, texts: list[str]) -> Any:
+        """Vectors for ``texts``, or ``None`` when the embedding model is not installed."""
+        embedder = self._load()
+        return None if embedder is None else embedder.encode(texts)
+
+    @property
+    def embedding(self) -> bool:
+        """Whether the background thread is still embedding incidents."""
+        with self._state:
+            return self._worker is not None and self._worker.is_alive()
 
     def vectors(self) -> dict[tuple[str, str], Any]:
-        """The vectors embedded so far, by (origin, incident id): to save them for a later process."""
-        self._matrix()
-        return dict(self._vectors)
+        """Every indexed incident's vector (embedding what is missing first, however many), by
+        (origin, incident id): to save them for a later process."""
+        self._matrix(wait=True)
+        with self._state:
+            return dict(self._vectors)
 
     def preload(self, vectors: dict[tuple[str, str], Any]) -> None:
-        """Vectors embedded earlier (by :meth:`vectors`, for the same texts): they are not embedded again."""
-        with self._lock:
-            self._vectors.update(vectors)
-            self._seen = -1
-
-    def _matrix(self) -> tuple[list[tuple[str, str]], Any]:
-        """Every indexed incident with English text, and its vectors as one matrix; new incidents
-        are embedded when the index has grown (a cheap check), the matrix rebuilt only then."""
+        """Vectors embedded earlier for the incidents' current texts (by :meth:`vectors`): kept in
+        the index, so they are not embedded again."""
         import numpy as np
 
+        embedder = self._load()
+        if embedder is None:
+            return
+        current = {(o, i): n for o, i, n in self.index.missing_vectors(embedder.model_id)}
+        rows = [(k[0], k[1], current[k], np.asarray(v, dtype=np.float32).tobytes())
+                for k, v in vectors.items() if k in current]  # fmt: skip
+        self.index.store_vectors(embedder.model_id, rows)
+        with self._state:
+            self._loaded, self._seen = False, -1
+
+    def _matrix(self, *, wait: bool = False) -> tuple[list[tuple[str, str]], Any]:
+        """Every indexed incident with English text and a vector, and those vectors as one matrix.
+        When the index has grown (a cheap check), what has no current vector is embedded, inline
+        or in the background (see the class), and the matrix rebuilt."""
+        import numpy as np
+
+        embedder = self._load()
+        if embedder is None:
+            return [], None
+        model = embedder.model_id
         size = self.index.size()
-        if size != self._seen:
-            keys = [k for k in self.index.keys() if k not in self._vectors and k not in self._skipped]  # noqa: SIM118
-            if keys:
-                texts = self.index.texts(keys, english=True)
-                order = [k for k in keys if k in texts and _is_english(texts[k])]
-                self._skipped.update(k for k in keys if k not in order)
-                if order:
-                    vectors = self.embed([texts[k] for k in order])
-                    if vectors is None:
-                        return [], None
-                    self._vectors.update(zip(order, vectors, strict=True))
+        with self._state:
+            if size == self._seen and not wait:
+                return self._order, self._stacked
+            if not self._loaded:
+                stored = self.index.load_vectors(model)
+                self._vectors.update((k, np.frombuffer(v, dtype=np.float32)) for k, v in stored.items() if v)
+                self._loaded = True
+            worker = self._worker
+        if wait and worker is not None:
+            worker.join()
+        gaps = self.index.missing_vectors(model)
+        if gaps and (wait or len(gaps) <= INLINE_EMBED):
+            self._embed(embedder, gaps)
+        elif gaps:
+            self._start_worker(embedder)
+        with self._state:
             self._order = list(self._vectors)
             self._stacked = np.stack([self._vectors[k] for k in self._order]) if self._order else None
             self._seen = size
-        return self._order, self._stacked
+            return self._order, self._stacked
+
+    def _embed(self, embedder: Any, gaps: list[tuple[str, str, int]]) -> None:
+        """Embed and keep ``(origin, incident_id, latest_index)`` incidents, a batch at a time."""
+        for start in range(0, len(gaps), _BATCH):
+            batch = gaps[start : start + _BATCH]
+            texts = self.index.texts([(o, i) for o, i, _ in batch], english=True)
+            english = [g for g in batch if (g[0], g[1]) in texts and _is_english(texts[(g[0], g[1])])]
+            vectors = embedder.encode([texts[(o, i)] for o, i, _ in english]) if english else []
+            done = {(o, i): v for (o, i, _), v in zip(english, vectors, strict=True)}
+            rows = [(o, i, n, done[(o, i)].tobytes() if (o, i) in done else b"") for o, i, n in batch]
+            self.index.store_vectors(embedder.model_id, rows)  # b"": nothing in English to embed
+            with self._state:
+                for o, i, _ in batch:
+                    self._vectors.pop((o, i), None)
+                self._vectors.update(done)
+                self._seen = -1  # rebuild the matrix on the next suggestion
+
+    def _start_worker(self, embedder: Any) -> None:
+        def work() -> None:
+            try:
+                self._embed(embedder, self.index.missing_vectors(embedder.model_id))
+            except DetenteError as exc:  # the next suggestion starts it again
+                log.warning("embedding incidents stopped: %s", exc.message)
+
+        with self._state:
+            if self._worker is not None and self._worker.is_alive():
+                return
+            self._worker = threading.Thread(target=work, name="detente-embed", daemon=True)
+            self._worker.start()
 
     def _probe(self, report: IncidentReport) -> list[str]:
         """The words of the candidate query: of the report's first salient words (the title's
@@ -174,8 +250,8 @@ class Suggester:
                     if k not in candidates and (hit := self.index.get(*k)) is not None:
                         candidates[k] = hit
                 for k in candidates:
-                    if k not in semantic and k in vectors:
-                        semantic[k] = float(vectors[k] @ query_vec[0])
+                    if k not in semantic and (vector := vectors.get(k)) is not None:
+                        semantic[k] = float(vector @ query_vec[0])
         mine = set(words)
         texts = self.index.texts(list(candidates))
         out = []

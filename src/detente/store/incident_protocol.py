@@ -5,6 +5,7 @@ after a crash changes nothing."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -82,6 +83,18 @@ class IncidentIndex(Protocol):
 
     def size(self) -> int:
         """A number that grows whenever an incident is added or changes (for caches)."""
+
+    def load_vectors(self, model: str) -> dict[tuple[str, str], bytes]:
+        """The embeddings kept for ``model``, by incident key, for the incident's current version
+        only (an embedding of an older stage's text is not returned)."""
+
+    def missing_vectors(self, model: str) -> list[tuple[str, str, int]]:
+        """``(origin, incident_id, latest_index)`` of every incident with no current embedding for
+        ``model``, in indexing order."""
+
+    def store_vectors(self, model: str, rows: Sequence[tuple[str, str, int, bytes]]) -> None:
+        """Keep ``(origin, incident_id, latest_index, vector)`` embeddings (replacing older ones);
+        an empty vector records an incident with nothing to embed."""
 
     def word_counts(self, words: list[str], *, cap: int) -> dict[str, int]:
         """How many incidents hold each word, counted up to ``cap``: a cheap rarity signal (each

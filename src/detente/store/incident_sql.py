@@ -412,6 +412,32 @@ class SQLIncidentIndex(ABC):
         row = self._exec("SELECT value FROM @inc_meta WHERE key = 'version'").fetchone()
         return int(row[0]) if row else 0
 
+    # --- embeddings kept for the duplicate suggester -----------------------------------------
+
+    def load_vectors(self, model: str) -> dict[tuple[str, str], bytes]:
+        rows = self._exec(
+            "SELECT v.origin, v.incident_id, v.vector FROM @inc_vectors v JOIN @inc_docs d ON d.origin = v.origin "
+            "AND d.incident_id = v.incident_id AND d.latest_index = v.latest_index WHERE v.model = ?",
+            (model,),
+        )
+        return {(r[0], r[1]): bytes(r[2]) for r in rows}
+
+    def missing_vectors(self, model: str) -> list[tuple[str, str, int]]:
+        rows = self._exec(
+            "SELECT d.origin, d.incident_id, d.latest_index FROM @inc_docs d LEFT JOIN @inc_vectors v "
+            "ON v.model = ? AND v.origin = d.origin AND v.incident_id = d.incident_id "
+            "AND v.latest_index = d.latest_index WHERE v.origin IS NULL ORDER BY d.doc_id",
+            (model,),
+        )
+        return [(r[0], r[1], int(r[2])) for r in rows]
+
+    def store_vectors(self, model: str, rows: Sequence[tuple[str, str, int, bytes]]) -> None:
+        with self._transaction():
+            for origin, incident_id, latest_index, vector in rows:
+                key = (model, origin, incident_id)
+                self._exec("DELETE FROM @inc_vectors WHERE model = ? AND origin = ? AND incident_id = ?", key)
+                self._exec("INSERT INTO @inc_vectors VALUES (?, ?, ?, ?, ?)", (*key, latest_index, vector))
+
     def word_counts(self, words: list[str], *, cap: int) -> dict[str, int]:
         return {w: self._fts_count([w], any_term=False, cap=cap) for w in words}
 

@@ -30,6 +30,9 @@ CREATE TABLE IF NOT EXISTS {s}.inc_docs (
     UNIQUE (origin, incident_id));
 CREATE INDEX IF NOT EXISTS inc_docs_tsv ON {s}.inc_docs USING GIN (tsv);
 CREATE INDEX IF NOT EXISTS inc_docs_occurred ON {s}.inc_docs (occurred);
+CREATE TABLE IF NOT EXISTS {s}.inc_vectors (
+    model TEXT NOT NULL, origin TEXT NOT NULL, incident_id TEXT NOT NULL, latest_index BIGINT NOT NULL,
+    vector BYTEA NOT NULL, PRIMARY KEY (model, origin, incident_id));
 """ + TABLES.replace("CREATE INDEX IF NOT EXISTS @", "CREATE INDEX IF NOT EXISTS ").replace("@", f"{s}.")
 
 

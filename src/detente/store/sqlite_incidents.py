@@ -24,6 +24,9 @@ CREATE TABLE IF NOT EXISTS inc_docs (
     search TEXT NOT NULL, UNIQUE (origin, incident_id));
 CREATE INDEX IF NOT EXISTS inc_docs_occurred ON inc_docs (occurred);
 CREATE VIRTUAL TABLE IF NOT EXISTS inc_fts USING fts5(search, tokenize = 'porter unicode61 remove_diacritics 2');
+CREATE TABLE IF NOT EXISTS inc_vectors (
+    model TEXT NOT NULL, origin TEXT NOT NULL, incident_id TEXT NOT NULL, latest_index INTEGER NOT NULL,
+    vector BLOB NOT NULL, PRIMARY KEY (model, origin, incident_id));
 """
 
 
