@@ -201,6 +201,20 @@ def test_word_counts_stop_at_the_cap(filled) -> None:  # type: ignore[no-untyped
     assert filled.word_counts(["model"], cap=2) == {"model": 2}
 
 
+def test_vectors_are_kept_per_model_for_the_current_version_only(filled) -> None:  # type: ignore[no-untyped-def]
+    m = "model-a@1"
+    assert {(o, i) for o, i, _ in filled.missing_vectors(m)} == {(US, "us-1"), (US, "us-2"), (CN, "cn-1")}
+    filled.store_vectors(m, [(US, "us-1", 0, b"\x01\x02"), (CN, "cn-1", 0, b"")])
+    assert filled.load_vectors(m) == {(US, "us-1"): b"\x01\x02", (CN, "cn-1"): b""}
+    assert filled.missing_vectors(m) == [(US, "us-2", 1)]
+    assert filled.load_vectors("model-b@1") == {}  # another model has its own
+    filled.store_vectors(m, [(US, "us-1", 0, b"\x03")])  # replaced, not added
+    assert filled.load_vectors(m)[(US, "us-1")] == b"\x03"
+    filled.apply(batch_for(items((US, 5, INCIDENT, report("us-1", "Chatbot advice, update", "More patients.")))))
+    assert (US, "us-1") not in filled.load_vectors(m)  # the vector was of the older stage's text
+    assert (US, "us-1", 5) in filled.missing_vectors(m)
+
+
 def test_an_index_in_an_older_format_is_emptied_for_a_replay(filled) -> None:  # type: ignore[no-untyped-def]
     assert filled.rebuilt is False and filled.get(US, "us-1") is not None
     filled._exec("UPDATE @inc_meta SET value = '1' WHERE key = 'format'")
