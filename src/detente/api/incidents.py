@@ -10,7 +10,7 @@ from fastapi import FastAPI, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
-from detente.errors import EntryTooLarge
+from detente.errors import EntryTooLarge, StorageError
 from detente.incidents.index import SearchQuery
 from detente.incidents.model import Classification, Comment, IncidentLink, IncidentReport, LinkConfirmation
 from detente.incidents.taxonomy import builtin_taxonomies
@@ -59,13 +59,19 @@ def add_incident_routes(app: FastAPI, node: Node, viewer: Any, officer: Any) -> 
         critical-infrastructure report, the early-warning hotline message it raised."""
         seq, warning = desk.file(item.report, tlp=item.tlp)
         key = (node.identity.name, item.report.incident_id)
-        suggestions = desk.suggest(item.report, exclude=key)
-        return {
+        answer = {
             **_placed(node, seq, who),
             "incident_id": item.report.incident_id,
             "early_warning": warning.model_dump() if warning else None,
-            "possible_duplicates": [s.as_dict() for s in suggestions],
         }
+        try:
+            answer["possible_duplicates"] = [s.as_dict() for s in desk.suggest(item.report, exclude=key)]
+        except StorageError as exc:  # the report is logged already: say so, without suggestions
+            answer["possible_duplicates"] = None
+            answer["possible_duplicates_error"] = (
+                f"{exc.message}; the report is filed: ask GET /api/v1/incident/similar for its suggestions"
+            )
+        return answer
 
     @app.get("/api/v1/incidents", tags=["incidents"])
     def search_incidents(query: Annotated[SearchQuery, Query()], who: Principal = viewer) -> dict[str, Any]:
