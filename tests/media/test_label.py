@@ -185,4 +185,6 @@ def test_a_format_without_aigc_support_is_checked_for_c2pa_and_says_so(tmp_path:
     assert regimes(report)["c2pa"].verdict == "pass"
     cn = regimes(report)["cn-aigc"]
     assert cn.verdict == "fail"
-    assert "does not read AIGC labels in image/webp" in next(r.detail for r in cn.rules if r.rule_id == "cn.implicit-present")
+    assert "does not read AIGC labels in image/webp" in next(
+        r.detail for r in cn.rules if r.rule_id == "cn.implicit-present"
+    )
