@@ -256,9 +256,9 @@ def create_app(node: Node) -> FastAPI:
     ) -> list[dict[str, object]]:
         """Threads this party sent or received, newest first: received vs answered, live deadlines,
         misses. ``X-Total-Count`` gives the number of threads before ``offset`` and ``limit``."""
-        threads = node.inbox(open_only=open_only)
-        response.headers["X-Total-Count"] = str(len(threads))
-        return threads[offset : None if limit is None else offset + limit]
+        total, page = node.inbox_page(open_only=open_only, limit=limit, offset=offset)
+        response.headers["X-Total-Count"] = str(total)
+        return page
 
     @app.get("/api/v1/catalogue", tags=["operators"])
     def catalogue(who: Principal = viewer) -> dict[str, object]:

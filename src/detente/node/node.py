@@ -757,15 +757,25 @@ class Node:
     def inbox(self, *, open_only: bool = False) -> list[dict[str, object]]:
         """Every thread this party is part of, newest first, with each recipient's state and
         clocks; with ``open_only``, only those with an obligation not yet met (missed included)."""
+        return self.inbox_page(open_only=open_only)[1]
+
+    def inbox_page(
+        self, *, open_only: bool = False, limit: int | None = None, offset: int = 0
+    ) -> tuple[int, list[dict[str, object]]]:
+        """The number of threads :meth:`inbox` would list, and the page ``offset`` … ``offset +
+        limit`` of them (only that page is turned into answers)."""
         now = datetime.fromtimestamp(self.clock(), UTC)
         me = self.identity.name
+        threads = [
+            t
+            for t in evaluate(self.all_records(), self.agreement, now, me).threads
+            if (me == t.sender or me in t.subject.record.to)
+            and not (open_only and all(o.met_at is not None for o in t.obligations))
+        ]
+        threads.sort(key=lambda t: t.subject.record.issued, reverse=True)
         out: list[dict[str, object]] = []
-        for thread in evaluate(self.all_records(), self.agreement, now, me).threads:
+        for thread in threads[offset : None if limit is None else offset + limit]:
             rec = thread.subject.record
-            if me != thread.sender and me not in rec.to:
-                continue
-            if open_only and all(o.met_at is not None for o in thread.obligations):
-                continue
             code = rec.body.get("code") if isinstance(rec.body.get("code"), str) else None
             out.append(
                 {
@@ -798,8 +808,7 @@ class Node:
                     "escalations": sorted(thread.escalations or ()),
                 }
             )
-        out.sort(key=lambda t: str(t["issued"]), reverse=True)
-        return out
+        return len(threads), out
 
     def _remind(self, action: Action, subject: RecordRef) -> None:
         key = (subject.origin, subject.index, action.obligation)
