@@ -17,6 +17,8 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -108,6 +110,8 @@ class Node:
         self._receipted: set[tuple[str, int]] | None = None  # (origin, index) this party has receipted
         self._incidents: IncidentDesk | None = None
         self._reminded: set[tuple[str, int, str]] = set()
+        self._witnesses = ThreadPoolExecutor(max_workers=8, thread_name_prefix="detente-witness")
+        self._asking: dict[str, Future[None]] = {}  # the witness request in flight, per peer
         self.alerts = Alerter(
             self.identity,
             config.webhook_url,
@@ -369,22 +373,41 @@ class Node:
             self._cosigs = (self.log.signed_checkpoint(), sorted(witnesses, key=lambda s: s.name))
 
     def publish(self) -> bool:
-        """Ask each witnessing peer to cosign our latest checkpoint; ``False`` if one failed."""
+        """Ask every witnessing peer at once to cosign our latest checkpoint; ``False`` if one
+        failed. Each is asked on its own thread and waited for a bounded time, so a witness that
+        answers slowly (or trickles its answer's headers, which no read timeout bounds) cannot
+        hold up the others; one still busy with an earlier request is not asked again meanwhile."""
         note = self.log.signed_checkpoint()
         cp = self.log.checkpoint
         ok = True
+        asked: list[tuple[str, PeerStatus, Future[None]]] = []
         for row in self.state.peers():
             if not row.cosigner_vkey:
                 continue
             status = self.peers.get(row.name)
             if status is None:
                 continue
+            with self._cosig_lock:
+                pending = self._asking.get(row.name)
+                if pending is not None and not pending.done():
+                    ok = False
+                    continue
+                future = self._witnesses.submit(self._ask_witness, row, status, cp, note)
+                self._asking[row.name] = future
+            asked.append((row.name, status, future))
+        wait = 2 * self.config.peer_timeout + 1  # two requests (a 409 is retried once), then give up
+        deadline = time.monotonic() + wait
+        for name, status, future in asked:
             try:
-                self._ask_witness(row, status, cp, note)
+                future.result(timeout=max(0.0, deadline - time.monotonic()))
+            except FutureTimeout:
+                ok = False
+                status.last_error = f"witness {name} did not answer within {wait:g}s"
+                log.info("witness peer=%s error=%s", name, status.last_error)
             except DetenteError as exc:
                 ok = False
                 status.last_error = exc.message
-                log.info("witness peer=%s error=%s", row.name, exc.message)
+                log.info("witness peer=%s error=%s", name, exc.message)
         return ok
 
     def client(self, row: PeerRow) -> PeerClient:
@@ -884,6 +907,7 @@ class Node:
         for t in self._threads:
             t.join(timeout=5)
         self.sequencer.close()
+        self._witnesses.shutdown(wait=False, cancel_futures=True)
         for client in self._clients.values():
             client.close()
         self.alerts.close()
