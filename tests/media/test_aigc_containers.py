@@ -450,6 +450,7 @@ MAGICS = [
     b"RIFF\x00\x00\x00\x00WAVE",
     b"ID3\x04\x00",
     b"\xff\xfb",
+    b"%PDF-1.7\n",  # what pypdf makes of it must come back as a typed error too
 ]
 
 
