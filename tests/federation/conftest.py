@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import socket
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from email import message_from_string
@@ -255,6 +257,45 @@ def fault_proxy() -> Iterator[Callable[..., FaultProxy]]:
     yield make
     for p in made:
         p.close()
+
+
+@pytest.fixture
+def trickler() -> Iterator[Callable[[bytes, bytes, float], str]]:
+    """``trickler(head, drip, interval)``: the URL of a loopback server that answers every request
+    with ``head``, then ``drip`` every ``interval`` seconds until the test ends: each read well
+    within any timeout, the answer never done."""
+    servers: list[socket.socket] = []
+    stop = threading.Event()
+
+    def serve(conn: socket.socket, head: bytes, drip: bytes, interval: float) -> None:
+        with conn:
+            try:
+                conn.recv(65536)
+                conn.sendall(head)
+                while not stop.wait(interval):
+                    conn.sendall(drip)
+            except OSError:
+                return
+
+    def make(head: bytes, drip: bytes, interval: float) -> str:
+        server = socket.create_server(("127.0.0.1", 0))
+        servers.append(server)
+
+        def accept() -> None:
+            while not stop.is_set():
+                try:
+                    conn, _ = server.accept()
+                except OSError:
+                    return
+                threading.Thread(target=serve, args=(conn, head, drip, interval), daemon=True).start()
+
+        threading.Thread(target=accept, daemon=True).start()
+        return f"http://127.0.0.1:{server.getsockname()[1]}"
+
+    yield make
+    stop.set()
+    for server in servers:
+        server.close()
 
 
 class MailServer:

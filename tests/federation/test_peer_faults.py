@@ -191,66 +191,28 @@ def test_a_peer_replaying_old_answers_never_moves_the_mirror_back(make_node, wai
     assert cn.status()["alarms"] == 0
 
 
-def _header_trickler() -> tuple[str, Callable[[], None]]:
-    """A server that answers every request with a status line and then one byte of an endless
-    header every 0.3 s: each read well within any timeout, the headers never done."""
-    import socket
-
-    server = socket.create_server(("127.0.0.1", 0))
-    stop = threading.Event()
-
-    def serve(conn: socket.socket) -> None:
-        with conn:
-            conn.recv(65536)
-            try:
-                conn.sendall(b"HTTP/1.1 200 OK\r\nX-Slow: ")
-                while not stop.wait(0.3):
-                    conn.sendall(b"a")
-            except OSError:
-                return
-
-    def accept() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = server.accept()
-            except OSError:
-                return
-            threading.Thread(target=serve, args=(conn,), daemon=True).start()
-
-    threading.Thread(target=accept, daemon=True).start()
-
-    def close() -> None:
-        stop.set()
-        server.close()
-
-    return f"http://127.0.0.1:{server.getsockname()[1]}", close
-
-
-def test_a_witness_trickling_its_headers_does_not_hold_up_the_others(make_node, wait) -> None:  # type: ignore[no-untyped-def]
+def test_a_witness_trickling_its_headers_does_not_hold_up_the_others(make_node, wait, trickler) -> None:  # type: ignore[no-untyped-def]
     from detente.crypto.keys import Ed25519Identity
     from detente.node.localnet import _run_cli
 
     us, cn = make_node("us"), make_node("cn")
-    url, close = _header_trickler()
-    try:
-        _configure(us, peer_timeout=PEER_TIMEOUT)
-        bad = Ed25519Identity.generate("bad.example/log")  # pinned as a witness asked before cn
-        _run_cli(["peer", "add", "a-bad", url, "--vkey", str(bad.vkey()),
-                  "--cosigner-vkey", str(bad.cosigner_vkey()), "-n", str(us.directory)])  # fmt: skip
-        us.pin(cn)
-        cn.pin(us)
-        us.start()
-        cn.start()
-        us.send(STATEMENT, "to be cosigned")
-        wait("cn to cosign us's checkpoint", lambda: cn.origin in us.status()["cosigned_by"], timeout=10)
-        wait(
-            "the trickling witness to be given up on",
-            lambda: "did not answer within" in (_peer(us, "a-bad")["last_error"] or ""),
-            timeout=15,
-        )
-        start = time.monotonic()
-        us.send(STATEMENT, "the next one, while the bad witness's first request still hangs")
-        wait("cn to cosign the next checkpoint too", lambda: _peer(us, "cn")["witness_size"] >= 2, timeout=10)
-        assert time.monotonic() - start < 10
-    finally:
-        close()
+    url = trickler(b"HTTP/1.1 200 OK\r\nX-Slow: ", b"a", 0.3)  # a header byte every 0.3 s, forever
+    _configure(us, peer_timeout=PEER_TIMEOUT)
+    bad = Ed25519Identity.generate("bad.example/log")  # pinned as a witness asked before cn
+    _run_cli(["peer", "add", "a-bad", url, "--vkey", str(bad.vkey()),
+              "--cosigner-vkey", str(bad.cosigner_vkey()), "-n", str(us.directory)])  # fmt: skip
+    us.pin(cn)
+    cn.pin(us)
+    us.start()
+    cn.start()
+    us.send(STATEMENT, "to be cosigned")
+    wait("cn to cosign us's checkpoint", lambda: cn.origin in us.status()["cosigned_by"], timeout=10)
+    wait(
+        "the trickling witness to be given up on",
+        lambda: "did not answer within" in (_peer(us, "a-bad")["last_error"] or ""),
+        timeout=15,
+    )
+    start = time.monotonic()
+    us.send(STATEMENT, "the next one, while the bad witness's first request still hangs")
+    wait("cn to cosign the next checkpoint too", lambda: _peer(us, "cn")["witness_size"] >= 2, timeout=10)
+    assert time.monotonic() - start < 10
