@@ -172,25 +172,12 @@ def _records(
     sha, record = _sha256, _RECORD
     if digests is None:
         digests = [sha(text.encode("utf-8", "surrogatepass")).hexdigest() for text in texts]
-    if not len(texts) == len(preds) == len(scores) == len(digests):
-        raise ValueError("texts, predictions and scores differ in length")
-    try:
-        encoded: dict[str, str] = {}  # a model answers with few distinct outputs: each encoded once
-        for pred in preds:
-            if type(pred) is not str:
-                raise TypeError
-            if pred not in encoded:
-                encoded[pred] = encode_basestring(pred)
-        rows_of = zip(digests, preds, ids, scores, strict=True)
-        return [record(d, encoded[p], name_json, i, s).encode() for d, p, i, s in rows_of]
-    except (TypeError, UnicodeEncodeError):
-        pass  # something unusual (a non-string output, a lone surrogate): sample by sample
     out = []
-    for i, (text, pred, score) in enumerate(zip(texts, preds, scores, strict=True)):
+    for i, (text, digest, pred, score) in enumerate(zip(texts, digests, preds, scores, strict=True)):
         try:
             if type(pred) is not str:
                 raise TypeError
-            line = record(digests[i], encode_basestring(pred), name_json, ids[i], score).encode()
+            line = record(digest, encode_basestring(pred), name_json, ids[i], score).encode()
         except (TypeError, UnicodeEncodeError):
             line = sample_record(rows[i].id, name, text, pred, score)
         out.append(line)
