@@ -11,7 +11,7 @@ before they are signed:
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from detente.commitments.ledger import Ledger, Version, diff, render
 from detente.commitments.model import (
@@ -32,9 +32,6 @@ from detente.errors import LogNotFound, MalformedRecord
 from detente.node.desk import Desk
 from detente.records.ref import RecordRef
 from detente.records.text import BilingualText
-
-if TYPE_CHECKING:
-    pass
 
 __all__ = ["CommitmentDesk"]
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from detente.errors import LogNotFound, MalformedRecord
 from detente.exportctl.classify import classify
@@ -35,9 +35,6 @@ from detente.protocol.threads import Logged, evaluate
 from detente.records.hotline import HotlineMessage, HotlineTopic, Priority
 from detente.records.ref import RecordRef
 from detente.records.text import BilingualText
-
-if TYPE_CHECKING:
-    pass
 
 __all__ = ["ExportDesk"]
 

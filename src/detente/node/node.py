@@ -96,7 +96,7 @@ class Node:
         self.identity = finish_rotation(base / config.key_file, self.logs, self.identity, own, self._keep_key_events)
         self.log = TileLog.create(self.logs, self.identity)
         self._key_lock = threading.Lock()  # sealing with the current key vs. rotating it
-        self.log.trust(self.key_history(self.identity.name, str(self.identity.vkey())).keys)
+        self.log.trust(own.keys)  # the history above, with the rotation finish_rotation may have kept
         self.sequencer = Sequencer(self.log, max_batch=config.max_batch, max_wait=config.max_wait)
         self._cosigs: tuple[bytes, list[NoteSignature]] = (b"", [])
         self._cosig_lock = threading.Lock()
@@ -444,7 +444,8 @@ class Node:
     # --- pulling peers ----------------------------------------------------------------------
 
     def sync(self, name: str) -> SyncResult:
-        status = self.peers[self.peer_row(name).name]
+        self.peer_row(name)  # an unknown peer: LogNotFound
+        status = self.peers[name]
         with status.syncing:
             return self._sync(name, status)
 

@@ -61,14 +61,7 @@ def finish_rotation(
     note = logs.latest_checkpoint(identity.name)
     for path in staged:
         new = read_identity(path)
-        logged = False
-        if note is not None and new.name == identity.name:
-            try:
-                open_checkpoint(note, [verifier_for(new.vkey())], origin=identity.name)
-                logged = True
-            except DetenteError:
-                logged = False
-        if not logged:
+        if note is None or new.name != identity.name or not _signs(new, note):
             path.unlink()
             log.warning("key-rotation origin=%s staged key %s was never logged: deleted", identity.name, path.name)
             continue
@@ -79,6 +72,14 @@ def finish_rotation(
                     identity.name, new.vkey(), kept.name)  # fmt: skip
         identity = new
     return identity
+
+
+def _signs(key: Ed25519Identity, note: bytes) -> bool:
+    try:
+        open_checkpoint(note, [verifier_for(key.vkey())], origin=key.name)
+    except DetenteError:
+        return False
+    return True
 
 
 def _keep_rotation(
