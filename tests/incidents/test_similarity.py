@@ -9,7 +9,7 @@ import pytest
 
 from detente.incidents.index import IndexBatch, StageRow
 from detente.incidents.model import IncidentReport
-from detente.incidents.similarity import Suggester
+from detente.incidents.similarity import Suggester, report_words
 from detente.store.sqlite_incidents import SQLiteIncidentIndex
 
 US = "us.example/log"
@@ -85,12 +85,13 @@ def test_the_candidate_query_uses_the_rarest_words_of_the_report(index) -> None:
     index.apply(IndexBatch(stages=[StageRow(US, 10 + i, f"{10 + i:064x}", t, r) for i, r in enumerate(common)]))
     s = Suggester(index, semantic=False)
     new = report("x", "Chatbot advice about insulin dosing", "The chatbot gave advice on insulin.")
-    probe = s._probe(new)
+    probe = s._probe(new, report_words(new))
     # "insulin" and "dosing" are held by one incident, "chatbot", "advice" and "gave" by seven
     # (the title's words first among equals); "about" is a stop word
     assert probe == ["insulin", "dosing", "chatbot", "advice", "gave"]
     assert "a" in [g.incident_id for g in s.suggest(new, limit=10)]  # a candidate through its rare words
-    assert s._probe(report("y", "Zyxwv qwrtp", "Nothing indexed holds these words.")) == []
+    unknown = report("y", "Zyxwv qwrtp", "Nothing indexed holds these words.")
+    assert s._probe(unknown, report_words(unknown)) == []
 
 
 def _semantic(index) -> Suggester:  # type: ignore[no-untyped-def]

@@ -20,7 +20,7 @@ from detente.incidents.index import STOP_WORDS, SearchQuery, query_terms
 from detente.incidents.model import IncidentReport
 from detente.store.incident_protocol import Hit, IncidentIndex
 
-__all__ = ["Suggester", "Suggestion", "salient_words"]
+__all__ = ["Suggester", "Suggestion", "report_words", "salient_words"]
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +54,13 @@ def salient_words(text: str) -> list[str]:
         if t not in _STOP and (len(t) > 2 or not t.isascii()):
             seen.setdefault(t, None)
     return list(seen)
+
+
+def report_words(report: IncidentReport) -> list[str]:
+    """The salient words of a report's title and description, with their translations."""
+    parts = [report.title.original.text, *report.title.translations.values()]
+    parts += [report.description.original.text, *report.description.translations.values()]
+    return salient_words(". ".join(parts))
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,14 +212,13 @@ class Suggester:
             self._worker = threading.Thread(target=work, name="detente-embed", daemon=True)
             self._worker.start()
 
-    def _probe(self, report: IncidentReport) -> list[str]:
-        """The words of the candidate query: of the report's first salient words (the title's
-        first), the ones held by the fewest indexed incidents. An any-word query is ranked over
-        every incident it matches, so a common word costs time and finds little: at 100,000
-        incidents, 8 title-first words took p95 168 ms, the 6 rarest 16 ms (docs/performance.md)."""
+    def _probe(self, report: IncidentReport, words: list[str]) -> list[str]:
+        """The words of the candidate query: of the report's first salient words (``words``, from
+        :func:`report_words`; the title's first), the ones held by the fewest indexed incidents.
+        An any-word query is ranked over every incident it matches, so a common word costs time
+        and finds little: at 100,000 incidents, 8 title-first words took p95 168 ms, the 6 rarest
+        16 ms (docs/performance.md)."""
         title = [report.title.original.text, *report.title.translations.values()]
-        words = salient_words(". ".join([*title, report.description.original.text,
-                                         *report.description.translations.values()]))  # fmt: skip
         pool = list(dict.fromkeys(salient_words(" ".join(title)) + words))[:PROBE_POOL]
         if not pool:
             return []
@@ -223,12 +229,10 @@ class Suggester:
     def suggest(
         self, report: IncidentReport, *, exclude: tuple[str, str] | None = None, limit: int = 5
     ) -> list[Suggestion]:
-        parts = [report.title.original.text, *report.title.translations.values()]
-        parts += [report.description.original.text, *report.description.translations.values()]
-        words = salient_words(". ".join(parts))
+        words = report_words(report)
         english = f"{report.title.in_lang('en')[0]}. {report.description.in_lang('en')[0]}"
         candidates: dict[tuple[str, str], Hit] = {}
-        probe = self._probe(report)
+        probe = self._probe(report, words)
         if probe:
             page = self.index.search(SearchQuery(q=" ".join(probe), match="any", limit=30))
             candidates.update({(h.origin, h.incident_id): h for h in page.hits})
