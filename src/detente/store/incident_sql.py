@@ -434,9 +434,11 @@ class SQLIncidentIndex(ABC):
     def store_vectors(self, model: str, rows: Sequence[tuple[str, str, int, bytes]]) -> None:
         with self._transaction():
             for origin, incident_id, latest_index, vector in rows:
-                key = (model, origin, incident_id)
-                self._exec("DELETE FROM @inc_vectors WHERE model = ? AND origin = ? AND incident_id = ?", key)
-                self._exec("INSERT INTO @inc_vectors VALUES (?, ?, ?, ?, ?)", (*key, latest_index, vector))
+                self._exec(
+                    "INSERT INTO @inc_vectors VALUES (?, ?, ?, ?, ?) ON CONFLICT (model, origin, incident_id) "
+                    "DO UPDATE SET latest_index = excluded.latest_index, vector = excluded.vector",
+                    (model, origin, incident_id, latest_index, vector),
+                )
 
     def word_counts(self, words: list[str], *, cap: int) -> dict[str, int]:
         return {w: self._fts_count([w], any_term=False, cap=cap) for w in words}
