@@ -88,8 +88,8 @@ class PeerClient:
         return fetch
 
     def add_checkpoint(self, body: bytes) -> tuple[int, bytes]:
-        # The publisher asks every witness in turn: a witness trickling its answer must not hold
-        # the others' requests, so the answer is bounded in time and size like a pull's.
+        # A witness trickling its answer must not hold a publisher thread for long: the answer is
+        # bounded in time and size like a pull's (headers aside: Node.publish bounds its wait).
         deadline = time.monotonic() + self.timeout
         url = f"{self.base}/witness/add-checkpoint"
         try:
