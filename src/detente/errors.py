@@ -218,6 +218,14 @@ class KeyFileError(ConfigError):
     code = "key-file"
 
 
+class PinRefused(ConfigError):
+    """A peer pin that could hurt the node (its own origin, a second pin of one log, a key of the
+    wrong type, a URL that is not http(s)); nothing was stored."""
+
+    code = "pin-refused"
+    http_status = 422
+
+
 class StorageError(DetenteError):
     code = "storage-error"
     http_status = 503
@@ -233,6 +241,13 @@ class Pushback(StorageError):
     code = "pushback"
     http_status = 503
     default_hint = "the log is busy; retry after a short delay"
+
+
+class SyncBudgetExceeded(StoreUnavailable):
+    """A peer's new entries exceed what one sync may hold or take (``sync_max_bytes``,
+    ``sync_max_seconds``); nothing was mirrored."""
+
+    code = "sync-budget-exceeded"
 
 
 class LogNotFound(StorageError):

@@ -136,6 +136,9 @@ class _LogClient:
     def entries(self, start: int, end: int) -> list[bytes]:
         return self.log.entries(start, end)
 
+    def iter_entries(self, start: int, end: int) -> Any:
+        return enumerate(self.log.entries(start, end), start)
+
     def fetch_nodes(self, size: int) -> Any:
         return self.log._fetch
 

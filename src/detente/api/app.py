@@ -19,7 +19,6 @@ from detente.api.incidents import add_incident_routes
 from detente.api.media import add_media_routes
 from detente.api.problems import install_problem_handlers, problem_response, rejections
 from detente.api.reports import add_report_routes
-from detente.crypto.keys import VerifierKey
 from detente.crypto.note import parse_note
 from detente.errors import LogNotFound, MalformedRecord
 from detente.media.label import MAX_MEDIA_BYTES
@@ -197,6 +196,18 @@ def create_app(node: Node) -> FastAPI:
                 for p in node.peers.values()
             ],
             "alarms": len(node.state.alarms()),
+            "alarms_not_logged": [
+                {"fork": f.fork, "origin": f.origin, "error": f.error, "at": f.at} for f in node.alarms.failures
+            ],
+            "loops": node.loops.as_dict(),
+            "embedder_error": node._incidents.suggester.worker_error if node._incidents is not None else None,
+            "alerts": {"sent": node.alerts.sent, "failed": node.alerts.failed, "last_error": node.alerts.last_error},
+            "quarantine": [
+                {"origin": origin, "index": index, "reason": reason}
+                for (origin, index), reason in sorted(node.quarantine.items())[:200]
+            ],
+            "quarantined": len(node.quarantine),
+            "peers_not_followed": [{"name": n, "error": e} for n, e in sorted(node.bad_peers.items())],
             "quota_findings": [
                 {"party": p, "year": y, "withheld": n, "limit": lim}
                 for p, y, n, lim in quota_findings(node.all_records(), node.agreement)
@@ -285,9 +296,6 @@ def create_app(node: Node) -> FastAPI:
     @app.post("/api/v1/peers", tags=["operators"], status_code=201)
     def add_peer(item: PeerIn, who: Principal = admin) -> dict[str, object]:
         """Pin a peer's keys. An existing peer is never replaced silently (409)."""
-        VerifierKey.parse(item.vkey)
-        if item.cosigner_vkey:
-            VerifierKey.parse(item.cosigner_vkey)
         row = PeerRow(item.name, item.url, item.vkey, item.cosigner_vkey, int(node.clock()))
         node.add_peer(row)
         return row.__dict__

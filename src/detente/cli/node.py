@@ -9,11 +9,12 @@ from pathlib import Path
 
 import typer
 
-from detente.crypto.keys import Ed25519Identity, VerifierKey
+from detente.crypto.keys import Ed25519Identity
 from detente.errors import ConfigError
 from detente.node.config import CONFIG_NAME, NodeConfig, load_config
 from detente.node.keyfile import write_identity
 from detente.node.node import Node
+from detente.node.pins import check_pin
 from detente.node.tilelog import TileLog
 from detente.node.tokens import ROLES, issue_token
 from detente.store.node_protocol import PeerRow
@@ -104,12 +105,11 @@ def peer_add(
     node_dir: Path = NODE,
 ) -> None:
     """Pin a peer's keys. Refuses to replace an existing peer's key silently."""
-    VerifierKey.parse(vkey)
-    if cosigner_vkey:
-        VerifierKey.parse(cosigner_vkey)
     config, base = load_config(node_dir)
     state = open_node_store(_store_url(config, base))
-    state.add_peer(PeerRow(name, url, vkey, cosigner_vkey, int(time.time())))
+    row = PeerRow(name, url, vkey, cosigner_vkey, int(time.time()))
+    check_pin(row, config.name, config.origin, state.peers())  # refused before anything is stored
+    state.add_peer(row)
     typer.echo(f"pinned {name}: {vkey}")
 
 

@@ -8,6 +8,7 @@ own copy of those rules.
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 import rfc8785
@@ -39,21 +40,39 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 _SAFE_INT = 2**53
+_MAX_INT_DIGITS = 309
+"""No IEEE-754 double has more integer digits than this; a longer number is refused before Python's
+``int`` sees it (which raises a plain ``ValueError`` past 4,300 digits and is slow before that)."""
 
 
 def _parse_int(text: str) -> int | float:
     # RFC 8785 numbers are IEEE-754 doubles: integers beyond ±2^53 are read as the double they
     # denote, so canonical text stays a fixed point of parse-then-canonicalise.
+    if len(text.lstrip("-")) > _MAX_INT_DIGITS:
+        raise MalformedJSON(f"JSON number with {len(text)} digits is beyond any IEEE-754 double")
     value = int(text)
-    return value if -_SAFE_INT < value < _SAFE_INT else float(text)
+    return value if -_SAFE_INT < value < _SAFE_INT else _parse_float(text)
+
+
+def _parse_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise MalformedJSON(f"JSON number {text[:40]!r} is beyond any IEEE-754 double")
+    return value
 
 
 def parse_json(data: bytes | str, *, what: str = "JSON") -> Any:
     """Parse strict JSON: UTF-8, no NaN/Infinity, no duplicate keys. Raises :class:`MalformedJSON`."""
     try:
         text = data.decode("utf-8") if isinstance(data, bytes) else data
-        return json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_no_duplicates, parse_int=_parse_int)
+        return json.loads(
+            text,
+            parse_constant=_reject_constant,
+            object_pairs_hook=_no_duplicates,
+            parse_int=_parse_int,
+            parse_float=_parse_float,
+        )
     except MalformedJSON:
         raise
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:  # JSONDecodeError is a ValueError
         raise MalformedJSON(f"{what} is not valid JSON: {exc}") from None

@@ -104,6 +104,8 @@ class Suggester:
         self._order: list[tuple[str, str]] = []
         self._stacked: Any = None
         self._worker: threading.Thread | None = None
+        self.worker_error: str | None = None
+        """Why the last background embedding run stopped early (``None`` if it finished)."""
 
     def _load(self) -> Any:
         with self._lock:
@@ -203,8 +205,11 @@ class Suggester:
         def work() -> None:
             try:
                 self._embed(embedder, self.index.missing_vectors(embedder.model_id))
-            except DetenteError as exc:  # the next suggestion starts it again
-                log.warning("embedding incidents stopped: %s", exc.message)
+            except Exception as exc:  # the next suggestion starts it again; the reason is kept for status
+                self.worker_error = exc.message if isinstance(exc, DetenteError) else f"{exc.__class__.__name__}: {exc}"
+                log.warning("embedding incidents stopped: %s", self.worker_error)
+            else:
+                self.worker_error = None
 
         with self._state:
             if self._worker is not None and self._worker.is_alive():

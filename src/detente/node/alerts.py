@@ -56,6 +56,7 @@ class Alerter:
         self.attempts = attempts
         self.sent = 0
         self.failed = 0
+        self.last_error: str | None = None
         self._queue: queue.Queue[dict[str, Any] | None] = queue.Queue(maxsize=10_000)
         self._thread: threading.Thread | None = None
         if webhook_url or (smtp and email_to):
@@ -80,11 +81,19 @@ class Alerter:
         client = httpx.Client(timeout=5)
         signer = [Ed25519DSSESigner(self.identity)]
         while (event := self._queue.get()) is not None:
-            body = sign_envelope(ALERT_PAYLOAD_TYPE, canonical_json(event), signer).to_json()
-            if self.smtp and self.email_to:
-                self._email(event, body)
-            if not self.webhook_url:
-                continue
+            try:  # no alert, however odd its fields, ends this thread
+                self._deliver(client, signer, event)
+            except Exception as exc:
+                self.failed += 1
+                self.last_error = f"{exc.__class__.__name__}: {str(exc)[:300]}"
+                log.exception("alert delivery failed kind=%s", event.get("kind"))
+        client.close()
+
+    def _deliver(self, client: httpx.Client, signer: list[Ed25519DSSESigner], event: dict[str, Any]) -> None:
+        body = sign_envelope(ALERT_PAYLOAD_TYPE, canonical_json(event), signer).to_json()
+        if self.smtp and self.email_to:
+            self._email(event, body)
+        if self.webhook_url:
             for attempt in range(self.attempts):
                 try:
                     resp = client.post(
@@ -100,8 +109,8 @@ class Alerter:
                 time.sleep(min(5.0, 0.2 * 2**attempt))
             else:
                 self.failed += 1
+                self.last_error = f"webhook {self.webhook_url} did not accept {event['kind']}"
                 log.warning("webhook delivery failed kind=%s url=%s", event["kind"], self.webhook_url)
-        client.close()
 
     def _email(self, event: dict[str, Any], envelope: bytes) -> None:
         kind = str(event["kind"])

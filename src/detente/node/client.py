@@ -4,7 +4,7 @@ limits so a hostile peer cannot exhaust memory."""
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import httpx
 
@@ -13,7 +13,7 @@ from detente.tlog.tiles import TILE_WIDTH, TileID, build_stored_tile, decode_ent
 
 __all__ = ["PeerClient"]
 
-MAX_CHECKPOINT = 64 * 1024
+MAX_CHECKPOINT = 16 * 1024  # a checkpoint's text is at most 4 KiB (tlog.checkpoint); the rest is signatures
 MAX_TILE = TILE_WIDTH * 32
 MAX_BUNDLE = TILE_WIDTH * (2 + 0xFFFF)
 
@@ -59,15 +59,19 @@ class PeerClient:
 
     def entries(self, start: int, end: int) -> list[bytes]:
         """Entries ``[start, end)``, read from entry bundles (full where the tree has them)."""
-        out: list[bytes] = []
+        return [entry for _, entry in self.iter_entries(start, end)]
+
+    def iter_entries(self, start: int, end: int) -> Iterator[tuple[int, bytes]]:
+        """``(index, entry)`` for ``[start, end)``, fetching one bundle only when the caller has
+        taken every entry of the one before (so a caller that stops at a bad entry fetches no more)."""
         if end <= start:
-            return out
+            return
         for n in range(start // TILE_WIDTH, (end - 1) // TILE_WIDTH + 1):
             width = min(TILE_WIDTH, end - n * TILE_WIDTH)
             bundle = decode_entry_bundle(self.tile(TileID(-1, n, width)), count=width)
             lo = max(start - n * TILE_WIDTH, 0)
-            out.extend(bundle[lo:width])
-        return out
+            for i in range(lo, width):
+                yield n * TILE_WIDTH + i, bundle[i]
 
     def fetch_nodes(self, size: int):  # type: ignore[no-untyped-def]
         """A node fetcher (see :mod:`detente.tlog.proofs`) over this peer's hash tiles at ``size``."""

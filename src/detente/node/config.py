@@ -37,6 +37,14 @@ class NodeConfig(BaseModel):
         description="seconds between periodic pulls of each peer (fallback for missed pushes)",
     )
     peer_timeout: float = Field(default=10.0, gt=0, description="seconds before a request to a peer gives up")
+    sync_max_bytes: int = Field(
+        default=64 * 1024 * 1024,
+        ge=65_536,
+        description="bytes of a peer's new entries one sync may hold; past it the sync fails and nothing is mirrored",
+    )
+    sync_max_seconds: float = Field(
+        default=300.0, gt=0, description="seconds one sync of a peer may take; past it nothing is mirrored"
+    )
     agreement: str = Field(
         default="", description="JSON file with the agreement in force (deadlines, escalation); empty: the defaults"
     )

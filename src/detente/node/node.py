@@ -29,6 +29,7 @@ from detente.crypto.keys import Ed25519Identity, VerifierKey
 from detente.crypto.note import NoteSignature, parse_note
 from detente.crypto.note_verifiers import verifier_for
 from detente.errors import DetenteError, Forbidden, LogNotFound, MalformedRecord, QuotaExceeded, StoreUnavailable
+from detente.node.alarms import ALARM_TYPE, Alarms
 from detente.node.alerts import Alerter, send_email
 from detente.node.client import PeerClient
 from detente.node.commitments import CommitmentDesk
@@ -37,7 +38,9 @@ from detente.node.evals import EvalDesk
 from detente.node.exportctl import ExportDesk
 from detente.node.incidents import IncidentDesk
 from detente.node.keyfile import install_rotated_key, read_identity, write_identity
+from detente.node.loops import Loops, describe
 from detente.node.media import MediaDesk
+from detente.node.pins import check_pin
 from detente.node.reports import ReportDesk
 from detente.node.rotation import finish_rotation
 from detente.node.sequencer import Sequenced, Sequencer
@@ -61,8 +64,6 @@ from detente.tlog.witness import format_add_checkpoint
 __all__ = ["ALARM_TYPE", "Node", "PeerStatus"]
 
 log = logging.getLogger(__name__)
-
-ALARM_TYPE = "detente.dev/log-alarm/v1"
 
 
 @dataclass
@@ -103,10 +104,13 @@ class Node:
         self._publish = threading.Event()
         self._stop = threading.Event()
         self.peers: dict[str, PeerStatus] = {}
+        self.bad_peers: dict[str, str] = {}
+        """Pinned rows the node does not follow, and why (shown in ``/api/v1/status``)."""
         self._clients: dict[str, PeerClient] = {}
         self._record_cache: dict[str, list[Logged]] = {}
+        self.quarantine: dict[tuple[str, int], str] = {}
+        """Mirrored records that failed their catalogue schema: (origin, index) → why."""
         self._receipt_lock = threading.Lock()
-        self._alarm_lock = threading.Lock()
         self._receipted: set[tuple[str, int]] | None = None  # (origin, index) this party has receipted
         self._incidents: IncidentDesk | None = None
         self._reminded: set[tuple[str, int, str]] = set()
@@ -122,6 +126,8 @@ class Node:
         self.agreement = (
             load_agreement(base / config.agreement) if config.agreement else default_agreement(config.origin)
         )
+        self.alarms = Alarms(self.state, self._log_alarm, self.alerts, clock)
+        self.loops = Loops(clock)
         self._threads: list[threading.Thread] = []
         self._restore_cosignatures()
         self.reload_peers()
@@ -129,14 +135,27 @@ class Node:
     # --- peers ------------------------------------------------------------------------------
 
     def reload_peers(self) -> None:
-        for row in self.state.peers():
-            if row.name not in self.peers:
-                status = PeerStatus(row.name, VerifierKey.parse(row.vkey).name, row.url)
+        """Follow every pinned peer. A row that fails the pin checks (kept by an older version, or
+        written to the store by hand) is not followed: the node starts and reports it instead."""
+        rows = self.state.peers()
+        for row in rows:
+            if row.name in self.peers:
+                continue
+            try:
+                origin = check_pin(row, self.config.name, self.identity.name, rows).name
+                status = PeerStatus(row.name, origin, row.url)
                 status.mirrored_size = self.mirror(row).size
-                self.peers[row.name] = status
+            except DetenteError as exc:
+                self.bad_peers[row.name] = exc.message
+                log.error("peer-not-followed peer=%s error=%s", row.name, exc.message)
+                continue
+            self.bad_peers.pop(row.name, None)
+            self.peers[row.name] = status
 
     def add_peer(self, row: PeerRow) -> None:
-        """Pin a new peer and, if the node is running, start pulling it."""
+        """Pin a new peer and, if the node is running, start pulling it. A pin that could hurt is
+        refused (:func:`detente.node.pins.check_pin`) and nothing is stored."""
+        check_pin(row, self.config.name, self.identity.name, self.state.peers())
         self.state.add_peer(row)
         self.reload_peers()
         if self._threads:
@@ -145,6 +164,10 @@ class Node:
             t.start()
             self.peers[row.name].hint.set()
 
+    def followed(self) -> list[PeerRow]:
+        """The pinned peers this node follows (rows that failed the pin checks left out)."""
+        return [row for row in self.state.peers() if row.name in self.peers and row.name not in self.bad_peers]
+
     def peer_row(self, name: str) -> PeerRow:
         for row in self.state.peers():
             if row.name == name:
@@ -152,8 +175,10 @@ class Node:
         raise LogNotFound(f"no peer {name!r}", hint="list the pinned peers: GET /api/v1/peers")
 
     def peer_by_origin(self, origin: str) -> PeerRow | None:
+        """The followed peer whose log is ``origin`` (a row the node does not follow is none)."""
         for row in self.state.peers():
-            if VerifierKey.parse(row.vkey).name == origin:
+            status = self.peers.get(row.name)
+            if status is not None and status.origin == origin and row.name not in self.bad_peers:
                 return row
         return None
 
@@ -323,33 +348,16 @@ class Node:
         self._publish.set()
         return out
 
-    def _alarm_once(self, fork: Fork) -> int | None:
-        """A revoked key's signature seen again on the next pull is one alarm, not one per pull (nor
-        one per concurrent sync of the same peer: the check and the alarm happen under one lock)."""
-        with self._alarm_lock:
-            if fork.kind == "revoked-key" and any(
-                a.origin == fork.origin and a.kind == fork.kind and a.detail == fork.detail for a in self.state.alarms()
-            ):
-                return None
-            return self.raise_alarm(fork)
+    def raise_alarm(self, fork: Fork) -> int | None:
+        """Raise a fork alarm once per fork (see :mod:`detente.node.alarms`): its record's index in
+        our own log, or ``None`` if the same evidence was raised before or could not be logged."""
+        return self.alarms.raise_once(fork)
 
-    def raise_alarm(self, fork: Fork) -> int:
-        """Record a fork: an alarm record in our own log (with both signed checkpoints) and a row."""
+    def _log_alarm(self, body: dict[str, object]) -> int:
         record = Record(
-            type=ALARM_TYPE,
-            party=self.identity.name,
-            issued=datetime.fromtimestamp(self.clock(), UTC),
-            body={
-                "origin": fork.origin,
-                "kind": fork.kind,
-                "detail": fork.detail,
-                "evidence": [fork.seen.decode(), fork.shown.decode()],
-            },
+            type=ALARM_TYPE, party=self.identity.name, issued=datetime.fromtimestamp(self.clock(), UTC), body=body
         )
-        seq = self.append(record)
-        self.state.add_alarm(fork.origin, fork.kind, fork.detail, int(self.clock()), seq.index)
-        self.alerts.alert("alarm", origin=fork.origin, fork=fork.kind, index=seq.index, detail=fork.detail)
-        return seq.index
+        return self.append(record).index
 
     # --- cosignatures on our checkpoint -----------------------------------------------------
 
@@ -381,7 +389,7 @@ class Node:
         cp = self.log.checkpoint
         ok = True
         asked: list[tuple[str, PeerStatus, Future[None]]] = []
-        for row in self.state.peers():
+        for row in self.followed():
             if not row.cosigner_vkey:
                 continue
             status = self.peers.get(row.name)
@@ -457,13 +465,23 @@ class Node:
                 TileLog.mirror(self.logs, history.pinned, keys=history.keys),
                 history,
                 self.client(row),
-                self._alarm_once,
+                self.raise_alarm,
                 lambda h, events: self._learn_keys(row, h, events),
+                max_bytes=self.config.sync_max_bytes,
+                max_seconds=self.config.sync_max_seconds,
             )
         except DetenteError as exc:
             status.failures += 1
             status.last_error = exc.message
             raise
+        except Exception as exc:  # an untyped error on a peer's input is a bug; never a dead thread or a 500
+            status.failures += 1
+            status.last_error = describe(exc)
+            log.exception("sync peer=%s", name)
+            raise StoreUnavailable(
+                f"sync of {name} failed on what it served: {status.last_error}",
+                hint="nothing was mirrored; see the node's log for the trace and report it",
+            ) from exc
         status.mirrored_size = result.size
         status.last_sync = self.clock()
         self._remember(result.origin, result)
@@ -484,17 +502,35 @@ class Node:
         with self._cosig_lock:
             cached = self._record_cache.setdefault(origin, [])
             if len(cached) == result.old_size:
-                cached.extend(
+                items = [
                     Logged(origin, result.old_size + i, o.leaf_hash.hex(), o.record)
                     for i, o in enumerate(result.opened)
-                )
+                ]
+                self._screen(items)
+                cached.extend(items)
 
     def _mirrored(self, mirror: TileLog, start: int, end: int) -> list[Logged]:
         with self._cosig_lock:
             cached = self._record_cache.get(mirror.origin, [])
             if len(cached) >= end:
-                return cached[start:end]
-        return self.logged(mirror, start, end)
+                return [x for x in cached[start:end] if (x.origin, x.index) not in self.quarantine]
+        items = self.logged(mirror, start, end)
+        with self._cosig_lock:
+            self._screen(items)
+        return [x for x in items if (x.origin, x.index) not in self.quarantine]
+
+    def _screen(self, items: list[Logged]) -> None:
+        """Schemas at the border: a mirrored record that does not validate against the catalogue
+        schema of its type is quarantined (held under ``_cosig_lock``). Its entry stays in the mirror,
+        which is append-only and verifiable, but it is never given to the protocol or a desk."""
+        for item in items:
+            if item.origin == self.identity.name or (item.origin, item.index) in self.quarantine:
+                continue
+            try:
+                validate_record(item.record)
+            except DetenteError as exc:
+                self.quarantine[(item.origin, item.index)] = f"{item.record.type}: {exc.message}"[:500]
+                log.warning("quarantine origin=%s index=%d reason=%s", item.origin, item.index, exc.message)
 
     def issue_receipts(self, row: PeerRow) -> int:
         """Append an automatic receipt for every mirrored record of ``row`` addressed to us.
@@ -570,7 +606,13 @@ class Node:
                 return []
             tlog = self.mirror(row)
             tlog.refresh()
-        return self.logged(tlog, index, index + 1) if 0 <= index < tlog.size else []
+        if not 0 <= index < tlog.size:
+            return []
+        items = self.logged(tlog, index, index + 1)
+        if origin != self.identity.name:
+            with self._cosig_lock:
+                self._screen(items)
+        return [x for x in items if (x.origin, x.index) not in self.quarantine]
 
     @property
     def commitments(self) -> CommitmentDesk:
@@ -604,14 +646,19 @@ class Node:
 
     def all_records(self) -> list[Logged]:
         """Every record of the own log and of every mirror (each parsed once, then cached)."""
-        logs = [self.log] + [self.mirror(row) for row in self.state.peers()]
+        logs = [self.log] + [self.mirror(row) for row in self.followed()]
         with self._cosig_lock:
             for tlog in logs:
                 cached = self._record_cache.setdefault(tlog.origin, [])
                 size = tlog.refresh().size if tlog is not self.log else tlog.size
                 if size > len(cached):
-                    cached.extend(self.logged(tlog, len(cached), size))
-            return [item for tlog in logs for item in self._record_cache[tlog.origin]]
+                    items = self.logged(tlog, len(cached), size)
+                    self._screen(items)
+                    cached.extend(items)
+            bad = self.quarantine
+            return [
+                x for tlog in logs for x in self._record_cache[tlog.origin] if not bad or (x.origin, x.index) not in bad
+            ]
 
     def run_protocol(self) -> list[Action]:
         """Evaluate every thread we are part of and carry out what is due: record misses,
@@ -788,19 +835,28 @@ class Node:
     ) -> tuple[int, list[dict[str, object]]]:
         """The number of threads :meth:`inbox` would list, and the page ``offset`` … ``offset +
         limit`` of them (only that page is turned into answers)."""
+        from detente.protocol.threads import Thread, withheld_counts
+
         now = datetime.fromtimestamp(self.clock(), UTC)
         me = self.identity.name
+        records = self.all_records()
         threads = [
             t
-            for t in evaluate(self.all_records(), self.agreement, now, me).threads
+            for t in evaluate(records, self.agreement, now, me).threads
             if (me == t.sender or me in t.subject.record.to)
             and not (open_only and all(o.met_at is not None for o in t.obligations))
         ]
+        if not open_only:  # a withheld notice names no recipients: every party sees it, with nothing owed
+            threads += [Thread(x, []) for x in records if x.record.type == WITHHELD and not x.record.to]
+        withheld = withheld_counts(records, self.agreement)
         threads.sort(key=lambda t: t.subject.record.issued, reverse=True)
         out: list[dict[str, object]] = []
         for thread in threads[offset : None if limit is None else offset + limit]:
             rec = thread.subject.record
             code = rec.body.get("code") if isinstance(rec.body.get("code"), str) else None
+            matched = self.agreement.code_meaning(code) if code else None
+            quota = withheld.get(thread.subject.key)
+            findings = [*thread.findings, *(["over-quota"] if quota and quota.over_quota else [])]
             out.append(
                 {
                     "origin": thread.subject.origin,
@@ -813,7 +869,8 @@ class Node:
                     "incoming": me in rec.to,
                     "priority": rec.body.get("priority"),
                     "code": code,
-                    "code_meaning": self.agreement.codes.get(code.split("-")[0]) if code else None,
+                    "code_matched": matched[0] if matched else None,
+                    "code_meaning": matched[1] if matched else None,
                     "text": rec.text.model_dump(mode="json") if rec.text else None,
                     "states": {p: thread.state(p).value for p in rec.to},
                     "obligations": [
@@ -827,7 +884,8 @@ class Node:
                         }
                         for o in thread.obligations
                     ],
-                    "findings": list(thread.findings),
+                    "findings": findings,
+                    "quota": quota.as_dict() if quota else None,
                     "agreement": thread.agreement_id(self.agreement),
                     "escalations": sorted(thread.escalations or ()),
                 }
@@ -870,35 +928,33 @@ class Node:
             status.hint.set()
 
     def _publisher(self) -> None:
-        failures = 0
         while not self._stop.is_set():
-            wait = min(self.config.sync_interval, 0.25 * 2**failures) if failures else self.config.sync_interval
-            self._publish.wait(wait)
+            self._publish.wait(self.loops.backoff("publisher", self.config.sync_interval) or self.config.sync_interval)
             self._publish.clear()
             if not self._stop.is_set():
-                failures = 0 if self.publish() else min(failures + 1, 8)
+                self.loops.run("publisher", self._publish_once)
+
+    def _publish_once(self) -> None:
+        if not self.publish():
+            raise StoreUnavailable("a witness did not cosign the latest checkpoint (see peers' last_error)")
 
     def _protocol(self) -> None:
-        while not self._stop.wait(self.config.protocol_interval):
-            try:
-                self.run_protocol()
-            except DetenteError as exc:
-                log.warning("protocol error=%s", exc.message)
+        while not self._stop.wait(
+            self.loops.backoff("protocol", self.config.protocol_interval * 8) or self.config.protocol_interval
+        ):
+            self.loops.run("protocol", self.run_protocol)
 
     def _syncer(self, name: str) -> None:
+        """Pull peer ``name`` when hinted and every ``sync_interval``; back off while it fails.
+        Nothing a peer serves ends this loop: every failure is counted and shown in status."""
         status = self.peers[name]
-        delay = 0.0
+        loop = f"sync:{name}"
         while not self._stop.is_set():
-            status.hint.wait(delay or self.config.sync_interval)
+            status.hint.wait(self.loops.backoff(loop, self.config.sync_interval) or self.config.sync_interval)
             status.hint.clear()
             if self._stop.is_set():
                 return
-            try:
-                self.sync(name)
-                delay = 0.0
-            except DetenteError as exc:
-                delay = min(self.config.sync_interval, 0.25 * 2 ** min(status.failures, 8))
-                log.info("sync peer=%s failures=%d retry_in=%.2fs error=%s", name, status.failures, delay, exc.message)
+            self.loops.run(loop, lambda: self.sync(name))
 
     def stop(self) -> None:
         self._stop.set()

@@ -9,21 +9,31 @@ for a size already seen, is a fork: an alarm with both signed checkpoints as evi
 
 from __future__ import annotations
 
+import contextlib
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from detente.crypto.keys import VerifierKey
 from detente.crypto.note import parse_note
 from detente.crypto.note_verifiers import verifier_for
-from detente.errors import ConsistencyError, DetenteError, MalformedCheckpoint, UnknownKey, VerificationError
+from detente.errors import (
+    ConsistencyError,
+    DetenteError,
+    MalformedCheckpoint,
+    MalformedNote,
+    SyncBudgetExceeded,
+    UnknownKey,
+    VerificationError,
+)
 from detente.node.client import PeerClient
 from detente.node.tilelog import TileLog
 from detente.records.entry import OpenedEntry
 from detente.records.keys import KeyEvent, KeyHistory
-from detente.tlog.checkpoint import Checkpoint, open_checkpoint
+from detente.tlog.checkpoint import Checkpoint, VerifiedCheckpoint, open_checkpoint
 from detente.tlog.proofs import tree_root
 
-__all__ = ["Fork", "SyncResult", "sync_peer"]
+__all__ = ["DEFAULT_MAX_BYTES", "Fork", "SyncResult", "sync_peer"]
 
 
 @dataclass(frozen=True)
@@ -51,10 +61,14 @@ class SyncResult:
     """Rotations and revocations this sync verified (already passed to ``on_keys``)."""
 
 
-def _open_checkpoint(note: bytes, history: KeyHistory, size: int) -> Checkpoint | None:
+DEFAULT_MAX_BYTES = 64 * 1024 * 1024
+"""How many bytes of a peer's entries one sync holds before it gives up (``sync_max_bytes``)."""
+
+
+def _open_checkpoint(note: bytes, history: KeyHistory, size: int) -> VerifiedCheckpoint | None:
     """The checkpoint, verified with ``K(size)``; ``None`` if a key revoked at that size signed it."""
     try:
-        return open_checkpoint(note, [verifier_for(history.check_signer(size))], origin=history.origin).checkpoint
+        return open_checkpoint(note, [verifier_for(history.check_signer(size))], origin=history.origin)
     except UnknownKey:
         for key in history.revoked_keys(size - 1):
             try:
@@ -71,6 +85,9 @@ def sync_peer(
     client: PeerClient,
     on_fork: Callable[[Fork], object],
     on_keys: Callable[[KeyHistory, tuple[KeyEvent, ...]], object] | None = None,
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_seconds: float = 300.0,
 ) -> SyncResult:
     """Bring ``mirror`` up to the peer's latest checkpoint. Raises a :class:`DetenteError` when
     the peer is unreachable or serves entries that do not verify (nothing is written).
@@ -80,11 +97,21 @@ def sync_peer(
     signed by a new key is accepted only once the entries before it announce that key in a
     rotation record signed by the previous one. Verified key events are handed to ``on_keys``
     before anything is mirrored, so a node remembers them durably first.
+
+    Verify before buffering: the checkpoint's signature is checked before any entry is fetched
+    (unless it is signed by a key the history does not know yet, which only a rotation record
+    among the new entries can introduce), and entries are verified one bundle at a time as they
+    arrive, so junk is refused after at most one bundle. A sync holds at most ``max_bytes`` of
+    entries and runs at most ``max_seconds``; past either it fails (nothing is written) and says so.
     """
+    deadline = time.monotonic() + max_seconds
     history = keys.copy() if isinstance(keys, KeyHistory) else KeyHistory(keys)
     origin = history.origin
     note = client.checkpoint()
-    claimed = Checkpoint.parse(parse_note(note).text)
+    try:
+        claimed = Checkpoint.parse(parse_note(note).text)
+    except MalformedNote as exc:
+        raise MalformedCheckpoint(f"checkpoint of {origin!r}: {exc.message}") from None
     if claimed.origin != origin:
         raise MalformedCheckpoint(f"checkpoint is for {claimed.origin!r}, not {origin!r}")
     old = mirror.refresh()
@@ -96,17 +123,35 @@ def sync_peer(
         return SyncResult(origin, old.size, old.size, 0, evidence)
 
     if claimed.size <= old.size:
-        shown = _open_checkpoint(note, history, claimed.size)
-        if shown is None:
+        stale = _open_checkpoint(note, history, claimed.size)
+        if stale is None:
             return fork("revoked-key", f"checkpoint of size {claimed.size} is signed by a revoked key")
+        shown = stale.checkpoint
         if shown.root == (old.root if shown.size == old.size else mirror.root(shown.size)):
             return SyncResult(origin, old.size, old.size, 0)  # nothing new (or a stale replay)
-        return fork("equivocation", f"two different roots for size {shown.size}")
+        return fork("equivocation", f"two different roots for size {shown.size}", stale.canonical())
 
-    entries = client.entries(old.size, claimed.size)
+    # Verify before buffer: a checkpoint whose known key's signature fails fetches nothing. One
+    # signed by a key not known yet is checked again below: only a rotation among the entries
+    # can name that key, and the entries are verified one bundle at a time as they arrive.
+    with contextlib.suppress(UnknownKey):
+        _open_checkpoint(note, history, claimed.size)
+    entries: list[bytes] = []
     opened = []
     events: list[KeyEvent] = []
-    for i, entry in enumerate(entries, old.size):
+    held = 0
+    for i, entry in client.iter_entries(old.size, claimed.size):
+        held += len(entry)
+        if held > max_bytes:
+            raise SyncBudgetExceeded(
+                f"{origin!r} has over {max_bytes} bytes of new entries since size {old.size}",
+                hint="nothing was mirrored; raise sync_max_bytes in detente.toml if this peer's backlog is genuine",
+            )
+        if time.monotonic() > deadline:
+            raise SyncBudgetExceeded(
+                f"sync of {origin!r} took over {max_seconds:g}s",
+                hint="nothing was mirrored; the next pull starts again from the same size",
+            )
         try:
             item = history.open_entry(entry, i)
             applied = history.apply(i, item.record)
@@ -118,6 +163,7 @@ def sync_peer(
                 f"entry {i} of {origin!r} does not verify: {exc.message}",
                 hint="the peer or the network altered it; nothing was mirrored",
             ) from None
+        entries.append(entry)
         opened.append(item)
         if applied is not None:
             events.append(applied[0])
@@ -129,15 +175,16 @@ def sync_peer(
                     "after their signing: the party disowns them",
                     entry,
                 )
-    shown = _open_checkpoint(note, history, claimed.size)
-    if shown is None:
+    verified = _open_checkpoint(note, history, claimed.size)
+    if verified is None:
         return fork("revoked-key", f"checkpoint of size {claimed.size} is signed by a revoked key")
+    shown = verified.checkpoint
     if events:
         if on_keys is not None:
             on_keys(history, tuple(events))
         mirror.trust(history.keys)
     try:
-        mirror.extend(entries, note)
+        mirror.extend(entries, verified.canonical())
     except ConsistencyError:
         # Either the entries were altered in transit, or the log's tree no longer contains the
         # one we verified before. The peer's own hash tiles tell which.

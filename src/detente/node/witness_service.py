@@ -47,7 +47,7 @@ def add_checkpoint(node: Node, body: bytes) -> WitnessAnswer:
         if req.checkpoint.size == latest.size and req.checkpoint.root != latest.root:
             # Two validly signed roots for one size: proof of equivocation on its own.
             evidence = Fork(
-                origin, "equivocation", f"two different roots for size {latest.size}", latest_note, req.note.to_bytes()
+                origin, "equivocation", f"two different roots for size {latest.size}", latest_note, decision.canonical
             )
             node.raise_alarm(evidence)
         else:
@@ -59,8 +59,8 @@ def add_checkpoint(node: Node, body: bytes) -> WitnessAnswer:
         node.hint(origin)
     if decision.status != 200:
         return WitnessAnswer(decision.status, decision.reason.encode())
-    note_bytes = req.note.to_bytes()
-    if not node.state.witness_swap(origin, req.old_size, req.checkpoint.size, note_bytes):
+    # Kept as its text and the log's verified signature only: never as received (see node.alarms).
+    if not node.state.witness_swap(origin, req.old_size, req.checkpoint.size, decision.canonical):
         current = node.state.witness_latest(origin)
         size = Checkpoint.parse(parse_note(current).text).size if current else 0
         return WitnessAnswer(409, f"{size}\n".encode(), "text/x.tlog.size")

@@ -15,10 +15,36 @@ from dataclasses import dataclass
 from detente._internal.encoding import b64decode, b64encode
 from detente.crypto.note import Note, NoteSigner, VerifiedNote, open_note, parse_note, sign_note
 from detente.crypto.note_verifiers import NoteVerifier
-from detente.errors import MalformedCheckpoint, MalformedNote, UnknownKey
+from detente.errors import MalformedCheckpoint, MalformedError, MalformedNote, UnknownKey
 from detente.tlog.hashing import HASH_SIZE
 
-__all__ = ["Checkpoint", "VerifiedCheckpoint", "open_checkpoint", "sign_checkpoint"]
+__all__ = [
+    "MAX_CHECKPOINT_TEXT",
+    "MAX_SIZE",
+    "Checkpoint",
+    "VerifiedCheckpoint",
+    "open_checkpoint",
+    "parse_size",
+    "sign_checkpoint",
+]
+
+MAX_SIZE = 2**64 - 1
+"""The largest tree size a checkpoint may state (an unsigned 64-bit integer, as in transparency-dev's
+checkpoint format)."""
+MAX_CHECKPOINT_TEXT = 4096
+"""The most bytes a checkpoint's text (origin, size, root and extension lines) may have. C2SP sets
+no limit; detente needs one so that fork evidence always fits in one log entry."""
+
+
+def parse_size(text: str, what: str, error: type[MalformedError] = MalformedCheckpoint) -> int:
+    """A tree size or index written in decimal without leading zeros, at most :data:`MAX_SIZE`.
+    Raises ``error`` (never ``ValueError``: Python's ``int`` refuses over 4,300 digits)."""
+    if not text.isascii() or not text.isdigit() or (text != "0" and text.startswith("0")) or len(text) > 20:
+        raise error(f"{what} {text[:30]!r} is not a decimal size without leading zeros, at most {MAX_SIZE}")
+    value = int(text)
+    if value > MAX_SIZE:
+        raise error(f"{what} {text!r} is over {MAX_SIZE}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -46,16 +72,17 @@ class Checkpoint:
     @classmethod
     def parse(cls, text: str) -> Checkpoint:
         """Parse a checkpoint note *text* (without signatures)."""
+        if len(text.encode("utf-8")) > MAX_CHECKPOINT_TEXT:
+            raise MalformedCheckpoint(f"checkpoint text is over {MAX_CHECKPOINT_TEXT} bytes")
         if not text.endswith("\n"):
             raise MalformedCheckpoint("checkpoint text must end in a newline")
         lines = text[:-1].split("\n")
         if len(lines) < 3:
             raise MalformedCheckpoint("checkpoint needs origin, size and root lines")
         origin, size, root, *ext = lines
-        if not size.isascii() or not size.isdigit() or (size != "0" and size.startswith("0")):
-            raise MalformedCheckpoint(f"checkpoint size {size[:30]!r} is not a decimal without leading zeros")
+        value = parse_size(size, "checkpoint size")
         raw = b64decode(root, error=MalformedCheckpoint, what="checkpoint root")
-        return cls(origin, int(size), raw, tuple(ext))
+        return cls(origin, value, raw, tuple(ext))
 
 
 @dataclass(frozen=True)
@@ -65,6 +92,12 @@ class VerifiedCheckpoint:
 
     def to_bytes(self) -> bytes:
         return self.note.note.to_bytes()
+
+    def canonical(self) -> bytes:
+        """The note as detente keeps it: the text and only the signatures that verified. Lines
+        from keys nobody here knows (which anyone may append, up to 100 of them) are dropped, so
+        what is stored, cosigned or put in evidence is bounded whatever was received."""
+        return Note(self.note.text, tuple(s for s, _ in self.note.verified)).to_bytes()
 
 
 def sign_checkpoint(checkpoint: Checkpoint, signers: Sequence[NoteSigner]) -> Note:

@@ -81,7 +81,8 @@ def parse_policy(text: str) -> Policy:
                 for m in members:
                     if m not in policy.witnesses and m not in policy.groups:
                         raise MalformedPolicy(f"line {number}: unknown member {m!r} (define it first)")
-                threshold = len(members) if k == "all" else 1 if k == "any" else int(k) if k.isdigit() else -1
+                number_k = int(k) if k.isascii() and k.isdigit() and len(k) < 6 else -1  # never int() of 5,000 digits
+                threshold = len(members) if k == "all" else 1 if k == "any" else number_k
                 if not 1 <= threshold <= len(members):
                     raise MalformedPolicy(f"line {number}: threshold {k!r} must be all, any or 1..{len(members)}")
                 policy.groups[name] = Group(name, threshold, members)

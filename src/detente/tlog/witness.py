@@ -15,7 +15,7 @@ from detente._internal.encoding import b64decode, b64encode
 from detente.crypto.note import Note, parse_note
 from detente.crypto.note_verifiers import NoteVerifier
 from detente.errors import MalformedCheckpoint, MalformedNote, MalformedProof, VerificationError
-from detente.tlog.checkpoint import Checkpoint, open_checkpoint
+from detente.tlog.checkpoint import Checkpoint, open_checkpoint, parse_size
 from detente.tlog.hashing import EMPTY_ROOT
 from detente.tlog.proofs import verify_consistency
 
@@ -48,8 +48,9 @@ def parse_add_checkpoint(body: bytes) -> AddCheckpoint:
         raise MalformedProof("add-checkpoint body has no empty line before the checkpoint")
     lines = head.split("\n")
     first = lines[0]
-    if not first.startswith("old ") or not first[4:].isdigit() or (first[4:] != "0" and first[4] == "0"):
+    if not first.startswith("old "):
         raise MalformedProof("add-checkpoint body must start with 'old <size>'")
+    old_size = parse_size(first[4:], "add-checkpoint old size", MalformedProof)
     if len(lines) - 1 > MAX_PROOF_LINES:
         raise MalformedProof(f"consistency proof has more than {MAX_PROOF_LINES} lines")
     proof = []
@@ -62,7 +63,7 @@ def parse_add_checkpoint(body: bytes) -> AddCheckpoint:
         note = parse_note(rest)
     except MalformedNote as exc:
         raise MalformedCheckpoint(exc.message) from None
-    return AddCheckpoint(int(first[4:]), tuple(proof), note, Checkpoint.parse(note.text))
+    return AddCheckpoint(old_size, tuple(proof), note, Checkpoint.parse(note.text))
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,9 @@ class WitnessDecision:
     422 inconsistent."""
     reason: str
     latest_size: int | None = None
+    canonical: bytes = b""
+    """The request's checkpoint as it may be kept: its text and only the signatures that verified
+    (set whenever the log's signature verified)."""
 
 
 def decide(
@@ -85,7 +89,7 @@ def decide(
     if log_verifiers is None:
         return WitnessDecision(404, f"unknown log {cp.origin!r}")
     try:
-        open_checkpoint(request.note, log_verifiers, origin=cp.origin)
+        canonical = open_checkpoint(request.note, log_verifiers, origin=cp.origin).canonical()
     except VerificationError as exc:
         return WitnessDecision(403, exc.message)
     if request.old_size > cp.size:
@@ -94,12 +98,12 @@ def decide(
     if request.old_size != latest_size:
         return WitnessDecision(409, f"witness has size {latest_size}", latest_size)
     if cp.size == 0 and cp.root != EMPTY_ROOT:
-        return WitnessDecision(422, "a size-0 checkpoint must have the empty root")
+        return WitnessDecision(422, "a size-0 checkpoint must have the empty root", canonical=canonical)
     old_root = latest.root if latest else EMPTY_ROOT
     if request.old_size == 0 and request.proof:
-        return WitnessDecision(422, "old size 0 needs an empty proof")
+        return WitnessDecision(422, "old size 0 needs an empty proof", canonical=canonical)
     try:
         verify_consistency(request.old_size, cp.size, old_root, cp.root, list(request.proof))
     except VerificationError as exc:
-        return WitnessDecision(422, exc.message)
-    return WitnessDecision(200, "consistent")
+        return WitnessDecision(422, exc.message, canonical=canonical)
+    return WitnessDecision(200, "consistent", canonical=canonical)
