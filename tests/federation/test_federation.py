@@ -213,6 +213,43 @@ def test_witness_refuses_unknown_logs_and_wrong_keys(make_node, wait) -> None:
     assert huge.status_code == 413
 
 
+def test_witness_answers_409_to_a_wrong_old_size_and_422_to_a_bad_proof(make_node) -> None:
+    """Over HTTP, the two refusals a publisher acts on (tlog-witness): 409 with the witness's size
+    as text/x.tlog.size, and 422 for a proof that does not link the checkpoints."""
+    from detente.node.keyfile import read_identity
+    from detente.tlog.hashing import leaf_hash, node_hash
+    from detente.tlog.proofs import consistency_proof, tree_root
+
+    us, cn = _pair(make_node)
+    cn.start()
+    signer = [Ed25519NoteSigner(read_identity(us.directory / "party.key"))]
+    leaves = [leaf_hash(f"e{i}".encode()) for i in range(7)]
+
+    def fetch(nodes):  # type: ignore[no-untyped-def]
+        out = []
+        for level, index in nodes:
+            row = leaves[index << level : (index + 1) << level]
+            while len(row) > 1:
+                row = [node_hash(row[i], row[i + 1]) for i in range(0, len(row), 2)]
+            out.append(row[0])
+        return out
+
+    def add(old: int, proof: list[bytes], size: int) -> httpx.Response:
+        note = sign_checkpoint(Checkpoint(us.origin, size, tree_root(size, fetch)), signer).to_bytes()
+        return httpx.post(f"{cn.url}/witness/add-checkpoint", content=format_add_checkpoint(old, proof, note))
+
+    stale = add(2, consistency_proof(2, 3, fetch), 3)
+    assert (stale.status_code, stale.text) == (409, "0\n")
+    assert stale.headers["content-type"].startswith("text/x.tlog.size")
+    assert add(0, [], 3).status_code == 200
+    again = add(0, [], 7)
+    assert (again.status_code, again.text) == (409, "3\n")
+    proof = consistency_proof(3, 7, fetch)
+    bad = add(3, [proof[0], bytes(32), *proof[2:]], 7)
+    assert bad.status_code == 422, bad.text
+    assert add(3, proof, 7).status_code == 200
+
+
 def test_tokens_roles_expiry_and_revocation(make_node, wait) -> None:
     import time
 

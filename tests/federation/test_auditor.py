@@ -1,0 +1,154 @@
+"""The outside auditor (``detente.node.auditor.run_audit``) on working logs in SQLite files,
+served in-process by a client with PeerClient's methods (the HTTP round trip is covered by
+test_federation's audits of real nodes): every bad-reference branch, a record outside the
+verified range, a checkpoint signed by a rotated-out key, a rollback and altered entries."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from detente.crypto.keys import Ed25519Identity
+from detente.crypto.note import Ed25519NoteSigner
+from detente.node.auditor import run_audit
+from detente.node.tilelog import TileLog
+from detente.records.entry import seal_record
+from detente.records.keys import KEY_ROTATION
+from detente.records.record import Record
+from detente.records.ref import RecordRef
+from detente.store.sqlite import SQLiteStore
+from detente.tlog.checkpoint import Checkpoint, sign_checkpoint
+from detente.tlog.hashing import leaf_hash
+from detente.tlog.policy import Policy, parse_policy
+
+NOW = datetime(2026, 12, 1, tzinfo=UTC)
+US, CN = "us.detente.example/log", "cn.detente.example/log"
+
+
+class _Served:
+    """A log as a peer serves it; ``note`` and ``alter`` let a test serve something else."""
+
+    def __init__(self, log: TileLog) -> None:
+        self.log = log
+        self.note: bytes | None = None
+        self.alter: dict[int, bytes] = {}
+
+    def checkpoint(self) -> bytes:
+        return self.note or self.log.signed_checkpoint()
+
+    def entries(self, start: int, end: int) -> list[bytes]:
+        return [self.alter.get(i, e) for i, e in enumerate(self.log.entries(start, end), start)]
+
+    def fetch_nodes(self, size: int) -> Any:
+        return self.log._fetch
+
+    def close(self) -> None:
+        pass
+
+
+def _statement(ident: Ed25519Identity, text: str, refs: tuple[RecordRef, ...] = ()) -> bytes:
+    record = Record(type="detente.dev/statement/v1", party=ident.name, issued=NOW, body={"text": text}, refs=refs)
+    return seal_record(record, ident)
+
+
+def _log(tmp_path: Path, ident: Ed25519Identity) -> TileLog:
+    return TileLog.create(SQLiteStore(tmp_path / f"{ident.name.split('.')[0]}.db", create=True), ident)
+
+
+def _policy(*logs: tuple[Ed25519Identity, str]) -> Policy:
+    return parse_policy("".join(f"log {i.vkey()} {url}\n" for i, url in logs) + "quorum none\n")
+
+
+def _audit(policy: Policy, served: dict[str, _Served], state: Path | None = None, **kw: Any) -> Any:
+    return run_audit(policy, state, client_factory=lambda url: served[url], **kw)  # type: ignore[arg-type, return-value]
+
+
+def test_each_bad_reference_is_a_problem_and_a_good_one_is_not(tmp_path: Path) -> None:
+    us, cn = Ed25519Identity.generate(US), Ed25519Identity.generate(CN)
+    us_log, cn_log = _log(tmp_path, us), _log(tmp_path, cn)
+    cn_entries = [_statement(cn, "zero"), _statement(cn, "one")]
+    cn_log.append(cn_entries)
+    good = RecordRef(origin=CN, index=1, leaf_hash=leaf_hash(cn_entries[1]).hex())
+    refs = {
+        "outside": RecordRef(origin="other.example/log", index=0, leaf_hash="00" * 32),
+        "beyond": RecordRef(origin=CN, index=2, leaf_hash=leaf_hash(cn_entries[1]).hex()),
+        "wrong leaf": RecordRef(origin=CN, index=0, leaf_hash=leaf_hash(cn_entries[1]).hex()),
+    }
+    us_log.append([_statement(us, "good", (good,))])
+    served = {"mem://us": _Served(us_log), "mem://cn": _Served(cn_log)}
+    policy = _policy((us, "mem://us"), (cn, "mem://cn"))
+    clean = _audit(policy, served)
+    assert clean.clean and clean.references == 1, clean.as_dict()
+
+    us_log.append([_statement(us, name, (ref,)) for name, ref in refs.items()])
+    result = _audit(policy, served)
+    assert result.references == 4
+    assert result.problems == [
+        f"{US}#1 refers to other.example/log#0, a log outside the audit",
+        f"{US}#2 refers to {CN}#2, beyond its verified size",
+        f"{US}#3 refers to {CN}#0 with a leaf hash the log does not hold",
+    ]
+
+
+def test_a_reference_to_a_log_that_failed_its_audit_is_beyond_its_verified_size(tmp_path: Path) -> None:
+    us, cn = Ed25519Identity.generate(US), Ed25519Identity.generate(CN)
+    us_log, cn_log = _log(tmp_path, us), _log(tmp_path, cn)
+    entry = _statement(cn, "zero")
+    cn_log.append([entry])
+    us_log.append([_statement(us, "ref", (RecordRef(origin=CN, index=0, leaf_hash=leaf_hash(entry).hex()),))])
+    served = {"mem://us": _Served(us_log), "mem://cn": _Served(cn_log)}
+    served["mem://cn"].alter[0] = _statement(cn, "another zero")  # validly signed, not the logged one
+    result = _audit(_policy((us, "mem://us"), (cn, "mem://cn")), served)
+    assert any("do not hash to the signed root" in p for p in result.logs[1].problems)
+    assert result.problems == [f"{US}#0 refers to {CN}#0, beyond its verified size"]
+
+
+def test_records_outside_the_verified_range_are_problems(tmp_path: Path) -> None:
+    us = Ed25519Identity.generate(US)
+    us_log = _log(tmp_path, us)
+    us_log.append([_statement(us, "zero")])
+    served = {"mem://us": _Served(us_log)}
+    policy = _policy((us, "mem://us"))
+    assert _audit(policy, served, records=[(US, 0)]).clean
+    result = _audit(policy, served, records=[(US, 1), (CN, 0)])
+    assert result.inclusions == 2
+    assert result.problems == [
+        f"record {US}#1 is not in an audited log's verified range",
+        f"record {CN}#0 is not in an audited log's verified range",
+    ]
+
+
+def test_a_checkpoint_signed_by_a_rotated_out_key_is_a_problem(tmp_path: Path) -> None:
+    old, new = Ed25519Identity.generate(US), Ed25519Identity.generate(US)
+    log = _log(tmp_path, old)
+    log.append([_statement(old, "zero")])
+    rotation = seal_record(Record(type=KEY_ROTATION, party=US, issued=NOW, body={"vkey": str(new.vkey())}), old)
+    log.schedule_rotation(rotation, new)
+    log.append([rotation])
+    log.append([_statement(new, "two")])
+    served = {"mem://us": _Served(log)}
+    policy = _policy((old, "mem://us"))  # the auditor pins the first key and follows the rotation
+    assert _audit(policy, served).clean
+
+    cp = log.checkpoint
+    served["mem://us"].note = sign_checkpoint(cp, [Ed25519NoteSigner(old)]).to_bytes()
+    result = _audit(policy, served)
+    assert not result.clean and result.logs[0].size == 0, result.as_dict()
+    assert served["mem://us"].note != log.signed_checkpoint()
+    served["mem://us"].note = sign_checkpoint(Checkpoint(US, cp.size, cp.root), [Ed25519NoteSigner(new)]).to_bytes()
+    assert _audit(policy, served).clean
+
+
+def test_a_rollback_since_the_last_run_is_a_problem(tmp_path: Path) -> None:
+    us = Ed25519Identity.generate(US)
+    log = _log(tmp_path, us)
+    log.append([_statement(us, "zero")])
+    small = log.signed_checkpoint()
+    log.append([_statement(us, "one")])
+    served = {"mem://us": _Served(log)}
+    policy, state = _policy((us, "mem://us")), tmp_path / "state.json"
+    assert _audit(policy, served, state).clean
+    served["mem://us"].note = small
+    result = _audit(policy, served, state)
+    assert result.logs[0].problems == ["log went back from size 2 to 1 (fork or rollback)"]

@@ -1,0 +1,109 @@
+"""C2SP tlog-policy (``detente.tlog.policy``): quorums met and unmet, and every malformed form of
+each line refused with :class:`MalformedPolicy` naming the line."""
+
+from __future__ import annotations
+
+import pytest
+
+from detente.crypto.keys import Ed25519Identity
+from detente.errors import MalformedPolicy, VerificationError
+from detente.tlog.policy import parse_policy
+
+LOG = Ed25519Identity.generate("us.detente.example/log")
+US, CN, A, B = (Ed25519Identity.generate(f"{n}.witness.example") for n in ("us", "cn", "a", "b"))
+
+
+def _witnesses() -> str:
+    return "".join(f"witness {n} {w.cosigner_vkey()}\n" for n, w in (("us", US), ("cn", CN), ("a", A), ("b", B)))
+
+
+def _policy(rest: str) -> str:
+    return f"log {LOG.vkey()} https://us.example\n" + _witnesses() + rest
+
+
+def test_a_full_policy_parses() -> None:
+    policy = parse_policy(
+        _policy("group neutral any a b  # one neutral auditor\ngroup all-of all us cn neutral\nquorum all-of\n")
+    )
+    assert [str(vk) for vk, _ in policy.logs] == [str(LOG.vkey())]
+    assert policy.logs[0][1] == "https://us.example"
+    assert set(policy.witnesses) == {"us", "cn", "a", "b"}
+    assert policy.groups["neutral"].threshold == 1 and policy.groups["all-of"].threshold == 3
+    assert policy.quorum == "all-of"
+
+
+@pytest.mark.parametrize(
+    ("rest", "met", "unmet"),
+    [
+        (
+            "group neutral any a b\ngroup all-of all us cn neutral\nquorum all-of\n",
+            [{"us", "cn", "a"}, {"us", "cn", "b"}, {"us", "cn", "a", "b"}],
+            [set(), {"us", "cn"}, {"us", "a", "b"}, {"cn", "a"}, {"a", "b"}],
+        ),
+        ("group two 2 us cn a\nquorum two\n", [{"us", "cn"}, {"cn", "a"}, {"us", "cn", "a"}], [set(), {"us"}, {"b"}]),
+        ("group one any us cn\nquorum one\n", [{"us"}, {"cn"}], [set(), {"a", "b"}]),
+        ("quorum cn\n", [{"cn"}, {"cn", "us"}], [set(), {"us", "a", "b"}]),  # a witness as the quorum
+        ("group three 3 us cn a b\nquorum three\n", [{"us", "cn", "b"}], [{"us", "cn"}, {"a", "b"}]),
+    ],
+)
+def test_the_quorum_is_met_only_by_enough_cosigners(rest: str, met: list[set[str]], unmet: list[set[str]]) -> None:
+    policy = parse_policy(_policy(rest))
+    for cosigned in met:
+        policy.check(cosigned)
+    for cosigned in unmet:
+        with pytest.raises(VerificationError, match="not met"):
+            policy.check(cosigned)
+
+
+def test_quorum_none_needs_no_cosigner() -> None:
+    policy = parse_policy(_policy("quorum none\n"))
+    assert policy.quorum is None
+    policy.check([])
+
+
+LOG_VKEY = str(LOG.vkey())
+US_COSIGNER = str(US.cosigner_vkey())
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        # log lines
+        ("log\nquorum none\n", "cannot read"),
+        (f"log {LOG_VKEY} https://a https://b\nquorum none\n", "cannot read"),
+        ("log not-a-key\nquorum none\n", "line 1"),
+        # witness lines
+        ("witness us\nquorum none\n", "cannot read"),
+        (f"witness us {US_COSIGNER} https://a extra\nquorum none\n", "cannot read"),
+        (f"witness us {US_COSIGNER}\nwitness us {CN.cosigner_vkey()}\nquorum none\n", "defined twice"),
+        (f"witness us {LOG_VKEY}\nquorum none\n", "needs a cosigner key"),
+        ("witness us garbage\nquorum none\n", "line 1"),
+        # group lines
+        (f"witness us {US_COSIGNER}\ngroup g any\nquorum none\n", "cannot read"),
+        (f"witness us {US_COSIGNER}\ngroup us any us\nquorum none\n", "defined twice"),
+        (f"witness us {US_COSIGNER}\ngroup g any us\ngroup g all us\nquorum none\n", "defined twice"),
+        (f"witness us {US_COSIGNER}\ngroup g any us cn\nquorum none\n", "unknown member 'cn'"),
+        (f"witness us {US_COSIGNER}\ngroup g any later\ngroup later any us\nquorum none\n", "unknown member"),
+        (f"witness us {US_COSIGNER}\ngroup g 0 us\nquorum none\n", "threshold '0'"),
+        (f"witness us {US_COSIGNER}\ngroup g 2 us\nquorum none\n", "threshold '2'"),
+        (f"witness us {US_COSIGNER}\ngroup g -1 us\nquorum none\n", "threshold '-1'"),
+        (f"witness us {US_COSIGNER}\ngroup g some us\nquorum none\n", "threshold 'some'"),
+        # quorum lines
+        ("", "no quorum line"),
+        ("# only a comment\n\n", "no quorum line"),
+        ("quorum\n", "cannot read"),
+        ("quorum a b\n", "cannot read"),
+        ("quorum none\nquorum none\n", "line 2: cannot read"),
+        ("quorum nobody\n", "quorum names unknown 'nobody'"),
+        # anything else
+        ("witnesses us x\nquorum none\n", "cannot read"),
+    ],
+)
+def test_each_malformed_form_is_refused(text: str, message: str) -> None:
+    with pytest.raises(MalformedPolicy, match=message):
+        parse_policy(text)
+
+
+def test_comments_and_blank_lines_are_ignored() -> None:
+    policy = parse_policy(f"# a policy\n\nwitness us {US_COSIGNER}  # trailing\n   \nquorum us # us alone\n")
+    assert policy.quorum == "us" and set(policy.witnesses) == {"us"}
