@@ -251,3 +251,12 @@ def test_console_script_runs_the_demo(tmp_path: Path) -> None:
         assert (tmp_path / "demo" / name / "detente.db").exists()
     state = json.loads((tmp_path / "demo" / "audit-state.json").read_text())
     assert len(state) == 2 and all(v["size"] >= 4 for v in state.values())
+
+
+def test_notice_send_asks_for_recipients_only_for_addressed_types(capsys, tmp_path: Path) -> None:
+    # hotline messages are addressed: without --to the CLI says how to name the recipients
+    code, _, err = run(capsys, "notice", "send", "hotline-message", "--text", "x", "-n", str(tmp_path))
+    assert code == 2 and "names its recipients" in err and "detente: hint: add --to" in err
+    # a withheld notice is not addressed (records.catalogue): the CLI goes on to the node (none here)
+    code, _, err = run(capsys, "notice", "send", "withheld-notification", "--text", "x", "-n", str(tmp_path))
+    assert "--to" not in err and "recipients" not in err and "detente.toml" in err

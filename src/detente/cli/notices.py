@@ -17,6 +17,7 @@ from rich.table import Table
 from detente.crypto.canonical import parse_json
 from detente.errors import AuthError, DetenteError, MalformedRecord, StoreUnavailable
 from detente.node.config import load_config
+from detente.records.catalogue import spec_for
 
 NODE = typer.Option(Path("."), "--node", "-n", help="the node's folder (its URL is read from detente.toml)")
 TOKEN = typer.Option(None, "--token", help="operator token (default: $DETENTE_TOKEN)")
@@ -58,7 +59,9 @@ def _call(
 def send(
     record_type: str = typer.Argument(..., help="e.g. hotline-message or detente.dev/hotline-message/v1"),
     text: str = typer.Option(..., "--text", help="the authoritative text"),
-    to: list[str] = typer.Option(..., "--to", help="recipient log origin (repeatable)"),
+    to: list[str] = typer.Option(
+        [], "--to", help="recipient log origin (repeatable; required for types the catalogue addresses)"
+    ),
     lang: str = typer.Option("en", "--lang", help="language of --text"),
     translation: list[str] = typer.Option([], "--translation", "-t", help="LANG=TEXT (repeatable)"),
     field: list[str] = typer.Option([], "--field", "-f", help="body field KEY=VALUE (repeatable; JSON values allowed)"),
@@ -69,6 +72,12 @@ def send(
     """Sign and send a record to other parties; prints its index and leaf hash."""
     if "/" not in record_type:
         record_type = f"detente.dev/{record_type}/v1"
+    spec = spec_for(record_type)
+    if not to and spec is not None and spec.addressed:
+        raise MalformedRecord(
+            f"a {record_type} record names its recipients",
+            hint="add --to with each recipient's log origin (repeatable)",
+        )
     parsed = parse_json(body, what="--body")
     if not isinstance(parsed, dict):
         raise MalformedRecord("--body must be a JSON object")
