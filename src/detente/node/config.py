@@ -9,6 +9,7 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
+import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from detente._internal.validation import describe_validation_error
@@ -81,12 +82,12 @@ class NodeConfig(BaseModel):
         return self.public_url or f"http://{self.listen}"
 
     def to_toml(self) -> str:
+        """The file ``detente init`` writes: each field with its description as a comment above
+        it; tomli-w writes the values (quotes, backslashes, control characters escaped)."""
         lines = ["# detente node configuration (see docs/node.md)"]
         for name, field in type(self).model_fields.items():
-            value = getattr(self, name)
-            rendered = f'"{value}"' if isinstance(value, str) else repr(value)
             lines.append(f"# {field.description}")
-            lines.append(f"{name} = {rendered}")
+            lines.append(tomli_w.dumps({name: getattr(self, name)}).rstrip("\n"))
         return "\n".join(lines) + "\n"
 
 
