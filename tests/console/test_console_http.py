@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 import detente.console
 
@@ -111,3 +114,72 @@ def test_events_refuse_a_missing_or_bad_token_and_stream_the_inbox_digest(make_n
     assert viewer.startswith(f"dtk_{me['token_id']}_")
     refused = us.api("POST", "/api/v1/audit", token=viewer)
     assert refused.status_code == 403 and refused.json()["code"] == "forbidden"
+
+
+def _render(threads: list[dict[str, Any]], me: dict[str, Any]) -> dict[str, list[str]]:
+    """The text of each inbox row as the console's own ``threadItem`` renders it, in English and
+    Chinese (Node.js runs console.js on a minimal DOM stand-in: ``render_thread.js``)."""
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("no Node.js to run console.js (apt-get install nodejs)")
+    source = (STATIC / "console.js").read_text()
+    strings = json.loads((STATIC / "i18n.json").read_text())
+    payload = json.dumps({"source": source, "strings": strings, "me": me, "threads": threads})
+    done = subprocess.run(
+        [node, str(Path(__file__).parent / "render_thread.js")],
+        input=payload,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    rendered: dict[str, list[str]] = json.loads(done.stdout)
+    return rendered
+
+
+def test_inbox_rows_show_quota_excesses_and_which_code_matched_in_both_languages(make_node) -> None:
+    us = make_node("us")
+    us.use_agreement(
+        {"withheld_per_year": 1, "codes": {"AMBER": "stand by / 待命", "AMBER-7": "drill over / 演习结束"}}
+    )
+    us.start()
+    withheld = {
+        "category": "frontier-model-evaluation",
+        "reason_class": "national-security",
+        "occurred": "2026-11-01T00:00:00Z",
+    }
+    first = us.send("detente.dev/withheld-notification/v1", "withheld", body=withheld)
+    over = us.send("detente.dev/withheld-notification/v1", "withheld", body={**withheld, "over_quota": True})
+    cn = "cn.detente.example/log"
+    hotline = {"priority": "routine", "topic": "urgent-concern"}
+    word = us.send("detente.dev/hotline-message/v1", "AMBER-3", to=[cn], body={**hotline, "code": "AMBER-3"})
+    full = us.send("detente.dev/hotline-message/v1", "AMBER-7", to=[cn], body={**hotline, "code": "AMBER-7"})
+
+    rows = {t["index"]: t for t in us.api("GET", "/api/v1/inbox").json()}
+    year = int(rows[over["index"]]["issued"][:4])
+    assert rows[over["index"]]["quota"] == {
+        "party": us.origin,
+        "year": year,
+        "number": 2,
+        "limit": 1,
+        "over_quota": True,
+    }
+    assert rows[over["index"]]["findings"] == ["over-quota"]
+    assert rows[first["index"]]["quota"]["over_quota"] is False and rows[first["index"]]["findings"] == []
+    assert (rows[word["index"]]["code_matched"], rows[word["index"]]["code_meaning"]) == ("AMBER", "stand by / 待命")
+    assert (rows[full["index"]]["code_matched"], rows[full["index"]]["code_meaning"]) == (
+        "AMBER-7",
+        "drill over / 演习结束",
+    )
+
+    me = us.api("GET", "/api/v1/whoami").json()
+    order = [over["index"], first["index"], word["index"], full["index"]]
+    text = _render([rows[i] for i in order], me)
+    en, zh = ({i: row for i, row in zip(order, text[lang], strict=True)} for lang in ("en", "zh"))
+    assert f"over quota us's withheld notice no. 2 of {year}; the agreement allows 1 a year." in en[over["index"]]
+    assert f"超出配额 us 在 {year} 年的第 2 份不予通报记录；协议每年允许 1 份。" in zh[over["index"]]
+    assert "over quota" not in en[first["index"]] and "超出配额" not in zh[first["index"]]
+    assert "to every party" in en[first["index"]] and "发往各方" in zh[first["index"]]
+    assert "Code AMBER-3 — the agreement defines its code word AMBER: stand by / 待命" in en[word["index"]]
+    assert "代码 AMBER-3 — 协议定义的是其代码词 AMBER：stand by / 待命" in zh[word["index"]]
+    assert "Code AMBER-7: drill over / 演习结束" in en[full["index"]]

@@ -155,16 +155,23 @@ def test_classification_and_a_published_rule_pack_between_two_nodes(make_node, w
     assert bad.status_code == 422 and bad.json()["hint"]
     assert us.api("POST", "/api/v1/exportctl/classify", json={"name": "no such chip"}).status_code == 422
 
-    # cn publishes its own pack version; us then classifies with it and says where it came from
-    pack = next(p for p in cn.api("GET", "/api/v1/exportctl/packs").json() if p["regime"] == "cn-ecl")
-    pack = {k: v for k, v in pack.items() if k not in ("from", "digest")}
+    # cn publishes its own pack version: us shows it as cn's and keeps classifying with its own
+    # (a peer's pack never governs this party's decisions); asked to classify as cn would, it uses it
+    pack = next(p for p in cn.api("GET", "/api/v1/exportctl/packs").json() if p["regime"] == "cn-ecl" and p["in_use"])
+    pack = {k: v for k, v in pack.items() if k not in ("from", "digest", "party", "in_use")}
     pack["version"] = pack["version"] + "-cn-published"
     published = cn.api("POST", "/api/v1/exportctl/packs", json=pack)
     assert published.status_code == 201, published.text
+    at_cn = f"{cn.origin}#{published.json()['index']}"
 
-    def used_at_us() -> str:
-        packs = us.api("GET", "/api/v1/exportctl/packs").json()
-        return next(p["from"] for p in packs if p["regime"] == "cn-ecl")
+    def listed_at_us() -> list[dict]:  # type: ignore[type-arg]
+        return [p for p in us.api("GET", "/api/v1/exportctl/packs").json() if p["from"] == at_cn]
 
-    wait("cn's pack in use at us", lambda: used_at_us() == f"{cn.origin}#{published.json()['index']}")
+    wait("cn's pack listed at us", lambda: bool(listed_at_us()))
+    assert listed_at_us()[0]["in_use"] is False and listed_at_us()[0]["party"] == cn.origin
+    used = us.api("POST", "/api/v1/exportctl/classify", json={"name": "NVIDIA H20"}).json()["packs"]
+    assert {p["regime"]: p["from"] for p in used}["cn-ecl"] == "built-in"
+    as_cn = us.api("POST", "/api/v1/exportctl/classify", json={"name": "NVIDIA H20", "as_party": "cn"}).json()
+    assert {p["regime"]: p["from"] for p in as_cn["packs"]}["cn-ecl"] == at_cn and as_cn["as_party"] == cn.origin
+    assert cn.api("GET", "/api/v1/exportctl/packs").json()[-1]["in_use"] is True  # cn's own pack governs cn
     assert cn.api("POST", "/api/v1/exportctl/packs", json={**pack, "clauses": []}).status_code == 422

@@ -1,7 +1,8 @@
 """Synthetic media across two real nodes: a file labeled under both regimes at ``us`` checks as
 Trusted and compliant at ``cn`` (through ``us``'s published C2PA root); a takedown request
 answered, refused without a reason, and left unanswered past its deadline; a watermark key
-shared by ``cn`` detects ``cn``'s watermark at ``us``; a published guideline version takes over."""
+shared by ``cn`` detects ``cn``'s watermark at ``us``; a published guideline version governs its
+publisher's checks, and the peer's only when asked to check as the publisher would."""
 
 from __future__ import annotations
 
@@ -38,7 +39,10 @@ def test_labels_takedowns_and_watermarks_between_two_nodes(make_node, wait) -> N
     assert labeled.status_code == 200, labeled.text
     signed = labeled.content
     assert signed != original
-    wait("us's C2PA root at cn", lambda: any(a["party"] == us.origin for a in cn.api("GET", "/api/v1/labels/anchors").json()))
+    wait(
+        "us's C2PA root at cn",
+        lambda: any(a["party"] == us.origin for a in cn.api("GET", "/api/v1/labels/anchors").json()),
+    )
     report = cn.api("POST", "/api/v1/labels/check", content=signed, headers={"Content-Type": "image/jpeg"}).json()
     assert report["c2pa"]["state"] == "Trusted", report["c2pa"]
     assert report["c2pa"]["ai_generated"] is True
@@ -102,7 +106,11 @@ def test_labels_takedowns_and_watermarks_between_two_nodes(make_node, wait) -> N
     second = us.api(
         "POST",
         "/api/v1/takedowns",
-        json={"to": cn.origin, "request": {**request, "url": "https://v.example.cn/2"}, "text": bilingual("Again", "再次")},
+        json={
+            "to": cn.origin,
+            "request": {**request, "url": "https://v.example.cn/2"},
+            "text": bilingual("Again", "再次"),
+        },
     ).json()["index"]
 
     def miss_recorded() -> bool:
@@ -121,9 +129,13 @@ def test_labels_takedowns_and_watermarks_between_two_nodes(make_node, wait) -> N
 
     # --- watermark keys ------------------------------------------------------------------------
     scheme = WatermarkScheme(gamma=0.25, delta=2.0, key="5eed", vocab_size=5000, tokenizer="ids:test-vocab-5000")
-    shared = cn.api("POST", "/api/v1/watermark/keys", json={"key_id": "cn-llm-1", "scheme": scheme.model_dump(mode="json")})
+    shared = cn.api(
+        "POST", "/api/v1/watermark/keys", json={"key_id": "cn-llm-1", "scheme": scheme.model_dump(mode="json")}
+    )
     assert shared.status_code == 201, shared.text
-    wait("the key at us", lambda: any(k["key_id"] == "cn-llm-1" for k in us.api("GET", "/api/v1/watermark/keys").json()))
+    wait(
+        "the key at us", lambda: any(k["key_id"] == "cn-llm-1" for k in us.api("GET", "/api/v1/watermark/keys").json())
+    )
     base = ZipfDistribution(5000, seed=1)
     marked = generate(scheme, 200, random.Random(1), base_distribution=base)
     unmarked = generate(scheme, 200, random.Random(2), delta=0.0, base_distribution=base)
@@ -132,20 +144,31 @@ def test_labels_takedowns_and_watermarks_between_two_nodes(make_node, wait) -> N
     miss = us.api("POST", "/api/v1/watermark/detect", json={**probe, "token_ids": unmarked}).json()
     assert hit["verdict"] == "watermarked" and hit["z"] > 4, hit
     assert miss["verdict"] == "not-watermarked", miss
+    by_name = us.api(
+        "POST", "/api/v1/watermark/detect", json={"party": "cn", "key_id": "cn-llm-1", "token_ids": marked}
+    )
+    assert by_name.status_code == 200 and by_name.json()["z"] == hit["z"] and by_name.json()["party"] == cn.origin
     text_probe = us.api("POST", "/api/v1/watermark/detect", json={**probe, "text": "some text"})
     assert text_probe.status_code >= 400 and "token ids" in text_probe.json()["hint"]
 
-    # --- a new guideline version takes over ----------------------------------------------------
+    # --- a new guideline version: it governs its publisher's checks, not the peer's ---------------
     guideline = next(g for g in cn.api("GET", "/api/v1/labels/guidelines").json() if g["regime"] == "cn-aigc")
-    guideline = {k: v for k, v in guideline.items() if k != "digest"}
+    guideline = {k: v for k, v in guideline.items() if k not in ("digest", "from", "published_by", "in_use", "note")}
     guideline["version"] = "2026.1"
     guideline["effective"] = "2026-01-01"
     guideline["rules"] = [{**r, "level": "must"} if r["rule_id"] == "cn.propagator" else r for r in guideline["rules"]]
     assert cn.api("POST", "/api/v1/labels/guidelines", json=guideline).status_code == 201
 
-    def stricter() -> bool:
-        checked = us.api("POST", "/api/v1/labels/check", content=signed).json()
-        cn_regime = next(r for r in checked["regimes"] if r["regime"] == "cn-aigc")
-        return cn_regime["guideline"]["version"] == "2026.1" and cn_regime["failed"] == ["cn.propagator"]
+    def cn_regime(node, **params: str) -> dict:  # type: ignore[no-untyped-def, type-arg]
+        checked = node.api("POST", "/api/v1/labels/check", content=signed, params=params).json()
+        return next(r for r in checked["regimes"] if r["regime"] == "cn-aigc")
 
-    wait("the stricter guideline applied at us", stricter)
+    assert cn_regime(cn)["guideline"]["version"] == "2026.1" and cn_regime(cn)["failed"] == ["cn.propagator"]
+
+    def listed_at_us() -> bool:
+        return any(g["version"] == "2026.1" for g in us.api("GET", "/api/v1/labels/guidelines").json())
+
+    wait("cn's guideline listed at us", listed_at_us)
+    assert cn_regime(us)["guideline"]["version"] == "2025.1" and cn_regime(us)["verdict"] == "pass"
+    as_cn = cn_regime(us, as_party=cn.origin)
+    assert as_cn["guideline"]["version"] == "2026.1" and as_cn["failed"] == ["cn.propagator"]

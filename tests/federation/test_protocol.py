@@ -229,6 +229,70 @@ def test_cli_send_inbox_and_ack(make_node, wait) -> None:
     assert denied.returncode != 0 and "DETENTE_TOKEN" in denied.stderr
 
 
+def test_cli_withheld_notice_needs_no_recipients_and_every_inbox_shows_the_quota_excess(make_node, wait) -> None:
+    import os
+    import subprocess
+    import sys
+
+    us, cn = make_node("us"), make_node("cn")
+    agreement = {"withheld_per_year": 1, "codes": {"AMBER": "stand by / 待命", "AMBER-7": "drill over / 演习结束"}}
+    for n in (us, cn):
+        n.use_agreement(agreement)
+    us.pin(cn)
+    cn.pin(us)
+    us.start()
+    cn.start()
+
+    def cli(node, *args: str) -> subprocess.CompletedProcess[str]:  # type: ignore[no-untyped-def]
+        return subprocess.run(
+            [sys.executable, "-m", "detente", *args, "-n", str(node.directory)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, "DETENTE_TOKEN": node.token, "COLUMNS": "1000"},
+        )
+
+    withheld = ["notice", "send", "withheld-notification", "--text", "A test was not notified"]
+    withheld += ["-f", "category=frontier-model-evaluation", "-f", "reason_class=national-security"]
+    withheld += ["-f", "occurred=2026-11-01T00:00:00Z"]
+    first = cli(us, *withheld)  # no --to: the catalogue does not address this type
+    assert first.returncode == 0, first.stderr
+    refused = cli(us, *withheld)
+    assert refused.returncode != 0 and "allows 1 a year" in refused.stderr and "over_quota" in refused.stderr
+    over = cli(us, *withheld, "-f", "over_quota=true")
+    assert over.returncode == 0, over.stderr
+    first_index, over_index = json.loads(first.stdout)["index"], json.loads(over.stdout)["index"]
+    coded = cli(us, "notice", "send", "hotline-message", "--text", "AMBER-3", "--to", cn.origin,
+                "-f", "priority=routine", "-f", "topic=urgent-concern", "-f", "code=AMBER-3")  # fmt: skip
+    assert coded.returncode == 0, coded.stderr
+    coded_index = json.loads(coded.stdout)["index"]
+
+    def row(node, index: int) -> dict:  # type: ignore[no-untyped-def,type-arg]
+        rows = json.loads(cli(node, "inbox", "--json").stdout)
+        return next((t for t in rows if t["origin"] == us.origin and t["index"] == index), {})
+
+    wait("cn to mirror us's notices", lambda: bool(row(cn, over_index)) and bool(row(cn, coded_index)))
+    for node in (us, cn):  # the sender sees its excess, and so does every other party
+        excess = row(node, over_index)
+        assert excess["to"] == [] and excess["obligations"] == [] and excess["findings"] == ["over-quota"]
+        assert excess["quota"] | {"year": 0} == {
+            "party": us.origin, "year": 0, "number": 2, "limit": 1, "over_quota": True,
+        }  # fmt: skip
+        assert row(node, first_index)["quota"]["over_quota"] is False
+        year = excess["quota"]["year"]
+        table = cli(node, "inbox")
+        assert table.returncode == 0, table.stderr
+        line = next(x for x in table.stdout.splitlines() if f"{us.origin}#{over_index} " in x)
+        assert f"OVER QUOTA: us.detente.example's withheld notice 2 of {year}, the agreement allows 1 a year" in line
+        assert "us.detente.example → every party" in line
+        first_line = next(x for x in table.stdout.splitlines() if f"{us.origin}#{first_index} " in x)
+        assert "OVER QUOTA" not in first_line
+    hotline = row(cn, coded_index)
+    assert (hotline["code_matched"], hotline["code_meaning"]) == ("AMBER", "stand by / 待命")
+    line = next(x for x in cli(cn, "inbox").stdout.splitlines() if f"{us.origin}#{coded_index} " in x)
+    assert "AMBER-3 → AMBER: stand by / 待命" in line
+
+
 def test_signed_webhook_alerts_on_arrival_and_miss(make_node, wait) -> None:
     import threading
     from http.server import BaseHTTPRequestHandler, HTTPServer

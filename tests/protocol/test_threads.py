@@ -290,6 +290,33 @@ def test_code_words_and_withheld_quota() -> None:
     assert quota_findings(withheld[:1], agreement) == []
 
 
+def test_full_codes_match_first_then_the_code_word_and_withheld_notices_are_numbered_per_year() -> None:
+    from detente.protocol.threads import withheld_counts
+
+    agreement = AGREEMENT.model_copy(
+        update={"codes": {"AMBER": "stand by", "AMBER-7": "drill over", "BRAVO-1": "all clear"}, "withheld_per_year": 1}
+    )
+    assert agreement.code_meaning("AMBER-7") == ("AMBER-7", "drill over")  # the full code, exactly
+    assert agreement.code_meaning("AMBER-3") == ("AMBER", "stand by")  # else the word before the first "-"
+    assert agreement.code_meaning("AMBER") == ("AMBER", "stand by")
+    assert agreement.code_meaning("AMBERX-7") is None and agreement.code_meaning("RED-AMBER-7") is None
+    # a full code the agreement defines is known even when its word alone is not
+    full = logged(US, "detente.dev/hotline-message/v1", T0, {"priority": "routine", "code": "BRAVO-1"}, to=(CN,))
+    other = logged(US, "detente.dev/hotline-message/v1", T0, {"priority": "routine", "code": "BRAVO-2"}, to=(CN,))
+    findings = {t.subject.index: t.findings for t in evaluate([full, other], agreement, T0, CN).threads}
+    assert findings == {full.index: (), other.index: ("unknown-code",)}
+
+    body = {"category": "test", "reason_class": "national-security", "occurred": T0.isoformat()}
+    notices = [
+        logged(party, "detente.dev/withheld-notification/v1", T0 + timedelta(days=d), body)
+        for party, d in ((CN, 0), (US, 1), (CN, 10), (CN, 400))
+    ]
+    counts = withheld_counts(notices, agreement)
+    numbers = [(counts[x.key].party, counts[x.key].year, counts[x.key].number) for x in notices]
+    assert numbers == [(CN, 2026, 1), (US, 2026, 1), (CN, 2026, 2), (CN, 2027, 1)]
+    assert [counts[x.key].over_quota for x in notices] == [False, False, True, False]
+
+
 def test_requests_sent_by_the_ladder_are_not_escalated_again() -> None:
     n = notice()
     request = logged(

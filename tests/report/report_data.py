@@ -91,6 +91,20 @@ class Logs:
         return self.add(origin, "deadline-missed", due + MIN, body, to=others, refs=(ref,))
 
 
+def withheld_quarter() -> Logs:
+    """Withheld notifications of 2026 (the default quota: 2 a year). US: one in Q3, two in Q4 (its
+    third of the year is over the quota, and says so), one early in 2027 (a new year). CN: one
+    in Q4, addressed to US."""
+    g = Logs()
+    for issued, over in (("2026-08-01T00:00", False), ("2026-10-05T00:00", False), ("2026-12-01T00:00", True)):
+        body = {"category": "frontier-model-evaluation", "reason_class": "national-security", "occurred": issued}
+        g.add(US, "withheld-notification", at(issued), body | ({"over_quota": True} if over else {}))
+    body = {"category": "ai-enabled-weapon-test", "reason_class": "operational-security", "occurred": "2026-11-01"}
+    g.add(CN, "withheld-notification", at("2026-11-02T00:00"), body, to=(US,))
+    g.add(US, "withheld-notification", at("2027-01-02T00:00"), body)
+    return g
+
+
 def pre_test(test_id: str, start: datetime) -> dict[str, Any]:
     return {
         "test_id": test_id,

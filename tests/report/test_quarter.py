@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from report_data import CN, US, VERIFICATION
+from report_data import CN, US, VERIFICATION, withheld_quarter
 
 from detente.errors import MalformedError
 from detente.protocol.agreement import default_agreement
@@ -244,3 +244,18 @@ def test_nearest_rank() -> None:
     assert nearest_rank([1, 2, 3, 4], 0.9) == 4
     assert nearest_rank([5], 0.9) == 5
     assert nearest_rank([float(i) for i in range(1, 11)], 0.9) == 9
+
+
+def test_withheld_notifications_over_the_yearly_quota_are_listed() -> None:
+    f = figures(withheld_quarter().records)
+    w = f.withheld
+    # in the quarter: US's 2nd and 3rd of 2026, CN's 1st; the 2027 one is after the quarter
+    assert (w.total, w.by_party, w.limit, w.over_quota) == (3, {CN: 1, US: 2}, 2, 1)
+    [item] = w.excesses
+    assert (item.origin, item.index, item.year, item.number, item.limit) == (US, 2, 2026, 3, 2)
+    assert (item.category, item.reason_class, item.declared) == ("frontier-model-evaluation", "national-security", True)
+    assert f.without_items().withheld.over_quota == 1 and f.without_items().withheld.excesses == []
+    # the quota is the agreement's: with 3 a year nothing is over
+    roomy = default_agreement(US, CN).model_copy(update={"withheld_per_year": 3})
+    g = quarterly_figures(withheld_quarter().records, roomy, US, "2026Q4", verification=VERIFICATION, now=AFTER)
+    assert (g.withheld.over_quota, g.withheld.excesses, g.withheld.limit) == (0, [], 3)

@@ -9,7 +9,7 @@ from html.parser import HTMLParser
 from typing import ClassVar
 
 import pytest
-from report_data import CN, US, VERIFICATION
+from report_data import CN, US, VERIFICATION, withheld_quarter
 
 from detente.errors import MalformedError
 from detente.protocol.agreement import default_agreement
@@ -23,6 +23,7 @@ NOW = datetime(2027, 1, 10, tzinfo=UTC)
 SECTIONS = [
     "summary",
     "notices",
+    "withheld",
     "deadlines",
     "misses",
     "hotline",
@@ -197,3 +198,21 @@ def test_record_text_is_escaped(busy: list[Logged]) -> None:
 
 def test_pdf_markup_sets_cjk_runs_in_the_cid_font() -> None:
     assert markup("Hotline · 热线 <b>") == 'Hotline · <font name="STSong-Light">热线</font> &lt;b&gt;'
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_quota_excesses_are_shown_in_both_languages(lang: str) -> None:
+    f = figures(withheld_quarter().records)
+    page = parse(render_html(f, lang))
+    text = " ".join(page.text)
+    cells = [t.strip() for t in page.text]
+    # the heading and the table caption carry both languages, the reader's first
+    for en, zh in (
+        ("Withheld notifications and the quota", "不予通报记录与配额"),
+        ("Withheld notifications over the agreed quota", "超出约定配额的不予通报记录"),
+    ):
+        assert en in text and zh in text
+        assert (text.index(en) < text.index(zh)) == (lang == "en")
+    assert f"{US}#2" in cells and "3 / 2 (2026)" in cells and "frontier-model-evaluation" in cells
+    assert ("yes" if lang == "en" else "是") in cells  # the notice declared itself over the quota
+    assert render_pdf(f, lang).startswith(b"%PDF")

@@ -35,6 +35,11 @@ class ClassifyIn(BaseModel):
     as_of: date | None = None
     regimes: list[str] | None = None
     near: float = Field(default=0.10, ge=0, lt=1)
+    as_party: str | None = Field(
+        default=None,
+        description="classify with the packs this peer published (short name or log origin), as it would; "
+        "default: this party's own packs",
+    )
 
 
 class SignIn(BaseModel):
@@ -74,7 +79,7 @@ def add_exportctl_routes(app: FastAPI, node: Node, viewer: Any, officer: Any) ->
     def classify(item: ClassifyIn, who: Principal = viewer) -> dict[str, Any]:
         """Classify an item under each regime's pack as of a date: every clause matched or nearly
         matched with the numbers compared, licence exceptions, policies, and the packs used."""
-        return node.exportctl.classify(_item(item), item.as_of, item.regimes, item.near)
+        return node.exportctl.classify(_item(item), item.as_of, item.regimes, item.near, as_party=item.as_party)
 
     @app.get("/api/v1/exportctl/catalogue", tags=["export controls"])
     def accelerators(who: Principal = viewer) -> list[dict[str, Any]]:
@@ -83,12 +88,15 @@ def add_exportctl_routes(app: FastAPI, node: Node, viewer: Any, officer: Any) ->
 
     @app.get("/api/v1/exportctl/packs", tags=["export controls"])
     def packs(who: Principal = viewer) -> list[dict[str, Any]]:
-        """The rule pack in use per regime (built in, or published by a party as a record)."""
-        return [{"from": by, "digest": p.digest, **p.as_json()} for p, by in node.exportctl.packs()]
+        """Every rule pack this node knows (built in, or published by a party as a record), with who
+        published it and whether it is in use for this party's own classifications (``in_use``):
+        a peer's pack is shown as that peer's, never used in place of this party's own."""
+        return node.exportctl.all_packs()
 
     @app.post("/api/v1/exportctl/packs", tags=["export controls"], status_code=201)
     def publish_pack(item: dict[str, Any], who: Principal = officer) -> dict[str, Any]:
-        """Publish this party's rule pack as a record; it replaces the built-in pack of its regime."""
+        """Publish this party's rule pack as a record; it replaces the built-in pack of its regime
+        for this party's own classifications."""
         return node.exportctl.publish_pack(load_pack(item))
 
     @app.get("/api/v1/exportctl/suppliers", tags=["export controls"])

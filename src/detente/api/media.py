@@ -39,7 +39,7 @@ class TakedownAnswerIn(BaseModel):
 
 
 class DetectIn(BaseModel):
-    party: str = Field(description="log origin of the party that shared the key")
+    party: str = Field(description="the party that shared the key: its short name or its log origin")
     key_id: str
     token_ids: list[int] | None = Field(default=None, max_length=100_000)
     text: str | None = Field(default=None, max_length=1_000_000, description="tokenized with the scheme's tokenizer")
@@ -55,16 +55,22 @@ def _mime(request: Request, mime: str | None) -> str | None:
 def add_media_routes(app: FastAPI, node: Node, viewer: Any, officer: Any) -> None:
     @app.post("/api/v1/labels/check", tags=["media"])
     async def check(
-        request: Request, mime: str | None = None, record: bool = False, who: Principal = viewer
+        request: Request,
+        mime: str | None = None,
+        record: bool = False,
+        as_party: str | None = None,
+        who: Principal = viewer,
     ) -> dict[str, Any]:
         """Both regimes' labels on the uploaded file: C2PA state and status codes verbatim, China's
         AIGC implicit label (or a text's explicit label), and a verdict per regime naming the
-        rules it fails. Anchors: every C2PA root published in this node's logs. ``record=true``
-        also logs the summary (hash, verdicts, rules failed) as a label-check record (officer)."""
+        rules it fails, judged by this party's guidelines (``as_party``: a peer's, as it would
+        judge). Anchors: this party's own roots, and each peer's root for that peer's own
+        credentials only. ``record=true`` also logs the summary (hash, verdicts, rules failed) as
+        a label-check record (officer)."""
         data = await limited_body(request, MAX_MEDIA_BYTES)
         if record:
             who.require("officer")
-        return node.media.check(data, _mime(request, mime), record=record)
+        return node.media.check(data, _mime(request, mime), record=record, as_party=as_party)
 
     @app.post("/api/v1/labels/apply", tags=["media"], response_class=Response)
     async def apply(
@@ -90,8 +96,9 @@ def add_media_routes(app: FastAPI, node: Node, viewer: Any, officer: Any) -> Non
 
     @app.get("/api/v1/labels/guidelines", tags=["media"])
     def guidelines(who: Principal = viewer) -> list[dict[str, Any]]:
-        """Every guideline this node knows (packaged and published), with its digest."""
-        return [{**g.model_dump(mode="json"), "digest": g.digest()} for g in node.media.guidelines()]
+        """Every guideline this node knows (packaged and published), with its digest, who published
+        it and whether it judges this party's checks (``in_use``; ``note`` says why not)."""
+        return node.media.all_guidelines()
 
     @app.post("/api/v1/labels/guidelines", tags=["media"], status_code=201)
     def publish_guideline(item: Guideline, who: Principal = officer) -> dict[str, Any]:
@@ -100,7 +107,7 @@ def add_media_routes(app: FastAPI, node: Node, viewer: Any, officer: Any) -> Non
 
     @app.get("/api/v1/labels/anchors", tags=["media"])
     def anchors(who: Principal = viewer) -> list[dict[str, Any]]:
-        """C2PA trust anchors published in the logs this node holds."""
+        """C2PA trust anchors published in the logs this node holds, and whom each vouches for."""
         return node.media.anchors()
 
     @app.post("/api/v1/labels/anchors", tags=["media"], status_code=201)

@@ -126,9 +126,13 @@ def apply(
 
 @label_app.command("guidelines")
 def guidelines(node_dir: Path = NODE, token: str | None = TOKEN, lang: str = typer.Option("en", "--lang")) -> None:
-    """The labeling guidelines the node knows, each rule with its source."""
+    """The labeling guidelines the node knows, each rule with its source, who published it and
+    whether it judges this party's checks."""
     for g in _call(node_dir, token, "GET", "/api/v1/labels/guidelines"):
         typer.echo(f"{g['guideline_id']} {g['version']} ({g['regime']}, from {g['effective']}) {g['digest']}")
+        if "from" in g:
+            use = "in use" if g.get("in_use") else f"not used: {g.get('note', '')}"
+            typer.echo(f"  published: {g['from']} ({use})")
         for rule in g["rules"]:
             typer.echo(f"  {rule['rule_id']} [{rule['level']}] {rule['title'].get(lang) or rule['title']['en']}")
 

@@ -120,22 +120,41 @@ def inbox(
             if nxt
             else "-"
         )
+        quota = t.get("quota") or {}
         notes = ", ".join(
-            ([f"{t['code']}: {t['code_meaning'] or 'unknown code'}"] if t.get("code") else [])
-            + t["findings"]
+            ([_code_note(t)] if t.get("code") else [])
+            + ([_quota_note(quota)] if quota.get("over_quota") else [])
+            + [f for f in t["findings"] if f != "over-quota"]
             + ([f"escalated {t['escalations'][-1]}"] if t["escalations"] else [])
         )
-        style = "bold red" if t.get("priority") == "flash" or (nxt and nxt["missed"]) else None
+        urgent = t.get("priority") == "flash" or (nxt and nxt["missed"]) or quota.get("over_quota")
         table.add_row(
             f"{t['origin']}#{t['index']}",
             t["type"].split("/")[1],
-            f"{t['from'].split('/')[0]} → {', '.join(x.split('/')[0] for x in t['to'])}",
+            f"{t['from'].split('/')[0]} → {', '.join(x.split('/')[0] for x in t['to']) or 'every party'}",
             ", ".join(t["states"].values()),
             due,
             notes or "-",
-            style=style,
+            style="bold red" if urgent else None,
         )
     Console().print(table)
+
+
+def _code_note(thread: dict[str, Any]) -> str:
+    """``AMBER-7: meaning`` when the agreement defines the full code, ``AMBER-7 → AMBER: meaning``
+    when only its code word matched."""
+    code, matched = thread["code"], thread.get("code_matched")
+    if not matched:
+        return f"{code}: unknown code"
+    return f"{code}: {thread['code_meaning']}" if matched == code else f"{code} → {matched}: {thread['code_meaning']}"
+
+
+def _quota_note(quota: dict[str, Any]) -> str:
+    party = str(quota["party"]).split("/")[0]
+    return (
+        f"OVER QUOTA: {party}'s withheld notice {quota['number']} of {quota['year']}, "
+        f"the agreement allows {quota['limit']} a year"
+    )
 
 
 def _left(seconds: float) -> str:

@@ -91,6 +91,8 @@ class Ledger:
         try:
             if rec.type == DOCUMENT:
                 doc = CommitmentDocument.model_validate(rec.body)
+                if origin not in doc.parties:
+                    return  # only a party drafts: a document naming others but not its signer is ignored
                 digest = document_digest(doc)
                 self.versions.setdefault(digest, Version(doc, digest, origin, index, leaf))
             elif rec.type == SIGNATURE:

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import io
 import json
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -31,6 +32,7 @@ __all__ = [
     "PartyChain",
     "make_party_chain",
     "read_c2pa",
+    "read_c2pa_trusting",
     "sign_c2pa",
 ]
 
@@ -72,6 +74,9 @@ class C2paReport:
     assertions: tuple[str, ...] = ()
     aigc: dict[str, Any] | None = None
     detail: str = ""
+    trusted_by: str = ""
+    """Whose anchor made the file ``Trusted``: empty for the checking party's own (and configured)
+    anchors, else the log origin of the peer whose published root vouched for its own signer."""
 
     @property
     def ai_generated(self) -> bool:
@@ -92,6 +97,7 @@ class C2paReport:
             "assertions": list(self.assertions),
             "aigc": self.aigc,
             "detail": self.detail,
+            "trusted_by": self.trusted_by,
         }
 
 
@@ -166,6 +172,35 @@ def read_c2pa(data: bytes, mime: str, *, anchors_pem: str = "") -> C2paReport:
         assertions=tuple(str(a.get("label", "")) for a in manifest.get("assertions", []) or []),
         aigc=aigc if isinstance(aigc, dict) else None,
     )
+
+
+def read_c2pa_trusting(
+    data: bytes, mime: str, *, anchors_pem: str = "", peer_anchors: Mapping[str, str] | None = None
+) -> C2paReport:
+    """:func:`read_c2pa` with the checking party's own ``anchors_pem``; then, if the signer is
+    untrusted, with each peer's published roots (``peer_anchors``: log origin → PEM) one peer at a
+    time. A peer's root vouches only for that peer: the file is ``Trusted`` through it only when
+    its signing certificate names that peer (organization = the peer's log origin, as
+    :func:`make_party_chain` issues it); a file signed under a peer's root in anyone else's name
+    stays ``Valid`` with ``signingCredential.untrusted``, and ``detail`` says why."""
+    report = read_c2pa(data, mime, anchors_pem=anchors_pem)
+    if report.state != "Valid" or "signingCredential.untrusted" not in report.failure:
+        return report
+    for origin, pem in sorted((peer_anchors or {}).items()):
+        if not pem.strip():
+            continue
+        through = read_c2pa(data, mime, anchors_pem=pem)
+        if through.state != "Trusted":
+            continue
+        signer = str(through.signature.get("issuer", ""))
+        if signer == origin:
+            return replace(through, trusted_by=origin)
+        return replace(
+            report,
+            detail=f"a root published by {origin} vouches only for {origin}'s own Content Credentials; "
+            f"this file's signer names {signer or 'no organization'}",
+        )
+    return report
 
 
 @dataclass(frozen=True)

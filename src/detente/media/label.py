@@ -11,6 +11,7 @@ label after signing would break the manifest (``assertion.dataHash.mismatch``).
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +24,7 @@ from detente.media.c2pa_credentials import (
     C2paReport,
     PartyChain,
     read_c2pa,
+    read_c2pa_trusting,
     sign_c2pa,
 )
 from detente.media.guidelines import Guideline, LabelRule, packaged_guidelines
@@ -213,8 +215,11 @@ def check_labels(
     mime: str | None = None,
     guidelines: list[Guideline] | None = None,
     anchors_pem: str = "",
+    peer_anchors: Mapping[str, str] | None = None,
 ) -> LabelReport:
-    """Both regimes' labels on ``data``, each judged by its regime's newest guideline."""
+    """Both regimes' labels on ``data``, each judged by its regime's newest guideline.
+    ``anchors_pem``: the checking party's own trust anchors; ``peer_anchors``: each peer's
+    published roots, which vouch only for that peer (:func:`.c2pa_credentials.read_c2pa_trusting`)."""
     if len(data) > MAX_MEDIA_BYTES:
         raise MalformedMedia(
             f"the file is {len(data):,} bytes; the label check takes at most {MAX_MEDIA_BYTES:,}",
@@ -235,7 +240,7 @@ def check_labels(
         except UnicodeDecodeError:
             raise MalformedMedia("text content is not UTF-8", hint="convert the text to UTF-8 first") from None
     else:
-        c2pa = read_c2pa(data, mime, anchors_pem=anchors_pem)
+        c2pa = read_c2pa_trusting(data, mime, anchors_pem=anchors_pem, peer_anchors=peer_anchors)
         if containers.supports(mime):
             found = containers.read_aigc(data, mime)
             aigc = found.label if found is not None else None

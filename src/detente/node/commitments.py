@@ -38,7 +38,7 @@ __all__ = ["CommitmentDesk"]
 
 class CommitmentDesk(Desk):
     def ledger(self) -> Ledger:
-        items = [(x.origin, x.index, x.leaf_hash, x.record) for x in self.node.all_records()]
+        items = [(x.origin, x.index, x.leaf_hash, x.record) for x in self.well_formed()]
         return Ledger.from_records(items)
 
     def _version(self, ledger: Ledger, document_id: str, version: int) -> Version:
@@ -153,8 +153,8 @@ class CommitmentDesk(Desk):
         if not version.document.annual_report or version.start is None:
             return []
         filed: dict[tuple[str, int], datetime] = {}
-        for x in self.node.all_records():
-            if x.record.type == IMPLEMENTATION_REPORT and x.record.body.get("document_id") == document_id:
+        for x in self.well_formed(IMPLEMENTATION_REPORT):
+            if x.record.body.get("document_id") == document_id:
                 filed.setdefault((x.origin, int(x.record.body.get("year", 0))), x.record.issued)
         out = []
         start = version.start
@@ -173,12 +173,19 @@ class CommitmentDesk(Desk):
         """Each term with every party's own definition side by side, and the jointly interpreted
         entries (clauses of adopted glossary documents)."""
         entries: dict[str, dict[str, Any]] = {}
-        for x in self.node.all_records():
-            if x.record.type == GLOSSARY:
-                d = GlossaryDefinition.model_validate(x.record.body)
-                entry = entries.setdefault(d.term_id, {"term_id": d.term_id, "term": {}, "by_party": {}, "joint": []})
+        me = self.node.identity.name
+        # this party's own definitions first: a peer's wording of a term fills only the languages
+        # this party has not named it in, and never replaces this party's own
+        own_first = sorted(self.well_formed(GLOSSARY), key=lambda x: x.origin != me)
+        for x in own_first:
+            d = GlossaryDefinition.model_validate(x.record.body)
+            entry = entries.setdefault(d.term_id, {"term_id": d.term_id, "term": {}, "by_party": {}, "joint": []})
+            if x.origin == me:
                 entry["term"].update(d.term)
-                entry["by_party"][x.origin] = d.definition.model_dump(mode="json")
+            else:
+                for lang, name in d.term.items():
+                    entry["term"].setdefault(lang, name)
+            entry["by_party"][x.origin] = d.definition.model_dump(mode="json")
         now = self._now()
         for v in self.ledger().in_force(now):
             if v.document.kind == DocumentKind.GLOSSARY:

@@ -7,8 +7,7 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import Callable
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from detente.crypto.dsse import Envelope
 from detente.crypto.keys import VerifierKey
@@ -26,27 +25,19 @@ from detente.evals.records import (
 )
 from detente.evals.run import merkle_root, proof_for, run_suite, sample_record
 from detente.evals.suite import Suite, builtin_suite, load_dataset
+from detente.node.desk import Desk, is_well_formed
 from detente.protocol.threads import Logged
 from detente.records.record import Record
 from detente.records.ref import RecordRef
 from detente.tlog.hashing import leaf_hash
 from detente.tlog.proofs import verify_inclusion
 
-if TYPE_CHECKING:
-    from detente.node.node import Node
-
 __all__ = ["CHUNK", "EvalDesk"]
 
 CHUNK = 200  # sample records per log entry (well under the 64 KiB entry limit)
 
 
-class EvalDesk:
-    def __init__(self, node: Node) -> None:
-        self.node = node
-
-    def _now(self) -> datetime:
-        return datetime.fromtimestamp(self.node.clock(), UTC)
-
+class EvalDesk(Desk):
     def _key_for(self, origin: str) -> VerifierKey:
         if origin == self.node.identity.name:
             return self.node.identity.vkey()
@@ -59,6 +50,11 @@ class EvalDesk:
         found = [x for x in self.node.logged_at(origin, index) if x.record.type == record_type]
         if not found:
             raise LogNotFound(f"no {record_type} at {origin}#{index}", hint="check the reference, or sync the peer")
+        if not is_well_formed(found[0]):
+            raise VerificationError(
+                f"{origin}#{index} is a malformed {record_type} record (its body does not match the schema)",
+                hint="the party that logged it must publish a corrected record",
+            )
         return found[0]
 
     # --- writing ----------------------------------------------------------------------------
@@ -195,9 +191,7 @@ class EvalDesk:
 
     def results(self) -> list[dict[str, Any]]:
         out = []
-        for item in self.node.all_records():
-            if item.record.type != EVAL_RESULT:
-                continue
+        for item in self.well_formed(EVAL_RESULT):
             entry: dict[str, Any] = {
                 "origin": item.origin,
                 "index": item.index,
@@ -209,14 +203,20 @@ class EvalDesk:
                 entry |= {"verified": False, "problem": exc.message}
             else:
                 p = verified.predicate
-                entry |= {
-                    "verified": True,
-                    "suite": p["suite"]["name"],
-                    "suite_digest": verified.suite_digest,
-                    "model": p["model"]["name"],
-                    "passed": p["passed"],
-                    "preregistered": "preregistration" in p,
-                }
+                try:
+                    entry |= {
+                        "verified": True,
+                        "suite": str(p["suite"]["name"]),
+                        "suite_digest": verified.suite_digest,
+                        "model": str(p["model"]["name"]),
+                        "passed": bool(p["passed"]),
+                        "preregistered": "preregistration" in p,
+                    }
+                except (KeyError, TypeError):
+                    entry |= {
+                        "verified": False,
+                        "problem": "the signed result's predicate lacks its suite, model or outcome",
+                    }
             out.append(entry)
         return out
 
@@ -286,6 +286,17 @@ class EvalDesk:
         )
         return body | {"index": seq.index}
 
+    @staticmethod
+    def _metric_rows(ma: dict[str, Any], mb: dict[str, Any]) -> list[dict[str, Any]]:
+        rows = []
+        for name in sorted(set(ma) & set(mb)):
+            x, y = ma[name], mb[name]
+            apart = x["ci95"][1] < y["ci95"][0] or y["ci95"][1] < x["ci95"][0]
+            rows.append(
+                {"metric": name, "a": x, "b": y, "difference": round(x["value"] - y["value"], 6), "flagged": apart}
+            )
+        return rows
+
     def compare(self, a: tuple[str, int], b: tuple[str, int]) -> dict[str, Any]:
         """Two results side by side; a metric whose 95 % intervals do not overlap is flagged."""
         _, ra = self.verified(*a)
@@ -294,18 +305,17 @@ class EvalDesk:
             raise MalformedRecord(
                 "the two results ran different suites", hint=f"{ra.suite_digest[:16]}… vs {rb.suite_digest[:16]}…"
             )
-        rows = []
-        ma, mb = ra.predicate["metrics"], rb.predicate["metrics"]
-        for name in sorted(set(ma) & set(mb)):
-            x, y = ma[name], mb[name]
-            apart = x["ci95"][1] < y["ci95"][0] or y["ci95"][1] < x["ci95"][0]
-            rows.append(
-                {"metric": name, "a": x, "b": y, "difference": round(x["value"] - y["value"], 6), "flagged": apart}
-            )
+        try:
+            rows = self._metric_rows(ra.predicate["metrics"], rb.predicate["metrics"])
+        except (KeyError, TypeError, IndexError, ArithmeticError):
+            raise VerificationError(
+                "a signed result's metrics are malformed (each needs a value and a ci95 pair)",
+                hint="the party that logged it must publish a corrected result",
+            ) from None
         return {
             "suite_digest": ra.suite_digest,
-            "a": {"origin": a[0], "index": a[1], "model": ra.predicate["model"]},
-            "b": {"origin": b[0], "index": b[1], "model": rb.predicate["model"]},
+            "a": {"origin": a[0], "index": a[1], "model": ra.predicate.get("model")},
+            "b": {"origin": b[0], "index": b[1], "model": rb.predicate.get("model")},
             "metrics": rows,
             "flagged": [r["metric"] for r in rows if r["flagged"]],
         }

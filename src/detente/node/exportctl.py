@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from detente.errors import LogNotFound, MalformedRecord
+from detente.errors import DetenteError, LogNotFound, MalformedRecord
 from detente.exportctl.classify import classify
 from detente.exportctl.item import Item
 from detente.exportctl.records import (
@@ -66,30 +66,79 @@ class _Arrangement:
 class ExportDesk(Desk):
     # --- rule packs and classification -----------------------------------------------------
 
-    def packs(self) -> list[tuple[RulePack, str]]:
-        """The pack in use per regime, with who published it: a pack published as a record replaces
-        the built-in one for its regime (the newest published wins)."""
+    def _published_packs(self) -> list[tuple[Logged, RulePack]]:
+        """Every rule pack published in the logs this node holds, in log order (malformed ones
+        skipped)."""
+        out = []
+        for x in self.well_formed(RULE_PACK):
+            try:
+                out.append((x, load_pack(x.record.body)))
+            except DetenteError:
+                continue
+        return out
+
+    def packs(self, as_party: str | None = None) -> list[tuple[RulePack, str]]:
+        """The pack in use per regime, with where it came from, for this party's own decisions:
+        the built-in pack, replaced by the newest one this party published in its own log.
+
+        A peer's published pack never governs this party's classification, whatever regime it
+        names: a rival publishing a ``us-ear`` pack must not make ``us`` call an H100 uncontrolled.
+        It is listed (:meth:`all_packs`) and used only when asked to classify as that peer would
+        (``as_party``: the peer's short name or log origin)."""
+        whose = self.node.identity.name if as_party is None else self._party_origin(as_party)
         chosen: dict[str, tuple[RulePack, str]] = {p.regime: (p, "built-in") for p in builtin_packs()}
-        for x in self.node.all_records():
-            if x.record.type == RULE_PACK:
-                pack = load_pack(x.record.body)
+        for x, pack in self._published_packs():
+            if x.origin == whose:
                 chosen[pack.regime] = (pack, f"{x.origin}#{x.index}")
         return [chosen[r] for r in sorted(chosen)]
+
+    def all_packs(self) -> list[dict[str, Any]]:
+        """Every pack this node knows: the built-in ones and each published one, with who published
+        it and whether it is in use for this party's own classifications."""
+        used = {(p.regime, by) for p, by in self.packs()}
+        out: list[dict[str, Any]] = [
+            {"from": "built-in", "party": "built-in", "in_use": (p.regime, "built-in") in used, "digest": p.digest,
+             **p.as_json()}
+            for p in builtin_packs()
+        ]  # fmt: skip
+        for x, pack in self._published_packs():
+            at = f"{x.origin}#{x.index}"
+            out.append(
+                {"from": at, "party": x.origin, "in_use": (pack.regime, at) in used, "digest": pack.digest,
+                 **pack.as_json()}
+            )  # fmt: skip
+        return out
+
+    def _party_origin(self, party: str) -> str:
+        origin = self.origin_of(party)
+        if origin is None:
+            raise LogNotFound(f"no party {party!r} known to this node", hint="name a pinned peer (detente peer list)")
+        return origin
 
     def publish_pack(self, pack: RulePack) -> dict[str, Any]:
         return self._placed(self._append(RULE_PACK, pack.as_json()), digest=pack.digest)
 
     def classify(
-        self, item: Item, as_of: date | None = None, regimes: list[str] | None = None, near: float = 0.10
+        self,
+        item: Item,
+        as_of: date | None = None,
+        regimes: list[str] | None = None,
+        near: float = 0.10,
+        *,
+        as_party: str | None = None,
     ) -> dict[str, Any]:
-        packs = [(p, by) for p, by in self.packs() if not regimes or p.regime in regimes]
+        """Classify ``item`` with the packs in use (:meth:`packs`); ``as_party``: with the packs
+        a peer published instead of this party's own (what that peer would say)."""
+        in_use = self.packs(as_party)
+        packs = [(p, by) for p, by in in_use if not regimes or p.regime in regimes]
         if regimes and len(packs) != len(set(regimes)):
-            known = ", ".join(p.regime for p, _ in self.packs())
+            known = ", ".join(p.regime for p, _ in in_use)
             raise MalformedRecord(f"unknown regime among {', '.join(regimes)}", hint=f"known: {known}")
         result = classify(item, [p for p, _ in packs], as_of or self._now().date(), near=near)
         return {
             **result.as_dict(),
             "text": result.as_text(),
+            "as_party": None if as_party is None else self._party_origin(as_party),
             "packs": [{"regime": p.regime, "version": p.version, "digest": p.digest, "from": by} for p, by in packs],
         }
 
@@ -99,14 +148,16 @@ class ExportDesk(Desk):
         return self._placed(self._append(TRUSTED_SUPPLIER, supplier.model_dump(mode="json")))
 
     def suppliers(self) -> list[dict[str, Any]]:
-        """Every party's suppliers, newest status per (party, supplier id)."""
-        latest: dict[tuple[str, str], Logged] = {}
-        for x in self.node.all_records():
-            if x.record.type == TRUSTED_SUPPLIER:
-                latest[(x.origin, str(x.record.body["supplier_id"]))] = x
+        """Every party's suppliers, newest status per (party, supplier id). The listing party is
+        the log the record sits in (its signer), never a field of the body; malformed records are
+        skipped."""
+        latest: dict[tuple[str, str], tuple[Logged, TrustedSupplier]] = {}
+        for x in self.well_formed(TRUSTED_SUPPLIER):
+            body = TrustedSupplier.model_validate(x.record.body)
+            latest[(x.origin, body.supplier_id)] = (x, body)
         return [
-            {"party": party, "index": x.index, "issued": x.record.issued.isoformat(), **x.record.body}
-            for (party, _), x in sorted(latest.items())
+            {**body.model_dump(mode="json"), "party": party, "index": x.index, "issued": x.record.issued.isoformat()}
+            for (party, _), (x, body) in sorted(latest.items())
         ]
 
     # --- mutual recognition -----------------------------------------------------------------
@@ -114,7 +165,7 @@ class ExportDesk(Desk):
     def _arrangements(self) -> dict[tuple[str, int], _Arrangement]:
         out: dict[tuple[str, int], _Arrangement] = {}
         signatures: list[Logged] = []
-        for x in self.node.all_records():
+        for x in self.well_formed():
             if x.record.type == RECOGNITION:
                 body = RecognitionArrangement.model_validate(x.record.body)
                 if x.origin not in body.parties:
@@ -241,7 +292,7 @@ class ExportDesk(Desk):
         me = self.node.identity.name
         now = self._now()
         out = []
-        for t in evaluate(self.node.all_records(), self.node.agreement, now, me).threads:
+        for t in evaluate(self.well_formed(), self.node.agreement, now, me).threads:
             rec = t.subject.record
             if rec.body.get("topic") != HotlineTopic.INADVERTENT_EXPORT_CONTROL_VIOLATION.value:
                 continue

@@ -41,6 +41,7 @@ from detente.incidents.model import (
 from detente.incidents.similarity import Suggester, Suggestion
 from detente.incidents.stix import export_bundle, import_bundle
 from detente.incidents.taxonomy import taxonomy_for
+from detente.node.desk import is_well_formed
 from detente.records.record import TLP, Record
 from detente.records.ref import RecordRef
 from detente.records.text import BilingualText, LangText
@@ -193,7 +194,7 @@ class IncidentDesk:
         me = self.node.identity.name
         found = None
         for item in self.node.logged_at(link_origin, link_index):
-            if item.record.type == LINK:
+            if item.record.type == LINK and is_well_formed(item):
                 found = item
         if found is None:
             raise LogNotFound(f"no incident link {link_origin}#{link_index}")

@@ -3,18 +3,25 @@ this party, the party's C2PA trust anchor and labeling guidelines as records, sh
 detection keys, and takedown requests with their answers.
 
 The party's C2PA signing chain is generated on first use into ``<node>/c2pa/`` (the leaf key
-mode 0600) and its root published as a ``c2pa-trust-anchor`` record; every anchor published in
-any followed log is a trust anchor for this node's checks, so two parties that follow each other
-recognize each other's Content Credentials as ``Trusted``.
+mode 0600) and its root published as a ``c2pa-trust-anchor`` record. A peer's published root is
+a trust anchor for that peer's own Content Credentials only (the signer must name the peer), so
+two parties that follow each other recognize each other's credentials as ``Trusted`` while
+neither can vouch for anyone else's.
+
+A party's own authority comes from its own log: the labeling guidelines that judge this node's
+checks are the packaged ones and those this party published, in effect on the day; a peer's
+guidelines are listed as that peer's and used only when asked to check as that peer would.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from detente.errors import ConfigError, LogNotFound, MalformedRecord
+from detente.errors import ConfigError, DetenteError, LogNotFound, MalformedRecord
 from detente.media.guidelines import Guideline, packaged_guidelines, parse_guideline
 from detente.media.records import (
     C2PA_ANCHOR,
@@ -39,8 +46,12 @@ if TYPE_CHECKING:
 __all__ = ["MediaDesk"]
 
 
+@functools.lru_cache(maxsize=4)
 def _tokenizer_for(identity: str) -> Any:
-    """The tokenizer whose file digest is ``identity``: the packaged all-MiniLM-L6-v2 one, if installed."""
+    """The tokenizer whose file digest is ``identity``: the packaged all-MiniLM-L6-v2 one, if
+    installed, with truncation and padding switched off (the shipped file truncates and pads to
+    128 tokens, which would change the ids scored). Loaded once per identity; encoding is
+    thread-safe."""
     from detente.incidents.embed import EmbedderUnavailable, find_model_dir
     from detente.media.watermark import tokenizer_identity
 
@@ -56,12 +67,16 @@ def _tokenizer_for(identity: str) -> Any:
         )
     from tokenizers import Tokenizer
 
-    return Tokenizer.from_str(data.decode())
+    tokenizer = Tokenizer.from_str(data.decode())
+    tokenizer.no_truncation()
+    tokenizer.no_padding()
+    return tokenizer
 
 
 class MediaDesk(Desk):
     def _of_type(self, record_type: str) -> list[Logged]:
-        return [x for x in self.node.all_records() if x.record.type == record_type]
+        """The records of a type in every log this node holds, malformed ones skipped."""
+        return self.well_formed(record_type)
 
     # --- C2PA chain and anchors -------------------------------------------------------------
 
@@ -96,31 +111,98 @@ class MediaDesk(Desk):
         return self._placed(self._append(C2PA_ANCHOR, body.model_dump()), sha256=digest)
 
     def anchors(self) -> list[dict[str, Any]]:
-        """Every C2PA trust anchor published in the logs this node holds, newest first."""
+        """Every C2PA trust anchor published in the logs this node holds, newest first, with whom
+        it vouches for: this party's own are anchors for every check; a peer's only for that
+        peer's own Content Credentials."""
+        me = self.node.identity.name
         return [
             {
                 "party": x.origin,
                 "index": x.index,
                 "sha256": x.record.body["sha256"],
-                "subject": x.record.body["subject"],
+                "subject": x.record.body.get("subject", ""),
+                "vouches_for": "any signer" if x.origin == me else x.origin,
             }
             for x in reversed(self._of_type(C2PA_ANCHOR))
         ]
 
     def anchors_pem(self) -> str:
+        """This party's own trust anchors: its C2PA root and the roots it published itself."""
+        me = self.node.identity.name
         own = self.chain().root_pem.decode() if (self.node.base / "c2pa" / "root.pem").exists() else ""
-        return own + "".join(str(x.record.body["certificate_pem"]) for x in self._of_type(C2PA_ANCHOR))
+        return own + "".join(
+            str(x.record.body["certificate_pem"]) for x in self._of_type(C2PA_ANCHOR) if x.origin == me
+        )
+
+    def peer_anchors(self) -> dict[str, str]:
+        """Each peer's published roots (log origin → PEM): anchors for that peer's credentials only."""
+        out: dict[str, str] = {}
+        for x in self._of_type(C2PA_ANCHOR):
+            if x.origin != self.node.identity.name:
+                out[x.origin] = out.get(x.origin, "") + str(x.record.body["certificate_pem"])
+        return out
 
     # --- guidelines, check, apply -----------------------------------------------------------
 
-    def guidelines(self) -> list[Guideline]:
-        """The packaged guidelines and every one published as a record (the checker uses the
-        newest per regime)."""
-        published = [parse_guideline(x.record.body) for x in self._of_type(LABEL_GUIDELINE)]
-        return packaged_guidelines() + published
+    def _published(self) -> list[tuple[Logged, Guideline]]:
+        out = []
+        for x in self._of_type(LABEL_GUIDELINE):
+            try:
+                out.append((x, parse_guideline(x.record.body)))
+            except DetenteError:
+                continue
+        return out
+
+    def _standing(self, x: Logged, g: Guideline, whose: str, today: date) -> str:
+        """Why a published guideline does not judge checks made for ``whose`` (empty: it does)."""
+        if x.origin != whose:
+            return f"published by {x.origin}: shown as that party's, not used for {whose}'s checks"
+        if g.party not in self.names_of(x.origin):
+            return f"names party {g.party!r} but was signed by {x.origin}: ignored"
+        if g.effective > today:
+            return f"effective only from {g.effective.isoformat()}"
+        return ""
+
+    def guidelines(self, as_party: str | None = None) -> list[Guideline]:
+        """The guidelines that judge this party's checks (the checker uses the newest per regime):
+        the packaged ones, and those this party published in its own log that name it as their
+        party and are in effect today. ``as_party``: a peer's instead of this party's own."""
+        whose = self.node.identity.name if as_party is None else self._party_origin(as_party)
+        today = self._now().date()
+        own = [g for x, g in self._published() if not self._standing(x, g, whose, today)]
+        return packaged_guidelines() + own
+
+    def all_guidelines(self) -> list[dict[str, Any]]:
+        """Every guideline this node knows, packaged and published, each with its digest, who
+        published it (``from``: ``built-in`` or ``ORIGIN#INDEX``) and whether it judges this
+        party's checks (``in_use``, with ``note`` saying why not)."""
+        me, today = self.node.identity.name, self._now().date()
+        out = [{**g.model_dump(mode="json"), "digest": g.digest(), "from": "built-in", "published_by": "built-in",
+                "in_use": True, "note": ""} for g in packaged_guidelines()]  # fmt: skip
+        for x, g in self._published():
+            note = self._standing(x, g, me, today)
+            out.append({**g.model_dump(mode="json"), "digest": g.digest(), "from": f"{x.origin}#{x.index}",
+                        "published_by": x.origin, "in_use": not note, "note": note})  # fmt: skip
+        return out
+
+    def _party_origin(self, party: str) -> str:
+        origin = self.origin_of(party)
+        if origin is None:
+            raise LogNotFound(
+                f"no party {party!r} known to this node",
+                hint="name this node or a pinned peer, by short name or log origin (detente peer list)",
+            )
+        return origin
 
     def publish_guideline(self, guideline: Guideline) -> dict[str, Any]:
-        for g in self.guidelines():
+        if guideline.party not in self.names_of(self.node.identity.name):
+            raise MalformedRecord(
+                f"the guideline names party {guideline.party!r}; this node publishes as {self.node.config.name}",
+                hint=f"set party to {self.node.config.name!r} (or {self.node.identity.name!r})",
+            )
+        me = self.node.identity.name
+        mine = packaged_guidelines() + [g for x, g in self._published() if x.origin == me]
+        for g in mine:
             if (g.guideline_id, g.version) == (guideline.guideline_id, guideline.version) and g != guideline:
                 raise MalformedRecord(
                     f"{guideline.guideline_id} version {guideline.version} already exists with other rules",
@@ -130,17 +212,35 @@ class MediaDesk(Desk):
         return self._placed(seq, digest=guideline.digest())
 
     def check(
-        self, data: bytes, mime: str | None = None, extra_anchors: str = "", *, record: bool = False
+        self,
+        data: bytes,
+        mime: str | None = None,
+        extra_anchors: str = "",
+        *,
+        record: bool = False,
+        as_party: str | None = None,
     ) -> dict[str, Any]:
-        """The two-regime report; with ``record``, its summary is also logged as a label-check record
-        (the file itself never is)."""
+        """The two-regime report, judged by this party's guidelines (``as_party``: a peer's); with
+        ``record``, its summary is also logged as a label-check record (the file itself never is).
+        Trust anchors: this party's own (and ``extra_anchors``), and each peer's root for that
+        peer's own credentials."""
         from detente.media.label import check_labels
 
         report = check_labels(
-            data, mime=mime, guidelines=self.guidelines(), anchors_pem=self.anchors_pem() + extra_anchors
+            data,
+            mime=mime,
+            guidelines=self.guidelines(as_party),
+            anchors_pem=self.anchors_pem() + extra_anchors,
+            peer_anchors=self.peer_anchors(),
         )
         out = report.as_dict()
+        if as_party is not None:
+            out["as_party"] = self._party_origin(as_party)
         if record:
+            if as_party is not None:
+                raise MalformedRecord(
+                    "a check as another party would judge it is not recorded", hint="drop as_party to record"
+                )
             summary = LabelCheck(
                 sha256=report.sha256,
                 mime=report.mime,
@@ -172,11 +272,13 @@ class MediaDesk(Desk):
         return self._placed(self._append(WATERMARK_KEY, key.model_dump(mode="json")))
 
     def keys(self) -> list[dict[str, Any]]:
-        return [{"party": x.origin, "index": x.index, **x.record.body} for x in self._of_type(WATERMARK_KEY)]
+        return [{**x.record.body, "party": x.origin, "index": x.index} for x in self._of_type(WATERMARK_KEY)]
 
     def key(self, party: str, key_id: str) -> WatermarkKey:
+        """The newest key ``key_id`` shared by ``party`` (its short name or log origin)."""
+        origin = self.origin_of(party) or party
         for x in reversed(self._of_type(WATERMARK_KEY)):
-            if x.origin == party and x.record.body.get("key_id") == key_id:
+            if x.origin == origin and x.record.body.get("key_id") == key_id:
                 return WatermarkKey.model_validate(x.record.body)
         raise LogNotFound(
             f"no watermark key {key_id!r} from {party}", hint="list shared keys: GET /api/v1/watermark/keys"
@@ -190,6 +292,7 @@ class MediaDesk(Desk):
         from detente.media import watermark
 
         scheme = watermark.WatermarkScheme.model_validate(self.key(party, key_id).scheme)
+        party = self.origin_of(party) or party
         if token_ids is not None:
             found = watermark.detect(token_ids, scheme)
         elif text is not None:
@@ -220,7 +323,7 @@ class MediaDesk(Desk):
     def takedowns(self) -> list[dict[str, Any]]:
         """Every takedown request this party sent or received, with its answer and clocks."""
         me = self.node.identity.name
-        records = self.node.all_records()
+        records = self.well_formed()
         answers: dict[tuple[str, int], list[Logged]] = {}
         for x in records:
             if x.record.type == TAKEDOWN_RESPONSE:
@@ -237,7 +340,7 @@ class MediaDesk(Desk):
             if me != origin and me not in rec.to:
                 continue
             responses = [
-                {"party": a.origin, "index": a.index, "issued": a.record.issued.isoformat(), **a.record.body}
+                {**a.record.body, "party": a.origin, "index": a.index, "issued": a.record.issued.isoformat()}
                 for a in answers.get((origin, index), [])
                 if a.origin in rec.to
             ]

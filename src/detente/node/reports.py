@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from detente import __version__
 from detente.crypto.note import parse_note
 from detente.errors import DetenteError, EntryTooLarge
+from detente.node.desk import well_formed
 from detente.records.record import Record
 from detente.report.figures import QuarterlyFigures
 from detente.report.labels import check_lang
@@ -81,7 +82,7 @@ class ReportDesk:
     def figures_model(self, period: str) -> QuarterlyFigures:
         node = self.node
         return quarterly_figures(
-            node.all_records(),
+            well_formed(node.all_records()),  # a malformed peer record is skipped, never fatal
             node.agreement,
             node.identity.name,
             period,

@@ -78,7 +78,10 @@ class Agreement(BaseModel):
         EscalationStep(action="consultation-meeting-request", after=timedelta(hours=48)),
     )
     withheld_per_year: int = Field(default=2, ge=0)
-    codes: dict[str, str] = Field(default_factory=dict, description="pre-agreed short messages: code word → meaning")
+    codes: dict[str, str] = Field(
+        default_factory=dict,
+        description="pre-agreed short messages: a full code (AMBER-7) or a code word (AMBER) → meaning",
+    )
     contacts: dict[str, Contact] = Field(
         default_factory=dict, description="each party's second channel, by log origin (for escalation)"
     )
@@ -103,6 +106,16 @@ class Agreement(BaseModel):
             if window is not None:
                 return window
         return self.response_within.get(record_type)
+
+    def code_meaning(self, code: str) -> tuple[str, str] | None:
+        """``(matched, meaning)`` for a message's code: the full code when the agreement defines it
+        (``AMBER-7``), else its code word, the part before the first ``-`` (``AMBER``); ``None``
+        when neither is in ``codes``."""
+        for key in (code, code.split("-", 1)[0]):
+            meaning = self.codes.get(key)
+            if meaning is not None:
+                return key, meaning
+        return None
 
     def follow_up_window(self, record_type: str, body: dict[str, object]) -> timedelta | None:
         topic = body.get("topic")

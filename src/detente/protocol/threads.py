@@ -35,7 +35,18 @@ from detente.records.catalogue import (
 )
 from detente.records.record import Record
 
-__all__ = ["Action", "Evaluation", "Logged", "Obligation", "RecipientState", "Thread", "evaluate", "quota_findings"]
+__all__ = [
+    "Action",
+    "Evaluation",
+    "Logged",
+    "Obligation",
+    "RecipientState",
+    "Thread",
+    "WithheldCount",
+    "evaluate",
+    "quota_findings",
+    "withheld_counts",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,7 +192,7 @@ def _evaluate(records: Iterable[Logged], default: Agreement, now: datetime, me: 
         if ledger is not None and ("category" in rec.body or "human_control_mode" in rec.body):
             thread.findings = tuple(ledger.flags(item.origin, set(rec.to), rec.body, issued))
         code = rec.body.get("code")
-        if isinstance(code, str) and agreement.codes and code.split("-")[0] not in agreement.codes:
+        if isinstance(code, str) and agreement.codes and agreement.code_meaning(code) is None:
             thread.findings = (*thread.findings, "unknown-code")
         lead = agreement.lead_time.get(rtype)
         if lead is not None:
@@ -271,3 +282,44 @@ def quota_findings(records: Iterable[Logged], agreement: Agreement) -> list[tupl
         for (party, year), n in sorted(counts.items())
         if n > agreement.withheld_per_year
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class WithheldCount:
+    """Where one withheld notice stands against the quota: its sender's ``number``-th of the
+    calendar ``year``, against the agreement's ``limit`` a year."""
+
+    party: str
+    year: int
+    number: int
+    limit: int
+
+    @property
+    def over_quota(self) -> bool:
+        return self.number > self.limit
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "party": self.party,
+            "year": self.year,
+            "number": self.number,
+            "limit": self.limit,
+            "over_quota": self.over_quota,
+        }
+
+
+def withheld_counts(records: Iterable[Logged], agreement: Agreement) -> dict[tuple[str, int, str], WithheldCount]:
+    """Each withheld notice (by its leaf key) numbered in its sender's log order within the
+    calendar year of issue; those past ``withheld_per_year`` are the excesses
+    :func:`quota_findings` counts, whatever the notice's own ``over_quota`` says."""
+    notices = sorted(
+        (item for item in records if item.record.type == WITHHELD),
+        key=lambda item: (item.origin, item.record.issued.year, item.index),
+    )
+    out: dict[tuple[str, int, str], WithheldCount] = {}
+    seen: dict[tuple[str, int], int] = {}
+    for item in notices:
+        year = item.record.issued.year
+        seen[(item.origin, year)] = number = seen.get((item.origin, year), 0) + 1
+        out[item.key] = WithheldCount(item.origin, year, number, agreement.withheld_per_year)
+    return out

@@ -39,6 +39,8 @@ __all__ = [
     "Takedowns",
     "Verification",
     "Week",
+    "Withheld",
+    "WithheldItem",
 ]
 
 LIST_LIMIT = 20
@@ -207,6 +209,31 @@ class Takedowns(_Model):
     answer: Clock = Field(default_factory=Clock)
 
 
+class WithheldItem(_Model):
+    """A withheld notification past the agreed quota."""
+
+    origin: str
+    index: int
+    issued: datetime
+    year: int
+    number: int = Field(ge=1, description="the sender's n-th withheld notification of the calendar year")
+    limit: int = Field(ge=0, description="withheld notifications the agreement allows a party each year")
+    category: str
+    reason_class: str
+    declared: bool = Field(description="the notice itself says over_quota: true")
+
+
+class Withheld(_Model):
+    """Withheld notifications issued in the quarter, against the agreement's yearly quota
+    (counted over the whole calendar year of each)."""
+
+    total: int = 0
+    by_party: dict[str, int] = Field(default_factory=dict)
+    limit: int = Field(default=0, ge=0, description="withheld notifications allowed per party and calendar year")
+    over_quota: int = Field(default=0, ge=0, description="those issued in the quarter past the yearly quota")
+    excesses: list[WithheldItem] = Field(default_factory=list, description="the ones past the quota, oldest first")
+
+
 class SupplierChange(_Model):
     party: str
     supplier_id: str
@@ -279,6 +306,7 @@ class QuarterlyFigures(_Model):
     weeks: list[Week] = Field(default_factory=list)
     deadlines: list[DeadlineRow] = Field(default_factory=list, description="by type, kind and owing party")
     deadline_totals: list[DeadlineRow] = Field(default_factory=list, description="by kind and owing party")
+    withheld: Withheld = Field(default_factory=Withheld)
     misses: Misses = Field(default_factory=Misses)
     hotline: Hotline = Field(default_factory=Hotline)
     incidents: Incidents = Field(default_factory=Incidents)
@@ -293,6 +321,7 @@ class QuarterlyFigures(_Model):
         return self.model_copy(
             update={
                 "items_omitted": True,
+                "withheld": self.withheld.model_copy(update={"excesses": []}),
                 "misses": self.misses.model_copy(update={"items": []}),
                 "hotline": self.hotline.model_copy(update={"items": []}),
                 "incidents": self.incidents.model_copy(update={"items": []}),

@@ -237,6 +237,51 @@ def build_document(f: QuarterlyFigures, lang: str) -> Document:
         )
     sections.append(Section("notices", lab("notices"), blocks))
 
+    # --- withheld notifications against the quota ---
+    w = f.withheld
+    blocks = []
+    if w.total:
+        blocks.append(
+            Facts(
+                [
+                    (
+                        lab("withheld_total"),
+                        f"{n(w.total)} ({'; '.join(f'{p}: {n(c)}' for p, c in w.by_party.items())})",
+                    ),
+                    (lab("withheld_limit"), n(w.limit)),
+                    (lab("over_quota"), n(w.over_quota)),
+                ]
+            )
+        )
+        if w.excesses:
+            blocks.append(
+                Table(
+                    lab("withheld_excesses"),
+                    [
+                        lab("issued"),
+                        lab("record"),
+                        lab("number_of_year"),
+                        lab("category"),
+                        lab("reason_class"),
+                        lab("declared"),
+                    ],
+                    [
+                        [
+                            when(i.issued),
+                            f"{i.origin}#{i.index}",
+                            f"{i.number} / {i.limit} ({i.year})",
+                            i.category,
+                            i.reason_class,
+                            yes(i.declared),
+                        ]
+                        for i in w.excesses
+                    ],
+                )
+            )
+    else:
+        blocks.append(Para(lab("none")))
+    sections.append(Section("withheld", lab("withheld"), blocks))
+
     # --- deadlines ---
     def deadline_rows(rows: Sequence[DeadlineRow], with_type: bool) -> list[list[Cell]]:
         out: list[list[Cell]] = []

@@ -32,7 +32,7 @@ from detente.exportctl.records import (
 from detente.incidents.model import CLASSIFICATION, COMMENT, INCIDENT, LINK
 from detente.media.records import LABEL_CHECK, TAKEDOWN_REQUEST
 from detente.protocol.agreement import Agreement
-from detente.protocol.threads import Logged, Obligation, Thread, evaluate
+from detente.protocol.threads import WITHHELD, Logged, Obligation, Thread, evaluate, withheld_counts
 from detente.records.catalogue import DEADLINE_MISSED, ESCALATION
 from detente.records.hotline import HotlineTopic, Priority
 from detente.records.text import BilingualText, LangText
@@ -59,6 +59,8 @@ from detente.report.figures import (
     Takedowns,
     Verification,
     Week,
+    Withheld,
+    WithheldItem,
 )
 from detente.report.period import parse_period, period_name
 
@@ -121,6 +123,7 @@ def quarterly_figures(
         weeks=_weeks(start, end, threads, quarter, me),
         deadlines=_deadlines(threads, as_of, by_type=True),
         deadline_totals=_deadlines(threads, as_of, by_type=False),
+        withheld=_withheld(quarter, known, agreement),
         misses=_misses(threads, quarter, as_of),
         hotline=_hotline(threads, as_of),
         incidents=_incidents(quarter),
@@ -182,6 +185,36 @@ def _weeks(start: datetime, end: datetime, threads: list[Thread], quarter: list[
         elif x.record.type == INCIDENT:
             bucket(x.record.issued)["incidents"] += 1
     return [Week(start=start + timedelta(days=7 * i), **c) for i, c in enumerate(counts)]
+
+
+def _withheld(quarter: list[Logged], known: list[Logged], agreement: Agreement) -> Withheld:
+    """The quarter's withheld notifications; each is numbered within its sender's calendar year
+    (so the notices of the year's earlier quarters count towards the quota too)."""
+    counts = withheld_counts(known, agreement)
+    notices = [x for x in quarter if x.record.type == WITHHELD]
+    excesses = [
+        WithheldItem(
+            origin=x.origin,
+            index=x.index,
+            issued=x.record.issued,
+            year=c.year,
+            number=c.number,
+            limit=c.limit,
+            category=str(x.record.body.get("category")),
+            reason_class=str(x.record.body.get("reason_class")),
+            declared=x.record.body.get("over_quota") is True,
+        )
+        for x in notices
+        if (c := counts[x.key]).over_quota
+    ]
+    excesses.sort(key=lambda i: (i.issued, i.origin, i.index))
+    return Withheld(
+        total=len(notices),
+        by_party=dict(sorted(Counter(x.origin for x in notices).items())),
+        limit=agreement.withheld_per_year,
+        over_quota=len(excesses),
+        excesses=excesses[:LIST_LIMIT],
+    )
 
 
 # --- clocks -------------------------------------------------------------------------------

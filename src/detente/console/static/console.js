@@ -338,32 +338,48 @@ function threadItem(thread, { urgent, fresh }) {
   const head = el("h4", { id: `${id}-h` },
     thread.priority ? badge(t(`priority.${thread.priority}`), `prio-${thread.priority}`) : null,
     " ", typeName(thread.type), " ",
-    el("span", { class: "meta" }, t(thread.incoming ? "inbox.from" : "inbox.to", {
-      who: thread.incoming ? party(thread.from) : thread.to.map(party).join(", "),
-    })),
+    el("span", { class: "meta" }, threadParties(thread, me)),
     " ", el("span", { class: "meta" }, when(thread.issued)));
   const body = [];
   if (text) {
     body.push(el("p", { class: "msg", lang: text.main[0] }, text.main[1]));
     if (text.other) body.push(el("p", { class: "msg other", lang: text.other[0] }, text.other[1]));
   }
-  if (thread.code) {
-    body.push(el("p", {}, t("inbox.code", { code: thread.code, meaning: thread.code_meaning || t("inbox.code_unknown") })));
+  if (thread.code) body.push(el("p", { class: "code" }, codeText(thread)));
+  if (thread.quota && thread.quota.over_quota) {
+    body.push(el("p", { class: "finding over-quota" }, badge(t("inbox.over_quota"), "bad"), " ",
+      t("inbox.over_quota_detail", { ...thread.quota, party: party(thread.quota.party) })));
   }
-  body.push(el("p", { class: "states" }, t("inbox.states"), " ",
-    Object.entries(thread.states).map(([p, s]) => [
-      el("span", { class: "state-item" }, `${party(p)}: `, badge(t(`state.${s}`), `state-${s}`)), " "])));
+  if (Object.keys(thread.states).length) {
+    body.push(el("p", { class: "states" }, t("inbox.states"), " ",
+      Object.entries(thread.states).map(([p, s]) => [
+        el("span", { class: "state-item" }, `${party(p)}: `, badge(t(`state.${s}`), `state-${s}`)), " "])));
+  }
   if (thread.obligations.length) {
     body.push(el("ul", { class: "obligations", "aria-label": t("inbox.deadlines") },
       thread.obligations.map((o) => obligationItem(thread, o))));
   }
-  for (const finding of thread.findings) body.push(el("p", { class: "finding" }, badge(t("inbox.finding"), "warn"), " ", finding));
+  for (const finding of thread.findings.filter((f) => f !== "over-quota")) {
+    body.push(el("p", { class: "finding" }, badge(t("inbox.finding"), "warn"), " ", finding));
+  }
   if (thread.escalations.length) {
     body.push(el("p", { class: "finding" }, t("inbox.escalations", { steps: thread.escalations.join(", ") })));
   }
   if (thread.incoming && thread.states[me] !== "answered" && canWrite()) body.push(ackForm(thread, id));
   return el("li", { class: classes.join(" "), "aria-labelledby": `${id}-h`, "data-key": key(thread) },
     el("article", {}, head, body));
+}
+
+function threadParties(thread, me) {
+  if (thread.incoming || (thread.from !== me && !thread.to.length)) return t("inbox.from", { who: party(thread.from) });
+  return thread.to.length ? t("inbox.to", { who: thread.to.map(party).join(", ") }) : t("inbox.to_all");
+}
+
+function codeText(thread) {
+  // Which entry of the agreement's code list the meaning comes from: the full code, or its word.
+  if (!thread.code_matched) return t("inbox.code", { code: thread.code, meaning: t("inbox.code_unknown") });
+  if (thread.code_matched === thread.code) return t("inbox.code", { code: thread.code, meaning: thread.code_meaning });
+  return t("inbox.code_word", { code: thread.code, word: thread.code_matched, meaning: thread.code_meaning });
 }
 
 function obligationItem(thread, o) {
