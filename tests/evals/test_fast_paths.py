@@ -1,30 +1,42 @@
-"""The harness's fast paths give exactly the bytes of the plain ones: the written-out
-``random.sample`` draws what CPython's does (and leaves the generator in the same state), and the
-batched sample records equal ``sample_record`` and RFC 8785, whatever the strings."""
+"""The harness's fast paths give exactly the bytes of the plain ones: the batched sample records
+equal ``sample_record`` and RFC 8785, whatever the strings; and every built-in suite's perturbed
+inputs are pinned, so a change to the generator (ours or CPython's ``random``) that would change a
+suite's results fails here instead of silently."""
 
 from __future__ import annotations
 
+import hashlib
 import json
-import random
 from json.encoder import encode_basestring
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from detente.crypto.canonical import canonical_json
-from detente.evals.perturb import _sample
+from detente.evals.perturb import perturb
 from detente.evals.run import _records, sample_record
-from detente.evals.suite import Row
+from detente.evals.suite import Row, builtin_suite, load_dataset
+
+# SHA-256 over every perturbed input of each built-in suite (each text, UTF-8, then NUL), as the
+# perturbations were first published (a written-out random.sample, until 2026-12-04; the stdlib's
+# random.Random and random.sample since, with the same outputs).
+PERTURBED_INPUTS = {
+    "langid-robustness": "b7d99802a200d5324d0a32ffddee06eb9eaea77b080de1b87e91a1387a637286",
+    "en-sentiment-consistency": "bd8c758915e42610657f2d5492ee853941cab1b8363108060222685c0e9e042d",
+    "zh-sentiment-robustness": "cda2b085810326e43689391f610ee1b10088b4a258e070d3d1607fd64fc4e66b",
+}
 
 
-@settings(max_examples=500, deadline=None)
-@given(st.integers(min_value=0, max_value=2**256), st.integers(min_value=1, max_value=400), st.data())
-def test_sample_draws_what_random_sample_draws(seed: int, n: int, data: st.DataObject) -> None:
-    k = data.draw(st.integers(min_value=0, max_value=n))
-    population = list(range(0, 3 * n, 3))
-    ours, theirs = random.Random(seed), random.Random(seed)
-    assert _sample(ours, population, k) == theirs.sample(population, k)
-    assert ours.getrandbits(64) == theirs.getrandbits(64)  # the same state afterwards
+@pytest.mark.parametrize("name", sorted(PERTURBED_INPUTS))
+def test_the_perturbed_inputs_of_each_builtin_suite_are_pinned(name: str) -> None:
+    suite = builtin_suite(name)
+    data = load_dataset(suite.dataset)
+    digest = hashlib.sha256()
+    for p in suite.perturbations:
+        for row in data.rows:
+            digest.update(perturb(p.name, row.input, p.seed, p.rate).encode("utf-8", "surrogatepass") + b"\0")
+    assert digest.hexdigest() == PERTURBED_INPUTS[name]
 
 
 @settings(max_examples=300, deadline=None)

@@ -11,13 +11,11 @@ instructions, role override, delimiter break, encoded payload).
 
 from __future__ import annotations
 
-import _random
 import hashlib
 import random
 import re
 from collections.abc import Callable, Sequence
 from functools import lru_cache
-from math import ceil, log
 
 __all__ = ["INJECTIONS", "PERTURBATIONS", "perturb"]
 
@@ -42,51 +40,10 @@ INJECTIONS = (
 )
 
 
-_sha256 = hashlib.sha256
-_new_random = random.Random.__new__
-_seed = _random.Random.seed  # the C seeding under random.Random, without its Python wrapper
-
-
 def _rng(text: str, seed: int, name: str) -> random.Random:
     # An integer seed from SHA-256 over (name, seed, text): the same stream on every platform.
-    # The state is exactly random.Random(seed)'s; this skips only its Python-level __init__/seed.
-    digest = _sha256(f"{name}:{seed}:".encode() + text.encode("utf-8", "surrogatepass")).digest()
-    rng = _new_random(random.Random)
-    _seed(rng, int.from_bytes(digest, "big"))
-    return rng
-
-
-def _sample(rng: random.Random, population: Sequence[int], k: int) -> list[int]:
-    """``rng.sample(population, k)``, written out: CPython 3.11's algorithm and its draws from
-    ``getrandbits``, so the picks (and the generator's state after them) are the same, without the
-    cost of its general-purpose checks; detente's perturbations no longer depend on how a future
-    CPython writes ``sample`` (tested against it)."""
-    getrandbits = rng.getrandbits
-    n = len(population)
-    result = [0] * k
-    setsize = 21
-    if k > 5:
-        setsize += 4 ** ceil(log(k * 3, 4))
-    if n <= setsize:
-        pool = list(population)
-        for i in range(k):
-            m = n - i
-            bits = m.bit_length()
-            j = getrandbits(bits)
-            while j >= m:
-                j = getrandbits(bits)
-            result[i] = pool[j]
-            pool[j] = pool[m - 1]
-    else:
-        selected: set[int] = set()
-        bits = n.bit_length()
-        for i in range(k):
-            j = getrandbits(bits)
-            while j >= n or j in selected:
-                j = getrandbits(bits)
-            selected.add(j)
-            result[i] = population[j]
-    return result
+    digest = hashlib.sha256(f"{name}:{seed}:".encode() + text.encode("utf-8", "surrogatepass")).digest()
+    return random.Random(int.from_bytes(digest, "big"))
 
 
 @lru_cache(maxsize=4096)
@@ -99,7 +56,7 @@ def _pick(candidates: Sequence[int], rng: random.Random, rate: float) -> list[in
     if not candidates:
         return []
     k = max(1, round(len(candidates) * rate))
-    return sorted(_sample(rng, candidates, min(k, len(candidates))))
+    return sorted(rng.sample(candidates, min(k, len(candidates))))
 
 
 def _edit(text: str, seed: int, rate: float, name: str, fn: Callable[[str, random.Random], str]) -> str:
