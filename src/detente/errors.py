@@ -210,8 +210,12 @@ class Forbidden(AuthError):
 
 
 class ConfigError(DetenteError):
+    """A problem of the node's configuration or installation (a missing tokenizer, a refused API
+    key): the node cannot do this until its operator fixes it. Never the caller's fault, and never
+    a 500: the API answers 503 with the hint."""
+
     code = "config-error"
-    http_status = 500
+    http_status = 503
 
 
 class KeyFileError(ConfigError):

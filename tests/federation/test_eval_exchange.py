@@ -193,9 +193,9 @@ def test_a_suite_runs_through_a_node_against_an_openai_compatible_endpoint(make_
             return resp.status_code, resp.json()
 
         status, body = problem({"endpoint": dict(endpoint, api_key_env="DETENTE_EVAL_WRONG")})
-        assert (status, body["code"]) == (500, "config-error") and "API key" in body["hint"]
+        assert (status, body["code"]) == (503, "config-error") and "API key" in body["hint"]
         status, body = problem({"endpoint": dict(endpoint, api_key_env="DETENTE_EVAL_UNSET")})
-        assert (status, body["code"]) == (500, "config-error") and "is not set" in body["detail"]
+        assert (status, body["code"]) == (503, "config-error") and "is not set" in body["detail"]
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             closed = s.getsockname()[1]
