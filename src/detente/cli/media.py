@@ -2,7 +2,8 @@
 under both regimes, watermark detection keys, and takedown coordination.
 
 ``label check`` runs locally (no node needed) unless ``--via-node`` sends the file to the node,
-whose checks trust every C2PA root its peers published. ``label apply`` signs as the party, so
+which judges it by its party's own guidelines and trusts each peer's published C2PA root for that
+peer's own files. ``label apply`` signs as the party, so
 it goes through the node, which holds the party's C2PA chain.
 """
 
@@ -179,7 +180,7 @@ def keys(node_dir: Path = NODE, token: str | None = TOKEN) -> None:
 
 @watermark_app.command("detect")
 def detect(
-    key: str = typer.Argument(..., help="PARTY#KEY_ID of a shared key"),
+    key: str = typer.Argument(..., help="PARTY#KEY_ID of a shared key (PARTY: short name or log origin)"),
     text_file: Path | None = typer.Option(None, "--text", help="UTF-8 text to test"),
     tokens: str | None = typer.Option(None, "--tokens", help="comma-separated token ids to test instead"),
     node_dir: Path = NODE,
