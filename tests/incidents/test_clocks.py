@@ -112,3 +112,48 @@ def test_model_refuses_inconsistent_reports() -> None:
         report(jurisdictions=["XX"])
     with pytest.raises(ValidationError, match="hazard"):
         report(category="ai-hazard", deaths=1)
+
+
+@pytest.mark.parametrize(
+    ("regime", "applies", "over"),
+    [
+        # Regulation (EU) 2024/1689, OJ L 12.7.2024, Art. 113: "It shall apply from 2 August 2026."
+        ("EU", datetime(2026, 8, 1, 22, 0, tzinfo=UTC), {}),  # 00:00 CEST
+        # 国家网络安全事件报告管理办法 (CAC, 11 September 2025): in force from 1 November 2025
+        ("CN", datetime(2025, 10, 31, 16, 0, tzinfo=UTC), {"severity": "medium"}),  # 00:00 Beijing time
+        # California SB 53 (signed 29 September 2025): §22757.13 operative 1 January 2026
+        ("US-CA", datetime(2026, 1, 1, 8, 0, tzinfo=UTC), {}),  # 00:00 PST
+    ],
+)
+def test_a_law_has_no_clock_for_incidents_before_its_obligation_applies(regime, applies, over) -> None:  # type: ignore[no-untyped-def]
+    def clocks(aware: datetime) -> list[tuple[str, ClockState]]:
+        r = report(jurisdictions=[regime], aware_at=aware.isoformat(), **over)
+        return [(c.regime, c.state) for c in regulatory_clocks([Filed(aware + timedelta(hours=1), r)], aware)]
+
+    assert clocks(applies - timedelta(seconds=1)) == []  # not "met-late": the law did not apply yet
+    assert clocks(datetime(2024, 3, 1, tzinfo=UTC)) == []
+    assert clocks(applies) and all(r == regime for r, _ in clocks(applies))
+
+
+def test_an_incident_of_2024_gets_no_clock_of_the_three_laws_but_ny_still_runs() -> None:
+    old = datetime(2024, 3, 1, 8, 0, tzinfo=UTC)
+    r = report(jurisdictions=["EU", "CN", "US-CA", "US-NY"], severity="high", aware_at=old.isoformat())
+    assert [c.regime for c in regulatory_clocks([Filed(old, r)], old)] == ["US-NY"]  # no date known to detente
+
+
+@pytest.mark.parametrize(
+    ("reporter", "authority"),
+    [
+        ("cii-operator", "CII protection department and the public security organ"),
+        ("state-organ", "department's own cyberspace affairs body"),
+        ("other-operator", "provincial cyberspace administration"),
+    ],
+)
+def test_each_clock_says_what_must_be_done(reporter, authority) -> None:  # type: ignore[no-untyped-def]
+    r = report(jurisdictions=["CN", "EU", "US-CA"], reporter_type=reporter, severity="medium")
+    by_name = {c.name: c for c in regulatory_clocks([Filed(AWARE, r)], AWARE)}
+    assert authority in by_name["initial report"].obligation  # Art. 4, by reporter type
+    assert by_name["final summary"].obligation.startswith("send the summary report")  # Art. 8
+    assert "market surveillance authorities" in by_name["serious-incident report"].obligation  # Art. 73(1)
+    assert "Office of Emergency Services" in by_name["critical safety incident report"].obligation
+    assert by_name["final summary"].as_dict()["obligation"] == by_name["final summary"].obligation

@@ -16,18 +16,50 @@ Each report lists the ``jurisdictions`` whose rules apply to it; the clocks are:
   death or serious injury.
 
 A deadline is met by a report logged at or before it (the boundary itself counts as in time).
+A law's clock runs only for incidents the reporter became aware of once that law's reporting
+obligation applies (:data:`APPLIES_FROM`); an earlier incident gets no clock of that law.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta, timezone
 from enum import StrEnum
 
 from detente.incidents.model import Category, HarmType, IncidentReport, ReporterType, Severity, Stage
 
-__all__ = ["Clock", "ClockState", "Filed", "regulatory_clocks"]
+__all__ = ["APPLIES_FROM", "OBLIGATIONS", "Clock", "ClockState", "Filed", "regulatory_clocks"]
+
+APPLIES_FROM: dict[str, datetime] = {
+    # Regulation (EU) 2024/1689 (AI Act) of 13 June 2024, OJ L of 12 July 2024, Art. 113: "It shall
+    # apply from 2 August 2026", Chapter III (high-risk systems, Art. 73 among it) included; point
+    # (c): Art. 6(1) and the corresponding obligations from 2 August 2027 (not told apart here).
+    "EU": datetime(2026, 8, 2, tzinfo=timezone(timedelta(hours=2))),  # 00:00 in Brussels (CEST)
+    # 国家网络安全事件报告管理办法 (National Cybersecurity Incident Reporting Measures), adopted by
+    # the Cyberspace Administration of China on 11 September 2025: in force from 1 November 2025.
+    "CN": datetime(2025, 11, 1, tzinfo=timezone(timedelta(hours=8))),  # 00:00 in Beijing
+    # California SB 53 (Transparency in Frontier Artificial Intelligence Act), signed 29 September
+    # 2025: Bus. & Prof. Code §22757.13 operative 1 January 2026.
+    "US-CA": datetime(2026, 1, 1, tzinfo=timezone(timedelta(hours=-8))),  # 00:00 in California (PST)
+}
+"""When each law's reporting obligation starts to apply (its local midnight). Regimes not listed
+(US-NY) run for every incident."""
+
+OBLIGATIONS: dict[tuple[str, str], str] = {
+    ("EU", "serious-incident report"): "report the serious incident to the market surveillance authorities of "
+    "the Member States where it occurred (AI Act Art. 73(1))",
+    ("CN", "final summary"): "send the summary report (cause, response, harm, accountability, remediation, "
+    "lessons) through the channel of the initial report (Art. 8)",
+    ("US-CA", "critical safety incident report"): "report the critical safety incident to the Office of "
+    "Emergency Services (§22757.13)",
+    ("US-CA", "disclosure"): "disclose the incident to an appropriate authority, such as a law enforcement or "
+    "public safety agency with jurisdiction (§22757.13)",
+    ("US-NY", "safety incident report"): "disclose the safety incident as GBL §1422 requires",
+    ("US-NY", "law-enforcement report"): "disclose the incident as GBL §1422 requires",
+}
+"""What an official must do to meet each clock, by (regime, clock name); China's initial report
+by reporter type (:data:`_CN_AUTHORITY`)."""
 
 
 class ClockState(StrEnum):
@@ -55,11 +87,14 @@ class Clock:
     due: datetime | None
     met_at: datetime | None
     state: ClockState
+    obligation: str = ""
+    """What must be done to meet it."""
 
     def as_dict(self) -> dict[str, object]:
         return {
             "regime": self.regime,
             "name": self.name,
+            "obligation": self.obligation,
             "basis": self.basis,
             "starts": self.starts.isoformat() if self.starts else None,
             "due": self.due.isoformat() if self.due else None,
@@ -69,6 +104,11 @@ class Clock:
 
 
 _SERIOUS = {Category.SERIOUS_AI_INCIDENT, Category.AI_DISASTER}
+_CN_AUTHORITY = {  # Art. 4
+    ReporterType.CII_OPERATOR: "report the incident to the CII protection department and the public security organ",
+    ReporterType.STATE_ORGAN: "report the incident to the department's own cyberspace affairs body",
+    ReporterType.OTHER_OPERATOR: "report the incident to the provincial cyberspace administration where it operates",
+}
 _CN_WINDOWS = {
     ReporterType.CII_OPERATOR: (timedelta(hours=1), "Art. 4: CII operators, within 1 hour"),
     ReporterType.STATE_ORGAN: (timedelta(hours=2), "Art. 4: central and state organs, within 2 hours"),
@@ -89,9 +129,19 @@ def regulatory_clocks(stages: Sequence[Filed], now: datetime) -> list[Clock]:
     finals = [f.report.reported_at or f.at for f in ordered if f.report.stage == Stage.FINAL]
     out: list[Clock] = []
     for regime in latest.jurisdictions:
+        applies = APPLIES_FROM.get(regime)
+        if applies is not None and aware is not None and aware < applies:
+            continue  # the law's obligation did not apply yet when the reporter became aware
         for name, basis, starts, window, met in _rules(regime, latest, aware, first_at, finals):
-            out.append(_clock(regime, name, basis, starts, window, met, now))
+            clock = _clock(regime, name, basis, starts, window, met, now)
+            out.append(replace(clock, obligation=_obligation(regime, name, latest)))
     return out
+
+
+def _obligation(regime: str, name: str, r: IncidentReport) -> str:
+    if (regime, name) == ("CN", "initial report"):
+        return f"{_CN_AUTHORITY[r.reporter_type or ReporterType.OTHER_OPERATOR]} (Art. 4)"
+    return OBLIGATIONS.get((regime, name), name)
 
 
 def _imminent_harm(report: IncidentReport) -> bool:

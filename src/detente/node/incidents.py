@@ -370,8 +370,9 @@ class IncidentDesk:
         return {"reports": result["reports"], "links": links, "skipped": result["skipped"] + skipped}
 
     def working_group(self) -> dict[str, Any]:
-        """Counts and trends by harm type, sector, severity, category, party and year; the
-        regulatory clocks still open or missed; the latest critical-infrastructure incidents."""
+        """Counts and trends by harm type, sector, severity, category, party and year; what
+        officials must still do (the regulatory clocks still open or missed, soonest due first, each
+        with its obligation); the latest critical-infrastructure incidents."""
         self.catch_up()
         now = datetime.fromtimestamp(self.node.clock(), UTC)
         clocks = []
@@ -383,8 +384,9 @@ class IncidentDesk:
                     for s in stages
                 ]
                 for c in regulatory_clocks(filed, now):
-                    if c.regime == regime and c.state in (ClockState.OPEN, ClockState.MISSED, ClockState.WAITING):
+                    if c.regime == regime and c.state in (ClockState.OPEN, ClockState.MISSED):
                         clocks.append({"origin": hit.origin, "incident_id": hit.incident_id, **c.as_dict()})
+        clocks.sort(key=lambda c: (str(c["due"]), c["origin"], c["incident_id"], c["regime"], c["name"]))
         critical = self.index.search(SearchQuery(critical_infrastructure=True, limit=20))
         return {
             "as_of": now.isoformat(),
