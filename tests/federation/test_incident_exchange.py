@@ -263,3 +263,87 @@ def test_an_index_in_an_older_format_is_rebuilt_from_the_logs_on_restart(make_no
         "GET", "/api/v1/incidents", params={"q": "forecasting", "harm_type": "critical-infrastructure"}
     ).json()
     assert found["total"] == 1 and found["hits"][0]["incident_id"] == "us-2026-0001"
+
+
+def test_working_group_says_what_officials_must_still_do_and_lists_critical_incidents(make_node) -> None:
+    import json
+    import os
+    import subprocess
+    import sys
+    from datetime import UTC, datetime, timedelta
+
+    us = make_node("us")
+    us.start()
+    now = datetime.now(UTC)
+
+    def ago(days: float) -> str:
+        return (now - timedelta(days=days)).isoformat()
+
+    cn_grid = {"jurisdictions": ["CN"], "reporter_type": "cii-operator", "severity": "high"}
+    reports = [
+        # China Art. 8: the summary report was due 30 days after handling ended, 5 days ago
+        grid_report(
+            "cn-2026-grid-dispatch-0042", **cn_grid, aware_at=ago(40), occurred_at=ago(40), handling_ended_at=ago(35)
+        ),
+        # ... and is due in 28 days for this one
+        grid_report(
+            "cn-2026-grid-dispatch-0043", **cn_grid, aware_at=ago(3), occurred_at=ago(3), handling_ended_at=ago(2)
+        ),
+        # filing the report meets the EU clock itself: nothing left to do
+        grid_report("us-2026-substation-0007", aware_at=ago(1), occurred_at=ago(1)),
+        # before the laws applied: no clock of theirs at all (not "met-late")
+        grid_report(
+            "us-2024-legacy-0001",
+            jurisdictions=["EU", "CN", "US-CA"],
+            aware_at="2024-03-01T08:00:00Z",
+            occurred_at="2024-03-01T06:00:00Z",
+            critical_infrastructure=False,
+        ),
+    ]
+    for report in reports:
+        filed = us.api("POST", "/api/v1/incidents", json={"report": report})
+        assert filed.status_code == 201, filed.text
+    legacy = us.api("GET", "/api/v1/incident", params={"origin": us.origin, "id": "us-2024-legacy-0001"}).json()
+    assert legacy["clocks"] == []
+    eu = us.api("GET", "/api/v1/incident", params={"origin": us.origin, "id": "us-2026-substation-0007"}).json()
+    assert [(c["regime"], c["state"]) for c in eu["clocks"]] == [("EU", "met")]
+
+    def cli(*args: str, columns: int = 80) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "detente", "working-group", *args, "-n", str(us.directory)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, "DETENTE_TOKEN": us.token, "COLUMNS": str(columns)},
+        )
+
+    as_json = cli("--json")
+    assert as_json.returncode == 0, as_json.stderr
+    view = json.loads(as_json.stdout)
+    todo = [(c["incident_id"], c["regime"], c["name"], c["state"]) for c in view["open_clocks"]]
+    assert todo == [
+        ("cn-2026-grid-dispatch-0042", "CN", "final summary", "missed"),
+        ("cn-2026-grid-dispatch-0043", "CN", "final summary", "open"),
+    ]
+    missed = view["open_clocks"][0]
+    assert missed["obligation"].startswith("send the summary report") and missed["obligation"].endswith("(Art. 8)")
+    assert missed["due"] == (now - timedelta(days=5)).isoformat() and missed["met_at"] is None
+    critical = [h["incident_id"] for h in view["critical_infrastructure"]["latest"]]
+    assert view["critical_infrastructure"]["total"] == 3 and sorted(critical) == sorted(
+        ["cn-2026-grid-dispatch-0042", "cn-2026-grid-dispatch-0043", "us-2026-substation-0007"]
+    )
+
+    text = cli()
+    assert text.returncode == 0, text.stderr
+    lines = text.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    key = "us.detente.example#cn-2026-grid-dispatch-0042"
+    row = next(i for i, line in enumerate(lines) if key in line)
+    assert (
+        "MISSED: CN final summary" in lines[row] and f"due {missed['due'][:16].replace('T', ' ')} UTC" in lines[row + 1]
+    )
+    assert "what officials must still do: 2 open or missed regulatory clock(s)" in text.stdout
+    assert "send the summary report" in text.stdout and "us-2024-legacy-0001" not in text.stdout
+    assert "critical-infrastructure incidents: 3 (latest 3)" in text.stdout
+    for incident in critical:  # each listed, its key whole on one line
+        assert sum(f"us.detente.example#{incident}" in line for line in lines) >= 1, incident

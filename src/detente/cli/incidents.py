@@ -31,6 +31,20 @@ def _print(data: Any) -> None:
     typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
 
 
+def _short_key(origin: str, incident_id: str) -> str:
+    return f"{origin.split('/')[0]}#{incident_id}"
+
+
+def _key_column(table: Table, keys: list[str]) -> None:
+    """The incident key column: as wide as the longest key and never wrapped, so a narrow
+    terminal squeezes the other columns and never cuts a key (one longer than the terminal folds)."""
+    table.add_column("incident", no_wrap=True, overflow="fold", min_width=max(map(len, keys), default=8))
+
+
+def _utc(iso: str | None) -> str:
+    return f"{iso[:16].replace('T', ' ')} UTC" if iso else "-"
+
+
 @incident_app.command("file")
 def file(
     report: Path = typer.Argument(..., help="JSON file with the report (see GET /api/v1/catalogue)"),
@@ -74,12 +88,13 @@ def search(
         _print(result)
         return
     table = Table(title=f"{result['total']} incident(s)")
-    for col in ("incident", "title", "severity", "stage", "occurred"):
+    _key_column(table, [_short_key(h["origin"], h["incident_id"]) for h in result["hits"]])
+    for col in ("title", "severity", "stage", "occurred"):
         table.add_column(col)
     for h in result["hits"]:
         style = "bold red" if h["critical_infrastructure"] else None
         table.add_row(
-            f"{h['origin'].split('/')[0]}#{h['incident_id']}", h["title"][:70], h["severity"], h["stage"],
+            _short_key(h["origin"], h["incident_id"]), h["title"][:70], h["severity"], h["stage"],
             (h["occurred"] or "-")[:10], style=style,
         )  # fmt: skip
     Console().print(table)
@@ -248,7 +263,8 @@ def working_group(
     node_dir: Path = NODE,
     token: str | None = TOKEN,
 ) -> None:
-    """The working group's view: counts by harm type, sector, severity and party; open clocks."""
+    """The working group's view: counts by harm type, sector, severity and party; what officials
+    must still do (open and missed regulatory clocks); the critical-infrastructure incidents."""
     view = _call(node_dir, token, "GET", "/api/v1/working-group")
     if as_json:
         _print(view)
@@ -261,12 +277,21 @@ def working_group(
         for value, count in sorted(view["by"][facet].items(), key=lambda kv: -kv[1])[:12]:
             table.add_row(value, str(count))
         console.print(table)
-    clocks = Table(title="open and missed regulatory clocks")
-    for col in ("incident", "regime", "deadline", "due", "state"):
-        clocks.add_column(col)
-    for c in view["open_clocks"]:
+    open_clocks = view["open_clocks"]
+    clocks = Table(title=f"what officials must still do: {len(open_clocks)} open or missed regulatory clock(s)")
+    _key_column(clocks, [_short_key(c["origin"], c["incident_id"]) for c in open_clocks])
+    clocks.add_column("to do")
+    for c in open_clocks:
+        todo = f"{c['state'].upper()}: {c['regime']} {c['name']}\ndue {_utc(c['due'])}\n{c['obligation']}\n{c['basis']}"
         style = "bold red" if c["state"] == "missed" else None
-        clocks.add_row(f"{c['origin'].split('/')[0]}#{c['incident_id']}", c["regime"], c["name"], c["due"] or "-",
-                       c["state"], style=style)  # fmt: skip
+        clocks.add_row(_short_key(c["origin"], c["incident_id"]), todo, style=style)
     console.print(clocks)
-    console.print(f"critical-infrastructure incidents: {view['critical_infrastructure']['total']}")
+    critical = view["critical_infrastructure"]
+    shown = critical["latest"]
+    cii = Table(title=f"critical-infrastructure incidents: {critical['total']} (latest {len(shown)})")
+    _key_column(cii, [_short_key(h["origin"], h["incident_id"]) for h in shown])
+    cii.add_column("severity, occurred, title")
+    for h in shown:
+        about = f"{h['severity']}, occurred {(h['occurred'] or '-')[:10]}\n{h['title']}"
+        cii.add_row(_short_key(h["origin"], h["incident_id"]), about)
+    console.print(cii)
