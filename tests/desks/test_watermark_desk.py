@@ -37,8 +37,12 @@ def descriptions(start: int, limit: int) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Node]:
-    local = LocalNode("us", "us.detente.example/log", tmp_path_factory.mktemp("wm") / "us").init()
+def local(tmp_path_factory: pytest.TempPathFactory) -> LocalNode:
+    return LocalNode("us", "us.detente.example/log", tmp_path_factory.mktemp("wm") / "us").init()
+
+
+@pytest.fixture(scope="module")
+def node(local: LocalNode) -> Iterator[Node]:
     config, base = load_config(local.directory)
     n = Node(config, base, clock=lambda: NOW)
     yield n
@@ -99,3 +103,43 @@ def test_a_scheme_whose_tokenizer_is_missing_is_a_503_with_a_hint(node: Node) ->
     assert "token ids" in answer.json()["hint"]
     unknown = api.post("/api/v1/watermark/detect", json={"party": "nobody", "key_id": "us-ids-1", "token_ids": [1]})
     assert unknown.status_code == 404
+
+
+def test_the_cli_detects_text_by_short_name_over_http(
+    node: Node, local: LocalNode, texts: dict[str, Any], tmp_path: Path
+) -> None:
+    """``detente watermark detect us#us-wm-2026-1 --text FILE`` against the node's real API,
+    served by uvicorn on the node's configured port."""
+    import threading
+    import time
+
+    import uvicorn
+    from typer.testing import CliRunner
+
+    from detente.cli.media import watermark_app
+
+    shared = [k["key_id"] for k in node.media.keys()]  # noqa: SIM118 (a method, not a dict)
+    if "us-wm-2026-1" not in shared:
+        node.media.share_key(WatermarkKey(key_id="us-wm-2026-1", scheme=texts["scheme"].model_dump(mode="json")))
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(node), host=node.config.host, port=node.config.port, log_level="error")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert server.started
+    try:
+        token = issue_token(node.state, "viewer", "cli test", int(NOW))
+        runner = CliRunner()
+        for name, verdict in (("marked", "watermarked"), ("human", "not-watermarked")):
+            path = tmp_path / f"{name}.txt"
+            path.write_text(texts[name], encoding="utf-8")
+            args = ["detect", "us#us-wm-2026-1", "--text", str(path), "-n", str(local.directory), "--token", token]
+            result = runner.invoke(watermark_app, args)
+            assert result.exit_code == 0, result.output
+            assert f'"verdict": "{verdict}"' in result.output
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
