@@ -1,12 +1,15 @@
 """Real node processes on loopback (as in tests/federation), and a headless Chromium driven by
 Playwright for the console's browser tests. The browser is Debian's /usr/bin/chromium: nothing is
-downloaded; without it (or without the playwright package) the browser tests are skipped."""
+downloaded; without it (or without the playwright package) the browser tests are skipped, unless
+DETENTE_REQUIRE_BROWSER=1 (set by scripts/test in CI and where it can install Chromium), where
+they fail instead, as the PostgreSQL tests do under DETENTE_REQUIRE_PG=1."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 
@@ -14,6 +17,14 @@ from detente.node.localnet import LocalNode
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).parent / "artifacts"
+REQUIRE_BROWSER = os.environ.get("DETENTE_REQUIRE_BROWSER") == "1"
+
+
+def _missing(reason: str) -> NoReturn:
+    """Skip the browser tests, or fail them where a browser is required."""
+    if REQUIRE_BROWSER:
+        pytest.fail(f"DETENTE_REQUIRE_BROWSER=1 but {reason}", pytrace=False)
+    pytest.skip(reason)
 
 
 @pytest.fixture
@@ -33,13 +44,14 @@ def make_node(tmp_path: Path) -> Iterator[Callable[[str], LocalNode]]:
 
 @pytest.fixture(scope="session")
 def chromium() -> Iterator[Any]:
-    """A headless Chromium (the system's), or a skip saying what is missing."""
+    """A headless Chromium (the system's), or a skip (a failure under DETENTE_REQUIRE_BROWSER=1)
+    saying what is missing."""
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        pytest.skip("the playwright package is not installed (pip install playwright; no browser download needed)")
+        _missing("the playwright package is not installed (pip install playwright; no browser download needed)")
     if not CHROMIUM.exists():
-        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+        _missing(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True)
         try:
