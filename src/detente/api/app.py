@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from detente import __version__
@@ -160,7 +161,8 @@ def create_app(node: Node) -> FastAPI:
     @app.post("/witness/add-checkpoint", tags=["public"], response_class=Response)
     async def witness(request: Request) -> Response:
         """C2SP tlog-witness: cosign a peer's checkpoint that is consistent with the last one."""
-        answer = add_checkpoint(node, await limited_body(request, MAX_WITNESS_BODY))
+        body = await limited_body(request, MAX_WITNESS_BODY)
+        answer = await run_in_threadpool(add_checkpoint, node, body)  # store work and alarms: off the event loop
         if answer.status in (200, 409):
             return Response(answer.body, status_code=answer.status, media_type=answer.media_type)
         codes = {400: "malformed", 403: "no-trusted-signature", 404: "log-not-found", 422: "inconsistent-checkpoint"}
@@ -192,6 +194,7 @@ def create_app(node: Node) -> FastAPI:
                     "last_error": p.last_error,
                     "failures": p.failures,
                     "witness_size": p.witness_size,
+                    "quarantined": sum(1 for origin, _ in node.quarantine if origin == p.origin),
                 }
                 for p in node.peers.values()
             ],
@@ -248,13 +251,14 @@ def create_app(node: Node) -> FastAPI:
         out = []
         for i, entry in enumerate(log_.entries(start, min(start + limit, log_.size)), start):
             opened = open_entry(entry, list(log_.keys))
-            out.append(
-                {
-                    "index": i,
-                    "leaf_hash": opened.leaf_hash.hex(),
-                    "record": opened.record.model_dump(mode="json", by_alias=True, exclude_none=True),
-                }
-            )
+            item: dict[str, object] = {
+                "index": i,
+                "leaf_hash": opened.leaf_hash.hex(),
+                "record": opened.record.model_dump(mode="json", by_alias=True, exclude_none=True),
+            }
+            if (log_.origin, i) in node.quarantine:
+                item["quarantined"] = node.quarantine[(log_.origin, i)]
+            out.append(item)
         return out
 
     @app.get("/api/v1/inbox", tags=["operators"])

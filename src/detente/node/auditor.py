@@ -16,6 +16,7 @@ hash) must resolve to the exact leaf it names in an audited log.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -25,8 +26,9 @@ from typing import Any
 from detente.crypto.keys import VerifierKey
 from detente.crypto.note import parse_note
 from detente.crypto.note_verifiers import verifier_for
-from detente.errors import ConfigError, DetenteError, MalformedCheckpoint, VerificationError
+from detente.errors import ConfigError, DetenteError, MalformedCheckpoint, UnknownKey, VerificationError
 from detente.node.client import PeerClient
+from detente.records.catalogue import validate_record
 from detente.records.keys import KeyEvent, KeyHistory
 from detente.tlog.checkpoint import Checkpoint, open_checkpoint
 from detente.tlog.compact import CompactRange
@@ -200,6 +202,10 @@ def _audit_log(
         open_checkpoint(note, [verifier_for(history.check_signer(claimed.size))], origin=vk.name)
         audit.problems.append(f"log went back from size {compact.size} to {claimed.size} (fork or rollback)")
         return None
+    # Verify before fetching: a checkpoint a known key signed badly costs no entries (one signed by
+    # a key not known yet is checked after the entries, which must announce it by a rotation).
+    with contextlib.suppress(UnknownKey):
+        open_checkpoint(note, [verifier_for(history.check_signer(claimed.size))], origin=vk.name)
     for start in range(compact.size, claimed.size, 256):
         end = min(start + 256, claimed.size)
         for i, entry in enumerate(client.entries(start, end), start):
@@ -216,11 +222,16 @@ def _audit_log(
             if applied is not None and applied[1] is not None:
                 d = applied[1]
                 audit.flagged.append(f"entries {d.first}..{d.last}: signed by {d.key}, disowned by #{i}")
+            try:  # validly signed is not enough: a record must be a valid record of its type
+                validate_record(record)
+            except DetenteError as exc:
+                audit.problems.append(f"entry {i}: {record.type} does not match its catalogue schema: {exc.message}")
             audit.records += 1
             refs.extend((f"{vk.name}#{i}", r.origin, r.index, r.leaf_hash) for r in record.refs)
         if progress is not None:
             progress(vk.name, end, claimed.size)
-    cp = open_checkpoint(note, [verifier_for(history.check_signer(claimed.size))], origin=vk.name).checkpoint
+    verified = open_checkpoint(note, [verifier_for(history.check_signer(claimed.size))], origin=vk.name)
+    cp = verified.checkpoint
     if compact.root() != cp.root:
         audit.problems.append(
             f"entries up to {cp.size} do not hash to the signed root: the log was rewritten since size "

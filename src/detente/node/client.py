@@ -13,7 +13,7 @@ from detente.tlog.tiles import TILE_WIDTH, TileID, build_stored_tile, decode_ent
 
 __all__ = ["PeerClient"]
 
-MAX_CHECKPOINT = 16 * 1024  # a checkpoint's text is at most 4 KiB (tlog.checkpoint); the rest is signatures
+MAX_CHECKPOINT = 64 * 1024  # a note may carry 100 signature lines; only the verified ones are kept
 MAX_TILE = TILE_WIDTH * 32
 MAX_BUNDLE = TILE_WIDTH * (2 + 0xFFFF)
 
