@@ -699,7 +699,8 @@ function renderVerification() {
   $("#logs-table tbody").replaceChildren(...S.logs.map((log) => {
     const peer = peers[log.origin];
     const sync = log.own ? t("verification.own")
-      : peer ? [when(peer.last_sync), peer.last_error ? [" ", badge(peer.last_error, "bad")] : null] : "—";
+      : peer ? [when(peer.last_sync), peer.last_error ? [" ", badge(peer.last_error, "bad")] : null,
+        peer.quarantined ? [" ", badge(t("verification.quarantined", { n: peer.quarantined }), "bad")] : null] : "—";
     return el("tr", {},
       el("th", { scope: "row" }, `${log.party} `, el("span", { class: "meta" }, log.origin)),
       el("td", {}, String(log.size), log.served_size !== undefined && log.served_size !== log.size
