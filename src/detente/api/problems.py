@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Scope
 
-from detente.errors import DetenteError
+from detente.errors import ConfigError, DetenteError
 
 __all__ = ["PROBLEM", "count_rejection", "install_problem_handlers", "problem_response", "rejections"]
 
@@ -36,7 +36,11 @@ def rejections() -> dict[str, int]:
         return {f"{status} {code}": n for (status, code), n in sorted(_REJECTIONS.items())}
 
 
-def problem_response(status: int, code: str, detail: str, hint: str | None = None) -> JSONResponse:
+def problem_response(
+    status: int, code: str, detail: str, hint: str | None = None, *, transient: bool = True
+) -> JSONResponse:
+    """The problem body; a 503 says ``Retry-After: 1`` unless it is not ``transient`` (a node
+    configuration problem: retrying will not help until its operator fixes it)."""
     body: dict[str, object] = {
         "type": f"https://detente.dev/problems/{code}",
         "title": code.replace("-", " "),
@@ -48,7 +52,7 @@ def problem_response(status: int, code: str, detail: str, hint: str | None = Non
         body["hint"] = hint
     if status >= 400:
         count_rejection(None, status, code)
-    headers = {"Retry-After": "1"} if status == 503 else None
+    headers = {"Retry-After": "1"} if status == 503 and transient else None
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
 
 
@@ -56,7 +60,8 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(DetenteError)
     async def _detente(request: Request, exc: DetenteError) -> JSONResponse:
         log.info("rejected path=%s code=%s status=%d", request.url.path, exc.code, exc.http_status)
-        return problem_response(exc.http_status, exc.code, exc.message, exc.hint)
+        transient = not isinstance(exc, ConfigError)
+        return problem_response(exc.http_status, exc.code, exc.message, exc.hint, transient=transient)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
