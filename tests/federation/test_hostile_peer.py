@@ -253,6 +253,7 @@ def test_a_bad_peer_row_never_stops_the_node(make_node, hostile) -> None:
     state = open_node_store(url)
     state.add_peer(PeerRow("me", us.url, us.vkey, None, 0))  # written behind the checks' back
     state.add_peer(PeerRow("cn", hostile.url, hostile.vkey(), None, 0))
+    state.close()
     us.start()
     status = us.status()
     assert [p["name"] for p in status["peers"]] == ["cn"]
