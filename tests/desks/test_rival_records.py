@@ -8,7 +8,9 @@ malformed peer record never breaks an operator read."""
 
 from __future__ import annotations
 
+import os
 import struct
+import uuid
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -59,11 +61,29 @@ class Pair:
         return TestClient(create_app(self.us), headers={"Authorization": f"Bearer {token}"})
 
 
-@pytest.fixture
-def pair(tmp_path: Path) -> Iterator[Pair]:
+PG_URL = os.environ.get("DETENTE_TEST_PG", "postgresql://127.0.0.1:5432/test")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def pair(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Pair]:
+    """``us`` (the victim) and ``cn`` (the rival), each with its own store on the driver."""
+    schemas: list[str] = []
+    if request.param == "postgres":
+        import psycopg
+
+        try:
+            psycopg.connect(PG_URL, connect_timeout=3).close()
+        except psycopg.Error as exc:
+            if os.environ.get("DETENTE_REQUIRE_PG") == "1":
+                raise
+            pytest.skip(f"PostgreSQL not reachable: {exc}")
     nodes = []
     for name in ("us", "cn"):
-        local = LocalNode(name, f"{name}.detente.example/log", tmp_path / name).init()
+        store = "detente.db"
+        if request.param == "postgres":
+            schemas.append(f"d_{name}_{uuid.uuid4().hex[:10]}")
+            store = f"{PG_URL}#{schemas[-1]}"
+        local = LocalNode(name, f"{name}.detente.example/log", tmp_path / name, store=store).init()
         config, base = load_config(local.directory)
         nodes.append(Node(config, base, clock=lambda: NOW))
     us, cn = nodes
@@ -73,6 +93,21 @@ def pair(tmp_path: Path) -> Iterator[Pair]:
     yield Pair(us, cn, row)
     for n in nodes:
         n.stop()
+        close_stores(n)
+    if schemas:
+        import psycopg
+
+        with psycopg.connect(PG_URL, autocommit=True) as conn:
+            for schema in schemas:
+                conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+
+def close_stores(node: Node) -> None:
+    """The node's store connections (``Node.stop`` leaves them to the process's exit)."""
+    if node._incidents is not None:
+        node._incidents.index.close()
+    node.state.close()
+    node.logs.close()
 
 
 def us_ear_entries(result: dict[str, Any]) -> list[str]:
