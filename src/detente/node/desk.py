@@ -112,7 +112,3 @@ class Desk:
             if row.name == party:
                 return VerifierKey.parse(row.vkey).name
         return None
-
-    def is_own(self, item: Logged) -> bool:
-        """Whether ``item`` sits in this node's own log (signed by this party)."""
-        return item.origin == self.node.identity.name and item.record.party == item.origin
