@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from html import escape
 
+from detente.report.blocks import Bars, Block, Facts, Lines, Para, RecordText, Table
 from detente.report.figures import QuarterlyFigures
 from detente.report.labels import Label, check_lang, label
-from detente.report.layout import Bars, Block, Facts, Lines, Para, RecordText, Table, build_document
+from detente.report.layout import build_document
 from detente.report.svg import bars_svg, lines_svg
 
 __all__ = ["render_html"]

@@ -24,10 +24,11 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from detente.report.blocks import Bars, Block, Facts, Lines, Para, RecordText
+from detente.report.blocks import Table as TableBlock
 from detente.report.figures import QuarterlyFigures
 from detente.report.labels import Label, check_lang, label
-from detente.report.layout import Bars, Block, Facts, Lines, Para, RecordText, build_document
-from detente.report.layout import Table as TableBlock
+from detente.report.layout import build_document
 from detente.report.svg import PALETTE, axis, colour
 
 __all__ = ["render_pdf"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from html import escape
 
-from detente.report.layout import Bars, Lines
+from detente.report.blocks import Bars, Lines
 
 __all__ = ["PALETTE", "axis", "bars_svg", "colour", "lines_svg"]
 
