@@ -65,3 +65,13 @@ def test_every_node_setting_and_route_is_in_docs_node() -> None:
     for method, path in routes:
         path = path.replace(":path}", "}")
         assert f"`{method.upper()} {path}" in text, f"{method.upper()} {path} is not documented in docs/node.md"
+
+
+def test_the_node_diagram_in_architecture_md_is_drawn_from_the_code() -> None:
+    """docs/architecture.md's import diagram of the node is what scripts/architecture draws now."""
+    from detente._internal.architecture import BEGIN, END, mermaid, node_graph
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "architecture.md").read_text(encoding="utf-8")
+    drawn = text[text.index(BEGIN) + len(BEGIN) : text.index(END)].strip()
+    assert drawn == mermaid(node_graph()), "the node changed: run scripts/architecture"
+    assert "  node --> syncer" in drawn and "  desk --> party" in drawn

@@ -18,12 +18,12 @@ from typing import TYPE_CHECKING, Any
 
 from detente.crypto.keys import VerifierKey
 from detente.errors import DetenteError
+from detente.node.party import Party
 from detente.protocol.threads import Logged
 from detente.records.catalogue import validate_record
 from detente.records.record import Record
 
 if TYPE_CHECKING:
-    from detente.node.node import Node
     from detente.node.sequencer import Sequenced
 
 __all__ = ["Desk", "is_well_formed", "well_formed"]
@@ -65,7 +65,7 @@ def well_formed(items: list[Logged], record_type: str | None = None) -> list[Log
 
 
 class Desk:
-    def __init__(self, node: Node) -> None:
+    def __init__(self, node: Party) -> None:
         self.node = node
 
     def _now(self) -> datetime:

@@ -42,13 +42,13 @@ from detente.incidents.similarity import Suggester, Suggestion
 from detente.incidents.stix import export_bundle, import_bundle
 from detente.incidents.taxonomy import taxonomy_for
 from detente.node.desk import is_well_formed
+from detente.node.party import Party
 from detente.records.record import TLP, Record
 from detente.records.ref import RecordRef
 from detente.records.text import BilingualText, LangText
 from detente.store.incident_protocol import Hit, IncidentIndex
 
 if TYPE_CHECKING:
-    from detente.node.node import Node
     from detente.node.sequencer import Sequenced
 
 __all__ = ["IncidentDesk", "Suggestion"]
@@ -57,7 +57,7 @@ log = logging.getLogger(__name__)
 
 
 class IncidentDesk:
-    def __init__(self, node: Node, index: IncidentIndex, *, early_warning_to: tuple[str, ...] = ()) -> None:
+    def __init__(self, node: Party, index: IncidentIndex, *, early_warning_to: tuple[str, ...] = ()) -> None:
         self.node = node
         self.index = index
         self.early_warning_to = early_warning_to
@@ -75,7 +75,7 @@ class IncidentDesk:
         A cursor per log moves only after its rows are committed (a replay changes nothing)."""
         read = 0
         with self._lock:
-            logs = [self.node.log] + [self.node.mirror(row) for row in self.node.state.peers()]
+            logs = [self.node.log] + [self.node.mirror(row) for row in self.node.followed()]
             for tlog in logs:
                 name = f"incidents:{tlog.origin}"
                 start = self.node.state.get_cursor(name)

@@ -18,6 +18,7 @@ from detente import __version__
 from detente.crypto.note import parse_note
 from detente.errors import DetenteError, EntryTooLarge
 from detente.node.desk import well_formed
+from detente.node.party import Party
 from detente.records.record import Record
 from detente.report.figures import QuarterlyFigures
 from detente.report.labels import check_lang
@@ -25,7 +26,6 @@ from detente.report.quarter import quarterly_figures
 from detente.report.records import QUARTERLY_REPORT, QuarterlyReport
 
 if TYPE_CHECKING:
-    from detente.node.node import Node
     from detente.node.tilelog import TileLog
 
 __all__ = ["ReportDesk"]
@@ -41,7 +41,7 @@ def _cosigners(tlog: TileLog, note: bytes | None = None) -> list[str]:
 
 
 class ReportDesk:
-    def __init__(self, node: Node) -> None:
+    def __init__(self, node: Party) -> None:
         self.node = node
 
     def _now(self) -> datetime:

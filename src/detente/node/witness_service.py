@@ -9,18 +9,37 @@ log right away.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
+from detente.crypto.keys import Ed25519Identity
 from detente.crypto.note import parse_note
 from detente.crypto.note_verifiers import verifier_for
 from detente.errors import MalformedError
-from detente.node.node import Node
 from detente.node.sync import Fork
+from detente.store.node_protocol import NodeStore, PeerRow
 from detente.tlog.checkpoint import Checkpoint
 from detente.tlog.cosignature import cosign
 from detente.tlog.witness import decide, parse_add_checkpoint
 
-__all__ = ["WitnessAnswer", "add_checkpoint"]
+__all__ = ["WitnessAnswer", "WitnessHost", "add_checkpoint"]
+
+
+class WitnessHost(Protocol):
+    """What the witness service needs of the node it answers for."""
+
+    state: NodeStore
+    clock: Callable[[], float]
+
+    @property
+    def identity(self) -> Ed25519Identity: ...
+
+    def peer_by_origin(self, origin: str) -> PeerRow | None: ...
+
+    def raise_alarm(self, fork: Fork) -> int | None: ...
+
+    def hint(self, origin: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -30,7 +49,7 @@ class WitnessAnswer:
     media_type: str = "text/plain; charset=utf-8"
 
 
-def add_checkpoint(node: Node, body: bytes) -> WitnessAnswer:
+def add_checkpoint(node: WitnessHost, body: bytes) -> WitnessAnswer:
     try:
         req = parse_add_checkpoint(body)
     except MalformedError as exc:

@@ -103,6 +103,10 @@ class NodeStore(Protocol):
 
     def alarms(self) -> list[AlarmRow]: ...
 
+    def close(self) -> None:
+        """Close the store's connections (the node calls it once its threads have stopped)."""
+        ...
+
     def add_key_event(self, row: KeyEventRow) -> None:
         """Remember a verified key event (replaces one at the same origin and index)."""
         ...

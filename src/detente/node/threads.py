@@ -1,0 +1,277 @@
+"""The protocol engine's side of a node: evaluates every thread this party is part of
+(:func:`detente.protocol.threads.evaluate`, pure) and carries out what is due — records misses,
+escalates one recorded step at a time, reminds and flags operators — and answers the inbox and
+replies to records addressed to this party."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from email.message import EmailMessage
+
+from detente.errors import LogNotFound, MalformedRecord
+from detente.node.alerts import Alerter, send_email
+from detente.node.config import NodeConfig
+from detente.node.peers import Peers
+from detente.node.publisher import Publisher
+from detente.node.records import RecordBook
+from detente.node.sequencer import Sequenced
+from detente.node.tilelog import TileLog
+from detente.node.writer import Writer
+from detente.protocol.agreement import Agreement
+from detente.protocol.threads import WITHHELD, Action, Logged, evaluate
+from detente.records.catalogue import ANSWER_TYPES, DEADLINE_MISSED, ESCALATION
+from detente.records.record import Record
+from detente.records.ref import RecordRef
+from detente.records.text import BilingualText, LangText
+
+__all__ = ["ProtocolDesk"]
+
+
+class ProtocolDesk:
+    def __init__(
+        self,
+        me: str,
+        config: NodeConfig,
+        agreement: Agreement,
+        log: TileLog,
+        writer: Writer,
+        records: RecordBook,
+        peers: Peers,
+        publisher: Publisher,
+        alerts: Alerter,
+        clock: Callable[[], float],
+    ) -> None:
+        self.me = me
+        self.config = config
+        self.agreement = agreement
+        self.log = log
+        self.writer = writer
+        self.records = records
+        self.peers = peers
+        self.publisher = publisher
+        self.alerts = alerts
+        self.clock = clock
+        self._reminded: set[tuple[str, int, str]] = set()
+
+    def run_once(self) -> list[Action]:
+        """One turn of the protocol loop (see :meth:`run_protocol`)."""
+        return self.run_protocol()
+
+    def run_protocol(self) -> list[Action]:
+        """Evaluate every thread we are part of and carry out what is due: record misses,
+        escalate, and alert on reminders. Returns the actions taken."""
+        now = datetime.fromtimestamp(self.clock(), UTC)
+        evaluation = evaluate(self.records.all(), self.agreement, now, self.me)
+        for action in evaluation.actions:
+            subject = RecordRef(
+                origin=action.subject.origin,
+                index=action.subject.index,
+                leaf_hash=action.subject.leaf_hash,
+                rel="missed",
+            )
+            others = tuple(sorted(p for p in {action.subject.origin, *action.subject.record.to} if p != self.me))
+            if action.kind == "record-miss":
+                missed = {"deadline": action.obligation, "party": action.party, "due": action.due.isoformat()}
+                self._protocol_record(DEADLINE_MISSED, missed, others, subject, now)
+                self.alerts.alert(
+                    "miss",
+                    origin=subject.origin,
+                    index=subject.index,
+                    party=action.party,
+                    deadline=action.obligation,
+                    due=action.due.isoformat(),
+                )
+            elif action.kind == "escalate":
+                ref = subject.model_copy(update={"rel": "escalation-of"})
+                outcome = self._escalate(action, ref, now)
+                body = {"step": action.step, "action": action.action, "outcome": outcome[:2048]}
+                self._protocol_record(ESCALATION, body, others, ref, now)
+                self.alerts.alert(
+                    "escalation",
+                    origin=subject.origin,
+                    index=subject.index,
+                    step=action.step,
+                    action=action.action,
+                    outcome=outcome,
+                )
+            else:
+                self._remind(action, subject)
+        for thread in evaluation.threads:  # moratorium and human-control flags: alert once, at both ends
+            flags = [f for f in thread.findings if f.startswith(("moratorium:", "human-control:"))]
+            key = (thread.subject.origin, thread.subject.index, "flags")
+            if flags and key not in self._reminded:
+                self._reminded.add(key)
+                self.alerts.alert("flag", origin=thread.subject.origin, index=thread.subject.index, findings=flags)
+        return evaluation.actions
+
+    def _protocol_record(
+        self,
+        record_type: str,
+        body: Mapping[str, object],
+        to: tuple[str, ...],
+        ref: RecordRef,
+        now: datetime,
+        text: BilingualText | None = None,
+    ) -> Sequenced:
+        record = Record(type=record_type, party=self.me, issued=now, to=to, body=dict(body), refs=(ref,), text=text)
+        return self.writer.append(record)
+
+    def _escalate(self, action: Action, ref: RecordRef, now: datetime) -> str:
+        """Carry out one step of the escalation ladder towards the silent party; say what happened.
+
+        ``resend`` pushes our checkpoint to the party again (the push makes it pull at once);
+        ``second-channel`` e-mails the unanswered record, signed envelope and all, to the duty
+        officers' address the agreement names for that party; ``clarification-request`` and
+        ``consultation-meeting-request`` send that record, which has its own deadline. A step
+        that cannot be done here is still recorded, with the reason, so operators see it.
+        """
+        party, subject = action.party, action.subject
+        what = f"{subject.record.type} {subject.origin}#{subject.index}"
+        due = f"{action.obligation} due {action.due.isoformat()}"
+        if action.action == "resend":
+            row = self.peers.by_origin(party)
+            if row is None:
+                return f"not resent: {party} is not a peer of this node"
+            return self.publisher.push(row)
+        if action.action == "second-channel":
+            return self._second_channel(party, subject, what, due)
+        if action.action in ("clarification-request", "consultation-meeting-request"):
+            record_type = f"detente.dev/{action.action}/v1"
+            if action.action == "clarification-request":
+                body: dict[str, object] = {
+                    "question": f"Please confirm receipt of and respond to {what} ({due}).",
+                    "concern_basis": f"escalation step {action.step} of agreement {self.agreement.agreement_id}",
+                    "urgent": True,
+                }
+            else:
+                body = {"purpose": f"Consultations on the unanswered {what} ({due})."}
+            text = BilingualText(
+                original=LangText(lang="en", text=str(next(iter(body.values())))),
+                translations={"zh": f"请确认收到并答复 {what}（{due}）。"},
+            )
+            seq = self._protocol_record(record_type, body, (party,), ref, now, text)
+            return f"sent {record_type} as {self.me}#{seq.index}"
+        return f"no automatic action for {action.action!r}; recorded for operators"
+
+    def _second_channel(self, party: str, subject: Logged, what: str, due: str) -> str:
+        contact = self.agreement.contacts.get(party)
+        if contact is None or not contact.email:
+            return f"no second channel: the agreement names no e-mail contact for {party}"
+        if not self.config.smtp:
+            return "no second channel: this node has no SMTP server configured (smtp)"
+        envelope = self.log.entries(subject.index, subject.index + 1)[0] if subject.origin == self.me else b""
+        zh_kind = "答复" if due.startswith("response") else "回执"
+        msg = EmailMessage()
+        msg["Subject"] = f"[detente] unanswered / 未答复: {what}"
+        msg["From"], msg["To"] = self.alerts.email_from, contact.email
+        msg.set_content(
+            f"{self.me} has had no {due.split()[0]} from {party} to {what} ({due}).\n"
+            f"{self.me} 尚未收到 {party} 对 {what} 的{zh_kind}（{due}）。\n\n"
+            "The record as logged (DSSE envelope signed by the sender's log key):\n" + envelope.decode()
+        )
+        error = send_email(self.config.smtp, msg)
+        if error is not None:
+            return f"second channel failed: {contact.email} via {self.config.smtp}: {error}"
+        return f"second channel: e-mailed {contact.email} via {self.config.smtp}"
+
+    def reply(
+        self, origin: str, index: int, record_type: str, body: dict[str, object], text: BilingualText | None = None
+    ) -> Sequenced:
+        """Acknowledge or answer a record addressed to us, referencing its exact leaf."""
+        item = next((x for x in self.records.all() if x.origin == origin and x.index == index), None)
+        if item is None:
+            raise LogNotFound(f"no record {origin}#{index} in this node's logs")
+        if self.me not in item.record.to:
+            raise MalformedRecord(f"{origin}#{index} is not addressed to {self.me}")
+        rel = "answer-to" if record_type in ANSWER_TYPES else "ack-of"
+        return self.writer.append(
+            Record(
+                type=record_type,
+                party=self.me,
+                issued=datetime.fromtimestamp(self.clock(), UTC),
+                to=(origin,),
+                body=body,
+                text=text,
+                refs=(RecordRef(origin=origin, index=index, leaf_hash=item.leaf_hash, rel=rel),),
+            )
+        )
+
+    def inbox(self, *, open_only: bool = False) -> list[dict[str, object]]:
+        """Every thread this party is part of, newest first, with each recipient's state and
+        clocks; with ``open_only``, only those with an obligation not yet met (missed included)."""
+        return self.inbox_page(open_only=open_only)[1]
+
+    def inbox_page(
+        self, *, open_only: bool = False, limit: int | None = None, offset: int = 0
+    ) -> tuple[int, list[dict[str, object]]]:
+        """The number of threads :meth:`inbox` would list, and the page ``offset`` … ``offset +
+        limit`` of them (only that page is turned into answers)."""
+        from detente.protocol.threads import Thread, withheld_counts
+
+        now = datetime.fromtimestamp(self.clock(), UTC)
+        me = self.me
+        records = self.records.all()
+        threads = [
+            t
+            for t in evaluate(records, self.agreement, now, me).threads
+            if (me == t.sender or me in t.subject.record.to)
+            and not (open_only and all(o.met_at is not None for o in t.obligations))
+        ]
+        if not open_only:  # a withheld notice names no recipients: every party sees it, with nothing owed
+            threads += [Thread(x, []) for x in records if x.record.type == WITHHELD and not x.record.to]
+        withheld = withheld_counts(records, self.agreement)
+        threads.sort(key=lambda t: t.subject.record.issued, reverse=True)
+        out: list[dict[str, object]] = []
+        for thread in threads[offset : None if limit is None else offset + limit]:
+            rec = thread.subject.record
+            code = rec.body.get("code") if isinstance(rec.body.get("code"), str) else None
+            matched = self.agreement.code_meaning(code) if code else None
+            quota = withheld.get(thread.subject.key)
+            findings = [*thread.findings, *(["over-quota"] if quota and quota.over_quota else [])]
+            out.append(
+                {
+                    "origin": thread.subject.origin,
+                    "index": thread.subject.index,
+                    "leaf_hash": thread.subject.leaf_hash,
+                    "type": rec.type,
+                    "from": thread.sender,
+                    "to": list(rec.to),
+                    "issued": rec.issued.isoformat(),
+                    "incoming": me in rec.to,
+                    "priority": rec.body.get("priority"),
+                    "code": code,
+                    "code_matched": matched[0] if matched else None,
+                    "code_meaning": matched[1] if matched else None,
+                    "text": rec.text.model_dump(mode="json") if rec.text else None,
+                    "states": {p: thread.state(p).value for p in rec.to},
+                    "obligations": [
+                        {
+                            "party": o.party,
+                            "kind": o.kind,
+                            "due": o.due.isoformat(),
+                            "met_at": o.met_at.isoformat() if o.met_at else None,
+                            "missed": o.missed(now),
+                            "seconds_left": max(0.0, (o.due - now).total_seconds()) if o.met_at is None else 0.0,
+                        }
+                        for o in thread.obligations
+                    ],
+                    "findings": findings,
+                    "quota": quota.as_dict() if quota else None,
+                    "agreement": thread.agreement_id(self.agreement),
+                    "escalations": sorted(thread.escalations or ()),
+                }
+            )
+        return len(threads), out
+
+    def _remind(self, action: Action, subject: RecordRef) -> None:
+        key = (subject.origin, subject.index, action.obligation)
+        if key not in self._reminded:  # one reminder per obligation, not one per tick
+            self._reminded.add(key)
+            self.alerts.alert(
+                "reminder",
+                origin=subject.origin,
+                index=subject.index,
+                deadline=action.obligation,
+                due=action.due.isoformat(),
+            )

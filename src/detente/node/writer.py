@@ -1,0 +1,101 @@
+"""Writing as this party: every check a record passes before it is signed (marking, schema,
+quota), sealing with the key in force, and appending through the sequencer (group commit).
+A signed record cannot be taken back, so everything that can be refused is refused first."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from detente.crypto.keys import Ed25519Identity
+from detente.errors import Forbidden, QuotaExceeded
+from detente.node.records import RecordBook
+from detente.node.sequencer import Sequenced, Sequencer
+from detente.protocol.agreement import Agreement
+from detente.protocol.threads import WITHHELD
+from detente.records.catalogue import validate_record
+from detente.records.entry import seal_record
+from detente.records.record import TLP, Record
+
+__all__ = ["Signer", "Writer"]
+
+
+class Signer:
+    """The party's log key in force, and the lock that orders sealing against rotating it."""
+
+    def __init__(self, identity: Ed25519Identity) -> None:
+        self.identity = identity
+        self.lock = threading.Lock()
+
+
+class Writer:
+    def __init__(
+        self,
+        signer: Signer,
+        sequencer: Sequencer,
+        records: RecordBook,
+        agreement: Callable[[], Agreement],
+        appended: Callable[[], None],
+    ) -> None:
+        self.signer = signer
+        self.sequencer = sequencer
+        self.records = records
+        self._agreement = agreement
+        self._appended = appended
+
+    def append(self, record: Record) -> Sequenced:
+        """Validate, sign and append one record; return once it is durable. Then witnesses are asked.
+
+        A party log is served to every peer and auditor, so a record whose TLP marking limits who
+        may read it (AMBER, AMBER+STRICT, RED) is refused rather than published to all of them.
+        """
+        self.admit(record)
+        with self.signer.lock:  # nothing sealed by a key is queued after the record rotating it
+            future = self.sequencer.submit(seal_record(record, self.signer.identity))
+        result = future.result(60.0)
+        self._appended()
+        return result
+
+    def append_many(self, records: list[Record], *, progress: Callable[[int], None] | None = None) -> list[Sequenced]:
+        """Validate every record first (one bad record writes nothing), then sign and append them
+        all in group-committed batches; returns their positions in order."""
+        for record in records:
+            self.admit(record)
+        out: list[Sequenced] = []
+        for start in range(0, len(records), 500):
+            chunk = records[start : start + 500]
+            with self.signer.lock:
+                futures = [self.sequencer.submit(seal_record(r, self.signer.identity)) for r in chunk]
+            out.extend(f.result(timeout=120) for f in futures)
+            if progress is not None:
+                progress(len(chunk))
+        self._appended()
+        return out
+
+    def admit(self, record: Record) -> None:
+        """Every check a record passes before it is signed: marking, schema, quota."""
+        if record.tlp not in (TLP.CLEAR, TLP.GREEN):
+            raise Forbidden(
+                f"a {record.tlp.value} record would be readable by every peer and auditor of this log",
+                hint="mark it TLP:CLEAR or TLP:GREEN, or send it through a channel limited to its recipients",
+            )
+        validate_record(record)
+        if record.type == WITHHELD and not record.body.get("over_quota"):
+            self._check_withheld_quota(record)
+
+    def _check_withheld_quota(self, record: Record) -> None:
+        me = self.signer.identity.name
+        year = record.issued.year
+        used = sum(
+            1
+            for item in self.records.all()
+            if item.origin == me and item.record.type == WITHHELD and item.record.issued.year == year
+        )
+        agreement = self._agreement()
+        limit = agreement.withheld_per_year
+        if used >= limit:
+            raise QuotaExceeded(
+                f"{me} has withheld {used} notification(s) in {year}; "
+                f"agreement {agreement.agreement_id} allows {limit} a year",
+                hint="to record it anyway, set over_quota: true in the body (every party will see the excess)",
+            )
