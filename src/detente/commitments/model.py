@@ -14,9 +14,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from detente.crypto.canonical import canonical_json
+from detente.records.body import Body
 from detente.records.notices import HumanControlMode
 from detente.records.text import BilingualText
 
@@ -44,10 +45,6 @@ IMPLEMENTATION_REPORT = "detente.dev/implementation-report/v1"
 GLOSSARY = "detente.dev/glossary-definition/v1"
 
 
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
 class DocumentKind(StrEnum):
     STATEMENT = "statement"
     PRINCIPLES = "principles"
@@ -56,7 +53,7 @@ class DocumentKind(StrEnum):
     GLOSSARY = "glossary"
 
 
-class Clause(_Body):
+class Clause(Body):
     id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
     text: BilingualText
     categories: list[str] = Field(
@@ -68,7 +65,7 @@ class Clause(_Body):
     term: dict[str, str] = Field(default_factory=dict, description="glossary: the term in each language")
 
 
-class CommitmentDocument(_Body):
+class CommitmentDocument(Body):
     document_id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
     version: int = Field(ge=1)
     kind: DocumentKind
@@ -101,26 +98,26 @@ def document_digest(document: CommitmentDocument) -> str:
     return hashlib.sha256(canonical_json(document.model_dump(mode="json", exclude_none=True))).hexdigest()
 
 
-class CommitmentSignature(_Body):
+class CommitmentSignature(Body):
     document_id: str
     version: int = Field(ge=1)
     digest: str = Field(pattern=r"^[0-9a-f]{64}$", description="SHA-256 of the exact version signed")
 
 
-class Withdrawal(_Body):
+class Withdrawal(Body):
     document_id: str
     version: int = Field(ge=1)
     effective: datetime
     reason: BilingualText
 
 
-class ImplementationReport(_Body):
+class ImplementationReport(Body):
     document_id: str
     year: int = Field(ge=2000, le=2200)
     report: BilingualText
 
 
-class GlossaryDefinition(_Body):
+class GlossaryDefinition(Body):
     """One party's own definition of a term, in its own language (translations optional)."""
 
     term_id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from detente.records.body import Body
 
 __all__ = [
     "EVAL_PREREGISTRATION",
@@ -30,29 +32,25 @@ EVAL_PREREGISTRATION = "detente.dev/eval-preregistration/v1"
 EVAL_RECHECK = "detente.dev/eval-recheck/v1"
 
 
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class EvalSamples(_Body):
+class EvalSamples(Body):
     samples_root: str = Field(pattern=r"^[0-9a-f]{64}$", description="the run's Merkle root")
     start: int = Field(ge=0, description="position of the first record in the run")
     records: list[str] = Field(min_length=1, max_length=2000, description="canonical JSON sample records")
 
 
-class EvalResult(_Body):
+class EvalResult(Body):
     envelope: dict[str, Any] = Field(description="DSSE envelope of the in-toto Statement (eval-result predicate)")
     sample_count: int = Field(ge=1)
 
 
-class EvalPreregistration(_Body):
+class EvalPreregistration(Body):
     suite: dict[str, Any] = Field(description="the suite manifest")
     suite_digest: str = Field(pattern=r"^[0-9a-f]{64}$")
     model: dict[str, Any] = Field(description="the model subject (name, digest)")
     note: str = Field(default="", max_length=4096)
 
 
-class EvalRecheck(_Body):
+class EvalRecheck(Body):
     suite_digest: str = Field(pattern=r"^[0-9a-f]{64}$")
     positions: list[int] = Field(min_length=1, max_length=10_000)
     matched: int = Field(ge=0)

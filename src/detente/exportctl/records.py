@@ -19,9 +19,10 @@ from __future__ import annotations
 import hashlib
 from datetime import date, datetime
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from detente.crypto.canonical import canonical_json
+from detente.records.body import Body
 from detente.records.text import BilingualText
 
 __all__ = [
@@ -45,11 +46,7 @@ RULE_PACK = "detente.dev/export-rule-pack/v1"
 """A party's own rule pack (the body is the pack itself, :class:`detente.exportctl.rules.RulePack`)."""
 
 
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class TrustedSupplier(_Body):
+class TrustedSupplier(Body):
     supplier_id: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$")
     name: str = Field(min_length=1, max_length=256)
     country: str = Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2")
@@ -59,7 +56,7 @@ class TrustedSupplier(_Body):
     basis: str = Field(default="", max_length=2048, description="why the party trusts (or no longer trusts) it")
 
 
-class RecognitionArrangement(_Body):
+class RecognitionArrangement(Body):
     arrangement_id: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$")
     version: int = Field(default=1, ge=1)
     parties: tuple[str, ...] = Field(min_length=2, max_length=8, description="log origins")
@@ -88,13 +85,13 @@ def arrangement_digest(arrangement: RecognitionArrangement) -> str:
     return hashlib.sha256(canonical_json(arrangement.model_dump(mode="json"))).hexdigest()
 
 
-class RecognitionSignature(_Body):
+class RecognitionSignature(Body):
     arrangement_id: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$")
     version: int = Field(ge=1)
     digest: str = Field(pattern=r"^[0-9a-f]{64}$")
 
 
-class ViolationNarrative(_Body):
+class ViolationNarrative(Body):
     discovered_at: datetime
     items: tuple[str, ...] = Field(min_length=1, max_length=100, description="ECCNs or items involved")
     parties_involved: tuple[str, ...] = Field(default=(), max_length=50)

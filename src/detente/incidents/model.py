@@ -18,8 +18,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from detente.records.body import Body
 from detente.records.text import BilingualText
 
 __all__ = [
@@ -49,10 +50,6 @@ CLASSIFICATION = "detente.dev/incident-classification/v1"
 LINK = "detente.dev/incident-link/v1"
 LINK_CONFIRMATION = "detente.dev/incident-link-confirmation/v1"
 COMMENT = "detente.dev/incident-comment/v1"
-
-
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class Stage(StrEnum):
@@ -108,7 +105,7 @@ class ReporterType(StrEnum):
     OTHER_OPERATOR = "other-operator"
 
 
-class IncidentKey(_Body):
+class IncidentKey(Body):
     origin: str = Field(min_length=1, max_length=256, description="log origin of the reporting party")
     id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$", description="the reporter's permanent id")
 
@@ -116,12 +113,12 @@ class IncidentKey(_Body):
         return f"{self.origin}#{self.id}"
 
 
-class AISystem(_Body):
+class AISystem(Body):
     name: str = Field(min_length=1, max_length=256)
     version: str = Field(default="", max_length=128)
 
 
-class SourceRef(_Body):
+class SourceRef(Body):
     """Where an imported incident came from (AIID, AVID, ATLAS, ...)."""
 
     database: str = Field(min_length=1, max_length=64)
@@ -129,7 +126,7 @@ class SourceRef(_Body):
     url: str = Field(default="", max_length=1024)
 
 
-class IncidentReport(_Body):
+class IncidentReport(Body):
     """One stage of a party's report of an incident or hazard."""
 
     incident_id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
@@ -192,7 +189,7 @@ class IncidentReport(_Body):
         return IncidentKey(origin=origin, id=self.incident_id)
 
 
-class Classification(_Body):
+class Classification(Body):
     """One party's classification of an incident under a namespaced, versioned taxonomy."""
 
     incident: IncidentKey
@@ -208,7 +205,7 @@ class LinkRelation(StrEnum):
     RELATED_TO = "related-to"
 
 
-class IncidentLink(_Body):
+class IncidentLink(Body):
     """``source`` is ``relation`` ``target``, as asserted by the record's party (which owns the link)."""
 
     source: IncidentKey
@@ -223,13 +220,13 @@ class IncidentLink(_Body):
         return self
 
 
-class LinkConfirmation(_Body):
+class LinkConfirmation(Body):
     """The other party's answer to a link; it references the link record's exact leaf."""
 
     verdict: str = Field(pattern="^(confirm|dispute)$")
     note: str = Field(default="", max_length=4096)
 
 
-class Comment(_Body):
+class Comment(Body):
     incident: IncidentKey
     comment: BilingualText

@@ -14,9 +14,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from detente.media.guidelines import Guideline
+from detente.records.body import Body
 
 __all__ = [
     "C2PA_ANCHOR",
@@ -42,14 +43,10 @@ TAKEDOWN_RESPONSE = "detente.dev/takedown-response/v1"
 LABEL_CHECK = "detente.dev/label-check/v1"
 
 
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
 LabelGuideline = Guideline  # the record body is the guideline itself
 
 
-class C2paTrustAnchor(_Body):
+class C2paTrustAnchor(Body):
     """A root certificate a party signs Content Credentials under; peers add it to their anchors."""
 
     certificate_pem: str = Field(min_length=64, max_length=16384)
@@ -70,7 +67,7 @@ class C2paTrustAnchor(_Body):
         return self
 
 
-class LabelCheck(_Body):
+class LabelCheck(Body):
     """A label check an operator chose to record: what was checked and each regime's verdict."""
 
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
@@ -82,7 +79,7 @@ class LabelCheck(_Body):
     guidelines: dict[str, str] = Field(default_factory=dict, description="regime → guideline digest")
 
 
-class WatermarkKey(_Body):
+class WatermarkKey(Body):
     """A text-watermark detection scheme (and its key) shared so the other party can detect."""
 
     key_id: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$")
@@ -108,7 +105,7 @@ class TakedownCategory(StrEnum):
     OTHER = "other"
 
 
-class TakedownRequest(_Body):
+class TakedownRequest(Body):
     content_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     url: str = Field(min_length=1, max_length=2048)
     platform: str = Field(min_length=1, max_length=256)
@@ -122,7 +119,7 @@ class TakedownAction(StrEnum):
     DECLINED = "declined"
 
 
-class TakedownResponse(_Body):
+class TakedownResponse(Body):
     action: TakedownAction
     measures: tuple[str, ...] = Field(default=(), max_length=20, description="e.g. removed, labelled, geo-blocked")
     reason: str = Field(default="", max_length=4096)

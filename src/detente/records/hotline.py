@@ -7,7 +7,9 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from detente.records.body import Body
 
 __all__ = [
     "Acknowledgement",
@@ -25,10 +27,6 @@ __all__ = [
 ]
 
 
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
 class Priority(StrEnum):
     FLASH = "flash"
     IMMEDIATE = "immediate"
@@ -42,7 +40,7 @@ class HotlineTopic(StrEnum):
     CRISIS = "crisis"
 
 
-class HotlineMessage(_Body):
+class HotlineMessage(Body):
     priority: Priority
     topic: HotlineTopic
     code: str | None = Field(
@@ -53,51 +51,51 @@ class HotlineMessage(_Body):
     sector: str = Field(default="", max_length=128, description="for critical-infrastructure early warnings")
 
 
-class ClarificationRequest(_Body):
+class ClarificationRequest(Body):
     question: str = Field(min_length=1, max_length=4096)
     concern_basis: str = Field(default="", max_length=4096)
     urgent: bool = False
 
 
-class ClarificationResponse(_Body):
+class ClarificationResponse(Body):
     answer: str = Field(min_length=1, max_length=8192)
 
 
-class ConsultationMeetingRequest(_Body):
+class ConsultationMeetingRequest(Body):
     purpose: str = Field(min_length=1, max_length=2048)
     proposed_start: datetime | None = None
 
 
-class LinkTest(_Body):
+class LinkTest(Body):
     test_text: str = Field(default="The quick brown fox jumped over the lazy dog's back 1234567890", max_length=512)
 
 
-class PeriodicExchange(_Body):
+class PeriodicExchange(Body):
     period: str = Field(pattern=r"^[0-9]{4}Q[1-4]$", description="e.g. 2026Q4")
     valid_as_of: datetime
     tests: list[dict[str, str]] = Field(default_factory=list, max_length=1000)
     incidents_summary: str = Field(default="", max_length=8192)
 
 
-class Receipt(_Body):
+class Receipt(Body):
     """Automatic proof of delivery, by the receiving node (not a human answer)."""
 
     received_at: datetime
 
 
-class Acknowledgement(_Body):
+class Acknowledgement(Body):
     """A human's acknowledgement: read and understood (not agreement)."""
 
     note: str = Field(default="", max_length=2048)
 
 
-class DeadlineMissed(_Body):
+class DeadlineMissed(Body):
     deadline: str = Field(pattern="^(receipt|response|follow-up|lead-time|link-test)$")
     party: str = Field(min_length=1, description="the party that missed it")
     due: datetime
 
 
-class Escalation(_Body):
+class Escalation(Body):
     step: int = Field(ge=1, le=10)
     action: str = Field(min_length=1, max_length=128)
     outcome: str = Field(default="", max_length=2048, description="what the sending node did, and how it went")

@@ -26,11 +26,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator
 
 from detente._internal.validation import describe_validation_error
 from detente.crypto.keys import SIG_ED25519, VerifierKey
 from detente.errors import DetenteError, MalformedKey, MalformedRecord, UnknownKey, VerificationError
+from detente.records.body import Body
 from detente.records.entry import OpenedEntry, open_entry
 from detente.records.record import Record
 
@@ -49,10 +50,6 @@ KEY_ROTATION = "detente.dev/key-rotation/v1"
 KEY_REVOCATION = "detente.dev/key-revocation/v1"
 
 
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
 def _log_key(value: str) -> str:
     try:
         vk = VerifierKey.parse(value)
@@ -63,7 +60,7 @@ def _log_key(value: str) -> str:
     return str(vk)
 
 
-class KeyRotation(_Body):
+class KeyRotation(Body):
     """The party's next log key, announced by (signed with) the key in force."""
 
     vkey: str = Field(max_length=512, description="the new log key (type 0x01; its name is the log origin)")
@@ -72,7 +69,7 @@ class KeyRotation(_Body):
     _vkey = field_validator("vkey")(_log_key)
 
 
-class KeyRevocation(_Body):
+class KeyRevocation(Body):
     """A key this log used before must not be trusted after ``last_index``."""
 
     vkey: str = Field(max_length=512, description="the revoked log key (type 0x01)")

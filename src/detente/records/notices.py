@@ -10,7 +10,9 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
+
+from detente.records.body import Body
 
 __all__ = [
     "HumanControlMode",
@@ -24,10 +26,6 @@ __all__ = [
 ]
 
 
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
 class HumanControlMode(StrEnum):
     """How a human controls the system under test (Political Declaration 2023, REAIM 2024)."""
 
@@ -37,7 +35,7 @@ class HumanControlMode(StrEnum):
     NOT_APPLICABLE = "not-applicable"  # e.g. a model evaluation with no effects outside the lab
 
 
-class PreTestNotification(_Body):
+class PreTestNotification(Body):
     test_id: str = Field(min_length=1, max_length=128)
     category: str = Field(
         min_length=1, max_length=128, description="e.g. frontier-model-evaluation, ai-enabled-weapon-test"
@@ -60,19 +58,19 @@ class PreTestNotification(_Body):
         return self
 
 
-class TestUpdate(_Body):
+class TestUpdate(Body):
     test_id: str = Field(min_length=1, max_length=128)
     window_start: datetime | None = None
     window_end: datetime | None = None
     change: str = Field(min_length=1, max_length=2048)
 
 
-class TestCancel(_Body):
+class TestCancel(Body):
     test_id: str = Field(min_length=1, max_length=128)
     reason: str = Field(default="", max_length=2048)
 
 
-class PostTestReport(_Body):
+class PostTestReport(Body):
     test_id: str = Field(min_length=1, max_length=128)
     outcome: str = Field(min_length=1, max_length=4096)
     anomalies: str = Field(default="", max_length=4096)
@@ -80,7 +78,7 @@ class PostTestReport(_Body):
     artefact_hashes: list[str] = Field(default_factory=list, description="sha256 hex of data artefacts")
 
 
-class ObservationInvitation(_Body):
+class ObservationInvitation(Body):
     event: str = Field(min_length=1, max_length=512)
     start: datetime
     end: datetime
@@ -89,7 +87,7 @@ class ObservationInvitation(_Body):
     conditions: str = Field(default="", max_length=2048)
 
 
-class PolicyDevelopmentNotification(_Body):
+class PolicyDevelopmentNotification(Body):
     document_title: str = Field(min_length=1, max_length=512)
     issuing_body: str = Field(min_length=1, max_length=256)
     publication_date: datetime
@@ -97,7 +95,7 @@ class PolicyDevelopmentNotification(_Body):
     link_or_hash: str = Field(default="", max_length=512)
 
 
-class WithheldNotification(_Body):
+class WithheldNotification(Body):
     """A notification the sender chose to withhold; it counts against the agreed quota."""
 
     category: str = Field(min_length=1, max_length=128)
