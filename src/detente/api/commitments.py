@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 
+from detente.api.routes import Routes
 from detente.commitments.model import CommitmentDocument, GlossaryDefinition
 from detente.node.node import Node
 from detente.node.tokens import Principal
@@ -37,46 +38,48 @@ class ReportIn(BaseModel):
 
 
 def add_commitment_routes(app: FastAPI, node: Node, viewer: Any, officer: Any) -> None:
-    @app.get("/api/v1/commitments", tags=["commitments"])
+    routes = Routes(app, "commitments")
+
+    @routes.get("/api/v1/commitments")
     def documents(who: Principal = viewer) -> list[dict[str, Any]]:
         """Every document version in this node's logs: digest, who signed, adopted, in force, withdrawn."""
         return node.commitments.documents()
 
-    @app.get("/api/v1/commitments/document", tags=["commitments"])
+    @routes.get("/api/v1/commitments/document")
     def show(document_id: str, who: Principal = viewer) -> dict[str, Any]:
         """A document: every version with its state, the latest text, implementation reports due."""
         return node.commitments.show(document_id)
 
-    @app.get("/api/v1/commitments/diff", tags=["commitments"], response_class=PlainTextResponse)
+    @routes.get("/api/v1/commitments/diff", response_class=PlainTextResponse)
     def diff(document_id: str, old: int, new: int, who: Principal = viewer) -> str:
         """A unified diff between two versions, original and translations."""
         return node.commitments.diff(document_id, old, new)
 
-    @app.post("/api/v1/commitments/draft", tags=["commitments"], status_code=201)
+    @routes.create("/api/v1/commitments/draft")
     def draft(item: CommitmentDocument, who: Principal = officer) -> dict[str, Any]:
         """Draft a document or a new version of one (this party must be among its parties)."""
         return node.commitments.draft(item)
 
-    @app.post("/api/v1/commitments/sign", tags=["commitments"], status_code=201)
+    @routes.create("/api/v1/commitments/sign")
     def sign(item: SignIn, who: Principal = officer) -> dict[str, Any]:
         """Co-sign the exact version named by its digest; adopted once every party has."""
         return node.commitments.sign(item.document_id, item.version, item.digest)
 
-    @app.post("/api/v1/commitments/withdraw", tags=["commitments"], status_code=201)
+    @routes.create("/api/v1/commitments/withdraw")
     def withdraw(item: WithdrawIn, who: Principal = officer) -> dict[str, Any]:
         return node.commitments.withdraw(item.document_id, item.version, item.reason, item.effective)
 
-    @app.post("/api/v1/commitments/report", tags=["commitments"], status_code=201)
+    @routes.create("/api/v1/commitments/report")
     def report(item: ReportIn, who: Principal = officer) -> dict[str, Any]:
         """File this party's annual implementation report for an adopted commitment."""
         return node.commitments.report(item.document_id, item.year, item.report)
 
-    @app.post("/api/v1/glossary", tags=["commitments"], status_code=201)
+    @routes.create("/api/v1/glossary")
     def define(item: GlossaryDefinition, who: Principal = officer) -> dict[str, Any]:
         """Publish this party's own definition of a term."""
         return node.commitments.define(item)
 
-    @app.get("/api/v1/glossary", tags=["commitments"])
+    @routes.get("/api/v1/glossary")
     def lookup(term: str = "", who: Principal = viewer) -> list[dict[str, Any]]:
         """Each party's definition side by side, with jointly interpreted (co-signed) entries."""
         return node.commitments.glossary(term)

@@ -23,6 +23,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, StreamingResponse
 from starlette.exceptions import HTTPException
 
+from detente.api.routes import Routes
 from detente.console.verification import audit_followed, followed_logs
 from detente.errors import AuthError
 from detente.node.node import Node
@@ -71,20 +72,22 @@ def _static(name: str) -> Response:
 
 
 def add_console_routes(app: FastAPI, node: Node, viewer: Any) -> None:
-    @app.get("/console", tags=["console"], response_class=Response, include_in_schema=False)
+    routes = Routes(app, "console")
+
+    @routes.get("/console", response_class=Response, include_in_schema=False)
     def console_index() -> Response:
         return _static("index.html")
 
-    @app.get("/console/", tags=["console"], response_class=Response, include_in_schema=False)
+    @routes.get("/console/", response_class=Response, include_in_schema=False)
     def console_slash() -> Response:
         return RedirectResponse("/console", status_code=308)
 
-    @app.get("/console/{name}", tags=["console"], response_class=Response)
+    @routes.get("/console/{name}", response_class=Response)
     def console_file(name: str) -> Response:
         """The console's static files (HTML, one ES module, one stylesheet, the UI strings)."""
         return _static(name)
 
-    @app.get("/api/v1/whoami", tags=["console"])
+    @routes.get("/api/v1/whoami")
     def whoami(who: Principal = viewer) -> dict[str, Any]:
         """The token's id, role and label, and the party this node is."""
         return {
@@ -95,7 +98,7 @@ def add_console_routes(app: FastAPI, node: Node, viewer: Any) -> None:
             "origin": node.identity.name,
         }
 
-    @app.get("/api/v1/events", tags=["console"], response_class=StreamingResponse)
+    @routes.get("/api/v1/events", response_class=StreamingResponse)
     async def events(
         request: Request,
         token: str | None = None,
@@ -133,13 +136,13 @@ def add_console_routes(app: FastAPI, node: Node, viewer: Any) -> None:
             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
         )
 
-    @app.get("/api/v1/logs", tags=["console"])
+    @routes.get("/api/v1/logs")
     def logs(who: Principal = viewer) -> list[dict[str, Any]]:
         """Each log this node holds (its own and every mirror): size, root, the last signed
         checkpoint, the pinned witnesses whose cosignatures verify on it, and the quorum."""
         return followed_logs(node)
 
-    @app.post("/api/v1/audit", tags=["console"])
+    @routes.post("/api/v1/audit")
     async def audit(who: Principal = viewer) -> dict[str, Any]:
         """Audit every log this node holds: its stored copy (every entry and the root) and the
         log as its party serves it (signature, witness quorum, records, cross-log references)."""

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import FastAPI, Query
 from pydantic import BaseModel, Field
 
+from detente.api.routes import Routes
 from detente.evals.endpoint import Endpoint
 from detente.evals.suite import BUILTIN_SUITES, builtin_suite
 from detente.node.node import Node
@@ -38,7 +39,9 @@ class RecheckIn(BaseModel):
 
 
 def add_eval_routes(app: FastAPI, node: Node, viewer: Any, officer: Any) -> None:
-    @app.get("/api/v1/evals/suites", tags=["evals"])
+    routes = Routes(app, "evals")
+
+    @routes.get("/api/v1/evals/suites")
     def suites(who: Principal = viewer) -> list[dict[str, Any]]:
         """The built-in suites with their manifests and digests."""
         out = []
@@ -47,34 +50,34 @@ def add_eval_routes(app: FastAPI, node: Node, viewer: Any, officer: Any) -> None
             out.append({"name": name, "digest": suite.digest(), "manifest": suite.model_dump(mode="json")})
         return out
 
-    @app.post("/api/v1/evals/preregister", tags=["evals"], status_code=201)
+    @routes.create("/api/v1/evals/preregister")
     def preregister(item: PreregisterIn, who: Principal = officer) -> dict[str, Any]:
         """Commit to a suite, a model and its pass criteria before running it."""
         return node.evals.preregister(item.suite, item.model, item.note, endpoint=item.endpoint)
 
-    @app.post("/api/v1/evals/run", tags=["evals"], status_code=201)
+    @routes.create("/api/v1/evals/run")
     def run(item: RunIn, who: Principal = officer) -> dict[str, Any]:
         """Run a suite on a packaged model or an OpenAI-compatible endpoint; log every per-sample
         record and the signed result (in-toto in DSSE)."""
         return node.evals.run(item.suite, item.model, endpoint=item.endpoint, preregistration=item.preregistration)
 
-    @app.get("/api/v1/evals", tags=["evals"])
+    @routes.get("/api/v1/evals")
     def results(who: Principal = viewer) -> list[dict[str, Any]]:
         """Every eval result in this node's logs, each verified against its party's key."""
         return node.evals.results()
 
-    @app.get("/api/v1/evals/result", tags=["evals"])
+    @routes.get("/api/v1/evals/result")
     def show(origin: str, index: int, who: Principal = viewer) -> dict[str, Any]:
         """One result, verified: signature, suite digest, pre-registration, and the root recomputed
         from all its logged per-sample records."""
         return node.evals.show(origin, index)
 
-    @app.post("/api/v1/evals/recheck", tags=["evals"], status_code=201)
+    @routes.create("/api/v1/evals/recheck")
     def recheck(item: RecheckIn, who: Principal = officer) -> dict[str, Any]:
         """Re-run samples of a result picked here; log whether they match the committed records."""
         return node.evals.recheck(item.origin, item.index, count=item.count, seed=item.seed)
 
-    @app.get("/api/v1/evals/compare", tags=["evals"])
+    @routes.get("/api/v1/evals/compare")
     def compare(
         a_origin: str,
         a_index: Annotated[int, Query(ge=0)],

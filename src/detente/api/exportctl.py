@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import FastAPI
 from pydantic import BaseModel, Field
 
+from detente.api.routes import Routes
 from detente.errors import MalformedRecord
 from detente.exportctl.catalogue import catalogue, lookup
 from detente.exportctl.item import Item
@@ -75,70 +76,72 @@ def _item(body: ClassifyIn) -> Item:
 
 
 def add_exportctl_routes(app: FastAPI, node: Node, viewer: Any, officer: Any) -> None:
-    @app.post("/api/v1/exportctl/classify", tags=["export controls"])
+    routes = Routes(app, "export controls")
+
+    @routes.post("/api/v1/exportctl/classify")
     def classify(item: ClassifyIn, who: Principal = viewer) -> dict[str, Any]:
         """Classify an item under each regime's pack as of a date: every clause matched or nearly
         matched with the numbers compared, licence exceptions, policies, and the packs used."""
         return node.exportctl.classify(_item(item), item.as_of, item.regimes, item.near, as_party=item.as_party)
 
-    @app.get("/api/v1/exportctl/catalogue", tags=["export controls"])
+    @routes.get("/api/v1/exportctl/catalogue")
     def accelerators(who: Principal = viewer) -> list[dict[str, Any]]:
         """Real accelerators with their public figures and a source per figure."""
         return [entry.model_dump(mode="json") for entry in catalogue()]
 
-    @app.get("/api/v1/exportctl/packs", tags=["export controls"])
+    @routes.get("/api/v1/exportctl/packs")
     def packs(who: Principal = viewer) -> list[dict[str, Any]]:
         """Every rule pack this node knows (built in, or published by a party as a record), with who
         published it and whether it is in use for this party's own classifications (``in_use``):
         a peer's pack is shown as that peer's, never used in place of this party's own."""
         return node.exportctl.all_packs()
 
-    @app.post("/api/v1/exportctl/packs", tags=["export controls"], status_code=201)
+    @routes.create("/api/v1/exportctl/packs")
     def publish_pack(item: dict[str, Any], who: Principal = officer) -> dict[str, Any]:
         """Publish this party's rule pack as a record; it replaces the built-in pack of its regime
         for this party's own classifications."""
         return node.exportctl.publish_pack(load_pack(item))
 
-    @app.get("/api/v1/exportctl/suppliers", tags=["export controls"])
+    @routes.get("/api/v1/exportctl/suppliers")
     def suppliers(who: Principal = viewer) -> list[dict[str, Any]]:
         """Every party's trusted suppliers (newest status of each)."""
         return node.exportctl.suppliers()
 
-    @app.post("/api/v1/exportctl/suppliers", tags=["export controls"], status_code=201)
+    @routes.create("/api/v1/exportctl/suppliers")
     def list_supplier(item: TrustedSupplier, who: Principal = officer) -> dict[str, Any]:
         """List (or delist, with status 'delisted') a supplier this party trusts."""
         return node.exportctl.list_supplier(item)
 
-    @app.get("/api/v1/exportctl/recognitions", tags=["export controls"])
+    @routes.get("/api/v1/exportctl/recognitions")
     def recognitions(who: Principal = viewer) -> list[dict[str, Any]]:
         """Mutual-recognition arrangements: digest, who signed, in force since."""
         return node.exportctl.arrangements()
 
-    @app.post("/api/v1/exportctl/recognitions", tags=["export controls"], status_code=201)
+    @routes.create("/api/v1/exportctl/recognitions")
     def propose(item: RecognitionArrangement, who: Principal = officer) -> dict[str, Any]:
         """Propose an arrangement (this party signs it by logging it); the others co-sign its digest."""
         return node.exportctl.propose(item)
 
-    @app.post("/api/v1/exportctl/recognitions/sign", tags=["export controls"], status_code=201)
+    @routes.create("/api/v1/exportctl/recognitions/sign")
     def sign(item: SignIn, who: Principal = officer) -> dict[str, Any]:
         return node.exportctl.sign(item.arrangement_id, item.version, item.digest)
 
-    @app.get("/api/v1/exportctl/recognized", tags=["export controls"])
+    @routes.get("/api/v1/exportctl/recognized")
     def recognized(supplier_id: str = "", on: date | None = None, who: Principal = viewer) -> list[dict[str, Any]]:
         """Recognized by whom, since when, under which arrangement (as of ``on``, default today)."""
         return node.exportctl.recognized(supplier_id, on)
 
-    @app.get("/api/v1/exportctl/disclosures", tags=["export controls"])
+    @routes.get("/api/v1/exportctl/disclosures")
     def disclosures(who: Principal = viewer) -> list[dict[str, Any]]:
         """Inadvertent-violation disclosures sent and received, with the narrative clock."""
         return node.exportctl.disclosures()
 
-    @app.post("/api/v1/exportctl/disclosures", tags=["export controls"], status_code=201)
+    @routes.create("/api/v1/exportctl/disclosures")
     def disclose(item: DiscloseIn, who: Principal = officer) -> dict[str, Any]:
         """The initial notice of an inadvertent violation, through the hotline."""
         return node.exportctl.disclose(tuple(item.to), item.text, item.priority)
 
-    @app.post("/api/v1/exportctl/disclosures/narrative", tags=["export controls"], status_code=201)
+    @routes.create("/api/v1/exportctl/disclosures/narrative")
     def narrate(item: NarrativeIn, who: Principal = officer) -> dict[str, Any]:
         """The full narrative account, due within 180 days of the notice."""
         return node.exportctl.narrate(item.index, item.narrative)

@@ -10,6 +10,7 @@ from fastapi import FastAPI, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
+from detente.api.routes import Routes
 from detente.errors import EntryTooLarge, StorageError
 from detente.incidents.index import SearchQuery
 from detente.incidents.model import Classification, Comment, IncidentLink, IncidentReport, LinkConfirmation
@@ -50,9 +51,10 @@ def _placed(node: Node, seq: Sequenced, who: Principal) -> dict[str, Any]:
 
 
 def add_incident_routes(app: FastAPI, node: Node, viewer: Any, officer: Any) -> None:
+    routes = Routes(app, "incidents")
     desk = node.incidents
 
-    @app.post("/api/v1/incidents", tags=["incidents"], status_code=201)
+    @routes.create("/api/v1/incidents")
     def file_incident(item: IncidentIn, who: Principal = officer) -> dict[str, Any]:
         """File one stage of an incident report (initial, update, final). The answer carries the
         possible duplicates found at filing time (never linked automatically) and, for a
@@ -73,56 +75,56 @@ def add_incident_routes(app: FastAPI, node: Node, viewer: Any, officer: Any) -> 
             )
         return answer
 
-    @app.get("/api/v1/incidents", tags=["incidents"])
+    @routes.get("/api/v1/incidents")
     def search_incidents(query: Annotated[SearchQuery, Query()], who: Principal = viewer) -> dict[str, Any]:
         """Full-text search (English and Chinese) with filters, over every log this node holds."""
         return desk.search(query)
 
-    @app.get("/api/v1/incident", tags=["incidents"])
+    @routes.get("/api/v1/incident")
     def show_incident(origin: str, id: str, who: Principal = viewer) -> dict[str, Any]:
         """One incident: latest report, every stage, its regulatory clocks, classifications by
         every party, links with their confirmations, comments."""
         return desk.show(origin, id)
 
-    @app.get("/api/v1/incident/similar", tags=["incidents"])
+    @routes.get("/api/v1/incident/similar")
     def similar_incidents(
         origin: str, id: str, limit: Annotated[int, Query(ge=1, le=50)] = 5, who: Principal = viewer
     ) -> list[dict[str, Any]]:
         """Possible duplicates of an incident (lexical and, if installed, semantic similarity)."""
         return [s.as_dict() for s in desk.similar(origin, id, limit=limit)]
 
-    @app.post("/api/v1/incident/classifications", tags=["incidents"], status_code=201)
+    @routes.create("/api/v1/incident/classifications")
     def classify(item: Classification, who: Principal = officer) -> dict[str, Any]:
         """Classify an incident (any party's) under a built-in taxonomy, as this party."""
         return _placed(node, desk.classify(item), who)
 
-    @app.post("/api/v1/incident/links", tags=["incidents"], status_code=201)
+    @routes.create("/api/v1/incident/links")
     def link(item: IncidentLink, who: Principal = officer) -> dict[str, Any]:
         """Assert that two incidents are the same, duplicates, or related (owned by this party)."""
         return _placed(node, desk.link(item), who)
 
-    @app.post("/api/v1/incident/links/confirm", tags=["incidents"], status_code=201)
+    @routes.create("/api/v1/incident/links/confirm")
     def confirm(item: ConfirmIn, who: Principal = officer) -> dict[str, Any]:
         """Confirm or dispute another party's link naming one of this party's incidents."""
         seq = desk.confirm(item.origin, item.index, LinkConfirmation(verdict=item.verdict, note=item.note))
         return _placed(node, seq, who)
 
-    @app.post("/api/v1/incident/comments", tags=["incidents"], status_code=201)
+    @routes.create("/api/v1/incident/comments")
     def comment(item: Comment, who: Principal = officer) -> dict[str, Any]:
         return _placed(node, desk.comment(item), who)
 
-    @app.post("/api/v1/incidents/import", tags=["incidents"])
+    @routes.post("/api/v1/incidents/import")
     def import_incidents(item: ImportIn, who: Principal = officer) -> dict[str, Any]:
         """Append reports and classifications not yet in this party's log (idempotent)."""
         return desk.import_records(item.reports, item.classifications)
 
-    @app.get("/api/v1/incidents/stix", tags=["incidents"])
+    @routes.get("/api/v1/incidents/stix")
     def export_stix(query: Annotated[SearchQuery, Query()], who: Principal = viewer) -> dict[str, Any]:
         """The incidents a search finds, with the links among them, as a STIX 2.1 bundle (Incident
         Core extension, TLP 2.0 markings, duplicate-of / related-to / same-as relationships)."""
         return desk.export_stix(query)
 
-    @app.post("/api/v1/incidents/stix", tags=["incidents"])
+    @routes.post("/api/v1/incidents/stix")
     async def import_stix(request: Request, who: Principal = officer) -> dict[str, Any]:
         """File the incidents of a STIX 2.1 bundle as this party's reports, and its links; what is
         skipped is listed with the reason."""
@@ -131,13 +133,13 @@ def add_incident_routes(app: FastAPI, node: Node, viewer: Any, officer: Any) -> 
             raise EntryTooLarge("a STIX bundle over 32 MiB")
         return await run_in_threadpool(desk.import_stix, body)
 
-    @app.get("/api/v1/working-group", tags=["incidents"])
+    @routes.get("/api/v1/working-group")
     def working_group(who: Principal = viewer) -> dict[str, Any]:
         """Counts and trends by harm type, sector, severity, category, party and year; open and
         missed regulatory clocks; the latest critical-infrastructure incidents."""
         return desk.working_group()
 
-    @app.get("/api/v1/taxonomies", tags=["incidents"])
+    @routes.get("/api/v1/taxonomies")
     def taxonomies(who: Principal = viewer) -> list[dict[str, Any]]:
         """The built-in taxonomies (namespaced, versioned), with their fields and permitted values."""
         return [t.model_dump(mode="json") for t in builtin_taxonomies()]

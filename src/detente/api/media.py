@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from detente._internal.validation import describe_validation_error
 from detente.api.body import limited_body
+from detente.api.routes import Routes
 from detente.errors import MalformedRecord
 from detente.media.guidelines import Guideline
 from detente.media.label import MAX_MEDIA_BYTES
@@ -53,7 +54,9 @@ def _mime(request: Request, mime: str | None) -> str | None:
 
 
 def add_media_routes(app: FastAPI, node: Node, viewer: Any, officer: Any) -> None:
-    @app.post("/api/v1/labels/check", tags=["media"])
+    routes = Routes(app, "media")
+
+    @routes.post("/api/v1/labels/check")
     async def check(
         request: Request,
         mime: str | None = None,
@@ -72,7 +75,7 @@ def add_media_routes(app: FastAPI, node: Node, viewer: Any, officer: Any) -> Non
             who.require("officer")
         return node.media.check(data, _mime(request, mime), record=record, as_party=as_party)
 
-    @app.post("/api/v1/labels/apply", tags=["media"], response_class=Response)
+    @routes.post("/api/v1/labels/apply", response_class=Response)
     async def apply(
         request: Request,
         producer: str,
@@ -94,51 +97,51 @@ def add_media_routes(app: FastAPI, node: Node, viewer: Any, officer: Any) -> Non
         out = node.media.apply(data, tag, media_type, source_type)
         return Response(out, media_type=media_type or "application/octet-stream")
 
-    @app.get("/api/v1/labels/guidelines", tags=["media"])
+    @routes.get("/api/v1/labels/guidelines")
     def guidelines(who: Principal = viewer) -> list[dict[str, Any]]:
         """Every guideline this node knows (packaged and published), with its digest, who published
         it and whether it judges this party's checks (``in_use``; ``note`` says why not)."""
         return node.media.all_guidelines()
 
-    @app.post("/api/v1/labels/guidelines", tags=["media"], status_code=201)
+    @routes.create("/api/v1/labels/guidelines")
     def publish_guideline(item: Guideline, who: Principal = officer) -> dict[str, Any]:
         """Publish this party's guideline (or a new version) as a record."""
         return node.media.publish_guideline(item)
 
-    @app.get("/api/v1/labels/anchors", tags=["media"])
+    @routes.get("/api/v1/labels/anchors")
     def anchors(who: Principal = viewer) -> list[dict[str, Any]]:
         """C2PA trust anchors published in the logs this node holds, and whom each vouches for."""
         return node.media.anchors()
 
-    @app.post("/api/v1/labels/anchors", tags=["media"], status_code=201)
+    @routes.create("/api/v1/labels/anchors")
     def publish_anchor(who: Principal = officer) -> dict[str, Any]:
         """Publish this party's C2PA root certificate (generated on first use) as a record."""
         return node.media.publish_anchor()
 
-    @app.get("/api/v1/watermark/keys", tags=["media"])
+    @routes.get("/api/v1/watermark/keys")
     def keys(who: Principal = viewer) -> list[dict[str, Any]]:
         return node.media.keys()
 
-    @app.post("/api/v1/watermark/keys", tags=["media"], status_code=201)
+    @routes.create("/api/v1/watermark/keys")
     def share_key(item: WatermarkKey, who: Principal = officer) -> dict[str, Any]:
         """Share a watermark detection scheme and key as a record."""
         return node.media.share_key(item)
 
-    @app.post("/api/v1/watermark/detect", tags=["media"])
+    @routes.post("/api/v1/watermark/detect")
     def detect(item: DetectIn, who: Principal = viewer) -> dict[str, Any]:
         """Green-list watermark detection with a shared key: z-score, p-value, verdict."""
         return node.media.detect(item.party, item.key_id, token_ids=item.token_ids, text=item.text)
 
-    @app.get("/api/v1/takedowns", tags=["media"])
+    @routes.get("/api/v1/takedowns")
     def takedowns(who: Principal = viewer) -> list[dict[str, Any]]:
         """Takedown requests sent and received, with answers, states and deadlines."""
         return node.media.takedowns()
 
-    @app.post("/api/v1/takedowns", tags=["media"], status_code=201)
+    @routes.create("/api/v1/takedowns")
     def request_takedown(item: TakedownIn, who: Principal = officer) -> dict[str, Any]:
         return node.media.request_takedown(item.to, item.request, item.text)
 
-    @app.post("/api/v1/takedowns/response", tags=["media"], status_code=201)
+    @routes.create("/api/v1/takedowns/response")
     def respond(item: TakedownAnswerIn, who: Principal = officer) -> dict[str, Any]:
         """Answer a takedown request addressed to this party: acted (measures) or declined (reason)."""
         return node.media.respond(item.origin, item.index, item.response, item.text)

@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import FastAPI, Query, Response
 
+from detente.api.routes import Routes
 from detente.node.node import Node
 from detente.node.reports import ReportDesk
 from detente.node.tokens import Principal
@@ -29,10 +30,11 @@ def _disposition(period: str, suffix: str) -> dict[str, str]:
 
 
 def add_report_routes(app: FastAPI, node: Node, viewer: Any, officer: Any) -> None:
+    routes = Routes(app, "reports")
     desk = ReportDesk(node)
 
     # the .html and .pdf routes come first: "{period}" alone would also match "2026Q4.pdf"
-    @app.get("/api/v1/reports/quarterly/{period}.html", tags=["reports"], response_class=Response)
+    @routes.get("/api/v1/reports/quarterly/{period}.html", response_class=Response)
     def quarterly_html(period: str, lang: str = LANG, who: Principal = viewer) -> Response:
         """The quarter's report as one self-contained HTML document (no script, no network)."""
         name = period_name(period)
@@ -41,7 +43,7 @@ def add_report_routes(app: FastAPI, node: Node, viewer: Any, officer: Any) -> No
             html, media_type="text/html; charset=utf-8", headers={**HTML_HEADERS, **_disposition(name, "html")}
         )
 
-    @app.get("/api/v1/reports/quarterly/{period}.pdf", tags=["reports"], response_class=Response)
+    @routes.get("/api/v1/reports/quarterly/{period}.pdf", response_class=Response)
     def quarterly_pdf(period: str, lang: str = LANG, who: Principal = viewer) -> Response:
         """The quarter's report as PDF."""
         name = period_name(period)
@@ -50,12 +52,12 @@ def add_report_routes(app: FastAPI, node: Node, viewer: Any, officer: Any) -> No
             pdf, media_type="application/pdf", headers={"Cache-Control": "no-store", **_disposition(name, "pdf")}
         )
 
-    @app.get("/api/v1/reports/quarterly/{period}", tags=["reports"])
+    @routes.get("/api/v1/reports/quarterly/{period}")
     def quarterly_figures(period: str, who: Principal = viewer) -> dict[str, Any]:
         """The quarter's figures (JSON; what each means: docs/report.md)."""
         return desk.figures(period_name(period))
 
-    @app.post("/api/v1/reports/quarterly/{period}/publish", tags=["reports"], status_code=201)
+    @routes.create("/api/v1/reports/quarterly/{period}/publish")
     def publish_quarterly(period: str, lang: str = LANG, who: Principal = officer) -> dict[str, Any]:
         """Sign and log a quarterly-report record: the figures and the SHA-256 of both documents."""
         return desk.publish(period_name(period), lang)
