@@ -1,11 +1,18 @@
-"""schemathesis against the full OpenAPI document of a real node: every operation, with inputs
-generated from its schema (and beyond it), as an admin and without a token. No request may get a
-5xx: bad input is a 4xx problem. ``DETENTE_FUZZ_EXAMPLES`` (default 6) bounds the examples per
-operation; docs/reliability.md records a longer run."""
+"""schemathesis against the full OpenAPI document of a real node: every operation, as an admin and
+without a token, with inputs generated from its schema (positive mode) and inputs that violate it
+(negative mode: wrong types, missing required fields, values out of range, unexpected properties,
+malformed query parameters). No request may get a 5xx: bad input is a 4xx problem.
+
+Two runs per driver. Positive, derandomized (the same examples every time). Negative,
+derandomized locally and with a fresh random seed in CI (``CI`` set) or when
+``DETENTE_FUZZ_RANDOM=1``, so CI explores new inputs on every run; ``DETENTE_FUZZ_SEED`` replays a
+seed, and a failure names its seed. ``DETENTE_FUZZ_EXAMPLES`` (default 6) bounds the examples per
+operation and run; docs/reliability.md records longer runs and what the fuzzing cannot reach."""
 
 from __future__ import annotations
 
 import os
+import random
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,10 +20,19 @@ import pytest
 
 schemathesis = pytest.importorskip("schemathesis")
 from hypothesis import HealthCheck, settings  # noqa: E402
+from hypothesis import seed as hypothesis_seed  # noqa: E402
+from hypothesis.errors import Unsatisfiable  # noqa: E402
+from schemathesis.generation import GenerationMode  # noqa: E402
 
 from detente.node.localnet import LocalNode  # noqa: E402
 
 EXAMPLES = int(os.environ.get("DETENTE_FUZZ_EXAMPLES", "6"))
+RANDOM = bool(os.environ.get("CI")) or os.environ.get("DETENTE_FUZZ_RANDOM") == "1" or "DETENTE_FUZZ_SEED" in os.environ
+SEED = int(os.environ.get("DETENTE_FUZZ_SEED") or random.SystemRandom().randrange(2**32))
+RUNS = {  # name: (generation mode, seed; None: derandomized)
+    "positive": (GenerationMode.POSITIVE, None),
+    "negative": (GenerationMode.NEGATIVE, SEED if RANDOM else None),
+}
 
 
 PG_URL = os.environ.get("DETENTE_TEST_PG", "postgresql://127.0.0.1:5432/test")
@@ -50,28 +66,55 @@ def fuzz_node(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
             conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
 
 
-def test_no_operation_answers_5xx(fuzz_node: LocalNode) -> None:
+@pytest.mark.parametrize("run", sorted(RUNS))
+def test_no_operation_answers_5xx(fuzz_node: LocalNode, run: str) -> None:
+    import requests
     from hypothesis import given
 
+    mode, run_seed = RUNS[run]
     api = schemathesis.openapi.from_url(f"{fuzz_node.url}/openapi.json")
     failures: list[str] = []
-    operations = 0
+    operations = sent = unsendable = nothing_to_violate = 0
     for result in api.get_all_operations():
         operation = result.ok()
         if operation.path in ("/api/v1/events",):
             continue  # a stream: it answers 200 and stays open
         operations += 1
 
-        @given(case=operation.as_strategy())
-        @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+        @given(case=operation.as_strategy(generation_mode=mode))
+        @settings(
+            max_examples=EXAMPLES,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+            derandomize=run_seed is None,
+            database=None,
+        )
         def probe(case) -> None:  # type: ignore[no-untyped-def]
+            nonlocal sent, unsendable
             for headers in ({"Authorization": f"Bearer {fuzz_node.token}"}, {}):
-                response = case.call(base_url=fuzz_node.url, headers=headers, timeout=30)
+                try:
+                    response = case.call(base_url=fuzz_node.url, headers=headers, timeout=30)
+                except (requests.exceptions.InvalidHeader, requests.exceptions.InvalidURL, UnicodeEncodeError):
+                    unsendable += 1  # the client refuses to send it (e.g. a header with a newline)
+                    continue
+                sent += 1
                 if response.status_code >= 500:
                     failures.append(
                         f"{case.method} {case.formatted_path}: {response.status_code} {response.text[:200]}"
+                        f" (request: {case.as_curl_command()[:300]})"
                     )
 
-        probe()
+        if run_seed is not None:
+            probe = hypothesis_seed(run_seed)(probe)
+        try:
+            probe()
+        except Unsatisfiable:
+            if mode is not GenerationMode.NEGATIVE:
+                raise
+            nothing_to_violate += 1  # no parameters or body: no input can break its schema
     assert operations >= 60
-    assert not failures, "\n".join(failures[:20])
+    assert sent >= operations - nothing_to_violate, (sent, unsendable, nothing_to_violate)
+    print(f"{run}: {operations} operations, {sent} requests sent, {unsendable} unsendable, "
+          f"{nothing_to_violate} with nothing to violate")  # fmt: skip
+    replay = f"; replay with DETENTE_FUZZ_SEED={run_seed}" if run_seed is not None else ""
+    assert not failures, f"{run} run{replay}:\n" + "\n".join(failures[:20])
