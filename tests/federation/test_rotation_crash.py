@@ -16,7 +16,7 @@ import pytest
 
 from detente.crypto.keys import VerifierKey
 from detente.crypto.note_verifiers import verifier_for
-from detente.node import node as node_module
+from detente.node import keys as node_module  # where rotation installs the new key file
 from detente.node.audit import audit_log
 from detente.node.config import load_config
 from detente.node.keyfile import read_identity
@@ -89,7 +89,7 @@ def test_a_rotation_cut_short_at_any_step_leaves_a_node_that_signs_with_the_key_
     if step == "before-logging":  # the staged key is on disk, the rotation record is not durable
         monkeypatch.setattr(node.sequencer, "add", crash)
     elif step == "after-logging":  # logged (checkpoint signed by the new key), not yet in the key history
-        monkeypatch.setattr(node, "_keep_key_events", crash)
+        monkeypatch.setattr(node.keyring, "keep", crash)
     else:  # logged and in the key history, the staged key not yet moved into place
         monkeypatch.setattr(node_module, "install_rotated_key", crash)
     _crash_while_rotating(node)

@@ -176,6 +176,7 @@ def create_app(node: Node) -> FastAPI:
     @app.get("/api/v1/status", tags=["operators"])
     def status(who: Principal = viewer) -> dict[str, object]:
         cosigners = [s.name for s in parse_note(node.cosigned_checkpoint()).signatures[1:]]
+        quarantine_count, quarantined = node.records.quarantine(limit=200)
         return {
             "name": node.config.name,
             "origin": node.identity.name,
@@ -194,7 +195,7 @@ def create_app(node: Node) -> FastAPI:
                     "last_error": p.last_error,
                     "failures": p.failures,
                     "witness_size": p.witness_size,
-                    "quarantined": sum(1 for origin, _ in node.quarantine if origin == p.origin),
+                    "quarantined": node.records.quarantine(p.origin, limit=0)[0],
                 }
                 for p in node.peers.values()
             ],
@@ -206,14 +207,13 @@ def create_app(node: Node) -> FastAPI:
             "embedder_error": node._incidents.suggester.worker_error if node._incidents is not None else None,
             "alerts": {"sent": node.alerts.sent, "failed": node.alerts.failed, "last_error": node.alerts.last_error},
             "quarantine": [
-                {"origin": origin, "index": index, "reason": reason}
-                for (origin, index), reason in sorted(node.quarantine.items())[:200]
+                {"origin": r.origin, "index": r.index, "type": r.type, "reason": r.problem} for r in quarantined
             ],
-            "quarantined": len(node.quarantine),
+            "quarantined": quarantine_count,
             "peers_not_followed": [{"name": n, "error": e} for n, e in sorted(node.bad_peers.items())],
             "quota_findings": [
                 {"party": p, "year": y, "withheld": n, "limit": lim}
-                for p, y, n, lim in quota_findings(node.all_records(), node.agreement)
+                for p, y, n, lim in quota_findings(node.protocol_records(), node.agreement)
             ],
         }
 
@@ -248,6 +248,7 @@ def create_app(node: Node) -> FastAPI:
                 raise LogNotFound(f"no mirrored log {origin!r}")
             log_ = node.mirror(row)
         limit = max(0, min(limit, 1000))
+        problems = node.records.quarantined_in(log_.origin, start, start + limit) if limit else {}
         out = []
         for i, entry in enumerate(log_.entries(start, min(start + limit, log_.size)), start):
             opened = open_entry(entry, list(log_.keys))
@@ -256,8 +257,8 @@ def create_app(node: Node) -> FastAPI:
                 "leaf_hash": opened.leaf_hash.hex(),
                 "record": opened.record.model_dump(mode="json", by_alias=True, exclude_none=True),
             }
-            if (log_.origin, i) in node.quarantine:
-                item["quarantined"] = node.quarantine[(log_.origin, i)]
+            if i in problems:
+                item["quarantined"] = problems[i]
             out.append(item)
         return out
 

@@ -38,7 +38,7 @@ __all__ = ["CommitmentDesk"]
 
 class CommitmentDesk(Desk):
     def ledger(self) -> Ledger:
-        items = [(x.origin, x.index, x.leaf_hash, x.record) for x in self.well_formed()]
+        items = [(x.origin, x.index, x.leaf_hash, x.record) for x in self.protocol_records()]
         return Ledger.from_records(items)
 
     def _version(self, ledger: Ledger, document_id: str, version: int) -> Version:

@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 _CHECKED: OrderedDict[bytes, bool] = OrderedDict()
 """Whether a record's body matches its schema, per leaf hash (a leaf hash names the exact signed
 entry, so an answer never goes stale). Bounded: the least recently used are forgotten first."""
-_CHECKED_MAX = 500_000
+_CHECKED_MAX = 50_000
 _CHECKED_LOCK = threading.Lock()
 
 
@@ -83,8 +83,13 @@ class Desk:
 
     def well_formed(self, record_type: str | None = None) -> list[Logged]:
         """Every record (of ``record_type``) of every log this node holds whose body matches its
-        catalogued schema; malformed ones are skipped (and logged), never raised."""
-        return well_formed(self.node.all_records(), record_type)
+        catalogued schema; malformed ones are skipped (and logged), never raised. Read from the
+        node's index by type: a desk holds them for one call, the node does not."""
+        return well_formed(self.node.records_of(None if record_type is None else [record_type]), record_type)
+
+    def protocol_records(self) -> list[Logged]:
+        """The records the protocol engine evaluates (well formed), for a desk's own view of threads."""
+        return well_formed(self.node.protocol_records())
 
     # --- who a party name means -------------------------------------------------------------
 

@@ -30,7 +30,7 @@ from detente.exportctl.records import (
     arrangement_digest,
 )
 from detente.exportctl.rules import RulePack, builtin_packs, load_pack
-from detente.node.desk import Desk
+from detente.node.desk import Desk, well_formed
 from detente.protocol.threads import Logged, evaluate
 from detente.records.hotline import HotlineMessage, HotlineTopic, Priority
 from detente.records.ref import RecordRef
@@ -165,7 +165,7 @@ class ExportDesk(Desk):
     def _arrangements(self) -> dict[tuple[str, int], _Arrangement]:
         out: dict[tuple[str, int], _Arrangement] = {}
         signatures: list[Logged] = []
-        for x in self.well_formed():
+        for x in well_formed(self.node.records_of([RECOGNITION, RECOGNITION_SIGNATURE])):
             if x.record.type == RECOGNITION:
                 body = RecognitionArrangement.model_validate(x.record.body)
                 if x.origin not in body.parties:
@@ -292,7 +292,7 @@ class ExportDesk(Desk):
         me = self.node.identity.name
         now = self._now()
         out = []
-        for t in evaluate(self.well_formed(), self.node.agreement, now, me).threads:
+        for t in evaluate(self.protocol_records(), self.node.agreement, now, me).threads:
             rec = t.subject.record
             if rec.body.get("topic") != HotlineTopic.INADVERTENT_EXPORT_CONTROL_VIOLATION.value:
                 continue

@@ -323,7 +323,7 @@ class MediaDesk(Desk):
     def takedowns(self) -> list[dict[str, Any]]:
         """Every takedown request this party sent or received, with its answer and clocks."""
         me = self.node.identity.name
-        records = self.well_formed()
+        records = self.protocol_records()
         answers: dict[tuple[str, int], list[Logged]] = {}
         for x in records:
             if x.record.type == TAKEDOWN_RESPONSE:

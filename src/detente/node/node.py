@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -91,7 +91,7 @@ class Node:
             email_from=config.alert_email_from,
         )
         self.peering = Peers(self.state, self.logs, self.keyring, config.name, identity.name, config.peer_timeout)
-        self.records = RecordBook(lambda: self.log, self.peering)
+        self.records = RecordBook(lambda: self.log, self.peering, self.state)
         self.publisher = Publisher(self.log, self.peering, self.state, config.peer_timeout)
         self.writer = Writer(
             self.signer, self.sequencer, self.records, lambda: self.agreement, self.publisher.wanted.set
@@ -154,10 +154,6 @@ class Node:
     def bad_peers(self) -> dict[str, str]:
         return self.peering.bad
 
-    @property
-    def quarantine(self) -> dict[tuple[str, int], str]:
-        return self.records.quarantine
-
     def append(self, record: Record) -> Sequenced:
         return self.writer.append(record)
 
@@ -165,13 +161,20 @@ class Node:
         return self.writer.append_many(records, progress=progress)
 
     def all_records(self) -> list[Logged]:
+        """Every admitted record held (read from the store: prefer :meth:`records_of`)."""
         return self.records.all()
+
+    def records_of(self, types: Collection[str] | None = None) -> list[Logged]:
+        return self.records.of_type(types)
+
+    def protocol_records(self) -> list[Logged]:
+        return self.records.protocol()
 
     def logged(self, tlog: TileLog, start: int, end: int) -> list[Logged]:
         return self.records.logged(tlog, start, end)
 
     def logged_at(self, origin: str, index: int) -> list[Logged]:
-        return self.records.at(origin, index)
+        return self.records.at(origin, index, quarantined=True)  # a desk checks what it reads
 
     def peer_row(self, name: str) -> PeerRow:
         return self.peering.row(name)

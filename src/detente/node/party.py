@@ -5,7 +5,7 @@ the composition root."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Protocol
 
@@ -50,7 +50,16 @@ class Party(Protocol):
     ) -> list[Sequenced]: ...
 
     def all_records(self) -> list[Logged]:
-        """Every record of the own log and of every followed peer's (quarantined ones left out)."""
+        """Every record of the own log and of every followed peer's (quarantined ones left out),
+        read from the store for this call: prefer :meth:`records_of`."""
+        ...
+
+    def records_of(self, types: Collection[str] | None = None) -> list[Logged]:
+        """The records of ``types`` (every type when ``None``), own log first, quarantined ones left out."""
+        ...
+
+    def protocol_records(self) -> list[Logged]:
+        """The records the protocol engine evaluates (kept at hand by the node)."""
         ...
 
     def logged(self, tlog: TileLog, start: int, end: int) -> list[Logged]: ...

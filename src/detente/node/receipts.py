@@ -52,8 +52,8 @@ class Receipts:
             if self._receipted is None:  # receipts already in the own log: a failed window is not re-issued
                 self._receipted = {
                     (ref.origin, ref.index)
-                    for x in self.records.all()
-                    if x.origin == self.me and x.record.type == RECEIPT
+                    for x in self.records.of_type([RECEIPT])
+                    if x.origin == self.me
                     for ref in x.record.refs
                 }
             return self._issue(row, self._receipted)

@@ -62,7 +62,7 @@ class ProtocolDesk:
         """Evaluate every thread we are part of and carry out what is due: record misses,
         escalate, and alert on reminders. Returns the actions taken."""
         now = datetime.fromtimestamp(self.clock(), UTC)
-        evaluation = evaluate(self.records.all(), self.agreement, now, self.me)
+        evaluation = evaluate(self.records.protocol(), self.agreement, now, self.me)
         for action in evaluation.actions:
             subject = RecordRef(
                 origin=action.subject.origin,
@@ -179,7 +179,7 @@ class ProtocolDesk:
         self, origin: str, index: int, record_type: str, body: dict[str, object], text: BilingualText | None = None
     ) -> Sequenced:
         """Acknowledge or answer a record addressed to us, referencing its exact leaf."""
-        item = next((x for x in self.records.all() if x.origin == origin and x.index == index), None)
+        item = next(iter(self.records.at(origin, index)), None)
         if item is None:
             raise LogNotFound(f"no record {origin}#{index} in this node's logs")
         if self.me not in item.record.to:
@@ -211,7 +211,7 @@ class ProtocolDesk:
 
         now = datetime.fromtimestamp(self.clock(), UTC)
         me = self.me
-        records = self.records.all()
+        records = self.records.protocol()
         threads = [
             t
             for t in evaluate(records, self.agreement, now, me).threads

@@ -87,9 +87,7 @@ class Writer:
         me = self.signer.identity.name
         year = record.issued.year
         used = sum(
-            1
-            for item in self.records.all()
-            if item.origin == me and item.record.type == WITHHELD and item.record.issued.year == year
+            1 for item in self.records.of_type([WITHHELD]) if item.origin == me and item.record.issued.year == year
         )
         agreement = self._agreement()
         limit = agreement.withheld_per_year

@@ -31,11 +31,13 @@ from detente.records.catalogue import (
     ESCALATION,
     FOLLOW_UP,
     RECEIPT,
+    TypeSpec,
     spec_for,
 )
 from detente.records.record import Record
 
 __all__ = [
+    "PROTOCOL_TYPES",
     "Action",
     "Evaluation",
     "Logged",
@@ -169,37 +171,9 @@ def _evaluate(records: Iterable[Logged], default: Agreement, now: datetime, me: 
     ledger = Ledger.from_records(commitments) if commitments else None
     for item in logged:
         rec = item.record
-        rtype = rec.type
-        if not rec.to or rtype in skip or (spec := CATALOGUE.get(rtype)) is None:
+        if not rec.to or rec.type in skip or (spec := CATALOGUE.get(rec.type)) is None:
             continue
-        issued = rec.issued
-        agreement, rules = default, None
-        if ledger is not None:
-            bound = ledger.agreement_for({item.origin, *rec.to}, issued)
-            if bound is not None:
-                agreement = rules = bound[0]
-        receipt_within = agreement.receipt_within
-        window = agreement.response_window(rtype, rec.body) if spec.response else None
-        obligations = []
-        for party in rec.to:
-            obligations.append(Obligation(party, "receipt", issued + receipt_within, issued))
-            if window is not None:
-                obligations.append(Obligation(party, "response", issued + window, issued))
-        follow_up = agreement.follow_up_window(rtype, rec.body) if agreement.follow_up_within else None
-        if follow_up is not None:  # owed by the sender itself, e.g. a violation's full narrative
-            obligations.append(Obligation(item.origin, "follow-up", issued + follow_up, issued))
-        thread = Thread(item, obligations, rules=rules)
-        if ledger is not None and ("category" in rec.body or "human_control_mode" in rec.body):
-            thread.findings = tuple(ledger.flags(item.origin, set(rec.to), rec.body, issued))
-        code = rec.body.get("code")
-        if isinstance(code, str) and agreement.codes and agreement.code_meaning(code) is None:
-            thread.findings = (*thread.findings, "unknown-code")
-        lead = agreement.lead_time.get(rtype)
-        if lead is not None:
-            start = rec.body.get("window_start")
-            if isinstance(start, str) and _parse_time(start) - issued < lead:
-                thread.findings = (*thread.findings, "late-notice")
-        threads[(item.origin, item.index, item.leaf_hash)] = thread
+        threads[(item.origin, item.index, item.leaf_hash)] = _thread(item, spec, default, ledger)
     for item in logged:
         rec = item.record
         for ref in rec.refs:
@@ -213,22 +187,58 @@ def _evaluate(records: Iterable[Logged], default: Agreement, now: datetime, me: 
     return Evaluation(list(threads.values()), actions)
 
 
+def _thread(item: Logged, spec: TypeSpec, default: Agreement, ledger: Ledger | None) -> Thread:
+    """A new thread for an addressed record: its deadlines under the agreement in force between its
+    parties (a co-signed one from the ledger, else ``default``), and its findings."""
+    rec = item.record
+    agreement, rules = default, None
+    if ledger is not None:
+        bound = ledger.agreement_for({item.origin, *rec.to}, rec.issued)
+        if bound is not None:
+            agreement = rules = bound[0]
+    thread = Thread(item, _obligations(item, spec, agreement), rules=rules)
+    thread.findings = _findings(item, agreement, ledger)
+    return thread
+
+
+def _obligations(item: Logged, spec: TypeSpec, agreement: Agreement) -> list[Obligation]:
+    rec, issued = item.record, item.record.issued
+    window = agreement.response_window(rec.type, rec.body) if spec.response else None
+    obligations = []
+    for party in rec.to:
+        obligations.append(Obligation(party, "receipt", issued + agreement.receipt_within, issued))
+        if window is not None:
+            obligations.append(Obligation(party, "response", issued + window, issued))
+    follow_up = agreement.follow_up_window(rec.type, rec.body) if agreement.follow_up_within else None
+    if follow_up is not None:  # owed by the sender itself, e.g. a violation's full narrative
+        obligations.append(Obligation(item.origin, "follow-up", issued + follow_up, issued))
+    return obligations
+
+
+def _findings(item: Logged, agreement: Agreement, ledger: Ledger | None) -> tuple[str, ...]:
+    """What the record breaks: a commitment in force, an unknown code, a late notice."""
+    rec = item.record
+    findings: tuple[str, ...] = ()
+    if ledger is not None and ("category" in rec.body or "human_control_mode" in rec.body):
+        findings = tuple(ledger.flags(item.origin, set(rec.to), rec.body, rec.issued))
+    code = rec.body.get("code")
+    if isinstance(code, str) and agreement.codes and agreement.code_meaning(code) is None:
+        findings = (*findings, "unknown-code")
+    lead = agreement.lead_time.get(rec.type)
+    if lead is not None:
+        start = rec.body.get("window_start")
+        if isinstance(start, str) and _parse_time(start) - rec.issued < lead:
+            findings = (*findings, "late-notice")
+    return findings
+
+
 def _parse_time(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def _apply(thread: Thread, item: Logged, rec: Record) -> None:
-    subject = thread.subject.record
-    if rec.type in _REPLIES and item.origin in subject.to:
-        wanted = spec.response if (spec := spec_for(subject.type)) else None
-        answers = (rec.type == ACK and wanted == "ack") or (
-            wanted == "answer" and spec is not None and rec.type == spec.answer_type
-        )
-        for ob in thread.obligations:
-            # any reply from a recipient proves receipt; only the right kind meets the response
-            counts = ob.kind == "receipt" or answers
-            if ob.party == item.origin and counts and (ob.met_at is None or rec.issued < ob.met_at):
-                ob.met_at, ob.met_by = rec.issued, item
+    if rec.type in _REPLIES and item.origin in thread.subject.record.to:
+        _apply_reply(thread, item, rec)
     elif rec.type == FOLLOW_UP and item.origin == thread.sender:
         for ob in thread.obligations:
             if ob.kind == "follow-up" and (ob.met_at is None or rec.issued < ob.met_at):
@@ -243,6 +253,20 @@ def _apply(thread: Thread, item: Logged, rec: Record) -> None:
             if thread.escalations is None:
                 thread.escalations = {}
             thread.escalations.setdefault(step, item)
+
+
+def _apply_reply(thread: Thread, item: Logged, rec: Record) -> None:
+    """A recipient's reply: any reply proves receipt; only the right kind meets the response."""
+    subject = thread.subject.record
+    wanted = spec.response if (spec := spec_for(subject.type)) else None
+    answers = (rec.type == ACK and wanted == "ack") or (
+        wanted == "answer" and spec is not None and rec.type == spec.answer_type
+    )
+    for ob in thread.obligations:
+        # any reply from a recipient proves receipt; only the right kind meets the response
+        counts = ob.kind == "receipt" or answers
+        if ob.party == item.origin and counts and (ob.met_at is None or rec.issued < ob.met_at):
+            ob.met_at, ob.met_by = rec.issued, item
 
 
 def _due(thread: Thread, agreement: Agreement, now: datetime, me: str) -> list[Action]:
@@ -267,6 +291,16 @@ def _due(thread: Thread, agreement: Agreement, now: datetime, me: str) -> list[A
 
 
 WITHHELD = "detente.dev/withheld-notification/v1"
+PROTOCOL_TYPES = frozenset(
+    {t for t, spec in CATALOGUE.items() if spec.addressed}
+    | _REPLIES
+    | COMMITMENT_TYPES
+    | {FOLLOW_UP, DEADLINE_MISSED, ESCALATION, WITHHELD}
+)
+"""Every record type :func:`evaluate` reads: the addressed types (a thread's subject), the replies
+to them, misses, escalations, follow-ups, withheld notices and the commitments in force. A node
+keeps these at hand; everything else (incidents, evaluation samples, rule packs …) it reads from
+its store when asked."""
 
 
 def quota_findings(records: Iterable[Logged], agreement: Agreement) -> list[tuple[str, int, int, int]]:

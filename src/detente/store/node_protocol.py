@@ -5,10 +5,11 @@ database."""
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-__all__ = ["AlarmRow", "KeyEventRow", "NodeStore", "PeerRow", "TokenRow"]
+__all__ = ["AlarmRow", "KeyEventRow", "NodeStore", "PeerRow", "RecordRow", "TokenRow"]
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,20 @@ class AlarmRow:
     at: int
     index: int | None
     """Where the alarm record sits in this node's own log."""
+
+
+@dataclass(frozen=True)
+class RecordRow:
+    """One record of a log this node holds, as indexed (the log entry itself stays in the log)."""
+
+    origin: str
+    index: int
+    leaf_hash: str
+    type: str
+    record: bytes
+    """The record's JSON exactly as the party signed it (the DSSE payload)."""
+    problem: str | None = None
+    """Why it is quarantined (its body fails its catalogue schema); ``None``: admitted."""
 
 
 @dataclass(frozen=True)
@@ -102,6 +117,27 @@ class NodeStore(Protocol):
     def add_alarm(self, origin: str, kind: str, detail: str, at: int, index: int | None) -> int: ...
 
     def alarms(self) -> list[AlarmRow]: ...
+
+    def add_records(self, rows: Sequence[RecordRow]) -> None:
+        """Index records, all or none (a row already indexed is left as it is)."""
+        ...
+
+    def indexed_size(self, origin: str) -> int:
+        """How many records of ``origin`` are indexed (indexing is in log order, without gaps)."""
+        ...
+
+    def records(
+        self, origin: str, *, types: Collection[str] | None = None, start: int = 0, end: int | None = None
+    ) -> list[RecordRow]:
+        """Admitted records of ``origin`` (of ``types``; index ``start`` … ``end``), in log order."""
+        ...
+
+    def quarantined(
+        self, origin: str | None = None, *, start: int = 0, end: int | None = None, limit: int = 200
+    ) -> tuple[int, list[RecordRow]]:
+        """How many records (of ``origin``, index ``start`` … ``end``) are quarantined, and the
+        first ``limit`` of them in log order."""
+        ...
 
     def close(self) -> None:
         """Close the store's connections (the node calls it once its threads have stopped)."""

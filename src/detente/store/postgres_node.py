@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Collection, Sequence
 from typing import Any
 
 import psycopg
 
 from detente.errors import ConfigError, StorageError, StoreUnavailable
-from detente.store.node_protocol import AlarmRow, KeyEventRow, NodeStore, PeerRow, TokenRow
+from detente.store.node_protocol import AlarmRow, KeyEventRow, NodeStore, PeerRow, RecordRow, TokenRow
 
 __all__ = ["PostgresNodeStore"]
 
@@ -37,6 +38,11 @@ def _keys_sql(s: str) -> str:
 CREATE TABLE IF NOT EXISTS {s}.key_events (
     origin TEXT NOT NULL, log_index BIGINT NOT NULL, kind TEXT NOT NULL, vkey TEXT NOT NULL, last_index BIGINT,
     PRIMARY KEY (origin, log_index));
+CREATE TABLE IF NOT EXISTS {s}.records (
+    origin TEXT NOT NULL, log_index BIGINT NOT NULL, leaf_hash TEXT NOT NULL, type TEXT NOT NULL,
+    record BYTEA NOT NULL, problem TEXT, PRIMARY KEY (origin, log_index));
+CREATE INDEX IF NOT EXISTS records_by_type ON {s}.records (origin, type, log_index);
+CREATE INDEX IF NOT EXISTS records_quarantined ON {s}.records (origin, log_index) WHERE problem IS NOT NULL;
 """
 
 
@@ -163,6 +169,47 @@ class PostgresNodeStore:
 
     def alarms(self) -> list[AlarmRow]:
         return [AlarmRow(*r) for r in self._run("SELECT * FROM @alarms ORDER BY alarm_id").fetchall()]
+
+    def add_records(self, rows: Sequence[RecordRow]) -> None:
+        values = [(r.origin, r.index, r.leaf_hash, r.type, r.record, r.problem) for r in rows]
+        with self._lock:
+            try:
+                with self._conn.transaction(), self._conn.cursor() as cur:
+                    cur.executemany(
+                        f"INSERT INTO {self.s}.records VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+                        values,
+                    )
+            except psycopg.Error as exc:
+                raise StorageError(f"PostgreSQL error: {exc}") from None
+
+    def indexed_size(self, origin: str) -> int:
+        r = self._run("SELECT max(log_index) FROM @records WHERE origin = %s", (origin,)).fetchone()
+        return 0 if r is None or r[0] is None else int(r[0]) + 1
+
+    def records(
+        self, origin: str, *, types: Collection[str] | None = None, start: int = 0, end: int | None = None
+    ) -> list[RecordRow]:
+        sql = "SELECT * FROM @records WHERE origin = %s AND log_index >= %s AND log_index < %s AND problem IS NULL"
+        args: list[Any] = [origin, start, end if end is not None else 2**62]
+        if types is not None:
+            sql += " AND type = ANY(%s)"
+            args.append(sorted(types))
+        rows = self._run(sql + " ORDER BY log_index", tuple(args)).fetchall()
+        return [RecordRow(r[0], r[1], r[2], r[3], bytes(r[4]), r[5]) for r in rows]
+
+    def quarantined(
+        self, origin: str | None = None, *, start: int = 0, end: int | None = None, limit: int = 200
+    ) -> tuple[int, list[RecordRow]]:
+        where = "problem IS NOT NULL AND log_index >= %s AND log_index < %s"
+        args: tuple[Any, ...] = (start, end if end is not None else 2**62)
+        if origin is not None:
+            where += " AND origin = %s"
+            args += (origin,)
+        count = self._run(f"SELECT count(*) FROM @records WHERE {where}", args).fetchone()
+        rows = self._run(
+            f"SELECT * FROM @records WHERE {where} ORDER BY origin, log_index LIMIT %s", (*args, limit)
+        ).fetchall()
+        return int(count[0]) if count else 0, [RecordRow(r[0], r[1], r[2], r[3], bytes(r[4]), r[5]) for r in rows]
 
     def add_key_event(self, row: KeyEventRow) -> None:
         self._run(

@@ -6,10 +6,12 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import threading
+from collections.abc import Collection, Sequence
 from pathlib import Path
+from typing import Any
 
 from detente.errors import ConfigError, StorageError, StoreUnavailable
-from detente.store.node_protocol import AlarmRow, KeyEventRow, NodeStore, PeerRow, TokenRow
+from detente.store.node_protocol import AlarmRow, KeyEventRow, NodeStore, PeerRow, RecordRow, TokenRow
 from detente.store.sqlite_rows import Rows, run
 
 __all__ = ["SQLiteNodeStore"]
@@ -37,6 +39,12 @@ CREATE TABLE IF NOT EXISTS key_events (
     origin TEXT NOT NULL, log_index INTEGER NOT NULL, kind TEXT NOT NULL, vkey TEXT NOT NULL, last_index INTEGER,
     PRIMARY KEY (origin, log_index)
 ) STRICT;
+CREATE TABLE IF NOT EXISTS records (
+    origin TEXT NOT NULL, log_index INTEGER NOT NULL, leaf_hash TEXT NOT NULL, type TEXT NOT NULL,
+    record BLOB NOT NULL, problem TEXT, PRIMARY KEY (origin, log_index)
+) STRICT;
+CREATE INDEX IF NOT EXISTS records_by_type ON records (origin, type, log_index);
+CREATE INDEX IF NOT EXISTS records_quarantined ON records (origin, log_index) WHERE problem IS NOT NULL;
 """
 
 
@@ -166,6 +174,52 @@ class SQLiteNodeStore:
     def alarms(self) -> list[AlarmRow]:
         rows = self._run("SELECT * FROM alarms ORDER BY alarm_id").fetchall()
         return [AlarmRow(*r) for r in rows]
+
+    def add_records(self, rows: Sequence[RecordRow]) -> None:
+        values = [(r.origin, r.index, r.leaf_hash, r.type, r.record, r.problem) for r in rows]
+        with self._lock:
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    self._conn.executemany("INSERT OR IGNORE INTO records VALUES (?, ?, ?, ?, ?, ?)", values)
+                except BaseException:
+                    _rollback(self._conn)
+                    raise
+                self._conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                raise StorageError(f"SQLite error on {self.path}: {exc}") from None
+
+    def indexed_size(self, origin: str) -> int:
+        r = self._run("SELECT max(log_index) FROM records WHERE origin = ?", (origin,)).fetchone()
+        return 0 if r is None or r[0] is None else int(r[0]) + 1
+
+    def records(
+        self, origin: str, *, types: Collection[str] | None = None, start: int = 0, end: int | None = None
+    ) -> list[RecordRow]:
+        sql = "SELECT * FROM records WHERE origin = ? AND log_index >= ? AND log_index < ? AND problem IS NULL"
+        args: list[object] = [origin, start, end if end is not None else 2**62]
+        if types is not None:
+            kinds = sorted(types)
+            if not kinds:
+                return []
+            sql += f" AND type IN ({', '.join('?' * len(kinds))})"
+            args += kinds
+        rows = self._run(sql + " ORDER BY log_index", tuple(args)).fetchall()
+        return [RecordRow(r[0], r[1], r[2], r[3], bytes(r[4]), r[5]) for r in rows]
+
+    def quarantined(
+        self, origin: str | None = None, *, start: int = 0, end: int | None = None, limit: int = 200
+    ) -> tuple[int, list[RecordRow]]:
+        where = "problem IS NOT NULL AND log_index >= ? AND log_index < ?"
+        args: tuple[Any, ...] = (start, end if end is not None else 2**62)
+        if origin is not None:
+            where += " AND origin = ?"
+            args += (origin,)
+        count = self._run(f"SELECT count(*) FROM records WHERE {where}", args).fetchone()
+        rows = self._run(
+            f"SELECT * FROM records WHERE {where} ORDER BY origin, log_index LIMIT ?", (*args, limit)
+        ).fetchall()
+        return int(count[0]) if count else 0, [RecordRow(r[0], r[1], r[2], r[3], bytes(r[4]), r[5]) for r in rows]
 
     def add_key_event(self, row: KeyEventRow) -> None:
         self._run(
