@@ -80,3 +80,28 @@ def test_cursors(node_store: NodeStore) -> None:
     node_store.set_cursor("receipts:cn", 42)
     assert node_store.get_cursor("receipts:cn") == 42
     assert node_store.get_cursor("receipts:us") == 0
+
+
+def test_records_are_indexed_by_origin_index_and_type_with_their_quarantine(node_store: NodeStore) -> None:
+    from detente.store.node_protocol import RecordRow
+
+    a, b = "us.example/log", "cn.example/log"
+    assert node_store.indexed_size(a) == 0 and node_store.records(a) == []
+    rows = [
+        RecordRow(a, 0, "00" * 32, "t/notice", b'{"n":0}'),
+        RecordRow(a, 1, "11" * 32, "t/incident", b'{"n":1}'),
+        RecordRow(a, 2, "22" * 32, "t/notice", b'{"n":2}', problem="t/notice: body.x: field required"),
+        RecordRow(b, 0, "33" * 32, "t/notice", b'{"n":3}'),
+    ]
+    node_store.add_records(rows)
+    node_store.add_records(rows[:1])  # indexing again changes nothing
+    assert node_store.indexed_size(a) == 3 and node_store.indexed_size(b) == 1
+    assert [r.index for r in node_store.records(a)] == [0, 1]  # the quarantined one is left out
+    assert [r.index for r in node_store.records(a, types=["t/notice"])] == [0]
+    assert node_store.records(a, types=[]) == []
+    assert [r.record for r in node_store.records(a, start=1, end=2)] == [b'{"n":1}']
+    count, bad = node_store.quarantined()
+    assert count == 1 and bad[0].index == 2 and bad[0].problem and "field required" in bad[0].problem
+    assert node_store.quarantined(b)[0] == 0
+    assert node_store.quarantined(a, start=0, end=2)[0] == 0 and node_store.quarantined(a, start=2, end=3)[0] == 1
+    assert node_store.quarantined(limit=0) == (1, [])
