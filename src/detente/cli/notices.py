@@ -113,31 +113,35 @@ def inbox(
     for col in ("record", "type", "from → to", "state", "next deadline", "notes"):
         table.add_column(col)
     for t in threads:
-        open_obs = [o for o in t["obligations"] if not o["met_at"]]
-        nxt = min(open_obs, key=lambda o: o["due"], default=None)
-        due = (
-            f"{nxt['kind']} {nxt['due'][:19]} ({'MISSED' if nxt['missed'] else _left(nxt['seconds_left'])})"
-            if nxt
-            else "-"
-        )
-        quota = t.get("quota") or {}
-        notes = ", ".join(
-            ([_code_note(t)] if t.get("code") else [])
-            + ([_quota_note(quota)] if quota.get("over_quota") else [])
-            + [f for f in t["findings"] if f != "over-quota"]
-            + ([f"escalated {t['escalations'][-1]}"] if t["escalations"] else [])
-        )
-        urgent = t.get("priority") == "flash" or (nxt and nxt["missed"]) or quota.get("over_quota")
-        table.add_row(
-            f"{t['origin']}#{t['index']}",
-            t["type"].split("/")[1],
-            f"{t['from'].split('/')[0]} → {', '.join(x.split('/')[0] for x in t['to']) or 'every party'}",
-            ", ".join(t["states"].values()),
-            due,
-            notes or "-",
-            style="bold red" if urgent else None,
-        )
+        cells, style = _inbox_row(t)
+        table.add_row(*cells, style=style)
     Console().print(table)
+
+
+def _inbox_row(t: dict[str, Any]) -> tuple[tuple[str, ...], str | None]:
+    """One thread's cells, and its row style: bold red for a flash message, a miss or a withheld
+    notice over the quota."""
+    open_obs = [o for o in t["obligations"] if not o["met_at"]]
+    nxt = min(open_obs, key=lambda o: o["due"], default=None)
+    due = (
+        f"{nxt['kind']} {nxt['due'][:19]} ({'MISSED' if nxt['missed'] else _left(nxt['seconds_left'])})" if nxt else "-"
+    )
+    quota = t.get("quota") or {}
+    notes = ", ".join(
+        ([_code_note(t)] if t.get("code") else [])
+        + ([_quota_note(quota)] if quota.get("over_quota") else [])
+        + [f for f in t["findings"] if f != "over-quota"]
+        + ([f"escalated {t['escalations'][-1]}"] if t["escalations"] else [])
+    )
+    urgent = t.get("priority") == "flash" or (nxt and nxt["missed"]) or quota.get("over_quota")
+    return (
+        f"{t['origin']}#{t['index']}",
+        t["type"].split("/")[1],
+        f"{t['from'].split('/')[0]} → {', '.join(x.split('/')[0] for x in t['to']) or 'every party'}",
+        ", ".join(t["states"].values()),
+        due,
+        notes or "-",
+    ), ("bold red" if urgent else None)
 
 
 def _code_note(thread: dict[str, Any]) -> str:

@@ -200,6 +200,34 @@ def ingest_inspect_log(
     Raises :class:`MalformedRecord` (with a hint) for anything that is not a complete,
     successful Inspect JSON log."""
     log = _load(data)
+    ev, task, harness_version, samples = _header(log)
+    scorer = scorer or _primary_scorer(log, ev)
+
+    rows: dict[int | str, Row] = {}
+    outcomes: dict[tuple[int, int | str], tuple[str, str, int]] = {}
+    for n, s in enumerate(samples):
+        sid, epoch, row, completion, value = _sample(n, s, scorer)
+        if rows.setdefault(sid, row) != row:
+            raise MalformedRecord(f"sample {sid!r} has different inputs or targets in different epochs")
+        if (epoch, sid) in outcomes:
+            raise MalformedRecord(f"sample {sid!r} epoch {epoch} appears twice")
+        outcomes[(epoch, sid)] = (row.input, completion, inspect_score(value))
+    if len({r.id for r in rows.values()}) != len(rows):
+        raise MalformedRecord("two sample ids are the same text (an integer and a string)")
+
+    records: list[bytes] = []
+    for epoch, sid in sorted(outcomes, key=lambda k: (k[0], _id_key(k[1]))):
+        text, completion, score = outcomes[(epoch, sid)]
+        records.append(sample_record(f"{sid}#{epoch}", "clean", text, completion, score))
+    correct = sum(o[2] for o in outcomes.values())
+    leaves = [leaf_hash(r) for r in records]
+    suite = _suite(ev, task, harness_version, scorer, [rows[k] for k in sorted(rows, key=_id_key)])
+    metrics = {"accuracy:clean": Metric.of(correct, len(records))}
+    return RunResult(suite, _model_subject(ev), records, leaves, merkle_root(leaves), metrics)
+
+
+def _header(log: dict[str, Any]) -> tuple[dict[str, Any], str, str, list[Any]]:
+    """A successful run's ``eval`` header, task name, inspect_ai version and samples."""
     status = log.get("status")
     if status != "success":
         error = log.get("error")
@@ -219,58 +247,40 @@ def ingest_inspect_log(
         raise MalformedRecord(
             "the Inspect log has no samples", hint="run with log_samples=True; a header-only log cannot be re-checked"
         )
-    scorer = scorer or _primary_scorer(log, ev)
+    return ev, task, harness_version, samples
 
-    rows: dict[int | str, Row] = {}
-    outcomes: dict[tuple[int, int | str], tuple[str, str, int]] = {}
-    for n, s in enumerate(samples):
-        where = f"samples[{n}]."
-        if not isinstance(s, dict):
-            raise MalformedRecord(f"samples[{n}] is not an object")
-        sid = s.get("id")
-        if not isinstance(sid, (int, str)) or isinstance(sid, bool):
-            raise MalformedRecord(f"samples[{n}] has no id (int or string)")
-        epoch = _field(s, "epoch", int, where)
-        if s.get("error"):
-            raise MalformedRecord(
-                f"sample {sid!r} epoch {epoch} ended in an error", hint="re-run the failed samples before ingesting"
-            )
-        text = _input_text(s.get("input"))
-        target = _target_text(s.get("target", ""))
-        output = _field(s, "output", dict, where)
-        completion = output.get("completion", "")
-        if not isinstance(completion, str):
-            raise MalformedRecord(f"sample {sid!r} epoch {epoch}: output.completion is not text")
-        scores = _field(s, "scores", dict, where)
-        verdict = scores.get(scorer)
-        if not isinstance(verdict, dict) or "value" not in verdict:
-            raise MalformedRecord(
-                f"sample {sid!r} epoch {epoch} has no score from scorer {scorer!r}",
-                hint=f"scorers in this sample: {', '.join(map(str, scores)) or 'none'}",
-            )
-        try:
-            row = Row(id=str(sid), input=text, target=target)
-        except ValidationError as exc:
-            raise MalformedRecord(
-                f"sample {sid!r} cannot be a detente data-set row: {exc.errors()[0]['msg']}"
-            ) from None
-        if rows.setdefault(sid, row) != row:
-            raise MalformedRecord(f"sample {sid!r} has different inputs or targets in different epochs")
-        if (epoch, sid) in outcomes:
-            raise MalformedRecord(f"sample {sid!r} epoch {epoch} appears twice")
-        outcomes[(epoch, sid)] = (text, completion, inspect_score(verdict["value"]))
-    if len({r.id for r in rows.values()}) != len(rows):
-        raise MalformedRecord("two sample ids are the same text (an integer and a string)")
 
-    records: list[bytes] = []
-    for epoch, sid in sorted(outcomes, key=lambda k: (k[0], _id_key(k[1]))):
-        text, completion, score = outcomes[(epoch, sid)]
-        records.append(sample_record(f"{sid}#{epoch}", "clean", text, completion, score))
-    correct = sum(o[2] for o in outcomes.values())
-    leaves = [leaf_hash(r) for r in records]
-    suite = _suite(ev, task, harness_version, scorer, [rows[k] for k in sorted(rows, key=_id_key)])
-    metrics = {"accuracy:clean": Metric.of(correct, len(records))}
-    return RunResult(suite, _model_subject(ev), records, leaves, merkle_root(leaves), metrics)
+def _sample(n: int, s: Any, scorer: str) -> tuple[int | str, int, Row, str, Any]:
+    """Sample ``n``'s id, epoch, data-set row, completion and score value (as Inspect wrote it)."""
+    where = f"samples[{n}]."
+    if not isinstance(s, dict):
+        raise MalformedRecord(f"samples[{n}] is not an object")
+    sid = s.get("id")
+    if not isinstance(sid, (int, str)) or isinstance(sid, bool):
+        raise MalformedRecord(f"samples[{n}] has no id (int or string)")
+    epoch = _field(s, "epoch", int, where)
+    if s.get("error"):
+        raise MalformedRecord(
+            f"sample {sid!r} epoch {epoch} ended in an error", hint="re-run the failed samples before ingesting"
+        )
+    text = _input_text(s.get("input"))
+    target = _target_text(s.get("target", ""))
+    output = _field(s, "output", dict, where)
+    completion = output.get("completion", "")
+    if not isinstance(completion, str):
+        raise MalformedRecord(f"sample {sid!r} epoch {epoch}: output.completion is not text")
+    scores = _field(s, "scores", dict, where)
+    verdict = scores.get(scorer)
+    if not isinstance(verdict, dict) or "value" not in verdict:
+        raise MalformedRecord(
+            f"sample {sid!r} epoch {epoch} has no score from scorer {scorer!r}",
+            hint=f"scorers in this sample: {', '.join(map(str, scores)) or 'none'}",
+        )
+    try:
+        row = Row(id=str(sid), input=text, target=target)
+    except ValidationError as exc:
+        raise MalformedRecord(f"sample {sid!r} cannot be a detente data-set row: {exc.errors()[0]['msg']}") from None
+    return sid, epoch, row, completion, verdict["value"]
 
 
 def _obj(value: Any) -> dict[str, Any]:

@@ -204,13 +204,7 @@ def run_suite(suite: Suite, data: Dataset, model: Model, *, progress: Callable[[
     if data.ref != suite.dataset:
         raise ValueError("the data set is not the suite's")
     rows = data.rows
-    predictions: dict[str, list[str]] = {}
-    texts: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
-    for p in suite.perturbations:
-        texts[p.name] = _perturbed(data, p)
-        predictions[p.name] = model.predict(list(texts[p.name][0]))
-        if progress is not None:
-            progress(len(rows))
+    texts, predictions = _predict(suite, data, model, progress)
     clean = predictions.get("clean") or model.predict([r.input for r in rows])
     records: list[bytes] = []
     metrics: dict[str, Metric] = {}
@@ -223,26 +217,70 @@ def run_suite(suite: Suite, data: Dataset, model: Model, *, progress: Callable[[
     for p in suite.perturbations:
         preds = predictions[p.name]
         scores = [int(a == b) for a, b in zip(preds, reference, strict=True)]
-        if exact:
-            metrics[f"accuracy:{p.name}"] = Metric.of(sum(scores), size)
-            if p.name != "clean":
-                flipped = sum(1 for i in correct if preds[i] != targets[i])
-                metrics[f"asr:{p.name}"] = Metric.of(flipped, len(correct))
-        if p.name != "clean":
-            same = sum(scores) if not exact else sum(1 for a, b in zip(preds, clean, strict=True) if a == b)
-            metrics[f"consistency:{p.name}"] = Metric.of(same, size)
+        metrics.update(_metrics(p.name, preds, scores, clean, targets if exact else None, correct))
         inputs, digests = texts[p.name]
         records += _records(ids, rows, encode_basestring(p.name), p.name, inputs, preds, scores, digests)
-    attacked = [p.name for p in suite.perturbations if p.name != "clean"]
-    if attacked and exact:
-        metrics["min_accuracy"] = min((metrics[f"accuracy:{n}"] for n in attacked), key=lambda m: m.value)
-    if attacked:
-        metrics["min_consistency"] = min((metrics[f"consistency:{n}"] for n in attacked), key=lambda m: m.value)
+    metrics.update(_worst(suite, metrics, exact))
     leaves = [leaf_hash(r) for r in records]
     result = RunResult(suite, model.identity.as_subject(), records, leaves, merkle_root(leaves), metrics)
+    result.criteria += _criteria(suite, metrics)
+    return result
+
+
+def _predict(
+    suite: Suite, data: Dataset, model: Model, progress: Callable[[int], None] | None
+) -> tuple[dict[str, tuple[tuple[str, ...], tuple[str, ...]]], dict[str, list[str]]]:
+    """Each perturbation's (inputs, digests) and the model's predictions on its inputs."""
+    predictions: dict[str, list[str]] = {}
+    texts: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+    for p in suite.perturbations:
+        texts[p.name] = _perturbed(data, p)
+        predictions[p.name] = model.predict(list(texts[p.name][0]))
+        if progress is not None:
+            progress(len(data.rows))
+    return texts, predictions
+
+
+def _worst(suite: Suite, metrics: dict[str, Metric], exact: bool) -> dict[str, Metric]:
+    """The lowest accuracy (exact-label scorers) and consistency over the attacked perturbations."""
+    attacked = [p.name for p in suite.perturbations if p.name != "clean"]
+    out: dict[str, Metric] = {}
+    if attacked and exact:
+        out["min_accuracy"] = min((metrics[f"accuracy:{n}"] for n in attacked), key=lambda m: m.value)
+    if attacked:
+        out["min_consistency"] = min((metrics[f"consistency:{n}"] for n in attacked), key=lambda m: m.value)
+    return out
+
+
+def _metrics(
+    name: str,
+    preds: list[str],
+    scores: list[int],
+    clean: list[str],
+    targets: list[str | None] | None,
+    correct: list[int],
+) -> dict[str, Metric]:
+    """One perturbation's metrics: accuracy and attack success rate against the targets (with an
+    exact-label scorer, ``targets`` given), and consistency with the clean predictions."""
+    size = len(scores)
+    out: dict[str, Metric] = {}
+    if targets is not None:
+        out[f"accuracy:{name}"] = Metric.of(sum(scores), size)
+        if name != "clean":
+            flipped = sum(1 for i in correct if preds[i] != targets[i])
+            out[f"asr:{name}"] = Metric.of(flipped, len(correct))
+    if name != "clean":
+        same = sum(scores) if targets is None else sum(1 for a, b in zip(preds, clean, strict=True) if a == b)
+        out[f"consistency:{name}"] = Metric.of(same, size)
+    return out
+
+
+def _criteria(suite: Suite, metrics: dict[str, Metric]) -> list[dict[str, Any]]:
+    """Each pass criterion with the metric's value and whether it passed (no metric: not passed)."""
+    out: list[dict[str, Any]] = []
     for c in suite.pass_criteria:
         m = metrics.get(c.metric)
-        result.criteria.append(
+        out.append(
             {
                 "metric": c.metric,
                 "comparator": c.comparator,
@@ -251,4 +289,4 @@ def run_suite(suite: Suite, data: Dataset, model: Model, *, progress: Callable[[
                 "passed": m is not None and _OPS[c.comparator](m.value, c.threshold),
             }
         )
-    return result
+    return out

@@ -307,6 +307,21 @@ def _truth(ok: bool) -> Truth:
     return Truth.YES if ok else Truth.NO
 
 
+def _all_of(children: list[_Eval]) -> tuple[Truth, bool]:
+    """``all``: no if any child is no, else unknown if any is unknown; near if every failing child is."""
+    truths = [c.truth for c in children]
+    truth = Truth.NO if Truth.NO in truths else Truth.UNKNOWN if Truth.UNKNOWN in truths else Truth.YES
+    failing = [c for c in children if c.truth == Truth.NO]
+    return truth, truth == Truth.NO and all(c.near for c in failing)
+
+
+def _any_of(children: list[_Eval]) -> tuple[Truth, bool]:
+    """``any``: yes if any child is yes, else unknown if any is unknown; near if any child is."""
+    truths = [c.truth for c in children]
+    truth = Truth.YES if Truth.YES in truths else Truth.UNKNOWN if Truth.UNKNOWN in truths else Truth.NO
+    return truth, truth == Truth.NO and any(c.near for c in children)
+
+
 class _Evaluator:
     def __init__(self, pack: RulePack, item: Item, as_of: date, near: float) -> None:
         self.pack, self.item, self.as_of, self.near = pack, item, as_of, near
@@ -321,16 +336,9 @@ class _Evaluator:
         if node.meets is not None:
             return self._meets(node.meets)
         children = [self.condition(c) for c in (node.all or node.any or ())]
+        truth, is_near = _all_of(children) if node.all is not None else _any_of(children)
         tests = [t for c in children for t in c.tests]
         needs = [n for c in children for n in c.needs]
-        truths = [c.truth for c in children]
-        if node.all is not None:
-            truth = Truth.NO if Truth.NO in truths else Truth.UNKNOWN if Truth.UNKNOWN in truths else Truth.YES
-            failing = [c for c in children if c.truth == Truth.NO]
-            is_near = truth == Truth.NO and all(c.near for c in failing)
-        else:
-            truth = Truth.YES if Truth.YES in truths else Truth.UNKNOWN if Truth.UNKNOWN in truths else Truth.NO
-            is_near = truth == Truth.NO and any(c.near for c in children)
         return _Eval(truth, is_near, tests, needs)
 
     def _meets(self, entry: str) -> _Eval:
@@ -398,31 +406,47 @@ class _Evaluator:
     def run(self) -> RegimeResult:
         kind = self.item.kind
         controls = [self.control(c) for c in self.clauses if c.kind == ClauseKind.CONTROL and kind in c.applies_to]
-        counted = {r.clause.entry for r in controls if r.outcome == Outcome.MATCHED and r.clause.entry}
-        final: list[ClauseResult] = []
-        for r in controls:
-            winner = next((e for e in counted for p in r.clause.yields_to if entry_covers(p, e)), None)
-            if r.outcome == Outcome.MATCHED and winner is not None:
-                r = ClauseResult(
-                    r.clause, r.outcome, r.tests, r.needs, r.status, r.status_since, r.status_note, None, winner
-                )
-            final.append(r)
+        final = _precedence(controls)
         matched = [r.clause.entry for r in final if r.counts and r.clause.entry]
+        exclusions = self._exclusions_of(final)
+        exceptions = self._concerning(ClauseKind.LICENCE_EXCEPTION, matched)
+        policies = self._concerning(ClauseKind.LICENSING_POLICY, matched)
+        basis_ids = {b for r in final if r.outcome != Outcome.NOT_MATCHED for b in r.clause.legal_basis}
+        basis = tuple(c for c in self.clauses if c.kind == ClauseKind.LEGAL_BASIS and c.id in basis_ids)
+        return RegimeResult(self.pack, tuple(final), tuple(exclusions), tuple(exceptions), tuple(policies), basis)
+
+    def _exclusions_of(self, final: list[ClauseResult]) -> list[ClauseResult]:
+        """The exclusions that apply to the item's kind and name an entry that matched, was excluded
+        or is undetermined."""
+        kind = self.item.kind
         relevant = [r for r in final if r.outcome in (Outcome.MATCHED, Outcome.EXCLUDED, Outcome.UNDETERMINED)]
-        exclusions = [
+        return [
             self.other(c)
             for c in self.exclusions
             if kind in c.applies_to and any(entry_covers(p, r.clause.entry or "") for r in relevant for p in c.excludes)
         ]
 
-        def concerned(c: Clause) -> bool:
-            return any(entry_covers(p, e) for e in matched for p in c.for_entries)
+    def _concerning(self, kind: ClauseKind, matched: list[str]) -> list[ClauseResult]:
+        """The clauses of ``kind`` (licence exceptions, licensing policies) for any matched entry."""
+        return [
+            self.other(c)
+            for c in self.clauses
+            if c.kind == kind and any(entry_covers(p, e) for e in matched for p in c.for_entries)
+        ]
 
-        exceptions = [self.other(c) for c in self.clauses if c.kind == ClauseKind.LICENCE_EXCEPTION and concerned(c)]
-        policies = [self.other(c) for c in self.clauses if c.kind == ClauseKind.LICENSING_POLICY and concerned(c)]
-        basis_ids = {b for r in final if r.outcome != Outcome.NOT_MATCHED for b in r.clause.legal_basis}
-        basis = tuple(c for c in self.clauses if c.kind == ClauseKind.LEGAL_BASIS and c.id in basis_ids)
-        return RegimeResult(self.pack, tuple(final), tuple(exclusions), tuple(exceptions), tuple(policies), basis)
+
+def _precedence(controls: list[ClauseResult]) -> list[ClauseResult]:
+    """Each matched control that yields to another matched entry is marked with the entry it yields to."""
+    counted = {r.clause.entry for r in controls if r.outcome == Outcome.MATCHED and r.clause.entry}
+    final: list[ClauseResult] = []
+    for r in controls:
+        winner = next((e for e in counted for p in r.clause.yields_to if entry_covers(p, e)), None)
+        if r.outcome == Outcome.MATCHED and winner is not None:
+            r = ClauseResult(
+                r.clause, r.outcome, r.tests, r.needs, r.status, r.status_since, r.status_note, None, winner
+            )
+        final.append(r)
+    return final
 
 
 def _status(clause: Clause, on: date) -> tuple[Status | None, date | None, str]:

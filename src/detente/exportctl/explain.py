@@ -4,6 +4,7 @@ exclusions, licence exceptions and licensing policies, and which figures are mis
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from detente.exportctl.classify import ClauseResult, Outcome, Truth, _show
@@ -89,31 +90,32 @@ def _regime(r: RegimeResult, near: float) -> list[str]:
             out.append(f"  {title}:")
             for x in results:
                 out += _clause(x)
-    others = [x for x in r.controls if x.outcome == Outcome.NOT_MATCHED]
-    if others:
-        out.append("  Not matched:")
-        for x in others:
-            failing = "; ".join(t.describe() for t in x.tests if t.truth == Truth.NO)
-            out.append(f"    {x.clause.id} (version {x.clause.version}): {failing}")
-    if r.exclusions:
-        out.append("  Exclusions:")
-        for x in r.exclusions:
-            verdict = {Outcome.MATCHED: "applies", Outcome.UNDETERMINED: "cannot tell"}.get(x.outcome, "does not apply")
-            out += _clause(x, verdict)
-    if r.exceptions:
-        out.append("  Licence exceptions that may apply:")
-        for x in r.exceptions:
-            verdict = {Outcome.MATCHED: "may apply", Outcome.UNDETERMINED: "cannot tell"}.get(
-                x.outcome, "does not apply"
-            )
-            out += _clause(x, verdict)
-    if r.policies:
-        out.append("  Licensing policy (not a control):")
-        for x in r.policies:
-            verdict = {Outcome.MATCHED: "inside", Outcome.UNDETERMINED: "cannot tell"}.get(x.outcome, "outside")
-            out += _clause(x, verdict)
+    out += _not_matched([x for x in r.controls if x.outcome == Outcome.NOT_MATCHED])
+    for heading, found, verdicts in (
+        ("Exclusions", r.exclusions, ("applies", "does not apply")),
+        ("Licence exceptions that may apply", r.exceptions, ("may apply", "does not apply")),
+        ("Licensing policy (not a control)", r.policies, ("inside", "outside")),
+    ):
+        out += _others(heading, found, *verdicts)
     for basis in r.legal_basis:
         out.append(f"  Legal basis: {basis.title} ({basis.source.citation}, effective {basis.effective})")
+    return out
+
+
+def _not_matched(results: list[ClauseResult]) -> list[str]:
+    out = ["  Not matched:"] if results else []
+    for x in results:
+        failing = "; ".join(t.describe() for t in x.tests if t.truth == Truth.NO)
+        out.append(f"    {x.clause.id} (version {x.clause.version}): {failing}")
+    return out
+
+
+def _others(title: str, results: Sequence[ClauseResult], matched: str, otherwise: str) -> list[str]:
+    """Exclusions, licence exceptions or policies: each with what its condition says."""
+    out = [f"  {title}:"] if results else []
+    for x in results:
+        verdict = {Outcome.MATCHED: matched, Outcome.UNDETERMINED: "cannot tell"}.get(x.outcome, otherwise)
+        out += _clause(x, verdict)
     return out
 
 

@@ -297,30 +297,26 @@ class RulePack(BaseModel):
         for clause in self.clauses:
             by_id.setdefault(clause.id, []).append(clause)
         for ident, versions in by_id.items():
-            if len({c.version for c in versions}) != len(versions):
-                raise ValueError(f"clause {ident} has two versions with the same version label")
-            ordered = sorted(versions, key=lambda c: c.effective)
-            for before, after in pairwise(ordered):
-                if before.until is None or before.until > after.effective:
-                    raise ValueError(
-                        f"clause {ident}: versions {before.version} and {after.version} overlap "
-                        f"(give {before.version} an 'until' on or before {after.effective})"
-                    )
+            _check_versions(ident, versions)
         entries = {c.entry for c in self.clauses if c.kind == ClauseKind.CONTROL and c.entry}
         legal = {c.id for c in self.clauses if c.kind == ClauseKind.LEGAL_BASIS}
         for clause in self.clauses:
-            for ref in clause.excludes + clause.for_entries + clause.yields_to:
-                if not any(entry_covers(ref, e) for e in entries):
-                    raise ValueError(f"clause {clause.id} names entry {ref}, which no control in this pack has")
-            for ref in clause.legal_basis:
-                if ref not in legal:
-                    raise ValueError(f"clause {clause.id} names legal basis {ref}, which is not in this pack")
-            for node in clause.condition.walk() if clause.condition else ():
-                if node.meets is not None and not any(entry_covers(node.meets, e) for e in entries):
-                    raise ValueError(f"clause {clause.id} meets {node.meets}, which no control in this pack has")
-                if node.param == Parameter.TECHNOLOGY and node.value not in self.tags:
-                    raise ValueError(f"clause {clause.id} tests tag {node.value!r}, which the pack's tags do not list")
+            self._check_references(clause, entries, legal)
         return self
+
+    def _check_references(self, clause: Clause, entries: set[str], legal: set[str]) -> None:
+        """Every entry, legal basis, ``meets`` and technology tag the clause names is in this pack."""
+        for ref in clause.excludes + clause.for_entries + clause.yields_to:
+            if not any(entry_covers(ref, e) for e in entries):
+                raise ValueError(f"clause {clause.id} names entry {ref}, which no control in this pack has")
+        for ref in clause.legal_basis:
+            if ref not in legal:
+                raise ValueError(f"clause {clause.id} names legal basis {ref}, which is not in this pack")
+        for node in clause.condition.walk() if clause.condition else ():
+            if node.meets is not None and not any(entry_covers(node.meets, e) for e in entries):
+                raise ValueError(f"clause {clause.id} meets {node.meets}, which no control in this pack has")
+            if node.param == Parameter.TECHNOLOGY and node.value not in self.tags:
+                raise ValueError(f"clause {clause.id} tests tag {node.value!r}, which the pack's tags do not list")
 
     @property
     def digest(self) -> str:
@@ -340,6 +336,19 @@ class RulePack(BaseModel):
             for c in self.in_effect(on)
             if c.kind == ClauseKind.CONTROL and c.entry is not None and entry_covers(entry, c.entry)
         ]
+
+
+def _check_versions(ident: str, versions: list[Clause]) -> None:
+    """The versions of one clause have distinct labels and do not overlap in time."""
+    if len({c.version for c in versions}) != len(versions):
+        raise ValueError(f"clause {ident} has two versions with the same version label")
+    ordered = sorted(versions, key=lambda c: c.effective)
+    for before, after in pairwise(ordered):
+        if before.until is None or before.until > after.effective:
+            raise ValueError(
+                f"clause {ident}: versions {before.version} and {after.version} overlap "
+                f"(give {before.version} an 'until' on or before {after.effective})"
+            )
 
 
 def pack_digest(pack: RulePack) -> str:

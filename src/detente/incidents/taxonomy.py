@@ -6,6 +6,7 @@ can publish its own. A classification is checked against its taxonomy before it 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
@@ -83,31 +84,53 @@ def _fields(taxonomy: Taxonomy) -> dict[str, TaxonomyField]:
     return {f.short_name: f for f in taxonomy.fields}
 
 
-def _check_value(spec: TaxonomyField, value: Any) -> str | None:
-    kind = spec.display_type
-    if kind == DisplayType.ENUM:
-        if not isinstance(value, str) or value not in spec.permitted_values:
-            return f"{value!r} is not a permitted value"
-    elif kind == DisplayType.MULTI:
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            return "must be a list of strings"
-        bad = [v for v in value if v not in spec.permitted_values]
-        if bad:
-            return f"{bad[0]!r} is not a permitted value"
-    elif kind == DisplayType.BOOL:
-        if not isinstance(value, bool):
-            return "must be true or false"
-    elif kind == DisplayType.INT:
-        if not isinstance(value, int) or isinstance(value, bool):
-            return "must be an integer"
-    elif kind == DisplayType.LIST:
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            return "must be a list of strings"
-    elif not isinstance(value, str):  # string, text, date
-        return "must be text"
-    elif len(value) > 8192:
-        return "is over 8,192 characters"
+def _strings(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def _check_enum(spec: TaxonomyField, value: Any) -> str | None:
+    if not isinstance(value, str) or value not in spec.permitted_values:
+        return f"{value!r} is not a permitted value"
     return None
+
+
+def _check_multi(spec: TaxonomyField, value: Any) -> str | None:
+    if not _strings(value):
+        return "must be a list of strings"
+    bad = [v for v in value if v not in spec.permitted_values]
+    return f"{bad[0]!r} is not a permitted value" if bad else None
+
+
+def _check_bool(spec: TaxonomyField, value: Any) -> str | None:
+    return None if isinstance(value, bool) else "must be true or false"
+
+
+def _check_int(spec: TaxonomyField, value: Any) -> str | None:
+    return None if isinstance(value, int) and not isinstance(value, bool) else "must be an integer"
+
+
+def _check_list(spec: TaxonomyField, value: Any) -> str | None:
+    return None if _strings(value) else "must be a list of strings"
+
+
+def _check_text(spec: TaxonomyField, value: Any) -> str | None:  # string, text, date
+    if not isinstance(value, str):
+        return "must be text"
+    return "is over 8,192 characters" if len(value) > 8192 else None
+
+
+_CHECKS: dict[DisplayType, Callable[[TaxonomyField, Any], str | None]] = {
+    DisplayType.ENUM: _check_enum,
+    DisplayType.MULTI: _check_multi,
+    DisplayType.BOOL: _check_bool,
+    DisplayType.INT: _check_int,
+    DisplayType.LIST: _check_list,
+}
+
+
+def _check_value(spec: TaxonomyField, value: Any) -> str | None:
+    """What is wrong with ``value`` for the field, or None."""
+    return _CHECKS.get(spec.display_type, _check_text)(spec, value)
 
 
 @dataclass(frozen=True)

@@ -152,48 +152,57 @@ def _explicit_dict(check: explicit.ExplicitLabelCheck) -> dict[str, Any]:
 def _judge(
     rule: LabelRule, kind: str, c2pa: C2paReport | None, aigc: AigcLabel | None, text: str | None, unread: str = ""
 ) -> RuleOutcome:
-    def outcome(ok: bool | None, detail: str) -> RuleOutcome:
-        verdict = "not-applicable" if ok is None else ("pass" if ok else "fail")
-        return RuleOutcome(
-            rule.rule_id, rule.check, rule.level, verdict, detail, rule.title.en, rule.title.zh, rule.source
-        )
-
     if kind not in rule.applies_to:
-        return outcome(None, f"the rule covers {', '.join(rule.applies_to)}, not {kind}")
+        return _outcome(rule, None, f"the rule covers {', '.join(rule.applies_to)}, not {kind}")
     check = rule.check
     if check in _C2PA_CHECKS:
-        if c2pa is None:
-            return outcome(False, "C2PA does not cover this kind of file")
-        present = c2pa.state not in ("absent", "remote")
-        if check == "c2pa-manifest":
-            return outcome(present, f"{c2pa.manifests} manifest(s)" if present else c2pa.detail)
-        if not present:
-            return outcome(False, f"no manifest to check: {c2pa.detail}")
-        if check == "c2pa-valid":
-            ok = c2pa.state in ("Valid", "Trusted")
-            return outcome(ok, f"state {c2pa.state}" + ("" if ok else f"; failure codes: {', '.join(c2pa.failure)}"))
-        if check == "c2pa-trusted":
-            return outcome(c2pa.state == "Trusted", f"state {c2pa.state}; signer {c2pa.signature.get('issuer', '?')}")
-        declared = [t.removeprefix(IPTC_SOURCE_TYPE) for t in c2pa.digital_source_types]
-        ok = any(t in AI_SOURCE_TYPES for t in c2pa.digital_source_types)
-        return outcome(ok, f"digital source type(s): {', '.join(declared) or 'none declared'}")
+        return _outcome(rule, *_judge_c2pa(check, c2pa))
     if check == "explicit-text":
         if text is None:
-            return outcome(False, "not text content")
+            return _outcome(rule, False, "not text content")
         results = [explicit.check_text_label(text, explicit.TEXT_RULES[i]) for i in _text_rules(rule)]
         detail = "; ".join(f"{r.rule.id}: " + "; ".join(q.detail for q in r.requirements) for r in results)
-        return outcome(all(r.passed for r in results), detail)
+        return _outcome(rule, all(r.passed for r in results), detail)
+    return _outcome(rule, *_judge_aigc(rule, aigc, unread))
+
+
+def _outcome(rule: LabelRule, ok: bool | None, detail: str) -> RuleOutcome:
+    verdict = "not-applicable" if ok is None else ("pass" if ok else "fail")
+    return RuleOutcome(rule.rule_id, rule.check, rule.level, verdict, detail, rule.title.en, rule.title.zh, rule.source)
+
+
+def _judge_c2pa(check: str, c2pa: C2paReport | None) -> tuple[bool, str]:
+    """A C2PA check: a manifest, a valid one, a trusted one, or an AI digital source type."""
+    if c2pa is None:
+        return False, "C2PA does not cover this kind of file"
+    present = c2pa.state not in ("absent", "remote")
+    if check == "c2pa-manifest":
+        return present, f"{c2pa.manifests} manifest(s)" if present else c2pa.detail
+    if not present:
+        return False, f"no manifest to check: {c2pa.detail}"
+    if check == "c2pa-valid":
+        ok = c2pa.state in ("Valid", "Trusted")
+        return ok, f"state {c2pa.state}" + ("" if ok else f"; failure codes: {', '.join(c2pa.failure)}")
+    if check == "c2pa-trusted":
+        return c2pa.state == "Trusted", f"state {c2pa.state}; signer {c2pa.signature.get('issuer', '?')}"
+    declared = [t.removeprefix(IPTC_SOURCE_TYPE) for t in c2pa.digital_source_types]
+    ok = any(t in AI_SOURCE_TYPES for t in c2pa.digital_source_types)
+    return ok, f"digital source type(s): {', '.join(declared) or 'none declared'}"
+
+
+def _judge_aigc(rule: LabelRule, aigc: AigcLabel | None, unread: str) -> tuple[bool, str]:
+    """An AIGC implicit-label check: present, its fields filled, its Label value allowed."""
     if aigc is None:
-        return outcome(False, unread or "no AIGC implicit label in the file's metadata")
-    if check == "aigc-present":
-        return outcome(True, "AIGC label present")
+        return False, unread or "no AIGC implicit label in the file's metadata"
+    if rule.check == "aigc-present":
+        return True, "AIGC label present"
     values = aigc.to_dict()
-    if check == "aigc-fields":
+    if rule.check == "aigc-fields":
         wanted = rule.params.get("fields", [])
         empty = [f for f in wanted if not str(values.get(f, "")).strip()]
-        return outcome(not empty, f"empty: {', '.join(empty)}" if empty else f"filled: {', '.join(wanted)}")
+        return not empty, f"empty: {', '.join(empty)}" if empty else f"filled: {', '.join(wanted)}"
     allowed = rule.params.get("values", ["1", "2", "3"])
-    return outcome(values.get("Label") in allowed, f"Label={values.get('Label')!r}")
+    return values.get("Label") in allowed, f"Label={values.get('Label')!r}"
 
 
 def _detect(data: bytes) -> str:

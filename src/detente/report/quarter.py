@@ -409,30 +409,29 @@ def _predicate(body: Mapping[str, Any]) -> dict[str, Any] | None:
     return predicate if isinstance(predicate, dict) else None
 
 
+def _eval_item(x: Logged) -> EvalItem:
+    """One eval-result record as a row; a predicate it cannot read gives "?" and no verdict."""
+    p = _predicate(x.record.body)
+    try:
+        suite = f"{p['suite']['name']}@{p['suite']['version']}" if p else "?"
+        model = str(p["model"]["name"]) if p else "?"
+        passed = p.get("passed") if p else None
+    except (KeyError, TypeError):
+        suite, model, passed = "?", "?", None
+    return EvalItem(
+        origin=x.origin,
+        index=x.index,
+        issued=x.record.issued,
+        suite=suite,
+        model=model,
+        passed=passed if isinstance(passed, bool) else None,
+        sample_count=int(x.record.body.get("sample_count", 0)),
+        preregistered=bool(p and "preregistration" in p),
+    )
+
+
 def _evaluations(quarter: list[Logged]) -> Evaluations:
-    items: list[EvalItem] = []
-    for x in quarter:
-        if x.record.type != EVAL_RESULT:
-            continue
-        p = _predicate(x.record.body)
-        try:
-            suite = f"{p['suite']['name']}@{p['suite']['version']}" if p else "?"
-            model = str(p["model"]["name"]) if p else "?"
-            passed = p.get("passed") if p else None
-        except (KeyError, TypeError):
-            suite, model, passed = "?", "?", None
-        items.append(
-            EvalItem(
-                origin=x.origin,
-                index=x.index,
-                issued=x.record.issued,
-                suite=suite,
-                model=model,
-                passed=passed if isinstance(passed, bool) else None,
-                sample_count=int(x.record.body.get("sample_count", 0)),
-                preregistered=bool(p and "preregistration" in p),
-            )
-        )
+    items = [_eval_item(x) for x in quarter if x.record.type == EVAL_RESULT]
     by_party: dict[str, Counter[str]] = {}
     by_suite: dict[str, Counter[str]] = {}
     for item in items:

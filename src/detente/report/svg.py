@@ -111,30 +111,38 @@ def bars_svg(chart: Bars, chart_id: str) -> str:
             f'<text x="{LABEL_W - 8}" y="{y + group_h / 2 + 4:.1f}" font-size="12" fill="{INK}" text-anchor="end">'
             f"<title>{escape(cat)}</title>{escape(_clip(cat))}</text>"
         )
-        x = float(LABEL_W)
-        for s, (name, values) in enumerate(chart.series):
-            w = plot_w * values[i] / scale_max
-            fill = colour(chart, s)
-            by = y if chart.stacked or n_ser == 1 else y + s * bar_h
-            if w > 0:
-                out.append(
-                    f'<rect x="{x:.1f}" y="{by}" width="{w:.1f}" height="{bar_h - 2}" fill="{fill}">'
-                    f"<title>{escape(f'{cat} · {name}: {_num(values[i])}')}</title></rect>"
-                )
-            if chart.stacked:
-                x += w
-            else:
-                out.append(
-                    f'<text x="{LABEL_W + w + 4:.1f}" y="{by + bar_h - 4}" font-size="11" fill="{INK}">'
-                    f"{_num(values[i])}</text>"
-                )
-        if chart.stacked:
-            out.append(
-                f'<text x="{x + 4:.1f}" y="{y + bar_h - 4}" font-size="11" fill="{INK}">{_num(totals[i])}</text>'
-            )
+        out += _bar_group(chart, i, y, bar_h, (plot_w, scale_max), totals[i])
     out.append(f'<line x1="{LABEL_W}" y1="{top - 4}" x2="{LABEL_W}" y2="{base_y}" stroke="{INK}"/>')
     out.append("</svg>")
     return "\n".join(out)
+
+
+def _bar_group(chart: Bars, i: int, y: int, bar_h: int, scale: tuple[float, float], total: float) -> list[str]:
+    """The bars of category ``i`` (side by side, or stacked with the total after them); ``scale`` is
+    the plot's width and the value at its right edge."""
+    out: list[str] = []
+    plot_w, scale_max = scale
+    cat, n_ser = chart.categories[i], len(chart.series)
+    x = float(LABEL_W)
+    for s, (name, values) in enumerate(chart.series):
+        w = plot_w * values[i] / scale_max
+        fill = colour(chart, s)
+        by = y if chart.stacked or n_ser == 1 else y + s * bar_h
+        if w > 0:
+            out.append(
+                f'<rect x="{x:.1f}" y="{by}" width="{w:.1f}" height="{bar_h - 2}" fill="{fill}">'
+                f"<title>{escape(f'{cat} · {name}: {_num(values[i])}')}</title></rect>"
+            )
+        if chart.stacked:
+            x += w
+        else:
+            out.append(
+                f'<text x="{LABEL_W + w + 4:.1f}" y="{by + bar_h - 4}" font-size="11" fill="{INK}">'
+                f"{_num(values[i])}</text>"
+            )
+    if chart.stacked:
+        out.append(f'<text x="{x + 4:.1f}" y="{y + bar_h - 4}" font-size="11" fill="{INK}">{_num(total)}</text>')
+    return out
 
 
 def lines_svg(chart: Lines, chart_id: str) -> str:

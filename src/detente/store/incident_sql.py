@@ -78,6 +78,25 @@ def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.astimezone(UTC).isoformat()
 
 
+def _facet_words(query: SearchQuery) -> list[str]:
+    """The facet filters as words of the full-text query."""
+    return [
+        facet_token(facet, value.lower() if facet == "sector" else value)
+        for facet, value in (("harm_type", query.harm_type), ("sector", query.sector),
+                             ("jurisdiction", query.jurisdiction))
+        if value
+    ]  # fmt: skip
+
+
+def _walkable(query: SearchQuery, in_text: bool) -> bool:
+    """Whether the newest-first path pays off: it walks incidents by date, so only when the filters
+    do not throw most of them away (none, or a date range)."""
+    walkable = not ((query.harm_type or query.sector or query.jurisdiction) and not in_text)
+    walkable = walkable and not (query.taxonomy or query.party)
+    walkable = walkable and not (query.severity or query.min_severity or query.category)
+    return walkable and query.critical_infrastructure is None
+
+
 class SQLIncidentIndex(ABC):
     """Index logic over a DB-API connection; see the drivers for the dialect hooks."""
 
@@ -224,24 +243,13 @@ class SQLIncidentIndex(ABC):
         args: list[Any] = []
         in_text = bool(terms) and not any_term  # facet filters become words of the full-text query
         if in_text:
-            terms = terms + [
-                facet_token(facet, value.lower() if facet == "sector" else value)
-                for facet, value in (("harm_type", query.harm_type), ("sector", query.sector),
-                                     ("jurisdiction", query.jurisdiction))
-                if value
-            ]  # fmt: skip
+            terms = terms + _facet_words(query)
         self._filters(query, where, args, facets=not in_text)  # filters first: cheap, often selective
-        # The newest-first path walks incidents by date, so it only pays off when the filters do
-        # not throw most of them away (none, or a date range).
-        walkable = not ((query.harm_type or query.sector or query.jurisdiction) and not in_text)
-        walkable = walkable and not (query.taxonomy or query.party)
-        walkable = walkable and not (query.severity or query.min_severity or query.category)
-        walkable = walkable and query.critical_infrastructure is None
         joins, score, order = "", "0.0", "d.occurred DESC, d.origin, d.incident_id"
         total: int | None = None
         if terms:
             matches = self._fts_count(terms, any_term=any_term)
-            if matches > self.COMMON and not any_term and walkable:
+            if matches > self.COMMON and not any_term and _walkable(query, in_text):
                 # Words found in thousands of incidents rank nearly alike: list them newest first,
                 # probing the full-text index row by row (a few probes, not ranking every match).
                 joins, probe, probe_args, order = self._fts_common(terms, any_term=any_term)
@@ -256,20 +264,24 @@ class SQLIncidentIndex(ABC):
                 total = matches  # words only: the full-text index counted them
         sql_where = " AND ".join(where) or "1 = 1"
         exact = True
-        if total is None and score == "0.0" and terms:
-            # Common words and a filter: count up to a cap (each match costs an index probe).
-            capped = self._exec(
-                f"SELECT COUNT(*) FROM (SELECT 1 FROM @inc_docs d {joins} WHERE {sql_where} LIMIT ?) AS c",
-                [*args, self.COUNT_CAP + 1],
-            ).fetchone()[0]
-            total, exact = min(int(capped), self.COUNT_CAP), int(capped) <= self.COUNT_CAP
-        elif total is None:
-            total = self._exec(f"SELECT COUNT(*) FROM @inc_docs d {joins} WHERE {sql_where}", args).fetchone()[0]
+        if total is None:
+            total, exact = self._count(joins, sql_where, args, capped=score == "0.0" and bool(terms))
         rows = self._exec(
             f"SELECT {_SELECT}, {score} FROM @inc_docs d {joins} WHERE {sql_where} ORDER BY {order} LIMIT ? OFFSET ?",
             [*args, query.limit, query.offset],
         ).fetchall()
         return SearchPage(int(total), [self._hit(r) for r in rows], exact)
+
+    def _count(self, joins: str, sql_where: str, args: list[Any], *, capped: bool) -> tuple[int, bool]:
+        """How many incidents match, and whether that is exact."""
+        if capped:
+            # Common words and a filter: count up to a cap (each match costs an index probe).
+            found = self._exec(
+                f"SELECT COUNT(*) FROM (SELECT 1 FROM @inc_docs d {joins} WHERE {sql_where} LIMIT ?) AS c",
+                [*args, self.COUNT_CAP + 1],
+            ).fetchone()[0]
+            return min(int(found), self.COUNT_CAP), int(found) <= self.COUNT_CAP
+        return self._exec(f"SELECT COUNT(*) FROM @inc_docs d {joins} WHERE {sql_where}", args).fetchone()[0], True
 
     def _filters(self, query: SearchQuery, where: list[str], args: list[Any], *, facets: bool = True) -> None:
         if query.occurred_from:

@@ -67,31 +67,12 @@ def parse_policy(text: str) -> Policy:
             if word == "log" and len(args) in (1, 2):
                 policy.logs.append((VerifierKey.parse(args[0]), args[1] if len(args) == 2 else None))
             elif word == "witness" and len(args) in (2, 3):
-                name = args[0]
-                if name in policy.witnesses or name in policy.groups:
-                    raise MalformedPolicy(f"line {number}: {name!r} is defined twice")
-                vk = VerifierKey.parse(args[1])
-                if vk.sig_type != SIG_COSIGNATURE_V1:
-                    raise MalformedPolicy(f"line {number}: witness {name!r} needs a cosigner key (type 0x04)")
-                policy.witnesses[name] = (vk, args[2] if len(args) == 3 else None)
+                _witness(policy, number, args)
             elif word == "group" and len(args) >= 3:
-                name, k, members = args[0], args[1], tuple(args[2:])
-                if name in policy.witnesses or name in policy.groups:
-                    raise MalformedPolicy(f"line {number}: {name!r} is defined twice")
-                for m in members:
-                    if m not in policy.witnesses and m not in policy.groups:
-                        raise MalformedPolicy(f"line {number}: unknown member {m!r} (define it first)")
-                number_k = int(k) if k.isascii() and k.isdigit() and len(k) < 6 else -1  # never int() of 5,000 digits
-                threshold = len(members) if k == "all" else 1 if k == "any" else number_k
-                if not 1 <= threshold <= len(members):
-                    raise MalformedPolicy(f"line {number}: threshold {k!r} must be all, any or 1..{len(members)}")
-                policy.groups[name] = Group(name, threshold, members)
+                _group(policy, number, args)
             elif word == "quorum" and len(args) == 1 and not quorum_seen:
                 quorum_seen = True
-                if args[0] != "none":
-                    if args[0] not in policy.groups and args[0] not in policy.witnesses:
-                        raise MalformedPolicy(f"line {number}: quorum names unknown {args[0]!r}")
-                    policy.quorum = args[0]
+                _quorum(policy, number, args[0])
             else:
                 raise MalformedPolicy(f"line {number}: cannot read {line[:60]!r}")
         except MalformedKey as exc:
@@ -99,3 +80,40 @@ def parse_policy(text: str) -> Policy:
     if not quorum_seen:
         raise MalformedPolicy("policy has no quorum line")
     return policy
+
+
+def _new_name(policy: Policy, number: int, name: str) -> None:
+    if name in policy.witnesses or name in policy.groups:
+        raise MalformedPolicy(f"line {number}: {name!r} is defined twice")
+
+
+def _witness(policy: Policy, number: int, args: list[str]) -> None:
+    """``witness <name> <vkey> [<url>]``"""
+    name = args[0]
+    _new_name(policy, number, name)
+    vk = VerifierKey.parse(args[1])
+    if vk.sig_type != SIG_COSIGNATURE_V1:
+        raise MalformedPolicy(f"line {number}: witness {name!r} needs a cosigner key (type 0x04)")
+    policy.witnesses[name] = (vk, args[2] if len(args) == 3 else None)
+
+
+def _group(policy: Policy, number: int, args: list[str]) -> None:
+    """``group <name> <all|any|k> <member>...``, each member defined on an earlier line."""
+    name, k, members = args[0], args[1], tuple(args[2:])
+    _new_name(policy, number, name)
+    for m in members:
+        if m not in policy.witnesses and m not in policy.groups:
+            raise MalformedPolicy(f"line {number}: unknown member {m!r} (define it first)")
+    number_k = int(k) if k.isascii() and k.isdigit() and len(k) < 6 else -1  # never int() of 5,000 digits
+    threshold = len(members) if k == "all" else 1 if k == "any" else number_k
+    if not 1 <= threshold <= len(members):
+        raise MalformedPolicy(f"line {number}: threshold {k!r} must be all, any or 1..{len(members)}")
+    policy.groups[name] = Group(name, threshold, members)
+
+
+def _quorum(policy: Policy, number: int, name: str) -> None:
+    """``quorum <name>|none``"""
+    if name != "none":
+        if name not in policy.groups and name not in policy.witnesses:
+            raise MalformedPolicy(f"line {number}: quorum names unknown {name!r}")
+        policy.quorum = name

@@ -173,14 +173,7 @@ def verify_consistency(size1: int, size2: int, root1: bytes, root2: bytes, proof
     if size1 < 0 or size2 < size1:
         raise ConsistencyError(f"size {size1} cannot be a prefix of size {size2}")
     if size1 == size2:
-        # As transparency-dev/merkle: equal sizes are consistent iff the proof is empty and the
-        # roots are equal (an empty tree's root must also be SHA-256 of nothing).
-        if proof:
-            raise ConsistencyError("equal sizes need an empty consistency proof")
-        if root1 != root2:
-            raise ConsistencyError(f"two different roots for the same size {size1}")
-        if size1 == 0 and root1 != EMPTY_ROOT:
-            raise ConsistencyError("the root of the empty tree must be SHA-256 of nothing")
+        _verify_same_size(size1, root1, root2, proof)
         return
     _check_hash(root1, "first root", ConsistencyError)
     _check_hash(root2, "second root", ConsistencyError)
@@ -194,6 +187,25 @@ def verify_consistency(size1: int, size2: int, root1: bytes, root2: bytes, proof
         return
     if not proof:
         raise ConsistencyError("consistency proof is empty")
+    fr, sr = _roots_from_consistency(size1, size2, root1, proof)
+    if fr != root1 or sr != root2:
+        raise ConsistencyError(f"consistency proof does not link the roots of sizes {size1} and {size2}")
+
+
+def _verify_same_size(size: int, root1: bytes, root2: bytes, proof: Sequence[bytes]) -> None:
+    # As transparency-dev/merkle: equal sizes are consistent iff the proof is empty and the
+    # roots are equal (an empty tree's root must also be SHA-256 of nothing).
+    if proof:
+        raise ConsistencyError("equal sizes need an empty consistency proof")
+    if root1 != root2:
+        raise ConsistencyError(f"two different roots for the same size {size}")
+    if size == 0 and root1 != EMPTY_ROOT:
+        raise ConsistencyError("the root of the empty tree must be SHA-256 of nothing")
+
+
+def _roots_from_consistency(size1: int, size2: int, root1: bytes, proof: Sequence[bytes]) -> tuple[bytes, bytes]:
+    """The two roots a non-empty consistency proof leads to (RFC 9162 section 2.1.4.2), for
+    ``0 < size1 < size2``; raises when the proof is too long or too short."""
     path = list(proof)
     if size1 & (size1 - 1) == 0:  # exact power of two: first_hash is the first node
         path.insert(0, root1)
@@ -218,5 +230,4 @@ def verify_consistency(size1: int, size2: int, root1: bytes, root2: bytes, proof
         sn >>= 1
     if sn != 0:
         raise ConsistencyError("consistency proof is shorter than needed")
-    if fr != root1 or sr != root2:
-        raise ConsistencyError(f"consistency proof does not link the roots of sizes {size1} and {size2}")
+    return fr, sr
