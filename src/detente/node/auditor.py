@@ -101,7 +101,6 @@ def run_audit(
     """Audit every log in ``policy``; ``records`` names (origin, index) pairs whose inclusion is
     also proved from the log's own hash tiles against its signed checkpoint."""
     state = _load_state(state_path)
-    witnesses = {name: verifier_for(vk) for name, (vk, _) in policy.witnesses.items()}
     by_origin: dict[str, tuple[VerifierKey, PeerClient]] = {}
     audits: list[LogAudit] = []
     refs: list[tuple[str, str, int, str]] = []  # (from, origin, index, leaf hash)
@@ -122,6 +121,23 @@ def run_audit(
             continue
         if checked is not None:
             verified.append((audit, *checked))
+    _check_quorum(policy, verified)
+    result = AuditResult(audits)
+    sizes = {a.origin: a.size for a in audits}
+    _check_references(result, refs, by_origin, sizes)
+    roots = {a.origin: a.root for a in audits}
+    for origin, index in records:
+        _check_inclusion(result, origin, index, by_origin, sizes, roots)
+    for _, client in by_origin.values():
+        client.close()
+    if state_path is not None and result.clean:
+        state_path.write_text(json.dumps(new_state, indent=1))
+    return result
+
+
+def _check_quorum(policy: Policy, verified: list[tuple[LogAudit, bytes, KeyHistory]]) -> None:
+    """Each verified log's witnesses whose cosignatures verify, and whether the policy's quorum is met."""
+    witnesses = {name: verifier_for(vk) for name, (vk, _) in policy.witnesses.items()}
     # A witness whose key is a party's log key (type 0x04 form) follows that party's rotations.
     for _audit, _, history in verified:
         for name, w in list(witnesses.items()):
@@ -135,9 +151,16 @@ def run_audit(
             policy.check(audit.cosigned_by)
         except DetenteError as exc:
             audit.problems.append(exc.message)
-    result = AuditResult(audits)
+
+
+def _check_references(
+    result: AuditResult,
+    refs: list[tuple[str, str, int, str]],
+    by_origin: dict[str, tuple[VerifierKey, PeerClient]],
+    sizes: dict[str, int],
+) -> None:
+    """Every cross-log reference must name the exact leaf an audited log holds, within its verified size."""
     bundles: dict[tuple[str, int], list[bytes]] = {}
-    sizes = {a.origin: a.size for a in audits}
     for source, origin, index, expected in refs:
         result.references += 1
         if origin not in by_origin:
@@ -152,26 +175,31 @@ def run_audit(
             bundles[key] = client.entries(index - index % 256, min(index - index % 256 + 256, sizes[origin]))
         if leaf_hash(bundles[key][index % 256]).hex() != expected:
             result.problems.append(f"{source} refers to {origin}#{index} with a leaf hash the log does not hold")
-    for origin, index in records:
-        result.inclusions += 1
-        if origin not in by_origin or index >= sizes.get(origin, 0):
-            result.problems.append(f"record {origin}#{index} is not in an audited log's verified range")
-            continue
-        _, client = by_origin[origin]
-        size = sizes[origin]
-        try:
-            root = tree_root(size, client.fetch_nodes(size))
-            leaf = leaf_hash(client.entries(index, index + 1)[0])
-            verify_inclusion(leaf, index, size, inclusion_proof(index, size, client.fetch_nodes(size)), root)
-            if root != bytes.fromhex(next(a.root for a in audits if a.origin == origin)):
-                raise VerificationError("the hash tiles do not produce the signed root")
-        except DetenteError as exc:
-            result.problems.append(f"inclusion of {origin}#{index}: {exc.message}")
-    for _, client in by_origin.values():
-        client.close()
-    if state_path is not None and result.clean:
-        state_path.write_text(json.dumps(new_state, indent=1))
-    return result
+
+
+def _check_inclusion(
+    result: AuditResult,
+    origin: str,
+    index: int,
+    by_origin: dict[str, tuple[VerifierKey, PeerClient]],
+    sizes: dict[str, int],
+    roots: dict[str, str],
+) -> None:
+    """Prove record ``origin#index`` is in its log from the log's own hash tiles and signed root."""
+    result.inclusions += 1
+    if origin not in by_origin or index >= sizes.get(origin, 0):
+        result.problems.append(f"record {origin}#{index} is not in an audited log's verified range")
+        return
+    _, client = by_origin[origin]
+    size = sizes[origin]
+    try:
+        root = tree_root(size, client.fetch_nodes(size))
+        leaf = leaf_hash(client.entries(index, index + 1)[0])
+        verify_inclusion(leaf, index, size, inclusion_proof(index, size, client.fetch_nodes(size)), root)
+        if root != bytes.fromhex(roots[origin]):
+            raise VerificationError("the hash tiles do not produce the signed root")
+    except DetenteError as exc:
+        result.problems.append(f"inclusion of {origin}#{index}: {exc.message}")
 
 
 def _history(vk: VerifierKey, old: dict[str, Any]) -> KeyHistory:

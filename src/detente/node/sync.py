@@ -65,6 +65,31 @@ DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 """How many bytes of a peer's entries one sync holds before it gives up (``sync_max_bytes``)."""
 
 
+@dataclass
+class _Budget:
+    """What one sync may hold and take; past either it fails and nothing is mirrored."""
+
+    origin: str
+    old_size: int
+    max_bytes: int
+    max_seconds: float
+    deadline: float
+    held: int = 0
+
+    def spend(self, size: int) -> None:
+        self.held += size
+        if self.held > self.max_bytes:
+            raise SyncBudgetExceeded(
+                f"{self.origin!r} has over {self.max_bytes} bytes of new entries since size {self.old_size}",
+                hint="nothing was mirrored; raise sync_max_bytes in detente.toml if this peer's backlog is genuine",
+            )
+        if time.monotonic() > self.deadline:
+            raise SyncBudgetExceeded(
+                f"sync of {self.origin!r} took over {self.max_seconds:g}s",
+                hint="nothing was mirrored; the next pull starts again from the same size",
+            )
+
+
 def _open_checkpoint(note: bytes, history: KeyHistory, size: int) -> VerifiedCheckpoint | None:
     """The checkpoint, verified with ``K(size)``; ``None`` if a key revoked at that size signed it."""
     try:
@@ -139,19 +164,9 @@ def sync_peer(
     entries: list[bytes] = []
     opened = []
     events: list[KeyEvent] = []
-    held = 0
+    budget = _Budget(origin, old.size, max_bytes, max_seconds, deadline)
     for i, entry in client.iter_entries(old.size, claimed.size):
-        held += len(entry)
-        if held > max_bytes:
-            raise SyncBudgetExceeded(
-                f"{origin!r} has over {max_bytes} bytes of new entries since size {old.size}",
-                hint="nothing was mirrored; raise sync_max_bytes in detente.toml if this peer's backlog is genuine",
-            )
-        if time.monotonic() > deadline:
-            raise SyncBudgetExceeded(
-                f"sync of {origin!r} took over {max_seconds:g}s",
-                hint="nothing was mirrored; the next pull starts again from the same size",
-            )
+        budget.spend(len(entry))
         try:
             item = history.open_entry(entry, i)
             applied = history.apply(i, item.record)

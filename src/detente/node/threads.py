@@ -19,7 +19,16 @@ from detente.node.sequencer import Sequenced
 from detente.node.tilelog import TileLog
 from detente.node.writer import Writer
 from detente.protocol.agreement import Agreement
-from detente.protocol.threads import WITHHELD, Action, Logged, evaluate
+from detente.protocol.threads import (
+    WITHHELD,
+    Action,
+    Logged,
+    Obligation,
+    Thread,
+    WithheldCount,
+    evaluate,
+    withheld_counts,
+)
 from detente.records.catalogue import ANSWER_TYPES, DEADLINE_MISSED, ESCALATION
 from detente.records.record import Record
 from detente.records.ref import RecordRef
@@ -207,8 +216,6 @@ class ProtocolDesk:
     ) -> tuple[int, list[dict[str, object]]]:
         """The number of threads :meth:`inbox` would list, and the page ``offset`` … ``offset +
         limit`` of them (only that page is turned into answers)."""
-        from detente.protocol.threads import Thread, withheld_counts
-
         now = datetime.fromtimestamp(self.clock(), UTC)
         me = self.me
         records = self.records.protocol()
@@ -222,47 +229,35 @@ class ProtocolDesk:
             threads += [Thread(x, []) for x in records if x.record.type == WITHHELD and not x.record.to]
         withheld = withheld_counts(records, self.agreement)
         threads.sort(key=lambda t: t.subject.record.issued, reverse=True)
-        out: list[dict[str, object]] = []
-        for thread in threads[offset : None if limit is None else offset + limit]:
-            rec = thread.subject.record
-            code = rec.body.get("code") if isinstance(rec.body.get("code"), str) else None
-            matched = self.agreement.code_meaning(code) if code else None
-            quota = withheld.get(thread.subject.key)
-            findings = [*thread.findings, *(["over-quota"] if quota and quota.over_quota else [])]
-            out.append(
-                {
-                    "origin": thread.subject.origin,
-                    "index": thread.subject.index,
-                    "leaf_hash": thread.subject.leaf_hash,
-                    "type": rec.type,
-                    "from": thread.sender,
-                    "to": list(rec.to),
-                    "issued": rec.issued.isoformat(),
-                    "incoming": me in rec.to,
-                    "priority": rec.body.get("priority"),
-                    "code": code,
-                    "code_matched": matched[0] if matched else None,
-                    "code_meaning": matched[1] if matched else None,
-                    "text": rec.text.model_dump(mode="json") if rec.text else None,
-                    "states": {p: thread.state(p).value for p in rec.to},
-                    "obligations": [
-                        {
-                            "party": o.party,
-                            "kind": o.kind,
-                            "due": o.due.isoformat(),
-                            "met_at": o.met_at.isoformat() if o.met_at else None,
-                            "missed": o.missed(now),
-                            "seconds_left": max(0.0, (o.due - now).total_seconds()) if o.met_at is None else 0.0,
-                        }
-                        for o in thread.obligations
-                    ],
-                    "findings": findings,
-                    "quota": quota.as_dict() if quota else None,
-                    "agreement": thread.agreement_id(self.agreement),
-                    "escalations": sorted(thread.escalations or ()),
-                }
-            )
-        return len(threads), out
+        page = threads[offset : None if limit is None else offset + limit]
+        return len(threads), [self._inbox_row(t, withheld.get(t.subject.key), now) for t in page]
+
+    def _inbox_row(self, thread: Thread, quota: WithheldCount | None, now: datetime) -> dict[str, object]:
+        """One thread as the inbox shows it: who, what, each recipient's state and clock, findings."""
+        rec = thread.subject.record
+        code = rec.body.get("code") if isinstance(rec.body.get("code"), str) else None
+        matched = self.agreement.code_meaning(code) if code else None
+        return {
+            "origin": thread.subject.origin,
+            "index": thread.subject.index,
+            "leaf_hash": thread.subject.leaf_hash,
+            "type": rec.type,
+            "from": thread.sender,
+            "to": list(rec.to),
+            "issued": rec.issued.isoformat(),
+            "incoming": self.me in rec.to,
+            "priority": rec.body.get("priority"),
+            "code": code,
+            "code_matched": matched[0] if matched else None,
+            "code_meaning": matched[1] if matched else None,
+            "text": rec.text.model_dump(mode="json") if rec.text else None,
+            "states": {p: thread.state(p).value for p in rec.to},
+            "obligations": [_obligation_row(o, now) for o in thread.obligations],
+            "findings": [*thread.findings, *(["over-quota"] if quota and quota.over_quota else [])],
+            "quota": quota.as_dict() if quota else None,
+            "agreement": thread.agreement_id(self.agreement),
+            "escalations": sorted(thread.escalations or ()),
+        }
 
     def _remind(self, action: Action, subject: RecordRef) -> None:
         key = (subject.origin, subject.index, action.obligation)
@@ -275,3 +270,14 @@ class ProtocolDesk:
                 deadline=action.obligation,
                 due=action.due.isoformat(),
             )
+
+
+def _obligation_row(o: Obligation, now: datetime) -> dict[str, object]:
+    return {
+        "party": o.party,
+        "kind": o.kind,
+        "due": o.due.isoformat(),
+        "met_at": o.met_at.isoformat() if o.met_at else None,
+        "missed": o.missed(now),
+        "seconds_left": max(0.0, (o.due - now).total_seconds()) if o.met_at is None else 0.0,
+    }
