@@ -105,3 +105,37 @@ def test_records_are_indexed_by_origin_index_and_type_with_their_quarantine(node
     assert node_store.quarantined(b)[0] == 0
     assert node_store.quarantined(a, start=0, end=2)[0] == 0 and node_store.quarantined(a, start=2, end=3)[0] == 1
     assert node_store.quarantined(limit=0) == (1, [])
+
+
+def test_threads_page_newest_first_replies_are_found_and_settled_threads_drop_out(node_store: NodeStore) -> None:
+    from detente.store.node_protocol import RecordRow, ThreadMark
+
+    a, b = "us.example/log", "cn.example/log"
+    node_store.add_records(
+        [
+            RecordRow(a, 0, "00" * 32, "t/notice", b"{}", thread=ThreadMark("2026-01-01T00:00:00.000000Z", True)),
+            RecordRow(a, 1, "11" * 32, "t/notice", b"{}", thread=ThreadMark("2026-01-03T00:00:00.000000Z", True)),
+            RecordRow(a, 2, "22" * 32, "t/notice", b"{}", thread=ThreadMark("2026-01-02T00:00:00.000000Z", False)),
+            RecordRow(b, 0, "33" * 32, "t/receipt", b"{}", refs=((a, 0),)),
+            RecordRow(b, 1, "44" * 32, "t/ack", b"{}", refs=((a, 0), (a, 1))),
+            RecordRow(b, 2, "55" * 32, "t/ack", b"{}", problem="bad", refs=((a, 1),)),  # quarantined: never a reply
+            RecordRow(
+                b,
+                3,
+                "66" * 32,
+                "t/notice",
+                b"{}",
+                problem="bad",
+                thread=ThreadMark("2026-01-04T00:00:00.000000Z", True),
+            ),
+        ]
+    )
+    count, rows = node_store.threads()
+    assert count == 2 and [(r.origin, r.index) for r in rows] == [(a, 1), (a, 0)]  # newest first, mine only
+    assert [(r.origin, r.index) for r in node_store.threads(limit=1, offset=1)[1]] == [(a, 0)]
+    assert [(r.origin, r.index) for r in node_store.referrers([(a, 0), (a, 1)])] == [(b, 0), (b, 1)]
+    assert [(r.origin, r.index) for r in node_store.referrers([(a, 1)])] == [(b, 1)]
+    assert node_store.referrers([]) == []
+    node_store.settle([(a, 1)])
+    assert [(r.origin, r.index) for r in node_store.threads(unsettled=True)[1]] == [(a, 0)]
+    assert node_store.threads()[0] == 2  # a settled thread is still listed

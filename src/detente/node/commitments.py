@@ -29,7 +29,8 @@ from detente.commitments.model import (
     document_digest,
 )
 from detente.errors import LogNotFound, MalformedRecord
-from detente.node.desk import Desk
+from detente.node.desk import Desk, well_formed
+from detente.protocol.threads import COMMITMENT_TYPES
 from detente.records.ref import RecordRef
 from detente.records.text import BilingualText
 
@@ -38,7 +39,9 @@ __all__ = ["CommitmentDesk"]
 
 class CommitmentDesk(Desk):
     def ledger(self) -> Ledger:
-        items = [(x.origin, x.index, x.leaf_hash, x.record) for x in self.protocol_records()]
+        items = [
+            (x.origin, x.index, x.leaf_hash, x.record) for x in well_formed(self.node.records_of(COMMITMENT_TYPES))
+        ]
         return Ledger.from_records(items)
 
     def _version(self, ledger: Ledger, document_id: str, version: int) -> Version:

@@ -38,7 +38,6 @@ class Receipts:
         self.alerts = alerts
         self.clock = clock
         self._lock = threading.Lock()
-        self._receipted: set[tuple[str, int]] | None = None  # (origin, index) this party has receipted
 
     def issue(self, row: PeerRow) -> int:
         """Append an automatic receipt for every mirrored record of ``row`` addressed to us.
@@ -49,46 +48,41 @@ class Receipts:
         bench/load_bench.py). A quarantined record gets no receipt: it is not a valid record.
         """
         with self._lock:  # two syncs of one peer (a push and the periodic pull) must not both issue
-            if self._receipted is None:  # receipts already in the own log: a failed window is not re-issued
-                self._receipted = {
-                    (ref.origin, ref.index)
-                    for x in self.records.of_type([RECEIPT])
-                    if x.origin == self.me
-                    for ref in x.record.refs
-                }
-            return self._issue(row, self._receipted)
+            self.records.catch_up()  # receipts already in the own log are indexed: none is issued twice
+            return self._issue(row)
 
-    def _issue(self, row: PeerRow, receipted: set[tuple[str, int]]) -> int:
+    def _issue(self, row: PeerRow) -> int:
         cursor_name = f"receipts:{row.name}"
         mirror = self.peers.mirror(row)
         start = self.state.get_cursor(cursor_name)
         issued = 0
+        done: set[tuple[str, int]] = set()  # receipted in this call (the index catches up on the next)
         for begin in range(start, mirror.size, 256):
             end = min(begin + 256, mirror.size)
             for item in self.records.mirrored(mirror, begin, end):
-                if (item.origin, item.index) in receipted:
+                if self.me not in item.record.to or item.record.type == RECEIPT:  # no receipts of receipts
                     continue
-                if self.me in item.record.to and item.record.type != RECEIPT:  # no receipts of receipts
-                    now = datetime.fromtimestamp(self.clock(), UTC)
-                    ref = RecordRef(origin=item.origin, index=item.index, leaf_hash=item.leaf_hash, rel="receipt-of")
-                    self.writer.append(
-                        Record(
-                            type=RECEIPT,
-                            party=self.me,
-                            issued=now,
-                            body={"received_at": now.isoformat()},
-                            to=(item.origin,),
-                            refs=(ref,),
-                        )
-                    )
-                    receipted.add((item.origin, item.index))
-                    issued += 1
-                    self.alerts.alert(
-                        "arrival",
-                        origin=item.origin,
-                        index=item.index,
-                        type=item.record.type,
-                        priority=item.record.body.get("priority"),
-                    )
+                if (item.origin, item.index) in done or self.records.receipted(item.origin, item.index, self.me):
+                    continue  # a window that failed half-way, or two syncs at once: never a second receipt
+                now = datetime.fromtimestamp(self.clock(), UTC)
+                ref = RecordRef(origin=item.origin, index=item.index, leaf_hash=item.leaf_hash, rel="receipt-of")
+                record = Record(
+                    type=RECEIPT,
+                    party=self.me,
+                    issued=now,
+                    body={"received_at": now.isoformat()},
+                    to=(item.origin,),
+                    refs=(ref,),
+                )
+                self.writer.append(record)
+                done.add((item.origin, item.index))
+                issued += 1
+                self.alerts.alert(
+                    "arrival",
+                    origin=item.origin,
+                    index=item.index,
+                    type=item.record.type,
+                    priority=item.record.body.get("priority"),
+                )
             self.state.set_cursor(cursor_name, end)
         return issued

@@ -1,10 +1,10 @@
 """The records a node holds (its own log and its mirrors), indexed in its store.
 
 Every entry is parsed once, when it is first seen, and indexed in the node store by origin, index
-and type (:meth:`~detente.store.node_protocol.NodeStore.add_records`); reads are queries. Only the
-records the protocol engine evaluates on every tick (:data:`~detente.protocol.threads.PROTOCOL_TYPES`)
-are also kept parsed in memory; incidents, evaluation samples, rule packs and the rest are read from
-the store when a desk asks for them, so memory does not grow with them.
+and type (:meth:`~detente.store.node_protocol.NodeStore.add_records`), with the records it refers
+to and, for a record that opens a protocol thread, the thread's time and whether this party is in
+it; reads are queries, and nothing is kept in memory between them. The protocol loop reads only the
+threads not yet settled and the records that refer to them; the inbox reads one page of threads.
 
 Schemas at the border: a mirrored record that does not validate against the catalogue schema of
 its type is quarantined. Its entry stays in the mirror, which is append-only and verifiable, and
@@ -16,16 +16,17 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Collection, Iterable
+from datetime import UTC, datetime
 
 from detente.crypto.dsse import Envelope
 from detente.errors import DetenteError
 from detente.node.peers import Peers
 from detente.node.sync import SyncResult
 from detente.node.tilelog import TileLog
-from detente.protocol.threads import PROTOCOL_TYPES, Logged
-from detente.records.catalogue import validate_record
+from detente.protocol.threads import COMMITMENT_TYPES, PROTOCOL_TYPES, WITHHELD, Logged, opens_thread
+from detente.records.catalogue import RECEIPT, validate_record
 from detente.records.record import Record
-from detente.store.node_protocol import NodeStore, RecordRow
+from detente.store.node_protocol import NodeStore, RecordRow, ThreadMark
 from detente.tlog.hashing import leaf_hash
 
 __all__ = ["RecordBook"]
@@ -41,8 +42,6 @@ class RecordBook:
         self.peers = peers
         self.state = state
         self._lock = threading.Lock()
-        self._protocol: dict[str, list[Logged]] = {}
-        """Per origin, the admitted records of the protocol's types, parsed, in log order."""
 
     # --- indexing ---------------------------------------------------------------------------
 
@@ -63,35 +62,33 @@ class RecordBook:
 
     def _index(self, origin: str, items: Iterable[tuple[Logged, bytes]]) -> None:
         """Index parsed records (under ``_lock``); each with the payload bytes the party signed."""
-        own = origin == self._own().origin
+        me = self._own().origin
         rows = []
-        kept = self._protocol.setdefault(origin, [])
         for item, payload in items:
+            rec = item.record
             problem = None
             try:
-                validate_record(item.record)
+                validate_record(rec)
             except DetenteError as exc:
-                problem = f"{item.record.type}: {exc.message}"[:500]
-                if not own:
+                problem = f"{rec.type}: {exc.message}"[:500]
+                if origin != me:
                     log.warning("quarantine origin=%s index=%d reason=%s", origin, item.index, exc.message)
-            rows.append(RecordRow(origin, item.index, item.leaf_hash, item.record.type, payload, problem))
-            if problem is None and item.record.type in PROTOCOL_TYPES:
-                kept.append(item)
+            thread = None
+            if opens_thread(rec) or (
+                rec.type == WITHHELD and not rec.to
+            ):  # a withheld notice: seen by all, owes nothing
+                involved = origin == me or me in rec.to or not rec.to
+                thread = ThreadMark(_sortable(rec.issued), involved, settled=not rec.to)
+            refs = tuple((r.origin, r.index) for r in rec.refs)
+            rows.append(RecordRow(origin, item.index, item.leaf_hash, rec.type, payload, problem, refs, thread))
         if rows:
             self.state.add_records(rows)
-
-    def _load(self, origin: str) -> None:
-        """The protocol's records of ``origin`` from the index, once per process (under ``_lock``)."""
-        if origin not in self._protocol:
-            rows = self.state.records(origin, types=PROTOCOL_TYPES)
-            self._protocol[origin] = [_parse(r) for r in rows]
 
     def catch_up(self) -> list[TileLog]:
         """Index every entry not indexed yet, of the own log and every followed mirror; the logs."""
         logs = self._logs()
         with self._lock:
             for tlog in logs:
-                self._load(tlog.origin)
                 start = self.state.indexed_size(tlog.origin)
                 for begin in range(start, tlog.size, _CHUNK):
                     end = min(begin + _CHUNK, tlog.size)
@@ -111,7 +108,6 @@ class RecordBook:
         if not result.opened:
             return
         with self._lock:
-            self._load(result.origin)
             if self.state.indexed_size(result.origin) != result.old_size:
                 return  # catch_up will read them from the mirror
             self._index(
@@ -125,20 +121,38 @@ class RecordBook:
     # --- reading ----------------------------------------------------------------------------
 
     def protocol(self) -> list[Logged]:
-        """The admitted records the protocol engine evaluates, own log first, each log in order."""
-        logs = self.catch_up()
-        with self._lock:
-            return [x for tlog in logs for x in self._protocol.get(tlog.origin, [])]
+        """Every admitted record of the protocol's types (read from the store for this call)."""
+        return self.of_type(PROTOCOL_TYPES)
 
     def of_type(self, types: Collection[str] | None = None) -> list[Logged]:
         """Admitted records (of ``types``; every type when ``None``), own log first, each in order.
         Read from the store: a call holds them, the node does not."""
         logs = self.catch_up()
-        if types is not None and set(types) <= PROTOCOL_TYPES:
-            wanted = set(types)
-            with self._lock:
-                return [x for tlog in logs for x in self._protocol.get(tlog.origin, []) if x.record.type in wanted]
         return [_parse(r) for tlog in logs for r in self.state.records(tlog.origin, types=types)]
+
+    def threads(
+        self, *, unsettled: bool = False, limit: int | None = None, offset: int = 0
+    ) -> tuple[int, list[Logged]]:
+        """How many threads this party is in (only unsettled ones, if asked) and their opening
+        records, newest first, ``offset`` … ``offset + limit``."""
+        self.catch_up()
+        count, rows = self.state.threads(unsettled=unsettled, limit=limit, offset=offset)
+        return count, [_parse(r) for r in rows]
+
+    def with_replies(self, subjects: list[Logged]) -> list[Logged]:
+        """``subjects``, every admitted record that refers to one of them, and the commitment
+        records (which decide the agreement a thread runs under): all :func:`evaluate` needs."""
+        keys = [(x.origin, x.index) for x in subjects]
+        replies = [_parse(r) for r in self.state.referrers(keys)]
+        return [*subjects, *replies, *self.of_type(COMMITMENT_TYPES)]
+
+    def receipted(self, origin: str, index: int, me: str) -> bool:
+        """Whether ``me`` has logged a receipt for ``origin#index`` (as far as the index knows)."""
+        return any(r.origin == me and r.type == RECEIPT for r in self.state.referrers([(origin, index)]))
+
+    def settle(self, keys: list[tuple[str, int]]) -> None:
+        """These threads have every obligation met: the protocol loop need not read them again."""
+        self.state.settle(keys)
 
     def all(self) -> list[Logged]:
         """Every admitted record of every log held (read from the store: use :meth:`of_type`)."""
@@ -169,6 +183,10 @@ class RecordBook:
         """Index → why, for the quarantined records of ``origin`` in ``start`` … ``end``."""
         _, rows = self.state.quarantined(origin, start=start, end=end, limit=end - start)
         return {r.index: r.problem or "" for r in rows}
+
+
+def _sortable(when: datetime) -> str:
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _parse(row: RecordRow) -> Logged:

@@ -22,6 +22,7 @@ from detente.protocol.agreement import Agreement
 from detente.protocol.threads import (
     WITHHELD,
     Action,
+    Evaluation,
     Logged,
     Obligation,
     Thread,
@@ -62,6 +63,8 @@ class ProtocolDesk:
         self.alerts = alerts
         self.clock = clock
         self._reminded: set[tuple[str, int, str]] = set()
+        self.examined = 0
+        """How many records the last evaluation read (the unsettled threads and their replies)."""
 
     def run_once(self) -> list[Action]:
         """One turn of the protocol loop (see :meth:`run_protocol`)."""
@@ -71,7 +74,7 @@ class ProtocolDesk:
         """Evaluate every thread we are part of and carry out what is due: record misses,
         escalate, and alert on reminders. Returns the actions taken."""
         now = datetime.fromtimestamp(self.clock(), UTC)
-        evaluation = evaluate(self.records.protocol(), self.agreement, now, self.me)
+        evaluation = self._evaluate_unsettled(now)
         for action in evaluation.actions:
             subject = RecordRef(
                 origin=action.subject.origin,
@@ -217,20 +220,32 @@ class ProtocolDesk:
         """The number of threads :meth:`inbox` would list, and the page ``offset`` … ``offset +
         limit`` of them (only that page is turned into answers)."""
         now = datetime.fromtimestamp(self.clock(), UTC)
-        me = self.me
-        records = self.records.protocol()
-        threads = [
-            t
-            for t in evaluate(records, self.agreement, now, me).threads
-            if (me == t.sender or me in t.subject.record.to)
-            and not (open_only and all(o.met_at is not None for o in t.obligations))
+        if open_only:
+            self._evaluate_unsettled(now)  # settle what the last tick has not seen yet, so the count is exact
+        total, subjects = self.records.threads(unsettled=open_only, limit=limit, offset=offset)
+        by_key = {
+            t.subject.key: t
+            for t in evaluate(self.records.with_replies(subjects), self.agreement, now, self.me).threads
+        }
+        withheld = withheld_counts(self.records.of_type([WITHHELD]), self.agreement)
+        threads = [by_key.get(x.key) or Thread(x, []) for x in subjects]  # a withheld notice owes nothing
+        return total, [self._inbox_row(t, withheld.get(t.subject.key), now) for t in threads]
+
+    def _evaluate_unsettled(self, now: datetime) -> Evaluation:
+        """Evaluate the threads this party is in that are not settled (read with their replies from
+        the store), and settle those whose every obligation is now met."""
+        _, subjects = self.records.threads(unsettled=True)
+        records = self.records.with_replies(subjects)
+        self.examined = len(records)
+        evaluation = evaluate(records, self.agreement, now, self.me)
+        settled = [
+            (t.subject.origin, t.subject.index)
+            for t in evaluation.threads
+            if t.obligations and all(o.met_at is not None for o in t.obligations)
         ]
-        if not open_only:  # a withheld notice names no recipients: every party sees it, with nothing owed
-            threads += [Thread(x, []) for x in records if x.record.type == WITHHELD and not x.record.to]
-        withheld = withheld_counts(records, self.agreement)
-        threads.sort(key=lambda t: t.subject.record.issued, reverse=True)
-        page = threads[offset : None if limit is None else offset + limit]
-        return len(threads), [self._inbox_row(t, withheld.get(t.subject.key), now) for t in page]
+        if settled:
+            self.records.settle(settled)
+        return evaluation
 
     def _inbox_row(self, thread: Thread, quota: WithheldCount | None, now: datetime) -> dict[str, object]:
         """One thread as the inbox shows it: who, what, each recipient's state and clock, findings."""

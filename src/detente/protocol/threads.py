@@ -37,6 +37,7 @@ from detente.records.catalogue import (
 from detente.records.record import Record
 
 __all__ = [
+    "COMMITMENT_TYPES",
     "PROTOCOL_TYPES",
     "Action",
     "Evaluation",
@@ -46,6 +47,7 @@ __all__ = [
     "Thread",
     "WithheldCount",
     "evaluate",
+    "opens_thread",
     "quota_findings",
     "withheld_counts",
 ]
@@ -163,10 +165,19 @@ def evaluate(records: Iterable[Logged], agreement: Agreement, now: datetime, me:
         return _evaluate(records, agreement, now, me)
 
 
+_NOT_SUBJECTS = frozenset({*_REPLIES, DEADLINE_MISSED, ESCALATION})
+
+
+def opens_thread(record: Record) -> bool:
+    """Whether :func:`evaluate` makes ``record`` the subject of a thread: a catalogued type that
+    names recipients and is not itself a reply, a miss or an escalation."""
+    return bool(record.to) and record.type not in _NOT_SUBJECTS and record.type in CATALOGUE
+
+
 def _evaluate(records: Iterable[Logged], default: Agreement, now: datetime, me: str) -> Evaluation:
     logged = list(records)
     threads: dict[tuple[str, int, str], Thread] = {}
-    skip = {*_REPLIES, DEADLINE_MISSED, ESCALATION}
+    skip = _NOT_SUBJECTS
     commitments = [(x.origin, x.index, x.leaf_hash, x.record) for x in logged if x.record.type in COMMITMENT_TYPES]
     ledger = Ledger.from_records(commitments) if commitments else None
     for item in logged:

@@ -9,7 +9,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-__all__ = ["AlarmRow", "KeyEventRow", "NodeStore", "PeerRow", "RecordRow", "TokenRow"]
+__all__ = ["AlarmRow", "KeyEventRow", "NodeStore", "PeerRow", "RecordRow", "ThreadMark", "TokenRow"]
 
 
 @dataclass(frozen=True)
@@ -57,6 +57,22 @@ class RecordRow:
     """The record's JSON exactly as the party signed it (the DSSE payload)."""
     problem: str | None = None
     """Why it is quarantined (its body fails its catalogue schema); ``None``: admitted."""
+    refs: tuple[tuple[str, int], ...] = ()
+    """The records it refers to, (origin, index): how a reply finds its thread."""
+    thread: ThreadMark | None = None
+    """Set when the record opens a protocol thread (a notice, a hotline message, …)."""
+
+
+@dataclass(frozen=True)
+class ThreadMark:
+    """A record that opens a thread, as the node store keeps it for paging and the protocol loop."""
+
+    issued: str
+    """When the record says it was issued, as sortable UTC text (``YYYY-MM-DDTHH:MM:SS.ffffffZ``)."""
+    involves_me: bool
+    """Whether this node's party sent it or is among its recipients (only those are evaluated)."""
+    settled: bool = False
+    """Whether every obligation of the thread is met (the protocol loop then never reads it again)."""
 
 
 @dataclass(frozen=True)
@@ -137,6 +153,21 @@ class NodeStore(Protocol):
     ) -> tuple[int, list[RecordRow]]:
         """How many records (of ``origin``, index ``start`` … ``end``) are quarantined, and the
         first ``limit`` of them in log order."""
+        ...
+
+    def threads(
+        self, *, unsettled: bool = False, limit: int | None = None, offset: int = 0
+    ) -> tuple[int, list[RecordRow]]:
+        """How many threads involve this node's party (only unsettled ones, if asked), and their
+        opening records newest first, ``offset`` … ``offset + limit``."""
+        ...
+
+    def referrers(self, keys: Sequence[tuple[str, int]]) -> list[RecordRow]:
+        """The admitted records that refer to any of ``keys`` (origin, index), each once."""
+        ...
+
+    def settle(self, keys: Sequence[tuple[str, int]]) -> None:
+        """Mark these threads settled: every obligation met."""
         ...
 
     def close(self) -> None:

@@ -43,6 +43,13 @@ CREATE TABLE IF NOT EXISTS {s}.records (
     record BYTEA NOT NULL, problem TEXT, PRIMARY KEY (origin, log_index));
 CREATE INDEX IF NOT EXISTS records_by_type ON {s}.records (origin, type, log_index);
 CREATE INDEX IF NOT EXISTS records_quarantined ON {s}.records (origin, log_index) WHERE problem IS NOT NULL;
+CREATE TABLE IF NOT EXISTS {s}.record_refs (
+    ref_origin TEXT NOT NULL, ref_index BIGINT NOT NULL, origin TEXT NOT NULL, log_index BIGINT NOT NULL,
+    PRIMARY KEY (ref_origin, ref_index, origin, log_index));
+CREATE TABLE IF NOT EXISTS {s}.threads (
+    origin TEXT NOT NULL, log_index BIGINT NOT NULL, issued TEXT NOT NULL, involves_me BOOLEAN NOT NULL,
+    settled BOOLEAN NOT NULL, PRIMARY KEY (origin, log_index));
+CREATE INDEX IF NOT EXISTS threads_by_time ON {s}.threads (involves_me, settled, issued);
 """
 
 
@@ -172,6 +179,12 @@ class PostgresNodeStore:
 
     def add_records(self, rows: Sequence[RecordRow]) -> None:
         values = [(r.origin, r.index, r.leaf_hash, r.type, r.record, r.problem) for r in rows]
+        refs = [(o, i, r.origin, r.index) for r in rows if r.problem is None for o, i in r.refs]
+        threads = [
+            (r.origin, r.index, r.thread.issued, r.thread.involves_me, r.thread.settled)
+            for r in rows
+            if r.thread is not None and r.problem is None
+        ]
         with self._lock:
             try:
                 with self._conn.transaction(), self._conn.cursor() as cur:
@@ -179,6 +192,15 @@ class PostgresNodeStore:
                         f"INSERT INTO {self.s}.records VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
                         values,
                     )
+                    if refs:
+                        cur.executemany(
+                            f"INSERT INTO {self.s}.record_refs VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING", refs
+                        )
+                    if threads:
+                        cur.executemany(
+                            f"INSERT INTO {self.s}.threads VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+                            threads,
+                        )
             except psycopg.Error as exc:
                 raise StorageError(f"PostgreSQL error: {exc}") from None
 
@@ -210,6 +232,37 @@ class PostgresNodeStore:
             f"SELECT * FROM @records WHERE {where} ORDER BY origin, log_index LIMIT %s", (*args, limit)
         ).fetchall()
         return int(count[0]) if count else 0, [RecordRow(r[0], r[1], r[2], r[3], bytes(r[4]), r[5]) for r in rows]
+
+    def threads(
+        self, *, unsettled: bool = False, limit: int | None = None, offset: int = 0
+    ) -> tuple[int, list[RecordRow]]:
+        where = "t.involves_me" + (" AND NOT t.settled" if unsettled else "")
+        count = self._run(f"SELECT count(*) FROM @threads t WHERE {where}").fetchone()
+        rows = self._run(
+            "SELECT r.* FROM @threads t JOIN @records r ON r.origin = t.origin AND r.log_index = t.log_index "
+            f"WHERE {where} ORDER BY t.issued DESC, t.origin, t.log_index LIMIT %s OFFSET %s",
+            (limit, offset),
+        ).fetchall()
+        return int(count[0]) if count else 0, [RecordRow(r[0], r[1], r[2], r[3], bytes(r[4]), r[5]) for r in rows]
+
+    def referrers(self, keys: Sequence[tuple[str, int]]) -> list[RecordRow]:
+        if not keys:
+            return []
+        rows = self._run(
+            "SELECT DISTINCT r.* FROM @record_refs f JOIN @records r ON r.origin = f.origin "
+            "AND r.log_index = f.log_index WHERE (f.ref_origin, f.ref_index) IN "
+            "(SELECT * FROM unnest(%s::text[], %s::bigint[])) AND r.problem IS NULL ORDER BY r.origin, r.log_index",
+            ([k[0] for k in keys], [k[1] for k in keys]),
+        ).fetchall()
+        return [RecordRow(r[0], r[1], r[2], r[3], bytes(r[4]), r[5]) for r in rows]
+
+    def settle(self, keys: Sequence[tuple[str, int]]) -> None:
+        if keys:
+            self._run(
+                "UPDATE @threads SET settled = TRUE WHERE (origin, log_index) IN "
+                "(SELECT * FROM unnest(%s::text[], %s::bigint[]))",
+                ([k[0] for k in keys], [k[1] for k in keys]),
+            )
 
     def add_key_event(self, row: KeyEventRow) -> None:
         self._run(

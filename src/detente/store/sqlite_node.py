@@ -45,6 +45,15 @@ CREATE TABLE IF NOT EXISTS records (
 ) STRICT;
 CREATE INDEX IF NOT EXISTS records_by_type ON records (origin, type, log_index);
 CREATE INDEX IF NOT EXISTS records_quarantined ON records (origin, log_index) WHERE problem IS NOT NULL;
+CREATE TABLE IF NOT EXISTS record_refs (
+    ref_origin TEXT NOT NULL, ref_index INTEGER NOT NULL, origin TEXT NOT NULL, log_index INTEGER NOT NULL,
+    PRIMARY KEY (ref_origin, ref_index, origin, log_index)
+) STRICT;
+CREATE TABLE IF NOT EXISTS threads (
+    origin TEXT NOT NULL, log_index INTEGER NOT NULL, issued TEXT NOT NULL, involves_me INTEGER NOT NULL,
+    settled INTEGER NOT NULL, PRIMARY KEY (origin, log_index)
+) STRICT;
+CREATE INDEX IF NOT EXISTS threads_by_time ON threads (involves_me, settled, issued);
 """
 
 
@@ -177,11 +186,19 @@ class SQLiteNodeStore:
 
     def add_records(self, rows: Sequence[RecordRow]) -> None:
         values = [(r.origin, r.index, r.leaf_hash, r.type, r.record, r.problem) for r in rows]
+        refs = [(o, i, r.origin, r.index) for r in rows if r.problem is None for o, i in r.refs]
+        threads = [
+            (r.origin, r.index, r.thread.issued, int(r.thread.involves_me), int(r.thread.settled))
+            for r in rows
+            if r.thread is not None and r.problem is None
+        ]
         with self._lock:
             try:
                 self._conn.execute("BEGIN IMMEDIATE")
                 try:
                     self._conn.executemany("INSERT OR IGNORE INTO records VALUES (?, ?, ?, ?, ?, ?)", values)
+                    self._conn.executemany("INSERT OR IGNORE INTO record_refs VALUES (?, ?, ?, ?)", refs)
+                    self._conn.executemany("INSERT OR IGNORE INTO threads VALUES (?, ?, ?, ?, ?)", threads)
                 except BaseException:
                     _rollback(self._conn)
                     raise
@@ -220,6 +237,40 @@ class SQLiteNodeStore:
             f"SELECT * FROM records WHERE {where} ORDER BY origin, log_index LIMIT ?", (*args, limit)
         ).fetchall()
         return int(count[0]) if count else 0, [RecordRow(r[0], r[1], r[2], r[3], bytes(r[4]), r[5]) for r in rows]
+
+    def threads(
+        self, *, unsettled: bool = False, limit: int | None = None, offset: int = 0
+    ) -> tuple[int, list[RecordRow]]:
+        where = "t.involves_me = 1" + (" AND t.settled = 0" if unsettled else "")
+        count = self._run(f"SELECT count(*) FROM threads t WHERE {where}").fetchone()
+        rows = self._run(
+            "SELECT r.* FROM threads t JOIN records r ON r.origin = t.origin AND r.log_index = t.log_index "
+            f"WHERE {where} ORDER BY t.issued DESC, t.origin, t.log_index LIMIT ? OFFSET ?",
+            (-1 if limit is None else limit, offset),
+        ).fetchall()
+        return int(count[0]) if count else 0, [RecordRow(r[0], r[1], r[2], r[3], bytes(r[4]), r[5]) for r in rows]
+
+    def referrers(self, keys: Sequence[tuple[str, int]]) -> list[RecordRow]:
+        out: dict[tuple[str, int], RecordRow] = {}
+        for start in range(0, len(keys), 400):
+            chunk = keys[start : start + 400]
+            values = ", ".join("(?, ?)" for _ in chunk)
+            rows = self._run(
+                "SELECT DISTINCT r.* FROM record_refs f JOIN records r ON r.origin = f.origin "
+                f"AND r.log_index = f.log_index WHERE (f.ref_origin, f.ref_index) IN (VALUES {values}) "
+                "AND r.problem IS NULL",
+                tuple(x for key in chunk for x in key),
+            ).fetchall()
+            for r in rows:
+                out[(r[0], r[1])] = RecordRow(r[0], r[1], r[2], r[3], bytes(r[4]), r[5])
+        return [out[k] for k in sorted(out)]
+
+    def settle(self, keys: Sequence[tuple[str, int]]) -> None:
+        with self._lock:
+            try:
+                self._conn.executemany("UPDATE threads SET settled = 1 WHERE origin = ? AND log_index = ?", keys)
+            except sqlite3.Error as exc:
+                raise StorageError(f"SQLite error on {self.path}: {exc}") from None
 
     def add_key_event(self, row: KeyEventRow) -> None:
         self._run(
