@@ -10,10 +10,12 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from fastapi import FastAPI, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field, ValidationError
 
 from detente._internal.validation import describe_validation_error
 from detente.api.body import limited_body
+from detente.api.recipients import resolve_recipients
 from detente.api.routes import Routes
 from detente.errors import MalformedRecord
 from detente.media.guidelines import Guideline
@@ -27,7 +29,7 @@ __all__ = ["add_media_routes"]
 
 
 class TakedownIn(BaseModel):
-    to: str = Field(min_length=1, description="log origin of the party whose platforms host the content")
+    to: str = Field(min_length=1, description="log origin (or short name) of the peer whose platforms host the content")
     request: TakedownRequest
     text: BilingualText = Field(description="what the content is and why it should come down, bilingual")
 
@@ -73,7 +75,8 @@ def add_media_routes(app: FastAPI, node: Node, viewer: Any, officer: Any) -> Non
         data = await limited_body(request, MAX_MEDIA_BYTES)
         if record:
             who.require("officer")
-        return node.media.check(data, _mime(request, mime), record=record, as_party=as_party)
+        # CPU-bound (parsers, C2PA, the text scan): off the event loop, so /healthz and the inbox stay answered
+        return await run_in_threadpool(node.media.check, data, _mime(request, mime), record=record, as_party=as_party)
 
     @routes.post("/api/v1/labels/apply", response_class=Response)
     async def apply(
@@ -94,7 +97,7 @@ def add_media_routes(app: FastAPI, node: Node, viewer: Any, officer: Any) -> Non
             tag = AigcLabel(label=label, content_producer=producer, produce_id=produce_id)
         except ValidationError as exc:
             raise MalformedRecord(describe_validation_error(exc, "AIGC label")) from None
-        out = node.media.apply(data, tag, media_type, source_type)
+        out = await run_in_threadpool(node.media.apply, data, tag, media_type, source_type)
         return Response(out, media_type=media_type or "application/octet-stream")
 
     @routes.get("/api/v1/labels/guidelines")
@@ -139,7 +142,7 @@ def add_media_routes(app: FastAPI, node: Node, viewer: Any, officer: Any) -> Non
 
     @routes.create("/api/v1/takedowns")
     def request_takedown(item: TakedownIn, who: Principal = officer) -> dict[str, Any]:
-        return node.media.request_takedown(item.to, item.request, item.text)
+        return node.media.request_takedown(resolve_recipients(node, [item.to])[0], item.request, item.text)
 
     @routes.create("/api/v1/takedowns/response")
     def respond(item: TakedownAnswerIn, who: Principal = officer) -> dict[str, Any]:

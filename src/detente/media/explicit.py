@@ -20,6 +20,7 @@ A2.4), not from the official texts.
 
 from __future__ import annotations
 
+import heapq
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -121,9 +122,9 @@ def _negated(text: str, start: int, rule: TextLabelRule) -> bool:
     return any(re.search(f"(?:{neg})$", before, re.IGNORECASE) for neg in rule.negations)
 
 
-def _where(text: str, start: int, end: int, edge: int) -> Position:
-    lead = len(text) - len(text.lstrip())
-    tail = len(text.rstrip())
+def _where(start: int, end: int, lead: int, tail: int, edge: int) -> Position:
+    """Where a notice at ``start`` … ``end`` sits, given the text's leading whitespace ``lead`` and
+    the end of its content ``tail``."""
     if start - lead <= edge:
         return "start"
     if tail - end <= edge:
@@ -132,23 +133,36 @@ def _where(text: str, start: int, end: int, edge: int) -> Position:
 
 
 def check_text_label(text: str, rule: TextLabelRule) -> ExplicitLabelCheck:
-    """Check ``text`` against ``rule``. Offsets refer to the NFKC-normalised text."""
+    """Check ``text`` against ``rule``. Offsets refer to the NFKC-normalised text.
+
+    Linear in the text: the matches of every pattern are walked once, in order of position, and
+    the walk stops at the first notice in a place the rule accepts (a text of a million notices
+    costs one pass, not a million)."""
     normal = unicodedata.normalize("NFKC", text)
-    found = sorted(
-        (m for pattern in rule.patterns for m in re.finditer(pattern, normal, re.IGNORECASE | re.DOTALL)),
-        key=lambda m: m.start(),
+    lead, tail = len(normal) - len(normal.lstrip()), len(normal.rstrip())
+    found = heapq.merge(
+        *(re.finditer(p, normal, re.IGNORECASE | re.DOTALL) for p in rule.patterns), key=lambda m: m.start()
     )
-    matches = [m for m in found if not _negated(normal, m.start(), rule)]
-    if not matches:
+    first: re.Match[str] | None = None
+    placed: tuple[re.Match[str], Position] | None = None
+    good: tuple[re.Match[str], Position] | None = None
+    for m in found:
+        first = first or m
+        if _negated(normal, m.start(), rule):
+            continue
+        where = _where(m.start(), m.end(), lead, tail, rule.edge_chars)
+        placed = placed or (m, where)
+        if where in rule.positions:
+            good = (m, where)
+            break
+    if placed is None:
         detail = f"no notice matching {rule.description}"
-        if found:  # e.g. "非AI生成": the words are there, but they deny the label
-            detail = f"only a negated notice ({normal[max(0, found[0].start() - 4) : found[0].end()]!r}); {detail}"
+        if first is not None:  # e.g. "非AI生成": the words are there, but they deny the label
+            detail = f"only a negated notice ({normal[max(0, first.start() - 4) : first.end()]!r}); {detail}"
         wording = RequirementResult("wording", False, detail)
         position = RequirementResult("position", False, "no notice to place")
         return ExplicitLabelCheck(rule, False, (wording, position))
-    placed = [(m, _where(normal, m.start(), m.end(), rule.edge_chars)) for m in matches]
-    good = [(m, w) for m, w in placed if w in rule.positions]
-    match, where = good[0] if good else placed[0]
+    match, where = good or placed
     wording = RequirementResult("wording", True, f"found {match.group(0)!r} at {match.start()}–{match.end()}")
     if good:
         position = RequirementResult("position", True, f"the notice is at the {where}")
@@ -157,7 +171,7 @@ def check_text_label(text: str, rule: TextLabelRule) -> ExplicitLabelCheck:
         position = RequirementResult("position", False, f"the notice is in the {where}; this rule wants the {allowed}")
     return ExplicitLabelCheck(
         rule,
-        bool(good),
+        good is not None,
         (wording, position),
         match=match.group(0),
         start=match.start(),

@@ -1,0 +1,36 @@
+"""No request can freeze the node (issue #21): the heaviest upload a node takes, a label check of
+16 MiB of text full of notices, runs off the event loop, so /healthz keeps being answered while
+it runs (before the fix it ran on the event loop and nothing else was answered until it ended)."""
+
+from __future__ import annotations
+
+import threading
+
+import httpx
+
+
+def test_healthz_is_answered_while_a_large_label_check_runs(make_node) -> None:
+    node = make_node("us").start()
+    text = ("x" * 100 + "非AI生成 " * (16 * 1024 * 1024 // 8)).encode()  # every notice negated: the whole text is read
+    done = threading.Event()
+    answer: list[httpx.Response] = []
+
+    def check() -> None:
+        try:
+            answer.append(
+                node.api("POST", "/api/v1/labels/check", content=text, headers={"Content-Type": "text/plain"})
+            )
+        finally:
+            done.set()
+
+    worker = threading.Thread(target=check)
+    worker.start()
+    answered_meanwhile = 0
+    with httpx.Client(timeout=60) as client:
+        while not done.is_set():
+            if client.get(f"{node.url}/healthz").status_code == 200 and not done.is_set():
+                answered_meanwhile += 1
+    worker.join()
+    assert answer and answer[0].status_code == 200, answer[0].text[:300] if answer else "no answer"
+    assert answer[0].json()["regimes"], answer[0].text[:300]
+    assert answered_meanwhile >= 5, f"only {answered_meanwhile} health checks were answered during the check"
