@@ -5,7 +5,8 @@ threads, and holds no business logic of its own.
   :mod:`~detente.node.sequencer` (group commit).
 - :mod:`~detente.node.publisher` asks every witnessing peer to cosign each new checkpoint; that
   request is also the push hint.
-- :mod:`~detente.node.syncer` pulls each peer (:mod:`~detente.node.sync`: verify, then mirror);
+- :mod:`~detente.node.syncer` pulls each peer (:mod:`~detente.node.sync`: verify, then mirror;
+  a large backlog on every core through :mod:`~detente.node.verify_pool`);
   :mod:`~detente.node.receipts` answers what arrived; :mod:`~detente.node.records` holds the
   records, with the quarantine of invalid ones.
 - :mod:`~detente.node.threads` runs the protocol (misses, escalation, reminders) and the inbox.
@@ -50,6 +51,7 @@ from detente.node.sync import Fork, SyncResult
 from detente.node.syncer import Syncer
 from detente.node.threads import ProtocolDesk
 from detente.node.tilelog import TileLog
+from detente.node.verify_pool import VerifyPool
 from detente.node.writer import Signer, Writer
 from detente.protocol.agreement import default_agreement
 from detente.protocol.threads import Action, Logged
@@ -99,6 +101,7 @@ class Node:
         self.alarms = Alarms(self.state, self._log_alarm, self.alerts, clock)
         self.loops = Loops(clock)
         self.receipts = Receipts(identity.name, self.writer, self.records, self.peering, self.state, self.alerts, clock)
+        self.verify_pool = VerifyPool()  # worker processes start with the first large backlog
         self.syncer = Syncer(
             config,
             self.log,
@@ -109,6 +112,7 @@ class Node:
             self.raise_alarm,
             self.publisher.wanted,
             clock,
+            self.verify_pool,
         )
         self.protocol = ProtocolDesk(
             identity.name,
@@ -325,6 +329,7 @@ class Node:
             status.hint.set()
         for t in self._threads:
             t.join(timeout=5)
+        self.verify_pool.close()
         self.sequencer.close()
         self.publisher.close()
         self.peering.close()

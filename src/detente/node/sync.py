@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from detente.crypto.keys import VerifierKey
@@ -28,7 +28,8 @@ from detente.errors import (
 )
 from detente.node.client import PeerClient
 from detente.node.tilelog import TileLog
-from detente.records.entry import OpenedEntry
+from detente.node.verify_pool import VerifyPool
+from detente.records.entry import OpenedEntry, open_entry
 from detente.records.keys import KeyEvent, KeyHistory
 from detente.tlog.checkpoint import Checkpoint, VerifiedCheckpoint, open_checkpoint
 from detente.tlog.proofs import tree_root
@@ -90,6 +91,20 @@ class _Budget:
             )
 
 
+def _spend(items: Iterable[tuple[int, bytes]], budget: _Budget) -> Iterator[tuple[int, bytes]]:
+    """The entries as fetched, each counted against the budget before anything holds it."""
+    for i, entry in items:
+        budget.spend(len(entry))
+        yield i, entry
+
+
+def _open(history: KeyHistory, i: int, entry: bytes, pre: OpenedEntry | None) -> OpenedEntry:
+    """Entry ``i`` verified with exactly ``K(i)`` (not revoked there): ``pre`` is the entry a
+    worker already opened with that key (see :mod:`detente.node.verify_pool`)."""
+    key = history.check_signer(i)
+    return pre if pre is not None else open_entry(entry, [key])
+
+
 def _open_checkpoint(note: bytes, history: KeyHistory, size: int) -> VerifiedCheckpoint | None:
     """The checkpoint, verified with ``K(size)``; ``None`` if a key revoked at that size signed it."""
     try:
@@ -113,6 +128,7 @@ def sync_peer(
     *,
     max_bytes: int = DEFAULT_MAX_BYTES,
     max_seconds: float = 300.0,
+    pool: VerifyPool | None = None,
 ) -> SyncResult:
     """Bring ``mirror`` up to the peer's latest checkpoint. Raises a :class:`DetenteError` when
     the peer is unreachable or serves entries that do not verify (nothing is written).
@@ -126,8 +142,12 @@ def sync_peer(
     Verify before buffering: the checkpoint's signature is checked before any entry is fetched
     (unless it is signed by a key the history does not know yet, which only a rotation record
     among the new entries can introduce), and entries are verified one bundle at a time as they
-    arrive, so junk is refused after at most one bundle. A sync holds at most ``max_bytes`` of
+    arrive, so junk is refused after at most one bundle (with a ``pool``, after at most its window
+    of chunks). A sync holds at most ``max_bytes`` of
     entries and runs at most ``max_seconds``; past either it fails (nothing is written) and says so.
+
+    With a ``pool``, a large backlog's entries are opened by worker processes while the next
+    bundles are fetched (at most the pool's window ahead); the decisions stay here, in log order.
     """
     deadline = time.monotonic() + max_seconds
     history = keys.copy() if isinstance(keys, KeyHistory) else KeyHistory(keys)
@@ -161,35 +181,17 @@ def sync_peer(
     # can name that key, and the entries are verified one bundle at a time as they arrive.
     with contextlib.suppress(UnknownKey):
         _open_checkpoint(note, history, claimed.size)
-    entries: list[bytes] = []
-    opened = []
-    events: list[KeyEvent] = []
     budget = _Budget(origin, old.size, max_bytes, max_seconds, deadline)
-    for i, entry in client.iter_entries(old.size, claimed.size):
-        budget.spend(len(entry))
-        try:
-            item = history.open_entry(entry, i)
-            applied = history.apply(i, item.record)
-        except DetenteError as exc:
-            revoked = history.revoked_signer(entry, i)
-            if revoked is not None:
-                return fork("revoked-key", f"entry {i} is signed by the revoked key {revoked}", entry)
-            raise VerificationError(
-                f"entry {i} of {origin!r} does not verify: {exc.message}",
-                hint="the peer or the network altered it; nothing was mirrored",
-            ) from None
-        entries.append(entry)
-        opened.append(item)
-        if applied is not None:
-            events.append(applied[0])
-            if applied[1] is not None:
-                d = applied[1]
-                fork(
-                    "revoked-key",
-                    f"entries {d.first}..{d.last} were signed by {d.key}, revoked by #{d.revocation_index} "
-                    "after their signing: the party disowns them",
-                    entry,
-                )
+    fetched = _spend(client.iter_entries(old.size, claimed.size), budget)
+    total = claimed.size - old.size
+    stream = pool.open_entries(history, fetched, total) if pool is not None else ((i, e, None) for i, e in fetched)
+    try:
+        taken = _take(stream, history, fork)
+    finally:
+        stream.close()  # a sync that stopped early leaves nothing at the workers
+    if isinstance(taken, SyncResult):
+        return taken
+    entries, opened, events = taken
     verified = _open_checkpoint(note, history, claimed.size)
     if verified is None:
         return fork("revoked-key", f"checkpoint of size {claimed.size} is signed by a revoked key")
@@ -207,3 +209,40 @@ def sync_peer(
             return fork("inconsistent", f"size {shown.size} does not extend the verified size {old.size}")
         raise VerificationError(f"entries served by {origin!r} do not produce its signed root") from None
     return SyncResult(origin, old.size, shown.size, len(entries), opened=tuple(opened), key_events=tuple(events))
+
+
+def _take(
+    stream: Iterable[tuple[int, bytes, OpenedEntry | None]],
+    history: KeyHistory,
+    fork: Callable[[str, str, bytes], SyncResult],
+) -> tuple[list[bytes], list[OpenedEntry], list[KeyEvent]] | SyncResult:
+    """Verify the new entries in log order, applying key events as they come: the entries, their
+    records and the events; or the fork result of an entry signed by a revoked key."""
+    entries: list[bytes] = []
+    opened: list[OpenedEntry] = []
+    events: list[KeyEvent] = []
+    for i, entry, pre in stream:
+        try:
+            item = _open(history, i, entry, pre)
+            applied = history.apply(i, item.record)
+        except DetenteError as exc:
+            revoked = history.revoked_signer(entry, i)
+            if revoked is not None:
+                return fork("revoked-key", f"entry {i} is signed by the revoked key {revoked}", entry)
+            raise VerificationError(
+                f"entry {i} of {history.origin!r} does not verify: {exc.message}",
+                hint="the peer or the network altered it; nothing was mirrored",
+            ) from None
+        entries.append(entry)
+        opened.append(item)
+        if applied is not None:
+            events.append(applied[0])
+            if applied[1] is not None:
+                d = applied[1]
+                fork(
+                    "revoked-key",
+                    f"entries {d.first}..{d.last} were signed by {d.key}, revoked by #{d.revocation_index} "
+                    "after their signing: the party disowns them",
+                    entry,
+                )
+    return entries, opened, events

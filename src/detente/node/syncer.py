@@ -20,6 +20,7 @@ from detente.node.receipts import Receipts
 from detente.node.records import RecordBook
 from detente.node.sync import Fork, SyncResult, sync_peer
 from detente.node.tilelog import TileLog
+from detente.node.verify_pool import VerifyPool
 
 __all__ = ["Syncer"]
 
@@ -38,6 +39,7 @@ class Syncer:
         on_fork: Callable[[Fork], object],
         want_publish: threading.Event,
         clock: Callable[[], float],
+        pool: VerifyPool | None = None,
     ) -> None:
         self.config = config
         self.own = own
@@ -48,6 +50,7 @@ class Syncer:
         self.on_fork = on_fork
         self.want_publish = want_publish
         self.clock = clock
+        self.pool = pool
 
     def sync(self, name: str) -> SyncResult:
         """Pull peer ``name`` now (after any sync of it already running)."""
@@ -69,6 +72,7 @@ class Syncer:
                 lambda h, events: self.keyring.learn(row, h, events),
                 max_bytes=self.config.sync_max_bytes,
                 max_seconds=self.config.sync_max_seconds,
+                pool=self.pool,
             )
         except DetenteError as exc:
             status.failures += 1
