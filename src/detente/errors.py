@@ -41,6 +41,8 @@ __all__ = [
     "StorageError",
     "StoreUnavailable",
     "UnknownKey",
+    "UnknownRecipient",
+    "UnknownRecordType",
     "VerificationError",
 ]
 
@@ -136,6 +138,21 @@ class MalformedTile(MalformedError):
 class MalformedRecord(MalformedError):
     code = "malformed-record"
     http_status = 422
+
+
+class UnknownRecordType(MalformedRecord):
+    """A record type this node does not sign: not in the catalogue (``detente catalogue``) and
+    not one of the free-form types. Nothing was signed."""
+
+    code = "unknown-record-type"
+    default_hint = "list the record types with: detente catalogue"
+
+
+class UnknownRecipient(MalformedRecord):
+    """A recipient that is not the log origin of a peer this node follows. Nothing was signed."""
+
+    code = "unknown-recipient"
+    default_hint = "name each recipient by a pinned peer's name or log origin (detente peer list)"
 
 
 class MalformedMedia(MalformedError):

@@ -202,6 +202,10 @@ def test_bad_input_is_refused_and_nothing_is_written(capsys, tmp_path: Path) -> 
     assert code == 2 and "--body must be a JSON object" in err
     code, _, err = run(capsys, "log", "append", "x", "--store", db, "--key", str(key), "--lang", "English")
     assert code == 2 and "BCP 47" in err
+    code, _, err = run(
+        capsys, "log", "append", "x", "--store", db, "--key", str(key), "--type", "detente.dev/statment/v1"
+    )
+    assert code == 2 and "not a record type" in err and "did you mean detente.dev/statement/v1?" in err
     code, out, _ = run(capsys, "log", "checkpoint", "--store", db, "--key", str(key))
     assert out.splitlines()[1] == "0"
 

@@ -142,6 +142,7 @@ def test_inbox_rows_show_quota_excesses_and_which_code_matched_in_both_languages
     us.use_agreement(
         {"withheld_per_year": 1, "codes": {"AMBER": "stand by / 待命", "AMBER-7": "drill over / 演习结束"}}
     )
+    us.pin(make_node("cn"))  # a recipient must be a pinned peer; cn need not run
     us.start()
     withheld = {
         "category": "frontier-model-evaluation",

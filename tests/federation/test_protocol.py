@@ -118,10 +118,10 @@ def test_bad_notices_are_refused_and_nothing_is_written(make_node) -> None:
         {"type": "detente.dev/hotline-message/v1", "body": {"priority": "flash", "topic": "crisis"}},  # no recipient
         {"type": "detente.dev/hotline-message/v1", "to": [us.origin], "body": {"priority": "flash", "topic": "crisis"}},
         {"type": "Not A Type", "body": {}},
+        {"type": "detente.dev/hotline-message/v1", "to": ["cn"], "body": {"priority": "flash", "topic": "crisis"}},
+        {"type": "detente.dev/hotline-mesage/v1", "body": {}},  # not in the catalogue
         {
-            "type": "detente.dev/hotline-message/v1",
-            "to": ["cn.detente.example/log"],
-            "body": {"priority": "flash", "topic": "crisis"},
+            "type": "detente.dev/statement/v1",
             "text": {"original": {"lang": "en", "text": "x" * 70_000}},
         },
     ]
@@ -143,6 +143,7 @@ def test_bad_notices_are_refused_and_nothing_is_written(make_node) -> None:
 def test_withheld_quota_is_enforced_at_send_and_code_words_are_expanded(make_node) -> None:
     us = make_node("us")
     us.use_agreement({"withheld_per_year": 1, "codes": {"BLUEFIN": "link test, no action needed / 链路测试，无需行动"}})
+    us.pin(make_node("cn"))  # a recipient must be a pinned peer; cn need not run
     us.start()
     withheld = {
         "category": "frontier-model-evaluation",

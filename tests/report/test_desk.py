@@ -32,6 +32,7 @@ from detente.report.figures import QuarterlyFigures
 from detente.report.html import render_html
 from detente.report.pdf import render_pdf
 from detente.report.records import QUARTERLY_REPORT, QuarterlyReport
+from detente.store.node_protocol import PeerRow
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC).timestamp()
 
@@ -67,6 +68,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     local = LocalNode("us", "us.example/log", tmp_path_factory.mktemp("desk") / "us").init()
     config, base = load_config(local.directory)
     node = Node(config, base, clock=lambda: NOW)
+    cn = LocalNode("cn", CN, tmp_path_factory.mktemp("desk") / "cn").init()  # a pinned peer that never answers
+    node.add_peer(PeerRow(name="cn", url="http://127.0.0.1:9", vkey=cn.vkey, cosigner_vkey=None, added=0))
     me = node.identity.name
     node.append(
         Record(
@@ -136,7 +139,7 @@ def test_figures_from_the_node(served: Served) -> None:
     assert f["hotline"]["by_priority"] == {"flash": 1, "immediate": 0, "routine": 0}
     assert f["incidents"]["by_harm_type"] == {"health": 1}
     assert f["labels"]["by_regime"] == {"c2pa": {"pass": 1}, "cn-aigc": {"fail": 1}}
-    # the receipt was due 15 minutes after the message and CN never sent one (it is not even a peer)
+    # the receipt was due 15 minutes after the message and CN (pinned, never running) never sent one
     assert f["misses"]["by_kind"] == {"receipt": 1, "response": 1}
     own = f["verification"]["logs"][0]
     assert own["role"] == "own" and own["size"] == 4 and own["root"] == served.node.log.checkpoint.root.hex()

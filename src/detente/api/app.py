@@ -19,6 +19,7 @@ from detente.api.exportctl import add_exportctl_routes
 from detente.api.incidents import add_incident_routes
 from detente.api.media import add_media_routes
 from detente.api.problems import install_problem_handlers, problem_response, rejections
+from detente.api.recipients import resolve_recipients
 from detente.api.reports import add_report_routes
 from detente.crypto.note import parse_note
 from detente.errors import LogNotFound, MalformedRecord
@@ -27,7 +28,7 @@ from detente.node.node import Node
 from detente.node.sequencer import Sequenced
 from detente.node.tokens import Principal, authenticate, issue_token
 from detente.node.witness_service import add_checkpoint
-from detente.protocol.threads import quota_findings
+from detente.protocol.threads import WITHHELD, quota_findings
 from detente.records.catalogue import ACK, ANSWER, json_schemas
 from detente.records.entry import open_entry
 from detente.records.record import TLP, Record
@@ -50,7 +51,9 @@ class RecordIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     type: str = Field(description="versioned record type, e.g. detente.dev/hotline-message/v1")
-    to: list[str] = Field(default_factory=list, description="log origins of the recipients")
+    to: list[str] = Field(
+        default_factory=list, description="the recipients: pinned peers' log origins or short names (e.g. cn)"
+    )
     text: BilingualText | None = None
     body: dict[str, Any] = Field(default_factory=dict)
     refs: list[RecordRef] = Field(default_factory=list)
@@ -204,6 +207,7 @@ def create_app(node: Node) -> FastAPI:
                 {"fork": f.fork, "origin": f.origin, "error": f.error, "at": f.at} for f in node.alarms.failures
             ],
             "loops": node.loops.as_dict(),
+            "protocol": {"records_examined": node.protocol.examined},
             "embedder_error": node._incidents.suggester.worker_error if node._incidents is not None else None,
             "alerts": {"sent": node.alerts.sent, "failed": node.alerts.failed, "last_error": node.alerts.last_error},
             "quarantine": [
@@ -213,7 +217,7 @@ def create_app(node: Node) -> FastAPI:
             "peers_not_followed": [{"name": n, "error": e} for n, e in sorted(node.bad_peers.items())],
             "quota_findings": [
                 {"party": p, "year": y, "withheld": n, "limit": lim}
-                for p, y, n, lim in quota_findings(node.protocol_records(), node.agreement)
+                for p, y, n, lim in quota_findings(node.records_of([WITHHELD]), node.agreement)
             ],
         }
 
@@ -225,7 +229,7 @@ def create_app(node: Node) -> FastAPI:
                 type=item.type,
                 party=node.identity.name,
                 issued=datetime.fromtimestamp(node.clock(), UTC),
-                to=tuple(item.to),
+                to=resolve_recipients(node, item.to),
                 body=item.body,
                 text=item.text,
                 refs=tuple(item.refs),

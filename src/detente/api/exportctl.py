@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import FastAPI
 from pydantic import BaseModel, Field
 
+from detente.api.recipients import resolve_recipients
 from detente.api.routes import Routes
 from detente.errors import MalformedRecord
 from detente.exportctl.catalogue import catalogue, lookup
@@ -50,7 +51,7 @@ class SignIn(BaseModel):
 
 
 class DiscloseIn(BaseModel):
-    to: list[str] = Field(min_length=1, description="log origins of the parties notified")
+    to: list[str] = Field(min_length=1, description="log origins (or short names) of the peers notified")
     text: BilingualText = Field(description="what was exported, to whom, when it was found; bilingual")
     priority: Priority = Priority.IMMEDIATE
 
@@ -139,7 +140,7 @@ def add_exportctl_routes(app: FastAPI, node: Node, viewer: Any, officer: Any) ->
     @routes.create("/api/v1/exportctl/disclosures")
     def disclose(item: DiscloseIn, who: Principal = officer) -> dict[str, Any]:
         """The initial notice of an inadvertent violation, through the hotline."""
-        return node.exportctl.disclose(tuple(item.to), item.text, item.priority)
+        return node.exportctl.disclose(resolve_recipients(node, item.to), item.text, item.priority)
 
     @routes.create("/api/v1/exportctl/disclosures/narrative")
     def narrate(item: NarrativeIn, who: Principal = officer) -> dict[str, Any]:

@@ -11,6 +11,7 @@ import typer
 from detente import __version__
 from detente.cli import (
     audit,
+    catalogue,
     commitments,
     demo,
     evals,
@@ -58,6 +59,7 @@ app.add_typer(media.watermark_app, name="watermark")
 app.add_typer(media.takedown_app, name="takedown")
 app.add_typer(exportctl.exportctl_app, name="exportctl")
 app.add_typer(report.report_app, name="report")
+app.command("catalogue")(catalogue.catalogue)
 app.command("audit")(audit.audit)
 app.command("demo")(demo.demo)
 

@@ -19,7 +19,7 @@ from detente.errors import InclusionError, MalformedRecord
 from detente.node.audit import audit_log
 from detente.node.keyfile import read_identity
 from detente.node.tilelog import TileLog
-from detente.records.catalogue import validate_record
+from detente.records.catalogue import check_type, validate_record
 from detente.records.entry import open_entry, seal_record
 from detente.records.record import Record
 from detente.records.text import BilingualText, LangText
@@ -83,6 +83,7 @@ def append(
         )
     except ValidationError as exc:
         raise MalformedRecord(describe_validation_error(exc, "record")) from None
+    check_type(record.type)
     validate_record(record)
     entry = seal_record(record, ident)  # validate and sign before touching the store
     log = open_log(store, key, None, write=True)

@@ -60,7 +60,10 @@ def send(
     record_type: str = typer.Argument(..., help="e.g. hotline-message or detente.dev/hotline-message/v1"),
     text: str = typer.Option(..., "--text", help="the authoritative text"),
     to: list[str] = typer.Option(
-        [], "--to", help="recipient log origin (repeatable; required for types the catalogue addresses)"
+        [],
+        "--to",
+        help="recipient: a pinned peer's short name (cn) or log origin (repeatable; required for types the "
+        "catalogue addresses; anything else is refused)",
     ),
     lang: str = typer.Option("en", "--lang", help="language of --text"),
     translation: list[str] = typer.Option([], "--translation", "-t", help="LANG=TEXT (repeatable)"),
@@ -76,7 +79,7 @@ def send(
     if not to and spec is not None and spec.addressed:
         raise MalformedRecord(
             f"a {record_type} record names its recipients",
-            hint="add --to with each recipient's log origin (repeatable)",
+            hint="add --to with each recipient's short name or log origin (repeatable; see: detente peer list)",
         )
     parsed = parse_json(body, what="--body")
     if not isinstance(parsed, dict):

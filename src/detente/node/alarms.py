@@ -28,6 +28,7 @@ from typing import Any, Protocol
 from detente.crypto.note import parse_note
 from detente.errors import DetenteError
 from detente.node.sync import Fork
+from detente.records.catalogue import LOG_ALARM
 from detente.store.node_protocol import NodeStore
 from detente.tlog.checkpoint import MAX_CHECKPOINT_TEXT, Checkpoint
 from detente.tlog.hashing import leaf_hash
@@ -36,7 +37,7 @@ __all__ = ["ALARM_TYPE", "MAX_EVIDENCE_SIGNATURES", "Alarms", "canonical_evidenc
 
 log = logging.getLogger(__name__)
 
-ALARM_TYPE = "detente.dev/log-alarm/v1"
+ALARM_TYPE = LOG_ALARM
 MAX_EVIDENCE_SIGNATURES = 4
 
 

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from detente.errors import LogNotFound, MalformedRecord, StorageError
+from detente.errors import LogNotFound, MalformedRecord, StorageError, UnknownRecipient
 from detente.incidents.clocks import ClockState, Filed, regulatory_clocks
 from detente.incidents.index import SearchQuery, batch_for
 from detente.incidents.model import (
@@ -124,15 +124,32 @@ class IncidentDesk:
         early-warning hotline message it raised."""
         self.catch_up()
         self.check_report(report)
+        warns = report.critical_infrastructure and report.stage == Stage.INITIAL
+        if warns:  # refused before the report is signed, not after: nothing half-written
+            self._check_warned(self._warned())
         seq = self._append(INCIDENT, report.model_dump(mode="json", exclude_defaults=True), tlp=tlp)
         self._index_appended()
         warning = None
-        if report.critical_infrastructure and report.stage == Stage.INITIAL:
+        if warns:
             warning = self._early_warning(report, seq)
         return seq, warning
 
+    def _warned(self) -> tuple[str, ...]:
+        """Who a critical-infrastructure report warns: ``early_warning_to``, or every followed peer."""
+        return self.early_warning_to or tuple(sorted(s.origin for s in self.node.peers.values()))
+
+    def _check_warned(self, to: tuple[str, ...]) -> None:
+        unknown = [origin for origin in to if self.node.peer_by_origin(origin) is None]
+        if unknown:
+            raise UnknownRecipient(
+                f"early_warning_to names {', '.join(unknown)}, not the log origin of a peer this node follows; "
+                "the report was not filed",
+                hint="fix early_warning_to in detente.toml (pinned peers' log origins; empty: every peer), "
+                "or pin the peer with: detente peer add NAME URL --vkey VKEY",
+            )
+
     def _early_warning(self, report: IncidentReport, seq: Sequenced) -> RecordRef | None:
-        to = self.early_warning_to or tuple(sorted(s.origin for s in self.node.peers.values()))
+        to = self._warned()
         if not to:
             return None
         subject = RecordRef(

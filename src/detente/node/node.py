@@ -96,7 +96,7 @@ class Node:
         self.records = RecordBook(lambda: self.log, self.peering, self.state)
         self.publisher = Publisher(self.log, self.peering, self.state, config.peer_timeout)
         self.writer = Writer(
-            self.signer, self.sequencer, self.records, lambda: self.agreement, self.publisher.wanted.set
+            self.signer, self.sequencer, self.records, lambda: self.agreement, self.publisher.wanted.set, self.peering
         )
         self.alarms = Alarms(self.state, self._log_alarm, self.alerts, clock)
         self.loops = Loops(clock)

@@ -8,12 +8,13 @@ import threading
 from collections.abc import Callable
 
 from detente.crypto.keys import Ed25519Identity
-from detente.errors import Forbidden, QuotaExceeded
+from detente.errors import Forbidden, QuotaExceeded, UnknownRecipient
+from detente.node.peers import Peers
 from detente.node.records import RecordBook
 from detente.node.sequencer import Sequenced, Sequencer
 from detente.protocol.agreement import Agreement
-from detente.protocol.threads import WITHHELD
-from detente.records.catalogue import validate_record
+from detente.protocol.threads import WITHHELD, Logged
+from detente.records.catalogue import check_type, validate_record
 from detente.records.entry import seal_record
 from detente.records.record import TLP, Record
 
@@ -36,8 +37,10 @@ class Writer:
         records: RecordBook,
         agreement: Callable[[], Agreement],
         appended: Callable[[], None],
+        peers: Peers,
     ) -> None:
         self.signer = signer
+        self.peers = peers
         self.sequencer = sequencer
         self.records = records
         self._agreement = agreement
@@ -73,15 +76,37 @@ class Writer:
         return out
 
     def admit(self, record: Record) -> None:
-        """Every check a record passes before it is signed: marking, schema, quota."""
+        """Every check a record passes before it is signed: marking, type, schema, recipients, quota."""
         if record.tlp not in (TLP.CLEAR, TLP.GREEN):
             raise Forbidden(
                 f"a {record.tlp.value} record would be readable by every peer and auditor of this log",
                 hint="mark it TLP:CLEAR or TLP:GREEN, or send it through a channel limited to its recipients",
             )
+        check_type(record.type)
         validate_record(record)
+        self._check_recipients(record)
         if record.type == WITHHELD and not record.body.get("over_quota"):
             self._check_withheld_quota(record)
+
+    def _check_recipients(self, record: Record) -> None:
+        """Every recipient is the log origin of a peer this node follows, or a party already in
+        the thread the record references (a reply, a missed deadline or an escalation in a thread
+        that a peer opened with a party this node does not follow)."""
+        unknown = [to for to in record.to if self.peers.by_origin(to) is None]
+        if unknown:
+            named = {
+                p for ref in record.refs for item in self.records.at(ref.origin, ref.index) for p in _parties(item)
+            }
+            unknown = [to for to in unknown if to not in named]
+        if not unknown:
+            return
+        followed = {s.name: s.origin for s in self.peers.status.values() if s.name not in self.peers.bad}
+        shown = ", ".join(f"{name} ({origin})" for name, origin in sorted(followed.items())) or "none yet"
+        raise UnknownRecipient(
+            f"{', '.join(unknown)}: not the log origin of a peer this node follows (nothing was signed)",
+            hint=f"name each recipient by a pinned peer's name or log origin; pinned peers: {shown} "
+            "(pin one with: detente peer add NAME URL --vkey VKEY)",
+        )
 
     def _check_withheld_quota(self, record: Record) -> None:
         me = self.signer.identity.name
@@ -97,3 +122,7 @@ class Writer:
                 f"agreement {agreement.agreement_id} allows {limit} a year",
                 hint="to record it anyway, set over_quota: true in the body (every party will see the excess)",
             )
+
+
+def _parties(item: Logged) -> tuple[str, ...]:
+    return (item.origin, *item.record.to)

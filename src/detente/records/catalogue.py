@@ -4,20 +4,22 @@ some types). ``detente.dev/<name>/v<major>``; a new major version is a new type.
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from detente._internal.validation import describe_validation_error
 from detente.commitments import model as commitments
-from detente.errors import MalformedRecord
+from detente.errors import MalformedRecord, UnknownRecordType
 from detente.evals import records as evals
 from detente.exportctl import records as exportctl
 from detente.exportctl.rules import RulePack
 from detente.incidents import model as incidents
 from detente.media import records as media
 from detente.records import hotline, keys, notices
+from detente.records.fields import describe_body_errors
 from detente.records.record import Record
 from detente.report import records as report
 
@@ -29,10 +31,15 @@ __all__ = [
     "DEADLINE_MISSED",
     "ESCALATION",
     "FOLLOW_UP",
+    "FREE_FORM",
+    "LOG_ALARM",
     "RECEIPT",
+    "STATEMENT",
     "TypeSpec",
+    "check_type",
     "json_schemas",
     "spec_for",
+    "suggest_types",
     "validate_record",
 ]
 
@@ -41,6 +48,18 @@ ACK = "detente.dev/acknowledgement/v1"
 ANSWER = "detente.dev/clarification-response/v1"
 DEADLINE_MISSED = "detente.dev/deadline-missed/v1"
 ESCALATION = "detente.dev/escalation/v1"
+STATEMENT = "detente.dev/statement/v1"
+LOG_ALARM = "detente.dev/log-alarm/v1"
+
+FREE_FORM: dict[str, str] = {
+    STATEMENT: "a free-form statement: any JSON object as body, usually with a bilingual text; "
+    "no recipients are owed anything (no receipt, acknowledgement or answer)",
+    LOG_ALARM: "a fork alarm with its signed evidence; the node writes it itself when it sees a peer's "
+    "log fork (docs/security.md)",
+}
+"""The types outside the catalogue that a node still signs, with what each is. Every other type
+outside the catalogue is refused before signing (:func:`check_type`); a peer's record of such a
+type is still carried (it is in the peer's log) and read as an uncatalogued record."""
 
 
 @dataclass(frozen=True)
@@ -113,6 +132,35 @@ def spec_for(record_type: str) -> TypeSpec | None:
     return CATALOGUE.get(record_type)
 
 
+def suggest_types(record_type: str, n: int = 3) -> list[str]:
+    """The known types closest to ``record_type`` (by full name, and by short name: the part
+    between ``detente.dev/`` and the version)."""
+    known = [*CATALOGUE, *FREE_FORM]
+    short = {t.split("/")[1]: t for t in known if t.count("/") == 2}
+    name = record_type.split("/")[1] if record_type.count("/") == 2 else record_type
+    close = difflib.get_close_matches(record_type, known, n=n, cutoff=0.9)
+    close += [short[s] for s in difflib.get_close_matches(name, list(short), n=n, cutoff=0.75)]
+    close += [t for s, t in short.items() if len(name) >= 4 and s.startswith(name)]
+    return list(dict.fromkeys(close))[:n]
+
+
+def check_type(record_type: str) -> None:
+    """Refuse a type this node does not sign: neither catalogued nor free-form (see :data:`FREE_FORM`)."""
+    if record_type in CATALOGUE or record_type in FREE_FORM:
+        return
+    close = suggest_types(record_type)
+    hint = "did you mean " + " or ".join(close) + "? " if close else ""
+    raise UnknownRecordType(
+        f"{record_type} is not a record type this node signs (not in the catalogue)",
+        hint=hint + "list every record type and its fields with: detente catalogue",
+    )
+
+
+@cache
+def _schema(record_type: str) -> dict[str, Any]:
+    return CATALOGUE[record_type].body.model_json_schema()
+
+
 def validate_record(record: Record) -> BaseModel | None:
     """Check a catalogued record's body against its schema and addressing rules; return the
     parsed body (``None`` for types outside the catalogue, which the core still carries)."""
@@ -122,7 +170,10 @@ def validate_record(record: Record) -> BaseModel | None:
     try:
         body: BaseModel = spec.body.model_validate(record.body)
     except ValidationError as exc:
-        raise MalformedRecord(describe_validation_error(exc, record.type)) from None
+        raise MalformedRecord(
+            describe_body_errors(exc, record.type, _schema(record.type)),
+            hint=f"see every field of the type with: detente catalogue {record.type.split('/')[1]}",
+        ) from None
     if spec.addressed and spec.response and not record.to:
         raise MalformedRecord(
             f"a {record.type} record must name its recipients in 'to'", hint="add the recipient parties' log origins"
@@ -134,4 +185,4 @@ def validate_record(record: Record) -> BaseModel | None:
 
 def json_schemas() -> dict[str, dict[str, Any]]:
     """The JSON Schema of every catalogued type's body."""
-    return {t: s.body.model_json_schema() for t, s in sorted(CATALOGUE.items())}
+    return {t: _schema(t) for t in sorted(CATALOGUE)}

@@ -47,6 +47,7 @@ class HotlineMessage(Body):
         default=None,
         pattern=r"^[A-Z]{3,12}-[0-9]{1,4}$",
         description="pre-agreed short message: code word and number (1976 protocol)",
+        examples=["AMBER-7"],
     )
     sector: str = Field(default="", max_length=128, description="for critical-infrastructure early warnings")
 
