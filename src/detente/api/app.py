@@ -242,7 +242,10 @@ def create_app(node: Node) -> FastAPI:
 
     @app.get("/api/v1/records", tags=["operators"])
     def list_records(
-        origin: str | None = None, start: int = 0, limit: int = 100, who: Principal = viewer
+        origin: str | None = None,
+        start: int = Query(0, ge=0, le=2**62, description="the first index"),
+        limit: int = 100,
+        who: Principal = viewer,
     ) -> list[dict[str, object]]:
         """Records of this node's log or of a mirrored peer log, each verified as it is read."""
         log_ = node.log
