@@ -7,6 +7,9 @@ of a few hundred entries spans many chunks and a rotation falls inside the pool'
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -167,3 +170,48 @@ def test_a_closed_pool_verifies_in_process(tmp_path: Path) -> None:
         and closed.by_workers == 0
         and [o.record.body["text"] for o in result.opened][-1] == "statement 39"
     )
+
+
+_ORPHAN = """
+import os, sys
+from detente.crypto.keys import Ed25519Identity
+from detente.node.verify_pool import VerifyPool
+from detente.records.entry import seal_record
+from detente.records.keys import KeyHistory
+from detente.records.record import Record
+from datetime import UTC, datetime
+
+if __name__ == "__main__":
+    ident = Ed25519Identity.generate("us.detente.example/log")
+    issued = datetime(2026, 12, 1, tzinfo=UTC)
+    records = [Record(type="detente.dev/statement/v1", party=ident.name, issued=issued, body={"text": str(n)}) for n in range(64)]
+    entries = [seal_record(r, ident) for r in records]
+    pool = VerifyPool(2, min_entries=1, chunk=8)
+    opened = [pre for _, _, pre in pool.open_entries(KeyHistory(ident.vkey()), enumerate(entries), len(entries))]
+    assert all(pre is not None for pre in opened[-8:])
+    print(" ".join(str(pid) for pid in pool._executor._processes), flush=True)
+    os._exit(0)  # as if killed: the pool is never closed
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads process states from /proc")
+def test_workers_exit_when_their_node_process_dies_without_closing_the_pool(tmp_path: Path) -> None:
+    script = tmp_path / "orphan.py"
+    script.write_text(_ORPHAN)
+    out = tmp_path / "pids.txt"
+    with out.open("w") as stdout:  # a file, not a pipe: orphaned workers would hold a pipe open
+        subprocess.run([sys.executable, str(script)], stdout=stdout, check=True)
+    pids = [int(p) for p in out.read_text().split()]
+    assert len(pids) == 2
+    deadline = time.monotonic() + 120  # each worker checks its parent every second
+    while any(_alive(pid) for pid in pids):
+        assert time.monotonic() < deadline, f"verify workers {pids} outlived their process"
+        time.sleep(0.2)

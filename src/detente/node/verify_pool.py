@@ -14,7 +14,8 @@ Bounded: at most ``window`` chunks of ``chunk`` entries are out at the workers; 
 ahead of its verification by no more than that, and stops fetching at the first bad entry.
 Small backlogs (under ``min_entries``) are opened in process: sending a few entries to another
 process costs more than verifying them. Worker processes are started (``spawn``: the node has
-threads) on the first large backlog and stopped by :meth:`VerifyPool.close`.
+threads) on the first large backlog and stopped by :meth:`VerifyPool.close`; a worker whose node
+process died without closing the pool exits by itself.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import logging
 import multiprocessing
 import os
 import threading
+import time
 from collections import deque
 from collections.abc import Generator, Iterable, Iterator
 from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
@@ -45,6 +47,18 @@ Opened = tuple[int, bytes, OpenedEntry | None]
 or ``None`` when the caller must open it itself."""
 
 _Result = tuple[Record, bytes, str, tuple[tuple[bytes, str | None], ...], bytes] | None
+
+
+def _watch_parent(parent: int) -> None:
+    """In a worker: exit once the node's process is gone (killed before it could stop the pool),
+    rather than wait forever on a queue nobody writes to."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="detente-verify-watch", daemon=True).start()
 
 
 @lru_cache(maxsize=16)
@@ -108,7 +122,12 @@ class VerifyPool:
             if self._closed or self.workers < 1:
                 return None
             if self._executor is None:
-                self._executor = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
+                self._executor = ProcessPoolExecutor(
+                    self.workers,
+                    mp_context=multiprocessing.get_context("spawn"),
+                    initializer=_watch_parent,
+                    initargs=(os.getpid(),),
+                )
             return self._executor
 
     def _broken(self, executor: ProcessPoolExecutor) -> None:
