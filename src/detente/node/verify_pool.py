@@ -105,12 +105,24 @@ class VerifyPool:
     """Worker processes, one per core by default, shared by every sync of one node (thread-safe)."""
 
     def __init__(
-        self, workers: int | None = None, *, min_entries: int = 1024, chunk: int = 256, window: int | None = None
+        self,
+        workers: int | None = None,
+        *,
+        min_entries: int = 1024,
+        chunk: int = 256,
+        window: int | None = None,
+        chunk_bytes: int = 1 << 20,
+        window_bytes: int = 8 << 20,
     ) -> None:
         self.workers = (os.cpu_count() or 1) if workers is None else workers
         self.min_entries = min_entries
         self.chunk = chunk
         self.window = window or 2 * max(self.workers, 1)
+        self.chunk_bytes = chunk_bytes
+        """A chunk is sent once it has ``chunk`` entries or this many bytes (large entries, small chunks)."""
+        self.window_bytes = window_bytes
+        """At most this many bytes of entries are out at the workers: a peer serving 64 KiB junk
+        entries makes the sync hold a few MiB ahead, not ``window × chunk`` entries of them."""
         self._lock = threading.Lock()
         self._executor: ProcessPoolExecutor | None = None
         self._closed = False
@@ -161,13 +173,18 @@ class VerifyPool:
         pending: deque[_Chunk] = deque()
         try:
             batch: list[tuple[int, bytes]] = []
+            batch_bytes = out_bytes = 0
             for item in items:
                 batch.append(item)
-                if len(batch) == self.chunk:
+                batch_bytes += len(item[1])
+                if len(batch) == self.chunk or batch_bytes >= self.chunk_bytes:
                     pending.append(self._send(executor, history, batch))
-                    batch = []
-                    if len(pending) >= self.window:
-                        yield from self._take(executor, history, pending.popleft())
+                    out_bytes += batch_bytes
+                    batch, batch_bytes = [], 0
+                    while pending and (len(pending) >= self.window or out_bytes >= self.window_bytes):
+                        taken = pending.popleft()
+                        out_bytes -= sum(len(e) for _, e in taken.items)
+                        yield from self._take(executor, history, taken)
             if batch:
                 pending.append(self._send(executor, history, batch))
             while pending:
