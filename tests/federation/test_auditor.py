@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from detente.crypto.keys import Ed25519Identity
 from detente.crypto.note import Ed25519NoteSigner
 from detente.node.auditor import run_audit
@@ -33,6 +35,7 @@ class _Served:
         self.log = log
         self.note: bytes | None = None
         self.alter: dict[int, bytes] = {}
+        self.corrupt_tiles = False
 
     def checkpoint(self) -> bytes:
         return self.note or self.log.signed_checkpoint()
@@ -41,7 +44,9 @@ class _Served:
         return [self.alter.get(i, e) for i, e in enumerate(self.log.entries(start, end), start)]
 
     def fetch_nodes(self, size: int) -> Any:
-        return self.log._fetch
+        if not self.corrupt_tiles:
+            return self.log._fetch
+        return lambda nodes: [bytes([h[0] ^ 1]) + h[1:] for h in self.log._fetch(nodes)]
 
     def close(self) -> None:
         pass
@@ -73,7 +78,10 @@ def test_each_bad_reference_is_a_problem_and_a_good_one_is_not(tmp_path: Path) -
     refs = {
         "outside": RecordRef(origin="other.example/log", index=0, leaf_hash="00" * 32),
         "beyond": RecordRef(origin=CN, index=2, leaf_hash=leaf_hash(cn_entries[1]).hex()),
+        "far beyond": RecordRef(origin=CN, index=5, leaf_hash=leaf_hash(cn_entries[1]).hex()),
         "wrong leaf": RecordRef(origin=CN, index=0, leaf_hash=leaf_hash(cn_entries[1]).hex()),
+        "lowest hash": RecordRef(origin=CN, index=0, leaf_hash="00" * 32),
+        "highest hash": RecordRef(origin=CN, index=1, leaf_hash="ff" * 32),
     }
     us_log.append([_statement(us, "good", (good,))])
     served = {"mem://us": _Served(us_log), "mem://cn": _Served(cn_log)}
@@ -83,11 +91,14 @@ def test_each_bad_reference_is_a_problem_and_a_good_one_is_not(tmp_path: Path) -
 
     us_log.append([_statement(us, name, (ref,)) for name, ref in refs.items()])
     result = _audit(policy, served)
-    assert result.references == 4
+    assert result.references == 7
     assert result.problems == [
         f"{US}#1 refers to other.example/log#0, a log outside the audit",
         f"{US}#2 refers to {CN}#2, beyond its verified size",
-        f"{US}#3 refers to {CN}#0 with a leaf hash the log does not hold",
+        f"{US}#3 refers to {CN}#5, beyond its verified size",
+        f"{US}#4 refers to {CN}#0 with a leaf hash the log does not hold",
+        f"{US}#5 refers to {CN}#0 with a leaf hash the log does not hold",
+        f"{US}#6 refers to {CN}#1 with a leaf hash the log does not hold",
     ]
 
 
@@ -111,10 +122,11 @@ def test_records_outside_the_verified_range_are_problems(tmp_path: Path) -> None
     served = {"mem://us": _Served(us_log)}
     policy = _policy((us, "mem://us"))
     assert _audit(policy, served, records=[(US, 0)]).clean
-    result = _audit(policy, served, records=[(US, 1), (CN, 0)])
-    assert result.inclusions == 2
+    result = _audit(policy, served, records=[(US, 1), (US, 7), (CN, 0)])
+    assert result.inclusions == 3
     assert result.problems == [
         f"record {US}#1 is not in an audited log's verified range",
+        f"record {US}#7 is not in an audited log's verified range",
         f"record {CN}#0 is not in an audited log's verified range",
     ]
 
@@ -130,6 +142,9 @@ def test_a_checkpoint_signed_by_a_rotated_out_key_is_a_problem(tmp_path: Path) -
     served = {"mem://us": _Served(log)}
     policy = _policy((old, "mem://us"))  # the auditor pins the first key and follows the rotation
     assert _audit(policy, served).clean
+    state = tmp_path / "state.json"
+    assert _audit(policy, served, state).clean
+    assert _audit(policy, served, state).clean  # the next run starts from the kept key history
 
     cp = log.checkpoint
     served["mem://us"].note = sign_checkpoint(cp, [Ed25519NoteSigner(old)]).to_bytes()
@@ -152,3 +167,117 @@ def test_a_rollback_since_the_last_run_is_a_problem(tmp_path: Path) -> None:
     served["mem://us"].note = small
     result = _audit(policy, served, state)
     assert result.logs[0].problems == ["log went back from size 2 to 1 (fork or rollback)"]
+
+
+def test_references_and_records_across_entry_bundles(tmp_path: Path) -> None:
+    """Logs past two bundles of 256: every reference and inclusion resolves in the right bundle."""
+    us, cn = Ed25519Identity.generate(US), Ed25519Identity.generate(CN)
+    us_log, cn_log = _log(tmp_path, us), _log(tmp_path, cn)
+    cn_entries = [_statement(cn, f"cn {i}") for i in range(700)]
+    cn_log.append(cn_entries)
+    picks = [300, 699, 0, 255, 256, 511, 512]  # the first look at bundles 1 and 2 is not at their start
+    refs = tuple(RecordRef(origin=CN, index=i, leaf_hash=leaf_hash(cn_entries[i]).hex()) for i in picks)
+    us_log.append([_statement(us, f"us {i}") for i in range(600)] + [_statement(us, "refs", refs)])
+    served = {"mem://us": _Served(us_log), "mem://cn": _Served(cn_log)}
+    policy = _policy((us, "mem://us"), (cn, "mem://cn"))
+    records = [(CN, i) for i in picks] + [(US, i) for i in (0, 257, 599, 600)]
+    result = _audit(policy, served, tmp_path / "state.json", records=records)
+    assert result.clean, result.as_dict()
+    assert (result.references, result.inclusions) == (len(picks), len(records))
+    assert [(a.size, a.records) for a in result.logs] == [(601, 601), (700, 700)]
+
+    wrong = tuple(RecordRef(origin=CN, index=i, leaf_hash=leaf_hash(cn_entries[i - 1]).hex()) for i in (257, 699))
+    us_log.append([_statement(us, "wrong refs", wrong)])
+    cn_log.append([_statement(cn, f"cn more {i}") for i in range(300)])  # 1,000: past another bundle
+    again = _audit(policy, served, tmp_path / "state.json", records=[(CN, 999), (CN, 1000)])
+    assert [(a.old_size, a.size, a.records) for a in again.logs] == [(601, 602, 1), (700, 1000, 300)]
+    assert again.problems == [
+        f"{US}#601 refers to {CN}#257 with a leaf hash the log does not hold",
+        f"{US}#601 refers to {CN}#699 with a leaf hash the log does not hold",
+        f"record {CN}#1000 is not in an audited log's verified range",
+    ]
+
+
+def test_a_witness_whose_key_is_a_partys_log_key_follows_its_rotation(tmp_path: Path) -> None:
+    """cn witnesses us with its own party key; after cn rotates, its cosignatures on us's
+    checkpoints are made with the new key, which the auditor learns from cn's log."""
+    from detente.crypto.note import parse_note
+    from detente.tlog.cosignature import cosign
+
+    us, cn_old, cn_new = Ed25519Identity.generate(US), Ed25519Identity.generate(CN), Ed25519Identity.generate(CN)
+    us_log, cn_log = _log(tmp_path, us), _log(tmp_path, cn_old)
+    us_log.append([_statement(us, "zero")])
+    rotation = seal_record(Record(type=KEY_ROTATION, party=CN, issued=NOW, body={"vkey": str(cn_new.vkey())}), cn_old)
+    cn_log.schedule_rotation(rotation, cn_new)
+    cn_log.append([rotation])
+    served = {"mem://us": _Served(us_log), "mem://cn": _Served(cn_log)}
+    policy = parse_policy(
+        f"log {us.vkey()} mem://us\nlog {cn_old.vkey()} mem://cn\nwitness cn {cn_old.cosigner_vkey()}\nquorum cn\n"
+    )
+    signed = parse_note(us_log.signed_checkpoint())
+    for witness, expected in ((cn_new, ["cn"]), (cn_old, ["cn"]), (Ed25519Identity.generate(CN), [])):
+        cosig = cosign(us_log.checkpoint, witness, 1_800_000_000)
+        served["mem://us"].note = signed.with_signatures([cosig]).to_bytes()
+        result = _audit(policy, served)
+        assert result.logs[0].cosigned_by == expected, (witness.vkey(), result.as_dict())
+        assert result.logs[0].problems == ([] if expected else ["witness quorum 'cn' not met (cosigned by: none)"])
+
+
+def test_a_checkpoint_for_another_log_is_a_problem(tmp_path: Path) -> None:
+    us = Ed25519Identity.generate(US)
+    log = _log(tmp_path, us)
+    served = {"mem://us": _Served(log)}
+    for other in ("aa.detente.example/log", "zz.detente.example/log"):  # sorting before and after
+        stranger = Ed25519Identity.generate(other)
+        served["mem://us"].note = sign_checkpoint(
+            Checkpoint(other, 0, log.checkpoint.root), [Ed25519NoteSigner(stranger)]
+        ).to_bytes()
+        result = _audit(_policy((us, "mem://us")), served)
+        assert result.logs[0].problems == [f"checkpoint is for {other!r}, not {US!r}"]
+
+
+def test_a_log_without_a_url_does_not_stop_the_others(tmp_path: Path) -> None:
+    us, cn = Ed25519Identity.generate(US), Ed25519Identity.generate(CN)
+    cn_log = _log(tmp_path, cn)
+    cn_log.append([_statement(cn, "zero")])
+    policy = parse_policy(f"log {us.vkey()}\nlog {cn.vkey()} mem://cn\nquorum none\n")
+    result = _audit(policy, {"mem://cn": _Served(cn_log)})
+    assert [(a.url, a.size, a.problems) for a in result.logs] == [
+        ("", 0, ["the policy gives no URL for this log"]),
+        ("mem://cn", 1, []),
+    ]
+
+
+def test_an_unreadable_state_file_is_a_config_error(tmp_path: Path) -> None:
+    from detente.errors import ConfigError
+
+    us = Ed25519Identity.generate(US)
+    served = {"mem://us": _Served(_log(tmp_path, us))}
+    (tmp_path / "a folder").mkdir()
+    (tmp_path / "list.json").write_text("[]")
+    (tmp_path / "broken.json").write_text("{")
+    for state in ("a folder", "list.json", "broken.json"):
+        with pytest.raises(ConfigError, match="audit state"):
+            _audit(_policy((us, "mem://us")), served, tmp_path / state)
+
+
+def test_an_entry_that_does_not_open_is_a_problem_and_the_audit_goes_on(tmp_path: Path) -> None:
+    us = Ed25519Identity.generate(US)
+    log = _log(tmp_path, us)
+    log.append([_statement(us, "zero"), _statement(us, "one")])
+    served = {"mem://us": _Served(log)}
+    served["mem://us"].alter[0] = b"not an envelope"
+    result = _audit(_policy((us, "mem://us")), served)
+    problems = result.logs[0].problems
+    assert problems[0].startswith("entry 0: ") and result.logs[0].records == 1
+    assert "do not hash to the signed root" in problems[-1]
+
+
+def test_hash_tiles_that_do_not_match_the_entries_fail_the_inclusion(tmp_path: Path) -> None:
+    us = Ed25519Identity.generate(US)
+    log = _log(tmp_path, us)
+    log.append([_statement(us, f"r{i}") for i in range(5)])
+    served = {"mem://us": _Served(log)}
+    served["mem://us"].corrupt_tiles = True
+    result = _audit(_policy((us, "mem://us")), served, records=[(US, 3)])
+    assert [p.split(":")[0] for p in result.problems] == [f"inclusion of {US}#3"]

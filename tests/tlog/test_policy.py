@@ -3,6 +3,8 @@ each line refused with :class:`MalformedPolicy` naming the line."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from detente.crypto.keys import Ed25519Identity
@@ -107,3 +109,67 @@ def test_each_malformed_form_is_refused(text: str, message: str) -> None:
 def test_comments_and_blank_lines_are_ignored() -> None:
     policy = parse_policy(f"# a policy\n\nwitness us {US_COSIGNER}  # trailing\n   \nquorum us # us alone\n")
     assert policy.quorum == "us" and set(policy.witnesses) == {"us"}
+
+
+def test_urls_are_optional_and_kept() -> None:
+    policy = parse_policy(
+        f"log {LOG_VKEY}\nwitness us {US_COSIGNER} https://us.witness.example\nwitness cn {CN.cosigner_vkey()}\nquorum us\n"
+    )
+    assert policy.logs == [(LOG.vkey(), None)]
+    assert policy.witnesses["us"] == (US.cosigner_vkey(), "https://us.witness.example")
+    assert policy.witnesses["cn"] == (CN.cosigner_vkey(), None)
+
+
+def test_an_unreadable_line_is_quoted_up_to_60_characters() -> None:
+    line = "nonsense " + "x" * 80
+    with pytest.raises(MalformedPolicy) as err:
+        parse_policy(f"quorum none\n{line}\n")
+    assert err.value.message == f"line 2: cannot read {line[:60]!r}"
+
+
+def test_groups_are_immutable() -> None:
+    group = parse_policy(_policy("group g any us\nquorum g\n")).groups["g"]
+    assert (group.name, group.threshold, group.members) == ("g", 1, ("us",))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        group.threshold = 0  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "frobnicate x any us",  # a word that sorts before "group", with a group's arguments
+        "nonsense x",  # ... before "quorum", with a quorum's
+        "abc x",
+    ],
+)
+def test_only_the_four_keywords_are_read(line: str) -> None:
+    with pytest.raises(MalformedPolicy, match="line 2: cannot read"):
+        parse_policy(f"witness us {US_COSIGNER}\n{line}\nquorum none\n")
+
+
+@pytest.mark.parametrize("k", ["1" * 5000, "9" * 6, "٣"])
+def test_a_threshold_must_be_a_small_ascii_number(k: str) -> None:
+    with pytest.raises(MalformedPolicy, match="threshold"):
+        parse_policy(f"witness us {US_COSIGNER}\ngroup g {k} us\nquorum none\n")
+
+
+def test_the_unmet_quorum_says_who_cosigned() -> None:
+    policy = parse_policy(_policy("group two 2 us cn a\nquorum two\n"))
+    with pytest.raises(VerificationError, match=r"quorum 'two' not met \(cosigned by: none\)") as err:
+        policy.check([])
+    assert err.value.hint
+    with pytest.raises(VerificationError, match=r"\(cosigned by: b, us\)"):
+        policy.check(["us", "b"])
+
+
+def test_a_witness_needs_a_cosigner_key_not_another_type() -> None:
+    import hashlib
+
+    from detente.crypto.keys import SIG_COSIGNATURE_V1, SIG_RFC6962, VerifierKey, key_id
+
+    key = US.cosigner_vkey()
+    assert key.sig_type == SIG_COSIGNATURE_V1
+    spki = b"an RFC 6962 log's public key"
+    rfc6962 = VerifierKey(key.name, key_id(key.name, SIG_RFC6962, hashlib.sha256(spki).digest()), SIG_RFC6962, spki)
+    with pytest.raises(MalformedPolicy, match="needs a cosigner key"):
+        parse_policy(f"witness us {rfc6962}\nquorum none\n")

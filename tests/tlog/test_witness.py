@@ -4,10 +4,12 @@ so removing the check that produces it fails a test here."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
 import pytest
 
+from detente._internal.encoding import b64encode
 from detente.crypto.keys import Ed25519Identity
 from detente.crypto.note import Ed25519NoteSigner
 from detente.crypto.note_verifiers import verifier_for
@@ -115,19 +117,67 @@ def test_a_checkpoint_signed_by_a_rotated_out_key_is_403() -> None:
     assert decide(old_signed, after_rotation, _cp(5)).status == 403
 
 
+NOTE = sign_checkpoint(_cp(5), [Ed25519NoteSigner(LOG)]).to_bytes()
+HASH_LINE = b64encode(leaf_hash(b"x")).encode() + b"\n"
+
+
 @pytest.mark.parametrize(
-    "body",
+    ("body", "error", "message"),
     [
-        b"old 5\n",  # no empty line
-        b"old x\n\nchk",
-        b"old 05\n\nchk",
-        b"new 5\n\nchk",
-        b"\xff\n\n",
-        b"old 5\nnot base64!\n\nchk",
-        b"old 5\nAAAA\n\nchk",  # not 32 bytes
-        b"old 5\n" + b"".join(b"A" * 43 + b"=\n" for _ in range(64)) + b"\nchk",  # 64 lines
+        (b"old 5\nno empty line, no checkpoint", MalformedProof, "no empty line"),
+        (b"old x\n\n" + NOTE, MalformedProof, None),
+        (b"old 05\n\n" + NOTE, MalformedProof, None),
+        (b"new 5\n\n" + NOTE, MalformedProof, "must start with 'old <size>'"),
+        (b"\xff\n\n" + NOTE, MalformedProof, "not UTF-8"),
+        (b"old 5\nnot base64!\n\n" + NOTE, MalformedProof, None),
+        (b"old 5\nAAAA\n\n" + NOTE, MalformedProof, "32 bytes"),  # 3 bytes
+        (b"old 5\n" + b64encode(bytes(33)).encode() + b"\n\n" + NOTE, MalformedProof, "32 bytes"),
+        (b"old 5\n" + HASH_LINE * 64 + b"\n" + NOTE, MalformedProof, "more than 63 lines"),
+        (b"old 5\n" + HASH_LINE + b"\nnot a signed note", MalformedCheckpoint, None),
+        (b"old 5\n\n" + NOTE.replace(b"\n5\n", b"\n05\n"), MalformedCheckpoint, None),
     ],
 )
-def test_malformed_requests_are_refused_with_a_typed_error(body: bytes) -> None:
-    with pytest.raises((MalformedProof, MalformedCheckpoint)):
+def test_malformed_requests_are_refused_with_a_typed_error(
+    body: bytes, error: type[Exception], message: str | None
+) -> None:
+    with pytest.raises(error, match=message):
         parse_add_checkpoint(body)
+
+
+def test_the_proof_line_limit_is_63() -> None:
+    request = parse_add_checkpoint(b"old 5\n" + HASH_LINE * 63 + b"\n" + NOTE)
+    assert len(request.proof) == 63 and request.old_size == 5 and request.checkpoint == _cp(5)
+    assert parse_add_checkpoint(format_add_checkpoint(0, [], NOTE)).proof == ()
+
+
+def test_sizes_are_compared_by_value() -> None:
+    """Sizes past CPython's small-int cache: an identity comparison would call them different."""
+    leaves = [f"big {i}".encode() for i in range(301)]
+
+    def fetch(nodes: Sequence[tuple[int, int]]) -> list[bytes]:
+        out = []
+        for level, index in nodes:
+            row = [leaf_hash(e) for e in leaves[index << level : (index + 1) << level]]
+            while len(row) > 1:
+                row = [node_hash(row[i], row[i + 1]) for i in range(0, len(row), 2)]
+            out.append(row[0])
+        return out
+
+    old, new = Checkpoint(ORIGIN, 300, tree_root(300, fetch)), Checkpoint(ORIGIN, 301, tree_root(301, fetch))
+    decision = decide(_request(int("300"), consistency_proof(300, 301, fetch), new), VERIFIERS, old)
+    assert decision.status == 200, decision
+
+
+@pytest.mark.parametrize("root", [bytes(32), b"\xff" * 32])
+def test_a_size_0_checkpoint_with_any_other_root_is_422(root: bytes) -> None:
+    decision = decide(_request(0, [], _cp(0, root)), VERIFIERS, None)
+    assert (decision.status, decision.reason) == (422, "a size-0 checkpoint must have the empty root")
+
+
+def test_requests_and_decisions_are_immutable() -> None:
+    request = _request(0, [], _cp(5))
+    decision = decide(request, VERIFIERS, None)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        request.old_size = 3  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        decision.status = 200  # type: ignore[misc]
