@@ -53,7 +53,7 @@ def latency(workdir: Path, n: int) -> list[float]:
     try:
         for i in range(n):
             payload = {
-                "type": "example.org/bench-ping/v1",
+                "type": "detente.dev/statement/v1",
                 "body": {"sequence": i},
                 "text": {"original": {"lang": "en", "text": f"link test {i}"}},
             }
@@ -112,7 +112,7 @@ def backlog_sync(workdir: Path, n: int) -> tuple[float, float]:
             [
                 seal_record(
                     Record(
-                        type="example.org/bench-ping/v1",
+                        type="detente.dev/statement/v1",
                         party=ident.name,
                         issued=issued,
                         body={"sequence": i, "topic": "link-test"},

@@ -4,6 +4,7 @@ it runs (before the fix it ran on the event loop and nothing else was answered u
 
 from __future__ import annotations
 
+import contextlib
 import threading
 
 import httpx
@@ -34,3 +35,29 @@ def test_healthz_is_answered_while_a_large_label_check_runs(make_node) -> None:
     assert answer and answer[0].status_code == 200, answer[0].text[:300] if answer else "no answer"
     assert answer[0].json()["regimes"], answer[0].text[:300]
     assert answered_meanwhile >= 5, f"only {answered_meanwhile} health checks were answered during the check"
+
+
+def test_sigterm_stops_the_node_cleanly_even_mid_request(make_node) -> None:
+    """SIGTERM mid-request: the server shuts down, the node's own stop runs (exit status 0, not
+    killed by the signal), within a bounded time."""
+    import time
+
+    node = make_node("us").start()
+    assert node.process is not None
+    text = ("x" * 100 + "非AI生成 " * (8 * 1024 * 1024 // 8)).encode()
+    worker = threading.Thread(
+        target=lambda: _quietly(
+            lambda: node.api("POST", "/api/v1/labels/check", content=text, headers={"Content-Type": "text/plain"})
+        )
+    )
+    worker.start()
+    time.sleep(0.5)  # let the upload start; the check takes seconds (how long does not matter here)
+    node.process.terminate()
+    status = node.process.wait(timeout=60)  # bounded: a hung node fails here instead of hanging the suite
+    worker.join()
+    assert status == 0, f"the node exited with {status} (negative: killed by the signal without stopping)"
+
+
+def _quietly(call) -> None:  # type: ignore[no-untyped-def]
+    with contextlib.suppress(httpx.HTTPError):  # the node went away mid-request: expected
+        call()

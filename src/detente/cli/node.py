@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
 import time
 from pathlib import Path
 
@@ -71,6 +72,10 @@ def init(
     )
 
 
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(0)
+
+
 def serve(node_dir: Path = NODE, log_level: str = typer.Option("info", "--log-level")) -> None:
     """Run the node: public log and witness endpoints, operator API, sync with peers."""
     import uvicorn
@@ -82,6 +87,11 @@ def serve(node_dir: Path = NODE, log_level: str = typer.Option("info", "--log-le
     node = Node(config, base)
     app = create_app(node)
     node.start()
+    # uvicorn catches SIGTERM, shuts the server down, then raises the signal again with the handler
+    # that was there before it started: with the default one the process died there and the node was
+    # never stopped (threads, worker processes and stores left as they were). This one ends the run
+    # through the ``finally`` below.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         uvicorn.run(
             app,
