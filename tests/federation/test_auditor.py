@@ -281,3 +281,47 @@ def test_hash_tiles_that_do_not_match_the_entries_fail_the_inclusion(tmp_path: P
     served["mem://us"].corrupt_tiles = True
     result = _audit(_policy((us, "mem://us")), served, records=[(US, 3)])
     assert [p.split(":")[0] for p in result.problems] == [f"inclusion of {US}#3"]
+
+
+def test_only_a_witness_holding_a_partys_own_key_and_name_follows_its_rotation(tmp_path: Path) -> None:
+    """cn rotates; its new key's cosignature on us's checkpoint counts for no witness that is not
+    exactly cn's pinned key: not one with cn's name and another key, nor cn's key under another name."""
+    from detente.crypto.keys import SIG_COSIGNATURE_V1, VerifierKey, key_id
+    from detente.crypto.note import parse_note
+    from detente.tlog.cosignature import cosign
+
+    us, cn_old, cn_new = Ed25519Identity.generate(US), Ed25519Identity.generate(CN), Ed25519Identity.generate(CN)
+    us_log, cn_log = _log(tmp_path, us), _log(tmp_path, cn_old)
+    us_log.append([_statement(us, "zero")])
+    rotation = seal_record(Record(type=KEY_ROTATION, party=CN, issued=NOW, body={"vkey": str(cn_new.vkey())}), cn_old)
+    cn_log.schedule_rotation(rotation, cn_new)
+    cn_log.append([rotation])
+
+    def cosigner(name: str, key: bytes) -> VerifierKey:
+        return VerifierKey(name, key_id(name, SIG_COSIGNATURE_V1, key), SIG_COSIGNATURE_V1, key)
+
+    impostors = {
+        "low": cosigner(CN, bytes(31) + b"\x01"),  # cn's name, a key sorting below cn's
+        "high": cosigner(CN, b"\xff" * 32),  # ... above
+        "before": cosigner("aa.witness.example", cn_old.public_bytes),  # cn's key, a name sorting before
+        "after": cosigner("zz.witness.example", cn_old.public_bytes),  # ... after
+    }
+    lines = "".join(f"witness {name} {vk}\n" for name, vk in impostors.items())
+    policy = parse_policy(
+        f"log {us.vkey()} mem://us\nlog {cn_old.vkey()} mem://cn\n{lines}group g any {' '.join(impostors)}\nquorum g\n"
+    )
+    served = {"mem://us": _Served(us_log), "mem://cn": _Served(cn_log)}
+    signed = parse_note(us_log.signed_checkpoint())
+    served["mem://us"].note = signed.with_signatures([cosign(us_log.checkpoint, cn_new, 1_800_000_000)]).to_bytes()
+    result = _audit(policy, served)
+    assert result.logs[0].cosigned_by == [], result.as_dict()
+
+
+def test_a_log_that_fails_does_not_stop_the_next(tmp_path: Path) -> None:
+    us, cn = Ed25519Identity.generate(US), Ed25519Identity.generate(CN)
+    us_log, cn_log = _log(tmp_path, us), _log(tmp_path, cn)
+    cn_log.append([_statement(cn, "zero")])
+    served = {"mem://us": _Served(us_log), "mem://cn": _Served(cn_log)}
+    served["mem://us"].note = b"not a checkpoint"
+    result = _audit(_policy((us, "mem://us"), (cn, "mem://cn")), served)
+    assert [(len(a.problems), a.size) for a in result.logs] == [(1, 0), (0, 1)]
