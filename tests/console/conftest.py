@@ -42,10 +42,12 @@ def make_node(tmp_path: Path) -> Iterator[Callable[[str], LocalNode]]:
         node.stop(kill=True)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
     """A headless Chromium (the system's), or a skip (a failure under DETENTE_REQUIRE_BROWSER=1)
-    saying what is missing."""
+    saying what is missing. Module-scoped: Playwright's sync API keeps an event loop marked as
+    running in the main thread until it stops, which would break later tests that start a loop
+    of their own (the Inspect runs)."""
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:

@@ -39,13 +39,15 @@ The ``.eval`` (zip) log format is not read: convert with ``inspect log convert -
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import os
 import re
 import tempfile
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from importlib import import_module
 from pathlib import Path
 from typing import Any
@@ -414,6 +416,17 @@ def dataset_task(
     return ia.Task(dataset=dataset, solver=solvers.generate(), scorer=score, name=name, version=version)
 
 
+def _outside_any_event_loop(call: Callable[[], Any]) -> Any:
+    """``call()``, on a thread of its own when this thread already runs an event loop (a caller in
+    async code, or a library that left one marked running): Inspect starts a loop of its own."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return call()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="detente-inspect") as pool:
+        return pool.submit(call).result()
+
+
 def run_inspect_task(
     task: Any,
     model: Model,
@@ -438,15 +451,17 @@ def run_inspect_task(
         try:
             with tempfile.TemporaryDirectory(prefix="detente-inspect-") as tmp:
                 out = Path(log_dir) if log_dir is not None else Path(tmp)
-                logs = ia.eval(
-                    task,
-                    model=im.get_model(f"{PROVIDER}/{name}", memoize=False),
-                    epochs=epochs,
-                    log_format="json",
-                    log_dir=str(out),
-                    display="none",
-                    metadata={"detente_model": model.identity.as_subject()},
-                    **eval_args,
+                logs = _outside_any_event_loop(
+                    lambda: ia.eval(
+                        task,
+                        model=im.get_model(f"{PROVIDER}/{name}", memoize=False),
+                        epochs=epochs,
+                        log_format="json",
+                        log_dir=str(out),
+                        display="none",
+                        metadata={"detente_model": model.identity.as_subject()},
+                        **eval_args,
+                    )
                 )
                 if len(logs) != 1:
                     raise ConfigError(f"expected one Inspect log, got {len(logs)}", hint="run one task at a time")
