@@ -25,12 +25,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from detente.crypto.note import parse_note
+from detente.crypto.note import Note, parse_note
 from detente.errors import DetenteError
+from detente.node.loops import describe
 from detente.node.sync import Fork
 from detente.records.catalogue import LOG_ALARM
 from detente.store.node_protocol import NodeStore
-from detente.tlog.checkpoint import MAX_CHECKPOINT_TEXT, Checkpoint
+from detente.tlog.checkpoint import Checkpoint
 from detente.tlog.hashing import leaf_hash
 
 __all__ = ["ALARM_TYPE", "MAX_EVIDENCE_SIGNATURES", "Alarms", "canonical_evidence", "fork_id"]
@@ -41,23 +42,24 @@ ALARM_TYPE = LOG_ALARM
 MAX_EVIDENCE_SIGNATURES = 4
 
 
-def _checkpoint_text(blob: bytes) -> str | None:
+def _checkpoint_note(blob: bytes) -> Note | None:
+    """``blob`` as a signed checkpoint note (``None`` if it is not one: an entry)."""
     try:
         note = parse_note(blob)
-        Checkpoint.parse(note.text)
+        Checkpoint.parse(note.text)  # also caps the text at MAX_CHECKPOINT_TEXT
     except DetenteError:
         return None
-    return note.text
+    return note
 
 
 def canonical_evidence(origin: str, blob: bytes) -> str:
     """One piece of fork evidence as it goes into an alarm record (bounded; see the module)."""
     if not blob:
         return ""
-    text = _checkpoint_text(blob)
-    if text is not None and len(text) <= MAX_CHECKPOINT_TEXT:
-        sigs = [s for s in parse_note(blob).signatures if s.name == origin][:MAX_EVIDENCE_SIGNATURES]
-        return text + "\n" + "".join(s.line() for s in sigs)
+    note = _checkpoint_note(blob)
+    if note is not None:
+        sigs = [s for s in note.signatures if s.name == origin][:MAX_EVIDENCE_SIGNATURES]
+        return note.text + "\n" + "".join(s.line() for s in sigs)
     return f"entry leaf-hash {leaf_hash(blob).hex()} length {len(blob)}"
 
 
@@ -65,8 +67,8 @@ def fork_id(fork: Fork) -> str:
     """The alarm's identity: the same texts (signature lines aside) are the same fork."""
     parts = []
     for blob in (fork.seen, fork.shown):
-        text = _checkpoint_text(blob) if blob else ""
-        parts.append(text if text is not None else leaf_hash(blob).hex())
+        note = _checkpoint_note(blob) if blob else None
+        parts.append("" if not blob else note.text if note is not None else leaf_hash(blob).hex())
     digest = hashlib.sha256("\x00".join([fork.origin, fork.kind, *sorted(parts)]).encode()).hexdigest()
     return digest[:16]
 
@@ -129,8 +131,8 @@ class Alarms:
             try:
                 index = self._append(body)
             except Exception as exc:  # the alarm must be raised even when its record is not logged
-                message = exc.message if isinstance(exc, DetenteError) else f"{exc.__class__.__name__}: {exc}"
-                self.failures.append(AlarmFailure(fid, fork.origin, message[:500], self._clock()))
+                message = describe(exc)
+                self.failures.append(AlarmFailure(fid, fork.origin, message, self._clock()))
                 del self.failures[:-100]
                 log.error("alarm-not-logged origin=%s fork=%s error=%s", fork.origin, fid, message)
             self._state.add_alarm(fork.origin, fork.kind, detail, int(self._clock()), index)
