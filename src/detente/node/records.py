@@ -127,8 +127,14 @@ class RecordBook:
     def of_type(self, types: Collection[str] | None = None) -> list[Logged]:
         """Admitted records (of ``types``; every type when ``None``), own log first, each in order.
         Read from the store: a call holds them, the node does not."""
-        logs = self.catch_up()
-        return [_parse(r) for tlog in logs for r in self.state.records(tlog.origin, types=types)]
+        self.catch_up()
+        return self.indexed(types)
+
+    def indexed(self, types: Collection[str] | None = None) -> list[Logged]:
+        """Like :meth:`of_type`, as far as the index goes now (for a caller that has just caught up:
+        catching up refreshes and verifies every mirror's checkpoint)."""
+        origins = [self._own().origin, *(self.peers.status[row.name].origin for row in self.peers.followed())]
+        return [_parse(r) for origin in origins for r in self.state.records(origin, types=types)]
 
     def threads(
         self, *, unsettled: bool = False, limit: int | None = None, offset: int = 0
@@ -144,7 +150,7 @@ class RecordBook:
         records (which decide the agreement a thread runs under): all :func:`evaluate` needs."""
         keys = [(x.origin, x.index) for x in subjects]
         replies = [_parse(r) for r in self.state.referrers(keys)]
-        return [*subjects, *replies, *self.of_type(COMMITMENT_TYPES)]
+        return [*subjects, *replies, *self.indexed(COMMITMENT_TYPES)]  # the caller has just caught up
 
     def receipted(self, origin: str, index: int, me: str) -> bool:
         """Whether ``me`` has logged a receipt for ``origin#index`` (as far as the index knows)."""

@@ -227,7 +227,7 @@ class ProtocolDesk:
             t.subject.key: t
             for t in evaluate(self.records.with_replies(subjects), self.agreement, now, self.me).threads
         }
-        withheld = withheld_counts(self.records.of_type([WITHHELD]), self.agreement)
+        withheld = withheld_counts(self.records.indexed([WITHHELD]), self.agreement)  # threads() caught up
         threads = [by_key.get(x.key) or Thread(x, []) for x in subjects]  # a withheld notice owes nothing
         return total, [self._inbox_row(t, withheld.get(t.subject.key), now) for t in threads]
 
