@@ -5,6 +5,8 @@ cosignature/v1 vector reproduced byte for byte."""
 from __future__ import annotations
 
 import base64
+import dataclasses
+import re
 import struct
 
 import pytest
@@ -19,11 +21,19 @@ from detente.errors import (
     DetenteError,
     MalformedCheckpoint,
     MalformedError,
+    MalformedNote,
     SignatureError,
     UnknownKey,
     VerificationError,
 )
-from detente.tlog.checkpoint import Checkpoint, open_checkpoint, sign_checkpoint
+from detente.tlog.checkpoint import (
+    MAX_CHECKPOINT_TEXT,
+    MAX_SIZE,
+    Checkpoint,
+    open_checkpoint,
+    parse_size,
+    sign_checkpoint,
+)
 from detente.tlog.cosignature import cosign, verify_cosignatures
 
 # transparency-dev/formats log/note_test.go (TestSumDBNoteParsing); key from Go's cmd/go
@@ -285,3 +295,78 @@ def test_cosignature_of_the_wrong_length_fails() -> None:
         line = "— example.org/witness " + base64.b64encode(bad).decode() + "\n"
         with pytest.raises(SignatureError):
             verify_cosignatures(_cosigned(line), [witness])
+
+
+# --- limits (found by mutation testing: each boundary on both sides) -----------------------------
+
+B64_ROOT = base64.b64encode(ROOT).decode()
+
+
+def test_the_largest_size_is_2_to_the_64_minus_1() -> None:
+    top = str(2**64 - 1)
+    assert parse_size(top, "size") == 2**64 - 1 == MAX_SIZE
+    assert Checkpoint.parse(f"o\n{top}\n{B64_ROOT}\n").size == 2**64 - 1
+    for over in (str(2**64), str(2**64 + 1), "99999999999999999999"):  # 20 digits, one past the cap
+        with pytest.raises(MalformedCheckpoint, match=re.escape(f"size '{over}' is over 18446744073709551615")):
+            parse_size(over, "size")
+        with pytest.raises(MalformedCheckpoint, match="is over 18446744073709551615"):
+            Checkpoint.parse(f"o\n{over}\n{B64_ROOT}\n")
+    assert parse_size(str(2**63), "size") == 2**63  # past a signed 64-bit integer
+    assert parse_size(str(2**64 - 2), "size") == 2**64 - 2
+
+
+def test_a_size_of_more_than_20_digits_is_refused_before_it_is_converted() -> None:
+    for text in ("1" + "0" * 20, "1" * 21, "9" * 5000):
+        with pytest.raises(MalformedCheckpoint, match="is not a decimal size without leading zeros") as info:
+            parse_size(text, "size")
+        # the message quotes the first 30 characters of the text, never more (it may be hostile)
+        assert f"'{text[:30]}'" in info.value.message
+    for text in ("0", "7", "10"):
+        assert parse_size(text, "size") == int(text)
+
+
+def test_parse_size_raises_the_callers_error_type() -> None:
+    with pytest.raises(MalformedNote):
+        parse_size("01", "index", MalformedNote)
+    with pytest.raises(MalformedNote, match="index '18446744073709551616' is over"):
+        parse_size(str(2**64), "index", MalformedNote)
+
+
+def _text_of(length: int, filler: str = "x") -> str:
+    """A checkpoint text of exactly *length* UTF-8 bytes (an extension line pads it)."""
+    head = f"o\n1\n{B64_ROOT}\n"
+    pad = length - len(head.encode()) - 1  # the extension line's final newline
+    unit = len(filler.encode())
+    text = head + filler * (pad // unit) + "y" * (pad % unit) + "\n"
+    assert len(text.encode()) == length
+    return text
+
+
+def test_a_checkpoint_text_of_4096_bytes_parses_and_4097_does_not() -> None:
+    assert MAX_CHECKPOINT_TEXT == 4096
+    for filler in ("x", "é", "€"):  # counted in UTF-8 bytes, not characters
+        assert Checkpoint.parse(_text_of(4096, filler)).size == 1
+        assert Checkpoint.parse(_text_of(4095, filler)).size == 1
+        with pytest.raises(MalformedCheckpoint, match="checkpoint text is over 4096 bytes"):
+            Checkpoint.parse(_text_of(4097, filler))
+    with pytest.raises(MalformedCheckpoint, match="checkpoint text is over 4096 bytes"):
+        Checkpoint.parse(_text_of(20_000))
+
+
+def test_checkpoints_are_frozen() -> None:
+    log = Ed25519Identity.from_seed("example.com/log", bytes([9]) * 32)
+    cp = Checkpoint("example.com/log", 5, ROOT)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        cp.size = 6  # type: ignore[misc]
+    verified = open_checkpoint(sign_checkpoint(cp, [Ed25519NoteSigner(log)]).to_bytes(), [verifier_for(log.vkey())])
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        verified.checkpoint = Checkpoint("example.com/log", 6, ROOT)  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("expected", ["a.example/log", "example.com/lo", "example.com/log2", "z.example/log"])
+def test_an_expected_origin_sorting_before_or_after_the_checkpoints_is_refused(expected: str) -> None:
+    log = Ed25519Identity.from_seed("example.com/log", bytes([9]) * 32)
+    note = sign_checkpoint(Checkpoint("example.com/log", 5, ROOT), [Ed25519NoteSigner(log)]).to_bytes()
+    with pytest.raises(UnknownKey, match=re.escape(f"checkpoint is for log 'example.com/log', expected {expected!r}")):
+        open_checkpoint(note, [verifier_for(log.vkey())], origin=expected)
+    assert open_checkpoint(note, [verifier_for(log.vkey())], origin="example.com/log").checkpoint.size == 5
