@@ -260,3 +260,71 @@ def test_vkey_parser_parses_or_raises_malformed_key(text: str) -> None:
         return
     assert VerifierKey.parse(str(vk)) == vk
     assert str(vk).split("+")[:2] == text.strip().split("+")[:2]
+
+
+# --- boundaries (found by mutation testing: each check on both sides, with its own message) ---------
+
+
+def _b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode()
+
+
+@pytest.mark.parametrize("wrong", ["00000000", "530d9039", "530d903b", "ffffffff"])
+def test_a_wrong_key_id_below_or_above_the_right_one_is_refused(wrong: str) -> None:
+    with pytest.raises(MalformedKey, match=f"^key ID {wrong} does not match the key \\(expected 530d903a\\)$"):
+        VerifierKey.parse(EXAMPLE_FOO.replace("530d903a", wrong))
+
+
+@pytest.mark.parametrize("sig_type", [0x00, 0x03, 0x06, 0xFF])
+def test_a_key_of_a_type_without_a_defined_key_id_parses_with_any_id(sig_type: int) -> None:
+    # types 0x01, 0x02, 0x04 and 0x05 have their own key IDs; the types between and around them do not
+    for hexid in ("00000000", "7fffffff", "ffffffff"):
+        vk = VerifierKey.parse(f"a.example+{hexid}+{_b64(bytes([sig_type]) + b'key')}")
+        assert (vk.sig_type, vk.key_id, vk.key, vk.expected_key_id()) == (sig_type, int(hexid, 16), b"key", None)
+
+
+def test_a_vkey_needs_a_type_byte_and_at_least_one_byte_of_key() -> None:
+    for raw in (b"\x00", b"\x07", b"\x01"):
+        with pytest.raises(MalformedKey, match=r"^verifier key has no key material$"):
+            VerifierKey.parse(f"a.example+00000000+{_b64(raw)}")
+    one_byte = _b64(b"\x07\x2a")  # one byte of an unknown type's key
+    vk = VerifierKey.parse(f"a.example+00000000+{one_byte}")
+    assert (vk.sig_type, vk.key) == (0x07, b"\x2a")
+
+
+def test_a_vkey_without_three_parts_is_quoted_up_to_80_characters() -> None:
+    text = "x" * 200
+    with pytest.raises(MalformedKey) as info:
+        VerifierKey.parse(text)
+    assert info.value.message == f"verifier key {'x' * 80!r} does not have three '+' parts"
+
+
+def test_verifier_keys_are_frozen() -> None:
+    vk = VerifierKey.parse(EXAMPLE_FOO)
+    with pytest.raises(AttributeError):
+        vk.key_id = 0  # type: ignore[misc]
+    assert str(vk) == EXAMPLE_FOO
+
+
+def _signer_key(raw: bytes, hexid: str | None = None, name: str = "a.example") -> str:
+    if hexid is None:
+        hexid = f"{Ed25519Identity.from_seed(name, bytes(range(32))).vkey().key_id:08x}"
+    return f"PRIVATE+KEY+{name}+{hexid}+{_b64(raw)}"
+
+
+def test_a_signer_key_is_type_0x01_and_a_32_byte_seed_exactly() -> None:
+    seed = bytes(range(32))
+    ident = Ed25519Identity.parse_signer_key(_signer_key(b"\x01" + seed))
+    assert ident.vkey() == Ed25519Identity.from_seed("a.example", seed).vkey()
+    for raw in (b"\x00" + seed, b"\x02" + seed, b"\x04" + seed, b"\x01" + seed[:31], b"\x01" + seed + b"\x00"):
+        with pytest.raises(MalformedKey, match=r"^signer key is not an Ed25519 \(type 0x01\) 32-byte seed$"):
+            Ed25519Identity.parse_signer_key(_signer_key(raw))
+
+
+@pytest.mark.parametrize("delta", [-1, 1])
+def test_a_signer_key_whose_id_is_below_or_above_its_keys_is_refused(delta: int) -> None:
+    seed = bytes(range(32))
+    right = Ed25519Identity.from_seed("a.example", seed).vkey().key_id
+    for wrong in (f"{(right + delta) % 2**32:08x}", "00000000" if delta < 0 else "ffffffff"):
+        with pytest.raises(MalformedKey, match=r"^signer key ID does not match its key$"):
+            Ed25519Identity.parse_signer_key(_signer_key(b"\x01" + seed, wrong))
