@@ -240,3 +240,46 @@ def test_parse_json_parses_or_raises_malformed_json(data: bytes) -> None:
     except MalformedJSON:
         return
     assert value == json.loads(data.decode())  # what it accepts, it reads as the standard library does
+
+
+# --- number boundaries of the parser (found by mutation testing) -----------------------------------
+
+
+def test_integers_below_2_to_the_53_stay_integers_and_from_there_on_are_doubles() -> None:
+    for n in (2**53 - 1, -(2**53 - 1), 0, -1, 1):
+        value = parse_json(str(n))
+        assert type(value) is int and value == n
+    for n in (2**53, -(2**53), 2**53 + 1, 2**64):
+        value = parse_json(str(n))
+        assert type(value) is float and value == float(n)
+    assert parse_json("[9007199254740993]") == [9007199254740992.0]  # the double that text denotes
+
+
+def test_an_integer_of_309_digits_parses_and_one_of_310_is_refused_before_int_sees_it() -> None:
+    for text in ("1" + "0" * 308, "-1" + "0" * 308):
+        assert parse_json(text) == float(text)
+    for text in ("1" + "0" * 309, "-1" + "0" * 309, "1" * 5000):
+        with pytest.raises(MalformedJSON) as info:
+            parse_json(text)
+        assert info.value.message == f"JSON number with {len(text)} digits is beyond any IEEE-754 double"
+
+
+def test_a_number_beyond_the_largest_double_is_refused_and_quoted_up_to_40_characters() -> None:
+    for text in ("9" * 309, "1e309", "-1e309", "1.5e400", "2" * 320 + ".5"):
+        with pytest.raises(MalformedJSON) as info:
+            parse_json(text)
+        assert info.value.message == f"JSON number {text[:40]!r} is beyond any IEEE-754 double"
+    assert parse_json("1.7976931348623157e308") == 1.7976931348623157e308
+
+
+def test_a_parse_error_says_what_was_being_parsed() -> None:
+    with pytest.raises(MalformedJSON, match=r"^record is not valid JSON: "):
+        parse_json(b"{", what="record")
+    with pytest.raises(MalformedJSON, match=r"^JSON is not valid JSON: "):
+        parse_json(b"\xff")
+    with pytest.raises(MalformedJSON, match=r"^JSON contains NaN, which is not valid JSON$"):
+        parse_json("[NaN]", what="record")
+    with pytest.raises(MalformedJSON, match=r"^JSON object has a duplicate key 'a'$"):
+        parse_json('{"a": 1, "a": 1}')
+    with pytest.raises(MalformedJSON, match=r"^value cannot be canonicalised as JSON: "):
+        canonical_json({"n": float("nan")})
