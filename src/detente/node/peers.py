@@ -36,6 +36,9 @@ class PeerStatus:
     hint: threading.Event = field(default_factory=threading.Event)
     syncing: threading.Lock = field(default_factory=threading.Lock)
     """Held while this peer is pulled: a manual sync waits for the background one, never races it."""
+    last_heard: float | None = None
+    """When this peer last answered a pull with a validly signed checkpoint, or asked this node to
+    cosign one (``None``: not since this node started)."""
 
 
 class Peers:
@@ -110,6 +113,12 @@ class Peers:
             if client is None or client.base != row.url.rstrip("/"):
                 client = self._clients[row.name] = PeerClient(row.url, timeout=self.timeout)
             return client
+
+    def heard(self, origin: str, at: float) -> None:
+        """The peer whose log is ``origin`` showed it is alive (a signed checkpoint) at ``at``."""
+        for status in self.status.values():
+            if status.origin == origin and (status.last_heard is None or at > status.last_heard):
+                status.last_heard = at
 
     def hint(self, origin: str) -> None:
         """A peer told us (by a checkpoint signed with its key) that its log grew."""

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from detente.node.alerts import Alerter
 from detente.node.peers import Peers
 from detente.node.records import RecordBook
+from detente.node.timebook import TimeBook
 from detente.node.writer import Writer
 from detente.records.catalogue import RECEIPT
 from detente.records.record import Record
@@ -38,6 +39,7 @@ class Receipts:
         self.alerts = alerts
         self.clock = clock
         self._lock = threading.Lock()
+        self.timebook = TimeBook(state)
 
     def issue(self, row: PeerRow) -> int:
         """Append an automatic receipt for every mirrored record of ``row`` addressed to us.
@@ -66,11 +68,14 @@ class Receipts:
                     continue  # a window that failed half-way, or two syncs at once: never a second receipt
                 now = datetime.fromtimestamp(self.clock(), UTC)
                 ref = RecordRef(origin=item.origin, index=item.index, leaf_hash=item.leaf_hash, rel="receipt-of")
+                # When this node first held the record (its own observation, kept at mirroring time),
+                # so that both sides' view of the delivery is in the logs.
+                seen = self.timebook.first_mirrored(item.origin, item.index) or now
                 record = Record(
                     type=RECEIPT,
                     party=self.me,
                     issued=now,
-                    body={"received_at": now.isoformat()},
+                    body={"received_at": min(seen, now).isoformat()},
                     to=(item.origin,),
                     refs=(ref,),
                 )

@@ -60,6 +60,9 @@ class SyncResult:
     """The records mirrored by this sync, already verified and parsed (index ``old_size`` on)."""
     key_events: tuple[KeyEvent, ...] = ()
     """Rotations and revocations this sync verified (already passed to ``on_keys``)."""
+    note: bytes = b""
+    """The peer's checkpoint as served (its cosignatures included), when its log signature verified
+    and it matches the mirror; empty after a fork."""
 
 
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
@@ -173,7 +176,8 @@ def sync_peer(
             return fork("revoked-key", f"checkpoint of size {claimed.size} is signed by a revoked key")
         shown = stale.checkpoint
         if shown.root == (old.root if shown.size == old.size else mirror.root(shown.size)):
-            return SyncResult(origin, old.size, old.size, 0)  # nothing new (or a stale replay)
+            current = note if shown.size == old.size else b""  # a stale replay's cosignatures are old news
+            return SyncResult(origin, old.size, old.size, 0, note=current)  # nothing new (or a stale replay)
         return fork("equivocation", f"two different roots for size {shown.size}", stale.canonical())
 
     # Verify before buffer: a checkpoint whose known key's signature fails fetches nothing. One
@@ -208,7 +212,9 @@ def sync_peer(
         if old.size and tree_root(old.size, client.fetch_nodes(shown.size)) != old.root:
             return fork("inconsistent", f"size {shown.size} does not extend the verified size {old.size}")
         raise VerificationError(f"entries served by {origin!r} do not produce its signed root") from None
-    return SyncResult(origin, old.size, shown.size, len(entries), opened=tuple(opened), key_events=tuple(events))
+    return SyncResult(
+        origin, old.size, shown.size, len(entries), opened=tuple(opened), key_events=tuple(events), note=note
+    )
 
 
 def _take(

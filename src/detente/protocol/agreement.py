@@ -10,6 +10,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from detente.protocol.timing import TimeRule
+
 __all__ = ["Agreement", "Contact", "EscalationStep", "default_agreement"]
 
 
@@ -85,6 +87,26 @@ class Agreement(BaseModel):
     contacts: dict[str, Contact] = Field(
         default_factory=dict, description="each party's second channel, by log origin (for escalation)"
     )
+    time_witnesses: tuple[str, ...] = Field(
+        default=(),
+        description="the witnesses whose cosignature timestamps establish when a record existed (their key "
+        "names: the other party, a neutral auditor node); empty: any witness other than the record's signer",
+    )
+    time_quorum: int = Field(default=1, ge=1, le=16, description="how many of those witnesses must have cosigned")
+    time_tolerance: timedelta = Field(
+        default=timedelta(minutes=5),
+        description="how far a record's claimed issued time may lie outside its witnessed interval before it is "
+        "flagged time-claim-outside-witnessed-interval (clock skew)",
+    )
+    liveness_window: timedelta = Field(
+        default=timedelta(hours=1),
+        description="how long a peer may go unheard (no checkpoint served, no witness request) before it is "
+        "reported silent and an alarm is logged",
+    )
+
+    def time_rule(self) -> TimeRule:
+        """Which cosignatures establish time under this agreement."""
+        return TimeRule(frozenset(self.time_witnesses), self.time_quorum)
 
     @model_validator(mode="before")
     @classmethod

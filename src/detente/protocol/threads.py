@@ -14,15 +14,16 @@ Reminders fall due at ``reminder_fraction`` of each window.
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from detente.commitments.ledger import Ledger
 from detente.commitments.model import DOCUMENT, SIGNATURE, WITHDRAWAL
 from detente.protocol.agreement import Agreement
+from detente.protocol.timing import Witnessed, claim_outside
 from detente.records.catalogue import (
     ACK,
     ANSWER_TYPES,
@@ -45,6 +46,7 @@ __all__ = [
     "Obligation",
     "RecipientState",
     "Thread",
+    "Times",
     "WithheldCount",
     "evaluate",
     "opens_thread",
@@ -85,6 +87,11 @@ class Obligation:
     met_at: datetime | None = None
     met_by: Logged | None = None
     missed_recorded_by: frozenset[str] = _NOBODY
+    met_witnessed: bool = True
+    """Whether ``met_at`` is witnessed time (or claims are trusted: no evidence was given); ``False``
+    while the answering record awaits its witnesses (``met_at`` is then its provisional time)."""
+    start_witnessed: bool = True
+    """Whether the window started at the subject's witnessed time (else at its provisional time)."""
 
     def missed(self, now: datetime) -> bool:
         """Unmet at its due time (met late also counts as missed)."""
@@ -103,6 +110,11 @@ class Thread:
     findings: tuple[str, ...] = ()
     escalations: dict[int, Logged] | None = None  # created on the first escalation (most threads have none)
     rules: Agreement | None = None  # an adopted agreement document, where one binds the parties
+    witnessed: dict[tuple[str, int, str], Witnessed] | None = None
+    tolerance: timedelta = timedelta(minutes=5)
+    """How far a record's claimed time may lie outside its witnessed interval (the agreement's)."""
+    """The witnessed interval of the subject and of each reply that met an obligation (when the
+    evaluation was given evidence of time): which witnesses established each time."""
 
     def agreement_id(self, default: Agreement) -> str:
         rules = self.rules or default
@@ -141,6 +153,27 @@ class Evaluation:
     actions: list[Action]
 
 
+Times = Callable[[Logged], Witnessed]
+"""The witnessed interval of a logged record (:mod:`detente.protocol.timing`)."""
+
+TIME_CLAIM = "time-claim-outside-witnessed-interval"
+
+
+def _when(item: Logged, times: Times | None) -> tuple[datetime, bool, Witnessed | None]:
+    """When ``item`` counts as having happened, whether that is witnessed, and its interval.
+
+    Without evidence (``times`` is ``None``) a record's own ``issued`` claim is taken, as by a
+    reader that has only the records. With evidence: the upper bound of its witnessed interval;
+    until a witness has vouched for it, its claim clamped to the lower bound, provisionally."""
+    if times is None:
+        return item.record.issued, True, None
+    w = times(item)
+    if w.hi is not None:
+        return w.hi, True, w
+    issued = item.record.issued
+    return (max(issued, w.lo) if w.lo is not None else issued), False, w
+
+
 _REPLIES = frozenset({RECEIPT, ACK, *ANSWER_TYPES})
 COMMITMENT_TYPES = frozenset({DOCUMENT, SIGNATURE, WITHDRAWAL})
 
@@ -159,10 +192,17 @@ def _collection_paused() -> Iterator[None]:
             gc.enable()
 
 
-def evaluate(records: Iterable[Logged], agreement: Agreement, now: datetime, me: str) -> Evaluation:
-    """Thread states for every addressed record, and the actions ``me`` owes now."""
+def evaluate(
+    records: Iterable[Logged], agreement: Agreement, now: datetime, me: str, times: Times | None = None
+) -> Evaluation:
+    """Thread states for every addressed record, and the actions ``me`` owes now.
+
+    With ``times`` (each record's witnessed interval), windows start when the subject was
+    witnessed and an obligation is met when its answer was witnessed, whatever the records'
+    ``issued`` claims say; a claim outside its interval by more than the agreement's
+    ``time_tolerance`` is a finding. Without it, the claims are taken as they are."""
     with _collection_paused():
-        return _evaluate(records, agreement, now, me)
+        return _evaluate(records, agreement, now, me, times)
 
 
 _NOT_SUBJECTS = frozenset({*_REPLIES, DEADLINE_MISSED, ESCALATION})
@@ -174,7 +214,9 @@ def opens_thread(record: Record) -> bool:
     return bool(record.to) and record.type not in _NOT_SUBJECTS and record.type in CATALOGUE
 
 
-def _evaluate(records: Iterable[Logged], default: Agreement, now: datetime, me: str) -> Evaluation:
+def _evaluate(
+    records: Iterable[Logged], default: Agreement, now: datetime, me: str, times: Times | None
+) -> Evaluation:
     logged = list(records)
     threads: dict[tuple[str, int, str], Thread] = {}
     skip = _NOT_SUBJECTS
@@ -184,13 +226,13 @@ def _evaluate(records: Iterable[Logged], default: Agreement, now: datetime, me: 
         rec = item.record
         if not rec.to or rec.type in skip or (spec := CATALOGUE.get(rec.type)) is None:
             continue
-        threads[(item.origin, item.index, item.leaf_hash)] = _thread(item, spec, default, ledger)
+        threads[(item.origin, item.index, item.leaf_hash)] = _thread(item, spec, default, ledger, times)
     for item in logged:
         rec = item.record
         for ref in rec.refs:
             target = threads.get((ref.origin, ref.index, ref.leaf_hash))
             if target is not None:  # only a reference to the exact leaf counts
-                _apply(target, item, rec)
+                _apply(target, item, rec, times)
     actions: list[Action] = []
     for thread in threads.values():
         if me == thread.subject.origin or me in thread.subject.record.to:
@@ -198,7 +240,7 @@ def _evaluate(records: Iterable[Logged], default: Agreement, now: datetime, me: 
     return Evaluation(list(threads.values()), actions)
 
 
-def _thread(item: Logged, spec: TypeSpec, default: Agreement, ledger: Ledger | None) -> Thread:
+def _thread(item: Logged, spec: TypeSpec, default: Agreement, ledger: Ledger | None, times: Times | None) -> Thread:
     """A new thread for an addressed record: its deadlines under the agreement in force between its
     parties (a co-signed one from the ledger, else ``default``), and its findings."""
     rec = item.record
@@ -207,27 +249,39 @@ def _thread(item: Logged, spec: TypeSpec, default: Agreement, ledger: Ledger | N
         bound = ledger.agreement_for({item.origin, *rec.to}, rec.issued)
         if bound is not None:
             agreement = rules = bound[0]
-    thread = Thread(item, _obligations(item, spec, agreement), rules=rules)
-    thread.findings = _findings(item, agreement, ledger)
+    start, witnessed, interval = _when(item, times)
+    thread = Thread(
+        item, _obligations(item, spec, agreement, start, witnessed), rules=rules, tolerance=agreement.time_tolerance
+    )
+    thread.findings = _findings(item, agreement, ledger, start)
+    if interval is not None:
+        thread.witnessed = {item.key: interval}
+        if claim_outside(rec.issued, interval, agreement.time_tolerance):
+            thread.findings = (*thread.findings, TIME_CLAIM)
     return thread
 
 
-def _obligations(item: Logged, spec: TypeSpec, agreement: Agreement) -> list[Obligation]:
-    rec, issued = item.record, item.record.issued
+def _obligations(
+    item: Logged, spec: TypeSpec, agreement: Agreement, start: datetime, witnessed: bool
+) -> list[Obligation]:
+    rec = item.record
     window = agreement.response_window(rec.type, rec.body) if spec.response else None
     obligations = []
     for party in rec.to:
-        obligations.append(Obligation(party, "receipt", issued + agreement.receipt_within, issued))
+        obligations.append(Obligation(party, "receipt", start + agreement.receipt_within, start))
         if window is not None:
-            obligations.append(Obligation(party, "response", issued + window, issued))
+            obligations.append(Obligation(party, "response", start + window, start))
     follow_up = agreement.follow_up_window(rec.type, rec.body) if agreement.follow_up_within else None
     if follow_up is not None:  # owed by the sender itself, e.g. a violation's full narrative
-        obligations.append(Obligation(item.origin, "follow-up", issued + follow_up, issued))
+        obligations.append(Obligation(item.origin, "follow-up", start + follow_up, start))
+    for ob in obligations:
+        ob.start_witnessed = witnessed
     return obligations
 
 
-def _findings(item: Logged, agreement: Agreement, ledger: Ledger | None) -> tuple[str, ...]:
-    """What the record breaks: a commitment in force, an unknown code, a late notice."""
+def _findings(item: Logged, agreement: Agreement, ledger: Ledger | None, sent: datetime) -> tuple[str, ...]:
+    """What the record breaks: a commitment in force, an unknown code, a late notice (its lead
+    time counted from ``sent``: when it was witnessed, where that is known)."""
     rec = item.record
     findings: tuple[str, ...] = ()
     if ledger is not None and ("category" in rec.body or "human_control_mode" in rec.body):
@@ -238,7 +292,7 @@ def _findings(item: Logged, agreement: Agreement, ledger: Ledger | None) -> tupl
     lead = agreement.lead_time.get(rec.type)
     if lead is not None:
         start = rec.body.get("window_start")
-        if isinstance(start, str) and _parse_time(start) - rec.issued < lead:
+        if isinstance(start, str) and _parse_time(start) - sent < lead:
             findings = (*findings, "late-notice")
     return findings
 
@@ -247,13 +301,13 @@ def _parse_time(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
-def _apply(thread: Thread, item: Logged, rec: Record) -> None:
+def _apply(thread: Thread, item: Logged, rec: Record, times: Times | None) -> None:
     if rec.type in _REPLIES and item.origin in thread.subject.record.to:
-        _apply_reply(thread, item, rec)
+        _apply_reply(thread, item, rec, times)
     elif rec.type == FOLLOW_UP and item.origin == thread.sender:
         for ob in thread.obligations:
-            if ob.kind == "follow-up" and (ob.met_at is None or rec.issued < ob.met_at):
-                ob.met_at, ob.met_by = rec.issued, item
+            if ob.kind == "follow-up":
+                _meet(thread, ob, item, times)
     elif rec.type == DEADLINE_MISSED:
         for ob in thread.obligations:
             if ob.party == rec.body.get("party") and ob.kind == rec.body.get("deadline"):
@@ -266,7 +320,22 @@ def _apply(thread: Thread, item: Logged, rec: Record) -> None:
             thread.escalations.setdefault(step, item)
 
 
-def _apply_reply(thread: Thread, item: Logged, rec: Record) -> None:
+def _meet(thread: Thread, ob: Obligation, item: Logged, times: Times | None) -> None:
+    """``item`` meets ``ob`` at the time it counts as happening, if that is earlier than what met it
+    so far; its claimed time is checked against its witnessed interval."""
+    when, witnessed, interval = _when(item, times)
+    if interval is not None:
+        if thread.witnessed is None:
+            thread.witnessed = {}
+        if item.key not in thread.witnessed:
+            thread.witnessed[item.key] = interval
+            if claim_outside(item.record.issued, interval, thread.tolerance):
+                thread.findings = (*thread.findings, f"{TIME_CLAIM}@{item.origin}#{item.index}")
+    if ob.met_at is None or when < ob.met_at:
+        ob.met_at, ob.met_by, ob.met_witnessed = when, item, witnessed
+
+
+def _apply_reply(thread: Thread, item: Logged, rec: Record, times: Times | None) -> None:
     """A recipient's reply: any reply proves receipt; only the right kind meets the response."""
     subject = thread.subject.record
     wanted = spec.response if (spec := spec_for(subject.type)) else None
@@ -276,8 +345,8 @@ def _apply_reply(thread: Thread, item: Logged, rec: Record) -> None:
     for ob in thread.obligations:
         # any reply from a recipient proves receipt; only the right kind meets the response
         counts = ob.kind == "receipt" or answers
-        if ob.party == item.origin and counts and (ob.met_at is None or rec.issued < ob.met_at):
-            ob.met_at, ob.met_by = rec.issued, item
+        if ob.party == item.origin and counts:
+            _meet(thread, ob, item, times)
 
 
 def _due(thread: Thread, agreement: Agreement, now: datetime, me: str) -> list[Action]:

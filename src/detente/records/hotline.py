@@ -79,7 +79,8 @@ class PeriodicExchange(Body):
 
 
 class Receipt(Body):
-    """Automatic proof of delivery, by the receiving node (not a human answer)."""
+    """Automatic proof of delivery, by the receiving node (not a human answer); ``received_at`` is
+    when that node first held the record (its own observation, noted when it mirrored it)."""
 
     received_at: datetime
 

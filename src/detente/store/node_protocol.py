@@ -87,6 +87,22 @@ class KeyEventRow:
     last_index: int | None
 
 
+@dataclass(frozen=True)
+class TimeRow:
+    """A time observation about log ``origin`` at ``size`` (:mod:`detente.protocol.timing`).
+
+    ``kind`` ``cosigned``: witness ``source`` cosigned that checkpoint at POSIX ``at`` (``line``
+    is its cosignature line, so anyone can verify it); ``mirrored``: this node (``source``) first
+    held that size of a peer's log at ``at`` (``line`` empty)."""
+
+    origin: str
+    size: int
+    source: str
+    kind: str
+    at: int
+    line: str = ""
+
+
 class NodeStore(Protocol):
     """Durable node state. Every method is durable on return and safe across threads."""
 
@@ -184,4 +200,12 @@ class NodeStore(Protocol):
 
     def update_peer_keys(self, name: str, vkey: str, cosigner_vkey: str | None) -> None:
         """Replace a peer's pinned keys: only ever with keys a verified rotation record named."""
+        ...
+
+    def add_times(self, rows: Sequence[TimeRow]) -> None:
+        """Keep time observations; of two for one (origin, kind, source, size), the earlier."""
+        ...
+
+    def times(self, origin: str, kind: str) -> list[TimeRow]:
+        """Every observation of ``kind`` kept for ``origin``, by size."""
         ...

@@ -11,7 +11,7 @@ from typing import Any
 import psycopg
 
 from detente.errors import ConfigError, StorageError, StoreUnavailable
-from detente.store.node_protocol import AlarmRow, KeyEventRow, NodeStore, PeerRow, RecordRow, TokenRow
+from detente.store.node_protocol import AlarmRow, KeyEventRow, NodeStore, PeerRow, RecordRow, TimeRow, TokenRow
 
 __all__ = ["PostgresNodeStore"]
 
@@ -50,6 +50,9 @@ CREATE TABLE IF NOT EXISTS {s}.threads (
     origin TEXT NOT NULL, log_index BIGINT NOT NULL, issued TEXT NOT NULL, involves_me BOOLEAN NOT NULL,
     settled BOOLEAN NOT NULL, PRIMARY KEY (origin, log_index));
 CREATE INDEX IF NOT EXISTS threads_by_time ON {s}.threads (involves_me, settled, issued);
+CREATE TABLE IF NOT EXISTS {s}.times (
+    origin TEXT NOT NULL, kind TEXT NOT NULL, source TEXT NOT NULL, size BIGINT NOT NULL, at BIGINT NOT NULL,
+    line TEXT NOT NULL, PRIMARY KEY (origin, kind, source, size));
 """
 
 
@@ -277,6 +280,28 @@ class PostgresNodeStore:
 
     def update_peer_keys(self, name: str, vkey: str, cosigner_vkey: str | None) -> None:
         self._run("UPDATE @peers SET vkey = %s, cosigner_vkey = %s WHERE name = %s", (vkey, cosigner_vkey, name))
+
+    def add_times(self, rows: Sequence[TimeRow]) -> None:
+        values = [(r.origin, r.kind, r.source, r.size, r.at, r.line) for r in rows]
+        with self._lock:
+            try:
+                with self._conn.transaction(), self._conn.cursor() as cur:
+                    cur.executemany(
+                        f"INSERT INTO {self.s}.times VALUES (%s, %s, %s, %s, %s, %s) "
+                        "ON CONFLICT (origin, kind, source, size) DO UPDATE SET at = excluded.at, line = excluded.line "
+                        f"WHERE excluded.at < {self.s}.times.at",
+                        values,
+                    )
+            except psycopg.Error as exc:
+                raise StorageError(f"PostgreSQL error: {exc}") from None
+
+    def times(self, origin: str, kind: str) -> list[TimeRow]:
+        rows = self._run(
+            "SELECT origin, size, source, kind, at, line FROM @times WHERE origin = %s AND kind = %s "
+            "ORDER BY size, source",
+            (origin, kind),
+        ).fetchall()
+        return [TimeRow(*r) for r in rows]
 
     def close(self) -> None:
         with self._lock:

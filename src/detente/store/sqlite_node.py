@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from detente.errors import ConfigError, StorageError, StoreUnavailable
-from detente.store.node_protocol import AlarmRow, KeyEventRow, NodeStore, PeerRow, RecordRow, TokenRow
+from detente.store.node_protocol import AlarmRow, KeyEventRow, NodeStore, PeerRow, RecordRow, TimeRow, TokenRow
 from detente.store.sqlite_rows import Rows, run
 
 __all__ = ["SQLiteNodeStore"]
@@ -54,6 +54,10 @@ CREATE TABLE IF NOT EXISTS threads (
     settled INTEGER NOT NULL, PRIMARY KEY (origin, log_index)
 ) STRICT;
 CREATE INDEX IF NOT EXISTS threads_by_time ON threads (involves_me, settled, issued);
+CREATE TABLE IF NOT EXISTS times (
+    origin TEXT NOT NULL, kind TEXT NOT NULL, source TEXT NOT NULL, size INTEGER NOT NULL, at INTEGER NOT NULL,
+    line TEXT NOT NULL, PRIMARY KEY (origin, kind, source, size)
+) STRICT, WITHOUT ROWID;
 """
 
 
@@ -285,6 +289,33 @@ class SQLiteNodeStore:
 
     def update_peer_keys(self, name: str, vkey: str, cosigner_vkey: str | None) -> None:
         self._run("UPDATE peers SET vkey = ?, cosigner_vkey = ? WHERE name = ?", (vkey, cosigner_vkey, name))
+
+    def add_times(self, rows: Sequence[TimeRow]) -> None:
+        values = [(r.origin, r.kind, r.source, r.size, r.at, r.line) for r in rows]
+        with self._lock:
+            conn = self._conn
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                conn.executemany(
+                    "INSERT INTO times VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (origin, kind, source, size) "
+                    "DO UPDATE SET at = excluded.at, line = excluded.line WHERE excluded.at < times.at",
+                    values,
+                )
+                conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                _rollback(conn)
+                raise StorageError(f"SQLite error in the node store: {exc}", hint="retry shortly") from None
+            except BaseException:
+                _rollback(conn)
+                raise
+
+    def times(self, origin: str, kind: str) -> list[TimeRow]:
+        rows = self._run(
+            "SELECT origin, size, source, kind, at, line FROM times WHERE origin = ? AND kind = ? "
+            "ORDER BY size, source",
+            (origin, kind),
+        ).fetchall()
+        return [TimeRow(*r) for r in rows]
 
     def close(self) -> None:
         with self._lock:
