@@ -7,7 +7,7 @@ import threading
 import pytest
 
 from detente.errors import ConfigError
-from detente.store.node_protocol import NodeStore, PeerRow, TokenRow
+from detente.store.node_protocol import NodeStore, PeerRow, TimeRow, TokenRow
 
 
 def test_tokens_round_trip_and_revoke(node_store: NodeStore) -> None:
@@ -139,3 +139,24 @@ def test_threads_page_newest_first_replies_are_found_and_settled_threads_drop_ou
     node_store.settle([(a, 1)])
     assert [(r.origin, r.index) for r in node_store.threads(unsettled=True)[1]] == [(a, 0)]
     assert node_store.threads()[0] == 2  # a settled thread is still listed
+
+
+def test_time_observations_keep_the_earliest_per_witness_and_size(node_store: NodeStore) -> None:
+    node_store.add_times(
+        [
+            TimeRow("cn", 5, "us", "cosigned", 200, "— us AAAA"),
+            TimeRow("cn", 5, "us", "cosigned", 150, "— us BBBB"),  # earlier: replaces, with its line
+            TimeRow("cn", 3, "us", "cosigned", 100, "— us CCCC"),
+            TimeRow("cn", 5, "eu", "cosigned", 120, "— eu DDDD"),
+            TimeRow("cn", 5, "us", "mirrored", 160),
+            TimeRow("us", 1, "cn", "cosigned", 90, "— cn EEEE"),
+        ]
+    )
+    node_store.add_times([TimeRow("cn", 5, "us", "cosigned", 180, "— us FFFF")])  # later: ignored
+    assert node_store.times("cn", "cosigned") == [
+        TimeRow("cn", 3, "us", "cosigned", 100, "— us CCCC"),
+        TimeRow("cn", 5, "eu", "cosigned", 120, "— eu DDDD"),
+        TimeRow("cn", 5, "us", "cosigned", 150, "— us BBBB"),
+    ]
+    assert node_store.times("cn", "mirrored") == [TimeRow("cn", 5, "us", "mirrored", 160)]
+    assert node_store.times("nowhere", "cosigned") == []
