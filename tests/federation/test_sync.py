@@ -216,10 +216,14 @@ def test_a_checkpoint_of_another_log_or_no_checkpoint_at_all_is_malformed(tmp_pa
     client = _Client(peer.log, note=forged_checkpoint(stranger, 2, peer.log.root(2)))
     with pytest.raises(MalformedCheckpoint, match=f"checkpoint is for 'us.detente.example/log', not '{ORIGIN}'"):
         peer.sync(client)
+    before = Ed25519Identity.generate("aa.detente.example/log")  # an origin sorting before ours
+    early = _Client(peer.log, note=forged_checkpoint(before, 2, peer.log.root(2)))
+    with pytest.raises(MalformedCheckpoint, match=f"checkpoint is for 'aa.detente.example/log', not '{ORIGIN}'"):
+        peer.sync(early)
     junk = _Client(peer.log, note=b"not a note")
     with pytest.raises(MalformedCheckpoint, match=f"^checkpoint of '{ORIGIN}': "):
         peer.sync(junk)
-    assert client.fetched == junk.fetched == [] and peer.mirror.refresh().size == 0
+    assert client.fetched == early.fetched == junk.fetched == [] and peer.mirror.refresh().size == 0
 
 
 def test_a_checkpoint_whose_known_key_does_not_verify_fetches_nothing(tmp_path: Path) -> None:
@@ -257,13 +261,14 @@ def test_the_byte_budget_holds_exactly_max_bytes(tmp_path: Path) -> None:
 
 
 class _Clock:
-    """``time`` for the sync module: each reading is one second after the last."""
+    """``time`` for the sync module: each reading is ``step`` seconds after the last."""
 
-    def __init__(self) -> None:
+    def __init__(self, step: float = 1.0) -> None:
         self.now = 1000.0
+        self.step = step
 
     def monotonic(self) -> float:
-        self.now += 1.0
+        self.now += self.step
         return self.now
 
 
@@ -370,3 +375,13 @@ def test_an_entry_signed_by_the_revoked_key_is_an_alarm_and_one_by_a_stranger_a_
         peer.sync(_Client(peer.log, swap={8: seal_record(_statement(8), stranger)}), keys=history)
     assert info.value.hint == "the peer or the network altered it; nothing was mirrored"
     assert peer.mirror.refresh().size == 7 and len(peer.forks) == 1
+
+
+def test_a_sync_may_take_300_seconds_unless_told_otherwise(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    peer = _Peer(tmp_path)
+    peer.log.append(_sealed(peer.ident, range(1)))
+    monkeypatch.setattr(sync_module, "time", _Clock(step=301.0))  # the one entry arrives 301 s in
+    with pytest.raises(SyncBudgetExceeded, match=r"took over 300s$"):
+        peer.sync()
+    monkeypatch.setattr(sync_module, "time", _Clock(step=300.0))  # 300 s in: still in time
+    assert peer.sync().size == 1
