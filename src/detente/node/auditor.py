@@ -17,17 +17,21 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import hashlib
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from detente.crypto.keys import VerifierKey
 from detente.crypto.note import parse_note
-from detente.crypto.note_verifiers import verifier_for
+from detente.crypto.note_verifiers import NoteVerifier, verifier_for
 from detente.errors import ConfigError, DetenteError, MalformedCheckpoint, UnknownKey, VerificationError
+from detente.node.audit_time import TimeAudit, replay, verify_rows
 from detente.node.client import PeerClient
+from detente.protocol.threads import PROTOCOL_TYPES, Logged
 from detente.records.catalogue import validate_record
 from detente.records.keys import KeyEvent, KeyHistory
 from detente.tlog.checkpoint import Checkpoint, open_checkpoint
@@ -55,11 +59,22 @@ class LogAudit:
 
 
 @dataclass
+class _Seen:
+    """What one log's pass gathered for the replay of time: its protocol records, the cosignature
+    rows it serves, and the roots this pass computed at their sizes."""
+
+    rows: list[tuple[int, str, int, str]] = field(default_factory=list)
+    roots: dict[int, bytes] = field(default_factory=dict)
+    logged: list[Logged] = field(default_factory=list)
+
+
+@dataclass
 class AuditResult:
     logs: list[LogAudit]
     references: int = 0
     inclusions: int = 0
     problems: list[str] = field(default_factory=list)
+    time: TimeAudit = field(default_factory=TimeAudit)
 
     @property
     def clean(self) -> bool:
@@ -71,6 +86,7 @@ class AuditResult:
             "references_checked": self.references,
             "problems": self.problems,
             "logs": [log.__dict__ for log in self.logs],
+            "time": self.time.as_dict(),
         }
 
 
@@ -97,6 +113,7 @@ def run_audit(
     records: Sequence[tuple[str, int]] = (),
     client_factory: Callable[[str], PeerClient] = PeerClient,
     progress: Callable[[str, int, int], None] | None = None,
+    now: datetime | None = None,
 ) -> AuditResult:
     """Audit every log in ``policy``; ``records`` names (origin, index) pairs whose inclusion is
     also proved from the log's own hash tiles against its signed checkpoint."""
@@ -106,6 +123,7 @@ def run_audit(
     refs: list[tuple[str, str, int, str]] = []  # (from, origin, index, leaf hash)
     new_state: dict[str, Any] = dict(state)
     verified: list[tuple[LogAudit, bytes, KeyHistory]] = []
+    seen: dict[str, _Seen] = {}
     for vk, url in policy.logs:
         audit = LogAudit(vk.name, url or "")
         audits.append(audit)
@@ -115,14 +133,17 @@ def run_audit(
         client = client_factory(url)
         by_origin[vk.name] = (vk, client)
         try:
-            checked = _audit_log(vk, client, audit, state.get(vk.name, {}), new_state, refs, progress)
+            seen[vk.name] = _Seen()
+            checked = _audit_log(vk, client, audit, state.get(vk.name, {}), new_state, refs, progress, seen[vk.name])
         except DetenteError as exc:
             audit.problems.append(exc.message)
             continue
         if checked is not None:
             verified.append((audit, *checked))
-    _check_quorum(policy, verified)
+    witnesses = _check_quorum(policy, verified)
     result = AuditResult(audits)
+    evidence = {o: verify_rows(o, x.rows, x.roots, witnesses, result.time) for o, x in seen.items()}
+    replay([item for x in seen.values() for item in x.logged], evidence, now or datetime.now(UTC), result.time)
     sizes = {a.origin: a.size for a in audits}
     _check_references(result, refs, by_origin, sizes)
     roots = {a.origin: a.root for a in audits}
@@ -135,8 +156,9 @@ def run_audit(
     return result
 
 
-def _check_quorum(policy: Policy, verified: list[tuple[LogAudit, bytes, KeyHistory]]) -> None:
-    """Each verified log's witnesses whose cosignatures verify, and whether the policy's quorum is met."""
+def _check_quorum(policy: Policy, verified: list[tuple[LogAudit, bytes, KeyHistory]]) -> list[NoteVerifier]:
+    """Each verified log's witnesses whose cosignatures verify, and whether the policy's quorum is
+    met; returns the witness keys (those that follow a party's rotations included)."""
     witnesses = {name: verifier_for(vk) for name, (vk, _) in policy.witnesses.items()}
     # A witness whose key is a party's log key (type 0x04 form) follows that party's rotations.
     for _audit, _, history in verified:
@@ -151,6 +173,7 @@ def _check_quorum(policy: Policy, verified: list[tuple[LogAudit, bytes, KeyHisto
             policy.check(audit.cosigned_by)
         except DetenteError as exc:
             audit.problems.append(exc.message)
+    return list(witnesses.values())
 
 
 def _check_references(
@@ -218,6 +241,7 @@ def _audit_log(
     new_state: dict[str, Any],
     refs: list[tuple[str, str, int, str]],
     progress: Callable[[str, int, int], None] | None,
+    seen: _Seen,
 ) -> tuple[bytes, KeyHistory] | None:
     note = client.checkpoint()
     claimed = Checkpoint.parse(parse_note(note).text)
@@ -234,10 +258,21 @@ def _audit_log(
     # a key not known yet is checked after the entries, which must announce it by a rotation).
     with contextlib.suppress(UnknownKey):
         open_checkpoint(note, [verifier_for(history.check_signer(claimed.size))], origin=vk.name)
+    try:  # the evidence of time: checked against the roots this pass computes (audit_time)
+        seen.rows = client.cosignatures(compact.size)
+    except DetenteError as exc:
+        audit.problems.append(f"its cosignatures: {exc.message}")
+    wanted = {row[0] for row in seen.rows}
+    if compact.size == 0:
+        seen.roots[0] = hashlib.sha256(b"").digest()  # the empty tree's root (RFC 9162 2.1.1)
+    elif compact.size in wanted and old.get("root"):
+        seen.roots[compact.size] = bytes.fromhex(old["root"])
     for start in range(compact.size, claimed.size, 256):
         end = min(start + 256, claimed.size)
         for i, entry in enumerate(client.entries(start, end), start):
             compact.append(leaf_hash(entry))
+            if i + 1 in wanted:
+                seen.roots[i + 1] = compact.root()
             try:
                 record = history.open_entry(entry, i).record
                 applied = history.apply(i, record)
@@ -255,6 +290,8 @@ def _audit_log(
             except DetenteError as exc:
                 audit.problems.append(f"entry {i}: {record.type} does not match its catalogue schema: {exc.message}")
             audit.records += 1
+            if record.type in PROTOCOL_TYPES:
+                seen.logged.append(Logged(vk.name, i, leaf_hash(entry).hex(), record))
             refs.extend((f"{vk.name}#{i}", r.origin, r.index, r.leaf_hash) for r in record.refs)
         if progress is not None:
             progress(vk.name, end, claimed.size)

@@ -3,6 +3,7 @@ limits so a hostile peer cannot exhaust memory."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator, Sequence
 
@@ -16,6 +17,7 @@ __all__ = ["PeerClient"]
 MAX_CHECKPOINT = 64 * 1024  # a note may carry 100 signature lines; only the verified ones are kept
 MAX_TILE = TILE_WIDTH * 32
 MAX_BUNDLE = TILE_WIDTH * (2 + 0xFFFF)
+MAX_COSIGNATURES = 32 * 1024 * 1024  # 100,000 rows of a few hundred bytes
 
 
 class PeerClient:
@@ -50,6 +52,26 @@ class PeerClient:
 
     def checkpoint(self) -> bytes:
         return self._get("log/checkpoint", MAX_CHECKPOINT)
+
+    def cosignatures(self, since: int = 0) -> list[tuple[int, str, int, str]]:
+        """The cosignatures the node serves for its log from size ``since`` on, as ``(size, witness,
+        timestamp, line)``: shape checked here, signatures checked by the caller."""
+        raw = self._get(f"log/cosignatures?since={since}", MAX_COSIGNATURES)
+        try:
+            rows = json.loads(raw)
+            if not isinstance(rows, list):
+                raise TypeError("not a list")
+            out = []
+            for r in rows:
+                size, witness, timestamp, line = r["size"], r["witness"], r["timestamp"], r["line"]
+                if not all(isinstance(v, int) and 0 <= v < 2**63 for v in (size, timestamp)):
+                    raise TypeError("size and timestamp must be integers")
+                if not (isinstance(witness, str) and isinstance(line, str) and len(line) < 1024):
+                    raise TypeError("witness and line must be strings")
+                out.append((size, witness, timestamp, line))
+        except (ValueError, TypeError, KeyError) as exc:
+            raise MalformedTile(f"{self.base}/log/cosignatures is not a list of cosignatures: {exc}") from None
+        return out
 
     def tile(self, tile: TileID) -> bytes:
         data = self._get("log/" + tile.path(), MAX_BUNDLE if tile.is_entries else MAX_TILE)
