@@ -328,3 +328,29 @@ def test_a_signer_key_whose_id_is_below_or_above_its_keys_is_refused(delta: int)
     for wrong in (f"{(right + delta) % 2**32:08x}", "00000000" if delta < 0 else "ffffffff"):
         with pytest.raises(MalformedKey, match=r"^signer key ID does not match its key$"):
             Ed25519Identity.parse_signer_key(_signer_key(b"\x01" + seed, wrong))
+
+
+@pytest.mark.parametrize("hexid", ["1234567", "123456789", ""])
+def test_a_key_id_of_other_than_8_hex_digits_is_refused_whatever_the_key_type(hexid: str) -> None:
+    with pytest.raises(MalformedKey, match=f"^key ID '{hexid}' is not 8 lowercase hex digits$"):
+        VerifierKey.parse(f"a.example+{hexid}+{_b64(b'key')}")
+
+
+@pytest.mark.parametrize("ch", ["\x85", "\u2028", "\u2029", "\x00", "\x1f", "\x7f", " ", "\u00a0", "\u3000"])
+def test_a_key_name_may_hold_no_whitespace_of_any_category_nor_control_character(ch: str) -> None:
+    with pytest.raises(MalformedKey, match="contains a space or control character"):
+        check_key_name(f"a{ch}b")
+
+
+@pytest.mark.parametrize("length", [0, 31, 33, 64])
+def test_a_seed_of_other_than_32_bytes_is_refused_with_its_length(length: int) -> None:
+    with pytest.raises(MalformedKey, match=f"^Ed25519 seed must be 32 bytes, got {length}$"):
+        Ed25519Identity.from_seed("a.example", bytes(length))
+
+
+def test_a_generated_identity_signs_what_its_vkey_verifies() -> None:
+    ident = Ed25519Identity.generate("a.example")
+    other = Ed25519Identity.generate("a.example")
+    assert ident.name == "a.example" and ident.vkey() != other.vkey()
+    verify = verifier_for(str(ident.vkey()))
+    verify.verify(b"message", ident.sign(b"message"))
