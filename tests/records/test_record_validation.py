@@ -150,6 +150,8 @@ def test_an_unknown_type_is_refused_with_what_it_may_have_meant() -> None:
     [
         ("detente.dev/hotline-mesage/v1", 3, [HOTLINE]),  # the full name, one letter off
         ("detente.dev/receit/v1", 3, ["detente.dev/receipt/v1"]),
+        ("detente.dev/hotline-mesage", 3, [HOTLINE]),  # close to a full name only
+        ("hotline-mesage", 3, [HOTLINE]),  # close to a short name only
         ("detente.dev/hotline-message/v2", 3, [HOTLINE]),  # another version: by short name
         ("foo/hotline-message", 3, [HOTLINE]),
         ("hotline-message", 3, [HOTLINE]),
