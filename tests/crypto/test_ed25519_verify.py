@@ -59,3 +59,21 @@ def test_malformed_keys_are_refused() -> None:
     for key in (b"", b"\x01" * 31, b"\x01" * 33):
         with pytest.raises(ValueError):
             ed25519_verifier(key)
+
+
+def test_a_signature_of_63_or_65_bytes_cannot_borrow_from_or_lend_to_the_message() -> None:
+    # libsodium reads signature ‖ message as one buffer: only the 64-byte length check keeps a
+    # signature over one message from verifying another whose bytes straddle the boundary
+    key = Ed25519PrivateKey.generate()
+    public = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    fast = ed25519_verifier(public)
+    message = b"the message"
+    lent = key.sign(b"\x00" + message)  # 64 bytes over 0x00 ‖ message
+    assert fast(lent, b"\x00" + message)
+    assert not fast(lent + b"\x00", message)  # 65 bytes: the extra byte is not the message's
+    borrowed = key.sign(message)
+    assert fast(borrowed, message)
+    assert not fast(borrowed[:63], borrowed[63:] + message)  # 63 bytes: the 64th taken from the message
+    assert not _openssl(public)(lent + b"\x00", message) and not _openssl(public)(
+        borrowed[:63], borrowed[63:] + message
+    )
