@@ -149,7 +149,7 @@ def ref(item: Logged, rel: str) -> RecordRef:
 
 
 def link_test(logs: Logs, issued: datetime, witnessed: datetime | None) -> Logged:
-    return logs.log(US, LINK, issued, witnessed=witnessed, to=(CN,), body={"payload": "The quick brown fox 0123"})
+    return logs.log(US, LINK, issued, witnessed=witnessed, to=(CN,), body={"test_text": "The quick brown fox 0123"})
 
 
 def ack_thread(logs: Logs, subject: Logged, issued: datetime, witnessed: datetime | None) -> list[Logged]:

@@ -48,9 +48,12 @@ def audit(
     record: list[str] = typer.Option([], "--record", help="ORIGIN#INDEX whose inclusion to prove from the tiles"),
     as_json: bool = typer.Option(False, "--json", help="print the report as JSON"),
 ) -> None:
-    """Audit logs: signatures, witness quorum, every entry since the last run, cross-log references.
+    """Audit logs: signatures, witness quorum, every entry since the last run, cross-log references,
+    and every thread's outcome replayed on witnessed time (disputes listed; see docs/time.md).
 
-    Exits 0 only when everything verifies; the state file is updated only after a clean run.
+    Exits 0 only when everything verifies (disputes about time are findings about the parties, not
+    about the logs: they are reported, and do not fail the audit); the state file is updated only
+    after a clean run.
     """
     try:
         policy = parse_policy(read_input(policy_file).decode("utf-8"))
@@ -73,5 +76,12 @@ def audit(
             f"cross-log references checked: {result.references}; "
             f"{'clean' if result.clean else 'NOT clean: ' + '; '.join(result.problems)}"
         )
+        t = result.time
+        typer.echo(
+            f"witnessed time: {t.verified} cosignatures verified, {len(t.refused)} refused, "
+            f"{len(t.threads)} threads replayed, {len(t.disputes)} disputes"
+        )
+        for line in [*t.refused, *t.disputes]:
+            typer.echo(f"  - {line}")
     if not result.clean:
         raise VerificationError("the audit found problems", hint="see the report above")
