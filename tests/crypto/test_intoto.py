@@ -150,3 +150,18 @@ def test_statements_round_trip(
     st_ = Statement.from_json(json.dumps(obj))
     assert st_.to_json() == canonical_json(obj)
     assert Statement.from_json(st_.to_json()) == st_
+
+
+def test_only_the_known_hex_algorithms_must_be_lowercase_hex() -> None:
+    digest = {"gitCommit": "Not Hex At All", "sha256": "ab" * 32, "dirHash": "ABC"}
+    st_ = Statement.from_json(_golden(subject=[{"name": "x", "digest": digest}]))
+    assert st_.subject[0].digest == digest
+    for algo in ("sha256", "sha1", "md5", "sm3", "blake2b"):
+        with pytest.raises(MalformedEnvelope, match=f"digest {algo} must be lowercase hex"):
+            Statement.from_json(_golden(subject=[{"name": "x", "digest": {algo: "AB"}}]))
+
+
+@pytest.mark.parametrize("bad", ['["_type"]', '"_type"', "{}", '{"subject": []}'])
+def test_what_is_not_an_object_with_a_type_is_refused_as_such(bad: str) -> None:
+    with pytest.raises(MalformedEnvelope, match=r"^not an in-toto Statement v1: _type is required$"):
+        Statement.from_json(bad)
