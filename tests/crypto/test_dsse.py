@@ -24,7 +24,7 @@ from detente.crypto.dsse import (
     sign_envelope,
     verify_envelope,
 )
-from detente.crypto.keys import Ed25519Identity
+from detente.crypto.keys import Ed25519Identity, VerifierKey
 from detente.errors import MalformedEnvelope, MalformedKey, UnknownKey, VerificationError
 
 # DSSE protocol.md "Test Vectors" (secure-systems-lab/dsse @ eebf7b5)
@@ -312,3 +312,39 @@ def test_arbitrary_input_parses_or_raises_malformed_envelope(data: bytes) -> Non
     except MalformedEnvelope:
         return
     assert Envelope.from_json(env.to_json()) == env
+
+
+# --- found by mutation testing ---------------------------------------------------------------------
+
+
+def test_a_trusted_signature_after_an_untrusted_one_still_counts() -> None:
+    env = sign_envelope("application/x", b"body", [Ed25519DSSESigner(C), Ed25519DSSESigner(B), Ed25519DSSESigner(A)])
+    verified = verify_envelope(env, [Ed25519DSSEVerifier(A.vkey()), Ed25519DSSEVerifier(B.vkey())], threshold=2)
+    assert verified.keyids == (f"a.example/party+{A.vkey().key_id:08x}", f"b.example/party+{B.vkey().key_id:08x}")
+
+
+def test_an_empty_keyid_is_no_keyid() -> None:
+    sig = base64.b64encode(bytes(64)).decode()
+    env = Envelope.from_json(json.dumps({"payload": "", "payloadType": "x", "signatures": [{"sig": sig, "keyid": ""}]}))
+    assert env.signatures[0].keyid is None
+    assert json.loads(env.to_json())["signatures"] == [{"sig": sig}]
+
+
+def test_too_few_signatures_say_how_many_verified_and_how_many_were_needed() -> None:
+    env = sign_envelope("application/x", b"body", [Ed25519DSSESigner(A)])
+    with pytest.raises(UnknownKey, match=r"^DSSE envelope has 1 valid signature\(s\) from trusted keys; 2 required$"):
+        verify_envelope(env, [Ed25519DSSEVerifier(A.vkey()), Ed25519DSSEVerifier(B.vkey())], threshold=2)
+    with pytest.raises(MalformedEnvelope, match=r"^DSSE threshold must be at least 1$"):
+        verify_envelope(env, [Ed25519DSSEVerifier(A.vkey())], threshold=-1)
+
+
+@pytest.mark.parametrize("sig_type", [0x00, 0x02, 0x04, 0x05])
+def test_a_dsse_verifier_takes_only_a_type_1_key(sig_type: int) -> None:
+    with pytest.raises(MalformedKey, match=r"^a.example/party: DSSE needs an Ed25519 \(type 0x01\) key$"):
+        Ed25519DSSEVerifier(VerifierKey("a.example/party", 0, sig_type, A.public_bytes))
+
+
+def test_a_type_1_key_that_is_not_an_ed25519_public_key_is_refused() -> None:
+    for key in (b"", b"\x01" * 31, b"\x01" * 33):
+        with pytest.raises(MalformedKey, match=r"^a.example/party: not an Ed25519 public key$"):
+            Ed25519DSSEVerifier(VerifierKey("a.example/party", 0, 0x01, key))
