@@ -5,6 +5,7 @@ rejects), the signature-count limits, and the parser's refusal of malformed note
 from __future__ import annotations
 
 import base64
+import dataclasses
 import struct
 
 import pytest
@@ -14,6 +15,7 @@ from hypothesis import strategies as st
 from detente.crypto.keys import Ed25519Identity
 from detente.crypto.note import (
     MAX_SIGNATURES,
+    CosignatureSigner,
     Ed25519NoteSigner,
     Note,
     NoteSignature,
@@ -324,3 +326,70 @@ def test_signature_line_layout() -> None:
     assert line.startswith("\u2014\u0020a.example ")
     assert base64.b64decode(line.split(" ")[2])[:4] == struct.pack(">I", 0x01020304)
     assert line.endswith("\n")
+
+
+# --- found by mutation testing ---------------------------------------------------------------------
+
+
+def test_delete_is_a_control_character_in_the_text_and_in_the_signatures() -> None:
+    for bad in ("text\x7f\n\n" + _SIG, "text\n\n" + _SIG.replace("alice", "al\x7fice")):
+        with pytest.raises(MalformedNote, match=r"^note contains the control character U\+007F$"):
+            parse_note(bad)
+    with pytest.raises(MalformedNote, match=r"^note contains the control character U\+001F$"):
+        sign_note("a\x1fb\n", [Ed25519NoteSigner(ALICE)])
+    assert parse_note("tilde ~ and space\n\n" + _SIG).text == "tilde ~ and space\n"  # 0x7e and 0x20 are text
+
+
+class _SameIdOtherKey:
+    """A verifier claiming another verifier's name and key ID whose signatures never verify (what
+    a key-ID collision looks like)."""
+
+    def __init__(self, like: NoteVerifier) -> None:
+        self.name, self.key_id, self.vkey = like.name, like.key_id, like.vkey
+
+    def verify(self, text: bytes, signature: bytes) -> None:
+        raise SignatureError("not this key")
+
+
+def test_one_of_several_verifiers_for_the_same_key_id_verifying_is_enough() -> None:
+    note = sign_note("text\n", [Ed25519NoteSigner(ALICE)])
+    good = _verifier(ALICE)
+    for verifiers in ([good, _SameIdOtherKey(good)], [_SameIdOtherKey(good), good]):
+        verified = open_note(note.to_bytes(), verifiers)
+        assert [v for _, v in verified.verified] == [good]
+    with pytest.raises(SignatureError, match=r"^note signature by trusted key alice.example/log"):
+        open_note(note.to_bytes(), [_SameIdOtherKey(good)])
+
+
+def test_no_trusted_signature_names_the_trusted_keys() -> None:
+    note = sign_note("text\n", [Ed25519NoteSigner(CAROL)]).to_bytes()
+    with pytest.raises(UnknownKey) as info:
+        open_note(note, [_verifier(BOB), _verifier(ALICE), _verifier(ALICE)])
+    assert info.value.message == (
+        "no signature on the note is from a trusted key (trusted: alice.example/log, bob.example/log)"
+    )
+    with pytest.raises(UnknownKey, match=r"\(trusted: none given\)$"):
+        open_note(note, [])
+
+
+def test_with_signatures_adds_only_new_lines_in_order() -> None:
+    note = sign_note("text\n", [Ed25519NoteSigner(ALICE)])
+    bob = sign_note("text\n", [Ed25519NoteSigner(BOB)]).signatures[0]
+    carol = sign_note("text\n", [Ed25519NoteSigner(CAROL)]).signatures[0]
+    merged = note.with_signatures([bob, note.signatures[0], carol, bob])
+    assert merged.signatures == (note.signatures[0], bob, carol) and merged.text == "text\n"
+    assert note.signatures == (note.signatures[0],)  # the original is unchanged
+
+
+def test_notes_signatures_and_signers_are_frozen() -> None:
+    note = sign_note("text\n", [Ed25519NoteSigner(ALICE)])
+    verified = open_note(note, [_verifier(ALICE)])
+    for obj, field in [
+        (note, "text"),
+        (note.signatures[0], "key_id"),
+        (verified, "note"),
+        (Ed25519NoteSigner(ALICE), "identity"),
+        (CosignatureSigner(ALICE, 1), "timestamp"),
+    ]:
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            setattr(obj, field, None)
