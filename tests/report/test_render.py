@@ -25,6 +25,7 @@ SECTIONS = [
     "notices",
     "withheld",
     "deadlines",
+    "time_claims",
     "misses",
     "hotline",
     "incidents",

@@ -19,6 +19,7 @@ from detente.crypto.note import parse_note
 from detente.errors import DetenteError, EntryTooLarge
 from detente.node.desk import well_formed
 from detente.node.party import Party
+from detente.node.timebook import TimeBook
 from detente.records.record import Record
 from detente.report.figures import QuarterlyFigures
 from detente.report.labels import check_lang
@@ -88,6 +89,7 @@ class ReportDesk:
             period,
             verification=self.verification(),
             now=self._now(),
+            times=TimeBook(node.state).times(node.agreement.time_rule()),
         )
 
     def figures(self, period: str) -> dict[str, Any]:

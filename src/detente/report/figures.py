@@ -234,6 +234,25 @@ class Withheld(_Model):
     excesses: list[WithheldItem] = Field(default_factory=list, description="the ones past the quota, oldest first")
 
 
+class TimeClaim(_Model):
+    """A record whose claimed ``issued`` time lies outside its witnessed interval (``docs/time.md``)."""
+
+    record: str = Field(description="ORIGIN#INDEX")
+    thread: str = Field(description="the thread it belongs to, ORIGIN#INDEX of its subject")
+    issued: datetime = Field(description="the time the record claims")
+    witnessed_from: datetime | None = Field(default=None, description="its log was cosigned without it at this time")
+    witnessed_by: datetime | None = Field(default=None, description="a checkpoint holding it was cosigned by then")
+    witnesses: list[str] = Field(default_factory=list, description="the witnesses that established the bounds")
+
+
+class TimeClaims(_Model):
+    """Claims of time that the witnesses' cosignatures contradict, among the quarter's threads."""
+
+    total: int = 0
+    by_party: dict[str, int] = Field(default_factory=dict)
+    items: list[TimeClaim] = Field(default_factory=list)
+
+
 class SupplierChange(_Model):
     party: str
     supplier_id: str
@@ -307,6 +326,7 @@ class QuarterlyFigures(_Model):
     deadlines: list[DeadlineRow] = Field(default_factory=list, description="by type, kind and owing party")
     deadline_totals: list[DeadlineRow] = Field(default_factory=list, description="by kind and owing party")
     withheld: Withheld = Field(default_factory=Withheld)
+    time_claims: TimeClaims = Field(default_factory=TimeClaims)
     misses: Misses = Field(default_factory=Misses)
     hotline: Hotline = Field(default_factory=Hotline)
     incidents: Incidents = Field(default_factory=Incidents)
@@ -322,6 +342,7 @@ class QuarterlyFigures(_Model):
             update={
                 "items_omitted": True,
                 "withheld": self.withheld.model_copy(update={"excesses": []}),
+                "time_claims": self.time_claims.model_copy(update={"items": []}),
                 "misses": self.misses.model_copy(update={"items": []}),
                 "hotline": self.hotline.model_copy(update={"items": []}),
                 "incidents": self.incidents.model_copy(update={"items": []}),

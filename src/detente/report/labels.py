@@ -43,6 +43,20 @@ LABELS: dict[str, tuple[str, str]] = {
     "number_of_year": ("Number in its year / allowed", "当年序号 / 允许数量"),
     "reason_class": ("Reason", "理由"),
     "declared": ("Declared over quota", "已声明超出配额"),
+    "time_claims": ("Claimed times the witnesses contradict", "见证时间否定的声明时间"),
+    "time_model": (
+        "Deadlines are judged on witnessed time: a window opens when a checkpoint holding the notice was cosigned "
+        "by a witness other than its sender, and an answer counts when a checkpoint holding it was cosigned. "
+        "Listed below: records whose own issued time lies outside that interval by more than the agreed tolerance.",
+        "时限按见证时间判定：通知自非发送方的见证方联署包含该通知的检查点时起算，答复以包含答复的检查点被联署的时间为准。"
+        "下列记录自称的发布时间超出见证区间，且超过约定容差。",
+    ),
+    "time_claims_total": ("Records with a contradicted time", "时间被否定的记录"),
+    "time_claims_items": ("Records and their witnessed intervals", "记录及其见证区间"),
+    "thread": ("Thread", "线程"),
+    "witnessed_from": ("Not yet in the log at", "此时尚未入日志"),
+    "witnessed_by": ("In the log by", "此时已入日志"),
+    "witnesses": ("Established by", "见证方"),
     "misses": ("Missed deadlines", "错过的时限"),
     "misses_by_party": ("Misses by party", "各方错过的时限"),
     "miss_records": ("Deadline-missed records logged", "已记录的错过时限记录"),

@@ -32,7 +32,16 @@ from detente.exportctl.records import (
 from detente.incidents.model import CLASSIFICATION, COMMENT, INCIDENT, LINK
 from detente.media.records import LABEL_CHECK, TAKEDOWN_REQUEST
 from detente.protocol.agreement import Agreement
-from detente.protocol.threads import WITHHELD, Logged, Obligation, Thread, evaluate, withheld_counts
+from detente.protocol.threads import (
+    TIME_CLAIM,
+    WITHHELD,
+    Logged,
+    Obligation,
+    Thread,
+    Times,
+    evaluate,
+    withheld_counts,
+)
 from detente.records.catalogue import DEADLINE_MISSED, ESCALATION
 from detente.records.hotline import HotlineTopic, Priority
 from detente.records.text import BilingualText, LangText
@@ -57,6 +66,8 @@ from detente.report.figures import (
     RecognitionItem,
     SupplierChange,
     Takedowns,
+    TimeClaim,
+    TimeClaims,
     Verification,
     Week,
     Withheld,
@@ -95,8 +106,11 @@ def quarterly_figures(
     *,
     verification: Mapping[str, Any],
     now: datetime,
+    times: Times | None = None,
 ) -> QuarterlyFigures:
-    """Every figure of the quarter ``period`` (e.g. ``2026Q4``), from this party's point of view."""
+    """Every figure of the quarter ``period`` (e.g. ``2026Q4``), from this party's point of view;
+    with ``times`` (each record's witnessed interval), deadlines are judged on witnessed time and
+    claims the evidence contradicts are listed."""
     start, end = parse_period(period)
     as_of = min(end, now)
     try:
@@ -105,7 +119,9 @@ def quarterly_figures(
         raise MalformedError(f"verification status does not fit the report: {exc.errors()[0]['msg']}") from None
     known = [x for x in records if x.record.issued < end and x.record.issued <= now]
     quarter = [x for x in known if start <= x.record.issued]
-    threads = [t for t in evaluate(known, agreement, as_of, me).threads if start <= t.subject.record.issued < end]
+    threads = [
+        t for t in evaluate(known, agreement, as_of, me, times).threads if start <= t.subject.record.issued < end
+    ]
     threads.sort(key=lambda t: (t.subject.record.issued, t.subject.origin, t.subject.index))
     parties = {x.origin for x in quarter} | {p for x in quarter for p in x.record.to} | {me}
     return QuarterlyFigures(
@@ -124,6 +140,7 @@ def quarterly_figures(
         deadlines=_deadlines(threads, as_of, by_type=True),
         deadline_totals=_deadlines(threads, as_of, by_type=False),
         withheld=_withheld(quarter, known, agreement),
+        time_claims=_time_claims(threads, known),
         misses=_misses(threads, quarter, as_of),
         hotline=_hotline(threads, as_of),
         incidents=_incidents(quarter),
@@ -218,6 +235,33 @@ def _withheld(quarter: list[Logged], known: list[Logged], agreement: Agreement) 
 
 
 # --- clocks -------------------------------------------------------------------------------
+
+
+def _time_claims(threads: list[Thread], known: list[Logged]) -> TimeClaims:
+    """Every record of the quarter's threads whose claimed time its witnessed interval contradicts."""
+    by_key = {(x.origin, x.index): x for x in known}
+    items: list[TimeClaim] = []
+    for t in threads:
+        for finding in t.findings:
+            if not finding.startswith(TIME_CLAIM):
+                continue
+            _, _, where = finding.partition("@")
+            origin, _, index = where.rpartition("#")
+            item = by_key.get((origin, int(index))) if where else t.subject
+            if item is None:
+                continue
+            w = (t.witnessed or {}).get(item.key)
+            items.append(
+                TimeClaim(
+                    record=f"{item.origin}#{item.index}",
+                    thread=f"{t.subject.origin}#{t.subject.index}",
+                    issued=item.record.issued,
+                    witnessed_from=w.lo if w else None,
+                    witnessed_by=w.hi if w else None,
+                    witnesses=sorted({*(w.lo_by if w else ()), *(w.hi_by if w else ())}),
+                )
+            )
+    return TimeClaims(total=len(items), by_party=dict(Counter(i.record.rpartition("#")[0] for i in items)), items=items)
 
 
 def _clock(obligations: list[Obligation], as_of: datetime) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from detente.report.sections import (
     misses,
     notices,
     summary,
+    time,
     verification,
     withheld,
 )
@@ -29,6 +30,7 @@ SECTIONS: tuple[Callable[[QuarterlyFigures, Cells], Section], ...] = (
     notices.section,
     withheld.section,
     deadlines.section,
+    time.section,
     misses.section,
     hotline.section,
     incidents.section,
