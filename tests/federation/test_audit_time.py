@@ -136,3 +136,29 @@ def test_a_forged_cosignature_is_refused_and_never_counts(tmp_path: Path) -> Non
     assert len(result.time.refused) == 1 and "by us.detente.example/log" in result.time.refused[0]
     response = next(o for o in result.time.threads[0]["obligations"] if o["kind"] == "response")
     assert response["met_at"] == (T0 + timedelta(hours=2)).isoformat() and response["missed"]
+
+
+def test_an_agreement_that_names_a_neutral_witness_counts_only_its_time(tmp_path: Path) -> None:
+    from detente.protocol.agreement import Agreement
+
+    w = World(tmp_path)
+    eu = Ed25519Identity.generate("eu.detente.example/log")
+    w.policy = parse_policy(
+        f"log {w.us.vkey()} mem://us\nlog {w.cn.vkey()} mem://cn\nwitness us {w.us.cosigner_vkey()}\n"
+        f"witness cn {w.cn.cosigner_vkey()}\nwitness eu {eu.cosigner_vkey()}\nquorum none\n"
+    )
+    test = w.log(w.us, LINK, T0, to=(CN,), body={"test_text": "The quick brown fox 0123"})
+    w.served["mem://us"].cosign(w.cn, T0 + timedelta(seconds=5))
+    w.served["mem://us"].cosign(eu, T0 + timedelta(seconds=9))
+    _reply(w, test, T0 + timedelta(minutes=1))
+    w.served["mem://cn"].cosign(w.us, T0 + timedelta(minutes=2))  # us vouches early ...
+    w.served["mem://cn"].cosign(eu, T0 + timedelta(hours=2))  # ... the neutral witness only later
+    neutral = Agreement(time_witnesses=("eu.detente.example/log",))
+    result = run_audit(w.policy, None, client_factory=lambda url: w.served[url], now=T0 + timedelta(hours=3),
+                       agreement=neutral)  # type: ignore[arg-type]  # fmt: skip
+    (thread,) = result.time.threads
+    response = next(o for o in thread["obligations"] if o["kind"] == "response")
+    assert thread["witnessed"]["hi_by"] == ["eu.detente.example/log"]
+    assert response["established_by"] == "eu.detente.example/log" and response["missed"]
+    default = w.audit(T0 + timedelta(hours=3))  # without it, us's earlier countersignature counts
+    assert not next(o for o in default.time.threads[0]["obligations"] if o["kind"] == "response")["missed"]

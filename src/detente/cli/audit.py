@@ -13,6 +13,7 @@ from rich.table import Table
 from detente.cli.note import read_input
 from detente.errors import MalformedPolicy, MalformedProof, VerificationError
 from detente.node.auditor import AuditResult, run_audit
+from detente.node.config import load_agreement
 from detente.tlog.policy import parse_policy
 
 err = Console(stderr=True)
@@ -47,6 +48,9 @@ def audit(
     state: Path | None = typer.Option(None, "--state", help="JSON file kept between runs (consistency over time)"),
     record: list[str] = typer.Option([], "--record", help="ORIGIN#INDEX whose inclusion to prove from the tiles"),
     as_json: bool = typer.Option(False, "--json", help="print the report as JSON"),
+    agreement: Path | None = typer.Option(
+        None, "--agreement", help="the agreement's JSON file: deadlines and which witnesses' time counts (docs/time.md)"
+    ),
 ) -> None:
     """Audit logs: signatures, witness quorum, every entry since the last run, cross-log references,
     and every thread's outcome replayed on witnessed time (disputes listed; see docs/time.md).
@@ -67,7 +71,8 @@ def audit(
                 tasks[origin] = progress.add_task(origin, total=total)
             progress.update(tasks[origin], completed=done, total=total)
 
-        result = run_audit(policy, state, records=[_record(r) for r in record], progress=tick)
+        rules = load_agreement(agreement) if agreement is not None else None
+        result = run_audit(policy, state, records=[_record(r) for r in record], progress=tick, agreement=rules)
     if as_json:
         typer.echo(json.dumps(result.as_dict(), indent=2))
     else:

@@ -31,6 +31,7 @@ from detente.crypto.note_verifiers import NoteVerifier, verifier_for
 from detente.errors import ConfigError, DetenteError, MalformedCheckpoint, UnknownKey, VerificationError
 from detente.node.audit_time import TimeAudit, replay, verify_rows
 from detente.node.client import PeerClient
+from detente.protocol.agreement import Agreement
 from detente.protocol.threads import PROTOCOL_TYPES, Logged
 from detente.records.catalogue import validate_record
 from detente.records.keys import KeyEvent, KeyHistory
@@ -114,9 +115,12 @@ def run_audit(
     client_factory: Callable[[str], PeerClient] = PeerClient,
     progress: Callable[[str, int, int], None] | None = None,
     now: datetime | None = None,
+    agreement: Agreement | None = None,
 ) -> AuditResult:
     """Audit every log in ``policy``; ``records`` names (origin, index) pairs whose inclusion is
-    also proved from the log's own hash tiles against its signed checkpoint."""
+    also proved from the log's own hash tiles against its signed checkpoint. Threads are replayed on
+    witnessed time under ``agreement`` (its deadlines, and which witnesses' time counts; the
+    defaults when ``None``), as of ``now``."""
     state = _load_state(state_path)
     by_origin: dict[str, tuple[VerifierKey, PeerClient]] = {}
     audits: list[LogAudit] = []
@@ -143,7 +147,8 @@ def run_audit(
     witnesses = _check_quorum(policy, verified)
     result = AuditResult(audits)
     evidence = {o: verify_rows(o, x.rows, x.roots, witnesses, result.time) for o, x in seen.items()}
-    replay([item for x in seen.values() for item in x.logged], evidence, now or datetime.now(UTC), result.time)
+    logged = [item for x in seen.values() for item in x.logged]
+    replay(logged, evidence, now or datetime.now(UTC), result.time, agreement)
     sizes = {a.origin: a.size for a in audits}
     _check_references(result, refs, by_origin, sizes)
     roots = {a.origin: a.root for a in audits}
