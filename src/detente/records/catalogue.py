@@ -21,6 +21,7 @@ from detente.media import records as media
 from detente.records import hotline, keys, notices
 from detente.records.fields import describe_body_errors
 from detente.records.record import Record
+from detente.records.sealing import ENCRYPTION_KEY, EncryptionKeyBody, check_sealed_frame
 from detente.report import records as report
 
 __all__ = [
@@ -118,6 +119,7 @@ _SPECS = [
     TypeSpec(exportctl.RULE_PACK, RulePack, addressed=False),
     TypeSpec(report.QUARTERLY_REPORT, report.QuarterlyReport, addressed=False),
     TypeSpec(keys.KEY_ROTATION, keys.KeyRotation, addressed=False),
+    TypeSpec(ENCRYPTION_KEY, EncryptionKeyBody, addressed=False),
     TypeSpec(keys.KEY_REVOCATION, keys.KeyRevocation, addressed=False),
 ]
 
@@ -166,6 +168,11 @@ def validate_record(record: Record) -> BaseModel | None:
     parsed body (``None`` for types outside the catalogue, which the core still carries)."""
     spec = CATALOGUE.get(record.type)
     if spec is None:
+        return None
+    check_sealed_frame(record)
+    if record.sealed is not None:  # its body is sealed: its recipients check it when they open it
+        if record.party in record.to:
+            raise MalformedRecord("a record is not addressed to its own sender")
         return None
     try:
         body: BaseModel = spec.body.model_validate(record.body)

@@ -18,6 +18,7 @@ from detente._internal.validation import describe_validation_error
 from detente.crypto.canonical import canonical_json, parse_json
 from detente.errors import MalformedJSON, MalformedRecord
 from detente.records.ref import RecordRef
+from detente.records.seal import Sealed
 from detente.records.text import BilingualText
 
 __all__ = ["RECORD_SCHEMA", "TLP", "Record"]
@@ -47,6 +48,9 @@ class Record(BaseModel):
     text: BilingualText | None = None
     refs: tuple[RecordRef, ...] = ()
     tlp: TLP = TLP.CLEAR
+    sealed: Sealed | None = Field(
+        default=None, description="TLP:AMBER and TLP:RED records: the content sealed to the recipients (docs/sealed.md)"
+    )
 
     @field_validator("schema_")
     @classmethod
