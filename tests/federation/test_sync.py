@@ -385,3 +385,52 @@ def test_a_sync_may_take_300_seconds_unless_told_otherwise(tmp_path: Path, monke
         peer.sync()
     monkeypatch.setattr(sync_module, "time", _Clock(step=300.0))  # 300 s in: still in time
     assert peer.sync().size == 1
+
+
+def test_a_tree_that_does_not_extend_is_told_from_altered_entries_whichever_root_sorts_first(tmp_path: Path) -> None:
+    # two histories under one key; each mirror holds one at size 5 and is then shown the other at size 8
+    ident = Ed25519Identity.from_seed(ORIGIN, bytes(range(32)))
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first, second = _Peer(tmp_path / "a", ident), _Peer(tmp_path / "b", ident)
+    first.log.append(_sealed(ident, range(5)))
+    second.log.append(_sealed(ident, range(100, 105)))
+    low, high = sorted([first, second], key=lambda p: p.log.root(5))
+    assert low.log.root(5) < high.log.root(5)
+    for peer in (low, high):
+        peer.sync()
+    for peer in (low, high):
+        peer.log.append(_sealed(ident, range(200, 203)))
+    for mirror_of, shown in ((low, high), (high, low)):
+        result = mirror_of.sync(_Client(shown.log))
+        assert result.fork is not None
+        assert (result.fork.kind, result.fork.detail) == ("inconsistent", "size 8 does not extend the verified size 5")
+        assert mirror_of.mirror.refresh().size == 5
+
+
+def test_a_checkpoint_signed_by_the_second_of_two_revoked_keys_is_an_alarm(tmp_path: Path) -> None:
+    """0..2 by i0, rotation to i1 at 3, 4 by i1, rotation to i2 at 5, i0 revoked at 6 and i1 at 7
+    (both by i2): a checkpoint signed by i1 is tried against i0 first, then i1."""
+    peer = _Peer(tmp_path)
+    i0, i1, i2 = peer.ident, Ed25519Identity.generate(ORIGIN), Ed25519Identity.generate(ORIGIN)
+    peer.log.append(_sealed(i0, range(3)))
+    for old, new in ((i0, i1), (i1, i2)):
+        if new is i2:
+            peer.log.append(_sealed(i1, [4]))
+        rotation = seal_record(Record(type=KEY_ROTATION, party=ORIGIN, issued=NOW, body={"vkey": str(new.vkey())}), old)
+        peer.log.schedule_rotation(rotation, new)
+        peer.log.append([rotation])
+    for revoked, last in ((i0, 3), (i1, 5)):
+        body = {"vkey": str(revoked.vkey()), "effective": "2026-11-30T00:00:00Z", "last_index": last, "reason": "x"}
+        peer.log.append([seal_record(Record(type=KEY_REVOCATION, party=ORIGIN, issued=NOW, body=body), i2)])
+    learned: list[tuple[KeyEvent, ...]] = []
+    assert peer.sync(on_keys=lambda h, e: learned.append(e)).size == 8 and peer.forks == []
+    history = KeyHistory(i0.vkey(), learned[0])
+    assert history.revoked_keys(7) == [i0.vkey(), i1.vkey()]
+    forged = forged_checkpoint(i1, 8, bytes(32))
+    result = peer.sync(_Client(peer.log, note=forged), keys=history)
+    assert result.fork is not None and (result.fork.kind, result.fork.detail, result.fork.shown) == (
+        "revoked-key",
+        "checkpoint of size 8 is signed by a revoked key",
+        forged,
+    )
