@@ -333,8 +333,18 @@ def test_working_group_says_what_officials_must_still_do_and_lists_critical_inci
         ["cn-2026-grid-dispatch-0042", "cn-2026-grid-dispatch-0043", "us-2026-substation-0007"]
     )
 
+    # every regime in the data is considered, with why it did or did not apply (issue #22)
+    regimes = {r["regime"]: r for r in view["regimes"]}
+    assert list(regimes) == ["EU", "EU-GPAI", "EU-NIS2", "CN", "US-CA", "US-NY", "US-CIRCIA"]
+    assert regimes["EU"]["incidents"] == {"not-named": 2, "applies": 1, "before-applies": 1}
+    assert "2026-08-02" in regimes["EU"]["why_not"]["before-applies"][0]  # Art. 113
+    assert regimes["US-CA"]["incidents"] == {"not-named": 3, "before-applies": 1}
+    circia = regimes["US-CIRCIA"]
+    assert circia["status"] == "proposed" and circia["applies_from"] is None and "89 FR 23644" in circia["citation"]
+
     text = cli()
     assert text.returncode == 0, text.stderr
+    assert "reporting regimes considered" in text.stdout and "US-CIRCIA" in text.stdout
     lines = text.stdout.splitlines()
     assert max(len(line) for line in lines) <= 80
     key = "us.detente.example#cn-2026-grid-dispatch-0042"

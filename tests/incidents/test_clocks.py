@@ -84,13 +84,25 @@ def test_china_general_grade_is_not_reportable_and_final_summary_runs_30_days() 
     assert next(c for c in waiting if c.name == "final summary").state == ClockState.WAITING
 
 
-def test_us_state_clocks() -> None:
-    ca = only(regulatory_clocks([Filed(AWARE, report(jurisdictions=["US-CA"]))], AWARE), "US-CA")
-    assert ca.due == AWARE + timedelta(days=15)
-    ny = only(regulatory_clocks([Filed(AWARE, report(jurisdictions=["US-NY"], injuries=2))], AWARE), "US-NY")
-    assert ny.due == AWARE + timedelta(hours=24)
-    ny72 = only(regulatory_clocks([Filed(AWARE, report(jurisdictions=["US-NY"]))], AWARE), "US-NY")
-    assert ny72.due == AWARE + timedelta(hours=72)
+def test_us_state_clocks_run_on_a_declared_imminent_risk_not_on_casualties_counted() -> None:
+    """SB 53, Bus. & Prof. Code §22757.13 (signed 29 September 2025): a frontier developer "reports a
+    critical safety incident to the Office of Emergency Services within 15 days of discovery"; "if
+    there is an imminent risk of death or serious physical injury, it discloses to an appropriate
+    authority within 24 hours". RAISE Act, GBL §1422: 72 hours; 24 hours on an imminent risk of death
+    or serious injury. The 24-hour clock is triggered by the report's declaration, not by a count."""
+
+    def dues(regime: str, **over: object) -> dict[str, datetime | None]:
+        clocks = regulatory_clocks([Filed(AWARE, report(jurisdictions=[regime], **over))], AWARE)
+        return {c.name: c.due for c in clocks}
+
+    assert dues("US-CA") == {"critical safety incident report": AWARE + timedelta(days=15)}
+    assert dues("US-CA", injuries=2, deaths=1, harm_types=["health"]) == dues("US-CA")  # casualties: not a proxy
+    assert dues("US-CA", imminent_risk=True) == {
+        "disclosure": AWARE + timedelta(hours=24),
+        "critical safety incident report": AWARE + timedelta(days=15),
+    }
+    assert dues("US-NY", injuries=2) == {"safety incident report": AWARE + timedelta(hours=72)}
+    assert dues("US-NY", imminent_risk=True)["law-enforcement report"] == AWARE + timedelta(hours=24)
 
 
 def test_the_earliest_stage_meets_the_initial_deadline_and_the_latest_decides_the_rules() -> None:
@@ -155,5 +167,5 @@ def test_each_clock_says_what_must_be_done(reporter, authority) -> None:  # type
     assert authority in by_name["initial report"].obligation  # Art. 4, by reporter type
     assert by_name["final summary"].obligation.startswith("send the summary report")  # Art. 8
     assert "market surveillance authorities" in by_name["serious-incident report"].obligation  # Art. 73(1)
-    assert "Office of Emergency Services" in by_name["critical safety incident report"].obligation
+    assert "Office of Emergency Services" in by_name["critical safety incident report"].obligation  # §22757.13
     assert by_name["final summary"].as_dict()["obligation"] == by_name["final summary"].obligation

@@ -264,7 +264,8 @@ def working_group(
     token: str | None = TOKEN,
 ) -> None:
     """The working group's view: counts by harm type, sector, severity and party; what officials
-    must still do (open and missed regulatory clocks); the critical-infrastructure incidents."""
+    must still do (open and missed regulatory clocks); which reporting regimes were considered and
+    why each did or did not apply; the critical-infrastructure incidents."""
     view = _call(node_dir, token, "GET", "/api/v1/working-group")
     if as_json:
         _print(view)
@@ -286,6 +287,21 @@ def working_group(
         style = "bold red" if c["state"] == "missed" else None
         clocks.add_row(_short_key(c["origin"], c["incident_id"]), todo, style=style)
     console.print(clocks)
+    regimes = Table(title="reporting regimes considered, and why each did or did not apply")
+    regimes.add_column("regime")
+    regimes.add_column("source, status; incidents it applied to or not, and why")
+    for r in view.get("regimes", []):
+        counts = r["incidents"]
+        since = f"applies from {r['applies_from'][:10]}" if r["applies_from"] else "no date it applies from is known"
+        lines = [
+            r["name"],
+            r["citation"],
+            f"{r['status']}; {since}",
+            f"applied to {counts.get('applies', 0)} incident(s)",
+        ]
+        lines += [f"not applied to {counts[code]}: {reasons[0]}" for code, reasons in r["why_not"].items()]
+        regimes.add_row(r["regime"], "\n".join(lines))
+    console.print(regimes)
     critical = view["critical_infrastructure"]
     shown = critical["latest"]
     cii = Table(title=f"critical-infrastructure incidents: {critical['total']} (latest {len(shown)})")

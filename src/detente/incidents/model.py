@@ -20,6 +20,7 @@ from typing import Any
 
 from pydantic import Field, field_validator, model_validator
 
+from detente.incidents.regimes import regime_ids
 from detente.records.body import Body
 from detente.records.text import BilingualText
 
@@ -151,8 +152,23 @@ class IncidentReport(Body):
     critical_infrastructure: bool = False
     deaths: int = Field(default=0, ge=0)
     injuries: int = Field(default=0, ge=0)
+    imminent_risk: bool = Field(
+        default=False,
+        description="an imminent risk of death or serious physical injury (SB 53 §22757.13, RAISE GBL §1422): "
+        "declared, not inferred from casualties already counted",
+    )
+    widespread_infringement: bool = Field(default=False, description="a widespread infringement (AI Act Art. 73(3))")
+    serious_cybersecurity_breach: bool = Field(
+        default=False, description="a serious cybersecurity breach (GPAI Code of Practice, Art. 55(1)(c))"
+    )
+    significant_incident: bool = Field(default=False, description="a significant incident (NIS2 Art. 23(3))")
+    covered_cyber_incident: bool = Field(default=False, description="a covered cyber incident (CIRCIA, 6 U.S.C. §681b)")
+    ransom_paid_at: datetime | None = Field(default=None, description="when a ransom was paid (CIRCIA 24-hour clock)")
     jurisdictions: list[str] = Field(
-        default_factory=list, max_length=20, description="reporting regimes that apply: EU, CN, US-CA, US-NY"
+        default_factory=list,
+        max_length=20,
+        description="reporting regimes the reporter is under: EU, EU-GPAI, EU-NIS2, CN, US-CA, US-NY, US-CIRCIA "
+        "(detente.incidents.regimes)",
     )
     reporter_type: ReporterType | None = None
     handling_ended_at: datetime | None = Field(default=None, description="for China's 30-day final report")
@@ -171,7 +187,7 @@ class IncidentReport(Body):
     @field_validator("jurisdictions")
     @classmethod
     def _jurisdictions(cls, value: list[str]) -> list[str]:
-        known = {"EU", "CN", "US-CA", "US-NY"}
+        known = regime_ids()
         for item in value:
             if item not in known:
                 raise ValueError(f"unknown jurisdiction {item!r}; known: {', '.join(sorted(known))}")

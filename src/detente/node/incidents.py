@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from detente.errors import LogNotFound, MalformedRecord, StorageError, UnknownRecipient
-from detente.incidents.clocks import ClockState, Filed, regulatory_clocks
+from detente.incidents.clocks import ClockState, Consideration, Filed, considered, regulatory_clocks, summarise
 from detente.incidents.index import SearchQuery, batch_for
 from detente.incidents.model import (
     CLASSIFICATION,
@@ -38,6 +38,7 @@ from detente.incidents.model import (
     Severity,
     Stage,
 )
+from detente.incidents.regimes import regime_ids
 from detente.incidents.similarity import Suggester, Suggestion
 from detente.incidents.stix import export_bundle, import_bundle
 from detente.incidents.taxonomy import taxonomy_for
@@ -389,25 +390,35 @@ class IncidentDesk:
     def working_group(self) -> dict[str, Any]:
         """Counts and trends by harm type, sector, severity, category, party and year; what
         officials must still do (the regulatory clocks still open or missed, soonest due first, each
-        with its obligation); the latest critical-infrastructure incidents."""
+        with its obligation); which reporting regimes were considered and why each did or did not
+        apply (:func:`detente.incidents.clocks.summarise`); the latest critical-infrastructure
+        incidents."""
         self.catch_up()
         now = datetime.fromtimestamp(self.node.clock(), UTC)
         clocks = []
-        for regime in ("EU", "CN", "US-CA", "US-NY"):
+        considerations: list[Consideration] = []
+        seen: set[tuple[str, str]] = set()
+        for regime in sorted(regime_ids()):
             for hit in self.index.search(SearchQuery(jurisdiction=regime, limit=500)).hits:
+                if (hit.origin, hit.incident_id) in seen:
+                    continue
+                seen.add((hit.origin, hit.incident_id))
                 stages = self.index.stages(hit.origin, hit.incident_id)
                 filed = [
                     Filed(datetime.fromisoformat(s["issued"]), IncidentReport.model_validate(s["report"]))
                     for s in stages
                 ]
-                for c in regulatory_clocks(filed, now):
-                    if c.regime == regime and c.state in (ClockState.OPEN, ClockState.MISSED):
-                        clocks.append({"origin": hit.origin, "incident_id": hit.incident_id, **c.as_dict()})
+                for consideration in considered(filed, now):
+                    considerations.append(consideration)
+                    for c in consideration.clocks:
+                        if c.state in (ClockState.OPEN, ClockState.MISSED):
+                            clocks.append({"origin": hit.origin, "incident_id": hit.incident_id, **c.as_dict()})
         clocks.sort(key=lambda c: (str(c["due"]), c["origin"], c["incident_id"], c["regime"], c["name"]))
         critical = self.index.search(SearchQuery(critical_infrastructure=True, limit=20))
         return {
             "as_of": now.isoformat(),
             "by": {f: self.index.counts(f) for f in ("harm_type", "sector", "severity", "category", "party", "year")},
             "open_clocks": clocks,
+            "regimes": summarise(considerations),
             "critical_infrastructure": {"total": critical.total, "latest": [h.as_dict() for h in critical.hits]},
         }
