@@ -59,7 +59,11 @@ def test_only_the_recipients_read_it_and_only_the_protocol_fields_stay_public() 
         assert opened.body["sector"] == "energy" and opened.text is not None
         assert opened.text.original.text == SECRET
     with pytest.raises(UnknownRecipient):
-        open_record(sealed, US, {KEYS[US].key_id: KEYS[US]})  # not even the sender's node reads it back
+        open_record(sealed, US, {KEYS[US].key_id: KEYS[US]})  # the sender published no key: not even it reads it
+    own = seal_record_content(_message(), _public(CN, US))  # with its own key published, it reads what it sent
+    assert [t.party for t in own.sealed.to] == [CN, US]  # type: ignore[union-attr]
+    assert open_record(own, US, {KEYS[US].key_id: KEYS[US]}).body["sector"] == "energy"
+    validate_record(own)
     with pytest.raises(VerificationError, match="does not hold"):
         open_record(sealed, CN, {KEYS[EU].key_id: KEYS[EU]})
 

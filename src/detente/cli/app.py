@@ -17,6 +17,7 @@ from detente.cli import (
     evals,
     exportctl,
     incidents,
+    journal,
     keys,
     log,
     media,
@@ -24,6 +25,7 @@ from detente.cli import (
     note,
     notices,
     report,
+    sealed,
     tlog,
 )
 from detente.cli.render import render_error
@@ -61,6 +63,10 @@ app.add_typer(exportctl.exportctl_app, name="exportctl")
 app.add_typer(report.report_app, name="report")
 app.command("catalogue")(catalogue.catalogue)
 app.command("audit")(audit.audit)
+app.command("open")(sealed.open_record)
+app.command("disclose")(sealed.disclose)
+keys.app.command("encryption")(sealed.encryption)
+app.command("journal")(journal.journal)
 app.command("demo")(demo.demo)
 
 

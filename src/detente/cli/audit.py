@@ -11,8 +11,9 @@ from rich.progress import Progress, TaskID
 from rich.table import Table
 
 from detente.cli.note import read_input
+from detente.crypto.canonical import parse_json
 from detente.errors import MalformedPolicy, MalformedProof, VerificationError
-from detente.node.auditor import AuditResult, run_audit
+from detente.node.auditor import AuditResult, check_disclosure, run_audit
 from detente.node.config import load_agreement
 from detente.tlog.policy import parse_policy
 
@@ -51,6 +52,11 @@ def audit(
     agreement: Path | None = typer.Option(
         None, "--agreement", help="the agreement's JSON file: deadlines and which witnesses' time counts (docs/time.md)"
     ),
+    verify_disclosure: Path | None = typer.Option(
+        None,
+        "--verify-disclosure",
+        help="a disclosure file (detente disclose): check that its content is what the sender sealed (docs/sealed.md)",
+    ),
 ) -> None:
     """Audit logs: signatures, witness quorum, every entry since the last run, cross-log references,
     and every thread's outcome replayed on witnessed time (disputes listed; see docs/time.md).
@@ -63,6 +69,14 @@ def audit(
         policy = parse_policy(read_input(policy_file).decode("utf-8"))
     except UnicodeDecodeError:
         raise MalformedPolicy(f"{policy_file} is not UTF-8 text") from None
+    if verify_disclosure is not None:
+        disclosed = parse_json(read_input(verify_disclosure), what="disclosure")
+        if not isinstance(disclosed, dict):
+            raise VerificationError(f"{verify_disclosure} is not a disclosure (a JSON object)")
+        _, content = check_disclosure(policy, disclosed)
+        typer.echo(json.dumps({"verified": True, "record": disclosed["record"], "content": content}, indent=2,
+                              ensure_ascii=False))  # fmt: skip
+        return
     with Progress(console=err, transient=True) as progress:
         tasks: dict[str, TaskID] = {}
 

@@ -34,7 +34,9 @@ from detente.node.client import PeerClient
 from detente.protocol.agreement import Agreement
 from detente.protocol.threads import PROTOCOL_TYPES, Logged
 from detente.records.catalogue import validate_record
+from detente.records.entry import open_entry
 from detente.records.keys import KeyEvent, KeyHistory
+from detente.records.sealing import verify_disclosure
 from detente.tlog.checkpoint import Checkpoint, open_checkpoint
 from detente.tlog.compact import CompactRange
 from detente.tlog.cosignature import verify_cosignatures
@@ -42,7 +44,7 @@ from detente.tlog.hashing import leaf_hash
 from detente.tlog.policy import Policy
 from detente.tlog.proofs import inclusion_proof, tree_root, verify_inclusion
 
-__all__ = ["AuditResult", "LogAudit", "run_audit"]
+__all__ = ["AuditResult", "LogAudit", "check_disclosure", "run_audit"]
 
 
 @dataclass
@@ -318,3 +320,34 @@ def _audit_log(
         "keys": {"pinned": str(vk), "events": [e.__dict__ for e in history.events]},
     }
     return note, history
+
+
+def check_disclosure(
+    policy: Policy, disclosed: dict[str, Any], client_factory: Callable[[str], PeerClient] = PeerClient
+) -> tuple[AuditResult, dict[str, Any]]:
+    """Audit the logs, prove the disclosed record's inclusion, and check that the disclosed content is
+    exactly what its sender sealed (the signed commitment); the audit and the content. Raises
+    :class:`VerificationError` when it is not."""
+    try:
+        ref = disclosed["record"]
+        origin, index, leaf = str(ref["origin"]), int(ref["index"]), str(ref["leaf_hash"])
+    except (KeyError, TypeError, ValueError):
+        raise VerificationError("a disclosure names its record: origin, index and leaf hash") from None
+    result = run_audit(policy, None, records=[(origin, index)], client_factory=client_factory)
+    if not result.clean:
+        problems = "; ".join(result.problems + [p for log in result.logs for p in log.problems])
+        raise VerificationError(f"the logs do not verify, so the disclosure cannot be checked: {problems}")
+    url = next((u for vk, u in policy.logs if vk.name == origin), None)
+    if url is None:
+        raise VerificationError(f"{origin} is not a log of the policy")
+    client = client_factory(url)
+    try:
+        entry = client.entries(index, index + 1)[0]
+    finally:
+        client.close()
+    if leaf_hash(entry).hex() != leaf:
+        raise VerificationError(f"{origin}#{index} holds another record than the one disclosed")
+    vk = next(vk for vk, _ in policy.logs if vk.name == origin)
+    record = open_entry(entry, [vk]).record
+    return result, verify_disclosure(record, disclosed)
+

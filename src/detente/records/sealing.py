@@ -90,7 +90,7 @@ def check_sealed_frame(record: Record) -> None:
             f"a sealed record must be marked TLP:AMBER, TLP:AMBER+STRICT or TLP:RED, not {record.tlp}"
         )
     parties = [t.party for t in record.sealed.to]
-    if len(set(parties)) != len(parties) or set(parties) != set(record.to) or not record.to:
+    if len(set(parties)) != len(parties) or not record.to or set(parties) - {record.party} != set(record.to):
         raise MalformedRecord(
             "a sealed record's content must be sealed to each of its recipients once, and only to them"
         )
@@ -133,8 +133,8 @@ def current_keys(records: list[tuple[str, dict[str, Any]]]) -> dict[str, tuple[s
 
 def seal_record_content(record: Record, keys: dict[str, tuple[str, bytes]]) -> Record:
     """The record with its body and text sealed to its recipients' keys (``party → (key ID, raw
-    public key)``), only the public fields left in the open. Refused, before anything is signed,
-    when a recipient has published no key."""
+    public key)``) and to its sender's own, if it has published one; only the public fields left in
+    the open. Refused, before anything is signed, when a recipient has published no key."""
     missing = [p for p in record.to if p not in keys]
     if not record.to:
         raise MalformedRecord(f"a {record.tlp.value} record must name its recipients", hint="add --to")
@@ -149,7 +149,8 @@ def seal_record_content(record: Record, keys: dict[str, tuple[str, bytes]]) -> R
     )
     public = {k: record.body[k] for k in PUBLIC_FIELDS.get(record.type, ()) if k in record.body}
     frame = record.model_copy(update={"body": public, "text": None})
-    digest, nonce, ciphertext, wrapped = seal_content(content, [(p, keys[p][1]) for p in record.to], _header(frame))
+    readers = [*record.to, *([record.party] if record.party in keys else [])]  # the sender reads what it sent
+    digest, nonce, ciphertext, wrapped = seal_content(content, [(p, keys[p][1]) for p in readers], _header(frame))
     sealed = Sealed(
         suite=SUITE,
         commitment=digest,

@@ -1,0 +1,164 @@
+"""This party's side of sealed records (``docs/sealed.md``): its encryption keys, sealing what it
+sends to the recipients' published keys, opening what is sealed to it, and disclosures.
+
+Private keys live in the node folder's ``encryption-keys/`` (one file a key, mode 0600, never
+overwritten, never deleted by detente), so a record sealed to an old key stays readable after a
+rotation. Public keys are records of each party's own log (``detente.dev/encryption-key/v1``):
+a peer's are learnt by sync, like everything else it says.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import stat
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from detente.crypto.sealing import EncryptionKey
+from detente.errors import DetenteError, Forbidden, KeyFileError, LogNotFound, MalformedRecord
+from detente.node.records import RecordBook
+from detente.node.sequencer import Sequenced
+from detente.records.catalogue import CATALOGUE
+from detente.records.record import TLP, Record
+from detente.records.sealing import (
+    ENCRYPTION_KEY,
+    RESTRICTED,
+    Opened,
+    current_keys,
+    disclosure,
+    open_record,
+    seal_record_content,
+)
+
+__all__ = ["READERS", "SealDesk"]
+
+READERS: dict[TLP, frozenset[str]] = {
+    TLP.AMBER: frozenset({"viewer", "officer", "admin"}),
+    TLP.AMBER_STRICT: frozenset({"viewer", "officer", "admin"}),
+    TLP.RED: frozenset({"officer", "admin"}),
+}
+"""Which operator roles of a recipient node may read a sealed record's content. TLP:RED is for
+the named recipients only: at a node, the duty officers and administrators, not every viewer."""
+
+
+class SealDesk:
+    def __init__(
+        self,
+        me: str,
+        base: Path,
+        records: RecordBook,
+        append: Callable[[Record], Sequenced],
+        clock: Callable[[], float],
+    ) -> None:
+        self.me = me
+        self.folder = base / "encryption-keys"
+        self.records = records
+        self._append = append
+        self.clock = clock
+        self._lock = threading.Lock()
+
+    # --- keys ------------------------------------------------------------------------------
+
+    def private_keys(self) -> dict[str, EncryptionKey]:
+        """Every encryption key this node holds, by key ID (a file readable by others is refused)."""
+        out: dict[str, EncryptionKey] = {}
+        if not self.folder.is_dir():
+            return out
+        for path in sorted(self.folder.glob("*.key")):
+            mode = path.stat().st_mode
+            if mode & (stat.S_IRWXG | stat.S_IRWXO):
+                raise KeyFileError(
+                    f"encryption key file {path} is accessible by other users", hint=f"run: chmod 600 {path}"
+                )
+            try:
+                raw = base64.b64decode(path.read_text(encoding="ascii").strip(), validate=True)
+                key = EncryptionKey.from_bytes(raw)
+            except (ValueError, DetenteError):
+                raise KeyFileError(f"{path} is not an X25519 key file") from None
+            out[key.key_id] = key
+        return out
+
+    def published(self) -> dict[str, tuple[str, bytes]]:
+        """Each party's key to seal to, from the encryption-key records of every followed log."""
+        items = self.records.of_type([ENCRYPTION_KEY])
+        return current_keys([(x.origin, x.record.body) for x in items if x.record.party == x.origin])
+
+    def rotate(self) -> dict[str, Any]:
+        """Make a new encryption key, keep it in the node folder, and publish it in this party's log
+        (the previous keys stay, so what was sealed to them stays readable here)."""
+        with self._lock:
+            key = EncryptionKey.generate()
+            self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            path = self.folder / f"{key.key_id}.key"
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w", encoding="ascii") as fh:
+                fh.write(base64.b64encode(key.private_bytes()).decode() + "\n")
+                fh.flush()
+                os.fsync(fh.fileno())
+            body = {"kem": "X25519", "public_key": base64.b64encode(key.public_bytes()).decode(), "key_id": key.key_id}
+            seq = self._append(Record(type=ENCRYPTION_KEY, party=self.me, issued=self._now(), body=body))
+            return {"key_id": key.key_id, "index": seq.index, "file": str(path)}
+
+    def ensure_key(self) -> str | None:
+        """Publish a first encryption key if this party has none in force; its ID (``None`` when one
+        was already in force)."""
+        if self.me in self.published():
+            return None
+        return str(self.rotate()["key_id"])
+
+    # --- sending and reading -------------------------------------------------------------------
+
+    def seal(self, record: Record) -> Record:
+        """The record as it will be signed: sealed to its recipients when its marking restricts it."""
+        if record.tlp not in RESTRICTED or record.sealed is not None:
+            return record
+        return seal_record_content(record, self.published())
+
+    def open(self, origin: str, index: int, role: str) -> dict[str, Any]:
+        """The content of a sealed record addressed to this party, for an operator of ``role``."""
+        item = next(iter(self.records.at(origin, index)), None)
+        if item is None:
+            raise LogNotFound(f"no record {origin}#{index} in this node's logs")
+        record = item.record
+        if record.sealed is None:
+            raise MalformedRecord(f"{origin}#{index} is not sealed: read it with GET /api/v1/records")
+        if role not in READERS.get(record.tlp, frozenset()):
+            raise Forbidden(
+                f"a {record.tlp.value} record is readable by the roles {', '.join(sorted(READERS[record.tlp]))}",
+                hint="ask a duty officer of this node",
+            )
+        opened = open_record(record, self.me, self.private_keys())
+        return {
+            "origin": origin,
+            "index": index,
+            "leaf_hash": item.leaf_hash,
+            "tlp": record.tlp.value,
+            "problems": self._problems(record, opened),
+            **opened.as_dict(),
+        }
+
+    def disclose(self, origin: str, index: int) -> dict[str, Any]:
+        """What this party hands to a third party to show what the sender sealed to it."""
+        item = next(iter(self.records.at(origin, index)), None)
+        if item is None:
+            raise LogNotFound(f"no record {origin}#{index} in this node's logs")
+        opened = open_record(item.record, self.me, self.private_keys())
+        return disclosure(origin, index, item.leaf_hash, opened)
+
+    def _problems(self, record: Record, opened: Opened) -> list[str]:
+        """What is wrong with the opened content: its body against its type's schema."""
+        spec = CATALOGUE.get(record.type)
+        if spec is None:
+            return []
+        try:
+            spec.body.model_validate(opened.body)
+        except ValueError as exc:
+            return [f"the sealed body does not match its catalogue schema: {str(exc).splitlines()[0]}"]
+        return []
+
+    def _now(self) -> datetime:
+        return datetime.fromtimestamp(self.clock(), UTC)
