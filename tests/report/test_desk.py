@@ -69,9 +69,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     config, base = load_config(local.directory)
     node = Node(config, base, clock=lambda: NOW)
     cn = LocalNode("cn", CN, tmp_path_factory.mktemp("desk") / "cn").init()  # a pinned peer that never answers
-    node.add_peer(PeerRow(name="cn", url="http://127.0.0.1:9", vkey=cn.vkey, cosigner_vkey=None, added=0))
-    me = node.identity.name
-    node.append(
+    node.syncer.follow(PeerRow(name="cn", url="http://127.0.0.1:9", vkey=cn.vkey, cosigner_vkey=None, added=0))
+    me = node.signer.identity.name
+    node.writer.append(
         Record(
             type="detente.dev/hotline-message/v1",
             party=me,
@@ -81,7 +81,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             text=text("Unexpected launch detected", "en", "检测到意外发射"),
         )
     )
-    node.append(
+    node.writer.append(
         Record(
             type="detente.dev/incident-report/v1",
             party=me,
@@ -97,7 +97,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             ),
         )
     )
-    node.append(
+    node.writer.append(
         Record(
             type="detente.dev/label-check/v1",
             party=me,
@@ -105,7 +105,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             body={"sha256": "b" * 64, "mime": "image/png", "verdicts": {"cn-aigc": "fail", "c2pa": "pass"}},
         )
     )
-    node.append(  # the previous quarter: not counted
+    node.writer.append(  # the previous quarter: not counted
         Record(
             type="detente.dev/label-check/v1",
             party=me,
@@ -132,7 +132,7 @@ def get(s: Served, path: str, token: str | None = None, **kw: object) -> httpx.R
 
 
 def test_figures_from_the_node(served: Served) -> None:
-    desk = ReportDesk(served.node)
+    desk = ReportDesk(served.node.party)
     f = desk.figures("2026Q4")
     assert f["records"] == 3 and f["party"] == "us.example/log"
     assert f["as_of"] == "2026-12-01T12:00:00Z"  # the quarter is not over: evaluated as of now
@@ -172,7 +172,7 @@ def test_publish_needs_an_officer_and_logs_a_verifiable_record(served: Served) -
     assert done.status_code == 201, done.text
     out = done.json()
     assert out["index"] == size and out["origin"] == "us.example/log" and out["items_omitted"] is False
-    [logged] = served.node.logged_at("us.example/log", out["index"])
+    [logged] = served.node.records.at("us.example/log", out["index"], quarantined=True)
     assert logged.leaf_hash == out["leaf_hash"] and logged.record.type == QUARTERLY_REPORT
     body = QuarterlyReport.model_validate(logged.record.body)
     assert (body.period, body.lang, body.html_sha256, body.pdf_sha256) == (
@@ -199,7 +199,7 @@ def test_cli_writes_both_documents(served: Served, tmp_path: Path) -> None:
     # --publish: the files written are the ones whose hashes the signed record states
     result = runner.invoke(report_app, [*args, "--publish", "--token", served.admin])
     assert result.exit_code == 0, result.output
-    record = served.node.logged_at("us.example/log", served.node.log.size - 1)[0].record
+    record = served.node.records.at("us.example/log", served.node.log.size - 1, quarantined=True)[0].record
     assert record.type == QUARTERLY_REPORT
     assert hashlib.sha256((tmp_path / "detente-2026Q4.html").read_bytes()).hexdigest() == record.body["html_sha256"]
     assert hashlib.sha256((tmp_path / "detente-2026Q4.pdf").read_bytes()).hexdigest() == record.body["pdf_sha256"]

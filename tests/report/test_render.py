@@ -26,6 +26,7 @@ SECTIONS = [
     "withheld",
     "deadlines",
     "time_claims",
+    "sealed",
     "misses",
     "hotline",
     "incidents",

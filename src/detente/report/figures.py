@@ -253,6 +253,16 @@ class TimeClaims(_Model):
     items: list[TimeClaim] = Field(default_factory=list)
 
 
+class SealedExchanges(_Model):
+    """Records sealed to their recipients (TLP:AMBER, AMBER+STRICT, RED) issued in the quarter:
+    counted, never revealed (``docs/sealed.md``)."""
+
+    total: int = 0
+    by_tlp: dict[str, int] = Field(default_factory=dict)
+    by_sender: dict[str, int] = Field(default_factory=dict)
+    by_type: dict[str, int] = Field(default_factory=dict)
+
+
 class SupplierChange(_Model):
     party: str
     supplier_id: str
@@ -327,6 +337,7 @@ class QuarterlyFigures(_Model):
     deadline_totals: list[DeadlineRow] = Field(default_factory=list, description="by kind and owing party")
     withheld: Withheld = Field(default_factory=Withheld)
     time_claims: TimeClaims = Field(default_factory=TimeClaims)
+    sealed: SealedExchanges = Field(default_factory=SealedExchanges)
     misses: Misses = Field(default_factory=Misses)
     hotline: Hotline = Field(default_factory=Hotline)
     incidents: Incidents = Field(default_factory=Incidents)

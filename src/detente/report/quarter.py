@@ -64,6 +64,7 @@ from detente.report.figures import (
     PriorityRow,
     QuarterlyFigures,
     RecognitionItem,
+    SealedExchanges,
     SupplierChange,
     Takedowns,
     TimeClaim,
@@ -141,6 +142,7 @@ def quarterly_figures(
         deadline_totals=_deadlines(threads, as_of, by_type=False),
         withheld=_withheld(quarter, known, agreement),
         time_claims=_time_claims(threads, known),
+        sealed=_sealed(quarter),
         misses=_misses(threads, quarter, as_of),
         hotline=_hotline(threads, as_of),
         incidents=_incidents(quarter),
@@ -235,6 +237,17 @@ def _withheld(quarter: list[Logged], known: list[Logged], agreement: Agreement) 
 
 
 # --- clocks -------------------------------------------------------------------------------
+
+
+def _sealed(quarter: list[Logged]) -> SealedExchanges:
+    """How many records of the quarter were sealed, by marking, sender and type: nothing of their content."""
+    sealed = [x for x in quarter if x.record.sealed is not None]
+    return SealedExchanges(
+        total=len(sealed),
+        by_tlp=dict(Counter(x.record.tlp.value for x in sealed)),
+        by_sender=dict(Counter(x.origin for x in sealed)),
+        by_type=dict(Counter(short_type(x.record.type) for x in sealed)),
+    )
 
 
 def _time_claims(threads: list[Thread], known: list[Logged]) -> TimeClaims:
