@@ -4,6 +4,9 @@
 skipped the mutants inside function signature annotations and dataclass field annotations (kept
 as strings, never evaluated: equivalent by construction; pydantic models are not skipped).
 ``report SESSION MODULE SECONDS``: print the kill rate and every surviving mutant with its diff.
+``recheck SESSION MODULE TEST...``: run from a copy of the tree; apply each survivor of the session
+again (``cosmic-ray apply``), run the tests against it, put the module back, and print which
+survivors the tests now kill (after tests were added, without running every mutant again).
 """
 
 from __future__ import annotations
@@ -100,9 +103,40 @@ def report(session: str, module: str, seconds: str) -> None:
     print("\n".join(survivors))
 
 
+def recheck(session: str, module: str, *tests: str) -> None:
+    dump = subprocess.run([str(Path(sys.executable).parent / "cosmic-ray"), "dump", session],
+                          capture_output=True, text=True, check=True).stdout  # fmt: skip
+    path = Path("src/detente") / module
+    original = path.read_bytes()
+    killed, survivors = [], []
+    try:
+        for line in dump.splitlines():
+            item, result = json.loads(line)
+            if not result or result["worker_outcome"] != "normal" or result["test_outcome"] != "survived":
+                continue
+            m = item["mutations"][0]
+            label = f"line {m['start_pos'][0]}: {m['operator_name']} #{m['occurrence']}"
+            subprocess.run([str(Path(sys.executable).parent / "cosmic-ray"), "apply", str(path),
+                            m["operator_name"], str(m["occurrence"])], check=True)  # fmt: skip
+            run = subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider",
+                                  "-p", "no:schemathesis", *tests], capture_output=True,
+                                 env={"PATH": "/usr/bin:/bin", "PYTHONPATH": "src"})  # fmt: skip
+            (killed if run.returncode != 0 else survivors).append(label)
+            path.write_bytes(original)
+    finally:
+        path.write_bytes(original)
+    print(f"{module}: {len(killed)} of the session's {len(killed) + len(survivors)} survivors killed by the tests now")
+    for label in killed:
+        print(f"  killed now: {label}")
+    for label in survivors:
+        print(f"  survives:   {label}")
+
+
 if __name__ == "__main__":
     command, *args = sys.argv[1:]
     if command == "skip-annotations":
         skip_annotations(*args)
+    elif command == "recheck":
+        recheck(*args)
     else:
         report(*args)
