@@ -6,6 +6,7 @@ their boundaries (issue #18: the tests the mutation run of ``node/sync.py`` need
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -113,6 +114,16 @@ def test_a_sync_mirrors_the_new_entries_and_says_what_it_did(tmp_path: Path) -> 
     assert client.fetched == [(0, 5), (5, 8)]  # only what is new
     assert peer.mirror.refresh().root == peer.log.refresh().root and peer.forks == []
     assert client.nodes_asked == []
+
+
+def test_sync_results_and_forks_are_frozen(tmp_path: Path) -> None:
+    peer = _Peer(tmp_path)
+    peer.log.append(_sealed(peer.ident, range(1)))
+    result = peer.sync()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        result.size = 0  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        Fork(ORIGIN, "equivocation", "x", b"", b"").kind = "other"  # type: ignore[misc]
 
 
 def test_nothing_new_and_a_stale_replay_change_nothing(tmp_path: Path) -> None:

@@ -120,6 +120,19 @@ def test_a_later_sync_after_the_rotation_uses_the_new_key_on_the_workers(tmp_pat
     assert [o.record.body["text"] for o in second.opened] == [f"statement {n}" for n in range(350, 400)]
 
 
+def test_a_small_sync_onto_a_large_mirror_stays_in_process(tmp_path: Path, pool: VerifyPool) -> None:
+    # the pool's threshold counts the new entries, not the mirror's size
+    i0 = Ed25519Identity.generate(ORIGIN)
+    source = TileLog.create(SQLiteStore(tmp_path / "source.db", create=True), i0)
+    source.append([seal_record(_statement(n), i0) for n in range(300)])
+    mirror = _mirror(tmp_path, "m", i0)
+    _sync(mirror, i0.vkey(), source, pool)
+    source.append([seal_record(_statement(n), i0) for n in range(300, 305)])  # 5 < min_entries (16)
+    before = pool.by_workers
+    result, _ = _sync(mirror, i0.vkey(), source, pool)
+    assert (result.old_size, result.size, pool.by_workers - before) == (300, 305, 0)
+
+
 @pytest.mark.parametrize("bad", [0, 5, 8, 99, 101, 250, 349])
 def test_one_bad_signature_anywhere_fails_the_whole_sync(tmp_path: Path, pool: VerifyPool, bad: int) -> None:
     i0 = Ed25519Identity.generate(ORIGIN)
