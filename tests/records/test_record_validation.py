@@ -5,6 +5,7 @@ the mutation run of ``records/catalogue.py`` needs)."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 from typing import Any
 
@@ -54,6 +55,7 @@ UNADDRESSED = [
     "detente.dev/commitment-document/v1",
     "detente.dev/commitment-signature/v1",
     "detente.dev/commitment-withdrawal/v1",
+    "detente.dev/encryption-key/v1",
     "detente.dev/eval-preregistration/v1",
     "detente.dev/eval-recheck/v1",
     "detente.dev/eval-result/v1",
@@ -81,7 +83,7 @@ UNADDRESSED = [
 
 def test_the_types_that_name_no_recipients_and_get_no_receipts() -> None:
     assert sorted(t for t, spec in CATALOGUE.items() if not spec.addressed) == UNADDRESSED
-    assert len(CATALOGUE) == 45 and all(spec_for(t) is CATALOGUE[t] for t in CATALOGUE)
+    assert len(CATALOGUE) == 47 and all(spec_for(t) is CATALOGUE[t] for t in CATALOGUE)
     assert spec_for("detente.dev/no-such-type/v1") is None and spec_for(STATEMENT) is None
 
 
@@ -96,6 +98,7 @@ def test_what_each_type_owes_in_return() -> None:
         "detente.dev/link-test/v1": ("ack", None),
         "detente.dev/periodic-exchange/v1": ("ack", None),
         "detente.dev/takedown-request/v1": ("answer", "detente.dev/takedown-response/v1"),
+        "detente.dev/unexplained-incident-notification/v1": ("ack", None),
     }
     assert {"detente.dev/clarification-response/v1", "detente.dev/takedown-response/v1"} == ANSWER_TYPES
     assert all(t in CATALOGUE for t in ANSWER_TYPES)
@@ -104,6 +107,12 @@ def test_what_each_type_owes_in_return() -> None:
 def test_a_type_spec_is_addressed_and_owes_nothing_unless_told() -> None:
     spec = TypeSpec("example.org/thing/v1", BaseModel)
     assert (spec.addressed, spec.response, spec.answer_type) == (True, None, None)
+
+
+def test_the_catalogues_specs_cannot_be_changed_in_place() -> None:
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        CATALOGUE[HOTLINE].addressed = False  # type: ignore[misc]
+    assert CATALOGUE[HOTLINE].addressed is True
 
 
 def test_the_free_form_types_are_outside_the_catalogue() -> None:
