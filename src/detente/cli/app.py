@@ -24,6 +24,7 @@ from detente.cli import (
     node,
     note,
     notices,
+    publish,
     report,
     sealed,
     tlog,
@@ -63,6 +64,7 @@ app.add_typer(exportctl.exportctl_app, name="exportctl")
 app.add_typer(report.report_app, name="report")
 app.command("catalogue")(catalogue.catalogue)
 app.command("audit")(audit.audit)
+app.command("publish")(publish.publish)
 app.command("open")(sealed.open_record)
 app.command("disclose")(sealed.disclose)
 keys.app.command("encryption")(sealed.encryption)

@@ -21,8 +21,17 @@ MAX_COSIGNATURES = 32 * 1024 * 1024  # 100,000 rows of a few hundred bytes
 
 
 class PeerClient:
-    def __init__(self, base_url: str, *, timeout: float = 10.0, client: httpx.Client | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeout: float = 10.0,
+        client: httpx.Client | None = None,
+        witness_url: str | None = None,
+    ) -> None:
         self.base = base_url.rstrip("/")
+        self.witness_base = (witness_url or base_url).rstrip("/")
+        """Where witness requests go: the node itself, when reads come from a static copy."""
         self.timeout = timeout
         self._client = client or httpx.Client(timeout=timeout)
 
@@ -68,7 +77,8 @@ class PeerClient:
                     raise TypeError("size and timestamp must be integers")
                 if not (isinstance(witness, str) and isinstance(line, str) and len(line) < 1024):
                     raise TypeError("witness and line must be strings")
-                out.append((size, witness, timestamp, line))
+                if size >= since:  # a static copy serves them all, whatever the query says
+                    out.append((size, witness, timestamp, line))
         except (ValueError, TypeError, KeyError) as exc:
             raise MalformedTile(f"{self.base}/log/cosignatures is not a list of cosignatures: {exc}") from None
         return out
@@ -117,7 +127,7 @@ class PeerClient:
         # A witness trickling its answer must not hold a publisher thread for long: the answer is
         # bounded in time and size like a pull's (headers aside: Node.publish bounds its wait).
         deadline = time.monotonic() + self.timeout
-        url = f"{self.base}/witness/add-checkpoint"
+        url = f"{self.witness_base}/witness/add-checkpoint"
         try:
             with self._client.stream("POST", url, content=body) as resp:
                 try:
@@ -125,7 +135,7 @@ class PeerClient:
                 except MalformedTile:
                     raise StoreUnavailable(f"witness {url} answered over {MAX_CHECKPOINT} bytes") from None
         except httpx.HTTPError as exc:
-            raise StoreUnavailable(f"cannot reach witness {self.base}: {exc.__class__.__name__}") from None
+            raise StoreUnavailable(f"cannot reach witness {self.witness_base}: {exc.__class__.__name__}") from None
 
     def close(self) -> None:
         self._client.close()

@@ -66,6 +66,17 @@ class NodeConfig(BaseModel):
     protocol_interval: float = Field(
         default=5.0, gt=0, description="seconds between evaluations of open threads (misses, escalation, reminders)"
     )
+    publish_dir: str = Field(
+        default="",
+        description="folder to keep the log's public side in as static files (detente publish), updated after every "
+        "publish; empty: none",
+    )
+    public_read_url: str = Field(
+        default="",
+        pattern=r"^$|^https?://",
+        description="where peers, witnesses and auditors read this log if not from the node: the URL serving "
+        "publish_dir (a web server, CDN or object store); empty: the node itself",
+    )
     max_batch: int = Field(default=1000, ge=1, le=10_000, description="records per log batch")
     max_wait: float = Field(default=0.01, ge=0, description="seconds a batch waits to fill before it is appended")
 

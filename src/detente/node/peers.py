@@ -110,8 +110,9 @@ class Peers:
         """One keep-alive HTTP client per peer (creating one costs tens of milliseconds)."""
         with self._lock:
             client = self._clients.get(row.name)
-            if client is None or client.base != row.url.rstrip("/"):
-                client = self._clients[row.name] = PeerClient(row.url, timeout=self.timeout)
+            read = (row.read_url or row.url).rstrip("/")
+            if client is None or client.base != read or client.witness_base != row.url.rstrip("/"):
+                client = self._clients[row.name] = PeerClient(read, timeout=self.timeout, witness_url=row.url)
             return client
 
     def heard(self, origin: str, at: float) -> None:

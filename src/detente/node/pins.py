@@ -47,6 +47,13 @@ def check_pin(row: PeerRow, own_name: str, own_origin: str, pinned: Iterable[Pee
         raise PinRefused(
             f"peer URL {row.url[:80]!r} is not an http(s):// URL with a host", hint="e.g. https://cn.example:8441"
         )
+    if row.read_url is not None:
+        read = urlsplit(row.read_url)
+        if read.scheme not in ("http", "https") or not read.hostname:
+            raise PinRefused(
+                f"read URL {row.read_url[:80]!r} is not an http(s):// URL with a host",
+                hint="the base URL of the peer's published log (detente publish), e.g. https://cdn.cn.example",
+            )
     log_key = _key(row.vkey, SIG_ED25519, "the peer's log key")
     if row.cosigner_vkey:
         _key(row.cosigner_vkey, SIG_COSIGNATURE_V1, "the peer's cosigner key")

@@ -32,6 +32,9 @@ class PeerRow:
     cosigner_vkey: str | None
     """The peer's witness key (type 0x04), if it cosigns our checkpoints."""
     added: int
+    read_url: str | None = None
+    """Where the peer's log is read (a static copy, ``detente publish``), if not at ``url``; its
+    node at ``url`` still answers witness requests."""
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,7 @@ CREATE TABLE IF NOT EXISTS {s}.threads (
     origin TEXT NOT NULL, log_index BIGINT NOT NULL, issued TEXT NOT NULL, involves_me BOOLEAN NOT NULL,
     settled BOOLEAN NOT NULL, PRIMARY KEY (origin, log_index));
 CREATE INDEX IF NOT EXISTS threads_by_time ON {s}.threads (involves_me, settled, issued);
+ALTER TABLE {s}.peers ADD COLUMN IF NOT EXISTS read_url TEXT;
 CREATE TABLE IF NOT EXISTS {s}.times (
     origin TEXT NOT NULL, kind TEXT NOT NULL, source TEXT NOT NULL, size BIGINT NOT NULL, at BIGINT NOT NULL,
     line TEXT NOT NULL, PRIMARY KEY (origin, kind, source, size));
@@ -107,8 +108,8 @@ class PostgresNodeStore:
     def add_peer(self, row: PeerRow) -> None:
         try:
             self._run(
-                "INSERT INTO @peers VALUES (%s, %s, %s, %s, %s)",
-                (row.name, row.url, row.vkey, row.cosigner_vkey, row.added),
+                "INSERT INTO @peers (name, url, vkey, cosigner_vkey, added, read_url) VALUES (%s, %s, %s, %s, %s, %s)",
+                (row.name, row.url, row.vkey, row.cosigner_vkey, row.added, row.read_url),
             )
         except psycopg.errors.UniqueViolation:
             raise ConfigError(
@@ -120,7 +121,8 @@ class PostgresNodeStore:
         return self._run("DELETE FROM @peers WHERE name = %s", (name,)).rowcount == 1
 
     def peers(self) -> list[PeerRow]:
-        return [PeerRow(*r) for r in self._run("SELECT * FROM @peers ORDER BY name").fetchall()]
+        q = "SELECT name, url, vkey, cosigner_vkey, added, read_url FROM @peers ORDER BY name"
+        return [PeerRow(*r) for r in self._run(q).fetchall()]
 
     def witness_latest(self, origin: str) -> bytes | None:
         r = self._run("SELECT note FROM @witness WHERE origin = %s", (origin,)).fetchone()

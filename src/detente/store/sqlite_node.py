@@ -79,6 +79,9 @@ class SQLiteNodeStore:
             elif self._conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'tokens'").fetchone() is None:
                 raise StoreUnavailable(f"{self.path} has no node tables", hint="run: detente init")
             self._conn.executescript(_KEYS_SCHEMA)  # created on open: older stores get it too
+            columns = {r[1] for r in self._conn.execute("PRAGMA table_info(peers)").fetchall()}
+            if "read_url" not in columns:  # added after the first release: older stores get it on open
+                self._conn.execute("ALTER TABLE peers ADD COLUMN read_url TEXT")
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"cannot open SQLite database {self.path}: {exc}") from None
         self._lock = threading.Lock()
@@ -113,8 +116,8 @@ class SQLiteNodeStore:
     def add_peer(self, row: PeerRow) -> None:
         try:
             self._run(
-                "INSERT INTO peers VALUES (?, ?, ?, ?, ?)",
-                (row.name, row.url, row.vkey, row.cosigner_vkey, row.added),
+                "INSERT INTO peers (name, url, vkey, cosigner_vkey, added, read_url) VALUES (?, ?, ?, ?, ?, ?)",
+                (row.name, row.url, row.vkey, row.cosigner_vkey, row.added, row.read_url),
             )
         except sqlite3.IntegrityError:
             raise ConfigError(
@@ -126,7 +129,7 @@ class SQLiteNodeStore:
         return self._run("DELETE FROM peers WHERE name = ?", (name,)).rowcount == 1
 
     def peers(self) -> list[PeerRow]:
-        rows = self._run("SELECT * FROM peers ORDER BY name").fetchall()
+        rows = self._run("SELECT name, url, vkey, cosigner_vkey, added, read_url FROM peers ORDER BY name").fetchall()
         return [PeerRow(*r) for r in rows]
 
     def witness_latest(self, origin: str) -> bytes | None:
