@@ -117,7 +117,9 @@ def test_officer_receives_acknowledges_searches_and_audits_in_the_browser(make_n
     expect(page.get_by_role("navigation")).to_be_visible()
     expect(page.get_by_role("button", name="Inbox")).to_have_attribute("aria-current", "page")
     # the early warnings both incidents raised are threads already: one sent, one received
-    expect(page.locator("#thread-list .thread")).to_have_count(2)
+    # (the received one needs an answer, the sent one waits on cn)
+    expect(page.locator("#action-list .thread")).to_have_count(1)
+    expect(page.locator("#waiting-list .thread")).to_have_count(1)
     assert page.evaluate("sessionStorage.getItem('detente.console.token')") == officer
 
     # --- Chinese and back ---------------------------------------------------------------------
@@ -125,16 +127,16 @@ def test_officer_receives_acknowledges_searches_and_audits_in_the_browser(make_n
     expect(page.locator("html")).to_have_attribute("lang", "zh-Hans")
     expect(page.get_by_role("button", name="收件箱")).to_be_visible()
     expect(page.locator("#whoami")).to_contain_text("当前身份：值班官员")
-    expect(page.get_by_role("heading", name="未结会话")).to_be_visible()
+    expect(page.get_by_role("heading", name="其他会话")).to_be_visible()
     shot(page, "02-inbox-zh")
     page.get_by_label("语言", exact=True).select_option("en")
     expect(page.locator("html")).to_have_attribute("lang", "en")
     expect(page.get_by_role("button", name="Inbox")).to_be_visible()
-    expect(page.get_by_role("heading", name="Open threads")).to_be_visible()
+    expect(page.get_by_role("heading", name="Other threads")).to_be_visible()
 
     # --- an urgent message pushed from cn appears without a reload ------------------------------
     page.evaluate("window.__sameDocument = true")
-    expect(page.locator("#urgent")).to_be_hidden()
+    expect(page.locator("#action .urgent-item")).to_have_count(0)
     flash = cn.send(
         HOTLINE,
         "Flash: anomalous model traffic against grid control systems",
@@ -142,10 +144,9 @@ def test_officer_receives_acknowledges_searches_and_audits_in_the_browser(make_n
         translations={"zh-Hans": "特急：针对电网控制系统的异常模型流量"},
         body={"priority": "flash", "topic": "urgent-concern"},
     )
-    urgent = page.locator("#urgent")
-    expect(urgent).to_be_visible(timeout=20_000)
-    item = urgent.locator(".thread")
-    expect(item).to_have_count(1)
+    urgent = page.locator("#action")
+    item = urgent.locator(".thread.urgent-item")
+    expect(item).to_have_count(1, timeout=20_000)
     expect(item).to_contain_text("Flash: anomalous model traffic against grid control systems")
     expect(item).to_contain_text("特急：针对电网控制系统的异常模型流量")
     expect(item.locator(".badge.prio-flash")).to_have_text("flash")
@@ -165,13 +166,13 @@ def test_officer_receives_acknowledges_searches_and_audits_in_the_browser(make_n
     item.get_by_label("Note (optional)").fill("Received, investigating / 已收到，正在调查")
     item.get_by_role("button", name="Acknowledge").click()
     expect(page.locator("#status-line")).to_have_text("Acknowledged: hotline message from cn.")
-    expect(urgent).to_be_hidden()
+    expect(item).to_have_count(0)
     wait(
         "the acknowledgement at cn",
         lambda: cn.thread(cn.origin, flash["index"]).get("states") == {us.origin: "answered"},
     )
     answered = page.locator("li.closed")
-    answered.locator("summary").click()
+    answered.locator("summary").first.click()
     expect(answered.locator(".thread").filter(has_text="Flash: anomalous")).to_contain_text("us: answered")
     shot(page, "04-acknowledged")
 
@@ -280,7 +281,7 @@ def test_viewer_compares_evaluations_checks_a_label_and_classifies_an_item(make_
         page.get_by_role("button", name="Compare").click()
         table = page.locator("#compare-result table")
         expect(table.locator("caption")).to_have_text(
-            f"us #{results[0]} compared with us #{results[1]} (95 % intervals)"
+            f"us #{results[0]} compared with us #{results[1]} (McNemar, paired, Holm-corrected)"
         )
         expected = us.api(
             "GET",
@@ -288,7 +289,7 @@ def test_viewer_compares_evaluations_checks_a_label_and_classifies_an_item(make_
             params={"a_origin": us.origin, "a_index": results[0], "b_origin": us.origin, "b_index": results[1]},
         ).json()
         expect(table.locator("tbody tr")).to_have_count(len(expected["metrics"]))
-        expect(table.locator("tbody tr").filter(has_text="do not overlap")).to_have_count(0)
+        expect(table.locator("tbody tr.missed")).to_have_count(0)  # no metric differs (McNemar, Holm)
         shot(page, "07-evals")
     expect(page.locator("#audit-run")).to_be_hidden()
 

@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 import detente.console
+from detente.protocol.threads import TIME_CLAIM
 
 STATIC = Path(detente.console.__file__).parent / "static"
 
@@ -77,6 +78,14 @@ def test_every_string_the_console_uses_exists_in_english_and_chinese() -> None:
     assert not used - set(strings["en"]), sorted(used - set(strings["en"]))
     for key in ("state.sent", "state.received", "state.answered", "priority.flash", "role.officer"):
         assert key in strings["en"]  # the ones the script builds from API values
+    # every finding code the protocol reports, and every reason a recipient has not answered, is a
+    # sentence in both languages (the console says what it means and what to do)
+    codes = ["unknown-code", "late-notice", "human-control", "moratorium", "moratorium-review", TIME_CLAIM]
+    reasons = ["unreachable", "not-received", "received-not-answered"]
+    for key in [f"finding.{c}" for c in codes] + [f"unanswered.{r}" for r in reasons]:
+        assert key in strings["en"] and key in strings["zh"], key
+    assert "docs/time.md" in strings["en"][f"finding.{TIME_CLAIM}"]
+    assert "docs/time.md" in strings["zh"][f"finding.{TIME_CLAIM}"]
 
 
 def test_events_refuse_a_missing_or_bad_token_and_stream_the_inbox_digest(make_node) -> None:

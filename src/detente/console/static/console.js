@@ -33,6 +33,10 @@ const S = {
   compare: null,
   labels: null,
   exportctl: null,
+  records: {},
+  notified: null,
+  actionCount: 0,
+  pending: null,
 };
 
 const $ = (sel, root = document) => root.querySelector(sel);
@@ -50,7 +54,7 @@ function t(key, vars = {}) {
 function applyI18n() {
   document.documentElement.lang = S.lang === "zh" ? "zh-Hans" : "en";
   for (const node of $$("[data-i18n]")) node.textContent = t(node.dataset.i18n);
-  document.title = t("app.title");
+  setTitle();
   $("#lang").value = S.lang;
 }
 
@@ -188,6 +192,10 @@ function signOut(message = "") {
   S.token = null;
   S.me = null;
   S.seenUrgent = null;
+  S.notified = null;
+  S.actionCount = 0;
+  S.records = {};
+  setTitle();
   S.digest = null;
   sessionStorage.removeItem(TOKEN_KEY);
   $("#signin").hidden = false;
@@ -217,6 +225,7 @@ function renderWhoami() {
     role: t(`role.${S.me.role}`),
     label: S.me.label || S.me.token_id,
   });
+  renderPeerHealth();
 }
 
 // --- views --------------------------------------------------------------------------------
@@ -257,6 +266,7 @@ function startEvents() {
     if (data.digest === S.digest) return;
     S.digest = data.digest;
     loadInbox().catch((err) => say(t("common.error", { detail: err.message })));
+    refreshStatus();
     if (S.view === "verification") loadVerification().catch(() => {});
   });
   source.addEventListener("signed-out", () => signOut(t("signin.expired")));
@@ -296,39 +306,6 @@ function key(thread) {
   return `${thread.origin}#${thread.index}`;
 }
 
-function renderInbox() {
-  if (!S.me) return;
-  const urgent = S.inbox.filter(isUrgent);
-  const keys = new Set(urgent.map(key));
-  if (S.seenUrgent === null) {
-    if (urgent.length) announce(t("inbox.urgent_count", { n: urgent.length }));
-  } else {
-    for (const thread of urgent) {
-      if (!S.seenUrgent.has(key(thread))) {
-        const text = textIn(thread.text);
-        announce(t("inbox.urgent_new", { from: party(thread.from), text: text ? text.main[1] : "" }));
-      }
-    }
-  }
-  const fresh = S.seenUrgent === null ? new Set() : new Set([...keys].filter((k) => !S.seenUrgent.has(k)));
-  S.seenUrgent = keys;
-  $("#urgent").hidden = urgent.length === 0;
-  $("#urgent-list").replaceChildren(...urgent.map((th) => threadItem(th, { urgent: true, fresh: fresh.has(key(th)) })));
-  const rest = S.inbox.filter((th) => !isUrgent(th));
-  const open = rest.filter(isOpen);
-  const closed = rest.filter((th) => !isOpen(th));
-  $("#inbox-empty").hidden = S.inbox.length > 0;
-  const items = open.map((th) => threadItem(th, {}));
-  if (closed.length) {
-    items.push(el("li", { class: "closed" },
-      el("details", {},
-        el("summary", {}, t("inbox.closed", { n: closed.length })),
-        el("ul", { class: "threads" }, closed.map((th) => threadItem(th, {}))))));
-  }
-  $("#thread-list").replaceChildren(...items);
-  tick();
-}
-
 function threadItem(thread, { urgent, fresh }) {
   const me = S.me.origin;
   const text = textIn(thread.text);
@@ -339,35 +316,56 @@ function threadItem(thread, { urgent, fresh }) {
     thread.priority ? badge(t(`priority.${thread.priority}`), `prio-${thread.priority}`) : null,
     " ", typeName(thread.type), " ",
     el("span", { class: "meta" }, threadParties(thread, me)),
-    " ", el("span", { class: "meta" }, when(thread.issued)));
+    " ", el("span", { class: "meta" }, when(thread.issued)),
+    " ", el("span", { class: "meta record-id" }, t("inbox.record_id", { id: key(thread) })));
   const body = [];
   if (text) {
     body.push(el("p", { class: "msg", lang: text.main[0] }, text.main[1]));
     if (text.other) body.push(el("p", { class: "msg other", lang: text.other[0] }, text.other[1]));
+  }
+  if (thread.replies && thread.replies.length) {
+    body.push(el("ul", { class: "replies", "aria-label": t("inbox.replies") }, thread.replies.map(replyItem)));
   }
   if (thread.code) body.push(el("p", { class: "code" }, codeText(thread)));
   if (thread.quota && thread.quota.over_quota) {
     body.push(el("p", { class: "finding over-quota" }, badge(t("inbox.over_quota"), "bad"), " ",
       t("inbox.over_quota_detail", { ...thread.quota, party: party(thread.quota.party) })));
   }
+  body.push(timeLine(thread));
   if (Object.keys(thread.states).length) {
+    const why = thread.unanswered || {};
     body.push(el("p", { class: "states" }, t("inbox.states"), " ",
       Object.entries(thread.states).map(([p, s]) => [
-        el("span", { class: "state-item" }, `${party(p)}: `, badge(t(`state.${s}`), `state-${s}`)), " "])));
+        el("span", { class: "state-item" }, `${party(p)}: `, badge(t(`state.${s}`), `state-${s}`),
+          why[p] ? [" ", badge(t(`unanswered.${why[p]}`), "bad")] : null), " "])));
   }
   if (thread.obligations.length) {
     body.push(el("ul", { class: "obligations", "aria-label": t("inbox.deadlines") },
       thread.obligations.map((o) => obligationItem(thread, o))));
   }
   for (const finding of thread.findings.filter((f) => f !== "over-quota")) {
-    body.push(el("p", { class: "finding" }, badge(t("inbox.finding"), "warn"), " ", finding));
+    body.push(el("p", { class: "finding" }, badge(t("inbox.finding"), "warn"), " ", findingText(finding)));
   }
   if (thread.escalations.length) {
     body.push(el("p", { class: "finding" }, t("inbox.escalations", { steps: thread.escalations.join(", ") })));
   }
+  const row = S.records[key(thread)];
+  if (row && row.record.sealed) body.push(sealedBox(thread, row.record, id));
+  body.push(recordDetails(thread, id));
   if (thread.incoming && thread.states[me] !== "answered" && canWrite()) body.push(ackForm(thread, id));
   return el("li", { class: classes.join(" "), "aria-labelledby": `${id}-h`, "data-key": key(thread) },
     el("article", {}, head, body));
+}
+
+function replyItem(reply) {
+  // What the other side said (an acknowledgement's note, an answer's text), with its record ID.
+  const said = reply.kind === "answer" ? reply.answer : reply.note;
+  const extra = reply.text ? textIn(reply.text) : null;
+  const kind = reply.kind === "answer" ? t("inbox.reply_answer") : t("inbox.reply_ack");
+  return el("li", { class: "reply" }, badge(kind, "ok"), " ",
+    t("inbox.reply_from", { who: party(reply.from), id: reply.id }), " ", el("span", { class: "meta" }, when(reply.issued)),
+    ": ", said ? el("q", {}, said) : el("span", { class: "meta" }, t("inbox.reply_no_note")),
+    extra ? [" ", el("q", { lang: extra.main[0] }, extra.main[1])] : null);
 }
 
 function threadParties(thread, me) {
@@ -444,6 +442,7 @@ function tick() {
 async function loadCatalogue() {
   if (!S.catalogue) S.catalogue = await api("GET", "/api/v1/catalogue");
   renderCompose();
+  fillFacets();
 }
 
 function renderCompose() {
@@ -464,21 +463,97 @@ function renderCompose() {
 }
 
 function composeType() {
+  // A form generated from the type's JSON Schema: a select per enumeration, a UTC date-time input
+  // per date-time, a checkbox per boolean, one line per list item; what was typed is kept.
   const type = $("#c-type").value;
-  const hotline = type === "detente.dev/hotline-message/v1";
-  for (const node of $$(".hotline-only")) node.hidden = !hotline;
-  for (const node of $$(".body-only")) node.hidden = hotline;
-  if (!hotline && S.catalogue && S.catalogue[type]) {
-    const schema = S.catalogue[type];
-    const skeleton = Object.fromEntries((schema.required || []).map((k) => [k, ""]));
-    const box = $("#c-body");
-    if (!box.dataset.edited) box.value = JSON.stringify(skeleton, null, 1);
+  const schema = S.catalogue && S.catalogue[type];
+  const box = $("#c-fields");
+  const kept = Object.fromEntries($$("[data-field]", box).map((n) => [n.dataset.field, n.type === "checkbox" ? n.checked : n.value]));
+  const same = box.dataset.type === type;
+  box.dataset.type = type;
+  const rows = [];
+  const required = new Set((schema && schema.required) || []);
+  for (const [name, raw] of Object.entries((schema && schema.properties) || {})) {
+    const spec = resolve(schema, raw);
+    const id = `c-f-${name}`;
+    const help = raw.description ? el("p", { class: "help", id: `${id}-help` }, raw.description) : null;
+    const label = [fieldLabel(name, raw), spec.format === "date-time" ? ` (${t("compose.utc")})` : "",
+      required.has(name) || spec.type === "boolean" ? "" : ` (${t("compose.optional")})`];
+    const common = { id, "data-field": name, "data-kind": spec.format === "date-time" ? "date-time" : spec.type || "string",
+      "aria-describedby": help ? `${id}-help` : null, required: required.has(name) };
+    let input;
+    if (spec.enum) {
+      input = el("select", common,
+        required.has(name) ? null : el("option", { value: "" }, t("compose.none")),
+        spec.enum.map((v) => el("option", { value: v, selected: spec.default === v }, enumLabel(name, v))));
+    } else if (spec.type === "boolean") {
+      input = el("input", { ...common, type: "checkbox", checked: spec.default === true });
+    } else if (spec.type === "integer" || spec.type === "number") {
+      input = el("input", { ...common, type: "number", step: spec.type === "integer" ? "1" : "any" });
+    } else if (spec.format === "date-time") {
+      input = el("input", { ...common, type: "datetime-local", step: "60" });
+    } else if (spec.format === "date") {
+      input = el("input", { ...common, type: "date" });
+    } else if (spec.type === "array" || spec.type === "object") {
+      input = el("textarea", { ...common, rows: "2", class: "mono", "data-kind": spec.type === "array" && spec.items && spec.items.type === "string" ? "lines" : "json" });
+    } else if ((spec.maxLength || 0) > 256) {
+      input = el("textarea", { ...common, rows: "2" });
+    } else {
+      input = el("input", { ...common, type: "text", placeholder: spec.examples ? String(spec.examples[0]) : null, pattern: spec.pattern || null });
+    }
+    if (same && name in kept) {
+      if (input.type === "checkbox") input.checked = kept[name];
+      else input.value = kept[name];
+    } else if (spec.default !== undefined && spec.default !== null && input.type !== "checkbox" && !spec.enum) {
+      input.value = typeof spec.default === "string" ? spec.default : "";
+    }
+    const wide = input.tagName === "TEXTAREA";
+    rows.push(input.type === "checkbox"
+      ? el("div", { class: "check" }, input, el("label", { for: id }, label), help)
+      : el("div", { class: wide ? "wide" : "" }, el("label", { for: id }, label), input, help));
   }
+  box.replaceChildren(el("legend", {}, t("compose.fields")), ...rows);
+  hidePreview();
 }
 
-async function sendCompose(ev) {
+function composeBody() {
+  // The body the form says, or an error naming the field (as the node would refuse it).
+  const body = {};
+  for (const input of $$("#c-fields [data-field]")) {
+    const name = input.dataset.field;
+    const kind = input.dataset.kind;
+    if (input.type === "checkbox") {
+      body[name] = input.checked;
+      continue;
+    }
+    const value = input.value.trim();
+    if (!value) {
+      if (input.required) throw Object.assign(new Error(t("compose.field_needed", { field: fieldLabel(name) })), { input });
+      continue;
+    }
+    if (kind === "date-time") body[name] = `${value.length === 16 ? `${value}:00` : value}Z`;
+    else if (kind === "integer" || kind === "number") body[name] = Number(value);
+    else if (kind === "lines") body[name] = value.split("\n").map((v) => v.trim()).filter(Boolean);
+    else if (kind === "json") {
+      try {
+        body[name] = JSON.parse(value);
+      } catch (err) {
+        throw Object.assign(new Error(t("compose.bad_json", { detail: `${name}: ${err.message}` })), { input });
+      }
+    } else body[name] = value;
+  }
+  return body;
+}
+
+function hidePreview() {
+  S.pending = null;
+  $("#c-preview").hidden = true;
+}
+
+function previewCompose(ev) {
   ev.preventDefault();
   const out = $("#compose-result");
+  out.textContent = "";
   const type = $("#c-type").value;
   const to = $$("#c-to input:checked").map((i) => i.value);
   const original = $("#c-text").value.trim();
@@ -488,33 +563,386 @@ async function sendCompose(ev) {
     return;
   }
   let body;
-  if (type === "detente.dev/hotline-message/v1") {
-    body = { priority: $("#c-priority").value, topic: $("#c-topic").value };
-    if ($("#c-code").value.trim()) body.code = $("#c-code").value.trim();
-  } else {
-    try {
-      body = JSON.parse($("#c-body").value || "{}");
-    } catch (err) {
-      out.textContent = t("compose.bad_json", { detail: err.message });
-      $("#c-body").focus();
-      return;
-    }
+  try {
+    body = composeBody();
+  } catch (err) {
+    out.textContent = err.message;
+    if (err.input) err.input.focus();
+    return;
   }
   const lang = $("#c-lang").value === "zh" ? "zh-Hans" : "en";
   const other = lang === "en" ? "zh-Hans" : "en";
   const translation = $("#c-translation").value.trim();
   const payload = {
-    type, to, body,
+    type, to, body, tlp: $("#c-tlp").value,
     text: { original: { lang, text: original }, translations: translation ? { [other]: translation } : {} },
   };
+  S.pending = payload;
+  $("#c-preview-summary").textContent = t("compose.preview_summary", {
+    what: typeName(type), who: to.length ? to.map(party).join(", ") : t("inbox.to_all"),
+    party: S.me.origin, tlp: payload.tlp,
+  });
+  $("#c-preview-json").textContent = JSON.stringify(payload, null, 2);
+  $("#c-preview").hidden = false;
+  $("#c-confirm").focus();
+}
+
+async function confirmCompose() {
+  const out = $("#compose-result");
+  const payload = S.pending;
+  if (!payload) return;
+  $("#c-confirm").disabled = true;
   try {
     const done = await api("POST", "/api/v1/records", { json: payload });
-    out.textContent = t("compose.sent", { what: typeName(type), index: done.index });
+    out.textContent = t("compose.sent", { what: typeName(payload.type), index: done.index });
     $("#c-text").value = "";
     $("#c-translation").value = "";
+    hidePreview();
     await loadInbox();
   } catch (err) {
     out.textContent = t("common.error", { detail: err.message });
+  } finally {
+    $("#c-confirm").disabled = false;
+  }
+}
+
+// --- incident facets ----------------------------------------------------------------------
+
+const JURISDICTIONS = ["EU", "EU-GPAI", "EU-NIS2", "CN", "US-CA", "US-NY", "US-CIRCIA"];
+
+function fillFacets() {
+  // Facets as selects of the fixed values (the incident report's schema, the regimes, the parties).
+  const schema = S.catalogue && S.catalogue["detente.dev/incident-report/v1"];
+  const defs = (schema && schema.$defs) || {};
+  const options = {
+    "#s-harm": (defs.HarmType && defs.HarmType.enum) || [],
+    "#s-category": (defs.Category && defs.Category.enum) || [],
+    "#s-jurisdiction": JURISDICTIONS,
+    "#s-party": S.status ? [S.status.origin, ...S.status.peers.map((p) => p.origin)] : [],
+  };
+  for (const [sel, values] of Object.entries(options)) {
+    const select = $(sel);
+    if (!select || select.tagName !== "SELECT") continue;
+    const current = select.value;
+    select.replaceChildren(el("option", { value: "" }, t("common.any")),
+      ...values.map((v) => el("option", { value: v, selected: v === current }, sel === "#s-party" ? party(v) : enumLabel(sel.slice(3), v))));
+  }
+}
+
+// --- the action queue ---------------------------------------------------------------------
+// "Needs your action": every open obligation of this party on an incoming record (flash and
+// immediate messages, notices awaiting an answer, missed deadlines, takedown and co-signature
+// requests), the nearest deadline first; then "Waiting on them": what this party sent that others
+// still owe; then the rest.
+
+const ACTION_TYPES = new Set([
+  "detente.dev/takedown-request/v1", "detente.dev/commitment-document/v1",
+  "detente.dev/supplier-recognition/v1", "detente.dev/pre-test-notification/v1",
+  "detente.dev/clarification-request/v1",
+]);
+
+function myOpen(thread) {
+  return thread.obligations.filter((o) => o.party === S.me.origin && !o.met_at);
+}
+
+function needsAction(thread) {
+  if (!thread.incoming) return false;
+  if (myOpen(thread).length) return true;
+  return ACTION_TYPES.has(thread.type) && thread.states[S.me.origin] !== "answered";
+}
+
+function waitingOnThem(thread) {
+  return !thread.incoming && thread.obligations.some((o) => o.party !== S.me.origin && !o.met_at);
+}
+
+function dueOf(thread, mine) {
+  const open = thread.obligations.filter((o) => !o.met_at && (mine ? o.party === S.me.origin : o.party !== S.me.origin));
+  const times = open.map((o) => new Date(o.due).getTime()).filter((v) => !Number.isNaN(v));
+  return times.length ? Math.min(...times) : Infinity;
+}
+
+function alertWorthy(thread) {
+  // What a desktop notification is for: a flash message, or a deadline of this party missed.
+  const flash = thread.priority === "flash" && thread.states[S.me.origin] !== "answered";
+  const missed = myOpen(thread).some((o) => o.missed);
+  return flash ? "flash" : missed ? "missed" : null;
+}
+
+function setTitle() {
+  const n = S.actionCount || 0;
+  document.title = n ? `(${n}) ${t("app.title")}` : t("app.title");
+}
+
+function notifyNew(action) {
+  const now = new Map(action.map((th) => [key(th), alertWorthy(th)]).filter(([, why]) => why));
+  const first = S.notified === null;
+  const seen = S.notified || new Map();
+  S.notified = now;
+  renderNotifyButton();
+  if (first || typeof Notification === "undefined" || Notification.permission !== "granted") return;
+  for (const thread of action) {
+    const why = now.get(key(thread));
+    if (!why || seen.get(key(thread)) === why) continue;
+    const text = textIn(thread.text);
+    const title = t(`notify.${why}`, { what: typeName(thread.type), from: party(thread.from) });
+    try {
+      new Notification(title, { body: text ? text.main[1] : key(thread), tag: `${key(thread)}-${why}`, lang: S.lang });
+    } catch {
+      // a browser that refuses page notifications: the title counter and the queue still say it
+    }
+  }
+}
+
+function renderNotifyButton() {
+  const button = $("#notify-enable");
+  button.hidden = typeof Notification === "undefined" || Notification.permission !== "default";
+}
+
+async function enableNotifications() {
+  if (typeof Notification === "undefined") return;
+  const answer = await Notification.requestPermission();
+  renderNotifyButton();
+  say(t(answer === "granted" ? "notify.granted" : "notify.denied"));
+}
+
+function renderInbox() {
+  if (!S.me) return;
+  const action = S.inbox.filter(needsAction).sort((a, b) => dueOf(a, true) - dueOf(b, true));
+  const waiting = S.inbox.filter((th) => !needsAction(th) && waitingOnThem(th))
+    .sort((a, b) => dueOf(a, false) - dueOf(b, false));
+  const queued = new Set([...action, ...waiting].map(key));
+  const urgent = action.filter(isUrgent);
+  const keys = new Set(urgent.map(key));
+  if (S.seenUrgent === null) {
+    if (urgent.length) announce(t("inbox.urgent_count", { n: urgent.length }));
+  } else {
+    for (const thread of urgent) {
+      if (!S.seenUrgent.has(key(thread))) {
+        const text = textIn(thread.text);
+        announce(t("inbox.urgent_new", { from: party(thread.from), text: text ? text.main[1] : "" }));
+      }
+    }
+  }
+  const fresh = S.seenUrgent === null ? new Set() : new Set([...keys].filter((k) => !S.seenUrgent.has(k)));
+  S.seenUrgent = keys;
+  S.actionCount = action.length;
+  setTitle();
+  notifyNew(action);
+  $("#action").hidden = action.length === 0;
+  $("#action-count").textContent = t("inbox.action_count", { n: action.length });
+  $("#action-list").replaceChildren(...action.map((th) => threadItem(th, { urgent: isUrgent(th), fresh: fresh.has(key(th)) })));
+  $("#waiting").hidden = waiting.length === 0;
+  $("#waiting-list").replaceChildren(...waiting.map((th) => threadItem(th, {})));
+  const rest = S.inbox.filter((th) => !queued.has(key(th)));
+  const open = rest.filter(isOpen);
+  const closed = rest.filter((th) => !isOpen(th));
+  $("#inbox-empty").hidden = S.inbox.length > 0;
+  const items = open.map((th) => threadItem(th, {}));
+  if (closed.length) {
+    items.push(el("li", { class: "closed" },
+      el("details", {},
+        el("summary", {}, t("inbox.closed", { n: closed.length })),
+        el("ul", { class: "threads" }, closed.map((th) => threadItem(th, {}))))));
+  }
+  $("#thread-list").replaceChildren(...items);
+  for (const thread of S.inbox) {
+    if (!thread.text && !(key(thread) in S.records)) loadRecord(thread).then(renderInbox).catch(() => {});
+  }
+  tick();
+}
+
+// --- a record's substance -----------------------------------------------------------------
+
+function local(iso) {
+  // The operator's local time beside UTC (the browser's time zone).
+  if (!iso) return "";
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return "";
+  const fmt = new Intl.DateTimeFormat(S.lang === "zh" ? "zh-CN" : "en-GB",
+    { year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", timeZoneName: "short" });
+  return t("time.local", { at: fmt.format(d) });
+}
+
+function whenBoth(iso) {
+  return [when(iso), " ", el("span", { class: "meta local-time" }, local(iso))];
+}
+
+async function loadRecord(thread) {
+  const k = key(thread);
+  if (!(k in S.records)) {
+    S.records[k] = null;  // in flight: asked once
+    const params = new URLSearchParams({ origin: thread.origin, start: String(thread.index), limit: "1" });
+    const rows = await api("GET", `/api/v1/records?${params}`);
+    S.records[k] = rows.length ? rows[0] : null;
+  }
+  return S.records[k];
+}
+
+function timeLine(thread) {
+  // The sender's claimed time beside the interval its witnesses vouch for.
+  const w = thread.witnessed || {};
+  const parts = [t("record.issued"), " ", ...whenBoth(thread.issued), "; "];
+  if (w.lo || w.hi) {
+    parts.push(t("record.witnessed", { lo: when(w.lo), hi: w.hi ? when(w.hi) : t("record.not_yet") }));
+    if (w.hi_by && w.hi_by.length) parts.push(" ", el("span", { class: "meta" }, t("record.witnessed_by", { who: w.hi_by.join(", ") })));
+  } else {
+    parts.push(t("record.not_witnessed"));
+  }
+  return el("p", { class: "times" }, parts);
+}
+
+function recordDetails(thread, id) {
+  const box = el("div", { class: "record-body", id: `${id}-record` });
+  const details = el("details", { class: "record-detail" },
+    el("summary", {}, t("record.details")), box);
+  const fill = () => {
+    loadRecord(thread)
+      .then((row) => box.replaceChildren(...recordContent(thread, row, id)))
+      .catch((err) => showError(box, err));
+  };
+  details.addEventListener("toggle", () => { if (details.open) fill(); });
+  return details;
+}
+
+function recordContent(thread, row, id) {
+  if (!row) return [el("p", { class: "help" }, t("common.none"))];
+  const rec = row.record;
+  const out = [el("dl", { class: "facts" },
+    el("dt", {}, t("record.id")), el("dd", {}, key(thread)),
+    el("dt", {}, t("record.leaf")), el("dd", { class: "mono" }, row.leaf_hash),
+    el("dt", {}, t("record.type")), el("dd", {}, `${typeName(rec.type)} (${rec.type})`),
+    el("dt", {}, t("record.issued")), el("dd", {}, whenBoth(rec.issued)),
+    el("dt", {}, t("record.tlp")), el("dd", {}, rec.tlp || "TLP:CLEAR"))];
+  if (rec.sealed) out.push(sealedBox(thread, rec, id));
+  else out.push(...substance(rec.type, rec.body || {}, rec.text, thread));
+  return out;
+}
+
+function substance(type, body, text, thread) {
+  // The structured body, field by field with the catalogue's names, and the texts marked.
+  const schema = S.catalogue ? S.catalogue[type] : null;
+  const props = (schema && schema.properties) || {};
+  const rows = [];
+  for (const [name, value] of Object.entries(body)) {
+    if (value === null || value === "" || (Array.isArray(value) && !value.length)) continue;
+    const spec = resolve(schema, props[name] || {});
+    let shown;
+    if (typeof value === "boolean") shown = t(value ? "common.yes" : "common.no");
+    else if (spec.format === "date-time") shown = whenBoth(value);
+    else if (Array.isArray(value) || typeof value === "object") shown = el("code", {}, JSON.stringify(value));
+    else shown = enumLabel(name, String(value));
+    rows.push(el("dt", {}, fieldLabel(name, props[name])), el("dd", { "data-field": name }, shown));
+    if (name === "code" && thread && thread.code) rows.push(el("dt", {}, t("record.code_meaning")), el("dd", {}, codeText(thread)));
+  }
+  const out = [el("h5", {}, t("record.body")), rows.length ? el("dl", { class: "facts body-facts" }, rows) : el("p", { class: "help" }, t("common.none"))];
+  if (text) {
+    out.push(el("h5", {}, t("record.texts")));
+    out.push(el("p", { class: "msg original" }, badge(t("record.original", { lang: text.original.lang }), "ok"), " ",
+      el("span", { lang: text.original.lang }, text.original.text)));
+    for (const [lang, value] of Object.entries(text.translations || {})) {
+      out.push(el("p", { class: "msg translation" }, badge(t("record.translation", { lang }), ""), " ", el("span", { lang }, value)));
+    }
+  }
+  return out;
+}
+
+function resolve(schema, spec) {
+  // A property's schema with its $ref followed and a nullable anyOf flattened (enums merged).
+  if (!spec) return {};
+  if (spec.$ref && schema && schema.$defs) return { ...schema.$defs[spec.$ref.split("/").pop()], ...spec, $ref: undefined };
+  if (spec.anyOf) {
+    const parts = spec.anyOf.map((p) => resolve(schema, p)).filter((p) => p.type !== "null");
+    const values = parts.flatMap((p) => p.enum || (p.const !== undefined ? [p.const] : []));
+    const merged = { ...parts[0], ...spec, anyOf: undefined, nullable: parts.length < spec.anyOf.length };
+    if (values.length && parts.every((p) => p.enum || p.const !== undefined)) merged.enum = values;
+    return merged;
+  }
+  return spec;
+}
+
+function fieldLabel(name, spec) {
+  const k = `field.${name}`;
+  const known = t(k);
+  if (known !== k) return known;
+  return (spec && spec.title) || name;
+}
+
+function enumLabel(name, value) {
+  for (const k of [`${name}.${value}`, `enum.${value}`]) {
+    const shown = t(k);
+    if (shown !== k) return shown;
+  }
+  return value;
+}
+
+// --- sealed records -----------------------------------------------------------------------
+
+function sealedBox(thread, rec, id) {
+  const recipients = rec.sealed.to.map((s) => party(s.party));
+  const mine = rec.sealed.to.some((s) => s.party === S.me.origin);
+  const result = el("div", { class: "opened", id: `${id}-opened` });
+  const box = el("div", { class: "sealed" },
+    el("p", {}, el("span", { class: "lock", "aria-hidden": "true" }, "🔒"), " ",
+      badge(t("sealed.label", { tlp: rec.tlp }), "warn"), " ", t("sealed.to", { who: recipients.join(", ") })),
+    el("p", { class: "help" }, t("sealed.help")));
+  if (mine) {
+    box.append(el("button", { type: "button", class: "open-sealed", onclick: async (ev) => {
+      ev.target.disabled = true;
+      try {
+        const opened = await api("GET", `/api/v1/records/${thread.origin}/${thread.index}/open`);
+        result.replaceChildren(
+          ...(opened.problems || []).map((p) => el("p", { class: "finding" }, badge(t("inbox.finding"), "warn"), " ", p)),
+          ...substance(rec.type, opened.body || {}, opened.text, thread));
+      } catch (err) {
+        result.replaceChildren(el("p", { class: "error", role: "alert" }, t("sealed.refused", { detail: err.message })));
+      } finally {
+        ev.target.disabled = false;
+      }
+    } }, t("sealed.open")));
+  }
+  box.append(result);
+  return box;
+}
+
+// --- finding codes in plain words ---------------------------------------------------------
+
+function findingText(code) {
+  // A finding code as a sentence saying what it means and what to do; the code itself after it.
+  const [base, at] = code.split("@");
+  const m = base.match(/^(human-control|moratorium|moratorium-review):(.+)$/);
+  let text;
+  if (m) text = t(`finding.${m[1]}`, { ref: m[2] });
+  else text = t(`finding.${base}`);
+  if (text === `finding.${base}`) return code;
+  if (at) text += " " + t("finding.in_reply", { id: at });
+  return [text, " ", el("code", { class: "meta" }, code)];
+}
+
+// --- peer health --------------------------------------------------------------------------
+
+function renderPeerHealth() {
+  const list = $("#peer-health");
+  if (!S.status || !S.me) { list.hidden = true; return; }
+  list.hidden = S.status.peers.length === 0;
+  list.setAttribute("aria-label", t("peers.health"));
+  list.replaceChildren(...S.status.peers.map((p) => {
+    const silent = Boolean(p.silent_since);
+    const failing = p.failures > 0;
+    const state = silent ? badge(t("peers.silent"), "bad") : failing ? badge(t("peers.failing"), "warn") : badge(t("peers.ok"), "ok");
+    const says = silent ? t("peers.silent_since", { at: when(p.silent_since) })
+      : t("peers.last_heard", { at: p.last_heard ? when(p.last_heard) : t("peers.never") });
+    return el("li", { class: "peer", title: p.last_error || "" }, `${p.name}: `, state, " ",
+      el("span", { class: "meta" }, says),
+      failing ? [" ", el("span", { class: "meta" }, t("peers.failures", { n: p.failures, error: p.last_error || "" }))] : null);
+  }));
+}
+
+async function refreshStatus() {
+  try {
+    S.status = await api("GET", "/api/v1/status");
+    renderPeerHealth();
+  } catch {
+    // shown again at the next refresh
   }
 }
 
@@ -586,7 +1014,9 @@ function renderIncident() {
   const { shown, similar } = S.incident;
   const me = S.me.origin;
   const report = shown.report;
-  $("#incident-title").textContent = shown.title;
+  const title = textIn(report.title);
+  $("#incident-title").textContent = title ? title.main[1] : shown.title;
+  if (title) $("#incident-title").lang = title.main[0];
   const description = textIn(report.description);
   const out = [
     el("dl", { class: "facts" },
@@ -818,10 +1248,10 @@ function renderCompare() {
         el("th", { scope: "col" }, t("evals.metric")), el("th", { scope: "col" }, t("evals.a")),
         el("th", { scope: "col" }, t("evals.b")), el("th", { scope: "col" }, t("evals.difference")),
         el("th", { scope: "col" }, t("evals.flag")))),
-      el("tbody", {}, c.metrics.map((m) => el("tr", { class: m.flagged ? "missed" : "" },
+      el("tbody", {}, c.metrics.map((m) => el("tr", { class: m.significant ? "missed" : "" },
         el("th", { scope: "row" }, m.metric), el("td", {}, metricCell(m.a)), el("td", {}, metricCell(m.b)),
         el("td", {}, String(m.difference)),
-        el("td", {}, m.flagged ? badge(t("evals.apart"), "bad") : t("evals.overlap")))))));
+        el("td", {}, m.significant ? badge(t("evals.apart"), "bad") : t("evals.overlap")))))));
 }
 
 // --- labels -------------------------------------------------------------------------------
@@ -989,6 +1419,7 @@ function rerender() {
   if (S.view === "evals") renderEvals();
   renderLabels();
   renderExport();
+  fillFacets();
 }
 
 async function main() {
@@ -1019,9 +1450,12 @@ async function main() {
   });
   $("#signout").addEventListener("click", () => signOut());
   for (const button of $$("#views button")) button.addEventListener("click", () => showView(button.dataset.view));
-  $("#c-type").addEventListener("change", () => { $("#c-body").dataset.edited = ""; composeType(); });
-  $("#c-body").addEventListener("input", () => { $("#c-body").dataset.edited = "1"; });
-  $("#compose-form").addEventListener("submit", sendCompose);
+  $("#c-type").addEventListener("change", composeType);
+  $("#compose-form").addEventListener("submit", previewCompose);
+  $("#compose-form").addEventListener("input", hidePreview);
+  $("#c-confirm").addEventListener("click", confirmCompose);
+  $("#c-edit").addEventListener("click", () => { hidePreview(); $("#c-type").focus(); });
+  $("#notify-enable").addEventListener("click", () => enableNotifications().catch(() => {}));
   $("#search-form").addEventListener("submit", searchIncidents);
   $("#incident-close").addEventListener("click", closeIncident);
   $("#audit-run").addEventListener("click", runAudit);
