@@ -393,3 +393,31 @@ def test_notes_signatures_and_signers_are_frozen() -> None:
     ]:
         with pytest.raises(dataclasses.FrozenInstanceError):
             setattr(obj, field, None)
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        ("text\n" + _SIG, "note has no blank line before its signatures"),
+        ("text\n\n" + _SIG.rstrip("\n"), "note signature block is empty or does not end in a newline"),
+        ("text\n\n", "note signature block is empty or does not end in a newline"),
+        ("text\n\n" + _SIG.replace("log ", "log  "), "signature line is not '— <name> <base64>'"),
+        ("text\n\n" + _SIG.replace("\n", " \n"), "signature line is not '— <name> <base64>'"),
+        ("text\n\n— alice.example/log\n", "signature line is not '— <name> <base64>'"),
+        ("text\n\n" + _SIG.replace("— ", "-- "), "signature line does not start with an em dash and a space"),
+        ("text\n\n— alice.example/log AAAAAA==\n", "note signature is shorter than 5 bytes"),
+    ],
+)
+def test_each_malformed_note_says_what_is_wrong(bad: str, message: str) -> None:
+    with pytest.raises(MalformedNote) as info:
+        parse_note(bad)
+    assert info.value.message == message
+
+
+def test_a_cosignature_is_the_timestamp_then_the_signature() -> None:
+    note = sign_note("text\n", [CosignatureSigner(ALICE, 1_700_000_000)])
+    (sig,) = note.signatures
+    assert (sig.name, sig.key_id) == (ALICE.name, ALICE.cosigner_vkey().key_id)
+    assert len(sig.signature) == 72 and sig.signature[:8] == struct.pack(">Q", 1_700_000_000)
+    verified = open_note(note.to_bytes(), [verifier_for(ALICE.cosigner_vkey())])
+    assert verified.verified_names == (ALICE.name,)
