@@ -27,7 +27,7 @@ def test_one_type_by_short_name_with_meaning_and_example(capsys: pytest.CaptureF
     assert main(["catalogue", "hotline-message"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("detente.dev/hotline-message/v1\n")
-    assert '  priority (required) — one of flash, immediate, routine; e.g. "flash"' in out
+    assert '  priority (required) — one of flash, immediate, priority, routine; e.g. "flash"' in out
     assert "  code (optional) — pre-agreed short message: code word and number (1976 protocol)" in out
     assert 'e.g. "AMBER-7"' in out
     assert "each owes a human acknowledgement" in out

@@ -109,6 +109,7 @@ def test_human_control_floor_and_agreements() -> None:
                 "id": "HC",
                 "text": {"original": {"lang": "en", "text": "in the loop"}},
                 "min_human_control": "in-the-loop",
+                "scope": ["weapon-test"],
             }
         ],
     )
@@ -124,9 +125,10 @@ def test_human_control_floor_and_agreements() -> None:
         items += [rec(US, DOCUMENT, T0, d.model_dump(mode="json", exclude_none=True)), sig(US, d, T0), sig(CN, d, T0)]
     ledger = Ledger.from_records(items)
     at = T0 + timedelta(days=1)
-    assert ledger.flags(US, {CN}, {"human_control_mode": "on-the-loop"}, at) == ["human-control:p#HC"]
-    assert ledger.flags(US, {CN}, {"human_control_mode": "in-the-loop"}, at) == []
-    assert ledger.flags(US, {CN}, {"human_control_mode": "not-applicable"}, at) == []
+    weapon = {"category": "weapon-test"}
+    assert ledger.flags(US, {CN}, weapon | {"human_control_mode": "on-the-loop"}, at) == ["human-control:p#HC"]
+    assert ledger.flags(US, {CN}, weapon | {"human_control_mode": "in-the-loop"}, at) == []
+    assert ledger.flags(US, {CN}, weapon | {"human_control_mode": "not-applicable"}, at) == []
     assert ledger.agreement_for({US, CN}, at) is None  # not yet effective
     rules, version = ledger.agreement_for({US, CN}, T0 + timedelta(days=4))  # type: ignore[misc]
     assert (

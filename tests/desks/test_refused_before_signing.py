@@ -170,7 +170,7 @@ def test_every_schema_error_of_a_body_is_reported_at_once_with_meaning_and_examp
     assert detail.startswith(f"invalid {HOTLINE} body (4 errors):")
     lines = detail.splitlines()[1:]
     assert [line.split(":")[0].strip() for line in lines] == ["priority", "topic", "code", "colour"]
-    assert 'one of flash, immediate, routine; e.g. "flash"' in lines[0]
+    assert 'one of flash, immediate, priority, routine; e.g. "flash"' in lines[0]
     assert "code word and number" in lines[2]
     assert "the fields here are: priority, topic, code, sector" in lines[3]
     assert "detente catalogue hotline-message" in resp.json()["hint"]

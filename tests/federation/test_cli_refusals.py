@@ -50,7 +50,7 @@ def test_cli_refusals_leave_the_log_unchanged_and_short_names_resolve(make_node)
     schema = _cli(us, "notice", "send", "hotline-message", "--text", "call us", "--to", "cn", "-f", "priority=urgent")
     assert schema.returncode == 2, schema.stderr
     assert "body (2 errors)" in schema.stderr
-    assert "priority: " in schema.stderr and "one of flash, immediate, routine" in schema.stderr
+    assert "priority: " in schema.stderr and "one of flash, immediate, priority, routine" in schema.stderr
     assert "topic: Field required" in schema.stderr
     assert "detente: hint: see every field of the type with: detente catalogue hotline-message" in schema.stderr
     assert _size(us) == before  # nothing signed, nothing logged

@@ -98,6 +98,7 @@ def test_commitments_between_two_nodes(make_node, wait) -> None:
                 "id": "HC-1",
                 "text": text("A human approves each engagement.", "每次交战须经人批准。"),
                 "min_human_control": "in-the-loop",
+                "scope": ["weapon-test"],  # only notices in scope are checked against it (#22)
             }
         ],
     }

@@ -6,8 +6,15 @@
 - The latest adopted version of a document supersedes earlier ones from its own start.
 - Adopted agreements set the protocol rules for threads between their parties from their start;
   the engine can say which document a deadline comes from.
-- A notice in a category that an adopted moratorium halts, or declaring a human-control mode
-  weaker than a principle its sender signed, is flagged with the clause.
+- A notice in a category that an adopted moratorium halts (its term id, or one of the term's
+  labels in an adopted glossary, in either language) is flagged ``moratorium:`` with the clause; a
+  notice whose category comes close to a halted term without being it (a relabelling) is flagged
+  ``moratorium-review:`` for a human to judge (:mod:`detente.commitments.vocabulary`).
+- A notice in the scope of a human-control principle its sender signed (its category among the
+  clause's ``scope``) that declares a weaker mode is flagged ``human-control:``; a notice out of
+  scope is not checked against it.
+- What each control mode means comes from each party's own glossary entries
+  (:data:`~detente.commitments.model.CONTROL_MODE_TERMS`, :meth:`Ledger.control_mode`).
 """
 
 from __future__ import annotations
@@ -20,16 +27,20 @@ from datetime import datetime
 from pydantic import ValidationError
 
 from detente.commitments.model import (
+    CONTROL_MODE_TERMS,
     DOCUMENT,
+    GLOSSARY,
     SIGNATURE,
     WITHDRAWAL,
     CommitmentDocument,
     CommitmentSignature,
     DocumentKind,
+    GlossaryDefinition,
     Withdrawal,
     control_rank,
     document_digest,
 )
+from detente.commitments.vocabulary import is_relabelling, matches
 from detente.protocol.agreement import Agreement
 from detente.records.notices import HumanControlMode
 from detente.records.record import Record
@@ -78,6 +89,8 @@ class Ledger:
         self.versions: dict[str, Version] = {}  # by digest
         self._pending: list[tuple[str, datetime, CommitmentSignature]] = []
         self._withdrawals: list[tuple[str, Withdrawal]] = []
+        self.definitions: dict[tuple[str, str], tuple[datetime, GlossaryDefinition]] = {}
+        """Each party's own latest definition of each term, by (party, term id)."""
 
     @classmethod
     def from_records(cls, items: Iterable[tuple[str, int, str, Record]]) -> Ledger:
@@ -99,6 +112,11 @@ class Ledger:
                 self._pending.append((origin, rec.issued, CommitmentSignature.model_validate(rec.body)))
             elif rec.type == WITHDRAWAL:
                 self._withdrawals.append((origin, Withdrawal.model_validate(rec.body)))
+            elif rec.type == GLOSSARY:
+                definition = GlossaryDefinition.model_validate(rec.body)
+                known = self.definitions.get((origin, definition.term_id))
+                if known is None or known[0] <= rec.issued:
+                    self.definitions[(origin, definition.term_id)] = (rec.issued, definition)
         except ValidationError:
             return  # validated before it was signed; a record that still fails is not counted
 
@@ -148,10 +166,31 @@ class Ledger:
         data["version"] = version.document.version
         return Agreement.model_validate(data), version
 
+    def labels(self, term_id: str, at: datetime) -> set[str]:
+        """What the term is called, in every language: in the adopted glossary documents in force
+        (a clause whose id is the term id) and in each party's own definition."""
+        out: set[str] = set()
+        for v in self.in_force(at):
+            if v.document.kind == DocumentKind.GLOSSARY:
+                out |= {t for c in v.document.clauses if c.id == term_id for t in c.term.values()}
+        for (_, term), (_, definition) in self.definitions.items():
+            if term == term_id:
+                out |= set(definition.term.values())
+        return out
+
+    def control_mode(self, party: str, mode: HumanControlMode) -> GlossaryDefinition | None:
+        """What ``party`` itself says ``mode`` means: its own glossary entry for the mode's term id
+        (:data:`~detente.commitments.model.CONTROL_MODE_TERMS`), or ``None`` if it has none."""
+        term = CONTROL_MODE_TERMS.get(mode)
+        found = self.definitions.get((party, term)) if term else None
+        return found[1] if found else None
+
     def flags(self, sender: str, recipients: set[str], body: dict[str, object], at: datetime) -> list[str]:
         """Findings for a notice: ``moratorium:<document>#<clause>`` when its category is halted by a
-        moratorium binding the sender or a recipient; ``human-control:<document>#<clause>`` when the
-        declared mode is weaker than a principle the sender signed."""
+        moratorium binding the sender or a recipient (by term id or a label of the term);
+        ``moratorium-review:<document>#<clause>`` when its category comes close to a halted term
+        without being it; ``human-control:<document>#<clause>`` when the notice is in the scope of
+        a principle the sender signed and declares a weaker mode."""
         out: list[str] = []
         category = body.get("category")
         mode = body.get("human_control_mode")
@@ -159,16 +198,28 @@ class Ledger:
             doc = v.document
             if doc.kind == DocumentKind.MORATORIUM and isinstance(category, str):
                 if ({sender} | recipients) & set(doc.parties):
-                    out += [f"moratorium:{doc.document_id}#{c.id}" for c in doc.clauses if category in c.categories]
+                    out += self._moratorium(doc, category, at)
             elif doc.kind == DocumentKind.PRINCIPLES and isinstance(mode, str) and sender in doc.parties:
                 try:
                     declared = control_rank(HumanControlMode(mode))
                 except ValueError:
                     continue
                 for c in doc.clauses:
+                    if not isinstance(category, str) or category not in c.scope:
+                        continue  # out of the principle's scope: not checked against it
                     floor = control_rank(c.min_human_control) if c.min_human_control else None
                     if floor is not None and declared is not None and declared < floor:
                         out.append(f"human-control:{doc.document_id}#{c.id}")
+        return out
+
+    def _moratorium(self, doc: CommitmentDocument, category: str, at: datetime) -> list[str]:
+        out: list[str] = []
+        for c in doc.clauses:
+            named = {term: self.labels(term, at) for term in c.categories}
+            if any(matches(category, term, labels) for term, labels in named.items()):
+                out.append(f"moratorium:{doc.document_id}#{c.id}")
+            elif any(is_relabelling(category, term, labels) for term, labels in named.items()):
+                out.append(f"moratorium-review:{doc.document_id}#{c.id}")
         return out
 
 
@@ -185,6 +236,8 @@ def render(document: CommitmentDocument) -> list[str]:
             lines.append(f"{c.id}. categories: {', '.join(c.categories)}")
         if c.min_human_control:
             lines.append(f"{c.id}. minimum human control: {c.min_human_control.value}")
+        if c.scope:
+            lines.append(f"{c.id}. scope: {', '.join(c.scope)}")
     return lines
 
 

@@ -12,16 +12,18 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import Field, model_validator
+from pydantic import Field, StringConstraints, model_validator
 
+from detente.commitments.vocabulary import TERM_ID
 from detente.crypto.canonical import canonical_json
 from detente.records.body import Body
 from detente.records.notices import HumanControlMode
 from detente.records.text import BilingualText
 
 __all__ = [
+    "CONTROL_MODE_TERMS",
     "DOCUMENT",
     "GLOSSARY",
     "IMPLEMENTATION_REPORT",
@@ -53,16 +55,37 @@ class DocumentKind(StrEnum):
     GLOSSARY = "glossary"
 
 
+TermId = Annotated[str, StringConstraints(pattern=TERM_ID)]
+
+
 class Clause(Body):
     id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
     text: BilingualText
-    categories: list[str] = Field(
-        default_factory=list, max_length=50, description="moratoria: test or system categories this clause halts"
+    categories: list[TermId] = Field(
+        default_factory=list,
+        max_length=50,
+        description="moratoria: the categories this clause halts, as glossary term ids (a controlled vocabulary, "
+        "named in both languages by the glossary's entries)",
     )
     min_human_control: HumanControlMode | None = Field(
-        default=None, description="principles: the weakest human-control mode a weapon-test notice may declare"
+        default=None, description="principles: the weakest human-control mode a notice in scope may declare"
+    )
+    scope: list[TermId] = Field(
+        default_factory=list,
+        max_length=50,
+        description="principles: the notice categories (glossary term ids) this clause covers, e.g. "
+        "nuclear-weapons-employment-decision; only notices in scope are checked against it",
     )
     term: dict[str, str] = Field(default_factory=dict, description="glossary: the term in each language")
+
+    @model_validator(mode="after")
+    def _scoped(self) -> Clause:
+        if self.min_human_control is not None and not self.scope:
+            raise ValueError(
+                f"clause {self.id}: a human-control principle names the notice categories it covers in 'scope' "
+                "(glossary term ids, e.g. nuclear-weapons-employment-decision)"
+            )
+        return self
 
 
 class CommitmentDocument(Body):
@@ -91,6 +114,8 @@ class CommitmentDocument(Body):
             raise ValueError("a moratorium names the categories it halts in at least one clause")
         if self.kind == DocumentKind.PRINCIPLES and any(c.categories for c in self.clauses):
             raise ValueError("categories belong in a moratorium")
+        if self.kind != DocumentKind.PRINCIPLES and any(c.scope or c.min_human_control for c in self.clauses):
+            raise ValueError("a human-control floor and its scope belong in principles")
         return self
 
 
@@ -124,6 +149,14 @@ class GlossaryDefinition(Body):
     term: dict[str, str] = Field(min_length=1, description="the term in each language, e.g. {en: ..., zh: ...}")
     definition: BilingualText
 
+
+CONTROL_MODE_TERMS: dict[HumanControlMode, str] = {
+    HumanControlMode.IN_THE_LOOP: "human-in-the-loop",
+    HumanControlMode.ON_THE_LOOP: "human-on-the-loop",
+    HumanControlMode.OUT_OF_THE_LOOP: "human-out-of-the-loop",
+}
+"""The glossary term id whose entries say what each control mode means: each party's own
+definition (``GlossaryDefinition``), not a text one of the parties never signed."""
 
 _CONTROL = {
     HumanControlMode.IN_THE_LOOP: 2,

@@ -192,7 +192,7 @@ class SearchQuery(BaseModel):
 
     q: str = Field(default="", max_length=1000, description="free text, any language")
     match: str = Field(default="all", pattern="^(all|any)$", description="all words must match, or any")
-    jurisdiction: str | None = Field(default=None, description="reports under this regime (detente.incidents.regimes): EU, CN, US-CA, ...")
+    jurisdiction: str | None = Field(default=None, description="reports under this regime (detente.incidents.regimes)")
     occurred_from: datetime | None = None
     occurred_to: datetime | None = None
     harm_type: str | None = None

@@ -53,6 +53,9 @@ class Agreement(BaseModel):
                 "detente.dev/periodic-exchange/v1": 7 * 24,
                 "detente.dev/hotline-message/v1": 48,
                 "detente.dev/takedown-request/v1": 24,
+                # 1971 Accidents Measures Agreement Art. 2 ("notify each other immediately"): answered at
+                # immediate priority, as hotline_response_by_priority["immediate"]
+                "detente.dev/unexplained-incident-notification/v1": 6,
             }
         ),
         description="answer window per record type; null: no answer due",

@@ -82,6 +82,7 @@ _SPECS = [
     TypeSpec("detente.dev/observation-invitation/v1", notices.ObservationInvitation, "ack"),
     TypeSpec("detente.dev/policy-development-notification/v1", notices.PolicyDevelopmentNotification),
     TypeSpec("detente.dev/withheld-notification/v1", notices.WithheldNotification, addressed=False),
+    TypeSpec("detente.dev/unexplained-incident-notification/v1", notices.UnexplainedIncidentNotification, "ack"),
     TypeSpec("detente.dev/hotline-message/v1", hotline.HotlineMessage, "ack"),
     TypeSpec("detente.dev/clarification-request/v1", hotline.ClarificationRequest, "answer", ANSWER),
     TypeSpec(ANSWER, hotline.ClarificationResponse),

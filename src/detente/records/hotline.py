@@ -6,12 +6,14 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import Field
 
 from detente.records.body import Body
 
 __all__ = [
+    "AGREED_PRIORITY",
     "Acknowledgement",
     "ClarificationRequest",
     "ClarificationResponse",
@@ -33,6 +35,14 @@ class Priority(StrEnum):
     ROUTINE = "routine"
 
 
+AGREED_PRIORITY = "priority"
+"""A level between IMMEDIATE and ROUTINE (the PRIORITY of military precedence), for agreements that
+name one: a message at this level is answered within the agreement's
+``hotline_response_by_priority["priority"]``. The schema accepts it under any agreement; one that
+names no window for it judges it on the hotline message's own window (``response_within``, 48 h
+by default: as routine), so naming the level buys nothing unless the parties agreed its window."""
+
+
 class HotlineTopic(StrEnum):
     URGENT_CONCERN = "urgent-concern"
     CRITICAL_INFRASTRUCTURE_EARLY_WARNING = "critical-infrastructure-early-warning"
@@ -41,7 +51,9 @@ class HotlineTopic(StrEnum):
 
 
 class HotlineMessage(Body):
-    priority: Priority
+    # priority: flash, immediate, priority (AGREED_PRIORITY: answered within the agreement's window
+    # for it where it names one, else as routine) or routine
+    priority: Literal["flash", "immediate", "priority", "routine"]
     topic: HotlineTopic
     code: str | None = Field(
         default=None,

@@ -1,8 +1,8 @@
 """Bodies of notification records: tests, reports, invitations, policy notices, withheld notices.
 
 Field names and defaults follow the research note's proposed catalogue (cbm-protocols.md §7),
-anchored in the 1988 launch-notification agreement, the 1989 exercise agreement, the Vienna
-Document and the 2014 US–China MOU annexes.
+anchored in the 1971 Accidents Measures Agreement, the 1988 launch-notification agreement, the
+1989 exercise agreement, the Vienna Document and the 2014 US–China MOU annexes.
 """
 
 from __future__ import annotations
@@ -22,12 +22,17 @@ __all__ = [
     "PreTestNotification",
     "TestCancel",
     "TestUpdate",
+    "UnexplainedIncidentNotification",
     "WithheldNotification",
 ]
 
 
 class HumanControlMode(StrEnum):
-    """How a human controls the system under test (Political Declaration 2023, REAIM 2024)."""
+    """How a human controls the system under test. What each mode means is each party's own
+    glossary entry for it (``detente.commitments.model.CONTROL_MODE_TERMS``), not a text one party
+    never signed: the 2023 Political Declaration on Responsible Military Use of AI and Autonomy
+    (which speaks of "appropriate levels of human judgment") and the 2024 REAIM Blueprint for
+    Action were not endorsed by China."""
 
     IN_THE_LOOP = "in-the-loop"  # a human approves each consequential action
     ON_THE_LOOP = "on-the-loop"  # a human supervises and can intervene
@@ -105,3 +110,22 @@ class WithheldNotification(Body):
         default=False,
         description="the sender knows this exceeds the agreed yearly quota and records it anyway (flagged to all)",
     )
+
+
+class UnexplainedIncidentNotification(Body):
+    """An unexplained incident involving an AI-enabled system (after the 1971 Accidents Measures).
+
+    After the 1971 Accidents Measures Agreement (Art. 2: the parties "notify each other immediately in the
+    event of an accidental, unauthorized or any other unexplained incident involving a possible
+    detonation of a nuclear weapon"): the system, the place, the time, whether it was deactivated
+    and what was done. An acknowledgement is due within the agreement's window for this type
+    (immediate priority by default)."""
+
+    system: str = Field(min_length=1, max_length=512, description="the AI-enabled system involved: name, type, unit")
+    place: str = Field(min_length=1, max_length=512, description="where: facility, region, or coordinates")
+    occurred_at: datetime = Field(description="when it happened (UTC), as far as known")
+    deactivated: bool | None = Field(description="whether the system was deactivated; null: not known yet")
+    actions_taken: str = Field(min_length=1, max_length=4096, description="what was done about it")
+    nature: str = Field(default="", max_length=4096, description="what happened, as far as known")
+    cross_border_effects: bool = Field(default=False, description="whether effects may reach the other party")
+    contact: str = Field(default="", max_length=256, description="point of contact for questions")
