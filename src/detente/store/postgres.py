@@ -119,31 +119,57 @@ class PostgresStore:
         checkpoint: bytes,
         tiles: Mapping[TileID, bytes],
     ) -> None:
-        rows = [(origin, t.level, t.index, t.width, blob) for t, blob in tiles.items()]
-        s = self.schema
+        items = list(tiles.items())
         with self._lock:
             try:
-                with self._conn.transaction(), self._conn.cursor() as cur:
-                    row = cur.execute(
-                        f"SELECT checkpoint FROM {s}.logs WHERE origin = %s FOR UPDATE", (origin,)
-                    ).fetchone()
-                    if row is None:
-                        raise LogNotFound(f"no log {origin!r} in schema {s!r}")
-                    if (None if row[0] is None else bytes(row[0])) != expected:
-                        raise CheckpointConflict(f"checkpoint of {origin!r} changed under this writer")
-                    cur.executemany(
-                        f"INSERT INTO {s}.tiles(origin, level, idx, width, data) "
-                        "VALUES (%s, %s, %s, %s, %s) "
-                        "ON CONFLICT (origin, level, idx) DO UPDATE "
-                        "SET width = excluded.width, data = excluded.data "
-                        f"WHERE {s}.tiles.width < excluded.width",
-                        rows,
-                    )
-                    if cur.rowcount != len(rows):
-                        raise StorageError(f"refused to rewrite a tile of {origin!r} at the same or a smaller width")
-                    cur.execute(f"UPDATE {s}.logs SET checkpoint = %s WHERE origin = %s", (checkpoint, origin))
+                row = self._conn.execute(
+                    self._commit_sql,
+                    {
+                        "o": origin,
+                        "e": expected,
+                        "l": [t.level for t, _ in items],
+                        "i": [t.index for t, _ in items],
+                        "w": [t.width for t, _ in items],
+                        "d": [blob for _, blob in items],
+                        "c": checkpoint,
+                        "n": len(items),
+                    },
+                ).fetchone()
+            except psycopg.errors.DivisionByZero:
+                raise StorageError(f"refused to rewrite a tile of {origin!r} at the same or a smaller width") from None
             except psycopg.Error as exc:
                 raise StorageError(f"PostgreSQL write failed: {exc}") from None
+        if row is None or row[0] == 0:
+            if row is not None and row[1] == 0:
+                raise LogNotFound(f"no log {origin!r} in schema {self.schema!r}")
+            raise CheckpointConflict(f"checkpoint of {origin!r} changed under this writer")
+
+    @property
+    def _commit_sql(self) -> bytes:
+        """One statement, one round trip, one transaction (autocommit): lock the log's row, check
+        the checkpoint is the one the writer started from, write the tiles (never narrower than
+        stored) and the new checkpoint. A tile that would not be written (the same or a smaller
+        width) fails the whole statement (a division by zero, the one error SQL raises on demand),
+        so nothing of the batch is kept; a changed checkpoint writes nothing and says so."""
+        s = self.schema
+        return f"""
+WITH cur AS (SELECT checkpoint FROM {s}.logs WHERE origin = %(o)s FOR UPDATE),
+ok AS (SELECT 1 AS one FROM cur WHERE checkpoint IS NOT DISTINCT FROM %(e)b::bytea),
+ins AS (
+    INSERT INTO {s}.tiles(origin, level, idx, width, data)
+    SELECT %(o)s, t.level, t.idx, t.width, t.data
+    FROM unnest(%(l)b::int[], %(i)b::bigint[], %(w)b::int[], %(d)b::bytea[]) AS t(level, idx, width, data)
+    WHERE EXISTS (SELECT 1 FROM ok)
+    ON CONFLICT (origin, level, idx) DO UPDATE SET width = excluded.width, data = excluded.data
+    WHERE {s}.tiles.width < excluded.width
+    RETURNING 1
+),
+upd AS (UPDATE {s}.logs SET checkpoint = %(c)b WHERE origin = %(o)s AND EXISTS (SELECT 1 FROM ok) RETURNING 1)
+SELECT
+    (SELECT count(*) FROM upd) / (CASE WHEN NOT EXISTS (SELECT 1 FROM ok) OR (SELECT count(*) FROM ins) = %(n)s
+                                       THEN 1 ELSE 0 END),
+    (SELECT count(*) FROM cur)
+""".encode()
 
     def drop_schema(self) -> None:
         """Drop every detente table in this schema (tests and ``detente`` admin tooling only)."""
