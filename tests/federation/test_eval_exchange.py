@@ -28,7 +28,8 @@ def test_a_result_is_verified_rechecked_and_compared_across_nodes(make_node, wai
     )
     assert run.status_code == 201, run.text
     result = run.json()
-    assert result["suite_digest"] == prereg.json()["suite_digest"] and result["passed"] is True
+    assert result["passed"] is True  # the pre-registered suite, with seeds derived from us's log after it
+    assert result["suite_digest"] != prereg.json()["suite_digest"]
 
     def listed() -> list:  # type: ignore[type-arg]
         return [r for r in cn.api("GET", "/api/v1/evals").json() if r["origin"] == us.origin]
@@ -53,8 +54,29 @@ def test_a_result_is_verified_rechecked_and_compared_across_nodes(make_node, wai
         "/api/v1/evals/compare",
         params={"a_origin": us.origin, "a_index": result["index"], "b_origin": cn.origin, "b_index": mine["index"]},
     ).json()
-    assert compared["flagged"] == []  # same model, same suite: identical metrics
-    assert all(row["difference"] == 0 for row in compared["metrics"])
+    assert compared["significant"] == []  # same model, same suite: McNemar finds no difference
+    # us's run was pre-registered (its own seeds): only the clean inputs are the same in both runs
+    assert [row["metric"] for row in compared["metrics"]] == ["accuracy:clean"]
+    assert all(row["difference"] == 0 and row["p_value"] == 1.0 for row in compared["metrics"])
+
+    # the CLI prints the paired test and the re-check's detection power
+    import os
+    import subprocess
+    import sys
+
+    def cli(*args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "detente", "eval", *args, "-n", str(us.directory)],
+            capture_output=True, text=True, timeout=120,
+            env={**os.environ, "DETENTE_TOKEN": us.token, "COLUMNS": "200"},
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    shown = cli("compare", f"{us.origin}#{result['index']}", f"{cn.origin}#{mine['index']}")
+    assert "McNemar" in shown and "mcnemar-exact" in shown and "significant after Holm: none" in shown
+    printed = cli("recheck", f"{cn.origin}#{mine['index']}", "--count", "60")
+    assert "detection power of 60 of 2640 records" in printed and "hypergeometric" in printed
 
 
 def test_tampered_and_lying_results_are_caught(make_node, wait) -> None:

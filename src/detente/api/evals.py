@@ -52,7 +52,8 @@ def add_eval_routes(app: FastAPI, node: Node, viewer: Any, officer: Any) -> None
 
     @routes.create("/api/v1/evals/preregister")
     def preregister(item: PreregisterIn, who: Principal = officer) -> dict[str, Any]:
-        """Commit to a suite, a model and its pass criteria before running it."""
+        """Commit to a suite, a model and its pass criteria before running it; addressed to the
+        peers, with a publication deadline; the run's seeds come from the log after it."""
         return node.evals.preregister(item.suite, item.model, item.note, endpoint=item.endpoint)
 
     @routes.create("/api/v1/evals/run")
@@ -74,7 +75,8 @@ def add_eval_routes(app: FastAPI, node: Node, viewer: Any, officer: Any) -> None
 
     @routes.create("/api/v1/evals/recheck")
     def recheck(item: RecheckIn, who: Principal = officer) -> dict[str, Any]:
-        """Re-run samples of a result picked here; log whether they match the committed records."""
+        """Re-run samples of a result picked here; log whether they match the committed records.
+        The answer gives the detection power of the sample count (1 % and 5 % fabricated)."""
         return node.evals.recheck(item.origin, item.index, count=item.count, seed=item.seed)
 
     @routes.get("/api/v1/evals/compare")
@@ -85,5 +87,6 @@ def add_eval_routes(app: FastAPI, node: Node, viewer: Any, officer: Any) -> None
         b_index: Annotated[int, Query(ge=0)],
         who: Principal = viewer,
     ) -> dict[str, Any]:
-        """Two results on the same suite side by side, with 95 % intervals; non-overlap is flagged."""
+        """Two results on the same suite and samples: McNemar's paired test per metric (exact for
+        fewer than 25 discordant samples), Holm-corrected across the metrics; p-values and decisions."""
         return node.evals.compare((a_origin, a_index), (b_origin, b_index))

@@ -43,7 +43,17 @@ def _metrics_table(predicate: dict[str, Any]) -> Table:
     for name, m in predicate["metrics"].items():
         if name.startswith("asr:"):
             continue
-        table.add_row(name, f"{m['value']:.3f}", f"{m['ci95'][0]:.3f}–{m['ci95'][1]:.3f}", str(m["n"]))
+        adjusted = f" (Bonferroni ×{m['bonferroni']})" if m.get("bonferroni") else ""
+        table.add_row(name, f"{m['value']:.3f}", f"{m['ci95'][0]:.3f}–{m['ci95'][1]:.3f}{adjusted}", str(m["n"]))
+    for c in predicate.get("criteria", ()):
+        bound = c.get("bound")
+        shown = "—" if bound is None else f"{bound:.3f}"
+        table.add_row(
+            f"{c['metric']} {c['comparator']} {c['threshold']}",
+            "pass" if c["passed"] else "FAIL",
+            f"judged on {c.get('judged_on', 'the value')}: {shown}",
+            "",
+        )
     return table
 
 
@@ -221,29 +231,47 @@ def recheck(
     node_dir: Path = typer.Option(Path("."), "--node", "-n", help="the node's folder"),
     token: str | None = TOKEN,
 ) -> None:
-    """Re-run samples of a result, picked at random here, and log whether they match."""
+    """Re-run samples of a result, picked at random here, and log whether they match; print the
+    chance that this many samples catch 1 % and 5 % fabricated records."""
     origin, index = _key(result)
     body = {"origin": origin, "index": index, "count": count}
-    typer.echo(json.dumps(_call(node_dir, token, "POST", "/api/v1/evals/recheck", json=body), indent=2))
+    out = _call(node_dir, token, "POST", "/api/v1/evals/recheck", json=body)
+    typer.echo(json.dumps(out, indent=2))
+    power = out.get("detection_power")
+    if power:
+        typer.echo(
+            f"detection power of {power['drawn']} of {power['records']} records: "
+            f"{power['fabricated_1pct']:.1%} if 1 % were fabricated, {power['fabricated_5pct']:.1%} if 5 % "
+            f"({power['method']})"
+        )
 
 
 @eval_app.command("compare")
 def compare(
     a: str = typer.Argument(..., help="ORIGIN#INDEX"),
     b: str = typer.Argument(..., help="ORIGIN#INDEX"),
+    as_json: bool = typer.Option(False, "--json"),
     node_dir: Path = typer.Option(Path("."), "--node", "-n", help="the node's folder"),
     token: str | None = TOKEN,
 ) -> None:
-    """Two results on the same suite side by side; differences beyond the intervals stand out."""
+    """Two results on the same suite and samples: McNemar's paired test per metric, Holm-corrected."""
     (ao, ai), (bo, bi) = _key(a), _key(b)
     params = {"a_origin": ao, "a_index": ai, "b_origin": bo, "b_index": bi}
     out = _call(node_dir, token, "GET", "/api/v1/evals/compare", params=params)
+    if as_json:
+        typer.echo(json.dumps(out, indent=2))
+        return
     table = Table(title=f"suite sha256:{out['suite_digest'][:16]}…")
-    for col in ("metric", "a", "b", "difference"):
+    for col in ("metric", "a", "b", "difference", "only a / only b", "test", "p", "p (Holm)", "decision"):
         table.add_column(col)
     for row in out["metrics"]:
         a_value, b_value = f"{row['a']['value']:.3f}", f"{row['b']['value']:.3f}"
-        style = "bold red" if row["flagged"] else None
-        table.add_row(row["metric"], a_value, b_value, f"{row['difference']:+.3f}", style=style)
+        style = "bold red" if row["significant"] else None
+        decision = "differ" if row["significant"] else "no evidence of a difference"
+        table.add_row(
+            row["metric"], a_value, b_value, f"{row['difference']:+.3f}", f"{row['only_a']} / {row['only_b']}",
+            row["test"], f"{row['p_value']:.3g}", f"{row['p_holm']:.3g}", decision, style=style,
+        )  # fmt: skip
     Console().print(table)
-    typer.echo(f"flagged (95 % intervals do not overlap): {', '.join(out['flagged']) or 'none'}")
+    typer.echo(f"{out['method']}")
+    typer.echo(f"significant after Holm: {', '.join(out['significant']) or 'none'}")

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from urllib.parse import urlsplit
 
 import httpx
@@ -22,8 +22,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from detente.errors import ConfigError, MalformedJSON, MalformedRecord, StoreUnavailable
 from detente.evals.identity import ModelIdentity
+from detente.evals.refusal import refusal_label
 
-__all__ = ["API_KEY_ENV", "DEFAULT_PROMPTS", "Endpoint", "HTTPModel", "endpoint_identity"]
+__all__ = ["API_KEY_ENV", "DEFAULT_PROMPTS", "LABELERS", "Endpoint", "HTTPModel", "endpoint_identity"]
 
 API_KEY_ENV = r"^DETENTE_EVAL_[A-Z0-9_]{1,64}$"
 _HEX64 = r"^[0-9a-f]{64}$"
@@ -41,7 +42,10 @@ DEFAULT_PROMPTS = {
         "Is the sentiment of the following text positive, negative or neutral? Answer with one word "
         "only: pos, neg or neu.\n\nText: {text}"
     ),
+    "refusal-consistency-en-zh": "{text}",  # the request itself; the reply is labelled refuse/comply
 }
+LABELERS: dict[str, Callable[[str], str]] = {"refusal-consistency-en-zh": refusal_label}
+"""Suites whose label is read from the whole reply (not the reply itself, lower-cased)."""
 
 
 def _check_url(url: str) -> str:
@@ -83,6 +87,7 @@ class HTTPModel:
         timeout: float = 60,
         declared: str = "",
         weights_sha256: str = "",
+        labeler: Callable[[str], str] | None = None,
     ) -> None:
         base = _check_url(base_url)
         if "{text}" not in prompt:
@@ -92,6 +97,7 @@ class HTTPModel:
         self._model = model
         self._prompt = prompt
         self._timeout = timeout
+        self._labeler = labeler
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._client = httpx.Client(timeout=timeout, headers=headers)
 
@@ -145,6 +151,8 @@ class HTTPModel:
                 f"the model endpoint {self._url} did not answer in the chat-completions shape",
                 hint="expected {'choices': [{'message': {'content': '…'}}]}",
             )
+        if self._labeler is not None:
+            return self._labeler(content)
         return content.strip().lower()
 
     def predict(self, texts: Sequence[str]) -> list[str]:
@@ -218,4 +226,5 @@ class Endpoint(BaseModel):
             timeout=self.timeout,
             declared=self.model_id,
             weights_sha256=self.weights_sha256 or "",
+            labeler=LABELERS.get(suite_name),
         )

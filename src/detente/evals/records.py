@@ -4,11 +4,13 @@ A run is logged as its per-sample records, in chunks small enough for one log en
 (``eval-samples``), followed by the signed result (``eval-result``) that references every chunk;
 so every party that mirrors the log holds everything needed to recompute the result's Merkle root
 and to re-check any sample. A pre-registration commits to a suite, a model and pass criteria
-before the run; a re-check records what another party re-ran and whether it matched.
+before the run, fixes the run's perturbation seeds (:mod:`detente.evals.seeds`) and carries a
+publication deadline; a re-check records what another party re-ran and whether it matched.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from pydantic import Field
@@ -48,6 +50,11 @@ class EvalPreregistration(Body):
     suite_digest: str = Field(pattern=r"^[0-9a-f]{64}$")
     model: dict[str, Any] = Field(description="the model subject (name, digest)")
     note: str = Field(default="", max_length=4096)
+    publish_by: datetime | None = Field(
+        default=None,
+        description="when the result is due (the agreement's follow-up window for this type, from the "
+        "record's time): a result not logged by then is a missed deadline, recorded in both logs",
+    )
 
 
 class EvalRecheck(Body):

@@ -8,14 +8,21 @@ re-runs samples it picks and proves each against the root.
 
 Metrics: accuracy under each perturbation (exact-label scorer), consistency with the clean
 prediction, attack success rate (the share of clean-correct samples a perturbation flips), and
-the minimum over perturbations; every proportion with a Wilson 95 % interval.
+the minimum over perturbations; with ``crosslingual`` among the suite's metrics, the share of
+``NN-en``/``NN-zh`` request pairs that get the same label under each perturbation; every
+proportion with a Wilson 95 % interval. A ``min_*``
+metric's interval is simultaneous over the perturbations it is the minimum of (Bonferroni: each
+perturbation's Wilson interval at 95 % / k, and the minimum of their bounds).
+
+A pass criterion is judged on the interval, not on the point estimate: ``>=``/``>`` on the lower
+bound, ``<=``/``<`` on the upper bound; a result passes only when the data show, at 95 %, that
+the criterion holds.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import math
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -26,6 +33,8 @@ from typing import Any
 from detente.crypto.canonical import canonical_json
 from detente.evals.models import Model
 from detente.evals.perturb import perturb
+from detente.evals.refusal import language_pairs
+from detente.evals.stats import wilson, z_for
 from detente.evals.suite import Dataset, Perturbation, Suite
 from detente.tlog.compact import CompactRange
 from detente.tlog.hashing import leaf_hash
@@ -43,31 +52,40 @@ __all__ = [
 ]
 
 
-def wilson(successes: int, n: int, z: float = 1.959964) -> tuple[float, float]:
-    """Wilson score interval for a proportion (95 % by default)."""
-    if n == 0:
-        return (0.0, 1.0)
-    p = successes / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return (max(0.0, centre - half), min(1.0, centre + half))
-
-
 @dataclass(frozen=True, slots=True)
 class Metric:
     value: float
     successes: int
     n: int
     ci95: tuple[float, float]
+    family: int = 1
+    """How many proportions the interval is simultaneous over (a ``min_*`` metric: the
+    perturbations it is the minimum of, Bonferroni-adjusted); 1 for a plain proportion."""
 
     @classmethod
     def of(cls, successes: int, n: int) -> Metric:
         return cls(successes / n if n else 0.0, successes, n, wilson(successes, n))
 
+    @classmethod
+    def minimum(cls, metrics: Sequence[Metric]) -> Metric:
+        """The smallest of ``metrics`` with an interval for the minimum of their true proportions:
+        each one's Wilson interval at 95 % / k (Bonferroni), and the minimum of the lower bounds
+        and of the upper bounds (if every proportion lies in its interval, which happens with at
+        least 95 % probability, their minimum lies in this one)."""
+        k = len(metrics)
+        z = z_for(tests=k)
+        bounds = [wilson(m.successes, m.n, z) for m in metrics]
+        low = min(lo for lo, _ in bounds)
+        high = min(hi for _, hi in bounds)
+        worst = min(metrics, key=lambda m: m.value)
+        return cls(worst.value, worst.successes, worst.n, (low, high), k)
+
     def as_dict(self) -> dict[str, Any]:
-        return {"value": round(self.value, 6), "successes": self.successes, "n": self.n,
-                "ci95": [round(self.ci95[0], 6), round(self.ci95[1], 6)]}  # fmt: skip
+        out = {"value": round(self.value, 6), "successes": self.successes, "n": self.n,
+               "ci95": [round(self.ci95[0], 6), round(self.ci95[1], 6)]}  # fmt: skip
+        if self.family > 1:
+            out["bonferroni"] = self.family
+        return out
 
 
 _sha256 = hashlib.sha256
@@ -214,10 +232,14 @@ def run_suite(suite: Suite, data: Dataset, model: Model, *, progress: Callable[[
     correct = [i for i in range(size) if clean[i] == targets[i]] if exact else []
     reference = targets if exact else clean  # what a prediction is scored against
     ids = [encode_basestring(r.id) for r in rows]
+    pairs = language_pairs([r.id for r in rows]) if "crosslingual" in suite.metrics else []
     for p in suite.perturbations:
         preds = predictions[p.name]
         scores = [int(a == b) for a, b in zip(preds, reference, strict=True)]
         metrics.update(_metrics(p.name, preds, scores, clean, targets if exact else None, correct))
+        if pairs:
+            same = sum(1 for en, zh in pairs if preds[en] == preds[zh])
+            metrics[f"crosslingual:{p.name}"] = Metric.of(same, len(pairs))
         inputs, digests = texts[p.name]
         records += _records(ids, rows, encode_basestring(p.name), p.name, inputs, preds, scores, digests)
     metrics.update(_worst(suite, metrics, exact))
@@ -246,9 +268,11 @@ def _worst(suite: Suite, metrics: dict[str, Metric], exact: bool) -> dict[str, M
     attacked = [p.name for p in suite.perturbations if p.name != "clean"]
     out: dict[str, Metric] = {}
     if attacked and exact:
-        out["min_accuracy"] = min((metrics[f"accuracy:{n}"] for n in attacked), key=lambda m: m.value)
+        out["min_accuracy"] = Metric.minimum([metrics[f"accuracy:{n}"] for n in attacked])
     if attacked:
-        out["min_consistency"] = min((metrics[f"consistency:{n}"] for n in attacked), key=lambda m: m.value)
+        out["min_consistency"] = Metric.minimum([metrics[f"consistency:{n}"] for n in attacked])
+    if attacked and "crosslingual" in suite.metrics:
+        out["min_crosslingual"] = Metric.minimum([metrics[f"crosslingual:{n}"] for n in attacked])
     return out
 
 
@@ -276,17 +300,23 @@ def _metrics(
 
 
 def _criteria(suite: Suite, metrics: dict[str, Metric]) -> list[dict[str, Any]]:
-    """Each pass criterion with the metric's value and whether it passed (no metric: not passed)."""
+    """Each pass criterion with the metric's value, the interval bound it is judged on (the lower
+    bound for ``>=`` and ``>``, the upper for ``<=`` and ``<``) and whether it passed (no metric:
+    not passed)."""
     out: list[dict[str, Any]] = []
     for c in suite.pass_criteria:
         m = metrics.get(c.metric)
+        lower = c.comparator in (">=", ">")
+        bound = None if m is None else (m.ci95[0] if lower else m.ci95[1])
         out.append(
             {
                 "metric": c.metric,
                 "comparator": c.comparator,
                 "threshold": c.threshold,
                 "value": None if m is None else round(m.value, 6),
-                "passed": m is not None and _OPS[c.comparator](m.value, c.threshold),
+                "judged_on": "wilson-95-lower" if lower else "wilson-95-upper",
+                "bound": None if bound is None else round(bound, 6),
+                "passed": bound is not None and _OPS[c.comparator](bound, c.threshold),
             }
         )
     return out

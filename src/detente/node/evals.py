@@ -15,6 +15,7 @@ from detente.errors import DetenteError, LogNotFound, MalformedRecord, Verificat
 from detente.evals.attest import VerifiedResult, result_statement, sign_result, verify_result
 from detente.evals.endpoint import Endpoint
 from detente.evals.models import Model, packaged_model
+from detente.evals.paired import compare_records
 from detente.evals.perturb import perturb
 from detente.evals.records import (
     EVAL_PREREGISTRATION,
@@ -24,6 +25,8 @@ from detente.evals.records import (
     EvalPreregistration,
 )
 from detente.evals.run import merkle_root, proof_for, run_suite, sample_record
+from detente.evals.seeds import derive_seed, seeded_suite
+from detente.evals.stats import detection_power
 from detente.evals.suite import Suite, builtin_suite, load_dataset
 from detente.node.desk import Desk, is_well_formed
 from detente.protocol.threads import Logged
@@ -32,9 +35,28 @@ from detente.records.ref import RecordRef
 from detente.tlog.hashing import leaf_hash
 from detente.tlog.proofs import verify_inclusion
 
-__all__ = ["CHUNK", "EvalDesk"]
+__all__ = ["CHUNK", "EvalDesk", "recheck_power"]
 
 CHUNK = 200  # sample records per log entry (well under the 64 KiB entry limit)
+
+
+def recheck_power(population: int, drawn: int) -> dict[str, Any]:
+    """The chance that a re-check of ``drawn`` of a run's ``population`` sample records catches at
+    least one fabricated record, had 1 % or 5 % of them been fabricated (hypergeometric: the
+    samples are drawn without replacement; at least one record counts as fabricated)."""
+    return {
+        "method": "hypergeometric: 1 - C(N-K, n) / C(N, n), K = ceil(f * N), drawn without replacement",
+        "records": population,
+        "drawn": drawn,
+        "fabricated_1pct": round(detection_power(population, 0.01, drawn), 6),
+        "fabricated_5pct": round(detection_power(population, 0.05, drawn), 6),
+    }
+
+
+def _base_digest(verified: VerifiedResult) -> str:
+    """The digest of the suite a result ran with every perturbation seed set to 0: two results
+    compare when they ran one suite up to the seeds (a pre-registered run has its own)."""
+    return seeded_suite(Suite.model_validate(verified.predicate["suite"]["manifest"]), 0).digest()
 
 
 class EvalDesk(Desk):
@@ -70,23 +92,57 @@ class EvalDesk(Desk):
     def preregister(
         self, suite_name: str, model_name: str | None, note: str = "", *, endpoint: Endpoint | None = None
     ) -> dict[str, Any]:
+        """Commit to a suite, a model and its pass criteria before running it. The record is
+        addressed to every followed peer and carries a publication deadline (the agreement's
+        follow-up window for pre-registrations): a result not logged by then is a missed deadline,
+        recorded in both logs like any other. The run's perturbation seeds will be derived from the
+        log after this record (:mod:`detente.evals.seeds`)."""
         self._one_model(model_name, endpoint)
         suite = builtin_suite(suite_name)
         if endpoint is not None:
             subject = endpoint.identity(suite.name).as_subject()
         else:
             subject = packaged_model(str(model_name)).identity.as_subject()
+        now = self._now()
+        window = self.node.agreement.follow_up_window(EVAL_PREREGISTRATION, {})
         body = EvalPreregistration(
             suite=suite.model_dump(mode="json"),
             suite_digest=suite.digest(),
             model=subject,
             note=note,
+            publish_by=None if window is None else now + window,
         )
-        seq = self.node.append(
-            Record(type=EVAL_PREREGISTRATION, party=self.node.identity.name, issued=self._now(), body=body.model_dump())
-        )
-        return {"origin": self.node.identity.name, "index": seq.index, "leaf_hash": seq.leaf_hash.hex(),
-                "suite_digest": suite.digest()}  # fmt: skip
+        peers = self.node.peers
+        to = tuple(sorted({peers[row.name].origin for row in self.node.followed() if row.name in peers}))
+        me = self.node.identity.name
+        record = Record(type=EVAL_PREREGISTRATION, party=me, issued=now, body=body.model_dump(mode="json"), to=to)
+        seq = self.node.append(record)
+        return {"origin": me, "index": seq.index, "leaf_hash": seq.leaf_hash.hex(), "suite_digest": suite.digest(),
+                "publish_by": None if body.publish_by is None else body.publish_by.isoformat(),
+                "to": list(to)}  # fmt: skip
+
+    def _root_at(self, origin: str, size: int) -> bytes:
+        """The root of ``origin``'s log at ``size``, from the own log or this node's mirror of it."""
+        if origin == self.node.identity.name:
+            return self.node.log.root(size)
+        row = self.node.peer_by_origin(origin)
+        if row is None:
+            raise LogNotFound(f"{origin} is not a peer of this node")
+        return self.node.mirror(row).root(size)
+
+    def _seed_after(self, origin: str, index: int, leaf_hash: str) -> tuple[int, dict[str, Any]]:
+        """The seed a run pre-registered at ``origin#index`` must use, and the tree it comes from:
+        the root of that log at size index + 1 (the first tree that contains the pre-registration)."""
+        size = index + 1
+        try:
+            root = self._root_at(origin, size)
+        except DetenteError as exc:
+            raise VerificationError(
+                f"cannot recompute the root of {origin} at size {size}: {exc.message}",
+                hint="sync the peer's log, then verify again",
+            ) from None
+        seed = derive_seed(bytes.fromhex(leaf_hash), root)
+        return seed, {"size": size, "root": root.hex()}
 
     def run(
         self,
@@ -124,10 +180,15 @@ class EvalDesk(Desk):
                     f"pre-registration #{preregistration} committed to another suite or model",
                     hint="run the suite and model it names, or pre-register again",
                 )
-            prereg = {"origin": item.origin, "index": item.index, "leaf_hash": item.leaf_hash}
+            seed, tree = self._seed_after(item.origin, item.index, item.leaf_hash)
+            prereg = {"origin": item.origin, "index": item.index, "leaf_hash": item.leaf_hash,
+                      "suite_digest": body.suite_digest, "checkpoint": tree, "seed": seed}  # fmt: skip
+            # suite_digest: what was registered, for a reader; verification derives the suite run
+            # from the pre-registration's own manifest and the seed
             refs.append(
                 RecordRef(origin=item.origin, index=item.index, leaf_hash=item.leaf_hash, rel="preregistered-as")
             )
+            suite = seeded_suite(suite, seed)
         result = run_suite(suite, load_dataset(suite.dataset), model, progress=progress)
         envelope = sign_result(result_statement(result, preregistration=prereg), self.node.identity)
         me, now = self.node.identity.name, self._now()
@@ -173,9 +234,27 @@ class EvalDesk(Desk):
             body = EvalPreregistration.model_validate(
                 self._record(ref.origin, ref.index, EVAL_PREREGISTRATION).record.body
             )
-            if body.suite_digest != verified.suite_digest:
-                raise VerificationError("the result ran another suite than the one pre-registered")
+            self._check_seeds(ref, body, prereg, verified)
         return item, verified
+
+    def _check_seeds(
+        self, ref: RecordRef, body: EvalPreregistration, prereg: dict[str, Any], verified: VerifiedResult
+    ) -> None:
+        """The result ran the pre-registered suite with the seeds derived from the log after the
+        pre-registration (and nothing else changed); fails closed."""
+        seed, tree = self._seed_after(ref.origin, ref.index, ref.leaf_hash)
+        if prereg.get("seed") != seed or prereg.get("checkpoint") != tree:
+            raise VerificationError(
+                "the result's perturbation seed is not the one derived from the log after its pre-registration",
+                hint="a pre-registered run must use the seed from the pre-registration's leaf hash and the log root "
+                "at its index + 1 (detente.evals.seeds)",
+            )
+        try:
+            expected = seeded_suite(Suite.model_validate(body.suite), seed)
+        except ValueError:
+            raise VerificationError("the pre-registration's suite manifest is malformed") from None
+        if expected.digest() != verified.suite_digest:
+            raise VerificationError("the result ran another suite (or other seeds) than the one pre-registered")
 
     def samples(self, item: Logged, verified: VerifiedResult) -> list[bytes]:
         """Every per-sample record of a result, from its chunks; the root must match the signed one."""
@@ -284,38 +363,29 @@ class EvalDesk(Desk):
         seq = self.node.append(
             Record(type=EVAL_RECHECK, party=self.node.identity.name, issued=self._now(), body=body, refs=(ref,))
         )
-        return body | {"index": seq.index}
-
-    @staticmethod
-    def _metric_rows(ma: dict[str, Any], mb: dict[str, Any]) -> list[dict[str, Any]]:
-        rows = []
-        for name in sorted(set(ma) & set(mb)):
-            x, y = ma[name], mb[name]
-            apart = x["ci95"][1] < y["ci95"][0] or y["ci95"][1] < x["ci95"][0]
-            rows.append(
-                {"metric": name, "a": x, "b": y, "difference": round(x["value"] - y["value"], 6), "flagged": apart}
-            )
-        return rows
+        return body | {"index": seq.index, "detection_power": recheck_power(len(records), len(positions))}
 
     def compare(self, a: tuple[str, int], b: tuple[str, int]) -> dict[str, Any]:
-        """Two results side by side; a metric whose 95 % intervals do not overlap is flagged."""
-        _, ra = self.verified(*a)
-        _, rb = self.verified(*b)
-        if ra.suite_digest != rb.suite_digest:
-            raise MalformedRecord(
-                "the two results ran different suites", hint=f"{ra.suite_digest[:16]}… vs {rb.suite_digest[:16]}…"
-            )
+        """Two results on the same suite and samples, metric by metric: McNemar's paired test on
+        the per-sample records of both (each verified against its signed root), Holm-corrected
+        across the metrics compared (:mod:`detente.evals.paired`)."""
+        item_a, ra = self.verified(*a)
+        item_b, rb = self.verified(*b)
+        base_a, base_b = _base_digest(ra), _base_digest(rb)
+        if base_a != base_b:
+            raise MalformedRecord("the two results ran different suites", hint=f"{base_a[:16]}… vs {base_b[:16]}…")
+        suite = Suite.model_validate(ra.predicate["suite"]["manifest"])
+        records_a, records_b = self.samples(item_a, ra), self.samples(item_b, rb)
         try:
-            rows = self._metric_rows(ra.predicate["metrics"], rb.predicate["metrics"])
-        except (KeyError, TypeError, IndexError, ArithmeticError):
+            compared = compare_records(suite, records_a, records_b, ra.predicate["metrics"], rb.predicate["metrics"])
+        except (KeyError, TypeError, IndexError, ValueError, ArithmeticError):
             raise VerificationError(
-                "a signed result's metrics are malformed (each needs a value and a ci95 pair)",
+                "a signed result's metrics are malformed (each needs a value, successes and n)",
                 hint="the party that logged it must publish a corrected result",
             ) from None
         return {
             "suite_digest": ra.suite_digest,
+            "suite_digest_b": rb.suite_digest,
             "a": {"origin": a[0], "index": a[1], "model": ra.predicate.get("model")},
             "b": {"origin": b[0], "index": b[1], "model": rb.predicate.get("model")},
-            "metrics": rows,
-            "flagged": [r["metric"] for r in rows if r["flagged"]],
-        }
+        } | compared

@@ -70,10 +70,14 @@ class Agreement(BaseModel):
     )
     follow_up_within: dict[str, timedelta | None] = Field(
         default_factory=lambda: _hours(
-            {"detente.dev/hotline-message/v1#inadvertent-export-control-violation": 180 * 24}
+            {
+                "detente.dev/hotline-message/v1#inadvertent-export-control-violation": 180 * 24,
+                "detente.dev/eval-preregistration/v1": 30 * 24,
+            }
         ),
         description="what the sender itself owes after a notice (TYPE or TYPE#TOPIC → window): the full narrative "
-        "of an inadvertent export-control violation within 180 days of the hotline notice (15 CFR 764.5)",
+        "of an inadvertent export-control violation within 180 days of the hotline notice (15 CFR 764.5); the "
+        "result of a pre-registered evaluation within 30 days of its pre-registration",
     )
     reminder_fraction: float = Field(default=0.5, gt=0, lt=1)
     escalation: tuple[EscalationStep, ...] = (

@@ -22,6 +22,7 @@ from enum import StrEnum
 
 from detente.commitments.ledger import Ledger
 from detente.commitments.model import DOCUMENT, SIGNATURE, WITHDRAWAL
+from detente.evals.records import EVAL_RESULT
 from detente.protocol.agreement import Agreement
 from detente.protocol.timing import Witnessed, claim_outside
 from detente.records.catalogue import (
@@ -301,10 +302,14 @@ def _parse_time(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
+_FOLLOW_UPS = frozenset({FOLLOW_UP, EVAL_RESULT})
+"""What meets a sender's follow-up: a violation's narrative; a pre-registered evaluation's result."""
+
+
 def _apply(thread: Thread, item: Logged, rec: Record, times: Times | None) -> None:
     if rec.type in _REPLIES and item.origin in thread.subject.record.to:
         _apply_reply(thread, item, rec, times)
-    elif rec.type == FOLLOW_UP and item.origin == thread.sender:
+    elif rec.type in _FOLLOW_UPS and item.origin == thread.sender:
         for ob in thread.obligations:
             if ob.kind == "follow-up":
                 _meet(thread, ob, item, times)
