@@ -1,0 +1,69 @@
+"""PostgreSQL append against SQLite append on the same machine, in one run (issue #26).
+
+    .venv/bin/python bench/pg_append_bench.py --entries 200000 --pg postgresql://127.0.0.1:5432/test
+
+The same 1,000 pre-made ~500-byte entries appended in batches of 1,000 through ``TileLog.append``
+(tiles, bundles and a signed checkpoint per batch, each batch durable) to a fresh SQLite file and a
+fresh PostgreSQL schema, alternating for ``--rounds`` rounds; prints each round, the medians and the
+ratio PostgreSQL / SQLite. Schemas are dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+import psycopg
+
+from detente.crypto.keys import Ed25519Identity
+from detente.node.tilelog import TileLog
+from detente.store.postgres import PostgresStore
+from detente.store.protocol import LogStore
+from detente.store.sqlite import SQLiteStore
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--entries", type=int, default=200_000)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--pg", default=os.environ.get("DETENTE_TEST_PG", "postgresql://127.0.0.1:5432/test"))
+    args = ap.parse_args()
+    ident = Ed25519Identity.from_seed("bench.detente.example/log", b"\x07" * 32)
+    batch = [os.urandom(500) for _ in range(1000)]
+    rates: dict[str, list[float]] = {"sqlite": [], "postgres": []}
+    schemas: list[str] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for r in range(args.rounds):
+            for name in rates:
+                store: LogStore
+                if name == "sqlite":
+                    store = SQLiteStore(Path(tmp) / f"r{r}.db", create=True)
+                else:
+                    schemas.append(f"bench_{uuid.uuid4().hex[:10]}")
+                    store = PostgresStore(args.pg, schema=schemas[-1], create=True)
+                log = TileLog.create(store, ident)
+                start = time.perf_counter()
+                for _ in range(args.entries // 1000):
+                    log.append(batch)
+                rates[name].append(args.entries / (time.perf_counter() - start))
+                store.close()
+    with psycopg.connect(args.pg, autocommit=True) as conn:
+        for schema in schemas:
+            conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+    med = {k: statistics.median(v) for k, v in rates.items()}
+    for name, values in rates.items():
+        print(f"{name:9} rounds {', '.join(f'{v:,.0f}' for v in values)} entries/s; median {med[name]:,.0f}/s")
+    print(f"postgres / sqlite: {med['postgres'] / med['sqlite']:.2f}x  ({args.entries:,} entries a round, "
+          f"load average {os.getloadavg()[0]:.1f})")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
