@@ -146,3 +146,25 @@ def test_document_rules() -> None:
         doc(kind="agreement", clauses=[{"id": "1", "text": {"original": {"lang": "en", "text": "x"}}}])
     with pytest.raises(ValidationError, match="twice"):
         doc(parties=[US, US])
+
+
+def test_a_k_of_n_document_is_adopted_at_its_kth_signature_and_binds_only_its_signatories() -> None:
+    """Issue #25: a statement adopted when k of N co-sign (the quorum in the document itself)."""
+    d = doc(parties=[US, CN, EU], quorum=2)
+    draft = rec(US, DOCUMENT, T0, d.model_dump(mode="json", exclude_none=True))
+    one = Ledger.from_records([draft, sig(US, d, T0)])
+    assert one.in_force(T0 + timedelta(days=1)) == []
+    two = Ledger.from_records([draft, sig(US, d, T0), sig(EU, d, T0 + timedelta(hours=3))])
+    (v,) = two.in_force(T0 + timedelta(days=1))
+    assert v.adopted_at == T0 + timedelta(hours=3)
+    assert v.bound(T0 + timedelta(days=1)) == {US, EU}
+    notice = {"category": "x-test"}
+    assert two.flags(US, {CN}, notice, T0 + timedelta(days=1)) == ["moratorium:m#1"]  # the sender is bound
+    assert two.flags(CN, set(), notice, T0 + timedelta(days=1)) == []  # cn never signed: not bound
+    late = Ledger.from_records(
+        [draft, sig(US, d, T0), sig(EU, d, T0 + timedelta(hours=3)), sig(CN, d, T0 + timedelta(days=2))]
+    )
+    assert late.flags(CN, set(), notice, T0 + timedelta(days=1)) == []  # bound only from its own signature
+    assert late.flags(CN, set(), notice, T0 + timedelta(days=3)) == ["moratorium:m#1"]
+    with pytest.raises(ValidationError, match="quorum of 4"):
+        doc(parties=[US, CN, EU], quorum=4)

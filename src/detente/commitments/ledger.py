@@ -60,9 +60,17 @@ class Version:
 
     @property
     def adopted_at(self) -> datetime | None:
-        if set(self.document.parties) <= set(self.signed):
-            return max(self.signed[p] for p in self.document.parties)
-        return None
+        """When its adoption rule was met: every party signed, or the ``quorum``-th signature."""
+        times = sorted(self.signed[p] for p in self.document.parties if p in self.signed)
+        needed = self.document.quorum or len(self.document.parties)
+        return times[needed - 1] if len(times) >= needed else None
+
+    def bound(self, at: datetime) -> set[str]:
+        """The parties it binds at ``at``: all of them once adopted by all; under a quorum, those that
+        had signed by then."""
+        if self.document.quorum is None:
+            return set(self.document.parties)
+        return {p for p, t in self.signed.items() if t <= at}
 
     @property
     def start(self) -> datetime | None:
@@ -156,7 +164,7 @@ class Ledger:
         found: list[Version] = [
             v
             for v in self.in_force(at)
-            if v.document.kind == DocumentKind.AGREEMENT and parties <= set(v.document.parties)
+            if v.document.kind == DocumentKind.AGREEMENT and parties <= v.bound(at)
         ]
         if not found:
             return None
@@ -197,9 +205,9 @@ class Ledger:
         for v in self.in_force(at):
             doc = v.document
             if doc.kind == DocumentKind.MORATORIUM and isinstance(category, str):
-                if ({sender} | recipients) & set(doc.parties):
+                if ({sender} | recipients) & v.bound(at):
                     out += self._moratorium(doc, category, at)
-            elif doc.kind == DocumentKind.PRINCIPLES and isinstance(mode, str) and sender in doc.parties:
+            elif doc.kind == DocumentKind.PRINCIPLES and isinstance(mode, str) and sender in v.bound(at):
                 try:
                     declared = control_rank(HumanControlMode(mode))
                 except ValueError:
@@ -227,6 +235,8 @@ def render(document: CommitmentDocument) -> list[str]:
     """The document as lines of text (original and translations), for reading and diffs."""
     lines = [f"# {document.title.original.text}", *[f"# [{k}] {t}" for k, t in document.title.translations.items()]]
     lines.append(f"parties: {', '.join(document.parties)}")
+    if document.quorum is not None:
+        lines.append(f"adopted when {document.quorum} of {len(document.parties)} have signed")
     if document.effective_from:
         lines.append(f"effective from: {document.effective_from.isoformat()}")
     for c in document.clauses:

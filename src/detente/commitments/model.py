@@ -93,7 +93,15 @@ class CommitmentDocument(Body):
     version: int = Field(ge=1)
     kind: DocumentKind
     title: BilingualText
-    parties: list[str] = Field(min_length=2, max_length=20, description="log origins that must all sign")
+    parties: list[str] = Field(
+        min_length=2, max_length=20, description="log origins of the parties it is open to (all must sign, by default)"
+    )
+    quorum: int | None = Field(
+        default=None,
+        ge=1,
+        description="adopted once this many of the parties have signed (k of N); it then binds the parties that "
+        "signed, each from its signature; default: every party must sign",
+    )
     clauses: list[Clause] = Field(min_length=1, max_length=500)
     effective_from: datetime | None = Field(default=None, description="default: when the last party signs")
     agreement: dict[str, Any] | None = Field(
@@ -105,6 +113,8 @@ class CommitmentDocument(Body):
     def _consistent(self) -> CommitmentDocument:
         if len(set(self.parties)) != len(self.parties):
             raise ValueError("a party is named twice")
+        if self.quorum is not None and self.quorum > len(self.parties):
+            raise ValueError(f"a quorum of {self.quorum} cannot be met by {len(self.parties)} parties")
         ids = [c.id for c in self.clauses]
         if len(set(ids)) != len(ids):
             raise ValueError("clause ids must be unique")
