@@ -305,6 +305,9 @@ def test_working_group_says_what_officials_must_still_do_and_lists_critical_inci
         assert filed.status_code == 201, filed.text
     legacy = us.api("GET", "/api/v1/incident", params={"origin": us.origin, "id": "us-2024-legacy-0001"}).json()
     assert legacy["clocks"] == []
+    why = {r["regime"]: r for r in legacy["regimes"]}  # every regime considered, with why (#22)
+    assert why["EU"]["code"] == "before-applies" and "2026-08-02" in why["EU"]["reason"]
+    assert why["US-NY"]["code"] == "not-named" and not why["US-CA"]["applied"]
     eu = us.api("GET", "/api/v1/incident", params={"origin": us.origin, "id": "us-2026-substation-0007"}).json()
     assert [(c["regime"], c["state"]) for c in eu["clocks"]] == [("EU", "met")]
 

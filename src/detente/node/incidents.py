@@ -297,6 +297,7 @@ class IncidentDesk:
             **hit.as_dict(with_body=True),
             "stages": stages,
             "clocks": [c.as_dict() for c in regulatory_clocks(filed, now)],
+            "regimes": [c.as_dict() for c in considered(filed, now)],
             "classifications": self.index.classifications(origin, incident_id),
             "links": self.index.links(origin, incident_id),
             "comments": self.index.comments(origin, incident_id),
