@@ -1,4 +1,5 @@
-"""The quarterly report counts sealed exchanges and reveals nothing of them (issue #24)."""
+"""The quarterly report counts sealed exchanges and reveals nothing of them (issue #24), and covers
+every pair of parties (issue #25)."""
 
 from __future__ import annotations
 
@@ -39,3 +40,27 @@ def test_sealed_records_are_counted_never_shown() -> None:
     assert figures.sealed.by_tlp == {"TLP:RED": 1} and figures.sealed.by_sender == {US: 1}
     assert figures.sealed.by_type == {"hotline-message": 1}
     assert SECRET not in json.dumps(figures.model_dump(mode="json"), ensure_ascii=False)
+
+
+def test_responsiveness_between_every_pair_of_parties() -> None:
+    """Issue #25: the report covers N parties: who answered whom in time, who is silent to whom."""
+    import hashlib
+
+    from detente.records.ref import RecordRef
+
+    eu = "eu.example/log"
+    t0 = datetime(2026, 11, 3, 12, tzinfo=UTC)
+    test = Record(type="detente.dev/link-test/v1", party=US, issued=t0, to=(CN, eu))
+    subject = Logged(US, 0, hashlib.sha256(b"0").hexdigest(), test)
+    ref = RecordRef(origin=US, index=0, leaf_hash=subject.leaf_hash)
+    receipt = Record(type="detente.dev/receipt/v1", party=CN, issued=t0, to=(US,), refs=(ref,),
+                     body={"received_at": t0.isoformat()})  # fmt: skip
+    ack = Record(type="detente.dev/acknowledgement/v1", party=CN, issued=t0, to=(US,), refs=(ref,))
+    records = [subject, Logged(CN, 0, "aa" * 32, receipt), Logged(CN, 1, "bb" * 32, ack)]
+    figures = quarterly_figures(
+        records, default_agreement(US, CN, eu), US, "2026Q4", verification={"logs": [], "alarms": []},
+        now=datetime(2026, 12, 1, tzinfo=UTC),
+    )  # fmt: skip
+    pairs = {(p.sender, p.to): p for p in figures.pairs}
+    assert (pairs[(US, CN)].received_in_time, pairs[(US, CN)].answered_in_time, pairs[(US, CN)].silent) == (1, 1, False)
+    assert (pairs[(US, eu)].received_in_time, pairs[(US, eu)].missed, pairs[(US, eu)].silent) == (0, 2, True)

@@ -88,6 +88,20 @@ class PartyExchange(_Model):
     received_from: int = Field(ge=0, description="notices it addressed to this party")
 
 
+class PairResponsiveness(_Model):
+    """How one party answered another's notices in the quarter (every pair of parties, not only
+    this party's): what ``to`` owed ``sender`` and how much of it came in time."""
+
+    sender: str
+    to: str
+    notices: int = Field(ge=0, description="notices sender addressed to it")
+    received_in_time: int = Field(ge=0, description="receipts witnessed by their deadline")
+    answered_in_time: int = Field(ge=0, description="acknowledgements or answers owed and given by their deadline")
+    answers_owed: int = Field(ge=0)
+    missed: int = Field(ge=0, description="obligations missed (late included) as of the report")
+    silent: bool = Field(description="it owed answers and gave none")
+
+
 class Week(_Model):
     start: datetime
     sent: int = 0
@@ -332,6 +346,9 @@ class QuarterlyFigures(_Model):
     items_omitted: bool = Field(default=False, description="item lists were left out to fit one log entry")
     notices: list[NoticeRow] = Field(default_factory=list)
     exchanges: list[PartyExchange] = Field(default_factory=list)
+    pairs: list[PairResponsiveness] = Field(
+        default_factory=list, description="responsiveness for every pair of parties, sender → recipient"
+    )
     weeks: list[Week] = Field(default_factory=list)
     deadlines: list[DeadlineRow] = Field(default_factory=list, description="by type, kind and owing party")
     deadline_totals: list[DeadlineRow] = Field(default_factory=list, description="by kind and owing party")

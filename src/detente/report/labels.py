@@ -57,6 +57,13 @@ LABELS: dict[str, tuple[str, str]] = {
     "witnessed_from": ("Not yet in the log at", "此时尚未入日志"),
     "witnessed_by": ("In the log by", "此时已入日志"),
     "witnesses": ("Established by", "见证方"),
+    "pairs": ("Responsiveness between every pair of parties", "各方两两之间的响应情况"),
+    "pair": ("Sender → recipient", "发送方 → 接收方"),
+    "notices_col": ("Notices", "通知"),
+    "received_in_time": ("Received in time", "按时接收"),
+    "answered_in_time": ("Answered in time / owed", "按时答复 / 应答复"),
+    "missed_col": ("Missed", "错过"),
+    "silent": ("Silent", "沉默"),
     "sealed": ("Sealed exchanges", "加密交换"),
     "sealed_model": (
         "Records marked TLP:AMBER or TLP:RED are sealed to their recipients: counted here, never shown.",

@@ -60,6 +60,7 @@ from detente.report.figures import (
     Misses,
     MissItem,
     NoticeRow,
+    PairResponsiveness,
     PartyExchange,
     PriorityRow,
     QuarterlyFigures,
@@ -137,6 +138,7 @@ def quarterly_figures(
         records=len(quarter),
         notices=_notices(threads, me),
         exchanges=_exchanges(threads, me),
+        pairs=_pairs(threads, as_of),
         weeks=_weeks(start, end, threads, quarter, me),
         deadlines=_deadlines(threads, as_of, by_type=True),
         deadline_totals=_deadlines(threads, as_of, by_type=False),
@@ -183,6 +185,39 @@ def _exchanges(threads: list[Thread], me: str) -> list[PartyExchange]:
             received[t.sender] += 1
     return [
         PartyExchange(party=p, sent_to=sent[p], received_from=received[p]) for p in sorted(set(sent) | set(received))
+    ]
+
+
+def _pairs(threads: list[Thread], as_of: datetime) -> list[PairResponsiveness]:
+    """Every (sender, recipient) pair among the quarter's threads: who answered whom, in time."""
+    table: dict[tuple[str, str], dict[str, int]] = {}
+    for t in threads:
+        for to in t.subject.record.to:
+            row = table.setdefault((t.sender, to), dict.fromkeys(("n", "rec", "ans", "owed", "missed", "given"), 0))
+            row["n"] += 1
+            for ob in t.obligations:
+                if ob.party != to:
+                    continue
+                in_time = ob.met_at is not None and ob.met_at <= ob.due
+                if ob.kind == "receipt":
+                    row["rec"] += in_time
+                elif ob.kind == "response":
+                    row["owed"] += 1
+                    row["ans"] += in_time
+                    row["given"] += ob.met_at is not None
+                row["missed"] += ob.missed(as_of)
+    return [
+        PairResponsiveness(
+            sender=s,
+            to=to,
+            notices=r["n"],
+            received_in_time=r["rec"],
+            answered_in_time=r["ans"],
+            answers_owed=r["owed"],
+            missed=r["missed"],
+            silent=r["owed"] > 0 and r["given"] == 0,
+        )
+        for (s, to), r in sorted(table.items())
     ]
 
 

@@ -38,6 +38,32 @@ def section(f: QuarterlyFigures, t: Cells) -> Section:
                 frozenset({1, 2}),
             )
         )
+        if f.pairs:
+            blocks.append(
+                Table(
+                    t.lab("pairs"),
+                    [
+                        t.lab("pair"),
+                        t.lab("notices_col"),
+                        t.lab("received_in_time"),
+                        t.lab("answered_in_time"),
+                        t.lab("missed_col"),
+                        t.lab("silent"),
+                    ],
+                    [
+                        [
+                            f"{p.sender} → {p.to}",
+                            t.n(p.notices),
+                            t.n(p.received_in_time),
+                            f"{t.n(p.answered_in_time)} / {t.n(p.answers_owed)}",
+                            t.n(p.missed),
+                            t.yes(p.silent),
+                        ]
+                        for p in f.pairs
+                    ],
+                    frozenset({1, 2, 3, 4}),
+                )
+            )
     else:
         blocks.append(Para(t.lab("none")))
     if f.weeks:
