@@ -9,7 +9,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pydantic import ValidationError
 
-from detente.incidents.clocks import CONDITIONS, ClockState, Filed, considered, regulatory_clocks, strictest
+from detente.incidents.clocks import (
+    CONDITIONS,
+    ClockState,
+    Filed,
+    check_conditions,
+    considered,
+    regulatory_clocks,
+    strictest,
+)
 from detente.incidents.model import IncidentReport
 from detente.incidents.regimes import Regime, regime_ids, regimes
 
@@ -45,6 +53,16 @@ def test_every_regime_names_its_source_and_when_it_applies_and_only_known_condit
             for window in clock.strictest_of:
                 assert window.basis and window.when in CONDITIONS
         assert all(q.when in CONDITIONS and q.otherwise for q in regime.requires)
+
+
+def test_data_naming_an_unknown_condition_is_refused() -> None:
+    eu = next(r for r in regimes() if r.id == "EU")
+    clock = eu.clocks[0]
+    window = clock.strictest_of[0].model_copy(update={"when": "casualties-counted"})
+    bad = eu.model_copy(update={"clocks": (clock.model_copy(update={"strictest_of": (window,)}),)})
+    with pytest.raises(ValueError, match=r"EU names unknown conditions \['casualties-counted'\]"):
+        check_conditions([bad])
+    check_conditions(regimes())
 
 
 def test_a_proposed_rule_carries_no_date_it_applies_from() -> None:

@@ -49,6 +49,7 @@ __all__ = [
     "ClockState",
     "Consideration",
     "Filed",
+    "check_conditions",
     "considered",
     "regulatory_clocks",
     "strictest",
@@ -78,15 +79,16 @@ CONDITIONS: dict[str, Callable[[IncidentReport], bool]] = {
 """What each ``when`` of the regime data means, read from the latest stage of the report."""
 
 
-def _check_data() -> None:
-    for regime in regimes():
+def check_conditions(items: Sequence[Regime]) -> None:
+    """Refuse regime data naming a condition this module does not define (checked on import)."""
+    for regime in items:
         names = [q.when for q in regime.requires] + [w.when for c in regime.clocks for w in c.strictest_of]
         unknown = sorted(set(names) - set(CONDITIONS))
         if unknown:
             raise ValueError(f"regimes.json: {regime.id} names unknown conditions {unknown}")
 
 
-_check_data()
+check_conditions(regimes())
 
 APPLIES_FROM: dict[str, datetime] = {r.id: r.applies_from for r in regimes() if r.applies_from is not None}
 """When each regime's reporting obligation starts to apply (its local midnight), from the data.
