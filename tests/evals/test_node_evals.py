@@ -20,6 +20,7 @@ from detente.evals.suite import builtin_suite
 from detente.node.config import load_config
 from detente.node.localnet import LocalNode
 from detente.node.node import Node
+from detente.protocol.threads import evaluate
 from detente.records.catalogue import DEADLINE_MISSED
 from detente.store.node_protocol import PeerRow
 
@@ -140,6 +141,13 @@ def test_a_missed_publication_deadline_is_recorded_in_both_logs(pair: Pair) -> N
         assert misses[0]["due"] == datetime.fromtimestamp(START + 30 * 86400, UTC).isoformat()
     prereg = next(x for x in us.party.all_records() if x.record.type == EVAL_PREREGISTRATION)
     assert prereg.record.issued + timedelta(days=30) == datetime.fromisoformat(prereg.record.body["publish_by"])
+
+    # the records every protocol view reads (the audit's replay among them) hold both threads
+    now = datetime.fromtimestamp(pair.clock[0], UTC)
+    threads = evaluate(cn.party.protocol_records(), cn.party.agreement, now, cn.signer.identity.name).threads
+    follow_ups = {t.subject.index: o for t in threads for o in t.obligations if o.kind == "follow-up"}
+    assert set(follow_ups) == {late["index"], kept["index"]}
+    assert follow_ups[late["index"]].missed(now) and not follow_ups[kept["index"]].missed(now)
 
 
 def test_compare_and_recheck_through_the_desk(pair: Pair) -> None:

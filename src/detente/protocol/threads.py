@@ -22,7 +22,7 @@ from enum import StrEnum
 
 from detente.commitments.ledger import Ledger
 from detente.commitments.model import DOCUMENT, SIGNATURE, WITHDRAWAL
-from detente.evals.records import EVAL_RESULT
+from detente.evals.records import EVAL_PREREGISTRATION, EVAL_RESULT
 from detente.protocol.agreement import Agreement
 from detente.protocol.timing import Witnessed, claim_outside
 from detente.records.catalogue import (
@@ -380,12 +380,13 @@ PROTOCOL_TYPES = frozenset(
     {t for t, spec in CATALOGUE.items() if spec.addressed}
     | _REPLIES
     | COMMITMENT_TYPES
-    | {FOLLOW_UP, DEADLINE_MISSED, ESCALATION, WITHHELD}
+    | {FOLLOW_UP, DEADLINE_MISSED, ESCALATION, WITHHELD, EVAL_PREREGISTRATION, EVAL_RESULT}
 )
 """Every record type :func:`evaluate` reads: the addressed types (a thread's subject), the replies
-to them, misses, escalations, follow-ups, withheld notices and the commitments in force. A node
-keeps these at hand; everything else (incidents, evaluation samples, rule packs …) it reads from
-its store when asked."""
+to them, misses, escalations, follow-ups, withheld notices and the commitments in force, and the
+evaluation pre-registrations with their results (a pre-registration owes its result by a
+deadline). A node keeps these at hand; everything else (incidents, evaluation samples, rule
+packs …) it reads from its store when asked."""
 
 
 def quota_findings(records: Iterable[Logged], agreement: Agreement) -> list[tuple[str, int, int, int]]:
