@@ -226,7 +226,7 @@ def test_notice_shows_its_substance_and_peer_health(nodes, page) -> None:
     shot(page, "12-notice-substance")
     page.locator("#lang").select_option("zh")
     expect(page.locator("#peer-health")).to_contain_text(re.compile("最近联系|起失联"))
-    item.locator(".record-detail > summary").click()  # re-rendered closed: open again
+    expect(item.locator(".record-detail")).to_have_attribute("open", "")  # kept open across re-renders
     expect(item.locator('dd[data-field="human_control_mode"]')).to_have_text("人在回路中")
     expect(item.locator(".msg.original")).to_contain_text("原文（en）")
     expect(item.locator(".msg.translation")).to_contain_text("译文（zh-Hans）")
@@ -303,4 +303,26 @@ def test_sealed_record_shows_a_lock_and_opens_for_an_officer_only(nodes, page) -
     expect(lock.locator(".opened .msg.original")).to_contain_text("Sealed: facility name and details inside")
     expect(lock.locator('.opened dd[data-field="sector"]')).to_have_text("energy")
     shot(page, "15-sealed-opened-zh")
+    assert page.js_errors == []
+
+
+def test_registers_of_commitments_takedowns_disclosures_and_peers(nodes, page) -> None:
+    expect = pytest.importorskip("playwright.sync_api").expect
+    us = nodes["us"]
+    sign_in(page, us.url, nodes["viewer"], "zh")
+    for view, heading in (("commitments", "承诺"), ("takedowns", "下架请求"), ("disclosures", "出口管制违规披露")):
+        page.locator(f'#views button[data-view="{view}"]').click()
+        expect(page.get_by_role("heading", level=2, name=heading)).to_be_visible()
+        expect(page.locator(f"#{view}-result")).to_contain_text(re.compile(r"暂无。|\d+ 行"))
+    page.locator('#views button[data-view="peers"]').click()
+    table = page.locator("#peers-result table")
+    expect(table.locator("thead")).to_contain_text("最近联系")
+    expect(table.locator("tbody tr")).to_have_count(1)
+    expect(table.locator("tbody tr")).to_contain_text("cn.detente.example/log")
+    # incident facets are selects of the fixed values
+    page.locator('#views button[data-view="incidents"]').click()
+    assert page.locator("#s-harm").evaluate("(n) => n.tagName") == "SELECT"
+    expect(page.locator("#s-jurisdiction option[value='EU-NIS2']")).to_have_count(1)
+    expect(page.locator("#s-party option")).to_have_count(3)  # any, us, cn
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     assert page.js_errors == []

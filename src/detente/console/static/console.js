@@ -37,6 +37,10 @@ const S = {
   notified: null,
   actionCount: 0,
   pending: null,
+  registers: {},
+  opened: {},
+  detailsOpen: new Set(),
+  recordLoads: {},
 };
 
 const $ = (sel, root = document) => root.querySelector(sel);
@@ -195,6 +199,9 @@ function signOut(message = "") {
   S.notified = null;
   S.actionCount = 0;
   S.records = {};
+  S.recordLoads = {};
+  S.opened = {};
+  S.detailsOpen = new Set();
   setTitle();
   S.digest = null;
   sessionStorage.removeItem(TOKEN_KEY);
@@ -237,6 +244,10 @@ const LOADERS = {
   evals: () => loadEvals(),
   labels: () => Promise.resolve(),
   exportctl: () => loadExportCatalogue(),
+  commitments: () => loadRegister("commitments", "/api/v1/commitments"),
+  takedowns: () => loadRegister("takedowns", "/api/v1/takedowns"),
+  disclosures: () => loadRegister("disclosures", "/api/v1/exportctl/disclosures"),
+  peers: () => loadRegister("peers", "/api/v1/status", (status) => status.peers),
   report: () => {
     if (!$("#r-period").value) {
       const now = new Date();
@@ -606,6 +617,43 @@ async function confirmCompose() {
   }
 }
 
+// --- registers: commitments, takedowns, disclosures, peers ---------------------------------
+
+async function loadRegister(name, path, pick = (rows) => rows) {
+  const target = $(`#${name}-result`);
+  try {
+    S.registers[name] = pick(await api("GET", path));
+    renderRegister(name);
+  } catch (err) {
+    showError(target, err);
+  }
+}
+
+function cell(value) {
+  // A value as text: times in UTC, lists joined, anything nested as compact JSON.
+  if (value === null || value === undefined || value === "") return "—";
+  if (typeof value === "boolean") return t(value ? "common.yes" : "common.no");
+  if (typeof value === "string" && /^\d{4}-\d\d-\d\dT\d\d:\d\d/.test(value)) return when(value);
+  if (Array.isArray(value) && value.every((v) => typeof v !== "object")) return value.join(", ") || "—";
+  if (typeof value === "object") return el("code", { class: "mono" }, JSON.stringify(value).slice(0, 300));
+  return String(value);
+}
+
+function renderRegister(name) {
+  const rows = S.registers[name];
+  const target = $(`#${name}-result`);
+  if (!rows) return;
+  if (!rows.length) {
+    target.replaceChildren(el("p", { class: "help" }, t("registers.empty")));
+    return;
+  }
+  const columns = [...new Set(rows.flatMap((r) => Object.keys(r)))].slice(0, 12);
+  target.replaceChildren(el("table", {},
+    el("caption", {}, t("registers.count", { n: rows.length })),
+    el("thead", {}, el("tr", {}, columns.map((c) => el("th", { scope: "col" }, fieldLabel(c))))),
+    el("tbody", {}, rows.map((r) => el("tr", {}, columns.map((c) => el("td", {}, cell(r[c]))))))));
+}
+
 // --- incident facets ----------------------------------------------------------------------
 
 const JURISDICTIONS = ["EU", "EU-GPAI", "EU-NIS2", "CN", "US-CA", "US-NY", "US-CIRCIA"];
@@ -746,7 +794,7 @@ function renderInbox() {
   }
   $("#thread-list").replaceChildren(...items);
   for (const thread of S.inbox) {
-    if (!thread.text && !(key(thread) in S.records)) loadRecord(thread).then(renderInbox).catch(() => {});
+    if (!thread.text && !S.recordLoads[key(thread)]) loadRecord(thread).then(renderInbox).catch(() => {});
   }
   tick();
 }
@@ -767,15 +815,20 @@ function whenBoth(iso) {
   return [when(iso), " ", el("span", { class: "meta local-time" }, local(iso))];
 }
 
-async function loadRecord(thread) {
+function loadRecord(thread) {
+  // A record as logged (immutable: asked once, the answer kept until sign-out).
   const k = key(thread);
-  if (!(k in S.records)) {
-    S.records[k] = null;  // in flight: asked once
+  if (!S.recordLoads[k]) {
     const params = new URLSearchParams({ origin: thread.origin, start: String(thread.index), limit: "1" });
-    const rows = await api("GET", `/api/v1/records?${params}`);
-    S.records[k] = rows.length ? rows[0] : null;
+    S.recordLoads[k] = api("GET", `/api/v1/records?${params}`).then((rows) => {
+      S.records[k] = rows.length ? rows[0] : null;
+      return S.records[k];
+    }, (err) => {
+      delete S.recordLoads[k];
+      throw err;
+    });
   }
-  return S.records[k];
+  return S.recordLoads[k];
 }
 
 function timeLine(thread) {
@@ -800,7 +853,12 @@ function recordDetails(thread, id) {
       .then((row) => box.replaceChildren(...recordContent(thread, row, id)))
       .catch((err) => showError(box, err));
   };
-  details.addEventListener("toggle", () => { if (details.open) fill(); });
+  details.addEventListener("toggle", () => {
+    if (details.open) S.detailsOpen.add(key(thread));
+    else S.detailsOpen.delete(key(thread));
+    if (details.open) fill();
+  });
+  if (S.detailsOpen.has(key(thread))) details.open = true;  // kept open across live re-renders
   return details;
 }
 
@@ -813,7 +871,7 @@ function recordContent(thread, row, id) {
     el("dt", {}, t("record.type")), el("dd", {}, `${typeName(rec.type)} (${rec.type})`),
     el("dt", {}, t("record.issued")), el("dd", {}, whenBoth(rec.issued)),
     el("dt", {}, t("record.tlp")), el("dd", {}, rec.tlp || "TLP:CLEAR"))];
-  if (rec.sealed) out.push(sealedBox(thread, rec, id));
+  if (rec.sealed) out.push(el("p", { class: "help" }, t("sealed.help")));
   else out.push(...substance(rec.type, rec.body || {}, rec.text, thread));
   return out;
 }
@@ -878,9 +936,23 @@ function enumLabel(name, value) {
 // --- sealed records -----------------------------------------------------------------------
 
 function sealedBox(thread, rec, id) {
+  // The lock, the marking and who can read it; for a recipient, Open (what it showed is kept
+  // across the live re-renders of the inbox).
+  const k = key(thread);
   const recipients = rec.sealed.to.map((s) => party(s.party));
   const mine = rec.sealed.to.some((s) => s.party === S.me.origin);
   const result = el("div", { class: "opened", id: `${id}-opened` });
+  const show = () => {
+    const opened = S.opened[k];
+    if (!opened) return;
+    if (opened.error) {
+      result.replaceChildren(el("p", { class: "error", role: "alert" }, t("sealed.refused", { detail: opened.error })));
+      return;
+    }
+    result.replaceChildren(
+      ...(opened.problems || []).map((p) => el("p", { class: "finding" }, badge(t("inbox.finding"), "warn"), " ", p)),
+      ...substance(rec.type, opened.body || {}, opened.text, thread));
+  };
   const box = el("div", { class: "sealed" },
     el("p", {}, el("span", { class: "lock", "aria-hidden": "true" }, "🔒"), " ",
       badge(t("sealed.label", { tlp: rec.tlp }), "warn"), " ", t("sealed.to", { who: recipients.join(", ") })),
@@ -889,18 +961,18 @@ function sealedBox(thread, rec, id) {
     box.append(el("button", { type: "button", class: "open-sealed", onclick: async (ev) => {
       ev.target.disabled = true;
       try {
-        const opened = await api("GET", `/api/v1/records/${thread.origin}/${thread.index}/open`);
-        result.replaceChildren(
-          ...(opened.problems || []).map((p) => el("p", { class: "finding" }, badge(t("inbox.finding"), "warn"), " ", p)),
-          ...substance(rec.type, opened.body || {}, opened.text, thread));
+        S.opened[k] = await api("GET", `/api/v1/records/${thread.origin}/${thread.index}/open`);
       } catch (err) {
-        result.replaceChildren(el("p", { class: "error", role: "alert" }, t("sealed.refused", { detail: err.message })));
+        S.opened[k] = { error: err.message };
       } finally {
         ev.target.disabled = false;
       }
+      if (result.isConnected) show();
+      else renderInbox();  // re-rendered meanwhile: the new box shows it
     } }, t("sealed.open")));
   }
   box.append(result);
+  show();
   return box;
 }
 
@@ -1420,6 +1492,7 @@ function rerender() {
   renderLabels();
   renderExport();
   fillFacets();
+  for (const name of Object.keys(S.registers)) renderRegister(name);
 }
 
 async function main() {
