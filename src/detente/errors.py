@@ -37,6 +37,7 @@ __all__ = [
     "MetadataTooLarge",
     "Pushback",
     "QuotaExceeded",
+    "RateLimited",
     "SignatureError",
     "StorageError",
     "StoreUnavailable",
@@ -262,6 +263,19 @@ class Pushback(StorageError):
     code = "pushback"
     http_status = 503
     default_hint = "the log is busy; retry after a short delay"
+
+
+class RateLimited(DetenteError):
+    """Too many expensive requests from one token or one client address (the node's
+    ``rate_limit_*`` settings): HTTP 429 with ``Retry-After``. Nothing was done."""
+
+    code = "rate-limited"
+    http_status = 429
+    default_hint = "wait Retry-After seconds; the node's operator sets the limits (rate_limit_* in detente.toml)"
+
+    def __init__(self, message: str, *, retry_after: str = "1", hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.retry_after = retry_after
 
 
 class SyncBudgetExceeded(StoreUnavailable):

@@ -1,7 +1,10 @@
 """schemathesis against the full OpenAPI document of a real node: every operation, as an admin and
 without a token, with inputs generated from its schema (positive mode) and inputs that violate it
 (negative mode: wrong types, missing required fields, values out of range, unexpected properties,
-malformed query parameters). No request may get a 5xx: bad input is a 4xx problem.
+malformed query parameters). No request may get a 5xx: bad input is a 4xx problem. Every answer
+must match the document (issue #21): its status is one the operation documents, its media type
+the documented one for that status, its body valid against the documented schema (every error
+against the one shared Problem schema), its documented headers present.
 
 Two runs per driver. Positive, derandomized (the same examples every time). Negative,
 derandomized locally and with a fresh random seed in CI (``CI`` set) or when
@@ -13,15 +16,24 @@ from __future__ import annotations
 
 import os
 import random
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import tomli_w
 
 schemathesis = pytest.importorskip("schemathesis")
 from hypothesis import HealthCheck, settings  # noqa: E402
 from hypothesis import seed as hypothesis_seed  # noqa: E402
 from hypothesis.errors import Unsatisfiable  # noqa: E402
+from schemathesis.checks import (  # noqa: E402
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+from schemathesis.core.failures import FailureGroup  # noqa: E402
 from schemathesis.generation import GenerationMode  # noqa: E402
 
 from detente.node.localnet import LocalNode  # noqa: E402
@@ -33,6 +45,12 @@ RUNS = {  # name: (generation mode, seed; None: derandomized)
     "positive": (GenerationMode.POSITIVE, None),
     "negative": (GenerationMode.NEGATIVE, SEED if RANDOM else None),
 }
+CONFORMANCE = [
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    response_headers_conformance,
+]
 
 
 PG_URL = os.environ.get("DETENTE_TEST_PG", "postgresql://127.0.0.1:5432/test")
@@ -55,7 +73,11 @@ def fuzz_node(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
         schema = f"fuzz_{uuid.uuid4().hex[:10]}"
         store = f"{PG_URL}#{schema}"
     folder = Path(tmp_path_factory.mktemp("fuzz")) / "us"
-    node = LocalNode("us", "us.detente.example/log", folder, store=store).init().start()
+    node = LocalNode("us", "us.detente.example/log", folder, store=store).init()
+    config = node.directory / "detente.toml"  # no rate limit: every example reaches its handler
+    settings_ = {**tomllib.loads(config.read_text()), "rate_limit_per_minute": 0.0, "rate_limit_peer_per_minute": 0.0}
+    config.write_text(tomli_w.dumps(settings_))
+    node.start()
     node.send("detente.dev/statement/v1", "a record to find")
     yield node
     node.stop(kill=True)
@@ -98,11 +120,14 @@ def test_no_operation_answers_5xx(fuzz_node: LocalNode, run: str) -> None:
                     unsendable += 1  # the client refuses to send it (e.g. a header with a newline)
                     continue
                 sent += 1
+                said = f"{case.method} {case.formatted_path}: {response.status_code} {response.content[:200]!r}"
                 if response.status_code >= 500:
-                    failures.append(
-                        f"{case.method} {case.formatted_path}: {response.status_code} {response.text[:200]}"
-                        f" (request: {case.as_curl_command()[:300]})"
-                    )
+                    failures.append(f"{said} (request: {case.as_curl_command()[:300]})")
+                    continue
+                try:
+                    case.validate_response(response, checks=CONFORMANCE)
+                except (AssertionError, FailureGroup) as exc:
+                    failures.append(f"{said}: not as documented: {str(exc)[:400]}")
 
         if run_seed is not None:
             probe = hypothesis_seed(run_seed)(probe)

@@ -3,27 +3,30 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import Depends, FastAPI, Header, Query, Request, Response
+from fastapi import Depends, FastAPI, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from detente import __version__
 from detente._internal.validation import describe_validation_error
+from detente.api.apidocs import add_docs_routes
+from detente.api.auth import RoleCheck
 from detente.api.body import BodyLimit, limited_body
 from detente.api.commitments import add_commitment_routes
 from detente.api.console import add_console_routes
+from detente.api.contract import install_contract
 from detente.api.evals import add_eval_routes
 from detente.api.exportctl import add_exportctl_routes
 from detente.api.incidents import add_incident_routes
+from detente.api.limits import RateLimit, is_expensive
 from detente.api.media import add_media_routes
 from detente.api.problems import install_problem_handlers, problem_response, rejections
 from detente.api.recipients import resolve_recipients
 from detente.api.reports import add_report_routes
 from detente.crypto.note import parse_note
 from detente.errors import LogNotFound, MalformedRecord
-from detente.media.label import MAX_MEDIA_BYTES
 from detente.node.node import Node
 from detente.node.sequencer import Sequenced
 from detente.node.tokens import Principal, authenticate, issue_token
@@ -40,7 +43,6 @@ from detente.tlog.tiles import parse_tile_path
 __all__ = ["create_app"]
 
 MAX_WITNESS_BODY = 64 * 1024
-MAX_JSON_BODY = 4 << 20  # an operator's JSON body: records are at most 64 KiB, documents a few hundred
 IMMUTABLE = "public, max-age=31536000, immutable"
 
 
@@ -118,29 +120,30 @@ def create_app(node: Node) -> FastAPI:
         version=__version__,
         description=f"Party node for log {node.identity.name}. Public: /log (C2SP tlog-tiles), "
         "/witness (C2SP tlog-witness). Operators: /api/v1 with a Bearer token.",
+        docs_url=None,  # served offline by detente.api.apidocs, never from a CDN
+        redoc_url=None,
     )
+    add_docs_routes(app)
     install_problem_handlers(app)
+    install_contract(app, rate_limited=is_expensive)
+    config = node.config
     app.add_middleware(
         BodyLimit,
-        default=MAX_JSON_BODY,
+        default=(config.max_body_bytes, "max_body_bytes in detente.toml"),
         larger={
-            "/api/v1/labels/": MAX_MEDIA_BYTES,
-            "/api/v1/incidents/import": 64 << 20,
-            "/api/v1/incidents/stix": 64 << 20,
+            "/api/v1/labels/": (config.max_upload_bytes, "max_upload_bytes in detente.toml"),
+            "/api/v1/incidents/import": (config.max_import_bytes, "max_import_bytes in detente.toml"),
+            "/api/v1/incidents/stix": (config.max_import_bytes, "max_import_bytes in detente.toml"),
+            "/witness/": (MAX_WITNESS_BODY, "C2SP tlog-witness's 64 KiB"),
         },
     )
+    app.add_middleware(  # outermost: a limited client is refused before its body is read
+        RateLimit, config=config, identify=lambda header: authenticate(node.state, header, int(node.clock()))
+    )
 
-    def principal(role: str):  # type: ignore[no-untyped-def]
-        def dep(authorization: Annotated[str | None, Header()] = None) -> Principal:
-            who = authenticate(node.state, authorization, int(node.clock()))
-            who.require(role)
-            return who
-
-        return dep
-
-    viewer = Depends(principal("viewer"))
-    officer = Depends(principal("officer"))
-    admin = Depends(principal("admin"))
+    viewer = Depends(RoleCheck(node, "viewer"))
+    officer = Depends(RoleCheck(node, "officer"))
+    admin = Depends(RoleCheck(node, "admin"))
 
     @app.get("/healthz", tags=["public"])
     def healthz() -> dict[str, object]:
@@ -164,7 +167,7 @@ def create_app(node: Node) -> FastAPI:
     @app.post("/witness/add-checkpoint", tags=["public"], response_class=Response)
     async def witness(request: Request) -> Response:
         """C2SP tlog-witness: cosign a peer's checkpoint that is consistent with the last one."""
-        body = await limited_body(request, MAX_WITNESS_BODY)
+        body = await limited_body(request, MAX_WITNESS_BODY, "C2SP tlog-witness's 64 KiB")
         answer = await run_in_threadpool(add_checkpoint, node, body)  # store work and alarms: off the event loop
         if answer.status in (200, 409):
             return Response(answer.body, status_code=answer.status, media_type=answer.media_type)

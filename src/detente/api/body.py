@@ -6,22 +6,22 @@ from __future__ import annotations
 from fastapi import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from detente.api.problems import problem_response
-from detente.errors import EntryTooLarge
+from detente.api.problems import error_response
+from detente.errors import EntryTooLarge, MalformedError
 
 __all__ = ["BodyLimit", "limited_body"]
 
 
-async def limited_body(request: Request, limit: int) -> bytes:
+async def limited_body(request: Request, limit: int, setting: str = "this route's fixed limit") -> bytes:
     """The body, refused with ``entry-too-large`` as soon as it passes ``limit`` bytes."""
     if int(request.headers.get("content-length") or 0) > limit:
-        raise EntryTooLarge(f"request body is over {limit:,} bytes")
+        raise BodyLimit.too_large(f"over {limit:,} bytes", limit, setting)
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise EntryTooLarge(f"request body is over {limit:,} bytes")
+            raise BodyLimit.too_large(f"over {limit:,} bytes", limit, setting)
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -32,37 +32,45 @@ class BodyLimit:
     FastAPI reads a JSON body before it checks the caller's token, so without this an anonymous
     client could make the node hold any amount of memory. A declared ``Content-Length`` over the
     limit is answered 413 at once; a chunked body is counted as it streams and cut off the same
-    way. Limits: ``default`` for every path, ``larger`` by path prefix (uploads, bulk imports).
+    way (nothing past the limit is read). Limits: ``default`` for every path, ``larger`` by path
+    prefix (uploads, bulk imports, the witness), each ``(bytes, where it is set)``.
     """
 
-    def __init__(self, app: ASGIApp, *, default: int, larger: dict[str, int]) -> None:
+    def __init__(self, app: ASGIApp, *, default: tuple[int, str], larger: dict[str, tuple[int, str]]) -> None:
         self.app = app
         self.default = default
         self.larger = sorted(larger.items(), key=lambda kv: -len(kv[0]))
 
-    def limit_for(self, path: str) -> int:
+    def limit_for(self, path: str) -> tuple[int, str]:
         return next((limit for prefix, limit in self.larger if path.startswith(prefix)), self.default)
+
+    @staticmethod
+    def too_large(what: str, limit: int, setting: str) -> EntryTooLarge:
+        return EntryTooLarge(
+            f"request body {what}; this path takes at most {limit:,} bytes",
+            hint=f"send a smaller body (the limit is {setting})",
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.limit_for(scope.get("path", ""))
+        path = scope.get("path", "")
+        limit, setting = self.limit_for(path)
         for name, value in scope.get("headers", ()):
             if name == b"content-length":
                 try:
                     declared = int(value)
                 except ValueError:
                     declared = -1
-                if declared < 0 or declared > limit:
-                    what = "an invalid Content-Length" if declared < 0 else f"{declared:,} bytes"
-                    response = problem_response(
-                        413 if declared >= 0 else 400,
-                        "entry-too-large" if declared >= 0 else "malformed",
-                        f"request body of {what}; this path takes at most {limit:,}",
-                        "send less; uploads go to /api/v1/labels/…, bulk imports to /api/v1/incidents/import",
+                if declared < 0:
+                    bad = MalformedError("request with an invalid Content-Length", hint="send a decimal byte count")
+                    await error_response(bad, path)(scope, receive, send)
+                    return
+                if declared > limit:
+                    await error_response(self.too_large(f"of {declared:,} bytes", limit, setting), path)(
+                        scope, receive, send
                     )
-                    await response(scope, receive, send)
                     return
         seen = 0
         refused = False
@@ -74,10 +82,9 @@ class BodyLimit:
                 seen += len(message.get("body", b""))
                 if seen > limit:  # answer now; the app sees the client gone and its answer is dropped
                     refused = True
-                    response = problem_response(
-                        413, "entry-too-large", f"request body is over {limit:,} bytes", "send less"
+                    await error_response(self.too_large(f"over {limit:,} bytes", limit, setting), path)(
+                        scope, receive, send
                     )
-                    await response(scope, receive, send)
                     return {"type": "http.disconnect"}
             return message
 

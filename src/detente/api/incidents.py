@@ -8,10 +8,12 @@ from typing import Annotated, Any
 
 from fastapi import FastAPI, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
+from detente._internal.validation import describe_validation_error
+from detente.api.body import limited_body
 from detente.api.routes import Routes
-from detente.errors import EntryTooLarge, StorageError
+from detente.errors import MalformedRecord, StorageError
 from detente.incidents.index import SearchQuery
 from detente.incidents.model import Classification, Comment, IncidentLink, IncidentReport, LinkConfirmation
 from detente.incidents.taxonomy import builtin_taxonomies
@@ -38,6 +40,16 @@ class ConfirmIn(BaseModel):
 class ImportIn(BaseModel):
     reports: list[IncidentReport] = Field(default_factory=list, max_length=5000)
     classifications: list[Classification] = Field(default_factory=list, max_length=20000)
+
+
+IMPORT_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ImportIn"}}},
+    }
+}
+"""The import's body, read by the route itself (so that parsing it runs off the event loop);
+detente.api.contract puts the ImportIn schema in the document."""
 
 
 def _placed(node: Node, seq: Sequenced, who: Principal) -> dict[str, Any]:
@@ -113,10 +125,19 @@ def add_incident_routes(app: FastAPI, node: Node, viewer: Any, officer: Any) -> 
     def comment(item: Comment, who: Principal = officer) -> dict[str, Any]:
         return _placed(node, desk.comment(item), who)
 
-    @routes.post("/api/v1/incidents/import")
-    def import_incidents(item: ImportIn, who: Principal = officer) -> dict[str, Any]:
+    @routes.post("/api/v1/incidents/import", openapi_extra=IMPORT_BODY)
+    async def import_incidents(request: Request, who: Principal = officer) -> dict[str, Any]:
         """Append reports and classifications not yet in this party's log (idempotent)."""
-        return desk.import_records(item.reports, item.classifications)
+        body = await limited_body(request, node.config.max_import_bytes, "max_import_bytes in detente.toml")
+
+        def parse_and_import() -> dict[str, Any]:  # tens of MiB of JSON: parsed off the event loop too
+            try:
+                item = ImportIn.model_validate_json(body)
+            except ValidationError as exc:
+                raise MalformedRecord(describe_validation_error(exc, "import")) from None
+            return desk.import_records(item.reports, item.classifications)
+
+        return await run_in_threadpool(parse_and_import)
 
     @routes.get("/api/v1/incidents/stix")
     def export_stix(query: Annotated[SearchQuery, Query()], who: Principal = viewer) -> dict[str, Any]:
@@ -128,9 +149,7 @@ def add_incident_routes(app: FastAPI, node: Node, viewer: Any, officer: Any) -> 
     async def import_stix(request: Request, who: Principal = officer) -> dict[str, Any]:
         """File the incidents of a STIX 2.1 bundle as this party's reports, and its links; what is
         skipped is listed with the reason."""
-        body = await request.body()
-        if len(body) > 32 * 1024 * 1024:
-            raise EntryTooLarge("a STIX bundle over 32 MiB")
+        body = await limited_body(request, node.config.max_import_bytes, "max_import_bytes in detente.toml")
         return await run_in_threadpool(desk.import_stix, body)
 
     @routes.get("/api/v1/working-group")

@@ -19,13 +19,14 @@ from detente.api.recipients import resolve_recipients
 from detente.api.routes import Routes
 from detente.errors import MalformedRecord
 from detente.media.guidelines import Guideline
-from detente.media.label import MAX_MEDIA_BYTES
 from detente.media.records import TakedownRequest, TakedownResponse, WatermarkKey
 from detente.node.node import Node
 from detente.node.tokens import Principal
 from detente.records.text import BilingualText
 
 __all__ = ["add_media_routes"]
+
+UPLOAD_SETTING = "max_upload_bytes in detente.toml"
 
 
 class TakedownIn(BaseModel):
@@ -72,7 +73,7 @@ def add_media_routes(app: FastAPI, node: Node, viewer: Any, officer: Any) -> Non
         judge). Anchors: this party's own roots, and each peer's root for that peer's own
         credentials only. ``record=true`` also logs the summary (hash, verdicts, rules failed) as
         a label-check record (officer)."""
-        data = await limited_body(request, MAX_MEDIA_BYTES)
+        data = await limited_body(request, node.config.max_upload_bytes, UPLOAD_SETTING)
         if record:
             who.require("officer")
         # CPU-bound (parsers, C2PA, the text scan): off the event loop, so /healthz and the inbox stay answered
@@ -91,7 +92,7 @@ def add_media_routes(app: FastAPI, node: Node, viewer: Any, officer: Any) -> Non
         """Write China's implicit label, then sign Content Credentials as this party; returns the file."""
         from detente.media.aigc import AigcLabel
 
-        data = await limited_body(request, MAX_MEDIA_BYTES)
+        data = await limited_body(request, node.config.max_upload_bytes, UPLOAD_SETTING)
         media_type = _mime(request, mime)
         try:
             tag = AigcLabel(label=label, content_producer=producer, produce_id=produce_id)

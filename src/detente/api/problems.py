@@ -12,9 +12,16 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Scope
 
-from detente.errors import ConfigError, DetenteError
+from detente.errors import ConfigError, DetenteError, RateLimited
 
-__all__ = ["PROBLEM", "count_rejection", "install_problem_handlers", "problem_response", "rejections"]
+__all__ = [
+    "PROBLEM",
+    "count_rejection",
+    "error_response",
+    "install_problem_handlers",
+    "problem_response",
+    "rejections",
+]
 
 log = logging.getLogger(__name__)
 PROBLEM = "application/problem+json"
@@ -56,12 +63,20 @@ def problem_response(
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
 
 
+def error_response(exc: DetenteError, path: str = "") -> JSONResponse:
+    """The problem answer for a typed error (a 429 says when to retry)."""
+    log.info("rejected path=%s code=%s status=%d", path, exc.code, exc.http_status)
+    transient = not isinstance(exc, ConfigError)
+    response = problem_response(exc.http_status, exc.code, exc.message, exc.hint, transient=transient)
+    if isinstance(exc, RateLimited):
+        response.headers["Retry-After"] = exc.retry_after
+    return response
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(DetenteError)
     async def _detente(request: Request, exc: DetenteError) -> JSONResponse:
-        log.info("rejected path=%s code=%s status=%d", request.url.path, exc.code, exc.http_status)
-        transient = not isinstance(exc, ConfigError)
-        return problem_response(exc.http_status, exc.code, exc.message, exc.hint, transient=transient)
+        return error_response(exc, request.url.path)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -79,6 +79,36 @@ class NodeConfig(BaseModel):
     )
     max_batch: int = Field(default=1000, ge=1, le=10_000, description="records per log batch")
     max_wait: float = Field(default=0.01, ge=0, description="seconds a batch waits to fill before it is appended")
+    max_body_bytes: int = Field(
+        default=4 << 20,
+        ge=65_536,
+        description="bytes of an operator request body (JSON) the API reads; past it 413 before more is read",
+    )
+    max_upload_bytes: int = Field(
+        default=64 << 20,
+        ge=65_536,
+        le=64 << 20,
+        description="bytes of a file uploaded to /api/v1/labels/check and /apply (at most 64 MiB); "
+        "past it 413 before more is read",
+    )
+    max_import_bytes: int = Field(
+        default=64 << 20,
+        ge=65_536,
+        description="bytes of a bulk import (/api/v1/incidents/import, a STIX bundle); past it 413 before more is read",
+    )
+    rate_limit_per_minute: float = Field(
+        default=60.0,
+        ge=0,
+        description="expensive requests (label checks, reports, eval runs, imports, STIX) one token may make a minute; "
+        "0: no limit",
+    )
+    rate_limit_burst: int = Field(default=30, ge=1, description="expensive requests one token may make at once")
+    rate_limit_peer_per_minute: float = Field(
+        default=600.0,
+        ge=0,
+        description="expensive requests one client address may make a minute, whatever its tokens; 0: no limit",
+    )
+    rate_limit_peer_burst: int = Field(default=200, ge=1, description="expensive requests one address may make at once")
 
     @property
     def host(self) -> str:
