@@ -36,6 +36,7 @@ from detente.protocol.threads import PROTOCOL_TYPES, Logged
 from detente.records.catalogue import validate_record
 from detente.records.entry import open_entry
 from detente.records.keys import KeyEvent, KeyHistory
+from detente.records.record import Record
 from detente.records.sealing import verify_disclosure
 from detente.tlog.checkpoint import Checkpoint, open_checkpoint
 from detente.tlog.compact import CompactRange
@@ -240,6 +241,44 @@ def _history(vk: VerifierKey, old: dict[str, Any]) -> KeyHistory:
     return KeyHistory(vk, [KeyEvent(e["index"], e["kind"], e["vkey"], e.get("last_index")) for e in kept["events"]])
 
 
+def _evidence_of_time(client: PeerClient, audit: LogAudit, size: int, old: dict[str, Any], seen: _Seen) -> set[int]:
+    """Fetch the cosignatures the log serves (checked later against the roots this pass computes,
+    :mod:`detente.node.audit_time`); the sizes whose roots the pass must keep."""
+    try:
+        seen.rows = client.cosignatures(size)
+    except DetenteError as exc:
+        audit.problems.append(f"its cosignatures: {exc.message}")
+    wanted = {row[0] for row in seen.rows}
+    if size == 0:
+        seen.roots[0] = hashlib.sha256(b"").digest()  # the empty tree's root (RFC 9162 2.1.1)
+    elif size in wanted and old.get("root"):
+        seen.roots[size] = bytes.fromhex(old["root"])
+    return wanted
+
+
+def _check_entry(history: KeyHistory, audit: LogAudit, i: int, entry: bytes) -> Record | None:
+    """Entry ``i``'s record, its signature and party verified with the key in force, key events
+    applied; problems noted (``None`` when it does not open)."""
+    try:
+        record = history.open_entry(entry, i).record
+        applied = history.apply(i, record)
+    except DetenteError as exc:
+        revoked = history.revoked_signer(entry, i)
+        audit.problems.append(
+            f"entry {i}: signed by the revoked key {revoked}" if revoked else f"entry {i}: {exc.message}"
+        )
+        return None
+    if applied is not None and applied[1] is not None:
+        d = applied[1]
+        audit.flagged.append(f"entries {d.first}..{d.last}: signed by {d.key}, disowned by #{i}")
+    try:  # validly signed is not enough: a record must be a valid record of its type
+        validate_record(record)
+    except DetenteError as exc:
+        audit.problems.append(f"entry {i}: {record.type} does not match its catalogue schema: {exc.message}")
+    audit.records += 1
+    return record
+
+
 def _audit_log(
     vk: VerifierKey,
     client: PeerClient,
@@ -265,38 +304,16 @@ def _audit_log(
     # a key not known yet is checked after the entries, which must announce it by a rotation).
     with contextlib.suppress(UnknownKey):
         open_checkpoint(note, [verifier_for(history.check_signer(claimed.size))], origin=vk.name)
-    try:  # the evidence of time: checked against the roots this pass computes (audit_time)
-        seen.rows = client.cosignatures(compact.size)
-    except DetenteError as exc:
-        audit.problems.append(f"its cosignatures: {exc.message}")
-    wanted = {row[0] for row in seen.rows}
-    if compact.size == 0:
-        seen.roots[0] = hashlib.sha256(b"").digest()  # the empty tree's root (RFC 9162 2.1.1)
-    elif compact.size in wanted and old.get("root"):
-        seen.roots[compact.size] = bytes.fromhex(old["root"])
+    wanted = _evidence_of_time(client, audit, compact.size, old, seen)
     for start in range(compact.size, claimed.size, 256):
         end = min(start + 256, claimed.size)
         for i, entry in enumerate(client.entries(start, end), start):
             compact.append(leaf_hash(entry))
             if i + 1 in wanted:
                 seen.roots[i + 1] = compact.root()
-            try:
-                record = history.open_entry(entry, i).record
-                applied = history.apply(i, record)
-            except DetenteError as exc:
-                revoked = history.revoked_signer(entry, i)
-                audit.problems.append(
-                    f"entry {i}: signed by the revoked key {revoked}" if revoked else f"entry {i}: {exc.message}"
-                )
+            record = _check_entry(history, audit, i, entry)
+            if record is None:
                 continue
-            if applied is not None and applied[1] is not None:
-                d = applied[1]
-                audit.flagged.append(f"entries {d.first}..{d.last}: signed by {d.key}, disowned by #{i}")
-            try:  # validly signed is not enough: a record must be a valid record of its type
-                validate_record(record)
-            except DetenteError as exc:
-                audit.problems.append(f"entry {i}: {record.type} does not match its catalogue schema: {exc.message}")
-            audit.records += 1
             if record.type in PROTOCOL_TYPES:
                 seen.logged.append(Logged(vk.name, i, leaf_hash(entry).hex(), record))
             refs.extend((f"{vk.name}#{i}", r.origin, r.index, r.leaf_hash) for r in record.refs)
@@ -350,4 +367,3 @@ def check_disclosure(
     vk = next(vk for vk, _ in policy.logs if vk.name == origin)
     record = open_entry(entry, [vk]).record
     return result, verify_disclosure(record, disclosed)
-

@@ -33,7 +33,6 @@ from detente.incidents.model import CLASSIFICATION, COMMENT, INCIDENT, LINK
 from detente.media.records import LABEL_CHECK, TAKEDOWN_REQUEST
 from detente.protocol.agreement import Agreement
 from detente.protocol.threads import (
-    TIME_CLAIM,
     WITHHELD,
     Logged,
     Obligation,
@@ -60,21 +59,18 @@ from detente.report.figures import (
     Misses,
     MissItem,
     NoticeRow,
-    PairResponsiveness,
     PartyExchange,
     PriorityRow,
     QuarterlyFigures,
     RecognitionItem,
-    SealedExchanges,
     SupplierChange,
     Takedowns,
-    TimeClaim,
-    TimeClaims,
     Verification,
     Week,
     Withheld,
     WithheldItem,
 )
+from detente.report.parties import pairs, sealed, time_claims
 from detente.report.period import parse_period, period_name
 
 __all__ = ["QuarterlyFigures", "nearest_rank", "parse_period", "quarterly_figures", "short_type"]
@@ -138,13 +134,13 @@ def quarterly_figures(
         records=len(quarter),
         notices=_notices(threads, me),
         exchanges=_exchanges(threads, me),
-        pairs=_pairs(threads, as_of),
+        pairs=pairs(threads, as_of),
         weeks=_weeks(start, end, threads, quarter, me),
         deadlines=_deadlines(threads, as_of, by_type=True),
         deadline_totals=_deadlines(threads, as_of, by_type=False),
         withheld=_withheld(quarter, known, agreement),
-        time_claims=_time_claims(threads, known),
-        sealed=_sealed(quarter),
+        time_claims=time_claims(threads, known),
+        sealed=sealed(quarter),
         misses=_misses(threads, quarter, as_of),
         hotline=_hotline(threads, as_of),
         incidents=_incidents(quarter),
@@ -185,39 +181,6 @@ def _exchanges(threads: list[Thread], me: str) -> list[PartyExchange]:
             received[t.sender] += 1
     return [
         PartyExchange(party=p, sent_to=sent[p], received_from=received[p]) for p in sorted(set(sent) | set(received))
-    ]
-
-
-def _pairs(threads: list[Thread], as_of: datetime) -> list[PairResponsiveness]:
-    """Every (sender, recipient) pair among the quarter's threads: who answered whom, in time."""
-    table: dict[tuple[str, str], dict[str, int]] = {}
-    for t in threads:
-        for to in t.subject.record.to:
-            row = table.setdefault((t.sender, to), dict.fromkeys(("n", "rec", "ans", "owed", "missed", "given"), 0))
-            row["n"] += 1
-            for ob in t.obligations:
-                if ob.party != to:
-                    continue
-                in_time = ob.met_at is not None and ob.met_at <= ob.due
-                if ob.kind == "receipt":
-                    row["rec"] += in_time
-                elif ob.kind == "response":
-                    row["owed"] += 1
-                    row["ans"] += in_time
-                    row["given"] += ob.met_at is not None
-                row["missed"] += ob.missed(as_of)
-    return [
-        PairResponsiveness(
-            sender=s,
-            to=to,
-            notices=r["n"],
-            received_in_time=r["rec"],
-            answered_in_time=r["ans"],
-            answers_owed=r["owed"],
-            missed=r["missed"],
-            silent=r["owed"] > 0 and r["given"] == 0,
-        )
-        for (s, to), r in sorted(table.items())
     ]
 
 
@@ -272,44 +235,6 @@ def _withheld(quarter: list[Logged], known: list[Logged], agreement: Agreement) 
 
 
 # --- clocks -------------------------------------------------------------------------------
-
-
-def _sealed(quarter: list[Logged]) -> SealedExchanges:
-    """How many records of the quarter were sealed, by marking, sender and type: nothing of their content."""
-    sealed = [x for x in quarter if x.record.sealed is not None]
-    return SealedExchanges(
-        total=len(sealed),
-        by_tlp=dict(Counter(x.record.tlp.value for x in sealed)),
-        by_sender=dict(Counter(x.origin for x in sealed)),
-        by_type=dict(Counter(short_type(x.record.type) for x in sealed)),
-    )
-
-
-def _time_claims(threads: list[Thread], known: list[Logged]) -> TimeClaims:
-    """Every record of the quarter's threads whose claimed time its witnessed interval contradicts."""
-    by_key = {(x.origin, x.index): x for x in known}
-    items: list[TimeClaim] = []
-    for t in threads:
-        for finding in t.findings:
-            if not finding.startswith(TIME_CLAIM):
-                continue
-            _, _, where = finding.partition("@")
-            origin, _, index = where.rpartition("#")
-            item = by_key.get((origin, int(index))) if where else t.subject
-            if item is None:
-                continue
-            w = (t.witnessed or {}).get(item.key)
-            items.append(
-                TimeClaim(
-                    record=f"{item.origin}#{item.index}",
-                    thread=f"{t.subject.origin}#{t.subject.index}",
-                    issued=item.record.issued,
-                    witnessed_from=w.lo if w else None,
-                    witnessed_by=w.hi if w else None,
-                    witnesses=sorted({*(w.lo_by if w else ()), *(w.hi_by if w else ())}),
-                )
-            )
-    return TimeClaims(total=len(items), by_party=dict(Counter(i.record.rpartition("#")[0] for i in items)), items=items)
 
 
 def _clock(obligations: list[Obligation], as_of: datetime) -> dict[str, Any]:
