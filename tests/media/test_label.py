@@ -188,3 +188,35 @@ def test_a_format_without_aigc_support_is_checked_for_c2pa_and_says_so(tmp_path:
     assert "does not read AIGC labels in image/webp" in next(
         r.detail for r in cn.rules if r.rule_id == "cn.implicit-present"
     )
+
+
+def _png_with_aigc_text(text: bytes) -> bytes:
+    import struct
+    import zlib
+
+    from detente.media import png
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
+    return b"".join(
+        [
+            b"\x89PNG\r\n\x1a\n",
+            png.make_chunk(b"IHDR", header),
+            png.itxt_chunk("AIGC", text),
+            png.make_chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00")),
+            png.make_chunk(b"IEND", b""),
+        ]
+    )
+
+
+def test_a_nonconforming_aigc_label_fails_its_regime_and_the_check_goes_on() -> None:
+    """Issue #23: a platform's extra key (``ServiceProvider``) is a failure of the cn-aigc regime,
+    reported with the reason; the C2PA regime is still judged (before, the whole check aborted)."""
+    extra = json.dumps(LABEL.to_dict() | {"ServiceProvider": "platform-x"}).encode()
+    report = check_labels(_png_with_aigc_text(extra))
+    verdicts = regimes(report)
+    assert verdicts["cn-aigc"].verdict == "fail" and verdicts["c2pa"].verdict == "fail"  # both judged
+    assert report.aigc is not None and "ServiceProvider" in report.aigc["error"]
+    details = " ".join(o.detail for o in verdicts["cn-aigc"].rules)  # type: ignore[attr-defined]
+    assert "does not conform to GB 45438 Annex E" in details and "ServiceProvider" in details
+    good = check_labels(_png_with_aigc_text(json.dumps(LABEL.to_dict()).encode()))
+    assert good.aigc is not None and good.aigc["label"] == LABEL.to_dict()

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from detente.errors import MalformedError, MalformedMedia
+from detente.errors import MalformedError, MalformedJSON, MalformedMedia
 from detente.media import containers, explicit
 from detente.media.aigc import AigcLabel
 from detente.media.c2pa_credentials import (
@@ -243,6 +243,7 @@ def check_labels(
     text: str | None = None
     found = None
     unread = ""
+    nonconforming = ""
     if kind == "text":
         try:
             text = data.decode("utf-8")
@@ -251,7 +252,11 @@ def check_labels(
     else:
         c2pa = read_c2pa_trusting(data, mime, anchors_pem=anchors_pem, peer_anchors=peer_anchors)
         if containers.supports(mime):
-            found = containers.read_aigc(data, mime)
+            try:
+                found = containers.read_aigc(data, mime)
+            except MalformedJSON as exc:  # a label that does not conform fails its regime; the check goes on
+                nonconforming = exc.message
+                unread = f"the AIGC label does not conform to GB 45438 Annex E: {exc.message}"
             aigc = found.label if found is not None else None
         else:
             unread = (
@@ -272,7 +277,11 @@ def check_labels(
         kind=kind,
         size=len(data),
         c2pa=c2pa,
-        aigc=None if found is None else {"label": found.label.to_dict(), "where": str(found.location)},
+        aigc=(
+            {"label": found.label.to_dict(), "where": str(found.location)}
+            if found is not None
+            else ({"error": nonconforming} if nonconforming else None)
+        ),
         explicit=None if text is None else {"checks": [_explicit_dict(c) for c in explicit.check_text_labels(text)]},
         regimes=tuple(verdicts),
     )
