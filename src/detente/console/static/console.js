@@ -1548,6 +1548,7 @@ async function main() {
     }
   });
   setInterval(tick, 1000);
+  setInterval(() => { if (S.me) refreshStatus(); }, 30_000);  // peer health: a silence makes no event
   if (S.token) {
     try {
       await signIn(S.token);
