@@ -5,9 +5,12 @@ distinct keys, and the envelope parser."""
 from __future__ import annotations
 
 import base64
+import dataclasses
+import hashlib
 import json
 
 import pytest
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
@@ -348,3 +351,32 @@ def test_a_type_1_key_that_is_not_an_ed25519_public_key_is_refused() -> None:
     for key in (b"", b"\x01" * 31, b"\x01" * 33):
         with pytest.raises(MalformedKey, match=r"^a.example/party: not an Ed25519 public key$"):
             Ed25519DSSEVerifier(VerifierKey("a.example/party", 0, 0x01, key))
+
+
+def test_more_signatures_than_the_threshold_are_all_reported() -> None:
+    two = sign_envelope("application/x", b"body", [Ed25519DSSESigner(A), Ed25519DSSESigner(B)])
+    verified = verify_envelope(two, [Ed25519DSSEVerifier(A.vkey()), Ed25519DSSEVerifier(B.vkey())])  # threshold 1
+    assert len(verified.keyids) == 2
+
+
+def test_an_ecdsa_key_is_named_by_the_hash_of_its_der_public_key() -> None:
+    verifier = _spec_verifier()
+    der = verifier.key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    keyid = "sha256:" + hashlib.sha256(der).hexdigest()
+    assert verifier.keyid == keyid
+    assert verify_envelope(Envelope.from_json(json.dumps(ENVELOPE)), [verifier]).keyids == (keyid,)
+
+
+def test_verifiers_and_verified_payloads_are_frozen_values() -> None:
+    assert Ed25519DSSEVerifier(A.vkey()) == Ed25519DSSEVerifier(A.vkey())  # compared by key, not by closure
+    verified = verify_envelope(
+        sign_envelope("application/x", b"b", [Ed25519DSSESigner(A)]), [Ed25519DSSEVerifier(A.vkey())]
+    )
+    for obj, field in [
+        (Ed25519DSSEVerifier(A.vkey()), "vkey"),
+        (_spec_verifier(), "key"),
+        (verified, "payload"),
+        (Ed25519DSSESigner(A), "identity"),
+    ]:
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            setattr(obj, field, None)
