@@ -2,8 +2,10 @@
 OASIS's validator run offline, TLP 2.0 markings, same-as, deterministic ids, foreign and broken input.
 
 The validator runs with ``strict``, ``strict_types``, ``strict_properties`` and ``enforce_refs`` (a
-relationship's ends are in the bundle) on, ``interop`` off (its profile wants ``modified`` on marking
-definitions, which the official TLP 2.0 objects do not have), and best practice 302 off (a content hash for every external URL, which detente cannot fetch). With no
+relationship's ends are in the bundle) on and no check disabled (external references carry no URL
+without a hash: supporting material's URLs travel in detente's extension); its ``interop`` profile
+passes too, except on the official TLP 2.0 marking definitions, which STIX 2.1 fixes without the
+``modified`` and ``created_by_ref`` the profile asks of every object (issue #23). With no
 ``schema_dir`` it only uses the schemas bundled in the package (all ``$ref`` relative): it has no
 schema for an extension-definition's contents, and fetches nothing. Given a ``schema_dir``, it
 validates each ``extension-definition--<id>`` extension against ``<id>.json`` found there, so
@@ -39,7 +41,7 @@ from detente.records.record import TLP
 US, CN, OTHER = "us.example/log", "cn.example/log", "other.example/log"
 PARTIES = {US: "United States", CN: "People's Republic of China"}
 ISSUED = datetime(2026, 11, 3, 8, 30, tzinfo=UTC)
-OPTIONS = {"strict": True, "strict_types": True, "strict_properties": True, "enforce_refs": True, "disabled": ["302"]}
+OPTIONS = {"strict": True, "strict_types": True, "strict_properties": True, "enforce_refs": True}
 # Property names of the Incident Core 2.0 extension (its JSON schema has additionalProperties false).
 INCIDENT_CORE_PROPERTIES = {
     "extension_type", "determination", "investigation_status", "criticality", "detection_methods", "events",
@@ -199,6 +201,18 @@ def test_times_without_issued_come_from_the_report() -> None:
 
 
 @pytest.mark.usefixtures("offline")
+def test_the_interop_profile_objects_only_to_the_official_tlp_objects() -> None:
+    bundle = export_bundle(INCIDENTS, LINKS, parties=PARTIES)
+    problems = validate(bundle, interop=True)
+    markings = set(TLP_MARKINGS.values())
+    assert problems and all(p.split(":", 1)[0] in markings for p in problems), problems
+    assert {p.split(": ", 1)[1] for p in problems} == {
+        "'modified' is a required property",
+        "created_by_ref is not present in Object",
+    }
+
+
+@pytest.mark.usefixtures("offline")
 def test_export_validates_strictly_offline() -> None:
     bundle = export_bundle(INCIDENTS, LINKS, parties=PARTIES)
     assert validate(bundle) == []
@@ -309,9 +323,12 @@ def test_incident_core_and_standard_fields() -> None:
     assert (rich["name"], rich["lang"]) == ("Grid balancing model tripped feeders", "en")
     refs = rich["external_references"]
     assert {"source_name": "detente", "external_id": f"{US}#{RICH.incident_id}"} in refs
-    assert {"source_name": "supporting-material", "url": "https://example.org/reports/1"} in refs
-    assert not any("sha256:" in json.dumps(r) for r in refs)  # a hash is not a URL; it travels in the report
-    assert {"source_name": "AIID", "external_id": "9999", "url": "https://incidentdatabase.ai/cite/9999/"} in refs
+    # No URL without a hash of what it names (best practice 302): URLs travel in the report itself.
+    assert not any("url" in r for r in refs)
+    assert {"source_name": "AIID", "external_id": "9999"} in refs
+    report = rich["extensions"][DETENTE_EXTENSION]["report"]
+    assert "https://example.org/reports/1" in report["supporting_materials"]
+    assert report["source"]["url"] == "https://incidentdatabase.ai/cite/9999/"
 
 
 def test_same_as_travels_as_related_to_with_the_exact_relation() -> None:

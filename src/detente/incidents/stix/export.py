@@ -63,6 +63,7 @@ def _detente_system() -> dict[str, Any]:
         "type": "identity",
         "spec_version": "2.1",
         "id": _DETENTE_IDENTITY,
+        "created_by_ref": _DETENTE_IDENTITY,
         "created": _ts(_EPOCH),
         "modified": _ts(_EPOCH),
         "name": "detente",
@@ -110,6 +111,7 @@ def _party(origin: str, names: Mapping[str, str]) -> dict[str, Any]:
         "type": "identity",
         "spec_version": "2.1",
         "id": _identity_id(origin),
+        "created_by_ref": _identity_id(origin),  # a party speaks for itself (the interop profile asks for a producer)
         "created": _ts(_EPOCH),
         "modified": _ts(_EPOCH),
         "name": names.get(origin, origin),
@@ -126,17 +128,11 @@ def _incident_object(entry: IncidentEntry) -> tuple[dict[str, Any], TLP]:
     ident = _incident_id(origin, report.incident_id)
     created = _ts(report.reported_at or issued or report.aware_at or report.occurred_at or _EPOCH)
     modified = max(created, _ts(issued)) if issued else created
-    references = [
-        {"source_name": "detente", "external_id": f"{origin}#{report.incident_id}"},
-        *[
-            {"source_name": "supporting-material", "url": m}
-            for m in report.supporting_materials
-            if m.startswith(("https://", "http://"))
-        ],
-    ]
+    # No URLs here: STIX best practice 302 wants a hash of what a URL names, and detente does not
+    # fetch supporting material; the URLs travel in the report itself (the detente extension).
+    references = [{"source_name": "detente", "external_id": f"{origin}#{report.incident_id}"}]
     if report.source is not None:
-        ref = {"source_name": report.source.database, "external_id": report.source.id}
-        references.append(ref | ({"url": report.source.url} if report.source.url else {}))
+        references.append({"source_name": report.source.database, "external_id": report.source.id})
     incident: dict[str, Any] = {
         "type": "incident",
         "spec_version": "2.1",
