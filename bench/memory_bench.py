@@ -56,8 +56,8 @@ def main() -> None:
     _run_cli(["peer", "add", "cn", "http://127.0.0.1:9", "--vkey", str(peer_id.vkey()), "-n", str(local.directory)])
     config, base = load_config(local.directory)
     node = Node(config, base)
-    me = node.identity.name
-    mirror = node.mirror(node.peer_row("cn"))
+    me = node.signer.identity.name
+    mirror = node.peering.mirror(node.peering.row("cn"))
     every = max(1, round(1 / args.protocol_share)) if args.protocol_share > 0 else 0
     now = datetime.now(UTC)
     gc.collect()
@@ -81,13 +81,13 @@ def main() -> None:
             mirror.extend(batch, result.note)
         done += n
         t0 = time.perf_counter()
-        node.all_records() if not hasattr(node, "records") else node.records.catch_up()  # older nodes: their cache
+        node.records.catch_up()
         index = time.perf_counter() - t0
         t0 = time.perf_counter()
-        node.run_protocol()
+        node.protocol.run_protocol()
         tick = time.perf_counter() - t0
         t0 = time.perf_counter()
-        node.inbox_page(limit=50)
+        node.protocol.inbox_page(limit=50)
         inbox = time.perf_counter() - t0
         node.media.keys()  # a desk read by type
         gc.collect()

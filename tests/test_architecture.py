@@ -4,6 +4,7 @@ Small files named after what they hold, and functions one can read in one go (ST
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +14,10 @@ from radon.visitors import Function
 SRC = Path(__file__).resolve().parent.parent / "src" / "detente"
 MAX_LINES = 600
 MAX_COMPLEXITY = 20
+NODE_ROOT = SRC / "node" / "node.py"
+MAX_NODE_ROOT_LINES = 200
+NODE_ROOT_METHODS = frozenset({"__init__", "incidents", "start", "stop"})
+"""What the composition root may define: building (the incident desk lazily), starting, stopping."""
 
 # Nothing is allowed over the limits. Should something ever have to be, for a while, it is listed
 # here, only under src/detente/node/ or src/detente/api/app.py, and a test below fails as soon as the
@@ -79,6 +84,25 @@ def test_the_allow_lists_hold_only_the_node_and_only_what_still_needs_allowing()
         ALLOWED_COMPLEX_FUNCTIONS - set(_complex_functions())
     )
     assert not stale, f"these are within the limits now: remove them from the allow-lists: {stale}"
+
+
+def test_the_node_is_a_composition_root_of_at_most_200_lines() -> None:
+    lines = len(NODE_ROOT.read_text(encoding="utf-8").splitlines())
+    assert lines <= MAX_NODE_ROOT_LINES, (
+        f"src/detente/node/node.py has {lines} lines (at most {MAX_NODE_ROOT_LINES}): it builds, wires, starts and "
+        "stops the parts; move logic (and any method a surface calls) into the part that owns it"
+    )
+
+
+def test_the_node_defines_no_method_but_building_starting_and_stopping() -> None:
+    """Operator calls go to the part that does the work (``node.writer.append``, ``node.syncer.sync``),
+    never through a delegating method of ``Node``."""
+    tree = ast.parse(NODE_ROOT.read_text(encoding="utf-8"))
+    [node] = [c for c in tree.body if isinstance(c, ast.ClassDef) and c.name == "Node"]
+    methods = {f.name for f in node.body if isinstance(f, ast.FunctionDef | ast.AsyncFunctionDef)}
+    assert methods <= NODE_ROOT_METHODS, (
+        f"Node may only build, start and stop; move {sorted(methods - NODE_ROOT_METHODS)}"
+    )
 
 
 def test_the_checks_find_what_they_look_for(tmp_path: Path) -> None:

@@ -52,7 +52,9 @@ def pair(tmp_path: Path) -> Iterator[Pair]:
         config, base = load_config(local.directory)
         nodes.append(Node(config, base, clock=lambda: NOW))
     us, cn = nodes
-    us.add_peer(PeerRow(name="cn", url="http://127.0.0.1:9", vkey=str(cn.identity.vkey()), cosigner_vkey=None, added=0))
+    us.syncer.follow(
+        PeerRow(name="cn", url="http://127.0.0.1:9", vkey=str(cn.signer.identity.vkey()), cosigner_vkey=None, added=0)
+    )
     token = issue_token(us.state, "officer", "refusal test", int(NOW))
     with TestClient(create_app(us), headers={"Authorization": f"Bearer {token}"}) as client:
         yield Pair(us, cn, client)
@@ -75,7 +77,7 @@ def _unchanged(node: Node, size: int, root: bytes) -> None:
 def test_a_misspelt_type_is_refused_with_did_you_mean_and_nothing_is_logged(pair: Pair) -> None:
     size, root = pair.us.log.size, pair.us.log.checkpoint.root
     with pytest.raises(UnknownRecordType) as caught:
-        pair.us.append(_record("detente.dev/hotline-mesage/v1", {"priority": "flash", "topic": "crisis"}, (CN,)))
+        pair.us.writer.append(_record("detente.dev/hotline-mesage/v1", {"priority": "flash", "topic": "crisis"}, (CN,)))
     assert caught.value.hint and "did you mean detente.dev/hotline-message/v1" in caught.value.hint
     resp = pair.post({"type": "detente.dev/hotline-message/v2", "to": ["cn"], "body": {}, "text": TEXT})
     assert resp.status_code == 422, resp.text
@@ -90,7 +92,7 @@ def test_a_misspelt_type_is_refused_with_did_you_mean_and_nothing_is_logged(pair
 def test_free_form_statements_and_the_nodes_own_alarms_are_still_signed(pair: Pair) -> None:
     resp = pair.post({"type": STATEMENT, "body": {"anything": [1, 2]}, "text": TEXT})
     assert resp.status_code == 201, resp.text
-    seq = pair.us.append(_record(LOG_ALARM, {"fork": "f", "origin": CN}))
+    seq = pair.us.writer.append(_record(LOG_ALARM, {"fork": "f", "origin": CN}))
     assert seq.index == resp.json()["index"] + 1
 
 
@@ -119,9 +121,9 @@ def test_the_writer_refuses_an_unresolved_name_whatever_the_surface(pair: Pair) 
     size, root = pair.us.log.size, pair.us.log.checkpoint.root
     body = {"priority": "flash", "topic": "crisis"}
     with pytest.raises(UnknownRecipient, match=r"cn\.example/log"):
-        pair.us.append(_record(HOTLINE, body, ("cn.example/log",)))
+        pair.us.writer.append(_record(HOTLINE, body, ("cn.example/log",)))
     with pytest.raises(UnknownRecipient):  # one bad record in a batch: nothing of the batch is written
-        pair.us.append_many([_record(HOTLINE, body, (CN,)), _record(HOTLINE, body, ("cn",))])
+        pair.us.writer.append_many([_record(HOTLINE, body, (CN,)), _record(HOTLINE, body, ("cn",))])
     with pytest.raises(UnknownRecipient):  # a domain desk's own route: an export-control disclosure
         pair.us.exportctl.disclose(("cn.example/log",), _text())
     _unchanged(pair.us, size, root)
@@ -145,17 +147,17 @@ def test_a_party_already_in_a_referenced_thread_may_be_named(pair: Pair) -> None
     uk = "uk.detente.example/log"
     notice = Record(type=HOTLINE, party=CN, issued=datetime.fromtimestamp(NOW, UTC), to=(US, uk),
                     body={"priority": "flash", "topic": "crisis"})  # fmt: skip
-    result = pair.cn.log.append([seal_record(notice, pair.cn.identity)])
-    row = pair.us.peer_row("cn")
-    mirror = pair.us.mirror(row)
+    result = pair.cn.log.append([seal_record(notice, pair.cn.signer.identity)])
+    row = pair.us.peering.row("cn")
+    mirror = pair.us.peering.mirror(row)
     mirror.extend(pair.cn.log.entries(0, pair.cn.log.size), pair.cn.log.signed_checkpoint())
     pair.us.records.catch_up()
-    leaf = pair.us.logged_at(CN, result.first_index)[0].leaf_hash
+    leaf = pair.us.records.at(CN, result.first_index, quarantined=True)[0].leaf_hash
     ref = RecordRef(origin=CN, index=result.first_index, leaf_hash=leaf, rel="missed")
     missed = {"deadline": "receipt", "party": uk, "due": "2026-12-01T12:15:00Z"}
-    pair.us.append(_record("detente.dev/deadline-missed/v1", missed, (CN, uk), refs=(ref,)))
+    pair.us.writer.append(_record("detente.dev/deadline-missed/v1", missed, (CN, uk), refs=(ref,)))
     with pytest.raises(UnknownRecipient, match=re.escape(uk)):
-        pair.us.append(_record(HOTLINE, {"priority": "flash", "topic": "crisis"}, (uk,)))
+        pair.us.writer.append(_record(HOTLINE, {"priority": "flash", "topic": "crisis"}, (uk,)))
 
 
 # --- the body -----------------------------------------------------------------------------------
@@ -175,7 +177,7 @@ def test_every_schema_error_of_a_body_is_reported_at_once_with_meaning_and_examp
     assert "the fields here are: priority, topic, code, sector" in lines[3]
     assert "detente catalogue hotline-message" in resp.json()["hint"]
     with pytest.raises(MalformedRecord, match="window_start"):
-        pair.us.append(_record("detente.dev/pre-test-notification/v1", {}, (CN,)))
+        pair.us.writer.append(_record("detente.dev/pre-test-notification/v1", {}, (CN,)))
     _unchanged(pair.us, size, root)
 
 

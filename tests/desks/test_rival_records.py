@@ -46,14 +46,14 @@ class Pair:
     def rival_logs(self, record_type: str, body: dict[str, Any], **kw: Any) -> int:
         """``cn`` signs and logs a record as it likes (no schema check: a hostile node skips its
         own), and ``us`` mirrors it; returns its index in cn's log."""
-        record = Record(type=record_type, party=self.cn.identity.name, issued=datetime.fromtimestamp(NOW, UTC),
+        record = Record(type=record_type, party=self.cn.signer.identity.name, issued=datetime.fromtimestamp(NOW, UTC),
                         body=body, **kw)  # fmt: skip
-        result = self.cn.log.append([seal_record(record, self.cn.identity)])
+        result = self.cn.log.append([seal_record(record, self.cn.signer.identity)])
         self.mirror()
         return result.first_index
 
     def mirror(self) -> None:
-        mirror = self.us.mirror(self.row)
+        mirror = self.us.peering.mirror(self.row)
         mirror.extend(self.cn.log.entries(mirror.size, self.cn.log.size), self.cn.log.signed_checkpoint())
 
     def client(self) -> TestClient:
@@ -87,9 +87,9 @@ def pair(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Pair]:
         config, base = load_config(local.directory)
         nodes.append(Node(config, base, clock=lambda: NOW))
     us, cn = nodes
-    row = PeerRow(name="cn", url="http://127.0.0.1:9", vkey=str(cn.identity.vkey()), cosigner_vkey=None, added=0)
+    row = PeerRow(name="cn", url="http://127.0.0.1:9", vkey=str(cn.signer.identity.vkey()), cosigner_vkey=None, added=0)
     us.state.add_peer(row)
-    us.reload_peers()
+    us.peering.reload()
     yield Pair(us, cn, row)
     for n in nodes:
         n.stop()
@@ -146,10 +146,10 @@ def test_a_rivals_us_ear_pack_does_not_change_our_classification(pair: Pair) -> 
     assert us_ear_entries(after) == ["3A090.a"], "a peer's pack replaced this party's own"
     assert {p["regime"]: p["from"] for p in after["packs"]}["us-ear"] == "built-in"
     # shown as cn's, not in use; classifying as cn would uses it
-    listed = [p for p in pair.us.exportctl.all_packs() if p["party"] == pair.cn.identity.name]
-    assert [(p["from"], p["in_use"]) for p in listed] == [(f"{pair.cn.identity.name}#{index}", False)]
+    listed = [p for p in pair.us.exportctl.all_packs() if p["party"] == pair.cn.signer.identity.name]
+    assert [(p["from"], p["in_use"]) for p in listed] == [(f"{pair.cn.signer.identity.name}#{index}", False)]
     as_cn = pair.us.exportctl.classify(item, as_party="cn")
-    assert us_ear_entries(as_cn) == [] and as_cn["as_party"] == pair.cn.identity.name
+    assert us_ear_entries(as_cn) == [] and as_cn["as_party"] == pair.cn.signer.identity.name
     # the same pack published in this party's own log does govern (the operator's own choice)
     from detente.exportctl.rules import load_pack
 
@@ -182,11 +182,13 @@ def test_a_rivals_guidelines_do_not_pass_an_unlabeled_png(pair: Pair) -> None:
     pair.rival_logs("detente.dev/label-guideline/v1", {**lax_us_c2pa("2026-11-01"), "version": "9999.2"})
     pair.rival_logs("detente.dev/label-guideline/v1", {**lax_us_c2pa("2026-11-01", "cn"), "version": "9999.3"})
     assert c2pa_verdict() == ("fail", "2026.1"), "a peer's guideline judged this party's check"
-    notes = {g["version"]: g for g in pair.us.media.all_guidelines() if g["published_by"] == pair.cn.identity.name}
+    notes = {
+        g["version"]: g for g in pair.us.media.all_guidelines() if g["published_by"] == pair.cn.signer.identity.name
+    }
     assert not any(g["in_use"] for g in notes.values()) and len(notes) == 3
     assert all("shown as that party's" in g["note"] for g in notes.values())
     # as cn would judge it: cn's own-named guideline in effect today; the ones naming "us" never count
-    assert c2pa_verdict(as_party=pair.cn.identity.name) == ("pass", "9999.3")
+    assert c2pa_verdict(as_party=pair.cn.signer.identity.name) == ("pass", "9999.3")
     # through the API: the same verdict, and the listing says whose each guideline is
     api = pair.client()
     if True:
@@ -194,7 +196,9 @@ def test_a_rivals_guidelines_do_not_pass_an_unlabeled_png(pair: Pair) -> None:
         assert answer.status_code == 200
         assert next(r for r in answer.json()["regimes"] if r["regime"] == "c2pa")["verdict"] == "fail"
         listed = api.get("/api/v1/labels/guidelines").json()
-        assert {g["from"] for g in listed if not g["in_use"]} >= {f"{pair.cn.identity.name}#{i}" for i in (0, 1, 2)}
+        assert {g["from"] for g in listed if not g["in_use"]} >= {
+            f"{pair.cn.signer.identity.name}#{i}" for i in (0, 1, 2)
+        }
 
 
 def test_own_guidelines_apply_only_within_their_effective_dates(pair: Pair) -> None:
@@ -229,7 +233,7 @@ def test_a_peers_anchor_vouches_only_for_that_peer(pair: Pair) -> None:
     from detente.media.records import C2paTrustAnchor
 
     jpeg = (Path(__file__).resolve().parent.parent / "data" / "c2pa" / "no_manifest.jpg").read_bytes()
-    cn_origin, us_origin = pair.cn.identity.name, pair.us.identity.name
+    cn_origin, us_origin = pair.cn.signer.identity.name, pair.us.signer.identity.name
 
     def publish(root: bytes) -> None:
         import hashlib
@@ -282,7 +286,7 @@ def test_a_peers_term_never_replaces_our_own(pair: Pair) -> None:
     pair.rival_logs("detente.dev/glossary-definition/v1", theirs)
     entry = pair.us.commitments.glossary("frontier-model")[0]
     assert entry["term"] == {"en": "frontier model", "zh": "前沿模型"}
-    assert set(entry["by_party"]) == {pair.us.identity.name, pair.cn.identity.name}
+    assert set(entry["by_party"]) == {pair.us.signer.identity.name, pair.cn.signer.identity.name}
 
 
 # --- item 5: malformed peer records never break a read ------------------------------------------
@@ -342,7 +346,7 @@ def log_every_type_malformed(append: Any, to: str) -> dict[str, int]:
 
 
 def test_malformed_peer_records_leave_every_read_2xx(pair: Pair) -> None:
-    at = log_every_type_malformed(pair.rival_logs, pair.us.identity.name)
+    at = log_every_type_malformed(pair.rival_logs, pair.us.signer.identity.name)
     api = pair.client()
     for method, path, kw in every_read(pair):
         answer = api.request(method, path, **kw)
@@ -350,7 +354,7 @@ def test_malformed_peer_records_leave_every_read_2xx(pair: Pair) -> None:
     # a malformed result asked for by name is a typed problem (quarantined at the border: not
     # found; else malformed: 422), never a crash
     index = at["detente.dev/eval-result/v1"]
-    shown = api.get("/api/v1/evals/result", params={"origin": pair.cn.identity.name, "index": index})
+    shown = api.get("/api/v1/evals/result", params={"origin": pair.cn.signer.identity.name, "index": index})
     assert shown.status_code in (404, 422) and shown.json()["hint"]
 
 
@@ -361,17 +365,17 @@ def test_malformed_records_that_reach_a_desk_are_skipped(pair: Pair) -> None:
     us = pair.us
 
     def own_logs(record_type: str, body: dict[str, Any], **kw: Any) -> int:
-        record = Record(type=record_type, party=us.identity.name, issued=datetime.fromtimestamp(NOW, UTC),
+        record = Record(type=record_type, party=us.signer.identity.name, issued=datetime.fromtimestamp(NOW, UTC),
                         body=body, **kw)  # fmt: skip
-        return us.log.append([seal_record(record, us.identity)]).first_index
+        return us.log.append([seal_record(record, us.signer.identity)]).first_index
 
-    at = log_every_type_malformed(own_logs, pair.cn.identity.name)
+    at = log_every_type_malformed(own_logs, pair.cn.signer.identity.name)
     api = pair.client()
     for method, path, kw in every_read(pair):
         answer = api.request(method, path, **kw)
         assert answer.status_code < 300, (path, answer.status_code, answer.text[:300])
     shown = api.get(
-        "/api/v1/evals/result", params={"origin": us.identity.name, "index": at["detente.dev/eval-result/v1"]}
+        "/api/v1/evals/result", params={"origin": us.signer.identity.name, "index": at["detente.dev/eval-result/v1"]}
     )
     assert shown.status_code == 422 and "malformed" in shown.json()["detail"] and shown.json()["hint"]
     assert us.exportctl.classify(lookup(H100).item())["packs"][-1]["from"] == "built-in"

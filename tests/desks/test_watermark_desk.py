@@ -78,12 +78,12 @@ def test_text_detection_with_the_installed_tokenizer(node: Node, texts: dict[str
     api = TestClient(create_app(node), headers={"Authorization": f"Bearer {token}"})
     found = {}
     for name in ("marked", "plain", "human"):
-        for party in ("us", node.identity.name):  # the short name and the log origin
+        for party in ("us", node.signer.identity.name):  # the short name and the log origin
             answer = api.post(
                 "/api/v1/watermark/detect", json={"party": party, "key_id": "us-wm-2026-1", "text": texts[name]}
             )
             assert answer.status_code == 200, answer.text
-            assert answer.json()["party"] == node.identity.name
+            assert answer.json()["party"] == node.signer.identity.name
             found[name] = answer.json()
     print({k: (round(v["z"], 2), v["scored"]) for k, v in found.items()})
     assert found["marked"]["verdict"] == "watermarked" and found["marked"]["z"] > 8

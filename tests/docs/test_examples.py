@@ -88,7 +88,7 @@ def served(tmp_path: Path) -> Iterator[tuple[Node, TestClient]]:
     local.use_agreement(_example("node/agreement.json"))
     config, base = load_config(local.directory)
     node = Node(config, base, clock=lambda: NOW)
-    node.add_peer(PeerRow(name="cn", url="http://127.0.0.1:9", vkey=cn.vkey, cosigner_vkey=None, added=0))
+    node.syncer.follow(PeerRow(name="cn", url="http://127.0.0.1:9", vkey=cn.vkey, cosigner_vkey=None, added=0))
     token = issue_token(node.state, "officer", "examples", int(NOW))
     with TestClient(create_app(node), headers={"Authorization": f"Bearer {token}"}) as client:
         yield node, client
@@ -107,7 +107,7 @@ def test_every_example_is_filed_through_a_node(served: tuple[Node, TestClient]) 
     for stage in ("initial", "update", "final"):
         filed = created("/api/v1/incidents", {"report": _example(f"incidents/report-{stage}.json")})
         if stage == "initial":  # a critical-infrastructure report warns the peers at once
-            assert filed["early_warning"]["origin"] == node.identity.name
+            assert filed["early_warning"]["origin"] == node.signer.identity.name
     for kind in ("statement", "principles", "moratorium", "agreement", "glossary"):
         created("/api/v1/commitments/draft", _example(f"commitments/{kind}.json"))
     created("/api/v1/exportctl/recognitions", _example("exportctl/arrangement.json"))

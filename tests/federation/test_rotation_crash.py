@@ -48,7 +48,7 @@ def _open(folder: Path) -> Node:
 
 def _statement(node: Node, text: str) -> int:
     record = Record(type="detente.dev/statement/v1", party=ORIGIN, issued=datetime.now(UTC), body={"text": text})
-    return node.append(record).index
+    return node.writer.append(record).index
 
 
 def _verify(folder: Path, pinned: VerifierKey, known: list[VerifierKey]) -> KeyHistory:
@@ -71,7 +71,7 @@ def _verify(folder: Path, pinned: VerifierKey, known: list[VerifierKey]) -> KeyH
 
 def _crash_while_rotating(node: Node) -> None:
     with pytest.raises(Crash):
-        node.rotate_key("scheduled")
+        node.keys.rotate("scheduled")
     node.sequencer.close()  # the abandoned process's thread; it writes nothing
 
 
@@ -80,7 +80,7 @@ def test_a_rotation_cut_short_at_any_step_leaves_a_node_that_signs_with_the_key_
     folder: Path, monkeypatch: pytest.MonkeyPatch, step: str
 ) -> None:
     node = _open(folder)
-    pinned = node.identity.vkey()
+    pinned = node.signer.identity.vkey()
     assert [_statement(node, f"old key {i}") for i in range(2)] == [0, 1]
 
     def crash(*_: object, **__: object) -> None:
@@ -104,19 +104,19 @@ def test_a_rotation_cut_short_at_any_step_leaves_a_node_that_signs_with_the_key_
     index = _statement(restarted, "after the restart")
     if step == "before-logging":
         # nothing was logged: the staged key signed nothing anyone saw, and is gone
-        assert restarted.identity.vkey() == pinned and read_identity(key_file).vkey() == pinned
+        assert restarted.signer.identity.vkey() == pinned and read_identity(key_file).vkey() == pinned
         assert index == 2
         history = _verify(folder, pinned, [pinned])
         assert history.keys == (pinned,)
     else:
         # the rotation record is #2 and its checkpoint is signed by the new key: the node finished it
-        assert restarted.identity.vkey() == new and read_identity(key_file).vkey() == new
+        assert restarted.signer.identity.vkey() == new and read_identity(key_file).vkey() == new
         assert read_identity(folder / f"party.key.{pinned.key_id:08x}").vkey() == pinned  # old key kept
         assert index == 3
         history = _verify(folder, pinned, [pinned, new])
         assert history.keys == (pinned, new) and history.current == new
         assert [e.index for e in history.events] == [2]
-        own = restarted.key_history(ORIGIN, str(new))
+        own = restarted.keyring.history(ORIGIN, str(new))
         assert own.keys == (pinned, new)  # the node store's key history has the rotation too
     restarted.sequencer.close()
 
@@ -125,16 +125,16 @@ def test_a_second_restart_after_finishing_a_rotation_changes_nothing(
     folder: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     node = _open(folder)
-    pinned = node.identity.vkey()
+    pinned = node.signer.identity.vkey()
     monkeypatch.setattr(node_module, "install_rotated_key", lambda *_: (_ for _ in ()).throw(Crash()))
     _crash_while_rotating(node)
     monkeypatch.undo()
     first = _open(folder)
-    new = first.identity.vkey()
+    new = first.signer.identity.vkey()
     assert new != pinned
     first.sequencer.close()
     second = _open(folder)
-    assert second.identity.vkey() == new and second.log.size == 1
+    assert second.signer.identity.vkey() == new and second.log.size == 1
     assert _statement(second, "signed by the new key") == 1
     second.sequencer.close()
     _verify(folder, pinned, [pinned, new])

@@ -30,7 +30,6 @@ from detente.errors import LogNotFound, MalformedRecord
 from detente.node.node import Node
 from detente.node.sequencer import Sequenced
 from detente.node.tokens import Principal, authenticate, issue_token
-from detente.node.witness_service import add_checkpoint
 from detente.protocol.threads import WITHHELD, quota_findings
 from detente.records.catalogue import ACK, ANSWER, json_schemas
 from detente.records.entry import open_entry
@@ -72,7 +71,7 @@ class Appended(BaseModel):
     @classmethod
     def of(cls, node: Node, seq: Sequenced, who: Principal) -> Appended:
         return cls(
-            origin=node.identity.name,
+            origin=node.signer.identity.name,
             index=seq.index,
             leaf_hash=seq.leaf_hash.hex(),
             tree_size=seq.checkpoint.size,
@@ -118,7 +117,7 @@ def create_app(node: Node) -> FastAPI:
     app = FastAPI(
         title=f"detente node {node.config.name}",
         version=__version__,
-        description=f"Party node for log {node.identity.name}. Public: /log (C2SP tlog-tiles), "
+        description=f"Party node for log {node.signer.identity.name}. Public: /log (C2SP tlog-tiles), "
         "/witness (C2SP tlog-witness). Operators: /api/v1 with a Bearer token.",
         docs_url=None,  # served offline by detente.api.apidocs, never from a CDN
         redoc_url=None,
@@ -147,14 +146,13 @@ def create_app(node: Node) -> FastAPI:
 
     @app.get("/healthz", tags=["public"])
     def healthz() -> dict[str, object]:
-        return {"ok": True, "origin": node.identity.name, "size": node.log.size}
+        return {"ok": True, "origin": node.signer.identity.name, "size": node.log.size}
 
     @app.get("/log/checkpoint", tags=["public"], response_class=Response)
     def checkpoint() -> Response:
         """The latest signed checkpoint with the cosignatures collected for it."""
-        return Response(
-            node.cosigned_checkpoint(), media_type="text/plain; charset=utf-8", headers={"Cache-Control": "no-store"}
-        )
+        note = node.publisher.cosigned_checkpoint()
+        return Response(note, media_type="text/plain; charset=utf-8", headers={"Cache-Control": "no-store"})
 
     @app.get("/log/tile/{path:path}", tags=["public"], response_class=Response)
     def tile(path: str) -> Response:
@@ -168,7 +166,7 @@ def create_app(node: Node) -> FastAPI:
     async def witness(request: Request) -> Response:
         """C2SP tlog-witness: cosign a peer's checkpoint that is consistent with the last one."""
         body = await limited_body(request, MAX_WITNESS_BODY, "C2SP tlog-witness's 64 KiB")
-        answer = await run_in_threadpool(add_checkpoint, node, body)  # store work and alarms: off the event loop
+        answer = await run_in_threadpool(node.witness.add_checkpoint, body)  # store work and alarms: off the event loop
         if answer.status in (200, 409):
             return Response(answer.body, status_code=answer.status, media_type=answer.media_type)
         codes = {400: "malformed", 403: "no-trusted-signature", 404: "log-not-found", 422: "inconsistent-checkpoint"}
@@ -177,17 +175,17 @@ def create_app(node: Node) -> FastAPI:
     @app.get("/api/v1/metrics", tags=["operators"])
     def metrics(who: Principal = viewer) -> dict[str, object]:
         """Requests refused since the node started, by status and problem code, and the log's size."""
-        return {"rejections": rejections(), "size": node.log.size, "peers": len(node.peers)}
+        return {"rejections": rejections(), "size": node.log.size, "peers": len(node.peering.status)}
 
     @app.get("/api/v1/status", tags=["operators"])
     def status(who: Principal = viewer) -> dict[str, object]:
-        cosigners = [s.name for s in parse_note(node.cosigned_checkpoint()).signatures[1:]]
+        cosigners = [s.name for s in parse_note(node.publisher.cosigned_checkpoint()).signatures[1:]]
         quarantine_count, quarantined = node.records.quarantine(limit=200)
         return {
             "name": node.config.name,
-            "origin": node.identity.name,
-            "vkey": str(node.identity.vkey()),
-            "cosigner_vkey": str(node.identity.cosigner_vkey()),
+            "origin": node.signer.identity.name,
+            "vkey": str(node.signer.identity.vkey()),
+            "cosigner_vkey": str(node.signer.identity.cosigner_vkey()),
             "size": node.log.size,
             "root": node.log.checkpoint.root.hex(),
             "cosigned_by": cosigners,
@@ -203,7 +201,7 @@ def create_app(node: Node) -> FastAPI:
                     "witness_size": p.witness_size,
                     "quarantined": node.records.quarantine(p.origin, limit=0)[0],
                 }
-                for p in node.peers.values()
+                for p in node.peering.status.values()
             ],
             "alarms": len(node.state.alarms()),
             "alarms_not_logged": [
@@ -217,10 +215,10 @@ def create_app(node: Node) -> FastAPI:
                 {"origin": r.origin, "index": r.index, "type": r.type, "reason": r.problem} for r in quarantined
             ],
             "quarantined": quarantine_count,
-            "peers_not_followed": [{"name": n, "error": e} for n, e in sorted(node.bad_peers.items())],
+            "peers_not_followed": [{"name": n, "error": e} for n, e in sorted(node.peering.bad.items())],
             "quota_findings": [
                 {"party": p, "year": y, "withheld": n, "limit": lim}
-                for p, y, n, lim in quota_findings(node.records_of([WITHHELD]), node.agreement)
+                for p, y, n, lim in quota_findings(node.records.of_type([WITHHELD]), node.agreement)
             ],
         }
 
@@ -230,7 +228,7 @@ def create_app(node: Node) -> FastAPI:
         try:
             record = Record(
                 type=item.type,
-                party=node.identity.name,
+                party=node.signer.identity.name,
                 issued=datetime.fromtimestamp(node.clock(), UTC),
                 to=resolve_recipients(node, item.to),
                 body=item.body,
@@ -240,7 +238,7 @@ def create_app(node: Node) -> FastAPI:
             )
         except ValidationError as exc:
             raise MalformedRecord(describe_validation_error(exc, "record")) from None
-        seq = node.append(record)
+        seq = node.writer.append(record)
         return Appended.of(node, seq, who)
 
     @app.get("/api/v1/records", tags=["operators"])
@@ -252,11 +250,11 @@ def create_app(node: Node) -> FastAPI:
     ) -> list[dict[str, object]]:
         """Records of this node's log or of a mirrored peer log, each verified as it is read."""
         log_ = node.log
-        if origin and origin != node.identity.name:
-            row = node.peer_by_origin(origin)
+        if origin and origin != node.signer.identity.name:
+            row = node.peering.by_origin(origin)
             if row is None:
                 raise LogNotFound(f"no mirrored log {origin!r}")
-            log_ = node.mirror(row)
+            log_ = node.peering.mirror(row)
         limit = max(0, min(limit, 1000))
         problems = node.records.quarantined_in(log_.origin, start, start + limit) if limit else {}
         out = []
@@ -282,7 +280,7 @@ def create_app(node: Node) -> FastAPI:
     ) -> list[dict[str, object]]:
         """Threads this party sent or received, newest first: received vs answered, live deadlines,
         misses. ``X-Total-Count`` gives the number of threads before ``offset`` and ``limit``."""
-        total, page = node.inbox_page(open_only=open_only, limit=limit, offset=offset)
+        total, page = node.protocol.inbox_page(open_only=open_only, limit=limit, offset=offset)
         response.headers["X-Total-Count"] = str(total)
         return page
 
@@ -297,7 +295,7 @@ def create_app(node: Node) -> FastAPI:
         that need one): it references the exact leaf."""
         record_type = ANSWER if item.answer else ACK
         body: dict[str, object] = {"answer": item.answer} if item.answer else {"note": item.note}
-        seq = node.reply(origin, index, record_type, body, item.text)
+        seq = node.protocol.reply(origin, index, record_type, body, item.text)
         return Appended.of(node, seq, who)
 
     @app.get("/api/v1/alarms", tags=["operators"])
@@ -312,12 +310,12 @@ def create_app(node: Node) -> FastAPI:
     def add_peer(item: PeerIn, who: Principal = admin) -> dict[str, object]:
         """Pin a peer's keys. An existing peer is never replaced silently (409)."""
         row = PeerRow(item.name, item.url, item.vkey, item.cosigner_vkey, int(node.clock()))
-        node.add_peer(row)
+        node.syncer.follow(row)
         return row.__dict__
 
     @app.post("/api/v1/peers/{name}/sync", tags=["operators"])
     def sync_now(name: str, who: Principal = officer) -> dict[str, object]:
-        result = node.sync(name)
+        result = node.syncer.sync(name)
         return {
             "origin": result.origin,
             "old_size": result.old_size,
@@ -329,14 +327,14 @@ def create_app(node: Node) -> FastAPI:
     @app.post("/api/v1/keys/rotate", tags=["operators"], status_code=201)
     def rotate_key(item: KeyRotateIn, who: Principal = admin) -> dict[str, object]:
         """Rotate this party's log key: a rotation record signed by the current key names the new one."""
-        return node.rotate_key(item.reason)
+        return node.keys.rotate(item.reason)
 
     @app.post("/api/v1/keys/revoke", tags=["operators"], status_code=201)
     def revoke_key(item: KeyRevokeIn, who: Principal = admin) -> dict[str, object]:
         """Revoke a compromised earlier key from an effective time (signed by the current key)."""
         if item.effective.tzinfo is None:
             raise MalformedRecord("effective must carry a time zone (UTC)")
-        return node.revoke_key(item.vkey, item.effective.astimezone(UTC), item.reason, item.last_index)
+        return node.keys.revoke(item.vkey, item.effective.astimezone(UTC), item.reason, item.last_index)
 
     @app.post("/api/v1/tokens", tags=["operators"], status_code=201)
     def create_token(item: TokenIn, who: Principal = admin) -> dict[str, str]:

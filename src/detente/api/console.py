@@ -60,7 +60,9 @@ finish) waits no longer than this for the streams."""
 def _digest(node: Node) -> dict[str, Any]:
     """Cheap (in memory): the own log's size and each mirror's. Every change of the inbox comes
     with a new record in one of them (a message, receipt, acknowledgement, missed deadline)."""
-    sizes = {node.identity.name: node.log.size} | {p.origin: p.mirrored_size for p in node.peers.values()}
+    sizes = {node.signer.identity.name: node.log.size} | {
+        p.origin: p.mirrored_size for p in node.peering.status.values()
+    }
     tag = hashlib.sha256(json.dumps(sizes, sort_keys=True).encode()).hexdigest()[:16]
     return {"digest": tag, "sizes": sizes}
 
@@ -95,7 +97,7 @@ def add_console_routes(app: FastAPI, node: Node, viewer: Any) -> None:
             "role": who.role,
             "label": who.label,
             "party": node.config.name,
-            "origin": node.identity.name,
+            "origin": node.signer.identity.name,
         }
 
     @routes.get("/api/v1/events", response_class=StreamingResponse)

@@ -54,7 +54,7 @@ detente.api.contract puts the ImportIn schema in the document."""
 
 def _placed(node: Node, seq: Sequenced, who: Principal) -> dict[str, Any]:
     return {
-        "origin": node.identity.name,
+        "origin": node.signer.identity.name,
         "index": seq.index,
         "leaf_hash": seq.leaf_hash.hex(),
         "tree_size": seq.checkpoint.size,
@@ -72,7 +72,7 @@ def add_incident_routes(app: FastAPI, node: Node, viewer: Any, officer: Any) -> 
         possible duplicates found at filing time (never linked automatically) and, for a
         critical-infrastructure report, the early-warning hotline message it raised."""
         seq, warning = desk.file(item.report, tlp=item.tlp)
-        key = (node.identity.name, item.report.incident_id)
+        key = (node.signer.identity.name, item.report.incident_id)
         answer = {
             **_placed(node, seq, who),
             "incident_id": item.report.incident_id,

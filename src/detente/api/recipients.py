@@ -13,5 +13,5 @@ __all__ = ["resolve_recipients"]
 
 def resolve_recipients(node: Node, names: Iterable[str]) -> tuple[str, ...]:
     """Each name as a log origin (short names of followed peers resolved), duplicates dropped."""
-    by_name = {name: status.origin for name, status in node.peers.items() if name not in node.bad_peers}
+    by_name = {name: status.origin for name, status in node.peering.status.items() if name not in node.peering.bad}
     return tuple(dict.fromkeys(by_name.get(name, name) for name in names))

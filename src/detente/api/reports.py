@@ -9,7 +9,6 @@ from fastapi import FastAPI, Query, Response
 
 from detente.api.routes import Routes
 from detente.node.node import Node
-from detente.node.reports import ReportDesk
 from detente.node.tokens import Principal
 from detente.report.period import period_name
 
@@ -31,7 +30,7 @@ def _disposition(period: str, suffix: str) -> dict[str, str]:
 
 def add_report_routes(app: FastAPI, node: Node, viewer: Any, officer: Any) -> None:
     routes = Routes(app, "reports")
-    desk = ReportDesk(node)
+    desk = node.reports
 
     # the .html and .pdf routes come first: "{period}" alone would also match "2026Q4.pdf"
     @routes.get("/api/v1/reports/quarterly/{period}.html", response_class=Response)

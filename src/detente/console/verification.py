@@ -29,7 +29,7 @@ __all__ = ["audit_followed", "followed_logs"]
 
 def _witnesses(node: Node) -> dict[str, VerifierKey]:
     """Every witness key this node trusts, by party name: its own and each pinned peer's."""
-    out = {node.config.name: node.identity.cosigner_vkey()}
+    out = {node.config.name: node.signer.identity.cosigner_vkey()}
     for row in node.state.peers():
         if row.cosigner_vkey:
             out[row.name] = VerifierKey.parse(row.cosigner_vkey)
@@ -38,9 +38,9 @@ def _witnesses(node: Node) -> dict[str, VerifierKey]:
 
 def _readers(node: Node) -> list[tuple[str, str, TileLog, PeerRow | None]]:
     """(party name, public URL, a read-only view, the peer row or None for the own log)."""
-    own = TileLog.mirror(node.logs, node.identity.vkey())  # a reader, apart from the sequencer's writer
+    own = TileLog.mirror(node.logs, node.signer.identity.vkey())  # a reader, apart from the sequencer's writer
     out: list[tuple[str, str, TileLog, PeerRow | None]] = [(node.config.name, node.config.url, own, None)]
-    out += [(row.name, row.url, node.mirror(row), row) for row in node.state.peers()]
+    out += [(row.name, row.url, node.peering.mirror(row), row) for row in node.state.peers()]
     return out
 
 
@@ -64,14 +64,16 @@ def followed_logs(node: Node) -> list[dict[str, Any]]:
         problem = None
         try:
             cp = log.refresh()
-            note = node.cosigned_checkpoint() if row is None else (log.signed_checkpoint() if cp.size else b"")
+            note = (
+                node.publisher.cosigned_checkpoint() if row is None else (log.signed_checkpoint() if cp.size else b"")
+            )
         except DetenteError as exc:
             out.append(entry | {"size": 0, "root": "", "checkpoint": "", "cosigned_by": [], "problem": exc.message})
             continue
         served_size = cp.size
         if row is not None:
             try:
-                served = node.client(row).checkpoint()
+                served = node.peering.client(row).checkpoint()
                 vk = VerifierKey.parse(row.vkey)
                 served_size = open_checkpoint(served, [verifier_for(vk)], origin=vk.name).checkpoint.size
                 note = served
@@ -100,7 +102,7 @@ def followed_logs(node: Node) -> list[dict[str, Any]]:
 
 def _policy_text(node: Node) -> str:
     """A C2SP tlog-policy for the logs this node follows: any one pinned witness suffices."""
-    lines = [f"log {node.identity.vkey()} {node.config.url}"]
+    lines = [f"log {node.signer.identity.vkey()} {node.config.url}"]
     lines += [f"log {row.vkey} {row.url}" for row in node.state.peers()]
     witnesses = _witnesses(node)
     lines += [f"witness w-{name} {vk}" for name, vk in witnesses.items()]
@@ -120,8 +122,8 @@ def audit_followed(node: Node) -> dict[str, Any]:
     Nothing is written; each run is a full audit (no state kept between clicks)."""
     stored: list[dict[str, Any]] = []
     for name, _, log, row in _readers(node):
-        vkey = str(node.identity.vkey()) if row is None else row.vkey
-        history = node.key_history(VerifierKey.parse(vkey).name, vkey)  # rotated keys verify their own entries
+        vkey = str(node.signer.identity.vkey()) if row is None else row.vkey
+        history = node.keyring.history(VerifierKey.parse(vkey).name, vkey)  # rotated keys verify their own entries
         try:
             stored.append({"party": name, **audit_log(log, history=history).as_dict()})
         except DetenteError as exc:

@@ -36,6 +36,7 @@ class KeyDesk:
         log_: TileLog,
         sequencer: Sequencer,
         writer: Writer,
+        records: RecordBook,
         keyring: KeyRing,
         alerts: Alerter,
         clock: Callable[[], float],
@@ -46,6 +47,7 @@ class KeyDesk:
         self.log = log_
         self.sequencer = sequencer
         self.writer = writer
+        self.records = records
         self.keyring = keyring
         self.alerts = alerts
         self.clock = clock
@@ -87,9 +89,7 @@ class KeyDesk:
             "old_key_file": str(kept),
         }
 
-    def revoke(
-        self, records: RecordBook, vkey: str, effective: datetime, reason: str, last_index: int | None = None
-    ) -> dict[str, object]:
+    def revoke(self, vkey: str, effective: datetime, reason: str, last_index: int | None = None) -> dict[str, object]:
         """Log a revocation of a key this log used before (signed by the key in force). Without
         ``last_index``, the party vouches for the entries that key signed with ``issued`` before
         ``effective``."""
@@ -105,7 +105,7 @@ class KeyDesk:
         if last_index is None:
             first, last = history.span(revoked)  # the key is not in force, so its span has ended
             last_index = -1
-            for item in records.logged(self.log, first, (last if last is not None else first) + 1):
+            for item in self.records.logged(self.log, first, (last if last is not None else first) + 1):
                 if item.record.issued < effective:
                     last_index = item.index
         record = Record(

@@ -1,5 +1,6 @@
 """Background loops that never die: each turn runs under a guard that catches everything, counts
-it, keeps the last error for ``/api/v1/status`` and tells the loop how long to back off."""
+it, keeps the last error for ``/api/v1/status`` and tells the loop how long to back off. The
+loops' threads are started here too, and all end when the node stops (:attr:`Loops.stopping`)."""
 
 from __future__ import annotations
 
@@ -54,6 +55,29 @@ class Loops:
         self._clock = clock
         self._lock = threading.Lock()
         self._status: dict[str, LoopStatus] = {}
+        self._threads: list[threading.Thread] = []
+        self.stopping = threading.Event()
+        """Set when the node stops: every loop returns after its current turn."""
+
+    @property
+    def running(self) -> bool:
+        """Whether the loops were started and are not stopping (a peer pinned now gets its own)."""
+        return bool(self._threads) and not self.stopping.is_set()
+
+    def spawn(self, name: str, loop: Callable[[], object]) -> None:
+        """Run ``loop`` (which returns once :attr:`stopping` is set) on a daemon thread ``detente-<name>``."""
+        thread = threading.Thread(target=loop, name=f"detente-{name}", daemon=True)
+        with self._lock:
+            self._threads.append(thread)
+        thread.start()
+
+    def join(self, timeout: float = 5.0) -> None:
+        """Wait (at most ``timeout`` seconds each) for the loops' threads once they were told to stop."""
+        self.stopping.set()
+        with self._lock:
+            threads = list(self._threads)
+        for thread in threads:
+            thread.join(timeout=timeout)
 
     def status(self, name: str) -> LoopStatus:
         with self._lock:

@@ -14,6 +14,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from detente.crypto.note import NoteSignature, parse_note
 from detente.crypto.note_verifiers import verifier_for
 from detente.errors import DetenteError, MalformedProof, StoreUnavailable
+from detente.node.loops import Loops
 from detente.node.peers import Peers, PeerStatus
 from detente.node.tilelog import TileLog
 from detente.store.node_protocol import NodeStore, PeerRow
@@ -63,6 +64,14 @@ class Publisher:
         if note.text == own.text:
             witnesses = {s for s in note.signatures if s not in own.signatures}
             self._cosigs = (self.log.signed_checkpoint(), sorted(witnesses, key=lambda s: s.name))
+
+    def loop(self, loops: Loops, interval: float) -> None:
+        """Publish after each append (:attr:`wanted`) and every ``interval``; back off while it fails."""
+        while not loops.stopping.is_set():
+            self.wanted.wait(loops.backoff("publisher", interval) or interval)
+            self.wanted.clear()
+            if not loops.stopping.is_set():
+                loops.run("publisher", self.run_once)
 
     def run_once(self) -> None:
         """One turn of the publisher loop: publish, and raise if a witness did not cosign."""

@@ -21,6 +21,7 @@ from detente.node.records import RecordBook
 from detente.node.sync import Fork, SyncResult, sync_peer
 from detente.node.tilelog import TileLog
 from detente.node.verify_pool import VerifyPool
+from detente.store.node_protocol import PeerRow
 
 __all__ = ["Syncer"]
 
@@ -39,6 +40,7 @@ class Syncer:
         on_fork: Callable[[Fork], object],
         want_publish: threading.Event,
         clock: Callable[[], float],
+        loops: Loops,
         pool: VerifyPool | None = None,
     ) -> None:
         self.config = config
@@ -50,7 +52,28 @@ class Syncer:
         self.on_fork = on_fork
         self.want_publish = want_publish
         self.clock = clock
+        self.loops = loops
         self.pool = pool
+
+    def start(self) -> None:
+        """Pull every followed peer on a thread of its own, at once (catching up after downtime)."""
+        for name in list(self.peers.status):
+            self._spawn(name)
+
+    def follow(self, row: PeerRow) -> None:
+        """Pin a new peer and, if the loops run, start pulling it."""
+        self.peers.add(row)
+        if self.loops.running:
+            self._spawn(row.name)
+
+    def wake(self) -> None:
+        """Hint every peer's loop (so a stopping node's loops see it at once)."""
+        for status in self.peers.status.values():
+            status.hint.set()
+
+    def _spawn(self, name: str) -> None:
+        self.loops.spawn(f"sync-{name}", lambda: self.loop(name))
+        self.peers.status[name].hint.set()
 
     def sync(self, name: str) -> SyncResult:
         """Pull peer ``name`` now (after any sync of it already running)."""
@@ -96,13 +119,13 @@ class Syncer:
         status.last_error = None if result.fork is None else f"fork: {result.fork.detail}"
         return result
 
-    def loop(self, name: str, stop: threading.Event, loops: Loops) -> None:
+    def loop(self, name: str) -> None:
         """Pull peer ``name`` when hinted and every ``sync_interval``; back off while it fails."""
-        status = self.peers.status[name]
+        status, loops = self.peers.status[name], self.loops
         turn = f"sync:{name}"
-        while not stop.is_set():
+        while not loops.stopping.is_set():
             status.hint.wait(loops.backoff(turn, self.config.sync_interval) or self.config.sync_interval)
             status.hint.clear()
-            if stop.is_set():
+            if loops.stopping.is_set():
                 return
             loops.run(turn, lambda: self.sync(name))

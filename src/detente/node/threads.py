@@ -12,6 +12,7 @@ from email.message import EmailMessage
 from detente.errors import LogNotFound, MalformedRecord
 from detente.node.alerts import Alerter, send_email
 from detente.node.config import NodeConfig
+from detente.node.loops import Loops
 from detente.node.peers import Peers
 from detente.node.publisher import Publisher
 from detente.node.records import RecordBook
@@ -65,6 +66,12 @@ class ProtocolDesk:
         self._reminded: set[tuple[str, int, str]] = set()
         self.examined = 0
         """How many records the last evaluation read (the unsettled threads and their replies)."""
+
+    def loop(self, loops: Loops) -> None:
+        """Run the protocol every ``protocol_interval``; back off while it fails."""
+        interval = self.config.protocol_interval
+        while not loops.stopping.wait(loops.backoff("protocol", interval * 8) or interval):
+            loops.run("protocol", self.run_once)
 
     def run_once(self) -> list[Action]:
         """One turn of the protocol loop (see :meth:`run_protocol`)."""

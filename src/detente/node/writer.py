@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 from detente.crypto.keys import Ed25519Identity
 from detente.errors import Forbidden, QuotaExceeded, UnknownRecipient
@@ -58,6 +59,18 @@ class Writer:
         result = future.result(60.0)
         self._appended()
         return result
+
+    def appender(self, record_type: str, clock: Callable[[], float]) -> Callable[[dict[str, object]], int]:
+        """A function that appends a body as a record of ``record_type`` by this party, issued
+        now, and returns its index (how a fork alarm is logged)."""
+
+        def append(body: dict[str, object]) -> int:
+            issued = datetime.fromtimestamp(clock(), UTC)
+            return self.append(
+                Record(type=record_type, party=self.signer.identity.name, issued=issued, body=body)
+            ).index
+
+        return append
 
     def append_many(self, records: list[Record], *, progress: Callable[[int], None] | None = None) -> list[Sequenced]:
         """Validate every record first (one bad record writes nothing), then sign and append them
