@@ -220,3 +220,19 @@ def test_a_nonconforming_aigc_label_fails_its_regime_and_the_check_goes_on() -> 
     assert "does not conform to GB 45438 Annex E" in details and "ServiceProvider" in details
     good = check_labels(_png_with_aigc_text(json.dumps(LABEL.to_dict()).encode()))
     assert good.aigc is not None and good.aigc["label"] == LABEL.to_dict()
+
+
+def test_a_media_report_says_plainly_that_no_visible_label_was_checked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue #23: never a silent pass on what a person sees or hears."""
+    report = check_labels((DATA / "no_manifest.jpg").read_bytes()).as_dict()
+    assert report["perceivable"]["checked"] is False and "visible label" in report["perceivable"]["note"]
+    text = check_labels("本文由人工智能生成。今天天气很好。".encode()).as_dict()
+    assert text["perceivable"]["checked"] is True
+    extra = json.dumps(LABEL.to_dict() | {"ServiceProvider": "platform-x"}).encode()
+    path = tmp_path / "odd.png"
+    path.write_bytes(_png_with_aigc_text(extra))
+    code, out, _ = run(capsys, "label", "check", str(path))
+    flat = " ".join(out.split())  # the console wraps long lines
+    assert code == 1 and "does not conform" in flat and "NOT checked" in flat  # a verdict, not a crash (exit 2)

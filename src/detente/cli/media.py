@@ -52,10 +52,15 @@ def _show_report(report: dict[str, Any], lang: str) -> None:
                 "  digital source type: " + ", ".join(t.rsplit("/", 1)[-1] for t in c2pa["digital_source_types"])
             )
     aigc = report.get("aigc")
-    if aigc:
+    if aigc and "error" in aigc:
+        console.print(f"AIGC label: does not conform / 不符合标准: {aigc['error']}")
+    elif aigc:
         console.print(f"AIGC label ({aigc['where']}): " + json.dumps(aigc["label"], ensure_ascii=False))
     elif report["kind"] != "text":
         console.print("AIGC label: none / 无隐式标识")
+    perceivable = report.get("perceivable")
+    if perceivable and not perceivable["checked"]:
+        console.print(f"[yellow]{perceivable['note']}[/yellow]")
     for regime in report["regimes"]:
         g = regime["guideline"]
         table = Table(title=f"{regime['regime']}: {g['id']} {g['version']} — {regime['verdict'].upper()}")
@@ -151,7 +156,9 @@ def publish(
     try:
         body = json.loads(_read(guideline))
     except ValueError:
-        raise MalformedRecord(f"{guideline} is not JSON", hint="see docs/media.md for the guideline format") from None
+        raise MalformedRecord(
+            f"{guideline} is not JSON", hint="see the guideline's fields with: detente catalogue label-guideline"
+        ) from None
     _print(_call(node_dir, token, "POST", "/api/v1/labels/guidelines", json=body))
 
 

@@ -110,6 +110,19 @@ class LabelReport:
     explicit: dict[str, Any] | None
     regimes: tuple[RegimeVerdict, ...] = field(default=())
 
+    def perceivable(self) -> dict[str, Any]:
+        """Whether a visible or audible label was checked: for text, its explicit notice; for images,
+        audio and video, never (detente reads metadata, not pixels or sound), and the report says so
+        rather than letting a pass on metadata read as a pass on what a person sees or hears."""
+        if self.kind == "text":
+            return {"checked": True, "note": "the text's explicit notice was checked / 已检查文本显式标识"}
+        what = {"image": "visible", "video": "visible or audible", "audio": "audible"}.get(self.kind, "perceivable")
+        return {
+            "checked": False,
+            "note": f"a {what} label (GB 45438 explicit label, a mark a person notices) was NOT checked: detente "
+            "reads the file's metadata, not its pixels or sound; check by eye or ear / 未检查显式标识（仅读元数据）",
+        }
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "sha256": self.sha256,
@@ -119,6 +132,7 @@ class LabelReport:
             "c2pa": None if self.c2pa is None else self.c2pa.as_dict(),
             "aigc": self.aigc,
             "explicit": self.explicit,
+            "perceivable": self.perceivable(),
             "regimes": [v.as_dict() for v in self.regimes],
         }
 
