@@ -377,6 +377,8 @@ def test_verifiers_and_verified_payloads_are_frozen_values() -> None:
         (_spec_verifier(), "key"),
         (verified, "payload"),
         (Ed25519DSSESigner(A), "identity"),
+        (envelope := sign_envelope("application/x", b"b", [Ed25519DSSESigner(A)]), "payload"),
+        (envelope.signatures[0], "sig"),
     ]:
         with pytest.raises(dataclasses.FrozenInstanceError):
             setattr(obj, field, None)
