@@ -236,3 +236,12 @@ def test_a_media_report_says_plainly_that_no_visible_label_was_checked(
     code, out, _ = run(capsys, "label", "check", str(path))
     flat = " ".join(out.split())  # the console wraps long lines
     assert code == 1 and "does not conform" in flat and "NOT checked" in flat  # a verdict, not a crash (exit 2)
+
+
+def test_the_us_guideline_cites_us_sources_not_the_eus() -> None:
+    """Issue #23: US rules come from US sources: California's latent disclosure (SB 942, Bus. & Prof.
+    Code §22757.3(b), operative 2 Aug 2026 after AB 853), not the EU AI Act's Art. 50."""
+    (us,) = [g for g in packaged_guidelines() if g.guideline_id == "us-c2pa"]
+    text = json.dumps(us.model_dump(mode="json"))
+    assert "Art. 50" not in text and "2024/1689" not in text
+    assert "22757.3(b)" in text and "AB 853" in text
