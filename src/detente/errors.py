@@ -20,7 +20,10 @@ __all__ = [
     "DetenteError",
     "EntryTooLarge",
     "Forbidden",
+    "IdempotencyKeyInUse",
+    "IdempotencyKeyReused",
     "InclusionError",
+    "JournalTampered",
     "KeyFileError",
     "LogNotFound",
     "MalformedCheckpoint",
@@ -213,6 +216,17 @@ class ConsistencyError(VerificationError):
 # --- configuration and storage --------------------------------------------------------------
 
 
+class JournalTampered(VerificationError):
+    """The operator journal's hash chain is broken: a row was edited, removed or reordered in the
+    database after it was written (``detente.store.journal_protocol.verify_chain``)."""
+
+    code = "journal-tampered"
+    default_hint = (
+        "the node's database was changed outside detente: keep a copy of it as evidence and compare "
+        "with an earlier export (detente journal --json)"
+    )
+
+
 class AuthError(DetenteError):
     """No valid operator token, or a token whose role may not do this."""
 
@@ -225,6 +239,23 @@ class Forbidden(AuthError):
     code = "forbidden"
     http_status = 403
     default_hint = "ask an admin for a token with a role that may do this"
+
+
+class IdempotencyKeyReused(MalformedError):
+    """An ``Idempotency-Key`` this token sent before with a different request (method, path, query
+    or body). The first request's answer stands; nothing was done for this one."""
+
+    code = "idempotency-key-reused"
+    http_status = 422
+    default_hint = "send a new Idempotency-Key with a new request; resend the first request unchanged for its answer"
+
+
+class IdempotencyKeyInUse(DetenteError):
+    """The request that first sent this ``Idempotency-Key`` is still being answered."""
+
+    code = "idempotency-key-in-use"
+    http_status = 409
+    default_hint = "retry in a moment: the retry then gets the first request's answer"
 
 
 class ConfigError(DetenteError):

@@ -20,6 +20,7 @@ from detente.api.contract import install_contract
 from detente.api.evals import add_eval_routes
 from detente.api.exportctl import add_exportctl_routes
 from detente.api.incidents import add_incident_routes
+from detente.api.journal import JournalDoor, add_journal_routes
 from detente.api.limits import RateLimit, is_expensive
 from detente.api.media import add_media_routes
 from detente.api.problems import install_problem_handlers, problem_response, rejections
@@ -126,6 +127,7 @@ def create_app(node: Node) -> FastAPI:
     install_problem_handlers(app)
     install_contract(app, rate_limited=is_expensive)
     config = node.config
+    app.add_middleware(JournalDoor, node=node)  # inside the body limit: it reads only capped bodies
     app.add_middleware(
         BodyLimit,
         default=(config.max_body_bytes, "max_body_bytes in detente.toml"),
@@ -356,4 +358,5 @@ def create_app(node: Node) -> FastAPI:
     add_media_routes(app, node, viewer, officer)
     add_exportctl_routes(app, node, viewer, officer)
     add_report_routes(app, node, viewer, officer)
+    add_journal_routes(app, node, admin)
     return app

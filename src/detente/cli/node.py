@@ -10,6 +10,7 @@ from pathlib import Path
 
 import typer
 
+from detente.cli.journal import journaled
 from detente.crypto.keys import Ed25519Identity
 from detente.errors import ConfigError
 from detente.node.config import CONFIG_NAME, NodeConfig, load_config
@@ -56,6 +57,8 @@ def init(
     TileLog.create(open_store(url, create=True), ident)
     state = open_node_store(url, create=True)
     token = issue_token(state, "admin", "created by detente init", int(time.time()))
+    with journaled(config, directory, "detente init", origin) as detail:
+        detail.update(token_id=token.split("_")[1], role="admin")
     cfg.write_text(config.to_toml(), encoding="utf-8")
     typer.echo(
         json.dumps(
@@ -118,8 +121,10 @@ def peer_add(
     config, base = load_config(node_dir)
     state = open_node_store(_store_url(config, base))
     row = PeerRow(name, url, vkey, cosigner_vkey, int(time.time()))
-    check_pin(row, config.name, config.origin, state.peers())  # refused before anything is stored
-    state.add_peer(row)
+    with journaled(config, base, "detente peer add", name) as detail:
+        detail.update(url=url, vkey=vkey, cosigner_vkey=cosigner_vkey)
+        check_pin(row, config.name, config.origin, state.peers())  # refused before anything is stored
+        state.add_peer(row)
     typer.echo(f"pinned {name}: {vkey}")
 
 
@@ -133,8 +138,9 @@ def peer_list(node_dir: Path = NODE) -> None:
 @peer_app.command("remove")
 def peer_remove(name: str = typer.Argument(...), node_dir: Path = NODE) -> None:
     config, base = load_config(node_dir)
-    if not open_node_store(_store_url(config, base)).remove_peer(name):
-        raise ConfigError(f"no peer {name!r}")
+    with journaled(config, base, "detente peer remove", name):
+        if not open_node_store(_store_url(config, base)).remove_peer(name):
+            raise ConfigError(f"no peer {name!r}")
     typer.echo(f"removed {name}")
 
 
@@ -147,7 +153,11 @@ def token_create(
 ) -> None:
     """Create a token; it is printed once and stored only as a hash."""
     config, base = load_config(node_dir)
-    typer.echo(issue_token(open_node_store(_store_url(config, base)), role, label, int(time.time()), ttl))
+    with journaled(config, base, "detente token create", "-") as detail:
+        detail.update(role=role, label=label, ttl=ttl)
+        token = issue_token(open_node_store(_store_url(config, base)), role, label, int(time.time()), ttl)
+        detail["token_id"] = token.split("_")[1]
+    typer.echo(token)
 
 
 @token_app.command("list")
@@ -171,6 +181,7 @@ def token_list(node_dir: Path = NODE) -> None:
 @token_app.command("revoke")
 def token_revoke(token_id: str = typer.Argument(...), node_dir: Path = NODE) -> None:
     config, base = load_config(node_dir)
-    if not open_node_store(_store_url(config, base)).revoke_token(token_id, int(time.time())):
-        raise ConfigError(f"no token {token_id!r}")
+    with journaled(config, base, "detente token revoke", token_id):
+        if not open_node_store(_store_url(config, base)).revoke_token(token_id, int(time.time())):
+            raise ConfigError(f"no token {token_id!r}")
     typer.echo(f"revoked {token_id}")

@@ -3,8 +3,10 @@ through its operator API (token from ``--token`` or ``DETENTE_TOKEN``)."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,22 @@ TOKEN = typer.Option(None, "--token", help="operator token (default: $DETENTE_TO
 notice_app = typer.Typer(help="Compose and send notices and hotline messages.", no_args_is_help=True)
 
 
+_WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_INVOCATION = uuid.uuid4().hex
+_WRITE_NUMBER = itertools.count(1)
+
+
+def _request(method: str, url: str, headers: dict[str, str], kw: dict[str, Any]) -> httpx.Response:
+    """Send once; a write whose answer was lost on the way (a timeout, a dropped connection) is sent
+    once more with the same ``Idempotency-Key``, and the node answers it with the first answer."""
+    try:
+        return httpx.request(method, url, headers=headers, timeout=60, **kw)
+    except (httpx.TimeoutException, httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError):
+        if "Idempotency-Key" not in headers:
+            raise
+        return httpx.request(method, url, headers=headers, timeout=60, **kw)
+
+
 def _call(
     node_dir: Path, token: str | None, method: str, path: str, *, raw: bool = False, binary: bool = False, **kw: Any
 ) -> Any:
@@ -31,10 +49,11 @@ def _call(
     token = token or os.environ.get("DETENTE_TOKEN")
     if not token:
         raise AuthError("no operator token", hint="pass --token or set DETENTE_TOKEN (detente token create)")
+    headers = {"Authorization": f"Bearer {token}"}
+    if method.upper() in _WRITES:  # one key per write of this invocation: a retry of it is answered once
+        headers["Idempotency-Key"] = f"detente-cli-{_INVOCATION}-{next(_WRITE_NUMBER)}"
     try:
-        resp = httpx.request(
-            method, f"{config.url}{path}", headers={"Authorization": f"Bearer {token}"}, timeout=60, **kw
-        )
+        resp = _request(method, f"{config.url}{path}", headers, kw)
     except httpx.HTTPError as exc:
         raise StoreUnavailable(
             f"cannot reach the node at {config.url}: {exc.__class__.__name__}",

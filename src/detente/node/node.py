@@ -9,7 +9,8 @@ loops, and holds no business logic of its own.
   answers what arrived.
 - :mod:`~detente.node.threads` runs the protocol and the inbox; :mod:`~detente.node.alarms` raises
   each fork once; :mod:`~detente.node.keys` rotates and revokes the log key;
-  :mod:`~detente.node.peers` and :mod:`~detente.node.keyring` hold the pins and keys.
+  :mod:`~detente.node.peers` and :mod:`~detente.node.keyring` hold the pins and keys;
+  :mod:`~detente.node.journal` keeps who did what through the node.
 - Every background loop runs under :mod:`~detente.node.loops`: nothing ends it, everything shows.
 
 The domain desks work for :class:`~detente.node.party.OwnParty` (the node as a party), never for this.
@@ -30,6 +31,7 @@ from detente.node.config import NodeConfig, load_agreement
 from detente.node.evals import EvalDesk
 from detente.node.exportctl import ExportDesk
 from detente.node.incidents import IncidentDesk
+from detente.node.journal import Journal
 from detente.node.keyfile import read_identity
 from detente.node.keyring import KeyRing
 from detente.node.keys import KeyDesk
@@ -51,7 +53,7 @@ from detente.node.witness_service import WitnessService
 from detente.node.writer import Signer, Writer
 from detente.protocol.agreement import default_agreement
 from detente.store.node_protocol import NodeStore
-from detente.store.open import open_incident_index, open_node_store, open_store
+from detente.store.open import open_incident_index, open_journal, open_node_store, open_store
 
 __all__ = ["Node"]
 
@@ -65,6 +67,7 @@ class Node:
             raise StoreUnavailable(f"key {identity.name!r} does not match origin {config.origin!r}")
         self.logs = open_store(store_url)
         self.state: NodeStore = open_node_store(store_url)
+        self.journal = Journal(open_journal(store_url), clock)  # who did what through this node
         self.keyring = KeyRing(self.state)
         own = self.keyring.history(identity.name, str(identity.vkey()))
         identity = finish_rotation(base / config.key_file, self.logs, identity, own, self.keyring.keep)
@@ -181,5 +184,6 @@ class Node:
         self.alerts.close()
         if self._incidents is not None:
             self._incidents.index.close()
+        self.journal.close()
         self.state.close()
         self.logs.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from detente.errors import StoreUnavailable
 from detente.store.incident_protocol import IncidentIndex
+from detente.store.journal_protocol import JournalStore
 from detente.store.node_protocol import NodeStore
 from detente.store.postgres import PostgresStore
 from detente.store.postgres_node import PostgresNodeStore
@@ -12,7 +13,7 @@ from detente.store.protocol import LogStore
 from detente.store.sqlite import SQLiteStore
 from detente.store.sqlite_node import SQLiteNodeStore
 
-__all__ = ["open_incident_index", "open_node_store", "open_store"]
+__all__ = ["open_incident_index", "open_journal", "open_node_store", "open_store"]
 
 
 def _parse(url: str) -> tuple[str, str, str]:
@@ -55,3 +56,16 @@ def open_incident_index(url: str) -> IncidentIndex:
     from detente.store.sqlite_incidents import SQLiteIncidentIndex
 
     return SQLiteIncidentIndex(where)
+
+
+def open_journal(url: str) -> JournalStore:
+    """The operator journal and the idempotency keys, in the same database as the logs (its tables
+    are created on open, so a store made before the journal existed gets them)."""
+    kind, where, schema = _parse(url)
+    if kind == "postgres":
+        from detente.store.postgres_journal import PostgresJournal
+
+        return PostgresJournal(where, schema=schema)
+    from detente.store.sqlite_journal import SQLiteJournal
+
+    return SQLiteJournal(where)
