@@ -13,6 +13,7 @@ Verification in detente fails closed: verifiers return the verified value or rai
 from __future__ import annotations
 
 __all__ = [
+    "AlreadyAnswered",
     "AuthError",
     "CheckpointConflict",
     "ConfigError",
@@ -25,6 +26,7 @@ __all__ = [
     "InclusionError",
     "JournalTampered",
     "KeyFileError",
+    "LanguageMismatch",
     "LogNotFound",
     "MalformedCheckpoint",
     "MalformedEnvelope",
@@ -152,6 +154,21 @@ class UnknownRecordType(MalformedRecord):
     default_hint = "list the record types with: detente catalogue"
 
 
+class LanguageMismatch(MalformedRecord):
+    """A text whose script contradicts its language tag (Han text marked ``en``, Latin text marked
+    ``zh``). Nothing was signed; the caller may force it through when the tag is right."""
+
+    code = "language-mismatch"
+
+
+class AlreadyAnswered(MalformedRecord):
+    """A reply this party has already logged to the same record (a second acknowledgement, or
+    one after an answer). A signed reply cannot be taken back, so none is added."""
+
+    code = "already-answered"
+    http_status = 409
+
+
 class UnknownRecipient(MalformedRecord):
     """A recipient that is not the log origin of a peer this node follows. Nothing was signed."""
 
@@ -202,7 +219,10 @@ class SignatureError(VerificationError):
 class UnknownKey(VerificationError):
     code = "no-trusted-signature"
     http_status = 403
-    default_hint = "pass the signer's verifier key (name+keyid+base64) with --key"
+    default_hint = (
+        "trust the signer's verifier key (name+keyid+base64, e.g. from: detente peer list): "
+        "detente note verify --key VKEY, detente log … --vkey VKEY, detente eval verify --vkey VKEY"
+    )
 
 
 class InclusionError(VerificationError):

@@ -193,6 +193,7 @@ def test_an_unknown_type_is_refused_with_what_it_may_have_meant() -> None:
         ("hotline-mesage", 3, [HOTLINE]),  # close to a short name only
         ("detente.dev/hotline-message/v2", 3, [HOTLINE]),  # another version: by short name
         ("foo/hotline-message", 3, [HOTLINE]),
+        ("a/b/c/hotline-message", 3, [HOTLINE]),  # more than two slashes: the whole text is the name
         ("hotline-message", 3, [HOTLINE]),
         ("hotl", 3, [HOTLINE]),  # a prefix of four letters or more
         ("hot", 3, []),

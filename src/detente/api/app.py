@@ -36,6 +36,7 @@ from detente.records.catalogue import ACK, ANSWER, json_schemas
 from detente.records.entry import open_entry
 from detente.records.record import TLP, Record
 from detente.records.ref import RecordRef
+from detente.records.script import check_scripts
 from detente.records.text import BilingualText
 from detente.store.node_protocol import PeerRow
 from detente.tlog.tiles import parse_tile_path
@@ -60,6 +61,9 @@ class RecordIn(BaseModel):
     body: dict[str, Any] = Field(default_factory=dict)
     refs: list[RecordRef] = Field(default_factory=list)
     tlp: TLP = TLP.CLEAR
+    force_lang: bool = Field(
+        default=False, description="sign a text whose script contradicts its language tag (refused otherwise)"
+    )
 
 
 class Appended(BaseModel):
@@ -84,6 +88,7 @@ class ReplyIn(BaseModel):
     note: str = Field(default="", max_length=2048)
     answer: str | None = Field(default=None, max_length=8192, description="an answer, for clarification requests")
     text: BilingualText | None = None
+    force_lang: bool = Field(default=False, description="sign a text whose script contradicts its language tag")
 
 
 class PeerIn(BaseModel):
@@ -226,7 +231,10 @@ def create_app(node: Node) -> FastAPI:
 
     @app.post("/api/v1/records", tags=["operators"], status_code=201)
     def append_record(item: RecordIn, who: Principal = officer) -> Appended:
-        """Sign a record as this party and append it; returns once it is durable."""
+        """Sign a record as this party and append it; returns once it is durable. A text whose
+        script contradicts its language tag is refused unless ``force_lang``."""
+        if not item.force_lang:
+            check_scripts(item.text, lang_option="text.original.lang", force_option='"force_lang": true')
         try:
             record = Record(
                 type=item.type,
@@ -295,6 +303,8 @@ def create_app(node: Node) -> FastAPI:
     def acknowledge(origin: str, index: int, item: ReplyIn, who: Principal = officer) -> Appended:
         """A human acknowledgement of a record addressed to this party (or an answer, for types
         that need one): it references the exact leaf."""
+        if not item.force_lang:
+            check_scripts(item.text, lang_option="text.original.lang", force_option='"force_lang": true')
         record_type = ANSWER if item.answer else ACK
         body: dict[str, object] = {"answer": item.answer} if item.answer else {"note": item.note}
         seq = node.protocol.reply(origin, index, record_type, body, item.text)

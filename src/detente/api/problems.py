@@ -83,7 +83,10 @@ def install_problem_handlers(app: FastAPI) -> None:
         first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
         loc = ".".join(str(p) for p in first.get("loc", ()))
         return problem_response(
-            422, "invalid-request", f"{loc}: {first.get('msg')}", "see the OpenAPI document at /openapi.json"
+            422,
+            "invalid-request",
+            f"{loc}: {first.get('msg')}",
+            f"see the OpenAPI document at {request.base_url}openapi.json",
         )
 
     @app.exception_handler(StarletteHTTPException)

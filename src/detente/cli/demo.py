@@ -5,6 +5,7 @@ audit from public URLs and keys alone."""
 from __future__ import annotations
 
 import shutil
+import signal
 import time
 from datetime import UTC, datetime, timedelta
 from importlib import resources
@@ -297,12 +298,18 @@ def _export_flow(us: LocalNode, cn: LocalNode) -> None:
     )
 
 
+def _stop_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
 def demo(
     directory: Path = typer.Option(Path("demo-node"), "--dir", help="where the three nodes' folders go"),
     records: int = typer.Option(20, "--records", min=1, max=10_000, help="records each party sends"),
     keep_running: bool = typer.Option(False, "--keep-running", help="leave the nodes up to explore (Ctrl-C stops)"),
 ) -> None:
-    """Start us, cn and a neutral auditor node on loopback; exchange, witness, audit."""
+    """Start us, cn and a neutral auditor node on loopback; exchange, witness, audit. Every node
+    it started is stopped when it ends, on Ctrl-C and on SIGTERM too."""
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)  # the finally below stops the nodes
     if directory.exists():
         shutil.rmtree(directory)
     us = LocalNode("us", "us.detente.example/log", directory / "us")
@@ -386,14 +393,22 @@ def demo(
             raise VerificationError("the audit is not clean: " + "; ".join(result.problems or ["see table"]))
 
         console.print("[bold green]demo ok[/]: records exchanged both ways, mirrored, cosigned and audited.")
-        console.print("Where to look next:")
-        console.print(f"  API docs      {us.url}/docs   (token: {us.token})")
-        console.print(f"  checkpoint    {cn.url}/log/checkpoint")
-        console.print(f"  audit again   detente audit --policy {policy_file} --state {directory / 'audit-state.json'}")
         if keep_running:
-            console.print("nodes keep running; press Ctrl-C to stop them")
+            console.print("Where to look next (while the nodes run):")
+            state = directory / "audit-state.json"
+            for line in (
+                f"  console       {us.url}/console/",
+                f"  API docs      {us.url}/docs",
+                f"  token         {us.token}",
+                f"  checkpoint    {cn.url}/log/checkpoint",
+                f"  audit again   detente audit --policy {policy_file} --state {state}",
+            ):
+                console.print(line, markup=False, highlight=False, soft_wrap=True)  # never wrapped: copied whole
+            console.print("nodes keep running; press Ctrl-C (or send SIGTERM) to stop them")
             while True:
                 time.sleep(3600)
+        console.print("the nodes are stopped; run with --keep-running to explore them (console, API, audit again)")
     finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM does not cut the stopping short
         for n in nodes:
             n.stop()

@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import logging
 import signal
+import socket
 import time
 from pathlib import Path
 
 import typer
 
 from detente.cli.journal import journaled
+from detente.cli.serving import bind, check_listen, hold_store
 from detente.crypto.keys import Ed25519Identity
 from detente.errors import ConfigError
 from detente.node.config import CONFIG_NAME, NodeConfig, load_config
@@ -46,6 +48,7 @@ def init(
 ) -> None:
     """Create a party node: key (0600), detente.toml, the store with a signed empty log, and an
     admin token (printed once)."""
+    check_listen(listen, where="--listen")  # refused before anything is created
     config = NodeConfig(name=name, origin=origin, listen=listen, store=store, public_url=public_url)
     directory.mkdir(parents=True, exist_ok=True)
     cfg = directory / CONFIG_NAME
@@ -80,23 +83,34 @@ def _exit_on_sigterm(signum: int, frame: object) -> None:
 
 
 def serve(node_dir: Path = NODE, log_level: str = typer.Option("info", "--log-level")) -> None:
-    """Run the node: public log and witness endpoints, operator API, sync with peers."""
+    """Run the node: public log and witness endpoints, operator API, sync with peers; prints the
+    console's URL. A port in use, or a store another serve holds, is refused before the node
+    starts (nothing is pushed to peers)."""
+    config, base = load_config(node_dir)
+    where = str(node_dir / CONFIG_NAME)
+    host, port = check_listen(config.listen, where=f"listen in {where}")
+    with hold_store(_store_url(config, base)), bind(host, port, where=where) as sock:
+        _serve(config, base, sock, log_level)
+
+
+def _serve(config: NodeConfig, base: Path, sock: socket.socket, log_level: str) -> None:
     import uvicorn
 
     from detente.api.app import create_app
 
-    config, base = load_config(node_dir)
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
     node = Node(config, base)
     app = create_app(node)
+    typer.echo(f"detente: serving {config.origin} at {config.url}", err=True)
+    typer.echo(f"detente: console {config.url}/console/ (sign in with a token: detente token create)", err=True)
     node.start()
     # uvicorn catches SIGTERM, shuts the server down, then raises the signal again with the handler
     # that was there before it started: with the default one the process died there and the node was
     # never stopped (threads, worker processes and stores left as they were). This one ends the run
     # through the ``finally`` below.
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
-    try:
-        uvicorn.run(
+    server = uvicorn.Server(
+        uvicorn.Config(
             app,
             host=config.host,
             port=config.port,
@@ -105,6 +119,9 @@ def serve(node_dir: Path = NODE, log_level: str = typer.Option("info", "--log-le
             timeout_graceful_shutdown=3,  # the console's event streams do not hold a stop for long
             limit_concurrency=2048,  # past this, new connections get 503 rather than exhausting descriptors
         )
+    )
+    try:
+        server.run(sockets=[sock])  # the socket bound above: nothing can take the port in between
     finally:
         node.stop()
 

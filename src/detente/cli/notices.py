@@ -13,13 +13,17 @@ from typing import Any
 
 import httpx
 import typer
+from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from detente.crypto.canonical import parse_json
 from detente.errors import AuthError, DetenteError, MalformedRecord, StoreUnavailable
 from detente.node.config import load_config
 from detente.records.catalogue import spec_for
+from detente.records.script import check_scripts
+from detente.records.text import BilingualText
 
 NODE = typer.Option(Path("."), "--node", "-n", help="the node's folder (its URL is read from detente.toml)")
 TOKEN = typer.Option(None, "--token", help="operator token (default: $DETENTE_TOKEN)")
@@ -68,7 +72,8 @@ def _call(
         err.code = str(problem.get("code", "http-error"))
         if resp.status_code in (401, 403):
             raise AuthError(err.message, hint=err.hint)
-        raise MalformedRecord(err.message, hint=err.hint) if resp.status_code in (400, 413, 422) else err
+        refused = resp.status_code in (400, 413, 422) or err.code in ("already-answered", "quota-exceeded")
+        raise MalformedRecord(err.message, hint=err.hint) if refused else err
     if binary:
         return resp.content
     return resp.text if raw else resp.json()
@@ -88,10 +93,15 @@ def send(
     translation: list[str] = typer.Option([], "--translation", "-t", help="LANG=TEXT (repeatable)"),
     field: list[str] = typer.Option([], "--field", "-f", help="body field KEY=VALUE (repeatable; JSON values allowed)"),
     body: str = typer.Option("{}", "--body", help="the whole body as a JSON object"),
+    force_lang: bool = typer.Option(
+        False, "--force-lang", help="sign even though the text's script contradicts --lang (refused otherwise)"
+    ),
     node_dir: Path = NODE,
     token: str | None = TOKEN,
 ) -> None:
-    """Sign and send a record to other parties; prints its index and leaf hash."""
+    """Sign and send a record to other parties; prints its index and leaf hash. A text whose
+    script contradicts its language (Han text marked en, Latin text marked zh) is refused unless
+    --force-lang."""
     if "/" not in record_type:
         record_type = f"detente.dev/{record_type}/v1"
     spec = spec_for(record_type)
@@ -112,13 +122,21 @@ def send(
         except ValueError:
             parsed[key] = value
     translations = dict(t.split("=", 1) for t in translation if "=" in t)
-    payload = {
-        "type": record_type,
-        "to": to,
-        "body": parsed,
-        "text": {"original": {"lang": lang, "text": text}, "translations": translations},
-    }
+    text_json = {"original": {"lang": lang, "text": text}, "translations": translations}
+    if not force_lang:
+        _check_scripts(text_json)
+    payload = {"type": record_type, "to": to, "body": parsed, "text": text_json, "force_lang": force_lang}
     typer.echo(json.dumps(_call(node_dir, token, "POST", "/api/v1/records", json=payload)))
+
+
+def _check_scripts(text_json: dict[str, Any]) -> None:
+    """Refuse, before the node is asked, a text whose script contradicts its language tag (the node
+    refuses it too); the hint names this command's options."""
+    try:
+        text = BilingualText.model_validate(text_json)
+    except ValidationError:
+        return  # a malformed tag: the node says what is wrong with it
+    check_scripts(text, lang_option="--lang (or -t LANG=TEXT for a translation)", force_option="--force-lang")
 
 
 def inbox(
@@ -126,23 +144,47 @@ def inbox(
     node_dir: Path = NODE,
     token: str | None = TOKEN,
 ) -> None:
-    """Threads this party sent or received: received vs answered, live deadlines, misses."""
+    """Threads this party sent or received: priority, text and the replies (acknowledgement notes,
+    answers) with their record IDs; received vs answered, live deadlines, misses. Urgent rows say
+    URGENT (and are red on a terminal); the record column is never cut, for: detente ack ID."""
     threads = _call(node_dir, token, "GET", "/api/v1/inbox")
     if as_json:
         typer.echo(json.dumps(threads, ensure_ascii=False, indent=2))
         return
     table = Table(title=f"inbox at {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC")
-    for col in ("record", "type", "from → to", "state", "next deadline", "notes"):
-        table.add_column(col)
+    ids = [f"{t['origin']}#{t['index']}" for t in threads]
+    table.add_column("record", no_wrap=True, min_width=max(map(len, ids), default=6))
+    table.add_column("urgent", no_wrap=True)
+    table.add_column("priority", no_wrap=True)
+    for col in ("type", "from → to", "state", "next deadline"):
+        table.add_column(col, overflow="fold")
+    table.add_column("text and replies", overflow="fold", min_width=30)
+    table.add_column("notes", overflow="fold")
     for t in threads:
         cells, style = _inbox_row(t)
         table.add_row(*cells, style=style)
     Console().print(table)
 
 
+def _text_cell(t: dict[str, Any]) -> str:
+    """The thread's text (original, then each translation) and every reply under it, each reply
+    with its record ID and what it says."""
+    lines = []
+    text = t.get("text") or {}
+    if text:
+        lines.append(f"{text['original']['text']} [{text['original']['lang']}, original]")
+        lines += [f"{tr} [{lang}, translation]" for lang, tr in text.get("translations", {}).items()]
+    for r in t.get("replies") or []:
+        said = r.get("answer") if r.get("kind") == "answer" else r.get("note")
+        extra = (r.get("text") or {}).get("original", {}).get("text")
+        words = " / ".join(x for x in (said, extra) if x) or "(no note)"
+        lines.append(f"↳ {r['kind']} {r['id']} from {str(r['from']).split('/')[0]}: {words}")
+    return "\n".join(escape(line) for line in lines) or "-"
+
+
 def _inbox_row(t: dict[str, Any]) -> tuple[tuple[str, ...], str | None]:
     """One thread's cells, and its row style: bold red for a flash message, a miss or a withheld
-    notice over the quota."""
+    notice over the quota (said in words too, in the urgent column, for piped output)."""
     open_obs = [o for o in t["obligations"] if not o["met_at"]]
     nxt = min(open_obs, key=lambda o: o["due"], default=None)
     due = (
@@ -158,12 +200,22 @@ def _inbox_row(t: dict[str, Any]) -> tuple[tuple[str, ...], str | None]:
     urgent = t.get("priority") == "flash" or (nxt and nxt["missed"]) or quota.get("over_quota")
     return (
         f"{t['origin']}#{t['index']}",
+        "URGENT" if urgent else "",
+        _priority(t.get("priority")),
         t["type"].split("/")[1],
         f"{t['from'].split('/')[0]} → {', '.join(x.split('/')[0] for x in t['to']) or 'every party'}",
         ", ".join(t["states"].values()),
         due,
-        notes or "-",
+        _text_cell(t),
+        escape(notes) or "-",
     ), ("bold red" if urgent else None)
+
+
+def _priority(priority: object) -> str:
+    """A hotline message's priority, FLASH in capitals (it must stand out without colour too)."""
+    if not isinstance(priority, str):
+        return "-"
+    return priority.upper() if priority == "flash" else priority
 
 
 def _code_note(thread: dict[str, Any]) -> str:
@@ -189,13 +241,14 @@ def _left(seconds: float) -> str:
 
 
 def ack(
-    record: str = typer.Argument(..., help="ORIGIN#INDEX of the record to acknowledge"),
+    record: str = typer.Argument(..., help="ORIGIN#INDEX of the record to acknowledge (as detente inbox prints it)"),
     note: str = typer.Option("", "--note", help="a short note"),
     answer: str | None = typer.Option(None, "--answer", help="an answer (for clarification requests)"),
     node_dir: Path = NODE,
     token: str | None = TOKEN,
 ) -> None:
-    """Acknowledge (or answer) a record addressed to this party."""
+    """Acknowledge (or answer) a record addressed to this party. A record this party has already
+    acknowledged (or answered) is not acknowledged again: the node refuses, naming the reply."""
     origin, sep, index = record.rpartition("#")
     if not sep or not index.isdigit():
         raise MalformedRecord(f"{record!r} is not ORIGIN#INDEX", hint="e.g. us.detente.example/log#12")

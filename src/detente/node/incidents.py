@@ -21,6 +21,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from detente._internal.origins import resolve_origin
 from detente.errors import LogNotFound, MalformedRecord, StorageError, UnknownRecipient
 from detente.incidents.clocks import ClockState, Consideration, Filed, considered, regulatory_clocks, summarise
 from detente.incidents.index import SearchQuery, batch_for
@@ -32,6 +33,7 @@ from detente.incidents.model import (
     LINK_CONFIRMATION,
     Classification,
     Comment,
+    IncidentKey,
     IncidentLink,
     IncidentReport,
     LinkConfirmation,
@@ -52,7 +54,11 @@ from detente.store.incident_protocol import Hit, IncidentIndex
 if TYPE_CHECKING:
     from detente.node.sequencer import Sequenced
 
-__all__ = ["IncidentDesk", "Suggestion"]
+__all__ = ["REVERSE_POOL", "IncidentDesk", "Suggestion"]
+
+REVERSE_POOL = 4
+"""``similar`` asks this many times ``limit`` candidates whether their own suggestions list the
+incident (the reverse direction, for symmetric suggestions)."""
 
 log = logging.getLogger(__name__)
 
@@ -183,8 +189,21 @@ class IncidentDesk:
         warned = self.node.append(record)
         return RecordRef(origin=self.node.identity.name, index=warned.index, leaf_hash=warned.leaf_hash.hex())
 
+    def origin_of(self, written: str) -> str:
+        """The full log origin a key's origin part names: as given, its host part (the form
+        ``incident search`` prints, ``us.aisi.example``) or a followed peer's short name (``cn``)."""
+        names = {name: status.origin for name, status in self.node.peers.items()}
+        names[self.node.config.name] = self.node.identity.name
+        return resolve_origin(written, self.node.identity.name, names)
+
+    def _key(self, key: IncidentKey) -> IncidentKey:
+        """``key`` with its origin in full (a record names incidents by their full key)."""
+        origin = self.origin_of(key.origin)
+        return key if origin == key.origin else key.model_copy(update={"origin": origin})
+
     def _known(self, origin: str, incident_id: str) -> Hit:
         self.catch_up()
+        origin = self.origin_of(origin)
         hit = self.index.get(origin, incident_id)
         if hit is None:
             raise LogNotFound(
@@ -194,6 +213,7 @@ class IncidentDesk:
         return hit
 
     def classify(self, classification: Classification, *, tlp: TLP = TLP.CLEAR) -> Sequenced:
+        classification = classification.model_copy(update={"incident": self._key(classification.incident)})
         self._known(classification.incident.origin, classification.incident.id)
         taxonomy_for(classification.namespace, classification.taxonomy_version).check(classification.attributes)
         seq = self._append(CLASSIFICATION, classification.model_dump(mode="json"), tlp=tlp)
@@ -201,6 +221,7 @@ class IncidentDesk:
         return seq
 
     def link(self, link: IncidentLink, *, tlp: TLP = TLP.CLEAR) -> Sequenced:
+        link = link.model_copy(update={"source": self._key(link.source), "target": self._key(link.target)})
         self._known(link.source.origin, link.source.id)
         self._known(link.target.origin, link.target.id)
         seq = self._append(LINK, link.model_dump(mode="json"), tlp=tlp)
@@ -209,6 +230,7 @@ class IncidentDesk:
 
     def confirm(self, link_origin: str, link_index: int, confirmation: LinkConfirmation) -> Sequenced:
         self.catch_up()
+        link_origin = self.origin_of(link_origin)
         me = self.node.identity.name
         found = None
         for item in self.node.logged_at(link_origin, link_index):
@@ -230,6 +252,7 @@ class IncidentDesk:
         return seq
 
     def comment(self, comment: Comment, *, tlp: TLP = TLP.CLEAR) -> Sequenced:
+        comment = comment.model_copy(update={"incident": self._key(comment.incident)})
         self._known(comment.incident.origin, comment.incident.id)
         seq = self._append(COMMENT, comment.model_dump(mode="json"), tlp=tlp)
         self._index_appended()
@@ -290,6 +313,7 @@ class IncidentDesk:
 
     def show(self, origin: str, incident_id: str) -> dict[str, Any]:
         hit = self._known(origin, incident_id)
+        origin = hit.origin
         stages = self.index.stages(origin, incident_id)
         now = datetime.fromtimestamp(self.node.clock(), UTC)
         filed = [Filed(datetime.fromisoformat(s["issued"]), IncidentReport.model_validate(s["report"])) for s in stages]
@@ -310,8 +334,23 @@ class IncidentDesk:
         return self.suggester.suggest(report, exclude=exclude, limit=limit)
 
     def similar(self, origin: str, incident_id: str, *, limit: int = 5) -> list[Suggestion]:
+        """Possible duplicates of an incident: its own ``limit`` nearest, then, so that suggestions
+        are symmetric, every further candidate (among its nearest ``REVERSE_POOL`` × ``limit``)
+        whose own suggestions list this incident (filing B suggested A: A's list shows B)."""
         hit = self._known(origin, incident_id)
-        return self.suggest(IncidentReport.model_validate(hit.body), exclude=(origin, incident_id), limit=limit)
+        key = (hit.origin, hit.incident_id)
+        wide = self.suggest(IncidentReport.model_validate(hit.body), exclude=key, limit=REVERSE_POOL * limit)
+        found = wide[:limit]
+        for candidate in wide[limit:]:
+            other = self.index.get(candidate.origin, candidate.incident_id)
+            if other is None:
+                continue
+            theirs = self.suggester.suggest(
+                IncidentReport.model_validate(other.body), exclude=(other.origin, other.incident_id), limit=limit
+            )
+            if any((s.origin, s.incident_id) == key for s in theirs):
+                found.append(candidate)
+        return found
 
     def export_stix(self, query: SearchQuery) -> dict[str, Any]:
         """The incidents a search finds (every page of it, up to 5,000), with the links among

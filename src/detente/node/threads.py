@@ -5,11 +5,13 @@ replies to records addressed to this party."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from email.message import EmailMessage
 
-from detente.errors import LogNotFound, MalformedRecord
+from detente._internal.origins import resolve_origin
+from detente.errors import AlreadyAnswered, LogNotFound, MalformedRecord
 from detente.node.alerts import Alerter, send_email
 from detente.node.config import NodeConfig
 from detente.node.loops import Loops
@@ -31,12 +33,14 @@ from detente.protocol.threads import (
     evaluate,
     withheld_counts,
 )
-from detente.records.catalogue import ANSWER_TYPES, DEADLINE_MISSED, ESCALATION
+from detente.records.catalogue import ACK, ANSWER_TYPES, DEADLINE_MISSED, ESCALATION
 from detente.records.record import Record
 from detente.records.ref import RecordRef
 from detente.records.text import BilingualText, LangText
 
 __all__ = ["ProtocolDesk"]
+
+_HUMAN_REPLIES = frozenset({ACK, *ANSWER_TYPES})
 
 
 class ProtocolDesk:
@@ -64,6 +68,7 @@ class ProtocolDesk:
         self.alerts = alerts
         self.clock = clock
         self._reminded: set[tuple[str, int, str]] = set()
+        self._replying = threading.Lock()
         self.examined = 0
         """How many records the last evaluation read (the unsettled threads and their replies)."""
 
@@ -197,24 +202,60 @@ class ProtocolDesk:
     def reply(
         self, origin: str, index: int, record_type: str, body: dict[str, object], text: BilingualText | None = None
     ) -> Sequenced:
-        """Acknowledge or answer a record addressed to us, referencing its exact leaf."""
-        item = next(iter(self.records.at(origin, index)), None)
-        if item is None:
-            raise LogNotFound(f"no record {origin}#{index} in this node's logs")
-        if self.me not in item.record.to:
-            raise MalformedRecord(f"{origin}#{index} is not addressed to {self.me}")
-        rel = "answer-to" if record_type in ANSWER_TYPES else "ack-of"
-        return self.writer.append(
-            Record(
-                type=record_type,
-                party=self.me,
-                issued=datetime.fromtimestamp(self.clock(), UTC),
-                to=(origin,),
-                body=body,
-                text=text,
-                refs=(RecordRef(origin=origin, index=index, leaf_hash=item.leaf_hash, rel=rel),),
+        """Acknowledge or answer a record addressed to us, referencing its exact leaf. A reply this
+        party has already logged is not logged again: a second acknowledgement (or one after an
+        answer), or a second answer, is refused with the record that already answered."""
+        names = {s.name: s.origin for s in self.peers.status.values() if s.name not in self.peers.bad}
+        origin = resolve_origin(origin, self.me, names | {self.config.name: self.me})  # cn#12 too
+        with self._replying:  # the check and the append, one reply at a time
+            item = next(iter(self.records.at(origin, index)), None)
+            if item is None:
+                raise LogNotFound(f"no record {origin}#{index} in this node's logs")
+            if self.me not in item.record.to:
+                raise MalformedRecord(f"{origin}#{index} is not addressed to {self.me}")
+            self._check_not_answered(item, record_type)
+            rel = "answer-to" if record_type in ANSWER_TYPES else "ack-of"
+            return self.writer.append(
+                Record(
+                    type=record_type,
+                    party=self.me,
+                    issued=datetime.fromtimestamp(self.clock(), UTC),
+                    to=(origin,),
+                    body=body,
+                    text=text,
+                    refs=(RecordRef(origin=origin, index=index, leaf_hash=item.leaf_hash, rel=rel),),
+                )
             )
-        )
+
+    def _check_not_answered(self, subject: Logged, record_type: str) -> None:
+        """Refuse a reply that repeats one this party has logged: the same kind again, or an
+        acknowledgement after an answer (an answer may follow an acknowledgement)."""
+        mine = [r for r in self._replies(subject) if r.origin == self.me]
+        done = [
+            r for r in mine if r.record.type == record_type or (record_type == ACK and r.record.type in ANSWER_TYPES)
+        ]
+        if done:
+            first = done[0]
+            what = "answered" if first.record.type in ANSWER_TYPES else "acknowledged"
+            raise AlreadyAnswered(
+                f"{subject.origin}#{subject.index} is already {what} by {self.me} "
+                f"as {first.origin}#{first.index}; nothing was signed",
+                hint=f"see the reply with: detente inbox --json (thread {subject.origin}#{subject.index}); "
+                "a further message goes as a new record: detente notice send hotline-message --to …",
+            )
+
+    def _replies(self, subject: Logged) -> list[Logged]:
+        """The acknowledgements and answers that refer to ``subject``'s exact leaf (as far as the
+        index goes: the caller has just caught up)."""
+        rows = self.records.state.referrers([(subject.origin, subject.index)])
+        out = []
+        for row in rows:
+            if row.type not in _HUMAN_REPLIES:
+                continue
+            item = Logged(row.origin, row.index, row.leaf_hash, Record.from_json(row.record))
+            if any((ref.origin, ref.index, ref.leaf_hash) == subject.key for ref in item.record.refs):
+                out.append(item)
+        return out
 
     def inbox(self, *, open_only: bool = False) -> list[dict[str, object]]:
         """Every thread this party is part of, newest first, with each recipient's state and
@@ -230,13 +271,15 @@ class ProtocolDesk:
         if open_only:
             self._evaluate_unsettled(now)  # settle what the last tick has not seen yet, so the count is exact
         total, subjects = self.records.threads(unsettled=open_only, limit=limit, offset=offset)
-        by_key = {
-            t.subject.key: t
-            for t in evaluate(self.records.with_replies(subjects), self.agreement, now, self.me).threads
-        }
+        records = self.records.with_replies(subjects)
+        by_key = {t.subject.key: t for t in evaluate(records, self.agreement, now, self.me).threads}
         withheld = withheld_counts(self.records.indexed([WITHHELD]), self.agreement)  # threads() caught up
         threads = [by_key.get(x.key) or Thread(x, []) for x in subjects]  # a withheld notice owes nothing
-        return total, [self._inbox_row(t, withheld.get(t.subject.key), now) for t in threads]
+        replies = _replies_by_subject(records, subjects)
+        return total, [
+            self._inbox_row(t, withheld.get(t.subject.key), now) | {"replies": replies.get(t.subject.key, [])}
+            for t in threads
+        ]
 
     def _evaluate_unsettled(self, now: datetime) -> Evaluation:
         """Evaluate the threads this party is in that are not settled (read with their replies from
@@ -260,6 +303,7 @@ class ProtocolDesk:
         code = rec.body.get("code") if isinstance(rec.body.get("code"), str) else None
         matched = self.agreement.code_meaning(code) if code else None
         return {
+            "id": f"{thread.subject.origin}#{thread.subject.index}",
             "origin": thread.subject.origin,
             "index": thread.subject.index,
             "leaf_hash": thread.subject.leaf_hash,
@@ -302,4 +346,42 @@ def _obligation_row(o: Obligation, now: datetime) -> dict[str, object]:
         "met_at": o.met_at.isoformat() if o.met_at else None,
         "missed": o.missed(now),
         "seconds_left": max(0.0, (o.due - now).total_seconds()) if o.met_at is None else 0.0,
+    }
+def _replies_by_subject(
+    records: list[Logged], subjects: list[Logged]
+) -> dict[tuple[str, int, str], list[dict[str, object]]]:
+    """The acknowledgements and answers among ``records``, by the thread they answer: each with
+    its record ID, who sent it, when, and what it says (the note, the answer, the text), oldest
+    first. Only a recipient's reply to the exact leaf counts, as in the protocol engine."""
+    wanted = {x.key: x for x in subjects}
+    out: dict[tuple[str, int, str], list[dict[str, object]]] = {}
+    for item in records:
+        rec = item.record
+        if rec.type not in _HUMAN_REPLIES:
+            continue
+        for ref in rec.refs:
+            subject = wanted.get((ref.origin, ref.index, ref.leaf_hash))
+            if subject is not None and item.origin in subject.record.to:
+                out.setdefault(subject.key, []).append(_reply_row(item))
+    for rows in out.values():
+        rows.sort(key=lambda r: (str(r["issued"]), str(r["id"])))
+    return out
+
+
+def _reply_row(item: Logged) -> dict[str, object]:
+    rec = item.record
+    answer = rec.body.get("answer")
+    note = rec.body.get("note")
+    return {
+        "id": f"{item.origin}#{item.index}",
+        "origin": item.origin,
+        "index": item.index,
+        "leaf_hash": item.leaf_hash,
+        "type": rec.type,
+        "kind": "answer" if rec.type in ANSWER_TYPES else "acknowledgement",
+        "from": item.origin,
+        "issued": rec.issued.isoformat(),
+        "note": note if isinstance(note, str) else None,
+        "answer": answer if isinstance(answer, str) else None,
+        "text": rec.text.model_dump(mode="json") if rec.text else None,
     }

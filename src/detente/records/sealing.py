@@ -82,7 +82,8 @@ def check_sealed_frame(record: Record) -> None:
         if record.tlp in RESTRICTED:
             raise MalformedRecord(
                 f"a {record.tlp.value} record must be sealed to its recipients",
-                hint="send it through a node, which seals it (docs/sealed.md), or mark it TLP:CLEAR or TLP:GREEN",
+                hint="send it through a node (POST /api/v1/records), which seals it to its recipients, "
+                "or mark it TLP:CLEAR or TLP:GREEN",
             )
         return
     if record.tlp not in RESTRICTED:
