@@ -35,6 +35,9 @@ class ClassifyIn(BaseModel):
         "technology, kind; they override a catalogue entry's",
     )
     as_of: date | None = None
+    destination: str | None = Field(
+        default=None, description="ISO 3166-1 alpha-2 country of destination (for is-informed letters)"
+    )
     regimes: list[str] | None = None
     near: float = Field(default=0.10, ge=0, lt=1)
     as_party: str | None = Field(
@@ -82,8 +85,11 @@ def add_exportctl_routes(app: FastAPI, node: Node, viewer: Any, officer: Any) ->
     @routes.post("/api/v1/exportctl/classify")
     def classify(item: ClassifyIn, who: Principal = viewer) -> dict[str, Any]:
         """Classify an item under each regime's pack as of a date: every clause matched or nearly
-        matched with the numbers compared, licence exceptions, policies, and the packs used."""
-        return node.exportctl.classify(_item(item), item.as_of, item.regimes, item.near, as_party=item.as_party)
+        matched with the numbers compared, licence exceptions, policies, the is-informed letters that
+        name the item, the packs used, and the reminder that other rules may apply."""
+        return node.exportctl.classify(
+            _item(item), item.as_of, item.regimes, item.near, as_party=item.as_party, destination=item.destination
+        )
 
     @routes.get("/api/v1/exportctl/catalogue")
     def accelerators(who: Principal = viewer) -> list[dict[str, Any]]:

@@ -94,13 +94,17 @@ def classify(
         None, "--kind", help="integrated-circuit, memory, computer, model-weights, technology"
     ),
     as_of: str | None = AS_OF,
+    destination: str | None = typer.Option(
+        None, "--destination", help="ISO 3166-1 alpha-2 country of destination, e.g. CN (for is-informed letters)"
+    ),
     regime: list[str] = REGIME,
     pack: list[Path] = PACK,
     near: float = typer.Option(0.10, "--near", help="report clauses missed by at most this fraction (default 0.10)"),
     as_json: bool = JSON,
 ) -> None:
     """Classify an item from the catalogue or from its figures: every clause matched or nearly
-    matched, with the numbers compared, the rule version used, licence exceptions and policies."""
+    matched, with the numbers compared, the rule version used, licence exceptions and policies,
+    and the is-informed letters to individual companies that name the item."""
     figures: dict[str, Any] = {
         "dense": tuple(parse_dense_rate(t) for t in dense_tops or ()),
         "die_area_mm2": die_area,
@@ -131,7 +135,7 @@ def classify(
         item = replace(base, **given) if base else Item(name=name or "unnamed item", **given)
     if kind is not None:
         item = replace(item, kind=ItemKind(kind))
-    result = classify_item(item, _packs(regime, pack), _date(as_of), near=near)
+    result = classify_item(item, _packs(regime, pack), _date(as_of), near=near, destination=destination)
     if as_json:
         _print(result.as_dict())
     else:

@@ -1,7 +1,7 @@
 """Export controls on AI items: rule packs as versioned data, a classifier and a chip catalogue.
 
 Pure: figures and packs in, an explanation out. The only files read are the package's own packs
-(``packs/*.json``) and catalogue (``data/accelerators.json``).
+(``packs/*.json``), catalogue (``data/accelerators.json``) and letters (``data/letters.json``).
 
 - :mod:`detente.exportctl.rules` — rule packs (regime, version, clauses with conditions as data,
   effective dates, status history and sources), their JSON Schema, loader and digest.
@@ -10,6 +10,8 @@ Pure: figures and packs in, an explanation out. The only files read are the pack
 - :mod:`detente.exportctl.classify` — ``classify(item, packs, as_of)``: which clauses matched or
   nearly matched, with the numbers compared, as text an export officer can check and as JSON.
 - :mod:`detente.exportctl.catalogue` — real accelerators with their public figures and sources.
+- :mod:`detente.exportctl.letters` — licence requirements BIS set by letters to individual
+  companies ("is-informed" letters, ``data/letters.json``), dated, with their sources.
 """
 
 from __future__ import annotations

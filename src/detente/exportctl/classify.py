@@ -14,12 +14,13 @@ officer can check by hand and :meth:`Classification.as_dict` the same as JSON.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from enum import StrEnum
 
 from detente.errors import MalformedRecord
 from detente.exportctl.item import Item
+from detente.exportctl.letters import LetterMatch, Reach, letters_for
 from detente.exportctl.rules import (
     PARAMETERS,
     Clause,
@@ -32,7 +33,20 @@ from detente.exportctl.rules import (
     entry_covers,
 )
 
-__all__ = ["Classification", "ClauseResult", "Outcome", "RegimeResult", "TestResult", "Truth", "classify"]
+__all__ = ["REMINDER", "Classification", "ClauseResult", "Outcome", "RegimeResult", "TestResult", "Truth", "classify"]
+
+REMINDER: dict[str, str] = {
+    "en": (
+        "Whatever this classification says, end-use and end-user controls, the Entity List and the "
+        "foreign-direct-product rules may still apply to the transaction. The rule text, not detente, is "
+        "authoritative: check each number and citation against the regulation in force. Not legal advice."
+    ),
+    "zh": (
+        "无论本分类结果如何，最终用途和最终用户管制、实体清单以及外国直接产品规则仍可能适用于该交易。"
+        "以法规原文为准，而非 detente：请对照现行法规核对每个数字和引用。本结果不构成法律意见。"
+    ),
+}
+"""Said by every classification answer (text and JSON), in English and Chinese."""
 
 
 class Truth(StrEnum):
@@ -133,6 +147,8 @@ class ClauseResult:
         }
         if self.status_note:
             out["status_note"] = self.status_note
+        if c.requirements:
+            out["requirements"] = [r.as_answer() for r in c.requirements]
         if self.needs:
             out["needs"] = list(self.needs)
         if self.excluded_by:
@@ -150,6 +166,7 @@ class RegimeResult:
     exceptions: tuple[ClauseResult, ...]
     policies: tuple[ClauseResult, ...]
     legal_basis: tuple[Clause, ...]
+    letters: tuple[LetterMatch, ...] = ()
 
     @property
     def entries(self) -> tuple[str, ...]:
@@ -173,7 +190,7 @@ class RegimeResult:
 
     def verdict(self) -> str:
         if not self.controls:
-            return "no clause of this pack applies to this kind of item"
+            return "no clause of this pack applies to this kind of item" + self._letters_verdict(", but ")
         parts = []
         for entry in self.entries:
             results = [r for r in self.controls if r.counts and r.clause.entry == entry]
@@ -182,10 +199,21 @@ class RegimeResult:
             flag = "" if status == Status.IN_FORCE else f" — {status.value if status else 'not in force'}"
             parts.append(f"{entry}{f' ({ids})' if ids != entry else ''}{flag}")
         if parts:
-            return "; ".join(parts)
+            return "; ".join(parts) + self._letters_verdict("; also ")
         if any(r.outcome == Outcome.UNDETERMINED for r in self.controls):
-            return "undetermined: figures are missing (see 'needs')"
-        return "no clause of this pack matched"
+            return "undetermined: figures are missing (see 'needs')" + self._letters_verdict("; ")
+        return "no clause of this pack matched" + self._letters_verdict(", but ")
+
+    def _letters_verdict(self, joint: str) -> str:
+        """The is-informed letters that bear on the item, for the verdict line."""
+        if not self.letters:
+            return ""
+        texts = []
+        for m in self.letters:
+            may = "may be required (check the destination)" if m.reach == Reach.CHECK else "required"
+            flag = " [UNVERIFIED]" if m.unverified else ""
+            texts.append(f"licence {may} by is-informed letter {m.letter.id} to {m.letter.addressee}{flag}")
+        return joint + "; ".join(texts) + " (binds only its addressee)"
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -200,6 +228,7 @@ class RegimeResult:
             "licence_exceptions": [r.as_dict() for r in self.exceptions],
             "licensing_policies": [r.as_dict() for r in self.policies],
             "legal_basis": [{"id": c.id, "title": c.title, "citation": c.source.citation} for c in self.legal_basis],
+            "is_informed_letters": [m.as_dict() for m in self.letters],
             "needs": list(self.needs),
         }
 
@@ -211,6 +240,12 @@ class Classification:
     near: float
     regimes: tuple[RegimeResult, ...]
     notes: tuple[str, ...] = field(default=())
+    destination: str | None = None
+
+    @property
+    def letters(self) -> tuple[LetterMatch, ...]:
+        """The is-informed letters that bear on the item, over every regime."""
+        return tuple(m for r in self.regimes for m in r.letters)
 
     @property
     def entries(self) -> dict[str, tuple[str, ...]]:
@@ -250,12 +285,14 @@ class Classification:
         return {
             "item": self.item.as_dict(),
             "as_of": self.as_of.isoformat(),
+            "destination": self.destination,
             "near_tolerance": self.near,
             "figures": self.figures(),
             "entries": {k: list(v) for k, v in self.entries.items()},
             "regimes": [r.as_dict() for r in self.regimes],
             "needs": list(self.needs),
             "notes": list(self.notes),
+            "reminder": dict(REMINDER),
         }
 
     def as_text(self) -> str:
@@ -464,8 +501,12 @@ def _check_tags(item: Item, packs: Sequence[RulePack]) -> None:
         raise MalformedRecord(f"unknown technology tag {unknown[0]!r}", hint=f"known tags: {listing}")
 
 
-def classify(item: Item, packs: Iterable[RulePack], as_of: date, *, near: float = 0.10) -> Classification:
-    """Classify ``item`` under each pack as the rules stood on ``as_of``.
+def classify(
+    item: Item, packs: Iterable[RulePack], as_of: date, *, near: float = 0.10, destination: str | None = None
+) -> Classification:
+    """Classify ``item`` under each pack as the rules stood on ``as_of``, with the is-informed
+    letters (:mod:`detente.exportctl.letters`) that name the item, in effect on ``as_of``, for
+    ``destination`` (ISO 3166-1 alpha-2; ``None``: any destination a letter names).
 
     Raises :class:`MalformedRecord` when no pack is given, a technology tag is unknown, or no
     clause can be decided because every one needs a figure the item lacks (the hint names them).
@@ -476,7 +517,10 @@ def classify(item: Item, packs: Iterable[RulePack], as_of: date, *, near: float 
     if not 0 <= near < 1:
         raise MalformedRecord(f"near-miss tolerance {near!r} must be at least 0 and below 1", hint="e.g. 0.10 for 10%")
     _check_tags(item, packs)
-    regimes = tuple(_Evaluator(pack, item, as_of, near).run() for pack in packs)
+    regimes = tuple(
+        replace(r, letters=letters_for(item.name, as_of, destination, (r.pack.regime,)))
+        for r in (_Evaluator(pack, item, as_of, near).run() for pack in packs)
+    )
     controls = [r for regime in regimes for r in regime.controls]
     if controls and all(r.outcome == Outcome.UNDETERMINED for r in controls):
         needs = "; ".join(dict.fromkeys(n for r in controls for n in r.needs))
@@ -490,7 +534,7 @@ def classify(item: Item, packs: Iterable[RulePack], as_of: date, *, near: float 
             "HBM figures were given for an integrated circuit: 3A090.c covers HBM stacks themselves; HBM co-packaged "
             "with a dominant logic die is classified with that IC (classify the stack with kind 'memory')"
         )
-    return Classification(item, as_of, near, regimes, tuple(notes))
+    return Classification(item, as_of, near, regimes, tuple(notes), destination)
 
 
 # --- number formatting shared with the text renderer -------------------------------------------

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from detente.exportctl.classify import ClauseResult, Outcome, Truth, _show
+from detente.exportctl.classify import REMINDER, ClauseResult, Outcome, Truth, _show
 
 if TYPE_CHECKING:
     from detente.exportctl.classify import Classification, RegimeResult
@@ -17,7 +17,8 @@ __all__ = ["render_text"]
 
 def render_text(c: Classification) -> str:
     item = c.item
-    lines = [f"Classification of {item.name} ({item.kind}) as of {c.as_of}", "", "Figures:"]
+    to = f" for export to {c.destination}" if c.destination else ""
+    lines = [f"Classification of {item.name} ({item.kind}) as of {c.as_of}{to}", "", "Figures:"]
     lines += _figures(c)
     for regime in c.regimes:
         lines += ["", *_regime(regime, c.near)]
@@ -25,7 +26,7 @@ def render_text(c: Classification) -> str:
         lines += ["", "Missing figures:"] + [f"  - {n}" for n in c.needs]
     for note in c.notes:
         lines += ["", f"Note: {note}"]
-    lines += ["", "Not legal advice: check each number and citation against the regulation in force."]
+    lines += ["", f"Reminder: {REMINDER['en']}", f"提示：{REMINDER['zh']}"]
     return "\n".join(lines) + "\n"
 
 
@@ -97,6 +98,10 @@ def _regime(r: RegimeResult, near: float) -> list[str]:
         ("Licensing policy (not a control)", r.policies, ("inside", "outside")),
     ):
         out += _others(heading, found, *verdicts)
+    if r.letters:
+        out.append("  Licence requirements set by letters to individual companies (is-informed letters, not rules):")
+        for m in r.letters:
+            out += m.describe()
     for basis in r.legal_basis:
         out.append(f"  Legal basis: {basis.title} ({basis.source.citation}, effective {basis.effective})")
     return out
@@ -136,6 +141,8 @@ def _clause(x: ClauseResult, verdict: str | None = None) -> list[str]:
         out.append(f"      parameters met, but {x.yielded_to} takes precedence")
     if x.status_note:
         out.append(f"      status: {x.status_note}")
+    for req in c.requirements or ():
+        out.append(f"      condition: {req.describe()}")
     for need in x.needs:
         out.append(f"      needs: {need}")
     return out

@@ -210,6 +210,35 @@ class Source(BaseModel):
     notes: str = Field(default="", max_length=4096)
 
 
+class Requirement(BaseModel):
+    """A condition of a licensing policy that figures cannot decide (a certification, a cap, a
+    test), with its source. ``verified`` is true only when the primary text was read."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9-]{0,63}$", description="e.g. third-party-testing")
+    text: str = Field(min_length=1, max_length=2048)
+    citation: str = Field(min_length=1, max_length=256)
+    quality: Literal["M", "S", "MEM"] = Field(description="M primary text read; S secondary; MEM memory")
+    verified: bool
+    quote: str = Field(default="", max_length=2048)
+
+    @model_validator(mode="after")
+    def _honest(self) -> Requirement:
+        if self.verified and self.quality != "M":
+            raise ValueError(f"requirement {self.id}: only a primary text read ([M]) can be marked verified")
+        return self
+
+    def as_answer(self) -> dict[str, object]:
+        out: dict[str, object] = self.model_dump(mode="json")
+        out["mark"] = "verified against the primary text" if self.verified else "UNVERIFIED"
+        return out
+
+    def describe(self) -> str:
+        mark = "" if self.verified else "UNVERIFIED, "
+        return f"{self.text} [{mark}{self.quality}: {self.citation}]"
+
+
 class StatusChange(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -240,6 +269,9 @@ class Clause(BaseModel):
     status: tuple[StatusChange, ...] = Field(min_length=1)
     source: Source
     notes: str = Field(default="", max_length=8192)
+    requirements: tuple[Requirement, ...] | None = Field(
+        default=None, description="licensing policy: the conditions beyond the figures, each with its source"
+    )
 
     @model_validator(mode="after")
     def _coherent(self) -> Clause:

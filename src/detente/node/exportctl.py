@@ -126,6 +126,7 @@ class ExportDesk(Desk):
         near: float = 0.10,
         *,
         as_party: str | None = None,
+        destination: str | None = None,
     ) -> dict[str, Any]:
         """Classify ``item`` with the packs in use (:meth:`packs`); ``as_party``: with the packs
         a peer published instead of this party's own (what that peer would say)."""
@@ -134,7 +135,7 @@ class ExportDesk(Desk):
         if regimes and len(packs) != len(set(regimes)):
             known = ", ".join(p.regime for p, _ in in_use)
             raise MalformedRecord(f"unknown regime among {', '.join(regimes)}", hint=f"known: {known}")
-        result = classify(item, [p for p, _ in packs], as_of or self._now().date(), near=near)
+        result = classify(item, [p for p, _ in packs], as_of or self._now().date(), near=near, destination=destination)
         return {
             **result.as_dict(),
             "text": result.as_text(),
