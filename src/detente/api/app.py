@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import Depends, FastAPI, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from detente import __version__
@@ -26,6 +27,7 @@ from detente.api.media import add_media_routes
 from detente.api.problems import install_problem_handlers, problem_response, rejections
 from detente.api.recipients import resolve_recipients
 from detente.api.reports import add_report_routes
+from detente.api.sealed import add_sealed_routes
 from detente.crypto.note import parse_note
 from detente.errors import LogNotFound, MalformedRecord
 from detente.node.node import Node
@@ -96,6 +98,9 @@ class PeerIn(BaseModel):
     url: str = Field(pattern=r"^https?://")
     vkey: str = Field(description="the peer's log key (type 0x01), pinned")
     cosigner_vkey: str | None = Field(default=None, description="the peer's witness key (type 0x04)")
+    read_url: str | None = Field(
+        default=None, pattern=r"^https?://", description="where to read its log if not from its node (detente publish)"
+    )
 
 
 class KeyRotateIn(BaseModel):
@@ -119,6 +124,10 @@ class TokenIn(BaseModel):
     ttl_seconds: int | None = Field(default=None, gt=0, le=10 * 366 * 86400, description="at most ten years")
 
 
+MAX_COSIGNATURE_ROWS = 100_000
+"""At most this many cosignatures in one answer (page on with ``since``)."""
+
+
 def create_app(node: Node) -> FastAPI:
     app = FastAPI(
         title=f"detente node {node.config.name}",
@@ -131,8 +140,8 @@ def create_app(node: Node) -> FastAPI:
     add_docs_routes(app)
     install_problem_handlers(app)
     install_contract(app, rate_limited=is_expensive)
-    config = node.config
     app.add_middleware(JournalDoor, node=node)  # inside the body limit: it reads only capped bodies
+    config = node.config
     app.add_middleware(
         BodyLimit,
         default=(config.max_body_bytes, "max_body_bytes in detente.toml"),
@@ -160,6 +169,16 @@ def create_app(node: Node) -> FastAPI:
         """The latest signed checkpoint with the cosignatures collected for it."""
         note = node.publisher.cosigned_checkpoint()
         return Response(note, media_type="text/plain; charset=utf-8", headers={"Cache-Control": "no-store"})
+
+    @app.get("/log/cosignatures", tags=["public"])
+    def cosignatures(since: int = Query(0, ge=0, le=2**63 - 1)) -> JSONResponse:
+        """The witnesses' cosignatures collected on this log's checkpoints (C2SP tlog-cosignature
+        lines with their checkpoint sizes), from size ``since`` on: the evidence of when each entry
+        existed. Anyone can check a line against the checkpoint text ``origin, size, root at size``
+        and the witness's key (``detente audit`` does)."""
+        rows = [r for r in node.publisher.timebook.rows(node.log.origin) if r.size >= since][:MAX_COSIGNATURE_ROWS]
+        body = [{"size": r.size, "witness": r.source, "timestamp": r.at, "line": r.line} for r in rows]
+        return JSONResponse(body, headers={"Cache-Control": "no-store"})
 
     @app.get("/log/tile/{path:path}", tags=["public"], response_class=Response)
     def tile(path: str) -> Response:
@@ -193,6 +212,7 @@ def create_app(node: Node) -> FastAPI:
             "origin": node.signer.identity.name,
             "vkey": str(node.signer.identity.vkey()),
             "cosigner_vkey": str(node.signer.identity.cosigner_vkey()),
+            "public_read_url": node.config.public_read_url or None,
             "size": node.log.size,
             "root": node.log.checkpoint.root.hex(),
             "cosigned_by": cosigners,
@@ -207,6 +227,7 @@ def create_app(node: Node) -> FastAPI:
                     "failures": p.failures,
                     "witness_size": p.witness_size,
                     "quarantined": node.records.quarantine(p.origin, limit=0)[0],
+                    **node.protocol.liveness.describe(p),
                 }
                 for p in node.peering.status.values()
             ],
@@ -321,7 +342,7 @@ def create_app(node: Node) -> FastAPI:
     @app.post("/api/v1/peers", tags=["operators"], status_code=201)
     def add_peer(item: PeerIn, who: Principal = admin) -> dict[str, object]:
         """Pin a peer's keys. An existing peer is never replaced silently (409)."""
-        row = PeerRow(item.name, item.url, item.vkey, item.cosigner_vkey, int(node.clock()))
+        row = PeerRow(item.name, item.url, item.vkey, item.cosigner_vkey, int(node.clock()), item.read_url)
         node.syncer.follow(row)
         return row.__dict__
 
@@ -369,4 +390,5 @@ def create_app(node: Node) -> FastAPI:
     add_exportctl_routes(app, node, viewer, officer)
     add_report_routes(app, node, viewer, officer)
     add_journal_routes(app, node, admin)
+    add_sealed_routes(app, node, viewer, officer, admin)
     return app

@@ -132,14 +132,19 @@ def peer_add(
     url: str = typer.Argument(..., help="the peer node's URL"),
     vkey: str = typer.Option(..., "--vkey", help="the peer's log key, obtained out of band"),
     cosigner_vkey: str | None = typer.Option(None, "--cosigner-vkey", help="the peer's witness key"),
+    read_url: str | None = typer.Option(
+        None,
+        "--read-url",
+        help="where to read the peer's log if not from its node: its published static copy (its public_read_url)",
+    ),
     node_dir: Path = NODE,
 ) -> None:
     """Pin a peer's keys. Refuses to replace an existing peer's key silently."""
     config, base = load_config(node_dir)
     state = open_node_store(_store_url(config, base))
-    row = PeerRow(name, url, vkey, cosigner_vkey, int(time.time()))
+    row = PeerRow(name, url, vkey, cosigner_vkey, int(time.time()), read_url)
     with journaled(config, base, "detente peer add", name) as detail:
-        detail.update(url=url, vkey=vkey, cosigner_vkey=cosigner_vkey)
+        detail.update(url=url, vkey=vkey, cosigner_vkey=cosigner_vkey, read_url=read_url)
         check_pin(row, config.name, config.origin, state.peers())  # refused before anything is stored
         state.add_peer(row)
     typer.echo(f"pinned {name}: {vkey}")

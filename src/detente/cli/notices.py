@@ -96,6 +96,12 @@ def send(
     force_lang: bool = typer.Option(
         False, "--force-lang", help="sign even though the text's script contradicts --lang (refused otherwise)"
     ),
+    tlp: str = typer.Option(
+        "TLP:CLEAR",
+        "--tlp",
+        help="TLP 2.0 marking; TLP:AMBER, TLP:AMBER+STRICT and TLP:RED seal the body and text to the recipients "
+        "(docs/sealed.md)",
+    ),
     node_dir: Path = NODE,
     token: str | None = TOKEN,
 ) -> None:
@@ -125,7 +131,9 @@ def send(
     text_json = {"original": {"lang": lang, "text": text}, "translations": translations}
     if not force_lang:
         _check_scripts(text_json)
-    payload = {"type": record_type, "to": to, "body": parsed, "text": text_json, "force_lang": force_lang}
+    payload = {
+        "type": record_type, "to": to, "body": parsed, "text": text_json, "force_lang": force_lang, "tlp": tlp
+    }  # fmt: skip
     typer.echo(json.dumps(_call(node_dir, token, "POST", "/api/v1/records", json=payload)))
 
 

@@ -44,7 +44,9 @@ from detente.node.receipts import Receipts
 from detente.node.records import RecordBook
 from detente.node.reports import ReportDesk
 from detente.node.rotation import finish_rotation
+from detente.node.sealing import SealDesk
 from detente.node.sequencer import Sequencer
+from detente.node.static_publish import static_copy
 from detente.node.syncer import Syncer
 from detente.node.threads import ProtocolDesk
 from detente.node.tilelog import TileLog
@@ -89,7 +91,11 @@ class Node:
         self.records = RecordBook(lambda: self.log, self.peering, self.state)
         self.publisher = Publisher(self.log, self.peering, self.state, config.peer_timeout)
         wanted = self.publisher.wanted
+        if config.publish_dir:  # the log's public side also as static files (docs/deploy.md)
+            self.publisher.static = static_copy(self.publisher, base / config.publish_dir)
         self.writer = Writer(self.signer, self.sequencer, self.records, lambda: agreement, wanted.set, self.peering)
+        self.sealing = SealDesk(identity.name, base, self.records, self.writer.append, clock)
+        self.writer.sealer = self.sealing.seal  # TLP:AMBER and RED records are sealed to their recipients
         self.alarms = Alarms(self.state, self.writer.appender(ALARM_TYPE, clock), self.alerts, clock)
         self.receipts = Receipts(identity.name, self.writer, self.records, self.peering, self.state, self.alerts, clock)
         self.verify_pool = VerifyPool()  # worker processes start with the first large backlog

@@ -16,7 +16,9 @@ from detente.crypto.note_verifiers import verifier_for
 from detente.errors import DetenteError, MalformedProof, StoreUnavailable
 from detente.node.loops import Loops
 from detente.node.peers import Peers, PeerStatus
+from detente.node.static_publish import StaticPublisher
 from detente.node.tilelog import TileLog
+from detente.node.timebook import TimeBook
 from detente.store.node_protocol import NodeStore, PeerRow
 from detente.tlog.checkpoint import Checkpoint, parse_size
 from detente.tlog.cosignature import verify_cosignatures
@@ -44,6 +46,9 @@ class Publisher:
         self._lock = threading.Lock()
         self._witnesses = ThreadPoolExecutor(max_workers=8, thread_name_prefix="detente-witness")
         self._asking: dict[str, Future[None]] = {}  # the witness request in flight, per peer
+        self.timebook = TimeBook(state)
+        self.static: StaticPublisher | None = None
+        """Writes the log's public side as static files after each publish (``publish_dir``)."""
         self._restore()
 
     def cosigned_checkpoint(self) -> bytes:
@@ -74,8 +79,12 @@ class Publisher:
                 loops.run("publisher", self.run_once)
 
     def run_once(self) -> None:
-        """One turn of the publisher loop: publish, and raise if a witness did not cosign."""
-        if not self.publish():
+        """One turn of the publisher loop: publish (and write the static copy, if configured), and
+        raise if a witness did not cosign."""
+        ok = self.publish()
+        if self.static is not None:
+            self.static.run_once()
+        if not ok:
             raise StoreUnavailable("a witness did not cosign the latest checkpoint (see peers' last_error)")
 
     def publish(self) -> bool:
@@ -130,6 +139,7 @@ class Publisher:
             if not sigs:
                 raise StoreUnavailable(f"witness {row.name} returned no cosignature from its pinned key")
             status.witness_size = cp.size
+            self.timebook.cosigned(cp.origin, cp.size, sigs)
             with self._lock:
                 kept = self._cosigs[1] if self._cosigs[0] == note else []
                 kept = [s for s in kept if s.name != sigs[0].witness] + [c.signature for c in sigs]

@@ -20,6 +20,7 @@ from detente.node.receipts import Receipts
 from detente.node.records import RecordBook
 from detente.node.sync import Fork, SyncResult, sync_peer
 from detente.node.tilelog import TileLog
+from detente.node.timebook import TimeBook
 from detente.node.verify_pool import VerifyPool
 from detente.store.node_protocol import PeerRow
 
@@ -52,6 +53,7 @@ class Syncer:
         self.on_fork = on_fork
         self.want_publish = want_publish
         self.clock = clock
+        self.timebook = TimeBook(peers.state)
         self.loops = loops
         self.pool = pool
 
@@ -111,6 +113,8 @@ class Syncer:
             ) from exc
         status.mirrored_size = result.size
         status.last_sync = self.clock()
+        if result.fork is None:
+            self._note_time(row, result)
         self.records.remember(result)
         if status.witness_size < self.own.size and row.cosigner_vkey:
             self.want_publish.set()  # the peer is reachable again: ask it to cosign now, not after a backoff
@@ -118,6 +122,18 @@ class Syncer:
         self.receipts.issue(row)
         status.last_error = None if result.fork is None else f"fork: {result.fork.detail}"
         return result
+
+    def _note_time(self, row: PeerRow, result: SyncResult) -> None:
+        """What this sync tells about time: the peer answered (heard from now), when this node first
+        held the new entries, and the cosignatures on the peer's checkpoint from witnesses whose keys
+        this node pins (each verified; see :class:`~detente.node.timebook.TimeBook`)."""
+        now = self.clock()
+        self.peers.heard(result.origin, now)
+        if result.size > result.old_size:
+            self.timebook.mirrored(result.origin, result.size, now, self.peers.own_origin)
+        if result.note:
+            keys = [p.cosigner_vkey for p in self.peers.followed() if p.cosigner_vkey and p.name != row.name]
+            self.timebook.served(result.note, keys)
 
     def loop(self, name: str) -> None:
         """Pull peer ``name`` when hinted and every ``sync_interval``; back off while it fails."""

@@ -14,12 +14,14 @@ from detente._internal.origins import resolve_origin
 from detente.errors import AlreadyAnswered, LogNotFound, MalformedRecord
 from detente.node.alerts import Alerter, send_email
 from detente.node.config import NodeConfig
+from detente.node.liveness import Liveness
 from detente.node.loops import Loops
 from detente.node.peers import Peers
 from detente.node.publisher import Publisher
 from detente.node.records import RecordBook
 from detente.node.sequencer import Sequenced
 from detente.node.tilelog import TileLog
+from detente.node.timebook import TimeBook
 from detente.node.writer import Writer
 from detente.protocol.agreement import Agreement
 from detente.protocol.threads import (
@@ -28,17 +30,23 @@ from detente.protocol.threads import (
     Evaluation,
     Logged,
     Obligation,
+    RecipientState,
     Thread,
+    Times,
     WithheldCount,
     evaluate,
     withheld_counts,
 )
-from detente.records.catalogue import ACK, ANSWER_TYPES, DEADLINE_MISSED, ESCALATION
+from detente.protocol.timing import NOTHING
+from detente.records.catalogue import ACK, ANSWER_TYPES, DEADLINE_MISSED, ESCALATION, LOG_ALARM
 from detente.records.record import Record
 from detente.records.ref import RecordRef
 from detente.records.text import BilingualText, LangText
 
 __all__ = ["ProtocolDesk"]
+
+_FLAGGED = ("moratorium:", "moratorium-review:", "human-control:")
+"""Findings operators are alerted to at both ends, once per thread."""
 
 _HUMAN_REPLIES = frozenset({ACK, *ANSWER_TYPES})
 
@@ -63,6 +71,10 @@ class ProtocolDesk:
         self.log = log
         self.writer = writer
         self.records = records
+        self.timebook = TimeBook(records.state)
+        self.liveness = Liveness(
+            peers, records.state, writer.appender(LOG_ALARM, clock), alerts, clock, agreement.liveness_window
+        )
         self.peers = peers
         self.publisher = publisher
         self.alerts = alerts
@@ -85,6 +97,7 @@ class ProtocolDesk:
     def run_protocol(self) -> list[Action]:
         """Evaluate every thread we are part of and carry out what is due: record misses,
         escalate, and alert on reminders. Returns the actions taken."""
+        self.liveness.run_once()  # a silent peer is an alarm before its deadlines are judged
         now = datetime.fromtimestamp(self.clock(), UTC)
         evaluation = self._evaluate_unsettled(now)
         for action in evaluation.actions:
@@ -122,7 +135,7 @@ class ProtocolDesk:
             else:
                 self._remind(action, subject)
         for thread in evaluation.threads:  # moratorium and human-control flags: alert once, at both ends
-            flags = [f for f in thread.findings if f.startswith(("moratorium:", "human-control:"))]
+            flags = [f for f in thread.findings if f.startswith(_FLAGGED)]
             key = (thread.subject.origin, thread.subject.index, "flags")
             if flags and key not in self._reminded:
                 self._reminded.add(key)
@@ -272,7 +285,7 @@ class ProtocolDesk:
             self._evaluate_unsettled(now)  # settle what the last tick has not seen yet, so the count is exact
         total, subjects = self.records.threads(unsettled=open_only, limit=limit, offset=offset)
         records = self.records.with_replies(subjects)
-        by_key = {t.subject.key: t for t in evaluate(records, self.agreement, now, self.me).threads}
+        by_key = {t.subject.key: t for t in evaluate(records, self.agreement, now, self.me, self._times()).threads}
         withheld = withheld_counts(self.records.indexed([WITHHELD]), self.agreement)  # threads() caught up
         threads = [by_key.get(x.key) or Thread(x, []) for x in subjects]  # a withheld notice owes nothing
         replies = _replies_by_subject(records, subjects)
@@ -287,15 +300,37 @@ class ProtocolDesk:
         _, subjects = self.records.threads(unsettled=True)
         records = self.records.with_replies(subjects)
         self.examined = len(records)
-        evaluation = evaluate(records, self.agreement, now, self.me)
-        settled = [
+        evaluation = evaluate(records, self.agreement, now, self.me, self._times())
+        settled = [  # settled once every obligation is met by witnessed time (a provisional one may turn late)
             (t.subject.origin, t.subject.index)
             for t in evaluation.threads
-            if t.obligations and all(o.met_at is not None for o in t.obligations)
+            if t.obligations and all(o.met_at is not None and o.met_witnessed for o in t.obligations)
         ]
         if settled:
             self.records.settle(settled)
         return evaluation
+
+    def _unanswered(self, thread: Thread, now: datetime) -> dict[str, str]:
+        """Why each recipient with a missed obligation has not answered: ``unreachable`` (nothing
+        received, and its node silent since before the receipt was due), ``not-received`` (nothing
+        received although its node was heard from), ``received-not-answered`` (its node received
+        the record; no answer came)."""
+        out: dict[str, str] = {}
+        by_origin = {s.origin: s for s in self.peers.status.values()}
+        for ob in thread.obligations:
+            if ob.party == thread.sender or not ob.missed(now) or ob.party in out:
+                continue
+            if thread.state(ob.party) is RecipientState.SENT:
+                status = by_origin.get(ob.party)
+                since = self.liveness.silent_since(status) if status is not None else None
+                out[ob.party] = "unreachable" if since is not None and since <= ob.due.timestamp() else "not-received"
+            elif ob.kind == "response":
+                out[ob.party] = "received-not-answered"
+        return out
+
+    def _times(self) -> Times:
+        """Each record's witnessed interval, under the agreement's rule of which witnesses count."""
+        return self.timebook.times(self.agreement.time_rule())
 
     def _inbox_row(self, thread: Thread, quota: WithheldCount | None, now: datetime) -> dict[str, object]:
         """One thread as the inbox shows it: who, what, each recipient's state and clock, findings."""
@@ -311,6 +346,7 @@ class ProtocolDesk:
             "from": thread.sender,
             "to": list(rec.to),
             "issued": rec.issued.isoformat(),
+            "witnessed": (thread.witnessed or {}).get(thread.subject.key, NOTHING).as_dict(),
             "incoming": self.me in rec.to,
             "priority": rec.body.get("priority"),
             "code": code,
@@ -318,6 +354,7 @@ class ProtocolDesk:
             "code_meaning": matched[1] if matched else None,
             "text": rec.text.model_dump(mode="json") if rec.text else None,
             "states": {p: thread.state(p).value for p in rec.to},
+            "unanswered": self._unanswered(thread, now),
             "obligations": [_obligation_row(o, now) for o in thread.obligations],
             "findings": [*thread.findings, *(["over-quota"] if quota and quota.over_quota else [])],
             "quota": quota.as_dict() if quota else None,
@@ -344,9 +381,14 @@ def _obligation_row(o: Obligation, now: datetime) -> dict[str, object]:
         "kind": o.kind,
         "due": o.due.isoformat(),
         "met_at": o.met_at.isoformat() if o.met_at else None,
+        "met_by": f"{o.met_by.origin}#{o.met_by.index}" if o.met_by else None,
+        "met_witnessed": o.met_witnessed if o.met_at else None,
+        "start_witnessed": o.start_witnessed,
         "missed": o.missed(now),
         "seconds_left": max(0.0, (o.due - now).total_seconds()) if o.met_at is None else 0.0,
     }
+
+
 def _replies_by_subject(
     records: list[Logged], subjects: list[Logged]
 ) -> dict[tuple[str, int, str], list[dict[str, object]]]:

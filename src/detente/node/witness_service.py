@@ -17,6 +17,7 @@ from detente.crypto.note_verifiers import verifier_for
 from detente.errors import MalformedError
 from detente.node.peers import Peers
 from detente.node.sync import Fork
+from detente.node.timebook import TimeBook
 from detente.node.writer import Signer
 from detente.store.node_protocol import NodeStore
 from detente.tlog.checkpoint import Checkpoint
@@ -49,6 +50,7 @@ class WitnessService:
         self.peers = peers
         self.raise_alarm = raise_alarm
         self.clock = clock
+        self.timebook = TimeBook(state)
 
     def add_checkpoint(self, body: bytes) -> WitnessAnswer:
         try:
@@ -88,6 +90,9 @@ class WitnessService:
             current = self.state.witness_latest(origin)
             size = Checkpoint.parse(parse_note(current).text).size if current else 0
             return WitnessAnswer(409, f"{size}\n".encode(), "text/x.tlog.size")
-        line = cosign(req.checkpoint, self.signer.identity, int(self.clock())).line()
+        now = int(self.clock())
+        line = cosign(req.checkpoint, self.signer.identity, now).line()
+        self.timebook.made(origin, req.checkpoint.size, self.signer.identity.name, now, line)
+        self.peers.heard(origin, self.clock())
         self.peers.hint(origin)
         return WitnessAnswer(200, line.encode())

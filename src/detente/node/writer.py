@@ -18,6 +18,7 @@ from detente.protocol.threads import WITHHELD, Logged
 from detente.records.catalogue import check_type, validate_record
 from detente.records.entry import seal_record
 from detente.records.record import TLP, Record
+from detente.records.sealing import RESTRICTED
 
 __all__ = ["Signer", "Writer"]
 
@@ -46,14 +47,16 @@ class Writer:
         self.records = records
         self._agreement = agreement
         self._appended = appended
+        self.sealer: Callable[[Record], Record] | None = None
+        """Seals a restricted record to its recipients (the node's :class:`SealDesk`)."""
 
     def append(self, record: Record) -> Sequenced:
         """Validate, sign and append one record; return once it is durable. Then witnesses are asked.
 
         A party log is served to every peer and auditor, so a record whose TLP marking limits who
-        may read it (AMBER, AMBER+STRICT, RED) is refused rather than published to all of them.
+        may read it (AMBER, AMBER+STRICT, RED) is sealed to its recipients before it is signed.
         """
-        self.admit(record)
+        record = self.admit(record)
         with self.signer.lock:  # nothing sealed by a key is queued after the record rotating it
             future = self.sequencer.submit(seal_record(record, self.signer.identity))
         result = future.result(60.0)
@@ -75,8 +78,7 @@ class Writer:
     def append_many(self, records: list[Record], *, progress: Callable[[int], None] | None = None) -> list[Sequenced]:
         """Validate every record first (one bad record writes nothing), then sign and append them
         all in group-committed batches; returns their positions in order."""
-        for record in records:
-            self.admit(record)
+        records = [self.admit(record) for record in records]
         out: list[Sequenced] = []
         for start in range(0, len(records), 500):
             chunk = records[start : start + 500]
@@ -88,18 +90,26 @@ class Writer:
         self._appended()
         return out
 
-    def admit(self, record: Record) -> None:
-        """Every check a record passes before it is signed: marking, type, schema, recipients, quota."""
-        if record.tlp not in (TLP.CLEAR, TLP.GREEN):
-            raise Forbidden(
-                f"a {record.tlp.value} record would be readable by every peer and auditor of this log",
-                hint="mark it TLP:CLEAR or TLP:GREEN, or send it through a channel limited to its recipients",
-            )
+    def admit(self, record: Record) -> Record:
+        """Every check a record passes before it is signed: type, schema, recipients, quota, and
+        its marking: a TLP:AMBER, AMBER+STRICT or RED record is checked as written, then sealed to
+        its recipients (``sealer``; docs/sealed.md). Returns the record to sign."""
+        restricted = record.tlp in RESTRICTED and record.sealed is None
         check_type(record.type)
-        validate_record(record)
+        validate_record(record.model_copy(update={"tlp": TLP.CLEAR}) if restricted else record)
         self._check_recipients(record)
         if record.type == WITHHELD and not record.body.get("over_quota"):
             self._check_withheld_quota(record)
+        if not restricted:
+            return record
+        if self.sealer is None:
+            raise Forbidden(
+                f"a {record.tlp.value} record would be readable by every peer and auditor of this log",
+                hint="mark it TLP:CLEAR or TLP:GREEN; this writer cannot seal records to their recipients",
+            )
+        sealed = self.sealer(record)
+        validate_record(sealed)
+        return sealed
 
     def _check_recipients(self, record: Record) -> None:
         """Every recipient is the log origin of a peer this node follows, or a party already in
