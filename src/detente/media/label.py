@@ -232,6 +232,18 @@ def _detect(data: bytes) -> str:
         return "text/plain"
 
 
+def _read_aigc(data: bytes, mime: str) -> tuple[containers.AigcFound | None, str, str]:
+    """The file's AIGC label, why none could be read (``unread``), and the reason a label that is
+    there does not conform (it then fails its regime; the check goes on)."""
+    if not containers.supports(mime):
+        supported = ", ".join(containers.SUPPORTED_MIME)
+        return None, f"detente does not read AIGC labels in {mime} files (it does in {supported})", ""
+    try:
+        return containers.read_aigc(data, mime), "", ""
+    except MalformedJSON as exc:
+        return None, f"the AIGC label does not conform to GB 45438 Annex E: {exc.message}", exc.message
+
+
 def check_labels(
     data: bytes,
     *,
@@ -253,11 +265,9 @@ def check_labels(
     mime = mime or _detect(data)
     kind = kind_of(mime)
     c2pa: C2paReport | None = None
-    aigc: AigcLabel | None = None
     text: str | None = None
-    found = None
-    unread = ""
-    nonconforming = ""
+    found: containers.AigcFound | None = None
+    unread = nonconforming = ""
     if kind == "text":
         try:
             text = data.decode("utf-8")
@@ -265,17 +275,8 @@ def check_labels(
             raise MalformedMedia("text content is not UTF-8", hint="convert the text to UTF-8 first") from None
     else:
         c2pa = read_c2pa_trusting(data, mime, anchors_pem=anchors_pem, peer_anchors=peer_anchors)
-        if containers.supports(mime):
-            try:
-                found = containers.read_aigc(data, mime)
-            except MalformedJSON as exc:  # a label that does not conform fails its regime; the check goes on
-                nonconforming = exc.message
-                unread = f"the AIGC label does not conform to GB 45438 Annex E: {exc.message}"
-            aigc = found.label if found is not None else None
-        else:
-            unread = (
-                f"detente does not read AIGC labels in {mime} files (it does in {', '.join(containers.SUPPORTED_MIME)})"
-            )
+        found, unread, nonconforming = _read_aigc(data, mime)
+    aigc = found.label if found is not None else None
     verdicts = []
     for regime, g in sorted(_latest(guidelines if guidelines is not None else packaged_guidelines()).items()):
         outcomes = tuple(_judge(r, kind, c2pa, aigc, text, unread) for r in g.rules)
