@@ -110,6 +110,9 @@ def test_english_search_with_stemming_and_chinese_by_bigrams(filled) -> None:  #
     assert keys(filled.search(SearchQuery(q="北京"))) == ["cn-1"]  # inside 北京市
     assert keys(filled.search(SearchQuery(q="自动驾驶"))) == ["cn-1"]
     assert keys(filled.search(SearchQuery(q="self-driving crash"))) == ["cn-1"]  # the translation is searched too
+    hit = filled.search(SearchQuery(q="北京")).hits[0].as_dict()
+    assert hit["title"] == "自动驾驶汽车事故"  # the original, as before
+    assert hit["title_text"]["translations"] == {"en": "Self-driving car crash"}  # for a reader's language (#20)
     assert filled.search(SearchQuery(q="medical grid")).total == 0  # all words must match
     assert sorted(keys(filled.search(SearchQuery(q="medical grid", match="any")))) == ["us-1", "us-2"]
 

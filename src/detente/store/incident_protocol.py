@@ -34,6 +34,7 @@ class Hit:
             "origin": self.origin,
             "incident_id": self.incident_id,
             "title": self.title,
+            "title_text": _title_text(self.body),
             "stage": self.stage,
             "category": self.category,
             "severity": self.severity,
@@ -46,6 +47,12 @@ class Hit:
         if with_body:
             out["report"] = self.body
         return out
+
+
+def _title_text(body: dict[str, Any]) -> dict[str, Any] | None:
+    """The report's bilingual title (original and translations), for a reader's language."""
+    title = body.get("title")
+    return title if isinstance(title, dict) and isinstance(title.get("original"), dict) else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1051,7 +1051,7 @@ function renderSearch() {
   table.hidden = S.search.hits.length === 0;
   $("tbody", table).replaceChildren(...S.search.hits.map((hit) => el("tr", {},
     el("td", {}, el("button", { type: "button", class: "link", onclick: () => openIncident(hit.origin, hit.incident_id) },
-      hit.title)),
+      hit.title_text ? textIn(hit.title_text).main[1] : hit.title)),
     el("td", {}, party(hit.origin)),
     el("td", {}, badge(t(`severity.${hit.severity}`), `sev-${hit.severity}`)),
     el("td", {}, t(`stage.${hit.stage}`)),
