@@ -124,3 +124,14 @@ def test_a_sealed_hotline_message_is_read_by_its_recipient_only(make_node, wait)
     assert cn.api("GET", f"/api/v1/records/{us.origin}/{sent['index']}/open", token=viewer).status_code == 200
     allowed = cn.api("GET", f"/api/v1/records/{us.origin}/{red['index']}/open", token=officer)
     assert allowed.status_code == 200 and allowed.json()["text"]["original"]["text"] == SECRET
+
+    # Revocation: once cn revokes its key, us seals nothing more to it (refused before signing).
+    assert cn.api("POST", f"/api/v1/keys/encryption/{second['key_id']}/revoke").status_code == 201
+    wait("the revocation at us", lambda: cn.origin not in us.api("GET", "/api/v1/keys/encryption").json()["published"],
+         timeout=60)  # fmt: skip
+    size = us.status()["size"]
+    after = us.api("POST", "/api/v1/records", json={"type": HOTLINE, "to": [cn.origin], "tlp": "TLP:AMBER",
+                   "body": {"priority": "routine", "topic": "urgent-concern"}, "text": {"original": {"lang": "en",
+                   "text": SECRET}}})  # fmt: skip
+    assert after.status_code == 422 and us.status()["size"] == size
+    assert cn.api("GET", f"/api/v1/records/{us.origin}/{red['index']}/open", token=officer).status_code == 200

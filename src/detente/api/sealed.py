@@ -23,6 +23,12 @@ def add_sealed_routes(app: FastAPI, node: Node, viewer: Any, officer: Any, admin
         so what was sealed to them stays readable here)."""
         return node.sealing.rotate()
 
+    @routes.create("/api/v1/keys/encryption/{key_id}/revoke")
+    def revoke_encryption_key(key_id: str, who: Principal = admin) -> dict[str, Any]:
+        """Publish that peers must no longer seal to this party's key ``key_id`` (its private key is
+        kept, so what was sealed to it stays readable here)."""
+        return node.sealing.revoke(key_id)
+
     @routes.get("/api/v1/keys/encryption")
     def encryption_keys(who: Principal = viewer) -> dict[str, Any]:
         """The key each party's records are sealed to (from every followed log), and the IDs of the

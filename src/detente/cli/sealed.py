@@ -20,11 +20,16 @@ def _key(text: str) -> tuple[str, int]:
     return origin, int(index)
 
 
-def encryption(node_dir: Path = NODE, token: str | None = TOKEN) -> None:
+def encryption(
+    revoke: str | None = typer.Option(None, "--revoke", help="publish that this key ID must no longer be sealed to"),
+    node_dir: Path = NODE,
+    token: str | None = TOKEN,
+) -> None:
     """Make a new encryption key and publish it in this party's log (admin): peers seal TLP:AMBER
     and TLP:RED records to it. Earlier keys stay in the node folder, so what was sealed to them
-    stays readable."""
-    typer.echo(json.dumps(_call(node_dir, token, "POST", "/api/v1/keys/encryption"), indent=2))
+    stays readable. With --revoke KEY_ID, publish that a key must no longer be sealed to."""
+    path = f"/api/v1/keys/encryption/{revoke}/revoke" if revoke else "/api/v1/keys/encryption"
+    typer.echo(json.dumps(_call(node_dir, token, "POST", path), indent=2))
 
 
 def open_record(

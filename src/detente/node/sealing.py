@@ -103,6 +103,23 @@ class SealDesk:
             seq = self._append(Record(type=ENCRYPTION_KEY, party=self.me, issued=self._now(), body=body))
             return {"key_id": key.key_id, "index": seq.index, "file": str(path)}
 
+    def revoke(self, key_id: str) -> dict[str, Any]:
+        """Publish that this party's key ``key_id`` must no longer be sealed to (stolen, retired). The
+        private key stays in the node folder: what was sealed to it stays readable here."""
+        key = self.private_keys().get(key_id)
+        if key is None:
+            raise LogNotFound(
+                f"this node holds no encryption key {key_id!r}", hint="list them with GET /api/v1/keys/encryption"
+            )
+        body = {
+            "kem": "X25519",
+            "public_key": base64.b64encode(key.public_bytes()).decode(),
+            "key_id": key_id,
+            "status": "revoked",
+        }
+        seq = self._append(Record(type=ENCRYPTION_KEY, party=self.me, issued=self._now(), body=body))
+        return {"key_id": key_id, "revoked": True, "index": seq.index}
+
     def ensure_key(self) -> str | None:
         """Publish a first encryption key if this party has none in force; its ID (``None`` when one
         was already in force)."""
