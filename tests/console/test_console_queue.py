@@ -270,8 +270,11 @@ def test_compose_from_the_schema_with_preview_and_confirm(nodes, page, lang) -> 
     assert payload["to"] == [cn.origin] and payload["tlp"] == "TLP:CLEAR"
     assert us.status()["size"] == size  # nothing signed before the confirm step
     shot(page, f"13-compose-preview-{lang}")
+    writes: list[dict[str, str]] = []
+    page.on("request", lambda r: writes.append(r.headers) if r.method == "POST" and "/api/v1/records" in r.url else None)
     page.locator("#c-confirm").click()
     expect(page.locator("#compose-result")).to_contain_text(re.compile(r"#\d+|第 \d+ 号"))
+    assert writes and all(len(h.get("idempotency-key", "")) >= 16 for h in writes)  # a retry never signs twice (#21)
     expect(preview).to_be_hidden()
     sent = [r for r in us.api("GET", "/api/v1/inbox").json() if r["type"] == PRE_TEST and not r["incoming"]]
     index = max(r["index"] for r in sent)

@@ -142,6 +142,13 @@ function showError(target, err) {
 
 // --- the API ------------------------------------------------------------------------------
 
+function idempotencyKey() {
+  // One key per write (draft-ietf-httpapi-idempotency-key-header): a retry reuses it.
+  if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
 async function api(method, path, { json, body, headers } = {}) {
   const h = { Authorization: `Bearer ${S.token}`, Accept: "application/json", ...(headers || {}) };
   let payload = body;
@@ -149,7 +156,16 @@ async function api(method, path, { json, body, headers } = {}) {
     h["Content-Type"] = "application/json";
     payload = JSON.stringify(json);
   }
-  const resp = await fetch(path, { method, headers: h, body: payload, cache: "no-store" });
+  if (method !== "GET" && !h["Idempotency-Key"]) h["Idempotency-Key"] = idempotencyKey();
+  let resp;
+  try {
+    resp = await fetch(path, { method, headers: h, body: payload, cache: "no-store" });
+  } catch (lost) {
+    if (method === "GET") throw lost;
+    // The answer was lost (network): send the same request again with the same key; the node
+    // answers a retry with its first answer and signs nothing twice.
+    resp = await fetch(path, { method, headers: h, body: payload, cache: "no-store" });
+  }
   const raw = await resp.text();
   let data = null;
   try {
