@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import json
 import re
 import struct
+from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -370,3 +372,23 @@ def test_an_expected_origin_sorting_before_or_after_the_checkpoints_is_refused(e
     with pytest.raises(UnknownKey, match=re.escape(f"checkpoint is for log 'example.com/log', expected {expected!r}")):
         open_checkpoint(note, [verifier_for(log.vkey())], origin=expected)
     assert open_checkpoint(note, [verifier_for(log.vkey())], origin="example.com/log").checkpoint.size == 5
+
+
+@pytest.mark.parametrize("timestamp", [1, 2, 2**62, 2**63 - 2, 2**63 - 1])
+def test_cosign_takes_every_timestamp_from_1_to_2_to_the_63_minus_1(timestamp: int) -> None:
+    witness = Ed25519Identity.from_seed("example.org/witness", SEED_11)
+    cp = Checkpoint("example.org/log", 10, SIGSUM_ROOT)
+    note = Note(cp.body(), (cosign(cp, witness, timestamp),))
+    [found] = verify_cosignatures(note, [verifier_for(witness.cosigner_vkey())])
+    assert (found.witness, found.timestamp) == ("example.org/witness", timestamp)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        found.timestamp = 0  # type: ignore[misc]
+
+
+def test_witness_keys_of_any_type_but_0x04_are_refused() -> None:
+    rome = json.loads((Path(__file__).parent.parent / "vectors" / "notes" / "rfc6962-rome-2024h1.json").read_text())
+    witness = Ed25519Identity.from_seed("example.org/witness", SEED_11)
+    note = Note(Checkpoint("example.org/log", 10, SIGSUM_ROOT).body())
+    for key in (witness.vkey(), rome["vkeys"][0]):  # type 0x01 (below 0x04) and type 0x05 (above)
+        with pytest.raises(UnknownKey, match=r"^witness keys must be cosigner keys \(signature type 0x04\)$"):
+            verify_cosignatures(note, [verifier_for(witness.cosigner_vkey()), verifier_for(key)])
