@@ -97,3 +97,14 @@ def test_witness_statuses_are_those_docs_node_md_lists(client: TestClient) -> No
     assert {int(s) for s in answers} == documented
     assert set(answers["409"]["content"]) == {"text/x.tlog.size"}
     assert set(answers["200"]["content"]) == {"text/plain"}
+
+
+def test_writes_declare_the_idempotency_key_header(client: TestClient) -> None:
+    """Issue #21: the header the CLI and console send on every write is in the contract."""
+    spec = client.get("/openapi.json").json()
+    for method, path, op in _operations(spec):
+        names = [p["name"] for p in op.get("parameters", ())]
+        if method == "POST" and path.startswith("/api/") and "security" in op:
+            assert "Idempotency-Key" in names, (method, path)
+        if method == "GET":
+            assert "Idempotency-Key" not in names, (method, path)

@@ -149,6 +149,16 @@ def error_statuses(route: APIRoute, method: str, rate_limited: bool) -> tuple[st
     return role, tuple(sorted(statuses))
 
 
+IDEMPOTENCY_KEY: dict[str, Any] = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "draft-ietf-httpapi-idempotency-key-header: a retry with the same key and request gets the "
+    "first answer and appends nothing; the same key with another request is 422, one still being answered 409",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[\\x21-\\x7e][\\x20-\\x7e]*$"},
+}
+
+
 def _problem(status: int) -> dict[str, Any]:
     answer: dict[str, Any] = {
         "description": REASONS[status],
@@ -199,6 +209,9 @@ def build(app: FastAPI, rate_limited: Callable[[str, str], bool]) -> dict[str, A
                     operation["parameters"] = params
                 else:
                     operation.pop("parameters", None)
+            writes = method in ("POST", "PUT", "PATCH", "DELETE") and route.path_format.startswith("/api/")
+            if role is not None and writes:
+                operation.setdefault("parameters", []).append(IDEMPOTENCY_KEY)
             responses = operation["responses"]
             responses.pop("422", None)  # FastAPI's validation shape: replaced by the Problem below
             for status in statuses:
