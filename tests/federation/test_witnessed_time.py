@@ -4,7 +4,7 @@ judged on when it was witnessed, by both nodes; receipts quote when the record w
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 SHORT = {  # seconds, so that the windows pass during the test
@@ -41,6 +41,10 @@ def test_a_partitioned_peer_is_silent_and_its_answers_are_judged_when_witnessed(
     mirrored = datetime.fromisoformat(receipt["body"]["received_at"])
     assert mirrored <= datetime.fromisoformat(receipt["issued"])  # the first-mirrored observation, not later
 
+    # The link test's window starts when cn cosigned a checkpoint holding it: wait for that first,
+    # so that the window is fixed before the partition (a later witnessing would move it later).
+    wait("the link test witnessed", lambda: us.thread(us.origin, link["index"])["witnessed"]["hi"] is not None,
+         timeout=60)  # fmt: skip
     to_cn.partition()
     to_us.partition()
     ack = cn.api("POST", f"/api/v1/threads/{us.origin}/{link['index']}/ack", json={"note": "read / 已阅"})
@@ -59,6 +63,9 @@ def test_a_partitioned_peer_is_silent_and_its_answers_are_judged_when_witnessed(
          lambda: us.thread(us.origin, link["index"]).get("unanswered") == {cn.origin: "received-not-answered"},
          timeout=60)  # fmt: skip
 
+    due = next(o["due"] for o in us.thread(us.origin, link["index"])["obligations"] if o["kind"] == "response")
+    # Cosignature times are whole seconds: heal more than a second after the deadline.
+    wait("the deadline well past", lambda: datetime.now(UTC) > datetime.fromisoformat(due) + timedelta(seconds=1.5))
     to_cn.heal()
     to_us.heal()
     wait("cn heard again", lambda: _peer(us, "cn")["silent_since"] is None, timeout=60)
@@ -74,7 +81,6 @@ def test_a_partitioned_peer_is_silent_and_its_answers_are_judged_when_witnessed(
         assert ob is not None and ob["missed"], ob  # sent in time by its claim, witnessed only after the heal
         assert ob["met_by"] == f"{cn.origin}#{ack.json()['index']}"
     sent = next(r for r in _records(cn, "detente.dev/acknowledgement/v1") if r["refs"][0]["index"] == link["index"])
-    due = next(o["due"] for o in us.thread(us.origin, link["index"])["obligations"] if o["kind"] == "response")
     assert datetime.fromisoformat(sent["issued"]) < datetime.fromisoformat(due)  # its claim: in time
     assert datetime.fromisoformat(answered(us)["met_at"]) > datetime.fromisoformat(due)  # type: ignore[index]
     for node in (us, cn):  # each side records the late answer as missed in its own log
