@@ -244,6 +244,7 @@ def test_compose_from_the_schema_with_preview_and_confirm(nodes, page, lang) -> 
     fields = page.locator("#c-fields")
     # a select for the enumeration, UTC date-time inputs, a checkbox per boolean
     mode = fields.get_by_label("人类控制模式" if zh else "Human-control mode")
+    expect(mode).to_be_attached(timeout=90_000)  # the form is built from the catalogue: slow on a loaded machine
     assert mode.evaluate("(n) => n.tagName") == "SELECT"
     start = fields.get_by_label("测试窗口开始 (UTC)" if zh else "Test window start (UTC)")
     assert start.get_attribute("type") == "datetime-local"
