@@ -63,8 +63,12 @@ def test_demo_prints_its_token_whole_and_sigterm_stops_every_node(tmp_path: Path
             proc.send_signal(signal.SIGTERM)
             assert proc.wait(timeout=60) == 128 + signal.SIGTERM
         finally:
-            if proc.poll() is None:
-                proc.kill()
+            if proc.poll() is None:  # a failed assertion above: stop the demo's nodes too, not only the demo
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(timeout=60)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
     for url in urls:  # every node it started is gone, not left running
         with pytest.raises(httpx.ConnectError):
             httpx.get(f"{url}/healthz", timeout=5)
