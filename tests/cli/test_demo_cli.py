@@ -43,7 +43,7 @@ def test_demo_prints_its_token_whole_and_sigterm_stops_every_node(tmp_path: Path
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        env={**os.environ, "COLUMNS": "60"},  # narrower than a token line
+        env={**os.environ, "COLUMNS": "60", "PYTHONUNBUFFERED": "1"},  # narrower than a token line; unbuffered pipe
     ) as proc:
         try:
             lines = _lines_until(proc, "nodes keep running", timeout=600)
