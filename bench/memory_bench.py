@@ -1,16 +1,20 @@
-"""How a node's memory grows with the records it mirrors (issue #26).
+"""How a node's memory and its protocol tick grow with the records it mirrors (issue #26).
 
     .venv/bin/python bench/memory_bench.py                  # 20,000 mirrored records, in steps of 5,000
-    .venv/bin/python bench/memory_bench.py --records 100000 --protocol-share 0.1
+    .venv/bin/python bench/memory_bench.py --records 1000000 --step 100000 --protocol-share 0.1
 
 One node (in process, SQLite) pins a peer whose log is written here with the peer's own key and
 mirrored into the node's store batch by batch, exactly as a sync does (``TileLog.extend`` with the
-peer's signed checkpoint). Most records are statements (not read by the protocol engine); a share
-are hotline messages addressed to the node (each a thread the engine evaluates). After each step
-the node does what it does all day: indexes what arrived, runs a protocol tick, answers an inbox
-page and a desk read. Printed per step: the process's resident memory now (VmRSS, after a GC),
-its peak (VmHWM), the growth per 1,000 records mirrored in that step, and the time to index the step's records
-(parse, check, store), a protocol tick and an inbox page.
+peer's signed checkpoint); a witness cosigns each mirrored checkpoint (its time row kept as a sync
+keeps it), so records get witnessed time as in a deployment. Most records are statements (not read
+by the protocol engine); a share are hotline messages addressed to the node (each a thread the
+engine evaluates; nobody answers them, so every thread stays open). After each step the node does
+what it does all day: indexes what arrived, runs a protocol tick (the first one folds the step's
+new threads in), then ``--ticks`` more ticks, inbox pages, ``/api/v1/status`` and the console's
+first paint (``whoami``, ``status`` and the inbox's first page, over the API in process).
+Printed per step: resident memory now (VmRSS, after a GC), its peak (VmHWM), the growth per
+1,000 records, the time to index the step, the first tick and the records it examined, then the
+p95 of the repeated tick, inbox page, status and first paint, and the records a steady tick examines.
 Run it on an older commit (PYTHONPATH=<checkout>/src) to compare.
 """
 
@@ -20,19 +24,28 @@ import argparse
 import gc
 import json
 import re
+import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from starlette.testclient import TestClient
+
+from detente.api.app import create_app
 from detente.crypto.keys import Ed25519Identity
 from detente.node.config import load_config
 from detente.node.localnet import LocalNode, _run_cli
 from detente.node.node import Node
 from detente.node.tilelog import TileLog
+from detente.node.tokens import issue_token
 from detente.records.entry import seal_record
 from detente.records.record import Record
+from detente.store.node_protocol import TimeRow
 from detente.store.sqlite import SQLiteStore
+
+WITNESS = "witness.bench.example"
 
 
 def _mem() -> tuple[float, float]:
@@ -42,11 +55,22 @@ def _mem() -> tuple[float, float]:
     return rss / 1024, hwm / 1024
 
 
+def _p95(run: Callable[[], object], n: int) -> float:
+    times = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        run()
+        times.append((time.perf_counter() - t0) * 1000)
+    return statistics.quantiles(times, n=20)[-1] if n >= 2 else times[0]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--records", type=int, default=20_000)
     ap.add_argument("--step", type=int, default=5_000)
     ap.add_argument("--protocol-share", type=float, default=0.1, help="share of records that are hotline messages")
+    ap.add_argument("--ticks", type=int, default=10, help="repetitions for each p95")
+    ap.add_argument("--no-witness", action="store_true", help="no witness cosigns the mirror (all time provisional)")
     args = ap.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="detente-mem-bench-"))
@@ -56,15 +80,24 @@ def main() -> None:
     _run_cli(["peer", "add", "cn", "http://127.0.0.1:9", "--vkey", str(peer_id.vkey()), "-n", str(local.directory)])
     config, base = load_config(local.directory)
     node = Node(config, base)
+    token = issue_token(node.state, "admin", "bench", int(time.time()))
+    api = TestClient(create_app(node), headers={"Authorization": f"Bearer {token}"})  # no lifespan: no loops
     me = node.signer.identity.name
     mirror = node.peering.mirror(node.peering.row("cn"))
     every = max(1, round(1 / args.protocol_share)) if args.protocol_share > 0 else 0
     now = datetime.now(UTC)
     gc.collect()
     last, _ = _mem()
-    print(f"{'mirrored':>9} {'rss MB':>8} {'peak MB':>8} {'MB/1k':>7} {'index ms':>9} {'tick ms':>8} {'inbox ms':>9}")
+    head = ("mirrored", "rss MB", "peak MB", "MB/1k", "index ms", "fold ms", "fold rec", "tick p95", "tick rec",
+            "inbox p95", "status p95", "paint p95")  # fmt: skip
+    print(" ".join(f"{h:>10}" for h in head))
     done = 0
     rows = []
+
+    def paint() -> None:
+        for path in ("/api/v1/whoami", "/api/v1/status", "/api/v1/inbox?limit=50"):
+            api.get(path).raise_for_status()
+
     while done < args.records:
         n = min(args.step, args.records - done)
         for start in range(0, n, 1000):
@@ -79,28 +112,32 @@ def main() -> None:
                 batch.append(seal_record(rec, peer_id))
             result = source.append(batch)
             mirror.extend(batch, result.note)
+            if not args.no_witness:
+                node.state.add_times([TimeRow(mirror.origin, mirror.size, WITNESS, "cosigned", int(time.time()))])
         done += n
         t0 = time.perf_counter()
         node.records.catch_up()
         index = time.perf_counter() - t0
         t0 = time.perf_counter()
         node.protocol.run_protocol()
-        tick = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        node.protocol.inbox_page(limit=50)
-        inbox = time.perf_counter() - t0
+        fold = time.perf_counter() - t0
+        fold_examined = node.protocol.examined
+        tick = _p95(node.protocol.run_protocol, args.ticks)
+        examined = node.protocol.examined
+        inbox = _p95(lambda: api.get("/api/v1/inbox?limit=50").raise_for_status(), args.ticks)
+        status = _p95(lambda: api.get("/api/v1/status").raise_for_status(), args.ticks)
+        first_paint = _p95(paint, args.ticks)
         node.media.keys()  # a desk read by type
         gc.collect()
         rss, hwm = _mem()
         growth = (rss - last) / (n / 1000)
         last = rss
-        ms = {"index_ms": round(index * 1000, 1), "tick_ms": round(tick * 1000, 1), "inbox_ms": round(inbox * 1000, 1)}
-        rows.append({"mirrored": done, "rss_mb": round(rss, 1), "peak_mb": round(hwm, 1),
-                     "mb_per_1000": round(growth, 2), **ms})  # fmt: skip
-        print(
-            f"{done:>9,} {rss:>8.1f} {hwm:>8.1f} {growth:>7.2f} {ms['index_ms']:>9.1f} {ms['tick_ms']:>8.1f}"
-            f" {ms['inbox_ms']:>9.1f}"
-        )
+        row = {"mirrored": done, "rss_mb": round(rss, 1), "peak_mb": round(hwm, 1), "mb_per_1000": round(growth, 2),
+               "index_ms": round(index * 1000, 1), "fold_ms": round(fold * 1000, 1), "fold_examined": fold_examined,
+               "tick_p95_ms": round(tick, 1), "tick_examined": examined, "inbox_p95_ms": round(inbox, 1),
+               "status_p95_ms": round(status, 1), "first_paint_p95_ms": round(first_paint, 1)}  # fmt: skip
+        rows.append(row)
+        print(" ".join(f"{v:>10,}" if isinstance(v, int) else f"{v:>10.1f}" for v in row.values()), flush=True)
     node.stop()
     print(json.dumps({"bench": "memory", "protocol_share": args.protocol_share, "steps": rows}))
 

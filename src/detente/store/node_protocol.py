@@ -9,7 +9,17 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-__all__ = ["AlarmRow", "KeyEventRow", "NodeStore", "PeerRow", "RecordRow", "ThreadMark", "TokenRow"]
+__all__ = [
+    "NEVER",
+    "AlarmRow",
+    "DueThread",
+    "KeyEventRow",
+    "NodeStore",
+    "PeerRow",
+    "RecordRow",
+    "ThreadMark",
+    "TokenRow",
+]
 
 
 @dataclass(frozen=True)
@@ -76,6 +86,21 @@ class ThreadMark:
     """Whether this node's party sent it or is among its recipients (only those are evaluated)."""
     settled: bool = False
     """Whether every obligation of the thread is met (the protocol loop then never reads it again)."""
+
+
+NEVER = 2**62
+"""A thread's next due time when nothing but a new record can change it (POSIX microseconds)."""
+
+
+@dataclass(frozen=True)
+class DueThread:
+    """An unsettled thread whose evaluation is due (:meth:`NodeStore.due_threads`)."""
+
+    row: RecordRow
+    """Its opening record."""
+    touched: int
+    """How many records referring to it had been indexed when it was read: :meth:`NodeStore.reschedule`
+    sets its next due time only if none was indexed since."""
 
 
 @dataclass(frozen=True)
@@ -154,7 +179,8 @@ class NodeStore(Protocol):
     def alarms(self) -> list[AlarmRow]: ...
 
     def add_records(self, rows: Sequence[RecordRow]) -> None:
-        """Index records, all or none (a row already indexed is left as it is)."""
+        """Index records, all or none (a row already indexed is left as it is); each thread an
+        admitted record refers to becomes due (:meth:`due_threads`)."""
         ...
 
     def indexed_size(self, origin: str) -> int:
@@ -187,6 +213,24 @@ class NodeStore(Protocol):
 
     def settle(self, keys: Sequence[tuple[str, int]]) -> None:
         """Mark these threads settled: every obligation met."""
+        ...
+
+    def due_threads(self, at: int, *, after: tuple[str, int] | None = None, limit: int = 1000) -> list[DueThread]:
+        """Unsettled threads this party is in whose next evaluation is due at ``at`` (POSIX
+        microseconds): a new thread, one a record referring to it was indexed for since it was last
+        evaluated (:meth:`add_records` makes it due at once), or one whose next deadline has come.
+        In (origin, index) order from just after ``after``, at most ``limit``."""
+        ...
+
+    def reschedule(self, rows: Sequence[tuple[str, int, int, int]]) -> None:
+        """``(origin, index, touched, due)``: each thread's next due time (POSIX microseconds;
+        :data:`NEVER`: only a new record can change it), set only if its ``touched`` is still the
+        one :meth:`due_threads` read (else it stays due: something arrived meanwhile)."""
+        ...
+
+    def touch_threads(self) -> None:
+        """Make every unsettled thread due at once (what binds them may have changed: the agreement,
+        a commitment in force)."""
         ...
 
     def close(self) -> None:

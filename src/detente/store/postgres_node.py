@@ -11,7 +11,16 @@ from typing import Any
 import psycopg
 
 from detente.errors import ConfigError, StorageError, StoreUnavailable
-from detente.store.node_protocol import AlarmRow, KeyEventRow, NodeStore, PeerRow, RecordRow, TimeRow, TokenRow
+from detente.store.node_protocol import (
+    AlarmRow,
+    DueThread,
+    KeyEventRow,
+    NodeStore,
+    PeerRow,
+    RecordRow,
+    TimeRow,
+    TokenRow,
+)
 
 __all__ = ["PostgresNodeStore"]
 
@@ -50,6 +59,9 @@ CREATE TABLE IF NOT EXISTS {s}.threads (
     origin TEXT NOT NULL, log_index BIGINT NOT NULL, issued TEXT NOT NULL, involves_me BOOLEAN NOT NULL,
     settled BOOLEAN NOT NULL, PRIMARY KEY (origin, log_index));
 CREATE INDEX IF NOT EXISTS threads_by_time ON {s}.threads (involves_me, settled, issued);
+ALTER TABLE {s}.threads ADD COLUMN IF NOT EXISTS due BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE {s}.threads ADD COLUMN IF NOT EXISTS touched BIGINT NOT NULL DEFAULT 0;
+CREATE INDEX IF NOT EXISTS threads_due ON {s}.threads (involves_me, due) WHERE NOT settled;
 ALTER TABLE {s}.peers ADD COLUMN IF NOT EXISTS read_url TEXT;
 CREATE TABLE IF NOT EXISTS {s}.times (
     origin TEXT NOT NULL, kind TEXT NOT NULL, source TEXT NOT NULL, size BIGINT NOT NULL, at BIGINT NOT NULL,
@@ -203,8 +215,16 @@ class PostgresNodeStore:
                         )
                     if threads:
                         cur.executemany(
-                            f"INSERT INTO {self.s}.threads VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+                            f"INSERT INTO {self.s}.threads (origin, log_index, issued, involves_me, settled) "
+                            "VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
                             threads,
+                        )
+                    if refs:  # a thread a new record refers to is evaluated again
+                        cur.execute(
+                            f"UPDATE {self.s}.threads t SET due = 0, touched = t.touched + n.n FROM "
+                            "(SELECT o, i, count(*) AS n FROM unnest(%s::text[], %s::bigint[]) AS u(o, i) "
+                            "GROUP BY o, i) n WHERE t.origin = n.o AND t.log_index = n.i",
+                            ([x[0] for x in refs], [x[1] for x in refs]),
                         )
             except psycopg.Error as exc:
                 raise StorageError(f"PostgreSQL error: {exc}") from None
@@ -268,6 +288,30 @@ class PostgresNodeStore:
                 "(SELECT * FROM unnest(%s::text[], %s::bigint[]))",
                 ([k[0] for k in keys], [k[1] for k in keys]),
             )
+
+    def due_threads(self, at: int, *, after: tuple[str, int] | None = None, limit: int = 1000) -> list[DueThread]:
+        sql = (
+            "SELECT r.*, t.touched FROM @threads t JOIN @records r ON r.origin = t.origin "
+            "AND r.log_index = t.log_index WHERE t.involves_me AND NOT t.settled AND t.due <= %s"
+        )
+        args: tuple[Any, ...] = (at,)
+        if after is not None:
+            sql += " AND (t.origin, t.log_index) > (%s, %s)"
+            args += after
+        rows = self._run(sql + " ORDER BY t.origin, t.log_index LIMIT %s", (*args, limit)).fetchall()
+        return [DueThread(RecordRow(r[0], r[1], r[2], r[3], bytes(r[4]), r[5]), r[6]) for r in rows]
+
+    def reschedule(self, rows: Sequence[tuple[str, int, int, int]]) -> None:
+        if rows:
+            self._run(
+                "UPDATE @threads t SET due = u.due FROM unnest(%s::text[], %s::bigint[], %s::bigint[], %s::bigint[]) "
+                "AS u(origin, log_index, touched, due) WHERE t.origin = u.origin AND t.log_index = u.log_index "
+                "AND t.touched = u.touched",
+                tuple([r[k] for r in rows] for k in range(4)),
+            )
+
+    def touch_threads(self) -> None:
+        self._run("UPDATE @threads SET due = 0, touched = touched + 1 WHERE NOT settled")
 
     def add_key_event(self, row: KeyEventRow) -> None:
         self._run(

@@ -11,7 +11,16 @@ from pathlib import Path
 from typing import Any
 
 from detente.errors import ConfigError, StorageError, StoreUnavailable
-from detente.store.node_protocol import AlarmRow, KeyEventRow, NodeStore, PeerRow, RecordRow, TimeRow, TokenRow
+from detente.store.node_protocol import (
+    AlarmRow,
+    DueThread,
+    KeyEventRow,
+    NodeStore,
+    PeerRow,
+    RecordRow,
+    TimeRow,
+    TokenRow,
+)
 from detente.store.sqlite_rows import Rows, run
 
 __all__ = ["SQLiteNodeStore"]
@@ -51,7 +60,8 @@ CREATE TABLE IF NOT EXISTS record_refs (
 ) STRICT;
 CREATE TABLE IF NOT EXISTS threads (
     origin TEXT NOT NULL, log_index INTEGER NOT NULL, issued TEXT NOT NULL, involves_me INTEGER NOT NULL,
-    settled INTEGER NOT NULL, PRIMARY KEY (origin, log_index)
+    settled INTEGER NOT NULL, due INTEGER NOT NULL DEFAULT 0, touched INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (origin, log_index)
 ) STRICT;
 CREATE INDEX IF NOT EXISTS threads_by_time ON threads (involves_me, settled, issued);
 CREATE TABLE IF NOT EXISTS times (
@@ -82,6 +92,11 @@ class SQLiteNodeStore:
             columns = {r[1] for r in self._conn.execute("PRAGMA table_info(peers)").fetchall()}
             if "read_url" not in columns:  # added after the first release: older stores get it on open
                 self._conn.execute("ALTER TABLE peers ADD COLUMN read_url TEXT")
+            columns = {r[1] for r in self._conn.execute("PRAGMA table_info(threads)").fetchall()}
+            for column in ("due", "touched"):  # later too: an older store's threads are all due at once
+                if column not in columns:
+                    self._conn.execute(f"ALTER TABLE threads ADD COLUMN {column} INTEGER NOT NULL DEFAULT 0")
+            self._conn.execute("CREATE INDEX IF NOT EXISTS threads_due ON threads (involves_me, due) WHERE settled = 0")
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"cannot open SQLite database {self.path}: {exc}") from None
         self._lock = threading.Lock()
@@ -205,7 +220,15 @@ class SQLiteNodeStore:
                 try:
                     self._conn.executemany("INSERT OR IGNORE INTO records VALUES (?, ?, ?, ?, ?, ?)", values)
                     self._conn.executemany("INSERT OR IGNORE INTO record_refs VALUES (?, ?, ?, ?)", refs)
-                    self._conn.executemany("INSERT OR IGNORE INTO threads VALUES (?, ?, ?, ?, ?)", threads)
+                    self._conn.executemany(
+                        "INSERT OR IGNORE INTO threads (origin, log_index, issued, involves_me, settled) "
+                        "VALUES (?, ?, ?, ?, ?)",
+                        threads,
+                    )
+                    self._conn.executemany(  # a thread a new record refers to is evaluated again
+                        "UPDATE threads SET due = 0, touched = touched + 1 WHERE origin = ? AND log_index = ?",
+                        [(o, i) for o, i, _, _ in refs],
+                    )
                 except BaseException:
                     _rollback(self._conn)
                     raise
@@ -278,6 +301,37 @@ class SQLiteNodeStore:
                 self._conn.executemany("UPDATE threads SET settled = 1 WHERE origin = ? AND log_index = ?", keys)
             except sqlite3.Error as exc:
                 raise StorageError(f"SQLite error on {self.path}: {exc}") from None
+
+    def due_threads(self, at: int, *, after: tuple[str, int] | None = None, limit: int = 1000) -> list[DueThread]:
+        sql = (
+            "SELECT r.*, t.touched FROM threads t JOIN records r ON r.origin = t.origin "
+            "AND r.log_index = t.log_index WHERE t.involves_me = 1 AND t.settled = 0 AND t.due <= ?"
+        )
+        args: tuple[Any, ...] = (at,)
+        if after is not None:
+            sql += " AND (t.origin, t.log_index) > (?, ?)"
+            args += after
+        rows = self._run(sql + " ORDER BY t.origin, t.log_index LIMIT ?", (*args, limit)).fetchall()
+        return [DueThread(RecordRow(r[0], r[1], r[2], r[3], bytes(r[4]), r[5]), r[6]) for r in rows]
+
+    def reschedule(self, rows: Sequence[tuple[str, int, int, int]]) -> None:
+        values = [(due, origin, index, touched) for origin, index, touched, due in rows]
+        with self._lock:
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    self._conn.executemany(
+                        "UPDATE threads SET due = ? WHERE origin = ? AND log_index = ? AND touched = ?", values
+                    )
+                except BaseException:
+                    _rollback(self._conn)
+                    raise
+                self._conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                raise StorageError(f"SQLite error on {self.path}: {exc}") from None
+
+    def touch_threads(self) -> None:
+        self._run("UPDATE threads SET due = 0, touched = touched + 1 WHERE settled = 0")
 
     def add_key_event(self, row: KeyEventRow) -> None:
         self._run(
