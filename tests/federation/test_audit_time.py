@@ -99,7 +99,10 @@ def test_a_back_dated_late_answer_is_judged_late_and_its_silence_is_a_dispute(tm
     assert response["met_at"] == (T0 + timedelta(hours=3)).isoformat() and response["missed"]
     assert response["established_by"] == US
     assert thread["witnessed"]["hi_by"] == [CN]
-    assert thread["findings"] == [f"time-claim-outside-witnessed-interval@{CN}#0", f"time-claim-outside-witnessed-interval@{CN}#1"]
+    assert thread["findings"] == [
+        f"time-claim-outside-witnessed-interval@{CN}#0",
+        f"time-claim-outside-witnessed-interval@{CN}#1",
+    ]
     assert any("after its deadline" in d and "no party's log records it as missed" in d for d in time.disputes)
 
 
@@ -162,3 +165,45 @@ def test_an_agreement_that_names_a_neutral_witness_counts_only_its_time(tmp_path
     assert response["established_by"] == "eu.detente.example/log" and response["missed"]
     default = w.audit(T0 + timedelta(hours=3))  # without it, us's earlier countersignature counts
     assert not next(o for o in default.time.threads[0]["obligations"] if o["kind"] == "response")["missed"]
+
+
+def test_cosignatures_verify_at_every_size_across_runs_from_the_kept_state(tmp_path: Path) -> None:
+    """Rows at size 0 (the empty tree's root), at sizes inside a pass (the roots it folds), at the
+    size the last run ended on (its root kept in the state file), and beyond the checkpoint."""
+    w = World(tmp_path)
+    us = w.served["mem://us"]
+    state = tmp_path / "state.json"
+    us.cosign(w.cn, T0)  # size 0
+    w.log(w.us, LINK, T0, to=(CN,), body={"test_text": "The quick brown fox 0123"})
+    us.cosign(w.cn, T0 + timedelta(seconds=1))  # size 1
+    w.log(w.us, LINK, T0, to=(CN,), body={"test_text": "The quick brown fox 4567"})
+    w.log(w.us, LINK, T0, to=(CN,), body={"test_text": "The quick brown fox 89ab"})
+    us.cosign(w.cn, T0 + timedelta(seconds=2))  # size 3
+    us.rows.append((7, CN, int(T0.timestamp()), us.rows[-1][3]))  # a size past the checkpoint
+    run = lambda: run_audit(w.policy, state, client_factory=lambda url: w.served[url], now=T0)  # type: ignore[arg-type]  # noqa: E731
+    first = run()
+    assert (first.time.verified, first.time.unverifiable, first.time.refused) == (3, 1, []), first.as_dict()
+    assert first.logs[0].problems == []
+
+    w.log(w.us, LINK, T0, to=(CN,), body={"test_text": "The quick brown fox cdef"})
+    us.cosign(w.cn, T0 + timedelta(seconds=3))  # size 4
+    us.rows.remove(us.rows[3])
+    second = run()  # starts at size 3: its root comes from the state file
+    assert (second.time.verified, second.time.unverifiable, second.time.refused) == (2, 0, []), second.as_dict()
+    assert (second.logs[0].old_size, second.logs[0].size) == (3, 4)
+
+
+class _Unserved(Served):
+    def cosignatures(self, since: int = 0) -> list[tuple[int, str, int, str]]:
+        from detente.errors import StoreUnavailable
+
+        raise StoreUnavailable("the peer answered 500")
+
+
+def test_cosignatures_that_cannot_be_fetched_are_a_problem_and_the_audit_goes_on(tmp_path: Path) -> None:
+    w = World(tmp_path)
+    w.served["mem://us"] = _Unserved(w.served["mem://us"].log)
+    w.log(w.us, LINK, T0, to=(CN,), body={"test_text": "The quick brown fox 0123"})
+    result = w.audit(T0)
+    assert result.logs[0].problems == ["its cosignatures: the peer answered 500"]
+    assert (result.logs[0].size, result.logs[0].records, result.logs[1].problems) == (1, 1, [])

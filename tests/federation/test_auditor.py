@@ -36,11 +36,13 @@ class _Served:
         self.note: bytes | None = None
         self.alter: dict[int, bytes] = {}
         self.corrupt_tiles = False
+        self.fetched: list[tuple[int, int]] = []
 
     def checkpoint(self) -> bytes:
         return self.note or self.log.signed_checkpoint()
 
     def entries(self, start: int, end: int) -> list[bytes]:
+        self.fetched.append((start, end))
         return [self.alter.get(i, e) for i, e in enumerate(self.log.entries(start, end), start)]
 
     def cosignatures(self, since: int = 0) -> list[tuple[int, str, int, str]]:
@@ -328,3 +330,57 @@ def test_a_log_that_fails_does_not_stop_the_next(tmp_path: Path) -> None:
     served["mem://us"].note = b"not a checkpoint"
     result = _audit(_policy((us, "mem://us"), (cn, "mem://cn")), served)
     assert [(len(a.problems), a.size) for a in result.logs] == [(1, 0), (0, 1)]
+
+
+def test_references_fetch_each_entry_bundle_once_and_whole(tmp_path: Path) -> None:
+    """References into one bundle of 256 entries cost one fetch of that bundle, aligned on it (a
+    range across two bundles would ask a tile server for a partial tile it may not have)."""
+    us, cn = Ed25519Identity.generate(US), Ed25519Identity.generate(CN)
+    us_log, cn_log = _log(tmp_path, us), _log(tmp_path, cn)
+    cn_entries = [_statement(cn, f"cn {i}") for i in range(800)]
+    cn_log.append(cn_entries)
+    picks = [512, 767, 300, 301, 799, 513]  # 767: the last of bundle 2, after its first look at 512
+    refs = tuple(RecordRef(origin=CN, index=i, leaf_hash=leaf_hash(cn_entries[i]).hex()) for i in picks)
+    us_log.append([_statement(us, "refs", refs)])
+    served = {"mem://us": _Served(us_log), "mem://cn": _Served(cn_log)}
+    result = _audit(_policy((us, "mem://us"), (cn, "mem://cn")), served)
+    assert result.clean and result.references == len(picks), result.as_dict()
+    audit_pass = [(0, 256), (256, 512), (512, 768), (768, 800)]
+    assert served["mem://cn"].fetched == [*audit_pass, (512, 768), (256, 512), (768, 800)]
+
+
+def test_an_entry_that_does_not_match_its_catalogue_schema_is_a_problem(tmp_path: Path) -> None:
+    us = Ed25519Identity.generate(US)
+    log = _log(tmp_path, us)
+    bad = Record(type="detente.dev/hotline-message/v1", party=US, issued=NOW, body={"topic": "crisis"})
+    log.append([_statement(us, "zero"), seal_record(bad, us), _statement(us, "two")])
+    result = _audit(_policy((us, "mem://us")), {"mem://us": _Served(log)})
+    (problem,) = result.logs[0].problems
+    assert problem.startswith(
+        "entry 1: detente.dev/hotline-message/v1 does not match its catalogue schema: invalid "
+    ), problem
+    assert "priority: Field required" in problem
+    assert (result.logs[0].size, result.logs[0].records) == (3, 3)
+
+
+def test_a_revocation_flags_what_it_disowns_and_refuses_later_signatures_by_the_revoked_key(tmp_path: Path) -> None:
+    from detente.records.keys import KEY_REVOCATION
+
+    old, new = Ed25519Identity.generate(US), Ed25519Identity.generate(US)
+    log = _log(tmp_path, old)
+    log.append([_statement(old, "vouched for"), _statement(old, "by whoever held the stolen key")])
+    rotation = seal_record(Record(type=KEY_ROTATION, party=US, issued=NOW, body={"vkey": str(new.vkey())}), old)
+    log.schedule_rotation(rotation, new)
+    log.append([rotation])
+    body = {"vkey": str(old.vkey()), "effective": NOW.isoformat(), "last_index": 0, "reason": "stolen"}
+    log.append([seal_record(Record(type=KEY_REVOCATION, party=US, issued=NOW, body=body), new)])
+    served = {"mem://us": _Served(log)}
+    policy = _policy((old, "mem://us"))
+    result = _audit(policy, served)
+    assert result.clean, result.as_dict()
+    assert result.logs[0].flagged == [f"entries 1..1: signed by {old.vkey()}, disowned by #3"]
+
+    log.append([_statement(old, "signed with the revoked key"), _statement(new, "five")])
+    again = _audit(policy, served)
+    assert again.logs[0].problems == [f"entry 4: signed by the revoked key {old.vkey()}"]
+    assert again.logs[0].records == 5
