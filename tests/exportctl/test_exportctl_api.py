@@ -16,6 +16,7 @@ from starlette.testclient import TestClient
 from detente.api.app import create_app
 from detente.exportctl.classify import REMINDER
 from detente.exportctl.letters import ADDRESSEE_ONLY
+from detente.exportctl.provenance import UNVERIFIED_WARNING
 from detente.node.config import load_config
 from detente.node.localnet import LocalNode
 from detente.node.node import Node
@@ -48,6 +49,10 @@ def test_classify_h20_through_the_api_names_the_letter_for_the_destination(clien
     assert letter["reach"] == "named" and letter["binds"] == ADDRESSEE_ONLY and letter["verified"] is False
     assert data["destination"] == "HK" and data["reminder"] == REMINDER
     assert REMINDER["zh"] in data["text"] and "Form 8-K, filed 15 Apr 2025" in data["text"]
+    # the answer relies on unverified facts (the H20's die area, the letter): the JSON and text say so
+    assert data["unverified_warning"] == UNVERIFIED_WARNING
+    assert any(u["where"] == "catalogue NVIDIA H20" for u in data["unverified"])
+    assert UNVERIFIED_WARNING["en"] in data["text"]
 
 
 def test_a_destination_that_is_not_a_country_code_is_refused(client: TestClient) -> None:

@@ -4,7 +4,6 @@ disclosures."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import date
 from typing import Any
 
@@ -75,7 +74,7 @@ def _item(body: ClassifyIn) -> Item:
             base = lookup(body.name).item()
         except MalformedRecord:
             return given  # not a catalogue name: a label for the figures
-        return replace(base, **{field: getattr(given, field) for field in body.item if field != "name"})
+        return base.with_figures(**{field: getattr(given, field) for field in body.item if field != "name"})
     return given
 
 

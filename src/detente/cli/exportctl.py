@@ -132,7 +132,7 @@ def classify(
             base = lookup(name).item() if name else None
         except MalformedRecord:
             base = None  # not a catalogue name: a label for the figures given
-        item = replace(base, **given) if base else Item(name=name or "unnamed item", **given)
+        item = base.with_figures(**given) if base else Item(name=name or "unnamed item", **given)
     if kind is not None:
         item = replace(item, kind=ItemKind(kind))
     result = classify_item(item, _packs(regime, pack), _date(as_of), near=near, destination=destination)

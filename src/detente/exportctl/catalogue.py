@@ -1,10 +1,11 @@
 """Real accelerators with their public figures, each figure with its source.
 
-The catalogue (``data/accelerators.json``) holds at least every chip of the research table
-(``shared/specs/media-export.md`` §B5). Sources are tagged like the research: [M] primary,
-[S] secondary, [MEM] from memory and not re-verified, [RUN] computed. Figures are datasheet
-*dense* rates; where a vendor quotes only sparse rates the entry says how the dense one was
-derived.
+The catalogue (``data/accelerators.json``) holds 21 real chips. Sources are tagged [M] primary
+(a vendor datasheet or whitepaper), [S] secondary, [RUN] computed; each figure may give the
+``url`` of the text read and the day it was ``checked``. A figure not verified against a primary
+source carries ``unverified`` (the reason), and every classification of the chip says so.
+Figures are datasheet *dense* rates; where a vendor quotes only sparse rates the entry says how
+the dense one was derived.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
+from datetime import date
 from functools import cache
 from importlib import resources
 
@@ -25,27 +27,27 @@ from detente.exportctl.rules import ItemKind
 __all__ = ["CatalogueEntry", "Figure", "Flag", "Rate", "catalogue", "lookup"]
 
 
-class Figure(BaseModel):
+class _Sourced(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    source: str = Field(min_length=1, max_length=1024)
+    url: str | None = Field(default=None, max_length=1024)
+    checked: date | None = Field(default=None, description="the day the text at url was read")
+    unverified: str | None = Field(default=None, max_length=1024, description="why it is not verified")
+
+
+class Figure(_Sourced):
     value: float = Field(ge=0)
-    source: str = Field(min_length=1, max_length=1024)
 
 
-class Flag(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+class Flag(_Sourced):
     value: bool
-    source: str = Field(min_length=1, max_length=1024)
 
 
-class Rate(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+class Rate(_Sourced):
     tops: float = Field(ge=0, description="dense peak TOPS/TFLOPS (no sparsity)")
     bits: int = Field(gt=0)
     format: str = Field(default="", max_length=16, description="e.g. FP8, INT8, BF16")
-    source: str = Field(min_length=1, max_length=1024)
 
 
 class CatalogueEntry(BaseModel):
@@ -72,7 +74,22 @@ class CatalogueEntry(BaseModel):
             dram_bandwidth_gbps=self.dram_bandwidth_gbps.value if self.dram_bandwidth_gbps else None,
             io_bandwidth_gbps=self.io_bandwidth_gbps.value if self.io_bandwidth_gbps else None,
             datacenter=self.datacenter.value if self.datacenter else None,
+            unverified=self.unverified(),
         )
+
+    def _figures(self) -> list[tuple[str, str, _Sourced]]:
+        """(item field, figure as shown, its record) for every figure."""
+        out: list[tuple[str, str, _Sourced]] = [("dense", f"dense {r.tops:g}@{r.bits}", r) for r in self.dense]
+        for name in ("die_area_mm2", "dram_bandwidth_gbps", "io_bandwidth_gbps", "datacenter"):
+            figure = getattr(self, name)
+            if figure is not None:
+                shown = f"{figure.value:g}" if isinstance(figure, Figure) else str(figure.value)
+                out.append((name, f"{name} = {shown}", figure))
+        return out
+
+    def unverified(self) -> tuple[tuple[str, str, str], ...]:
+        """(item field, figure, reason) for each figure not verified against a primary source."""
+        return tuple((field, shown, f.unverified) for field, shown, f in self._figures() if f.unverified)
 
     def sources(self) -> dict[str, str]:
         """Each figure's source, keyed by figure (dense rates as ``dense VALUE@BITS``)."""

@@ -21,6 +21,8 @@ from enum import StrEnum
 from detente.errors import MalformedRecord
 from detente.exportctl.item import Item
 from detente.exportctl.letters import LetterMatch, Reach, letters_for
+from detente.exportctl.lists import PartyList, lists_for
+from detente.exportctl.provenance import UNVERIFIED_WARNING, UnverifiedFact, unverified_facts
 from detente.exportctl.rules import (
     PARAMETERS,
     Clause,
@@ -167,6 +169,8 @@ class RegimeResult:
     policies: tuple[ClauseResult, ...]
     legal_basis: tuple[Clause, ...]
     letters: tuple[LetterMatch, ...] = ()
+    party_lists: tuple[PartyList, ...] = ()  # the regime's lists to check (China's, data/cn-lists.json)
+    as_of: date | None = None
 
     @property
     def entries(self) -> tuple[str, ...]:
@@ -229,6 +233,7 @@ class RegimeResult:
             "licensing_policies": [r.as_dict() for r in self.policies],
             "legal_basis": [{"id": c.id, "title": c.title, "citation": c.source.citation} for c in self.legal_basis],
             "is_informed_letters": [m.as_dict() for m in self.letters],
+            "lists": [x.as_answer(self.as_of) for x in self.party_lists if self.as_of],
             "needs": list(self.needs),
         }
 
@@ -250,6 +255,11 @@ class Classification:
     @property
     def entries(self) -> dict[str, tuple[str, ...]]:
         return {r.pack.regime: r.entries for r in self.regimes}
+
+    @property
+    def unverified(self) -> tuple[UnverifiedFact, ...]:
+        """The facts this answer relies on that were not verified against a primary source."""
+        return unverified_facts(self)
 
     @property
     def needs(self) -> tuple[str, ...]:
@@ -292,6 +302,8 @@ class Classification:
             "regimes": [r.as_dict() for r in self.regimes],
             "needs": list(self.needs),
             "notes": list(self.notes),
+            "unverified": [u.as_dict() for u in self.unverified],
+            "unverified_warning": dict(UNVERIFIED_WARNING) if self.unverified else None,
             "reminder": dict(REMINDER),
         }
 
@@ -518,7 +530,12 @@ def classify(
         raise MalformedRecord(f"near-miss tolerance {near!r} must be at least 0 and below 1", hint="e.g. 0.10 for 10%")
     _check_tags(item, packs)
     regimes = tuple(
-        replace(r, letters=letters_for(item.name, as_of, destination, (r.pack.regime,)))
+        replace(
+            r,
+            letters=letters_for(item.name, as_of, destination, (r.pack.regime,)),
+            party_lists=lists_for(r.pack.regime, as_of),
+            as_of=as_of,
+        )
         for r in (_Evaluator(pack, item, as_of, near).run() for pack in packs)
     )
     controls = [r for regime in regimes for r in regime.controls]

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from detente.exportctl.classify import REMINDER, ClauseResult, Outcome, Truth, _show
+from detente.exportctl.provenance import UNVERIFIED_WARNING
 
 if TYPE_CHECKING:
     from detente.exportctl.classify import Classification, RegimeResult
@@ -18,14 +19,20 @@ __all__ = ["render_text"]
 def render_text(c: Classification) -> str:
     item = c.item
     to = f" for export to {c.destination}" if c.destination else ""
-    lines = [f"Classification of {item.name} ({item.kind}) as of {c.as_of}{to}", "", "Figures:"]
-    lines += _figures(c)
+    lines = [f"Classification of {item.name} ({item.kind}) as of {c.as_of}{to}"]
+    unverified = c.unverified
+    if unverified:
+        lines.append(f"WARNING: this answer relies on {len(unverified)} unverified fact(s), listed at the end.")
+    lines += ["", "Figures:", *_figures(c)]
     for regime in c.regimes:
         lines += ["", *_regime(regime, c.near)]
     if c.needs:
         lines += ["", "Missing figures:"] + [f"  - {n}" for n in c.needs]
     for note in c.notes:
         lines += ["", f"Note: {note}"]
+    if unverified:
+        lines += ["", f"UNVERIFIED: {UNVERIFIED_WARNING['en']}", f"未核实：{UNVERIFIED_WARNING['zh']}"]
+        lines += [f"  - {u.describe()}" for u in unverified]
     lines += ["", f"Reminder: {REMINDER['en']}", f"提示：{REMINDER['zh']}"]
     return "\n".join(lines) + "\n"
 
@@ -102,6 +109,10 @@ def _regime(r: RegimeResult, near: float) -> list[str]:
         out.append("  Licence requirements set by letters to individual companies (is-informed letters, not rules):")
         for m in r.letters:
             out += m.describe()
+    if r.party_lists and r.as_of:
+        out.append("  Lists to check (this answer does not screen items or parties against them):")
+        for party_list in r.party_lists:
+            out += party_list.describe(r.as_of)
     for basis in r.legal_basis:
         out.append(f"  Legal basis: {basis.title} ({basis.source.citation}, effective {basis.effective})")
     return out
@@ -137,6 +148,8 @@ def _clause(x: ClauseResult, verdict: str | None = None) -> list[str]:
         out.append(f"      · {t.describe()}")
     if x.excluded_by:
         out.append(f"      excluded by {x.excluded_by}")
+    if c.kind.value == "exclusion" and x.outcome == Outcome.MATCHED and c.notes:
+        out.append(f"      note: {c.notes}")
     if x.yielded_to:
         out.append(f"      parameters met, but {x.yielded_to} takes precedence")
     if x.status_note:

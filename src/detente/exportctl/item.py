@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from detente.errors import MalformedRecord
@@ -119,6 +119,8 @@ class Item:
     technology: tuple[str, ...] = ()
     kind: ItemKind | None = None
     notes: tuple[str, ...] = field(default=(), compare=False)
+    unverified: tuple[tuple[str, str, str], ...] = field(default=(), compare=False)
+    """(figure, fact, reason) for each catalogue figure not verified against a primary source."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
@@ -235,6 +237,12 @@ class Item:
             case Parameter.TECHNOLOGY:
                 return self.technology if self.kind == ItemKind.TECHNOLOGY else None
         raise AssertionError(parameter)  # pragma: no cover - every Parameter is handled above
+
+    def with_figures(self, **figures: Any) -> Item:
+        """This item with ``figures`` replaced (a user's figures over a catalogue entry's); the
+        unverified marks of the replaced figures go with them."""
+        kept = tuple(u for u in self.unverified if u[0] not in figures)
+        return replace(self, **figures, unverified=kept)
 
     def as_dict(self) -> dict[str, object]:
         out: dict[str, object] = {"name": self.name, "kind": str(self.kind)}

@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from detente._internal.validation import describe_validation_error
 from detente.crypto.canonical import canonical_json, parse_json
 from detente.errors import MalformedRecord
+from detente.exportctl.provenance import Unverified
 
 __all__ = [
     "PACK_FORMAT",
@@ -198,7 +199,8 @@ class Condition(BaseModel):
 
 class Source(BaseModel):
     """Where a clause comes from. ``notes`` marks how each fact was established: [M] primary
-    text, [S] secondary source, [MEM] from memory and not re-verified."""
+    text, [S] secondary source; a fact not verified against a primary text is listed in
+    ``unverified`` with the reason, and every answer relying on the clause says so."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -207,7 +209,11 @@ class Source(BaseModel):
     announcement: str | None = Field(default=None, max_length=256)
     published: date | None = None
     url: str | None = Field(default=None, max_length=1024)
+    checked: date | None = Field(default=None, description="the day detente last read the primary text at url")
     notes: str = Field(default="", max_length=4096)
+    unverified: tuple[Unverified, ...] = Field(
+        default=(), description="facts of this source not verified against a primary text, each with the reason"
+    )
 
 
 class Requirement(BaseModel):
