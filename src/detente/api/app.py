@@ -243,6 +243,7 @@ def create_app(node: Node) -> FastAPI:
                 {"origin": r.origin, "index": r.index, "type": r.type, "reason": r.problem} for r in quarantined
             ],
             "quarantined": quarantine_count,
+            "sealed_findings": node.sealing.findings(),
             "peers_not_followed": [{"name": n, "error": e} for n, e in sorted(node.peering.bad.items())],
             "quota_findings": [
                 {"party": p, "year": y, "withheld": n, "limit": lim}
@@ -313,7 +314,7 @@ def create_app(node: Node) -> FastAPI:
         misses. ``X-Total-Count`` gives the number of threads before ``offset`` and ``limit``."""
         total, page = node.protocol.inbox_page(open_only=open_only, limit=limit, offset=offset)
         response.headers["X-Total-Count"] = str(total)
-        return page
+        return node.sealing.annotate(page)  # a sealed record this node cannot open says so
 
     @app.get("/api/v1/catalogue", tags=["operators"])
     def catalogue(who: Principal = viewer) -> dict[str, object]:

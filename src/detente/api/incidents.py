@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from detente._internal.validation import describe_validation_error
 from detente.api.body import limited_body
+from detente.api.recipients import resolve_recipients
 from detente.api.routes import Routes
 from detente.errors import MalformedRecord, StorageError
 from detente.incidents.index import SearchQuery
@@ -28,6 +29,12 @@ __all__ = ["add_incident_routes"]
 class IncidentIn(BaseModel):
     report: IncidentReport
     tlp: TLP = TLP.CLEAR
+    to: list[str] = Field(
+        default_factory=list,
+        max_length=64,
+        description="recipients of a TLP:AMBER or TLP:RED report (peers' short names or log origins): "
+        "it is sealed to them (docs/sealed.md)",
+    )
 
 
 class ConfirmIn(BaseModel):
@@ -71,7 +78,7 @@ def add_incident_routes(app: FastAPI, node: Node, viewer: Any, officer: Any) -> 
         """File one stage of an incident report (initial, update, final). The answer carries the
         possible duplicates found at filing time (never linked automatically) and, for a
         critical-infrastructure report, the early-warning hotline message it raised."""
-        seq, warning = desk.file(item.report, tlp=item.tlp)
+        seq, warning = desk.file(item.report, tlp=item.tlp, to=resolve_recipients(node, item.to))
         key = (node.signer.identity.name, item.report.incident_id)
         answer = {
             **_placed(node, seq, who),
@@ -89,14 +96,17 @@ def add_incident_routes(app: FastAPI, node: Node, viewer: Any, officer: Any) -> 
 
     @routes.get("/api/v1/incidents")
     def search_incidents(query: Annotated[SearchQuery, Query()], who: Principal = viewer) -> dict[str, Any]:
-        """Full-text search (English and Chinese) with filters, over every log this node holds."""
-        return desk.search(query)
+        """Full-text search (English and Chinese) with filters, over every log this node holds: the
+        open incidents, and the sealed ones addressed to this node that the token's role may read
+        (TLP:AMBER every role, TLP:RED officers and administrators), first, each with its ``tlp``."""
+        return desk.search(query, who.role)
 
     @routes.get("/api/v1/incident")
     def show_incident(origin: str, id: str, who: Principal = viewer) -> dict[str, Any]:
         """One incident: latest report, every stage, its regulatory clocks, classifications by
-        every party, links with their confirmations, comments."""
-        return desk.show(origin, id)
+        every party, links with their confirmations, comments. A sealed incident only for the roles
+        that may read its marking (404 otherwise)."""
+        return desk.show(origin, id, who.role)
 
     @routes.get("/api/v1/incident/similar")
     def similar_incidents(
@@ -143,7 +153,7 @@ def add_incident_routes(app: FastAPI, node: Node, viewer: Any, officer: Any) -> 
     def export_stix(query: Annotated[SearchQuery, Query()], who: Principal = viewer) -> dict[str, Any]:
         """The incidents a search finds, with the links among them, as a STIX 2.1 bundle (Incident
         Core extension, TLP 2.0 markings, duplicate-of / related-to / same-as relationships)."""
-        return desk.export_stix(query)
+        return desk.export_stix(query, who.role)
 
     @routes.post("/api/v1/incidents/stix")
     async def import_stix(request: Request, who: Principal = officer) -> dict[str, Any]:
@@ -156,7 +166,7 @@ def add_incident_routes(app: FastAPI, node: Node, viewer: Any, officer: Any) -> 
     def working_group(who: Principal = viewer) -> dict[str, Any]:
         """Counts and trends by harm type, sector, severity, category, party and year; open and
         missed regulatory clocks; the latest critical-infrastructure incidents."""
-        return desk.working_group()
+        return desk.working_group(who.role)
 
     @routes.get("/api/v1/taxonomies")
     def taxonomies(who: Principal = viewer) -> list[dict[str, Any]]:

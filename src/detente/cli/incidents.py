@@ -48,16 +48,23 @@ def _utc(iso: str | None) -> str:
 @incident_app.command("file")
 def file(
     report: Path = typer.Argument(..., help="JSON file with the report (see GET /api/v1/catalogue)"),
-    tlp: str = typer.Option("TLP:CLEAR", "--tlp", help="TLP 2.0 marking"),
+    tlp: str = typer.Option(
+        "TLP:CLEAR",
+        "--tlp",
+        help="TLP 2.0 marking; TLP:AMBER, TLP:AMBER+STRICT and TLP:RED seal the report to the --to recipients "
+        "(docs/sealed.md)",
+    ),
+    to: list[str] = typer.Option([], "--to", help="a recipient of a sealed report (peer name or log origin)"),
     node_dir: Path = NODE,
     token: str | None = TOKEN,
 ) -> None:
-    """File one stage of an incident report; prints its position and possible duplicates."""
+    """File one stage of an incident report; prints its position and possible duplicates. A
+    TLP:AMBER or TLP:RED report is sealed to its recipients: only their nodes index it."""
     try:
         body = parse_json(report.read_bytes(), what=str(report))
     except OSError as exc:
         raise MalformedRecord(f"cannot read {report}: {exc.strerror}") from None
-    _print(_call(node_dir, token, "POST", "/api/v1/incidents", json={"report": body, "tlp": tlp}))
+    _print(_call(node_dir, token, "POST", "/api/v1/incidents", json={"report": body, "tlp": tlp, "to": to}))
 
 
 @incident_app.command("search")
@@ -94,7 +101,8 @@ def search(
     for h in result["hits"]:
         style = "bold red" if h["critical_infrastructure"] else None
         table.add_row(
-            _short_key(h["origin"], h["incident_id"]), h["title"][:70], h["severity"], h["stage"],
+            _short_key(h["origin"], h["incident_id"]), (f"[{h['tlp']}] " if h.get("tlp") else "") + h["title"][:70],
+            h["severity"], h["stage"],
             (h["occurred"] or "-")[:10], style=style,
         )  # fmt: skip
     Console().print(table)

@@ -10,7 +10,11 @@ Rules checked before anything is signed (so nothing half-valid enters a log):
 - a link joins two known incidents; a confirmation answers a link asserted by another party,
   by a party whose incident the link names;
 - a report flagged as critical infrastructure raises an early-warning hotline message to the
-  configured parties at once (a thread with its own deadlines).
+  configured parties at once (a thread with its own deadlines);
+- a report marked TLP:AMBER, AMBER+STRICT or RED names its recipients, each with a published
+  encryption key: it is sealed to them (``docs/sealed.md``), indexed only in the sealed indexes of
+  the nodes it is sealed to (:mod:`detente.node.sealed_incidents`), read there by the roles
+  :data:`~detente.node.sealing.READERS` allows, and its early warning is sealed the same way.
 """
 
 from __future__ import annotations
@@ -42,12 +46,15 @@ from detente.incidents.model import (
 )
 from detente.incidents.regimes import regime_ids
 from detente.incidents.similarity import Suggester, Suggestion
-from detente.incidents.stix import export_bundle, import_bundle
+from detente.incidents.stix import export_bundle, import_bundle, within_tlp
 from detente.incidents.taxonomy import taxonomy_for
 from detente.node.desk import is_well_formed
 from detente.node.party import Party
+from detente.node.sealed_incidents import TIERS, SealedIncidents, tier_of
+from detente.node.sealing import READERS
 from detente.records.record import TLP, Record
 from detente.records.ref import RecordRef
+from detente.records.sealing import RESTRICTED
 from detente.records.text import BilingualText, LangText
 from detente.store.incident_protocol import Hit, IncidentIndex
 
@@ -62,15 +69,28 @@ incident (the reverse direction, for symmetric suggestions)."""
 
 log = logging.getLogger(__name__)
 
+_ANY_ROLE = frozenset({"viewer", "officer", "admin"})
+"""Who may read an open (TLP:CLEAR, TLP:GREEN) incident at this node."""
+
 
 class IncidentDesk:
-    def __init__(self, node: Party, index: IncidentIndex, *, early_warning_to: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        node: Party,
+        index: IncidentIndex,
+        *,
+        early_warning_to: tuple[str, ...] = (),
+        sealed: SealedIncidents | None = None,
+    ) -> None:
         self.node = node
         self.index = index
         self.early_warning_to = early_warning_to
+        self.sealed = sealed
         self._lock = threading.Lock()
         self.suggester = Suggester(index)
-        if index.rebuilt:  # an index in an older format was emptied: replay every log into it
+        if index.rebuilt or (
+            sealed is not None and sealed.rebuilt
+        ):  # an index in an older format was emptied: replay every log into it
             for origin in [node.identity.name, *(s.origin for s in node.peers.values())]:
                 node.state.set_cursor(f"incidents:{origin}", 0)
             log.info("incident index rebuilt from the logs (format %s)", getattr(index, "FORMAT", "?"))
@@ -91,6 +111,8 @@ class IncidentDesk:
                     end = min(begin + 1000, size)
                     items = [(x.origin, x.index, x.leaf_hash, x.record) for x in self.node.logged(tlog, begin, end)]
                     self.index.apply(batch_for(items))
+                    if self.sealed is not None:  # sealed incidents addressed to this node
+                        self.sealed.apply(items)
                     self.node.state.set_cursor(name, end)
                     read += end - begin
         return read
@@ -106,15 +128,29 @@ class IncidentDesk:
     # --- writing ----------------------------------------------------------------------------
 
     def _append(
-        self, record_type: str, body: dict[str, Any], *, tlp: TLP, refs: tuple[RecordRef, ...] = ()
+        self,
+        record_type: str,
+        body: dict[str, Any],
+        *,
+        tlp: TLP,
+        refs: tuple[RecordRef, ...] = (),
+        to: tuple[str, ...] = (),
     ) -> Sequenced:
         now = datetime.fromtimestamp(self.node.clock(), UTC)
-        record = Record(type=record_type, party=self.node.identity.name, issued=now, body=body, refs=refs, tlp=tlp)
+        record = Record(
+            type=record_type, party=self.node.identity.name, issued=now, body=body, refs=refs, tlp=tlp, to=to
+        )
         return self.node.append(record)
+
+    def _own(self, incident_id: str) -> Hit | None:
+        """This party's incident, open or sealed."""
+        me = self.node.identity.name
+        found = self.sealed.find("admin", me, incident_id) if self.sealed is not None else None
+        return found[1] if found is not None else self.index.get(me, incident_id)
 
     def check_report(self, report: IncidentReport) -> None:
         me = self.node.identity.name
-        known = self.index.get(me, report.incident_id)
+        known = self._own(report.incident_id)
         if report.stage == Stage.INITIAL and known is not None:
             raise MalformedRecord(
                 f"incident {report.incident_id} is already reported by {me}",
@@ -126,19 +162,27 @@ class IncidentDesk:
                 hint="file its first report with stage 'initial'",
             )
 
-    def file(self, report: IncidentReport, *, tlp: TLP = TLP.CLEAR) -> tuple[Sequenced, RecordRef | None]:
+    def file(
+        self, report: IncidentReport, *, tlp: TLP = TLP.CLEAR, to: tuple[str, ...] = ()
+    ) -> tuple[Sequenced, RecordRef | None]:
         """File one stage; returns its position and, for a critical-infrastructure report, the
-        early-warning hotline message it raised."""
+        early-warning hotline message it raised. A TLP:AMBER or RED report is sealed to ``to``
+        (log origins), and so is its early warning."""
         self.catch_up()
+        to = tuple(dict.fromkeys(self.origin_of(p) for p in to))
         self.check_report(report)
         warns = report.critical_infrastructure and report.stage == Stage.INITIAL
-        if warns:  # refused before the report is signed, not after: nothing half-written
+        if warns and tlp not in RESTRICTED:  # refused before the report is signed, not after: nothing half-written
             self._check_warned(self._warned())
-        seq = self._append(INCIDENT, report.model_dump(mode="json", exclude_defaults=True), tlp=tlp)
+        if self.sealed is not None:
+            self.sealed.check_sendable(tlp, to)
+        elif tlp in RESTRICTED:
+            raise MalformedRecord(f"this node cannot seal a {tlp.value} incident", hint="mark it TLP:CLEAR or GREEN")
+        seq = self._append(INCIDENT, report.model_dump(mode="json", exclude_defaults=True), tlp=tlp, to=to)
         self._index_appended()
         warning = None
         if warns:
-            warning = self._early_warning(report, seq)
+            warning = self._early_warning(report, seq, (to, tlp) if tlp in RESTRICTED else None)
         return seq, warning
 
     def _warned(self) -> tuple[str, ...]:
@@ -155,8 +199,12 @@ class IncidentDesk:
                 "or pin the peer with: detente peer add NAME URL --vkey VKEY",
             )
 
-    def _early_warning(self, report: IncidentReport, seq: Sequenced) -> RecordRef | None:
-        to = self._warned()
+    def _early_warning(
+        self, report: IncidentReport, seq: Sequenced, sealed: tuple[tuple[str, ...], TLP] | None = None
+    ) -> RecordRef | None:
+        """The early warning of a critical-infrastructure report: to the warned parties, or, for a
+        sealed report, sealed like it to its recipients (its title is its content)."""
+        to, tlp = sealed if sealed is not None else (self._warned(), TLP.CLEAR)
         if not to:
             return None
         subject = RecordRef(
@@ -185,6 +233,7 @@ class IncidentDesk:
             body=body,
             text=text,
             refs=(subject,),
+            tlp=tlp,
         )
         warned = self.node.append(record)
         return RecordRef(origin=self.node.identity.name, index=warned.index, leaf_hash=warned.leaf_hash.hex())
@@ -205,6 +254,12 @@ class IncidentDesk:
         self.catch_up()
         origin = self.origin_of(origin)
         hit = self.index.get(origin, incident_id)
+        if hit is None and self.sealed is not None and self.sealed.find("admin", origin, incident_id) is not None:
+            raise MalformedRecord(
+                f"incident {origin}#{incident_id} is sealed: classifications, links, comments and similarity "
+                "are kept for open incidents",
+                hint="read it with: detente incident show (officers see TLP:RED, every role TLP:AMBER)",
+            )
         if hit is None:
             raise LogNotFound(
                 f"no incident {origin}#{incident_id} in this node's logs",
@@ -304,17 +359,53 @@ class IncidentDesk:
         self.catch_up()
         return {"reports": len(new_reports), "classifications": len(new_classes), "skipped": skipped}
 
+    def close(self) -> None:
+        self.index.close()
+        if self.sealed is not None:
+            self.sealed.close()
+
     # --- reading ----------------------------------------------------------------------------
 
-    def search(self, query: SearchQuery) -> dict[str, Any]:
-        self.catch_up()
-        page = self.index.search(query)
-        return {"total": page.total, "total_exact": page.exact, "hits": [h.as_dict() for h in page.hits]}
+    def _search(self, query: SearchQuery, role: str) -> tuple[list[Hit], list[TLP | None], int, bool]:
+        """One page over the open index and the sealed ones ``role`` may read (sealed first), with
+        each hit's marking (``None``: open)."""
+        if self.sealed is None:
+            page = self.index.search(query)
+            return page.hits, [None] * len(page.hits), page.total, page.exact
+        page, tiers = self.sealed.search(role, query, self.index)
+        return page.hits, [self._tlp(h, tier) for h, tier in zip(page.hits, tiers, strict=True)], page.total, page.exact
 
-    def show(self, origin: str, incident_id: str) -> dict[str, Any]:
-        hit = self._known(origin, incident_id)
-        origin = hit.origin
-        stages = self.index.stages(origin, incident_id)
+    def _tlp(self, hit: Hit, tier: str | None) -> TLP | None:
+        """The marking of a sealed hit's latest stage (``None`` for an open one)."""
+        if tier is None:
+            return None
+        found = [x.record.tlp for x in self.node.logged_at(hit.origin, hit.latest_index) if x.record.type == INCIDENT]
+        return found[0] if found else TIERS[tier]
+
+    def search(self, query: SearchQuery, role: str = "admin") -> dict[str, Any]:
+        """A search over the open incidents and the sealed ones an operator of ``role`` may read
+        (those first, each with its ``tlp``)."""
+        self.catch_up()
+        hits, tlps, total, exact = self._search(query, role)
+        return {
+            "total": total,
+            "total_exact": exact,
+            "hits": [h.as_dict() | ({"tlp": t.value} if t else {}) for h, t in zip(hits, tlps, strict=True)],
+        }
+
+    def show(self, origin: str, incident_id: str, role: str = "admin") -> dict[str, Any]:
+        """One incident, open or sealed (the sealed ones only for the roles that may read them)."""
+        self.catch_up()
+        found = self.sealed.find(role, self.origin_of(origin), incident_id) if self.sealed is not None else None
+        if found is None:
+            return self._show(self._known(origin, incident_id), self.index)
+        tier, hit = found
+        tlp = self._tlp(hit, tier)
+        return self._show(hit, self.sealed.index(tier)) | {"tlp": tlp.value if tlp else None}  # type: ignore[union-attr]
+
+    def _show(self, hit: Hit, index: IncidentIndex) -> dict[str, Any]:
+        origin, incident_id = hit.origin, hit.incident_id
+        stages = index.stages(origin, incident_id)
         now = datetime.fromtimestamp(self.node.clock(), UTC)
         filed = [Filed(datetime.fromisoformat(s["issued"]), IncidentReport.model_validate(s["report"])) for s in stages]
         return {
@@ -322,9 +413,9 @@ class IncidentDesk:
             "stages": stages,
             "clocks": [c.as_dict() for c in regulatory_clocks(filed, now)],
             "regimes": [c.as_dict() for c in considered(filed, now)],
-            "classifications": self.index.classifications(origin, incident_id),
-            "links": self.index.links(origin, incident_id),
-            "comments": self.index.comments(origin, incident_id),
+            "classifications": index.classifications(origin, incident_id),
+            "links": index.links(origin, incident_id),
+            "comments": index.comments(origin, incident_id),
         }
 
     def suggest(
@@ -352,23 +443,29 @@ class IncidentDesk:
                 found.append(candidate)
         return found
 
-    def export_stix(self, query: SearchQuery) -> dict[str, Any]:
+    def _index_for(self, tlp: TLP | None) -> IncidentIndex:
+        tier = tier_of(tlp) if tlp is not None else None
+        return self.sealed.index(tier) if tier is not None and self.sealed is not None else self.index
+
+    def export_stix(self, query: SearchQuery, role: str = "admin") -> dict[str, Any]:
         """The incidents a search finds (every page of it, up to 5,000), with the links among
-        them, as a STIX 2.1 bundle."""
+        them, as a STIX 2.1 bundle: the open ones and the sealed ones ``role`` may read, each
+        marked with its TLP; nothing beyond what ``role`` may read leaves (:func:`within_tlp`)."""
         self.catch_up()
-        keys: list[tuple[str, str]] = []
+        keys: list[tuple[str, str, TLP | None]] = []
         offset = 0
         while len(keys) < 5000:
-            page = self.index.search(query.model_copy(update={"limit": 500, "offset": offset}))
-            keys += [(h.origin, h.incident_id) for h in page.hits]
+            hits, tlps, total, _ = self._search(query.model_copy(update={"limit": 500, "offset": offset}), role)
+            keys += [(h.origin, h.incident_id, t) for h, t in zip(hits, tlps, strict=True)]
             offset += 500
-            if offset >= page.total:
+            if offset >= total:
                 break
         incidents = []
         links: dict[tuple[str, int], tuple[str, IncidentLink, datetime]] = {}
-        wanted = set(keys)
-        for origin, ident in keys:
-            stages = self.index.stages(origin, ident)
+        wanted = {(origin, ident) for origin, ident, _ in keys}
+        for origin, ident, marking in keys:
+            index = self._index_for(marking)
+            stages = index.stages(origin, ident)
             latest = stages[-1]
             tlp = next(
                 (x.record.tlp for x in self.node.logged_at(origin, latest["index"]) if x.record.type == INCIDENT),
@@ -376,7 +473,7 @@ class IncidentDesk:
             )
             report = IncidentReport.model_validate(latest["report"])
             incidents.append((origin, report, tlp, datetime.fromisoformat(latest["issued"])))
-            for link in self.index.links(origin, ident):
+            for link in index.links(origin, ident):
                 ends = {
                     (link["source"]["origin"], link["source"]["id"]),
                     (link["target"]["origin"], link["target"]["id"]),
@@ -388,7 +485,8 @@ class IncidentDesk:
                         body,
                         datetime.fromisoformat(link["issued"]),
                     )
-        return export_bundle(incidents, list(links.values()))
+        readable, joined = within_tlp(incidents, list(links.values()), lambda t: role in READERS.get(t, _ANY_ROLE))
+        return export_bundle(readable, joined)
 
     def import_stix(self, data: bytes) -> dict[str, Any]:
         """File the incidents of a STIX 2.1 bundle as this party's reports (those another detente
@@ -427,23 +525,27 @@ class IncidentDesk:
                 skipped.append({"id": f"{link.source} {link.relation.value} {link.target}", "reason": exc.message})
         return {"reports": result["reports"], "links": links, "skipped": result["skipped"] + skipped}
 
-    def working_group(self) -> dict[str, Any]:
+    def working_group(self, role: str = "admin") -> dict[str, Any]:
         """Counts and trends by harm type, sector, severity, category, party and year; what
         officials must still do (the regulatory clocks still open or missed, soonest due first, each
         with its obligation); which reporting regimes were considered and why each did or did not
         apply (:func:`detente.incidents.clocks.summarise`); the latest critical-infrastructure
-        incidents."""
+        incidents. The sealed incidents ``role`` may read are counted apart (``sealed``, by marking)
+        and their clocks listed with their ``tlp``."""
         self.catch_up()
         now = datetime.fromtimestamp(self.node.clock(), UTC)
-        clocks = []
+        clocks: list[dict[str, Any]] = []
         considerations: list[Consideration] = []
         seen: set[tuple[str, str]] = set()
-        for regime in sorted(regime_ids()):
-            for hit in self.index.search(SearchQuery(jurisdiction=regime, limit=500)).hits:
+        sources: list[tuple[str | None, IncidentIndex]] = [(None, self.index)]
+        sources += list(self.sealed.sources(role)) if self.sealed is not None else []
+        for (tier, index), regime in ((src, r) for src in sources for r in sorted(regime_ids())):
+            for hit in index.search(SearchQuery(jurisdiction=regime, limit=500)).hits:
                 if (hit.origin, hit.incident_id) in seen:
                     continue
                 seen.add((hit.origin, hit.incident_id))
-                stages = self.index.stages(hit.origin, hit.incident_id)
+                marking = {"tlp": TIERS[tier].value} if tier else {}
+                stages = index.stages(hit.origin, hit.incident_id)
                 filed = [
                     Filed(datetime.fromisoformat(s["issued"]), IncidentReport.model_validate(s["report"]))
                     for s in stages
@@ -452,7 +554,9 @@ class IncidentDesk:
                     considerations.append(consideration)
                     for c in consideration.clocks:
                         if c.state in (ClockState.OPEN, ClockState.MISSED):
-                            clocks.append({"origin": hit.origin, "incident_id": hit.incident_id, **c.as_dict()})
+                            clocks.append(
+                                {"origin": hit.origin, "incident_id": hit.incident_id, **c.as_dict(), **marking}
+                            )
         clocks.sort(key=lambda c: (str(c["due"]), c["origin"], c["incident_id"], c["regime"], c["name"]))
         critical = self.index.search(SearchQuery(critical_infrastructure=True, limit=20))
         return {
@@ -461,4 +565,15 @@ class IncidentDesk:
             "open_clocks": clocks,
             "regimes": summarise(considerations),
             "critical_infrastructure": {"total": critical.total, "latest": [h.as_dict() for h in critical.hits]},
+            "sealed": {
+                TIERS[tier].value: {
+                    "total": index.search(SearchQuery(limit=1)).total,
+                    "by": {f: index.counts(f) for f in ("harm_type", "sector", "severity", "category", "party")},
+                    "critical_infrastructure": [
+                        h.as_dict() for h in index.search(SearchQuery(critical_infrastructure=True, limit=20)).hits
+                    ],
+                }
+                for tier, index in sources
+                if tier is not None
+            },
         }

@@ -44,6 +44,7 @@ from detente.node.receipts import Receipts
 from detente.node.records import RecordBook
 from detente.node.reports import ReportDesk
 from detente.node.rotation import finish_rotation
+from detente.node.sealed_incidents import SealedIncidents
 from detente.node.sealing import SealDesk
 from detente.node.sequencer import Sequencer
 from detente.node.static_publish import static_copy
@@ -167,7 +168,9 @@ class Node:
         with self._lock:
             if self._incidents is None:
                 index = open_incident_index(self._store_url)
-                self._incidents = IncidentDesk(self.party, index, early_warning_to=tuple(self.config.early_warning_to))
+                sealed = SealedIncidents.beside(self.sealing, self._store_url, open_incident_index)
+                wanted = tuple(self.config.early_warning_to)
+                self._incidents = IncidentDesk(self.party, index, early_warning_to=wanted, sealed=sealed)
             return self._incidents
 
     # --- the background loops -------------------------------------------------------------------
@@ -189,7 +192,7 @@ class Node:
         self.peering.close()
         self.alerts.close()
         if self._incidents is not None:
-            self._incidents.index.close()
+            self._incidents.close()
         self.journal.close()
         self.state.close()
         self.logs.close()

@@ -10,6 +10,7 @@ a peer's are learnt by sync, like everything else it says.
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import stat
 import threading
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from detente.crypto.sealing import EncryptionKey
-from detente.errors import DetenteError, Forbidden, KeyFileError, LogNotFound, MalformedRecord
+from detente.errors import DetenteError, Forbidden, KeyFileError, LogNotFound, MalformedRecord, VerificationError
 from detente.node.records import RecordBook
 from detente.node.sequencer import Sequenced
 from detente.records.catalogue import CATALOGUE
@@ -60,6 +61,9 @@ class SealDesk:
         self._append = append
         self.clock = clock
         self._lock = threading.Lock()
+        self._failed: dict[tuple[str, int], dict[str, Any]] = {}
+        self._scanned: dict[str, int] = {}
+        self._scan_lock = threading.Lock()
 
     # --- keys ------------------------------------------------------------------------------
 
@@ -148,7 +152,7 @@ class SealDesk:
                 f"a {record.tlp.value} record is readable by the roles {', '.join(sorted(READERS[record.tlp]))}",
                 hint="ask a duty officer of this node",
             )
-        opened = open_record(record, self.me, self.private_keys())
+        opened = self.read(origin, index, record)
         return {
             "origin": origin,
             "index": index,
@@ -158,12 +162,81 @@ class SealDesk:
             **opened.as_dict(),
         }
 
+    def read(self, origin: str, index: int, record: Record, keys: dict[str, EncryptionKey] | None = None) -> Opened:
+        """Open ``origin#index`` (sealed to this party) with this node's keys; a record that does
+        not open is noted as a finding (:meth:`findings`) before the error is raised."""
+        try:
+            return open_record(record, self.me, self.private_keys() if keys is None else keys)
+        except VerificationError as exc:  # sealed to this party, and it does not open
+            self.note_failure(origin, index, exc.message, record)
+            raise
+
+    def note_failure(self, origin: str, index: int, reason: str, record: Record | None = None) -> None:
+        """Remember that a sealed record addressed to this party cannot be read here, and why."""
+        with self._lock:
+            row = self._failed.setdefault((origin, index), {"origin": origin, "index": index, "reason": reason})
+            row["reason"] = reason
+            if record is not None:
+                row |= {"type": record.type, "from": record.party, "tlp": record.tlp.value}
+
+    def findings(self) -> list[dict[str, Any]]:
+        """Sealed records addressed to this party that its node cannot read (an altered ciphertext,
+        a key it does not hold, a content that does not match its commitment), oldest first. Every
+        record not yet looked at is tried first; a failure is a finding, never an exception."""
+        with self._scan_lock:
+            try:
+                self._scan()
+            except DetenteError as exc:  # e.g. a key file readable by others: say so, keep serving
+                self.note_failure("", -1, f"sealed records not checked: {exc.message}")
+        with self._lock:
+            return [dict(v) for _, v in sorted(self._failed.items())]
+
+    def finding(self, origin: str, index: int) -> str | None:
+        """Why ``origin#index`` cannot be read here (``None``: it can, or it is not sealed to us)."""
+        with self._lock:
+            row = self._failed.get((origin, index))
+            return None if row is None else str(row["reason"])
+
+    def _scan(self) -> None:
+        origins = [self.me, *(self.records.peers.status[r.name].origin for r in self.records.peers.followed())]
+        self.records.catch_up()
+        keys: dict[str, EncryptionKey] | None = None
+        for origin in origins:
+            start = self._scanned.get(origin, 0)
+            rows = self.records.state.records(origin, start=start)
+            for row in rows:
+                if b'"sealed"' not in row.record:
+                    continue
+                try:
+                    record = Record.from_json(row.record)
+                except (DetenteError, ValueError):
+                    continue  # admitted records parse; a row that does not is the store's problem
+                if record.sealed is None or all(t.party != self.me for t in record.sealed.to):
+                    continue
+                keys = self.private_keys() if keys is None else keys
+                with contextlib.suppress(DetenteError):  # a failure is noted as a finding
+                    self.read(row.origin, row.index, record, keys)
+            if rows:
+                self._scanned[origin] = rows[-1].index + 1
+
+    def annotate(self, rows: list[dict[str, object]]) -> list[dict[str, object]]:
+        """Inbox rows, each sealed record this node cannot read marked with the reason
+        (``sealed_problem``) and ``cannot-open-sealed`` among its findings."""
+        self.findings()
+        for row in rows:
+            reason = self.finding(str(row.get("origin")), int(str(row.get("index", -1))))
+            if reason is not None:
+                row["sealed_problem"] = reason
+                found = row.get("findings")
+                row["findings"] = [*(found if isinstance(found, list) else []), "cannot-open-sealed"]
+        return rows
+
     def disclose(self, origin: str, index: int) -> dict[str, Any]:
         """What this party hands to a third party to show what the sender sealed to it."""
         item = next(iter(self.records.at(origin, index)), None)
         if item is None:
             raise LogNotFound(f"no record {origin}#{index} in this node's logs")
-        opened = open_record(item.record, self.me, self.private_keys())
+        opened = self.read(origin, index, item.record)
         return disclosure(origin, index, item.leaf_hash, opened)
 
     def _problems(self, record: Record, opened: Opened) -> list[str]:

@@ -206,9 +206,18 @@ def open_record(record: Record, me: str, keys: dict[str, EncryptionKey]) -> Open
             "the sealed content does not match the commitment its sender signed",
             hint="the sender sealed one content and committed to another: keep the record as evidence",
         )
-    parsed = parse_json(content, what="sealed content")
-    text = parsed.get("text")
-    return Opened(parsed.get("body") or {}, BilingualText.model_validate(text) if text else None, salt, content)
+    try:
+        parsed = parse_json(content, what="sealed content")
+        body, text = parsed.get("body") or {}, parsed.get("text")
+        if not isinstance(body, dict):
+            raise ValueError("its body is not an object")
+        return Opened(body, BilingualText.model_validate(text) if text else None, salt, content)
+    except (DetenteError, ValueError, AttributeError) as exc:  # the sender's content: hostile input
+        reason = exc.message if isinstance(exc, DetenteError) else str(exc).splitlines()[0]
+        raise VerificationError(
+            f"the sealed content is not a record's body and text: {reason}",
+            hint="the sender committed to this content: keep the record as evidence",
+        ) from None
 
 
 def disclosure(origin: str, index: int, leaf_hash: str, opened: Opened) -> dict[str, Any]:

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 from detente.incidents.stix.export import IncidentEntry, LinkEntry, export_bundle
 from detente.incidents.stix.ids import DETENTE_EXTENSION, INCIDENT_CORE, TLP_EXTENSION, TLP_MARKINGS
+from detente.incidents.stix.marking import within_tlp
 from detente.incidents.stix.reader import StixImport, import_bundle
 
 __all__ = [
@@ -47,4 +48,5 @@ __all__ = [
     "StixImport",
     "export_bundle",
     "import_bundle",
+    "within_tlp",
 ]
