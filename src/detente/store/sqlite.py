@@ -1,9 +1,14 @@
-"""SQLite driver: the embedded default. One writer, WAL, ``synchronous=FULL``.
+"""SQLite driver: the embedded default. One writer, WAL, ``synchronous=FULL``, 32 KiB pages.
 
 Writes run in ``BEGIN IMMEDIATE`` transactions on one connection guarded by a lock (datasette's
 single-writer pattern); each reading thread gets its own read-only connection, so readers never
 block the writer under WAL. ``commit`` is durable on return: with ``synchronous=FULL`` SQLite
 fsyncs the WAL at every commit.
+
+A new database gets 32 KiB pages (SQLite's default is 4 KiB; an existing file keeps its own): an
+entry bundle is ~130 KiB, which at 4 KiB is a chain of 33 overflow pages that SQLite walks page by
+page to read, to free when the partial bundle is rewritten, and to write as as many WAL frames.
+Appends measured ~1.4× faster with 32 or 64 KiB pages on the same machine (docs/performance.md).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from detente.tlog.tiles import TileID
 __all__ = ["SQLiteStore"]
 
 SCHEMA_VERSION = 1
+PAGE_SIZE = 32768
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS logs (
@@ -49,7 +55,11 @@ class SQLiteStore:
             )
         try:
             self._writer = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            self._writer.executescript("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=10000;")
+            # page_size first: it only takes effect on a file not yet written (a new database)
+            self._writer.executescript(
+                f"PRAGMA page_size={PAGE_SIZE}; PRAGMA journal_mode=WAL; "
+                "PRAGMA synchronous=FULL; PRAGMA busy_timeout=10000;"
+            )
             version = self._writer.execute("PRAGMA user_version").fetchone()[0]
             if version == 0:
                 if not create and self._has_tables():
