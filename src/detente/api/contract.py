@@ -72,6 +72,11 @@ RAW_BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "description": "the file to label (Content-Type or ?mime= names its type)",
         "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
     },
+    ("POST", "/api/v1/labels/propagate"): {
+        "required": True,
+        "description": "the file a platform passes on (Content-Type or ?mime= names its type)",
+        "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+    },
     ("POST", "/api/v1/incidents/stix"): {
         "required": True,
         "description": "a STIX 2.1 bundle",

@@ -27,6 +27,7 @@ __all__ = ["EXPENSIVE", "RateLimit", "is_expensive"]
 EXPENSIVE: tuple[tuple[str, str], ...] = (
     ("POST", "/api/v1/labels/check"),
     ("POST", "/api/v1/labels/apply"),
+    ("POST", "/api/v1/labels/propagate"),
     ("GET", "/api/v1/reports/quarterly/{period}"),
     ("GET", "/api/v1/reports/quarterly/{period}.html"),
     ("GET", "/api/v1/reports/quarterly/{period}.pdf"),

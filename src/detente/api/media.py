@@ -101,6 +101,24 @@ def add_media_routes(app: FastAPI, node: Node, viewer: Any, officer: Any) -> Non
         out = await run_in_threadpool(node.media.apply, data, tag, media_type, source_type)
         return Response(out, media_type=media_type or "application/octet-stream")
 
+    @routes.post("/api/v1/labels/propagate", response_class=Response)
+    async def propagate(
+        request: Request,
+        propagator: str,
+        propagate_id: str,
+        label: Literal["1", "2", "3"] | None = None,
+        mime: str | None = None,
+        who: Principal = officer,
+    ) -> Response:
+        """A platform's fields: ContentPropagator and PropagateID added to the file's AIGC label
+        (``label``: its Label when the file has none) and, for a file with Content Credentials, a
+        new manifest signed as this party that cites the existing one as its parent ingredient;
+        returns the file."""
+        data = await limited_body(request, node.config.max_upload_bytes, UPLOAD_SETTING)
+        media_type = _mime(request, mime)
+        out = await run_in_threadpool(node.media.propagate, data, propagator, propagate_id, label, media_type)
+        return Response(out, media_type=media_type or "application/octet-stream")
+
     @routes.get("/api/v1/labels/guidelines")
     def guidelines(who: Principal = viewer) -> list[dict[str, Any]]:
         """Every guideline this node knows (packaged and published), with its digest, who published

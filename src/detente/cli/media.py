@@ -130,6 +130,31 @@ def apply(
     typer.echo(f"wrote {output} ({len(out):,} bytes): AIGC label, then Content Credentials signed by the party")
 
 
+@label_app.command("propagate")
+def propagate(
+    file: Path = typer.Argument(..., help="the file as the platform received it"),
+    output: Path = typer.Option(..., "-o", "--output", help="where to write the file"),
+    propagator: str = typer.Option(..., "--propagator", help="ContentPropagator: the platform's name or code"),
+    propagate_id: str = typer.Option(..., "--propagate-id", help="PropagateID: the platform's dissemination ID"),
+    label: str | None = typer.Option(
+        None, "--label", help="Label when the file has no AIGC label: 2 declared by the uploader, 3 suspected"
+    ),
+    mime: str | None = typer.Option(None, "--mime"),
+    node_dir: Path = NODE,
+    token: str | None = TOKEN,
+) -> None:
+    """A platform passes content on: its ContentPropagator/PropagateID in the AIGC label and, for
+    a file with Content Credentials, a new manifest signed by the party citing the old one."""
+    params = {"propagator": propagator, "propagate_id": propagate_id}
+    if label:
+        params["label"] = label
+    if mime:
+        params["mime"] = mime
+    out = _call(node_dir, token, "POST", "/api/v1/labels/propagate", content=_read(file), params=params, binary=True)
+    output.write_bytes(out)
+    typer.echo(f"wrote {output} ({len(out):,} bytes): AIGC label with ContentPropagator {propagator}")
+
+
 @label_app.command("guidelines")
 def guidelines(node_dir: Path = NODE, token: str | None = TOKEN, lang: str = typer.Option("en", "--lang")) -> None:
     """The labeling guidelines the node knows, each rule with its source, who published it and

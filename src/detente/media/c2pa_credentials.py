@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import io
 import json
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -31,6 +32,7 @@ __all__ = [
     "C2paReport",
     "PartyChain",
     "make_party_chain",
+    "new_manifest_label",
     "read_c2pa",
     "read_c2pa_trusting",
     "sign_c2pa",
@@ -44,6 +46,8 @@ AI_SOURCE_TYPES = frozenset(
 media made by an algorithm without training data, so it does not count)."""
 AIGC_ASSERTION = "org.detente.cn.aigc"
 """A custom assertion carrying China's AIGC label inside the C2PA manifest as well (informative)."""
+MAX_PARENT_DEPTH = 16
+"""How far up a chain of ``parentOf`` ingredients the declared digital source type is looked for."""
 
 
 def _c2pa() -> Any:
@@ -74,6 +78,8 @@ class C2paReport:
     assertions: tuple[str, ...] = ()
     aigc: dict[str, Any] | None = None
     detail: str = ""
+    active_manifest: str = ""
+    """The active manifest's label (``urn:c2pa:…``), the one an XMP ``dcterms:provenance`` points to."""
     trusted_by: str = ""
     """Whose anchor made the file ``Trusted``: empty for the checking party's own (and configured)
     anchors, else the log origin of the peer whose published root vouched for its own signer."""
@@ -97,6 +103,7 @@ class C2paReport:
             "assertions": list(self.assertions),
             "aigc": self.aigc,
             "detail": self.detail,
+            "active_manifest": self.active_manifest,
             "trusted_by": self.trusted_by,
         }
 
@@ -115,7 +122,7 @@ def _codes(results: dict[str, Any], kind: str) -> tuple[str, ...]:
     return tuple(str(item.get("code", "")) for item in active.get(kind, []) or [])
 
 
-def _source_types(manifest: dict[str, Any]) -> tuple[str, ...]:
+def _declared(manifest: dict[str, Any]) -> list[str]:
     found: list[str] = []
     for assertion in manifest.get("assertions", []) or []:
         if str(assertion.get("label", "")).startswith("c2pa.actions"):
@@ -123,7 +130,31 @@ def _source_types(manifest: dict[str, Any]) -> tuple[str, ...]:
                 kind = action.get("digitalSourceType")
                 if isinstance(kind, str) and kind not in found:
                     found.append(kind)
-    return tuple(found)
+    return found
+
+
+def _parent(manifest: dict[str, Any], store: dict[str, Any]) -> dict[str, Any] | None:
+    for ingredient in manifest.get("ingredients", []) or []:
+        if ingredient.get("relationship") == "parentOf":
+            label = ingredient.get("active_manifest")
+            found = (store.get("manifests") or {}).get(label) if isinstance(label, str) else None
+            return found if isinstance(found, dict) else None
+    return None
+
+
+def _source_types(manifest: dict[str, Any], store: dict[str, Any]) -> tuple[str, ...]:
+    """The digital source types the active manifest declares; when it declares none (a manifest
+    that only opened its parent, as a platform's does), those of its ``parentOf`` ingredient's
+    manifest, and so on up the chain (at most :data:`MAX_PARENT_DEPTH` manifests)."""
+    current: dict[str, Any] | None = manifest
+    for _ in range(MAX_PARENT_DEPTH):
+        if current is None:
+            break
+        found = _declared(current)
+        if found:
+            return tuple(found)
+        current = _parent(current, store)
+    return ()
 
 
 def _supported(c2pa: Any, mime: str) -> None:
@@ -166,11 +197,12 @@ def read_c2pa(data: bytes, mime: str, *, anchors_pem: str = "") -> C2paReport:
         failure=_codes(results, "failure"),
         informational=_codes(results, "informational"),
         manifests=len(store.get("manifests", {}) or {}),
-        digital_source_types=_source_types(manifest),
+        digital_source_types=_source_types(manifest, store),
         claim_generator=generator,
         signature=dict(manifest.get("signature_info") or {}),
         assertions=tuple(str(a.get("label", "")) for a in manifest.get("assertions", []) or []),
         aigc=aigc if isinstance(aigc, dict) else None,
+        active_manifest=str(store.get("active_manifest") or ""),
     )
 
 
@@ -279,6 +311,24 @@ def make_party_chain(party: str, *, country: str = "ZZ", now: datetime | None = 
     )
 
 
+def _actions(source_type: str, parent: bool) -> list[dict[str, Any]]:
+    if parent:  # C2PA 2.x: an asset made from a signed one opens it, citing it as the parentOf ingredient
+        return [
+            {"action": "c2pa.opened", "parameters": {"ingredientIds": [_PARENT_ID]}},
+            {"action": "c2pa.edited.metadata"},
+        ]
+    return [{"action": "c2pa.created", "digitalSourceType": source_type}]
+
+
+_PARENT_ID = "detente-parent"
+
+
+def new_manifest_label() -> str:
+    """A fresh manifest label, chosen before signing so metadata can point to it
+    (:func:`~detente.media.provenance.set_provenance`)."""
+    return f"urn:c2pa:{uuid.uuid4()}"
+
+
 def sign_c2pa(
     data: bytes,
     mime: str,
@@ -288,10 +338,20 @@ def sign_c2pa(
     title: str = "",
     generator: str = "detente",
     aigc: dict[str, Any] | None = None,
+    parent: bytes | None = None,
+    tsa_url: str | None = None,
+    label: str | None = None,
 ) -> bytes:
-    """``data`` with a new active C2PA manifest signed by ``chain``: a ``c2pa.created`` action
-    with ``source_type``, and China's AIGC label as an informative assertion when given. Offline:
-    no timestamp authority."""
+    """``data`` with a new active C2PA manifest signed by ``chain``, labelled ``label`` (default:
+    a fresh ``urn:c2pa:`` one).
+
+    Without ``parent``: a ``c2pa.created`` action with ``source_type``. With ``parent`` (the file
+    as it was before ``data`` was derived from it, carrying its own Content Credentials): a
+    ``c2pa.opened`` action citing it as the ``parentOf`` ingredient (the SDK copies its manifests
+    into the new store, so the chain stays verifiable) and ``c2pa.edited.metadata``. China's AIGC
+    label is added as an informative assertion when given. ``tsa_url``: an RFC 3161 time-stamp
+    authority whose token over the signature is embedded (the SDK fetches it while signing);
+    ``None``: no time-stamp, nothing fetched."""
     c2pa = _c2pa()
     _supported(c2pa, mime)
     if not source_type.startswith(IPTC_SOURCE_TYPE):
@@ -300,14 +360,12 @@ def sign_c2pa(
             hint=f"use an IRI under {IPTC_SOURCE_TYPE}, e.g. trainedAlgorithmicMedia",
         )
     assertions: list[dict[str, Any]] = [
-        {
-            "label": "c2pa.actions.v2",
-            "data": {"actions": [{"action": "c2pa.created", "digitalSourceType": source_type}]},
-        }
+        {"label": "c2pa.actions.v2", "data": {"actions": _actions(source_type, parent is not None)}}
     ]
     if aigc is not None:
         assertions.append({"label": AIGC_ASSERTION, "data": aigc})
     manifest: dict[str, Any] = {
+        "label": label or new_manifest_label(),
         "claim_generator_info": [{"name": generator, "version": "1"}],
         "assertions": assertions,
     }
@@ -315,12 +373,20 @@ def sign_c2pa(
         manifest["title"] = title
     try:
         signer = c2pa.Signer.from_info(
-            c2pa.C2paSignerInfo(c2pa.C2paSigningAlg.ES256, chain.chain_pem, chain.leaf_key_pem, None)
+            c2pa.C2paSignerInfo(c2pa.C2paSigningAlg.ES256, chain.chain_pem, chain.leaf_key_pem, tsa_url)
         )
         out = io.BytesIO()
         with c2pa.Builder(manifest) as builder:
+            if parent is not None:
+                ingredient = {"title": title or "parent", "relationship": "parentOf", "label": _PARENT_ID}
+                builder.add_ingredient(ingredient, mime, io.BytesIO(parent))
             builder.sign(signer, mime, io.BytesIO(data), out)
     except c2pa.C2paError as exc:
+        if tsa_url and any(word in str(exc).lower() for word in ("http", "time", "tsa")):
+            raise ConfigError(
+                f"C2PA signing could not get a time-stamp from {tsa_url}: {exc}",
+                hint="check the node's c2pa_tsa_url (an RFC 3161 time-stamp authority it can reach), or empty it",
+            ) from None
         raise MalformedMedia(
             f"C2PA signing failed for a {mime} file: {exc}", hint="is the file complete and of the type given?"
         ) from None

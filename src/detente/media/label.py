@@ -16,20 +16,30 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from detente.errors import MalformedError, MalformedJSON, MalformedMedia
-from detente.media import containers, explicit
+from detente.media import containers, explicit, provenance
 from detente.media.aigc import AigcLabel
 from detente.media.c2pa_credentials import (
     AI_SOURCE_TYPES,
     IPTC_SOURCE_TYPE,
     C2paReport,
     PartyChain,
+    new_manifest_label,
     read_c2pa,
     read_c2pa_trusting,
     sign_c2pa,
 )
 from detente.media.guidelines import Guideline, LabelRule, packaged_guidelines
 
-__all__ = ["MAX_MEDIA_BYTES", "LabelReport", "RegimeVerdict", "RuleOutcome", "apply_labels", "check_labels", "kind_of"]
+__all__ = [
+    "MAX_MEDIA_BYTES",
+    "LabelReport",
+    "RegimeVerdict",
+    "RuleOutcome",
+    "apply_labels",
+    "check_labels",
+    "kind_of",
+    "sign_checked",
+]
 
 MAX_MEDIA_BYTES = 64 * 1024 * 1024
 _C2PA_CHECKS = ("c2pa-manifest", "c2pa-valid", "c2pa-trusted", "c2pa-ai-source-type")
@@ -302,6 +312,23 @@ def check_labels(
     )
 
 
+def sign_checked(data: bytes, mime: str, chain: PartyChain, *, tsa_url: str | None = None, **kw: Any) -> bytes:
+    """:func:`~.c2pa_credentials.sign_c2pa` with the manifest label chosen first, a stale XMP
+    ``dcterms:provenance`` pointer rewritten to it (:mod:`.provenance`), and the result validated
+    against ``chain``'s root: never hand back a file whose labels contradict each other."""
+    label = new_manifest_label()
+    pointed = provenance.set_provenance(data, mime, provenance.manifest_uri(label))
+    signed = sign_c2pa(pointed, mime, chain, label=label, tsa_url=tsa_url, **kw)
+    report = read_c2pa(signed, mime, anchors_pem=chain.root_pem.decode())
+    broken = [c for c in report.failure if c in _BROKEN]
+    if broken or report.active_manifest != label:
+        raise MalformedMedia(
+            f"the signed file does not validate: {', '.join(broken) or 'another manifest is active'}",
+            hint="report this file",
+        )
+    return signed
+
+
 def apply_labels(
     data: bytes,
     label: AigcLabel,
@@ -311,10 +338,13 @@ def apply_labels(
     source_type: str = IPTC_SOURCE_TYPE + "trainedAlgorithmicMedia",
     title: str = "",
     anchors_pem: str = "",
+    tsa_url: str | None = None,
 ) -> bytes:
     """China's implicit label first, then a C2PA manifest signed with ``chain`` over the result
-    (carrying the same label as an informative assertion). A file that already has Content
-    Credentials is refused: rewriting its metadata would invalidate them."""
+    (carrying the same label as an informative assertion; time-stamped by ``tsa_url`` when given).
+    A file that already has Content Credentials is refused: rewriting its metadata would
+    invalidate them (:func:`.propagate.propagate_labels` adds a platform's fields to such a file
+    under a new manifest that cites the old one)."""
     mime = mime or containers.detect_format(data)
     if kind_of(mime) == "text":
         raise MalformedMedia(
@@ -325,11 +355,9 @@ def apply_labels(
     if existing.state not in ("absent",):
         raise MalformedMedia(
             f"the file already carries Content Credentials (state {existing.state})",
-            hint="label the original before it was signed: writing China's label now would break the manifest",
+            hint="label the original before it was signed, or add a platform's fields with: detente label propagate",
         )
     labelled = containers.write_aigc(data, label, mime)
-    signed = sign_c2pa(labelled, mime, chain, source_type=source_type, title=title, aigc=label.to_dict())
-    broken = [c for c in read_c2pa(signed, mime, anchors_pem=chain.root_pem.decode()).failure if c in _BROKEN]
-    if broken:  # verify after signing: never hand back a file whose labels contradict each other
-        raise MalformedMedia(f"the signed file does not validate: {', '.join(broken)}", hint="report this file")
-    return signed
+    return sign_checked(
+        labelled, mime, chain, source_type=source_type, title=title, aigc=label.to_dict(), tsa_url=tsa_url
+    )

@@ -17,10 +17,20 @@ from xml.sax.saxutils import escape
 from detente.errors import MalformedMedia
 from detente.media.aigc import AigcLabel, parse_aigc_json
 
-__all__ = ["TC260_NS", "XMP_MAX_BYTES", "new_xmp_packet", "read_xmp_aigc", "set_xmp_aigc"]
+__all__ = [
+    "DCTERMS_NS",
+    "TC260_NS",
+    "XMP_MAX_BYTES",
+    "new_xmp_packet",
+    "read_xmp_aigc",
+    "read_xmp_provenance",
+    "set_xmp_aigc",
+    "set_xmp_provenance",
+]
 
 TC260_NS = "http://www.tc260.org.cn/ns/AIGC/1.0/"
 RDF_NS = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+DCTERMS_NS = "http://purl.org/dc/terms/"
 XMP_MAX_BYTES = 1 << 20
 """Largest XMP packet we parse or write (JPEG's standard segment holds under 64 KiB)."""
 
@@ -126,5 +136,50 @@ def set_xmp_aigc(packet: bytes | None, label: AigcLabel) -> bytes:
         raise MalformedMedia(
             "could not place TC260:AIGC in this XMP packet without disturbing it",
             hint="rewrite the packet's TC260:AIGC property with an XMP editor, then try again",
+        )
+    return edited
+
+
+_PROVENANCE = f"{{{DCTERMS_NS}}}provenance"
+
+
+def read_xmp_provenance(packet: bytes) -> list[str]:
+    """Every ``dcterms:provenance`` value in the packet (element or attribute form)."""
+    values: list[str] = []
+    for element in _parse(packet).iter():
+        if element.tag == _PROVENANCE:
+            values.append((element.text or "").strip())
+        attribute = element.attrib.get(_PROVENANCE)
+        if attribute is not None:
+            values.append(attribute)
+    return values
+
+
+def set_xmp_provenance(packet: bytes, uri: str) -> bytes:
+    """``packet`` with every ``dcterms:provenance`` value replaced by ``uri``, text-wise (every
+    other byte kept). Raises :class:`MalformedError` when the result does not read back as
+    exactly ``uri``."""
+    _parse(packet)
+    try:
+        text = packet.decode("utf-8")
+    except UnicodeDecodeError:
+        raise MalformedMedia("XMP packet is not UTF-8", hint=_HINT) from None
+    value = escape(uri, {'"': "&quot;", "'": "&apos;"})
+    prefixes = re.findall(r"xmlns:([A-Za-z_][\w.-]*)\s*=\s*[\"']" + re.escape(DCTERMS_NS) + r"[\"']", text)
+    for prefix in dict.fromkeys(prefixes):
+        name = re.escape(prefix) + r":provenance"
+        text = re.sub(r"(\s" + name + r"\s*=\s*)(\"[^\"]*\"|'[^']*')", lambda m: f'{m.group(1)}"{value}"', text)
+        text = re.sub(
+            r"(<" + name + r"(?:\s[^>]*)?>)(.*?)(</" + name + r"\s*>)",
+            lambda m: m.group(1) + value + m.group(3),
+            text,
+            flags=re.DOTALL,
+        )
+    edited = text.encode("utf-8")
+    found = read_xmp_provenance(edited)
+    if not found or any(v != uri for v in found):
+        raise MalformedMedia(
+            "could not replace dcterms:provenance in this XMP packet without disturbing it",
+            hint="remove the stale dcterms:provenance with an XMP editor, then sign again",
         )
     return edited

@@ -91,6 +91,12 @@ class NodeConfig(BaseModel):
         description="bytes of a file uploaded to /api/v1/labels/check and /apply (at most 64 MiB); "
         "past it 413 before more is read",
     )
+    c2pa_tsa_url: str = Field(
+        default="",
+        pattern=r"^$|^https?://",
+        description="an RFC 3161 time-stamp authority the node asks to time-stamp each C2PA signature it makes "
+        "(label apply and propagate), so it stays valid after its certificate expires; empty: no time-stamp",
+    )
     max_import_bytes: int = Field(
         default=64 << 20,
         ge=65_536,

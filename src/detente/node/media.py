@@ -253,12 +253,34 @@ class MediaDesk(Desk):
             out["recorded"] = self._placed(self._append(LABEL_CHECK, summary.model_dump(mode="json")))
         return out
 
+    def _tsa_url(self) -> str | None:
+        return self.node.config.c2pa_tsa_url or None
+
     def apply(self, data: bytes, label: Any, mime: str | None = None, source_type: str | None = None) -> bytes:
         from detente.media.label import apply_labels
 
         self.publish_anchor()
         kw = {"source_type": source_type} if source_type else {}
-        return apply_labels(data, label, self.chain(), mime=mime, **kw)
+        return apply_labels(data, label, self.chain(), mime=mime, tsa_url=self._tsa_url(), **kw)
+
+    def propagate(
+        self, data: bytes, propagator: str, propagate_id: str, label: str | None = None, mime: str | None = None
+    ) -> bytes:
+        """Add a platform's ContentPropagator/PropagateID to the file's AIGC label and, when it has
+        Content Credentials that validate here, a manifest signed as this party citing them."""
+        from detente.media.propagate import propagate_labels
+
+        self.publish_anchor()
+        return propagate_labels(
+            data,
+            self.chain(),
+            propagator=propagator,
+            propagate_id=propagate_id,
+            label=label,
+            mime=mime,
+            anchors_pem=self.anchors_pem(),
+            tsa_url=self._tsa_url(),
+        )
 
     # --- watermark keys ---------------------------------------------------------------------
 
