@@ -1428,6 +1428,7 @@ function renderExport() {
   const c = S.exportctl;
   $("#exportctl-result").replaceChildren(
     el("p", {}, t("exportctl.summary", { name: c.item.name, as_of: c.as_of, tpp: c.figures.tpp ?? "—" })),
+    exportUnverified(c.unverified || []),
     ...c.regimes.map((r) => el("section", { class: "regime", "aria-label": r.regime },
       el("h3", {}, `${t(`regime.${r.regime}`)} `, badge(r.entries.length ? t("exportctl.controlled") : t("exportctl.not_listed"),
         r.entries.length ? "bad" : "ok")),
@@ -1436,8 +1437,41 @@ function renderExport() {
       r.clauses.filter((cl) => cl.outcome === "matched" || cl.outcome === "near").length
         ? el("ul", {}, r.clauses.filter((cl) => cl.outcome === "matched" || cl.outcome === "near")
           .map((cl) => el("li", {}, badge(cl.outcome, cl.outcome === "matched" ? "bad" : "warn"), ` ${cl.id} — ${cl.title}`)))
-        : null)),
+        : null,
+      exportLetters(r.is_informed_letters || []),
+      exportLists(r.lists || []))),
+    el("p", { class: "exportctl-reminder", role: "note" }, el("strong", {}, `${t("exportctl.reminder")} `),
+      (c.reminder || {})[S.lang === "zh" ? "zh" : "en"] || ""),
     el("details", {}, el("summary", {}, t("exportctl.full")), el("pre", {}, c.text)));
+}
+
+// Facts the answer relies on that were not verified against a primary source (data text is English).
+function exportUnverified(facts) {
+  if (!facts.length) return null;
+  return el("div", { class: "exportctl-unverified", role: "note" },
+    el("p", {}, badge(t("exportctl.unverified_badge"), "warn"), ` ${t("exportctl.unverified", { n: facts.length })}`),
+    el("ul", { lang: "en" }, facts.map((u) => el("li", {}, el("strong", {}, u.where), `: ${u.fact} — ${u.reason}`))));
+}
+
+// Licence requirements set by letters to individual companies (is-informed letters).
+function exportLetters(letters) {
+  if (!letters.length) return null;
+  return el("div", { class: "exportctl-letters" }, el("h4", {}, t("exportctl.letters")),
+    el("ul", {}, letters.map((l) => el("li", {},
+      l.verified ? null : [badge(t("exportctl.unverified_badge"), "warn"), " "],
+      el("strong", {}, l.id), ` — ${l.addressee} (${t("exportctl.letter_dates", { informed: l.informed, effective: l.effective })}): `,
+      el("span", { lang: "en" }, l.requirement), el("div", { class: "meta", lang: "en" }, `${l.binds}. ${l.quality}`)))));
+}
+
+// China's lists a cn-ecl answer names (items list, controlled parties, unreliable entities).
+function exportLists(lists) {
+  if (!lists.length) return null;
+  return el("div", { class: "exportctl-lists" }, el("h4", {}, t("exportctl.lists")),
+    el("ul", {}, lists.map((x) => {
+      const last = x.announcements[x.announcements.length - 1];
+      return el("li", {}, el("strong", {}, S.lang === "zh" ? x.title_zh : x.title), ` (${t("exportctl.since", { date: x.since })})`,
+        last ? el("div", { class: "meta", lang: "en" }, `${last.published}: ${last.number}`) : null);
+    })));
 }
 
 // --- quarterly report -----------------------------------------------------------------------
