@@ -36,6 +36,7 @@ class _Served:
         self.note: bytes | None = None
         self.alter: dict[int, bytes] = {}
         self.corrupt_tiles = False
+        self.tiles_of: TileLog | None = None  # serve another log's hash tiles
         self.fetched: list[tuple[int, int]] = []
 
     def checkpoint(self) -> bytes:
@@ -49,6 +50,8 @@ class _Served:
         return []  # witnessed time has its own tests (test_audit_time.py)
 
     def fetch_nodes(self, size: int) -> Any:
+        if self.tiles_of is not None:
+            return self.tiles_of._fetch
         if not self.corrupt_tiles:
             return self.log._fetch
         return lambda nodes: [bytes([h[0] ^ 1]) + h[1:] for h in self.log._fetch(nodes)]
@@ -247,9 +250,9 @@ def test_a_log_without_a_url_does_not_stop_the_others(tmp_path: Path) -> None:
     cn_log.append([_statement(cn, "zero")])
     policy = parse_policy(f"log {us.vkey()}\nlog {cn.vkey()} mem://cn\nquorum none\n")
     result = _audit(policy, {"mem://cn": _Served(cn_log)})
-    assert [(a.url, a.size, a.problems) for a in result.logs] == [
-        ("", 0, ["the policy gives no URL for this log"]),
-        ("mem://cn", 1, []),
+    assert [(a.url, a.old_size, a.size, a.problems) for a in result.logs] == [
+        ("", 0, 0, ["the policy gives no URL for this log"]),
+        ("mem://cn", 0, 1, []),
     ]
 
 
@@ -384,3 +387,26 @@ def test_a_revocation_flags_what_it_disowns_and_refuses_later_signatures_by_the_
     again = _audit(policy, served)
     assert again.logs[0].problems == [f"entry 4: signed by the revoked key {old.vkey()}"]
     assert again.logs[0].records == 5
+
+
+def test_hash_tiles_of_another_tree_holding_the_record_fail_the_inclusion(tmp_path: Path) -> None:
+    """Tiles consistent among themselves, in which the record is at its index, but whose root is
+    not the signed one: roots sorting below and above the signed root are both refused."""
+    us = Ed25519Identity.generate(US)
+    log = _log(tmp_path, us)
+    entries = [_statement(us, f"r{i}") for i in range(5)]
+    log.append(entries)
+    served = {"mem://us": _Served(log)}
+    policy = _policy((us, "mem://us"))
+    assert _audit(policy, served, records=[(US, 1)]).clean
+    orders: set[bool] = set()
+    for n in range(40):  # other trees until roots on both sides of the signed one were served
+        other = TileLog.create(SQLiteStore(tmp_path / f"other{n}.db", create=True), us)
+        other.append([*entries[:4], _statement(us, f"another r4 {n}")])
+        served["mem://us"].tiles_of = other
+        result = _audit(policy, served, records=[(US, 1)])
+        assert result.problems == [f"inclusion of {US}#1: the hash tiles do not produce the signed root"]
+        orders.add(other.checkpoint.root < log.checkpoint.root)
+        if len(orders) == 2:
+            break
+    assert orders == {True, False}
