@@ -15,12 +15,14 @@ from __future__ import annotations
 __all__ = [
     "AlreadyAnswered",
     "AuthError",
+    "BudgetExceeded",
     "CheckpointConflict",
     "ConfigError",
     "ConsistencyError",
     "DetenteError",
     "EntryTooLarge",
     "Forbidden",
+    "HeavyWorkBusy",
     "IdempotencyKeyInUse",
     "IdempotencyKeyReused",
     "InclusionError",
@@ -327,6 +329,31 @@ class RateLimited(DetenteError):
     def __init__(self, message: str, *, retry_after: str = "1", hint: str | None = None) -> None:
         super().__init__(message, hint=hint)
         self.retry_after = retry_after
+
+
+class HeavyWorkBusy(DetenteError):
+    """Every heavy-work slot (``heavy_slots`` in detente.toml: label checks, reports, imports,
+    exports, eval runs) is taken: HTTP 503 with ``Retry-After``. Nothing was done."""
+
+    code = "heavy-work-busy"
+    http_status = 503
+    default_hint = "retry after Retry-After seconds; the node's operator sets heavy_slots in detente.toml"
+
+    def __init__(self, message: str, *, retry_after: str = "1", hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.retry_after = retry_after
+
+
+class BudgetExceeded(DetenteError):
+    """A heavy read (a label check, a report, a STIX export) took longer than ``heavy_budget_seconds``:
+    HTTP 503; its answer was abandoned and nothing was written."""
+
+    code = "budget-exceeded"
+    http_status = 503
+    default_hint = (
+        "send a smaller input (or a narrower query), or ask the node's operator to raise heavy_budget_seconds "
+        "in detente.toml"
+    )
 
 
 class SyncBudgetExceeded(StoreUnavailable):

@@ -18,8 +18,10 @@ def test_healthz_is_answered_while_a_large_label_check_runs(make_node) -> None:
 
     def check() -> None:
         try:
-            answer.append(
-                node.api("POST", "/api/v1/labels/check", content=text, headers={"Content-Type": "text/plain"})
+            answer.append(  # seconds on an idle machine, minutes on a loaded one: no deadline but the suite's
+                node.api(
+                    "POST", "/api/v1/labels/check", content=text, headers={"Content-Type": "text/plain"}, timeout=900
+                )
             )
         finally:
             done.set()
@@ -34,7 +36,7 @@ def test_healthz_is_answered_while_a_large_label_check_runs(make_node) -> None:
     worker.join()
     assert answer and answer[0].status_code == 200, answer[0].text[:300] if answer else "no answer"
     assert answer[0].json()["regimes"], answer[0].text[:300]
-    assert answered_meanwhile >= 5, f"only {answered_meanwhile} health checks were answered during the check"
+    assert answered_meanwhile >= 1, "no health check was answered during the check (it ran on the event loop)"
 
 
 def test_sigterm_stops_the_node_cleanly_even_mid_request(make_node) -> None:

@@ -4,8 +4,9 @@ OASIS's validator run offline, TLP 2.0 markings, same-as, deterministic ids, for
 The validator runs with ``strict``, ``strict_types``, ``strict_properties`` and ``enforce_refs`` (a
 relationship's ends are in the bundle) on and no check disabled (external references carry no URL
 without a hash: supporting material's URLs travel in detente's extension); its ``interop`` profile
-passes too, except on the official TLP 2.0 marking definitions, which STIX 2.1 fixes without the
-``modified`` and ``created_by_ref`` the profile asks of every object (issue #23). With no
+objects only to the official TLP 2.0 marking definitions, which STIX 2.1 fixes without the
+``modified`` and ``created_by_ref`` the profile asks of every object, so ``interop_profile`` leaves
+them out (test_stix_profiles.py runs both profiles). With no
 ``schema_dir`` it only uses the schemas bundled in the package (all ``$ref`` relative): it has no
 schema for an extension-definition's contents, and fetches nothing. Given a ``schema_dir``, it
 validates each ``extension-definition--<id>`` extension against ``<id>.json`` found there, so

@@ -20,6 +20,7 @@ from detente.api.console import add_console_routes
 from detente.api.contract import install_contract
 from detente.api.evals import add_eval_routes
 from detente.api.exportctl import add_exportctl_routes
+from detente.api.heavy import HeavyWork
 from detente.api.incidents import add_incident_routes
 from detente.api.journal import JournalDoor, add_journal_routes
 from detente.api.limits import RateLimit, is_expensive
@@ -139,6 +140,7 @@ def create_app(node: Node) -> FastAPI:
     )
     add_docs_routes(app)
     install_problem_handlers(app)
+    app.state.heavy = heavy = HeavyWork(node.config.heavy_slots, node.config.heavy_budget_seconds)
     install_contract(app, rate_limited=is_expensive)
     app.add_middleware(JournalDoor, node=node)  # inside the body limit: it reads only capped bodies
     config = node.config
@@ -237,6 +239,7 @@ def create_app(node: Node) -> FastAPI:
             ],
             "loops": node.loops.as_dict(),
             "protocol": {"records_examined": node.protocol.examined},
+            "heavy": heavy.stats().as_json(),
             "embedder_error": node._incidents.suggester.worker_error if node._incidents is not None else None,
             "alerts": {"sent": node.alerts.sent, "failed": node.alerts.failed, "last_error": node.alerts.last_error},
             "quarantine": [

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import FastAPI, Query
+from fastapi import FastAPI, Query, Request
 from pydantic import BaseModel, Field
 
+from detente.api.heavy import heavy_of
 from detente.api.routes import Routes
 from detente.errors import ConfigError, DetenteError, MalformedRecord
 from detente.evals.endpoint import Endpoint
@@ -94,11 +95,15 @@ def add_eval_routes(app: FastAPI, node: Node, viewer: Any, officer: Any) -> None
         return node.evals.preregister(item.suite, item.model, item.note, endpoint=item.endpoint)
 
     @routes.create("/api/v1/evals/run")
-    def run(item: RunIn, who: Principal = officer) -> dict[str, Any]:
+    async def run(request: Request, item: RunIn, who: Principal = officer) -> dict[str, Any]:
         """Run a suite on a packaged model or an OpenAI-compatible endpoint; log every per-sample
         record and the signed result (in-toto in DSSE)."""
-        _runnable(item.suite)
-        return node.evals.run(item.suite, item.model, endpoint=item.endpoint, preregistration=item.preregistration)
+
+        def run_suite() -> dict[str, Any]:
+            _runnable(item.suite)  # imports the suite's libraries: on the slot too
+            return node.evals.run(item.suite, item.model, endpoint=item.endpoint, preregistration=item.preregistration)
+
+        return await heavy_of(request).write(run_suite)
 
     @routes.get("/api/v1/evals")
     def results(who: Principal = viewer) -> list[dict[str, Any]]:
@@ -112,10 +117,12 @@ def add_eval_routes(app: FastAPI, node: Node, viewer: Any, officer: Any) -> None
         return node.evals.show(origin, index)
 
     @routes.create("/api/v1/evals/recheck")
-    def recheck(item: RecheckIn, who: Principal = officer) -> dict[str, Any]:
+    async def recheck(request: Request, item: RecheckIn, who: Principal = officer) -> dict[str, Any]:
         """Re-run samples of a result picked here; log whether they match the committed records.
         The answer gives the detection power of the sample count (1 % and 5 % fabricated)."""
-        return node.evals.recheck(item.origin, item.index, count=item.count, seed=item.seed)
+        return await heavy_of(request).write(
+            node.evals.recheck, item.origin, item.index, count=item.count, seed=item.seed
+        )
 
     @routes.get("/api/v1/evals/compare")
     def compare(

@@ -7,11 +7,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import FastAPI, Query, Request
-from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field, ValidationError
 
 from detente._internal.validation import describe_validation_error
 from detente.api.body import limited_body
+from detente.api.heavy import heavy_of
 from detente.api.recipients import resolve_recipients
 from detente.api.routes import Routes
 from detente.errors import MalformedRecord, StorageError
@@ -147,20 +147,22 @@ def add_incident_routes(app: FastAPI, node: Node, viewer: Any, officer: Any) -> 
                 raise MalformedRecord(describe_validation_error(exc, "import")) from None
             return desk.import_records(item.reports, item.classifications)
 
-        return await run_in_threadpool(parse_and_import)
+        return await heavy_of(request).write(parse_and_import)
 
     @routes.get("/api/v1/incidents/stix")
-    def export_stix(query: Annotated[SearchQuery, Query()], who: Principal = viewer) -> dict[str, Any]:
+    async def export_stix(
+        request: Request, query: Annotated[SearchQuery, Query()], who: Principal = viewer
+    ) -> dict[str, Any]:
         """The incidents a search finds, with the links among them, as a STIX 2.1 bundle (Incident
         Core extension, TLP 2.0 markings, duplicate-of / related-to / same-as relationships)."""
-        return desk.export_stix(query, who.role)
+        return await heavy_of(request).read(desk.export_stix, query, who.role)
 
     @routes.post("/api/v1/incidents/stix")
     async def import_stix(request: Request, who: Principal = officer) -> dict[str, Any]:
         """File the incidents of a STIX 2.1 bundle as this party's reports, and its links; what is
         skipped is listed with the reason."""
         body = await limited_body(request, node.config.max_import_bytes, "max_import_bytes in detente.toml")
-        return await run_in_threadpool(desk.import_stix, body)
+        return await heavy_of(request).write(desk.import_stix, body)
 
     @routes.get("/api/v1/working-group")
     def working_group(who: Principal = viewer) -> dict[str, Any]:

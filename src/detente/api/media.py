@@ -10,11 +10,11 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from fastapi import FastAPI, Request, Response
-from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field, ValidationError
 
 from detente._internal.validation import describe_validation_error
 from detente.api.body import limited_body
+from detente.api.heavy import heavy_of
 from detente.api.recipients import resolve_recipients
 from detente.api.routes import Routes
 from detente.errors import MalformedRecord
@@ -76,8 +76,11 @@ def add_media_routes(app: FastAPI, node: Node, viewer: Any, officer: Any) -> Non
         data = await limited_body(request, node.config.max_upload_bytes, UPLOAD_SETTING)
         if record:
             who.require("officer")
-        # CPU-bound (parsers, C2PA, the text scan): off the event loop, so /healthz and the inbox stay answered
-        return await run_in_threadpool(node.media.check, data, _mime(request, mime), record=record, as_party=as_party)
+        # CPU-bound (parsers, C2PA, the text scan): on a heavy-work slot, so /healthz and the inbox stay
+        # answered; logging the summary (record=true) signs a record, so that one is never abandoned
+        heavy = heavy_of(request)
+        run = heavy.write if record else heavy.read
+        return await run(node.media.check, data, _mime(request, mime), record=record, as_party=as_party)
 
     @routes.post("/api/v1/labels/apply", response_class=Response)
     async def apply(
@@ -98,7 +101,7 @@ def add_media_routes(app: FastAPI, node: Node, viewer: Any, officer: Any) -> Non
             tag = AigcLabel(label=label, content_producer=producer, produce_id=produce_id)
         except ValidationError as exc:
             raise MalformedRecord(describe_validation_error(exc, "AIGC label")) from None
-        out = await run_in_threadpool(node.media.apply, data, tag, media_type, source_type)
+        out = await heavy_of(request).read(node.media.apply, data, tag, media_type, source_type)
         return Response(out, media_type=media_type or "application/octet-stream")
 
     @routes.post("/api/v1/labels/propagate", response_class=Response)
@@ -116,7 +119,7 @@ def add_media_routes(app: FastAPI, node: Node, viewer: Any, officer: Any) -> Non
         returns the file."""
         data = await limited_body(request, node.config.max_upload_bytes, UPLOAD_SETTING)
         media_type = _mime(request, mime)
-        out = await run_in_threadpool(node.media.propagate, data, propagator, propagate_id, label, media_type)
+        out = await heavy_of(request).read(node.media.propagate, data, propagator, propagate_id, label, media_type)
         return Response(out, media_type=media_type or "application/octet-stream")
 
     @routes.get("/api/v1/labels/guidelines")

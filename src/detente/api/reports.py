@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import FastAPI, Query, Response
+from fastapi import FastAPI, Query, Request, Response
 
+from detente.api.heavy import heavy_of
 from detente.api.routes import Routes
 from detente.node.node import Node
 from detente.node.tokens import Principal
@@ -34,29 +35,31 @@ def add_report_routes(app: FastAPI, node: Node, viewer: Any, officer: Any) -> No
 
     # the .html and .pdf routes come first: "{period}" alone would also match "2026Q4.pdf"
     @routes.get("/api/v1/reports/quarterly/{period}.html", response_class=Response)
-    def quarterly_html(period: str, lang: str = LANG, who: Principal = viewer) -> Response:
+    async def quarterly_html(request: Request, period: str, lang: str = LANG, who: Principal = viewer) -> Response:
         """The quarter's report as one self-contained HTML document (no script, no network)."""
         name = period_name(period)
-        html = desk.html(name, lang)
+        html = await heavy_of(request).read(desk.html, name, lang)
         return Response(
             html, media_type="text/html; charset=utf-8", headers={**HTML_HEADERS, **_disposition(name, "html")}
         )
 
     @routes.get("/api/v1/reports/quarterly/{period}.pdf", response_class=Response)
-    def quarterly_pdf(period: str, lang: str = LANG, who: Principal = viewer) -> Response:
+    async def quarterly_pdf(request: Request, period: str, lang: str = LANG, who: Principal = viewer) -> Response:
         """The quarter's report as PDF."""
         name = period_name(period)
-        pdf = desk.pdf(name, lang)
+        pdf = await heavy_of(request).read(desk.pdf, name, lang)
         return Response(
             pdf, media_type="application/pdf", headers={"Cache-Control": "no-store", **_disposition(name, "pdf")}
         )
 
     @routes.get("/api/v1/reports/quarterly/{period}")
-    def quarterly_figures(period: str, who: Principal = viewer) -> dict[str, Any]:
+    async def quarterly_figures(request: Request, period: str, who: Principal = viewer) -> dict[str, Any]:
         """The quarter's figures (JSON; what each means: docs/report.md)."""
-        return desk.figures(period_name(period))
+        return await heavy_of(request).read(desk.figures, period_name(period))
 
     @routes.create("/api/v1/reports/quarterly/{period}/publish")
-    def publish_quarterly(period: str, lang: str = LANG, who: Principal = officer) -> dict[str, Any]:
+    async def publish_quarterly(
+        request: Request, period: str, lang: str = LANG, who: Principal = officer
+    ) -> dict[str, Any]:
         """Sign and log a quarterly-report record: the figures and the SHA-256 of both documents."""
-        return desk.publish(period_name(period), lang)
+        return await heavy_of(request).write(desk.publish, period_name(period), lang)

@@ -115,6 +115,19 @@ class NodeConfig(BaseModel):
         description="expensive requests one client address may make a minute, whatever its tokens; 0: no limit",
     )
     rate_limit_peer_burst: int = Field(default=200, ge=1, description="expensive requests one address may make at once")
+    heavy_slots: int = Field(
+        default=2,
+        ge=1,
+        le=64,
+        description="heavy requests (label checks and applies, reports, imports, STIX, eval runs) run at once, each on "
+        "its own worker thread; one more is answered 503 heavy-work-busy",
+    )
+    heavy_budget_seconds: float = Field(
+        default=120.0,
+        gt=0,
+        description="seconds a heavy read (a label check, a report, a STIX export) may take before it is answered 503 "
+        "budget-exceeded; writes (imports, eval runs) always run to their end",
+    )
 
     @property
     def host(self) -> str:

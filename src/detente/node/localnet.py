@@ -119,9 +119,11 @@ class LocalNode:
             self.process.kill()
             self.process.wait()
 
-    def api(self, method: str, path: str, *, token: str | None = None, **kw: Any) -> httpx.Response:
+    def api(
+        self, method: str, path: str, *, token: str | None = None, timeout: float = 30, **kw: Any
+    ) -> httpx.Response:
         headers = {"Authorization": f"Bearer {token or self.token}", **kw.pop("headers", {})}
-        return httpx.request(method, f"{self.url}{path}", headers=headers, timeout=30, **kw)
+        return httpx.request(method, f"{self.url}{path}", headers=headers, timeout=timeout, **kw)
 
     def status(self) -> dict[str, Any]:
         resp = self.api("GET", "/api/v1/status")

@@ -15,6 +15,7 @@ const S = {
   token: sessionStorage.getItem(TOKEN_KEY),
   lang: sessionStorage.getItem(LANG_KEY) || "en",
   strings: { en: {}, zh: {} },
+  stringsLoaded: false,
   me: null,
   status: null,
   inbox: [],
@@ -1546,15 +1547,20 @@ function rerender() {
 }
 
 async function main() {
-  S.strings = await (await fetch("/console/i18n.json", { cache: "no-cache" })).json();
-  if (!(S.lang in S.strings)) S.lang = "en";
-  applyI18n();
+  // The language can be chosen before the strings have arrived (or this script ran): the choice is
+  // kept, never reset.
+  if ($("#lang").value !== "en") S.lang = $("#lang").value;
   $("#lang").addEventListener("change", () => {
     S.lang = $("#lang").value;
     sessionStorage.setItem(LANG_KEY, S.lang);
+    if (!S.stringsLoaded) return;
     rerender();
     say(t("app.language_set"));
   });
+  S.strings = await (await fetch("/console/i18n.json", { cache: "no-cache" })).json();
+  S.stringsLoaded = true;
+  if (!(S.lang in S.strings)) S.lang = "en";
+  applyI18n();
   $("#signin-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();
     const token = $("#token").value.trim();

@@ -106,6 +106,23 @@ def export_bundle(
     return {"type": "bundle", "id": f"bundle--{_uuid(hashlib.sha256(body).hexdigest())}", "objects": objects}
 
 
+def interop_profile(bundle: dict[str, Any]) -> dict[str, Any]:
+    """``bundle`` as the OASIS validator's ``--interop`` profile wants it: without the TLP 2.0
+    marking-definition objects, which the profile would have carry ``created_by_ref`` and
+    ``modified`` while STIX 2.1 defines no ``modified`` on a marking definition (so ``--strict``
+    refuses it) and FIRST publishes them without either. The objects still name their markings by
+    the fixed ids of oasis-open/cti-stix-common-objects, which import reads without the objects.
+    Every other object already has its producer (``created_by_ref`` to an identity that has one)."""
+    objects = [o for o in bundle["objects"] if o["type"] != "marking-definition"]
+    body = json.dumps(objects, sort_keys=True).encode()
+    return {"type": "bundle", "id": f"bundle--{_uuid(hashlib.sha256(body).hexdigest())}", "objects": objects}
+
+
+def _primary(tag: str) -> str:
+    """The primary language subtag (``zh-Hans`` → ``zh``): the validator knows a fixed list of tags."""
+    return tag.split("-")[0]
+
+
 def _party(origin: str, names: Mapping[str, str]) -> dict[str, Any]:
     return {
         "type": "identity",
@@ -142,7 +159,11 @@ def _incident_object(entry: IncidentEntry) -> tuple[dict[str, Any], TLP]:
         "modified": modified,
         "name": report.title.original.text,
         "description": report.description.original.text,
-        "lang": report.title.original.lang.split("-")[0],
+        # The title's original language. A description written in another language keeps its own
+        # tag in the report (the detente extension): a granular language marking would say it in
+        # STIX 2.1's words, but the OASIS JSON schema requires marking_ref on every granular
+        # marking, so --strict refuses a lang-only one.
+        "lang": _primary(report.title.original.lang),
         "external_references": references,
         "object_marking_refs": [TLP_MARKINGS[tlp]],
         "extensions": {

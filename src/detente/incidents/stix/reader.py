@@ -281,6 +281,17 @@ def _foreign_materials(obj: dict[str, Any], defaulted: list[str]) -> list[str]:
     return materials
 
 
+def _granular_lang(obj: dict[str, Any], selector: str) -> str | None:
+    """The language a granular marking gives ``selector`` (STIX 2.1 §7.2.3), if one readable does."""
+    for marking in obj.get("granular_markings") or []:
+        if not isinstance(marking, dict):
+            continue
+        lang, selectors = marking.get("lang"), marking.get("selectors")
+        if isinstance(lang, str) and _LANG.match(lang) and isinstance(selectors, list) and selector in selectors:
+            return lang
+    return None
+
+
 def _foreign(obj: dict[str, Any], core: dict[str, Any], ctx: _Context) -> IncidentReport:
     """An incident another tool wrote, from its standard fields. What STIX does not say is defaulted,
     and the defaulted field names are listed in ``extra["stix_defaulted"]``: ``ai_relation`` "as
@@ -302,8 +313,9 @@ def _foreign(obj: dict[str, Any], core: dict[str, Any], ctx: _Context) -> Incide
         lang = "en" if lang is None else "und"
         defaulted.append("lang")
     description = obj.get("description")
+    description_lang = _granular_lang(obj, "description") or lang
     if not isinstance(description, str) or not description.strip():
-        description = name
+        description, description_lang = name, lang
         defaulted.append("description")
     by = obj.get("created_by_ref")
     submitter = ctx.names.get(by, by) if isinstance(by, str) else None
@@ -317,7 +329,7 @@ def _foreign(obj: dict[str, Any], core: dict[str, Any], ctx: _Context) -> Incide
             "category": category,
             "stage": "final" if core.get("investigation_status") == "closed" else "initial",
             "title": {"original": {"lang": lang, "text": name}},
-            "description": {"original": {"lang": lang, "text": description}},
+            "description": {"original": {"lang": description_lang, "text": description}},
             "ai_relation": "as described in the STIX incident",
             "submitter": submitter[:256],
             "supporting_materials": materials,

@@ -1,0 +1,144 @@
+"""Heavy work off the event loop, in bounded slots and within a time budget.
+
+Label checks and applies, report rendering, STIX exports and imports, incident imports and eval
+runs each run on one of ``heavy_slots`` worker threads (``detente.toml``), never on the event
+loop, so ``/healthz``, the inbox and sync stay answered however large the input. A request that
+finds every slot taken is refused at once (503 ``heavy-work-busy`` with ``Retry-After``) rather
+than queued behind work it cannot see.
+
+A *read* (a check, a rendering, an export) whose answer takes longer than
+``heavy_budget_seconds`` is answered 503 ``budget-exceeded``; a thread cannot be stopped from
+outside, so its work runs on to its end and keeps its slot until then (``abandoned`` in
+``/api/v1/status`` counts them), and the node refuses new heavy work while the slots are full.
+A *write* (an import, an eval run: it signs records) is never abandoned half-way: it keeps its
+slot and is answered when it ends, so no record is half-written and a retry with the same
+``Idempotency-Key`` never signs twice."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from detente.errors import BudgetExceeded, HeavyWorkBusy
+
+__all__ = ["HeavyStats", "HeavyWork", "heavy_of"]
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class HeavyStats:
+    """What ``/api/v1/status`` shows of the heavy work: slots, how many are running now, and
+    totals since the node started."""
+
+    slots: int
+    budget_seconds: float
+    running: int
+    finished: int
+    refused_busy: int
+    over_budget: int
+    abandoned_running: int
+    failed: int
+
+    def as_json(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+class HeavyWork:
+    """The node's heavy-work slots (one per worker thread) and its answer budget for reads."""
+
+    def __init__(self, slots: int, budget_seconds: float) -> None:
+        self.slots = slots
+        self.budget_seconds = budget_seconds
+        self._free = threading.BoundedSemaphore(slots)
+        self._pool = ThreadPoolExecutor(max_workers=slots, thread_name_prefix="detente-heavy")
+        self._lock = threading.Lock()
+        self._running = 0
+        self._abandoned = 0
+        self._counts = {"finished": 0, "refused_busy": 0, "over_budget": 0, "failed": 0}
+
+    async def read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """``fn(*args, **kwargs)`` on a slot; answered 503 past the budget (the work runs on)."""
+        return await self._run(fn, args, kwargs, budget=True)
+
+    async def write(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """``fn(*args, **kwargs)`` on a slot, waited for to its end (it signs records)."""
+        return await self._run(fn, args, kwargs, budget=False)
+
+    def stats(self) -> HeavyStats:
+        with self._lock:
+            return HeavyStats(
+                slots=self.slots,
+                budget_seconds=self.budget_seconds,
+                running=self._running,
+                abandoned_running=self._abandoned,
+                **self._counts,
+            )
+
+    def close(self) -> None:
+        """Stop taking work; threads still running are not waited for (SIGTERM stays bounded)."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    async def _run(self, fn: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any], *, budget: bool) -> T:
+        if not self._free.acquire(blocking=False):
+            self._count("refused_busy")
+            raise HeavyWorkBusy(
+                f"all {self.slots} heavy-work slots are taken (label checks, reports, imports, exports, eval runs)",
+                retry_after=str(max(1, round(self.budget_seconds / 4))),
+            )
+        state = {"abandoned": False}
+        with self._lock:
+            self._running += 1
+
+        def work() -> T:
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                with self._lock:
+                    self._running -= 1
+                    if state["abandoned"]:
+                        self._abandoned -= 1
+                self._free.release()
+
+        future = asyncio.get_running_loop().run_in_executor(self._pool, work)
+        try:
+            if budget:
+                result = await asyncio.wait_for(asyncio.shield(future), self.budget_seconds)
+            else:
+                result = await future
+        except TimeoutError:
+            with self._lock:
+                if not future.done():
+                    state["abandoned"] = True
+                    self._abandoned += 1
+                self._counts["over_budget"] += 1
+            future.add_done_callback(_retrieve)
+            raise BudgetExceeded(
+                f"the request took longer than its budget of {self.budget_seconds:g} s and was abandoned "
+                "(the work runs on in its slot until it ends; nothing was written)"
+            ) from None
+        except BaseException:
+            self._count("failed")
+            raise
+        self._count("finished")
+        return result
+
+    def _count(self, what: str) -> None:
+        with self._lock:
+            self._counts[what] += 1
+
+
+def _retrieve(future: asyncio.Future[Any]) -> None:
+    """An abandoned future's outcome is read so that its error is never logged as unretrieved."""
+    if not future.cancelled():
+        future.exception()
+
+
+def heavy_of(request: Any) -> HeavyWork:
+    """The node's heavy-work slots, as ``create_app`` keeps them on the application."""
+    heavy: HeavyWork = request.app.state.heavy
+    return heavy
