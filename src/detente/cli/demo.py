@@ -19,6 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from detente.cli.audit import audit_table
 from detente.errors import StoreUnavailable, VerificationError
+from detente.exportctl.brief import one_line
 from detente.node.auditor import run_audit
 from detente.node.localnet import LocalNode, parties_policy
 from detente.tlog.policy import parse_policy
@@ -262,10 +263,10 @@ def _media_flow(us: LocalNode, cn: LocalNode) -> None:
 def _export_flow(us: LocalNode, cn: LocalNode) -> None:
     """Two chips classified as of two dates, a co-signed supplier recognition, a disclosure."""
     console.rule("export controls")
-    for name, day in (("A800 80GB", "2023-06-01"), ("A800 80GB", "2024-01-01"), ("H20", "2026-11-27")):
+    # the verdict with any is-informed letter (the H20's of April 2025) and the unverified-fact count
+    for name, day in (("A800 80GB", "2023-06-01"), ("A800 80GB", "2024-01-01"), ("H20", "2025-06-01")):
         out = us.api("POST", "/api/v1/exportctl/classify", json={"name": name, "as_of": day, "regimes": ["us-ear"]})
-        found = ", ".join(out.json()["entries"]["us-ear"]) or "not controlled under 3A090/4A090"
-        console.print(f"us       classify {name} as of {day}: {found}")
+        console.print(f"us       classify {name} as of {day}: {one_line(out.json(), 'us-ear')}")
     supplier = {"supplier_id": "acme-fab", "name": "ACME Foundry", "country": "US", "effective": "2026-01-01"}
     us.api("POST", "/api/v1/exportctl/suppliers", json=supplier)
     arrangement = {
