@@ -113,7 +113,7 @@ def add_incident_routes(app: FastAPI, node: Node, viewer: Any, officer: Any) -> 
         origin: str, id: str, limit: Annotated[int, Query(ge=1, le=50)] = 5, who: Principal = viewer
     ) -> list[dict[str, Any]]:
         """Possible duplicates of an incident (lexical and, if installed, semantic similarity)."""
-        return [s.as_dict() for s in desk.similar(origin, id, limit=limit)]
+        return [s.as_dict() for s in desk.similar(origin, id, limit=limit, role=who.role)]
 
     @routes.create("/api/v1/incident/classifications")
     def classify(item: Classification, who: Principal = officer) -> dict[str, Any]:

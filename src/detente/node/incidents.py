@@ -250,11 +250,11 @@ class IncidentDesk:
         origin = self.origin_of(key.origin)
         return key if origin == key.origin else key.model_copy(update={"origin": origin})
 
-    def _known(self, origin: str, incident_id: str) -> Hit:
+    def _known(self, origin: str, incident_id: str, role: str = "officer") -> Hit:
         self.catch_up()
         origin = self.origin_of(origin)
         hit = self.index.get(origin, incident_id)
-        if hit is None and self.sealed is not None and self.sealed.find("admin", origin, incident_id) is not None:
+        if hit is None and self.sealed is not None and self.sealed.find(role, origin, incident_id) is not None:
             raise MalformedRecord(
                 f"incident {origin}#{incident_id} is sealed: classifications, links, comments and similarity "
                 "are kept for open incidents",
@@ -398,7 +398,7 @@ class IncidentDesk:
         self.catch_up()
         found = self.sealed.find(role, self.origin_of(origin), incident_id) if self.sealed is not None else None
         if found is None:
-            return self._show(self._known(origin, incident_id), self.index)
+            return self._show(self._known(origin, incident_id, role), self.index)
         tier, hit = found
         tlp = self._tlp(hit, tier)
         return self._show(hit, self.sealed.index(tier)) | {"tlp": tlp.value if tlp else None}  # type: ignore[union-attr]
@@ -424,11 +424,11 @@ class IncidentDesk:
         self.catch_up()
         return self.suggester.suggest(report, exclude=exclude, limit=limit)
 
-    def similar(self, origin: str, incident_id: str, *, limit: int = 5) -> list[Suggestion]:
+    def similar(self, origin: str, incident_id: str, *, limit: int = 5, role: str = "admin") -> list[Suggestion]:
         """Possible duplicates of an incident: its own ``limit`` nearest, then, so that suggestions
         are symmetric, every further candidate (among its nearest ``REVERSE_POOL`` × ``limit``)
         whose own suggestions list this incident (filing B suggested A: A's list shows B)."""
-        hit = self._known(origin, incident_id)
+        hit = self._known(origin, incident_id, role)
         key = (hit.origin, hit.incident_id)
         wide = self.suggest(IncidentReport.model_validate(hit.body), exclude=key, limit=REVERSE_POOL * limit)
         found = wide[:limit]
