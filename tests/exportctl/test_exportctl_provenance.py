@@ -123,6 +123,11 @@ def test_cn_answers_name_chinas_lists_as_of_the_date() -> None:
     assert numbers[0].startswith("Unreliable Entity List Working Mechanism Announcement 2023 No. 1")
     assert all(a["published"] <= "2025-06-01" for a in uel["announcements"])
     assert "Announcement 2024 No. 51" in result.as_text()
+    # what the lists and the legal basis in force (the 2023 catalogue) rely on unverified is listed
+    facts = {u.fact: u.where for u in result.unverified}
+    assert any(w.startswith("cn-ecl list CN-DUAL-USE-LIST") for w in facts.values())
+    number = "the 2023 revision's instrument is MOFCOM & MOST Announcement 2023 No. 57"
+    assert "cn-ecl TECH-CATALOGUE (legal basis)" in facts[number]
     # before the dual-use list took effect it is not named; the UEL has only its 2023 announcement
     early = [x.id for x in lists_for("cn-ecl", date(2024, 6, 1))]
     assert early == ["CN-UNRELIABLE-ENTITY-LIST"]
