@@ -307,10 +307,24 @@ def demo(
     directory: Path = typer.Option(Path("demo-node"), "--dir", help="where the three nodes' folders go"),
     records: int = typer.Option(20, "--records", min=1, max=10_000, help="records each party sends"),
     keep_running: bool = typer.Option(False, "--keep-running", help="leave the nodes up to explore (Ctrl-C stops)"),
+    parties: int = typer.Option(
+        2,
+        "--parties",
+        min=2,
+        max=10,
+        help="how many parties: 2 is us, cn and an auditor; more (up to 10) run the multilateral story "
+        "with a neutral witness (docs/cli.md)",
+    ),
 ) -> None:
-    """Start us, cn and a neutral auditor node on loopback; exchange, witness, audit. Every node
-    it started is stopped when it ends, on Ctrl-C and on SIGTERM too."""
+    """Start us, cn and a neutral auditor node on loopback; exchange, witness, audit. With
+    --parties N (3 to 10): N parties and a neutral witness, the multilateral story. Every node it
+    started is stopped when it ends, on Ctrl-C and on SIGTERM too."""
     signal.signal(signal.SIGTERM, _stop_on_sigterm)  # the finally below stops the nodes
+    if parties > 2:
+        from detente.cli.demo_parties import run_parties  # it imports this module's story text
+
+        run_parties(directory, parties, records, keep_running)
+        return
     if directory.exists():
         shutil.rmtree(directory)
     us = LocalNode("us", "us.detente.example/log", directory / "us")
