@@ -3,6 +3,7 @@
     .venv/bin/pip install -e ".[bench]"
     .venv/bin/python bench/log_bench.py                 # 1,000,000 entries (several minutes)
     .venv/bin/python bench/log_bench.py --entries 100000 --pg postgresql://127.0.0.1:5432/test
+    .venv/bin/python bench/log_bench.py --entries 200000 --profile   # where an append's time goes
 
 Entries are 1,000 distinct sealed records (DSSE-signed detente records of ~500 bytes), signed
 once up front and appended again and again in batches of 1,000: signing is not timed, as the
@@ -32,6 +33,7 @@ import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 BATCH = 1000
 
@@ -88,6 +90,61 @@ def phase_pymerkle_append(path: str, n: int) -> dict[str, float]:
     return {"entries_per_s": n / dt, "seconds": dt}
 
 
+def phase_detente_profile(store_url: str, n: int) -> dict[str, float]:
+    """Where an append's time goes: µs per entry in each step of ``TileLog.append``, over the
+    second half of ``n`` entries (the first half builds the log). Wall time, one process."""
+    import detente.node.tilelog as tilelog
+    from detente.node.tilelog import TileLog
+    from detente.store.open import open_store
+
+    entries = make_entries()
+    store = open_store(store_url, create=True)
+    log = TileLog.create(store, _identity())
+    for _ in range(n // BATCH // 2):
+        log.append(entries)
+    spent: dict[str, float] = {}
+
+    def timed(name: str, fn: Any) -> Any:
+        def call(*a: Any, **kw: Any) -> Any:
+            t = time.perf_counter()
+            try:
+                return fn(*a, **kw)
+            finally:
+                spent[name] = spent.get(name, 0.0) + time.perf_counter() - t
+
+        return call
+
+    class _Conn:  # the SQLite writer connection, each statement timed by its verb
+        def __init__(self, conn) -> None:  # type: ignore[no-untyped-def]
+            self.conn = conn
+
+        def execute(self, sql, *a):  # type: ignore[no-untyped-def]
+            verb = sql.split()[0]
+            name = "sql COMMIT (WAL write + fsync)" if verb == "COMMIT" else "sql BEGIN, SELECT, UPDATE"
+            return timed(name, self.conn.execute)(sql, *a)
+
+        def executemany(self, sql, *a):  # type: ignore[no-untyped-def]
+            return timed("sql insert tiles and bundles", self.conn.executemany)(sql, *a)
+
+        def close(self) -> None:
+            self.conn.close()
+
+    log._edge = timed("read the right edge", log._edge)  # type: ignore[method-assign]
+    setattr(tilelog, "integrate", timed("integrate (leaf, node hashes, bundles)", tilelog.integrate))  # noqa: B010
+    setattr(tilelog, "sign_checkpoint", timed("sign the checkpoint", tilelog.sign_checkpoint))  # noqa: B010
+    store._writer = _Conn(store._writer)  # type: ignore[attr-defined]
+    count = n // BATCH - n // BATCH // 2
+    t0 = time.perf_counter()
+    for _ in range(count):
+        log.append(entries)
+    total = time.perf_counter() - t0
+    spent["the rest (Python)"] = total - sum(spent.values())
+    out = {f"us/entry {k}": v / (count * BATCH) * 1e6 for k, v in spent.items()}
+    out["us/entry total"] = total / (count * BATCH) * 1e6
+    out["page_size"] = store._writer.conn.execute("PRAGMA page_size").fetchone()[0]  # type: ignore[attr-defined]
+    return out
+
+
 def _rate(fn, seconds: float, min_calls: int) -> float:  # type: ignore[no-untyped-def]
     calls = 0
     t0 = time.perf_counter()
@@ -135,11 +192,12 @@ PHASES = {
     "detente-append": lambda a: phase_detente_append(a.target, a.entries),
     "pymerkle-append": lambda a: phase_pymerkle_append(a.target, a.entries),
     "detente-proofs": lambda a: phase_detente_proofs(a.target, a.entries, a.seconds),
+    "detente-profile": lambda a: phase_detente_profile(a.target, a.entries),
     "pymerkle-proofs": lambda a: phase_pymerkle_proofs(a.target, a.entries, a.seconds),
 }
 
 
-def run_phase(name: str, target: str, entries: int, seconds: float) -> dict[str, float]:
+def run_phase(name: str, target: str, entries: int, seconds: float, show: bool = True) -> dict[str, float]:
     cmd = [
         sys.executable,
         __file__,
@@ -154,7 +212,8 @@ def run_phase(name: str, target: str, entries: int, seconds: float) -> dict[str,
     ]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     result: dict[str, float] = json.loads(out.strip().splitlines()[-1])
-    print(f"  {name:<16} {json.dumps({k: round(v, 1) for k, v in result.items()})}", flush=True)
+    if show:
+        print(f"  {name:<16} {json.dumps({k: round(v, 1) for k, v in result.items()})}", flush=True)
     return result
 
 
@@ -166,6 +225,7 @@ def main() -> None:
     ap.add_argument("--pg", default=None, help="PostgreSQL URL for the PostgreSQL append figure")
     ap.add_argument("--pg-entries", type=int, default=None, help="entries for the PostgreSQL run")
     ap.add_argument("--dir", default=None, help="where the databases go (default: a temp dir)")
+    ap.add_argument("--profile", action="store_true", help="only print where an append's time goes (SQLite)")
     ap.add_argument("--phase", choices=sorted(PHASES), help=argparse.SUPPRESS)
     ap.add_argument("--target", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -183,6 +243,14 @@ def main() -> None:
     for f in workdir.glob("*.db*"):
         f.unlink()
     n = args.entries
+    if args.profile:
+        prof = run_phase("detente-profile", str(workdir / "profile.db"), n, args.seconds, show=False)
+        print(f"where an append's time goes, µs per entry ({n // 2:,} entries appended to a log of {n // 2:,}):")
+        for key, value in prof.items():
+            if key.startswith("us/entry"):
+                print(f"  {key[9:]:42} {value:7.2f}")
+        print(f"  (SQLite page size {prof['page_size']:.0f}, peak RSS {prof['peak_rss_mb']:.0f} MB)")
+        return
     print(
         f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cpus, "
         f"Python {platform.python_version()}, SQLite {__import__('sqlite3').sqlite_version}"

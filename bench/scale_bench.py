@@ -12,8 +12,10 @@ signed checkpoint) and stops at each size to measure, at the tip of the log of t
 
 - **append**: entries/s over the last ``--window`` entries appended before the size was reached
   (all of them for sizes under the window);
-- **proofs**: in-process inclusion proofs of random entries (``TileLog.inclusion_proof`` on a
-  freshly opened log, so its tile cache starts cold at every size), proofs/s over ``--proofs``;
+- **proofs**: in-process inclusion proofs of ``--proofs`` random entries (``TileLog.inclusion_proof``
+  on a freshly opened log), proofs/s: with the node's default LRU of 2,048 full tiles (it starts
+  cold at every size and warms over the run: it holds every tile of a small log, not of a large
+  one), and with no cache at all (every tile read from the store);
 - **sync**: a mirror of the same log in a second store, held at ``size - 10,000``, is brought to
   ``size`` by ``sync_peer`` reading the source in process (no HTTP): every one of the 10,000
   entries opened (DSSE envelope, Ed25519 signature, record, party), the root recomputed from the
@@ -29,6 +31,7 @@ JSON (``--out``); ``--chart`` draws an SVG from one or more such JSON files.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import random
@@ -128,12 +131,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     spent += time.perf_counter() - t0
             append_rate = window / spent
 
-            prover = TileLog(source_store, ORIGIN, [ident.vkey()])
             picks = [rng.randrange(size) for _ in range(args.proofs)]
-            t0 = time.perf_counter()
-            for i in picks:
-                prover.inclusion_proof(i, size)
-            proof_rate = len(picks) / (time.perf_counter() - t0)
+            proof_rates = []
+            for cache in (2048, 0):  # the node's default LRU of full tiles, then none at all
+                prover = TileLog(source_store, ORIGIN, [ident.vkey()], tile_cache_size=cache)
+                t0 = time.perf_counter()
+                for i in picks:
+                    prover.inclusion_proof(i, size)
+                proof_rates.append(len(picks) / (time.perf_counter() - t0))
+                del prover
+            gc.collect()
 
             _catch_up(mirror, source, ident, size - SYNC)
             t0 = time.perf_counter()
@@ -141,11 +148,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             sync_rate = result.records / (time.perf_counter() - t0)
             if result.records != SYNC or mirror.size != size:
                 raise SystemExit(f"sync mirrored {result.records} records, expected {SYNC}")
+            del result  # it holds the 10,000 opened records
+            gc.collect()
 
             row = {
                 "size": size,
                 "append_per_s": append_rate,
-                "proofs_per_s": proof_rate,
+                "proofs_per_s": proof_rates[0],
+                "proofs_uncached_per_s": proof_rates[1],
                 "sync_per_s": sync_rate,
                 "rss_mb": _status("VmRSS"),
                 "peak_rss_mb": _status("VmHWM"),
@@ -153,7 +163,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             }
             rows.append(row)
             print(
-                f"{backend:10} {size:>12,} {append_rate:>10,.0f} {proof_rate:>10,.0f} {sync_rate:>10,.0f} "
+                f"{backend:10} {size:>12,} {append_rate:>10,.0f} {proof_rates[0]:>10,.0f} {proof_rates[1]:>10,.0f} "
+                f"{sync_rate:>10,.0f} "
                 f"{row['rss_mb']:>7.0f} {row['peak_rss_mb']:>8.0f} {row['load']:>6.1f}",
                 flush=True,
             )
@@ -177,7 +188,7 @@ def _flatness(rows: list[dict[str, float]]) -> None:
     if 100_000 not in by:
         return
     last = max(by)
-    for key in ("append_per_s", "proofs_per_s", "sync_per_s"):
+    for key in ("append_per_s", "proofs_per_s", "proofs_uncached_per_s", "sync_per_s"):
         change = by[last][key] / by[100_000][key] - 1
         print(f"  {key:13} 10^5 -> {last:,}: {change:+.1%}  (bar: no worse than -20%)")
     print(f"  peak RSS {max(r['peak_rss_mb'] for r in rows):.0f} MB  (bar: under 200 MB)")
@@ -187,7 +198,7 @@ def _flatness(rows: list[dict[str, float]]) -> None:
 
 _PANELS = [
     ("append_per_s", "append, entries/s"),
-    ("proofs_per_s", "inclusion proofs, proofs/s"),
+    ("proofs_per_s", "inclusion proofs, proofs/s (tile LRU)"),
     ("sync_per_s", "sync of 10,000 at the tip, records/s"),
     ("peak_rss_mb", "peak RSS, MB"),
 ]
@@ -208,7 +219,8 @@ def chart(results: list[dict[str, Any]]) -> str:
     lo, hi = math.log10(min(sizes)), math.log10(max(sizes))
     for p, (key, title) in enumerate(_PANELS):
         ox, oy = (p % 2) * w, (p // 2) * h
-        top = max(r[key] for res in results for r in res["rows"]) * 1.15
+        keys = [key, "proofs_uncached_per_s"] if key == "proofs_per_s" else [key]
+        top = max(r.get(k, 0) for res in results for r in res["rows"] for k in keys) * 1.15
         x0, x1, y0, y1 = ox + pad, ox + w - 14, oy + h - 30, oy + 24
 
         def sx(s: float, x0: float = x0, x1: float = x1) -> float:
@@ -237,6 +249,11 @@ def chart(results: list[dict[str, Any]]) -> str:
             colour = _COLOURS.get(res["backend"], "black")
             pts = " ".join(f"{sx(r['size']):.1f},{sy(r[key]):.1f}" for r in res["rows"])
             out.append(f'<polyline points="{pts}" fill="none" stroke="{colour}" stroke-width="2"/>')
+            if key == "proofs_per_s" and all("proofs_uncached_per_s" in r for r in res["rows"]):
+                pts = " ".join(f"{sx(r['size']):.1f},{sy(r['proofs_uncached_per_s']):.1f}" for r in res["rows"])
+                out.append(
+                    f'<polyline points="{pts}" fill="none" stroke="{colour}" stroke-width="2" stroke-dasharray="5 3"/>'
+                )
             for r in res["rows"]:
                 out.append(f'<circle cx="{sx(r["size"]):.1f}" cy="{sy(r[key]):.1f}" r="3" fill="{colour}"/>')
     for i, res in enumerate(results):
@@ -244,6 +261,7 @@ def chart(results: list[dict[str, Any]]) -> str:
         x = 20 + 260 * i
         out.append(f'<rect x="{x}" y="{2 * h + 14}" width="14" height="4" fill="{colour}"/>')
         out.append(f'<text x="{x + 20}" y="{2 * h + 20}">{res["backend"]} ({res["date"][:10]})</text>')
+    out.append(f'<text x="{2 * w - 10}" y="{2 * h + 20}" text-anchor="end">dashed: proofs with no tile cache</text>')
     out.append("</svg>")
     return "\n".join(out) + "\n"
 
@@ -272,7 +290,7 @@ def main() -> None:
         tmp = args.dir = tempfile.mkdtemp(prefix="detente-scale-")
     if args.dir:
         Path(args.dir).mkdir(parents=True, exist_ok=True)
-    print(f"{'backend':10} {'entries':>12} {'append/s':>10} {'proofs/s':>10} {'sync/s':>10} "
+    print(f"{'backend':10} {'entries':>12} {'append/s':>10} {'proofs/s':>10} {'uncached':>10} {'sync/s':>10} "
           f"{'RSS MB':>7} {'peak MB':>8} {'load':>6}")  # fmt: skip
     result = run(args)
     _flatness(result["rows"])
