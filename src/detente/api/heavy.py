@@ -17,9 +17,9 @@ slot and is answered when it ends, so no record is half-written and a retry with
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -55,7 +55,7 @@ class HeavyWork:
         self.slots = slots
         self.budget_seconds = budget_seconds
         self._free = threading.BoundedSemaphore(slots)
-        self._pool = ThreadPoolExecutor(max_workers=slots, thread_name_prefix="detente-heavy")
+        self._closed = False
         self._lock = threading.Lock()
         self._running = 0
         self._abandoned = 0
@@ -80,11 +80,12 @@ class HeavyWork:
             )
 
     def close(self) -> None:
-        """Stop taking work; threads still running are not waited for (SIGTERM stays bounded)."""
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        """Stop taking work. Threads still running are daemon threads, never waited for, so a
+        SIGTERM mid-request stops the node in bounded time."""
+        self._closed = True
 
     async def _run(self, fn: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any], *, budget: bool) -> T:
-        if not self._free.acquire(blocking=False):
+        if self._closed or not self._free.acquire(blocking=False):
             self._count("refused_busy")
             raise HeavyWorkBusy(
                 f"all {self.slots} heavy-work slots are taken (label checks, reports, imports, exports, eval runs)",
@@ -94,9 +95,16 @@ class HeavyWork:
         with self._lock:
             self._running += 1
 
-        def work() -> T:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+
+        def work() -> None:
             try:
-                return fn(*args, **kwargs)
+                result = fn(*args, **kwargs)
+            except BaseException as exc:  # handed to the request, which answers with it
+                _settle(loop, future, None, exc)
+            else:
+                _settle(loop, future, result, None)
             finally:
                 with self._lock:
                     self._running -= 1
@@ -104,7 +112,8 @@ class HeavyWork:
                         self._abandoned -= 1
                 self._free.release()
 
-        future = asyncio.get_running_loop().run_in_executor(self._pool, work)
+        # a daemon thread per request (the semaphore bounds them): never joined at exit
+        threading.Thread(target=work, name="detente-heavy", daemon=True).start()
         try:
             if budget:
                 result = await asyncio.wait_for(asyncio.shield(future), self.budget_seconds)
@@ -130,6 +139,23 @@ class HeavyWork:
     def _count(self, what: str) -> None:
         with self._lock:
             self._counts[what] += 1
+
+
+def _settle(
+    loop: asyncio.AbstractEventLoop, future: asyncio.Future[Any], result: Any, exc: BaseException | None
+) -> None:
+    """Hand a worker thread's outcome to its future on the event loop (gone at shutdown: dropped)."""
+
+    def done() -> None:
+        if future.done():
+            return
+        if exc is not None:
+            future.set_exception(exc)
+        else:
+            future.set_result(result)
+
+    with contextlib.suppress(RuntimeError):  # the loop has closed: the node is stopping, nobody waits
+        loop.call_soon_threadsafe(done)
 
 
 def _retrieve(future: asyncio.Future[Any]) -> None:
