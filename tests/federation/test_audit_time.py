@@ -207,3 +207,16 @@ def test_cosignatures_that_cannot_be_fetched_are_a_problem_and_the_audit_goes_on
     result = w.audit(T0)
     assert result.logs[0].problems == ["its cosignatures: the peer answered 500"]
     assert (result.logs[0].size, result.logs[0].records, result.logs[1].problems) == (1, 1, [])
+
+
+def test_threads_are_judged_as_of_the_time_given_or_now(tmp_path: Path) -> None:
+    w = World(tmp_path)
+    w.log(w.us, LINK, T0, to=(CN,), body={"test_text": "The quick brown fox 0123"})
+    w.served["mem://us"].cosign(w.cn, T0 + timedelta(seconds=5))
+    early = w.audit(T0 + timedelta(minutes=1))  # its deadline has not come
+    (thread,) = early.time.threads
+    assert not any(o["missed"] for o in thread["obligations"]), thread
+    later = w.audit(T0 + timedelta(days=30))
+    assert any(o["missed"] for o in later.time.threads[0]["obligations"])
+    unset = run_audit(w.policy, None, client_factory=lambda url: w.served[url])  # type: ignore[arg-type]
+    assert len(unset.time.threads) == 1  # judged as of the clock

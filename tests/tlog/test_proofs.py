@@ -4,12 +4,13 @@ its verifiers with hashes compared by value, and each refusal with its own messa
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 
 import pytest
 
 from detente.errors import ConsistencyError
 from detente.tlog.hashing import EMPTY_ROOT
-from detente.tlog.proofs import verify_consistency
+from detente.tlog.proofs import consistency_proof, inclusion_proof, tree_root, verify_consistency
 
 
 def _copy(h: bytes) -> bytes:
@@ -23,3 +24,29 @@ def test_the_empty_tree_is_consistent_with_itself_by_value() -> None:
     with pytest.raises(ConsistencyError) as info:
         verify_consistency(0, 0, b"\x01" * 32, b"\x01" * 32, [])
     assert info.value.message == "the root of the empty tree must be SHA-256 of nothing"
+
+
+@pytest.mark.parametrize("empty", [EMPTY_ROOT, _copy(EMPTY_ROOT)])
+def test_the_empty_tree_is_consistent_with_any_tree(empty: bytes) -> None:
+    root = hashlib.sha256(b"any root").digest()
+    verify_consistency(0, 5, empty, root, [])
+    with pytest.raises(ConsistencyError) as info:
+        verify_consistency(0, 5, root, root, [])
+    assert info.value.message == "the root of the empty tree must be SHA-256 of nothing"
+    with pytest.raises(ConsistencyError) as info:
+        verify_consistency(0, 5, empty, root, [root])
+    assert info.value.message == "the empty tree needs an empty consistency proof"
+
+
+@pytest.mark.parametrize("extra", [-1, 1])
+def test_a_node_fetcher_returning_too_few_or_too_many_hashes_is_an_error(extra: int) -> None:
+    def fetch(nodes: Sequence[tuple[int, int]]) -> list[bytes]:
+        return [bytes(32)] * (len(nodes) + extra)
+
+    for prove in (
+        lambda: inclusion_proof(2, 7, fetch),
+        lambda: consistency_proof(3, 7, fetch),
+        lambda: tree_root(7, fetch),
+    ):
+        with pytest.raises(RuntimeError, match=r"^node fetcher returned the wrong number of hashes$"):
+            prove()
