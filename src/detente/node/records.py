@@ -82,7 +82,9 @@ class RecordBook:
             refs = tuple((r.origin, r.index) for r in rec.refs)
             rows.append(RecordRow(origin, item.index, item.leaf_hash, rec.type, payload, problem, refs, thread))
         if rows:
-            self.state.add_records(rows)
+            self.state.add_records(rows)  # a thread a new record refers to is due at the next turn
+        if any(r.problem is None and r.type in COMMITMENT_TYPES for r in rows):
+            self.state.touch_threads()  # the agreement binding a thread's parties may have changed
 
     def catch_up(self) -> list[TileLog]:
         """Index every entry not indexed yet, of the own log and every followed mirror; the logs."""

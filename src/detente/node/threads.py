@@ -5,8 +5,9 @@ replies to records addressed to this party."""
 
 from __future__ import annotations
 
+import hashlib
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from email.message import EmailMessage
 
@@ -24,6 +25,7 @@ from detente.node.tilelog import TileLog
 from detente.node.timebook import TimeBook
 from detente.node.writer import Writer
 from detente.protocol.agreement import Agreement
+from detente.protocol.schedule import next_evaluation
 from detente.protocol.threads import (
     WITHHELD,
     Action,
@@ -42,6 +44,7 @@ from detente.records.catalogue import ACK, ANSWER_TYPES, DEADLINE_MISSED, ESCALA
 from detente.records.record import Record
 from detente.records.ref import RecordRef
 from detente.records.text import BilingualText, LangText
+from detente.store.node_protocol import NEVER, DueThread
 
 __all__ = ["ProtocolDesk"]
 
@@ -49,6 +52,11 @@ _FLAGGED = ("moratorium:", "moratorium-review:", "human-control:")
 """Findings operators are alerted to at both ends, once per thread."""
 
 _HUMAN_REPLIES = frozenset({ACK, *ANSWER_TYPES})
+
+_CHUNK = 500
+"""Threads evaluated together (with their replies) in one turn of the loop: what a turn holds."""
+_AGREEMENT = "protocol-agreement"
+"""The cursor holding a digest of the agreement the stored schedule was computed under."""
 
 
 class ProtocolDesk:
@@ -82,7 +90,11 @@ class ProtocolDesk:
         self._reminded: set[tuple[str, int, str]] = set()
         self._replying = threading.Lock()
         self.examined = 0
-        """How many records the last evaluation read (the unsettled threads and their replies)."""
+        """How many records the last evaluation read (the threads due and their replies)."""
+        digest = _digest(agreement)
+        if records.state.get_cursor(_AGREEMENT) != digest:  # deadlines may have moved: every thread is due
+            records.state.touch_threads()
+            records.state.set_cursor(_AGREEMENT, digest)
 
     def loop(self, loops: Loops) -> None:
         """Run the protocol every ``protocol_interval``; back off while it fails."""
@@ -95,52 +107,58 @@ class ProtocolDesk:
         return self.run_protocol()
 
     def run_protocol(self) -> list[Action]:
-        """Evaluate every thread we are part of and carry out what is due: record misses,
-        escalate, and alert on reminders. Returns the actions taken."""
+        """Evaluate the threads we are part of that are due (new, replied to, or at a deadline) and
+        carry out what is due: record misses, escalate, and alert on reminders. Returns the actions
+        taken."""
         self.liveness.run_once()  # a silent peer is an alarm before its deadlines are judged
         now = datetime.fromtimestamp(self.clock(), UTC)
-        evaluation = self._evaluate_unsettled(now)
-        for action in evaluation.actions:
-            subject = RecordRef(
-                origin=action.subject.origin,
-                index=action.subject.index,
-                leaf_hash=action.subject.leaf_hash,
-                rel="missed",
+        actions: list[Action] = []
+        for evaluation in self._evaluate_due(now, schedule=True):
+            for action in evaluation.actions:
+                self._carry_out(action, now)
+            for thread in evaluation.threads:  # moratorium and human-control flags: alert once, at both ends
+                flags = [f for f in thread.findings if f.startswith(_FLAGGED)]
+                key = (thread.subject.origin, thread.subject.index, "flags")
+                if flags and key not in self._reminded:
+                    self._reminded.add(key)
+                    self.alerts.alert("flag", origin=thread.subject.origin, index=thread.subject.index, findings=flags)
+            actions.extend(evaluation.actions)
+        return actions
+
+    def _carry_out(self, action: Action, now: datetime) -> None:
+        subject = RecordRef(
+            origin=action.subject.origin,
+            index=action.subject.index,
+            leaf_hash=action.subject.leaf_hash,
+            rel="missed",
+        )
+        others = tuple(sorted(p for p in {action.subject.origin, *action.subject.record.to} if p != self.me))
+        if action.kind == "record-miss":
+            missed = {"deadline": action.obligation, "party": action.party, "due": action.due.isoformat()}
+            self._protocol_record(DEADLINE_MISSED, missed, others, subject, now)
+            self.alerts.alert(
+                "miss",
+                origin=subject.origin,
+                index=subject.index,
+                party=action.party,
+                deadline=action.obligation,
+                due=action.due.isoformat(),
             )
-            others = tuple(sorted(p for p in {action.subject.origin, *action.subject.record.to} if p != self.me))
-            if action.kind == "record-miss":
-                missed = {"deadline": action.obligation, "party": action.party, "due": action.due.isoformat()}
-                self._protocol_record(DEADLINE_MISSED, missed, others, subject, now)
-                self.alerts.alert(
-                    "miss",
-                    origin=subject.origin,
-                    index=subject.index,
-                    party=action.party,
-                    deadline=action.obligation,
-                    due=action.due.isoformat(),
-                )
-            elif action.kind == "escalate":
-                ref = subject.model_copy(update={"rel": "escalation-of"})
-                outcome = self._escalate(action, ref, now)
-                body = {"step": action.step, "action": action.action, "outcome": outcome[:2048]}
-                self._protocol_record(ESCALATION, body, others, ref, now)
-                self.alerts.alert(
-                    "escalation",
-                    origin=subject.origin,
-                    index=subject.index,
-                    step=action.step,
-                    action=action.action,
-                    outcome=outcome,
-                )
-            else:
-                self._remind(action, subject)
-        for thread in evaluation.threads:  # moratorium and human-control flags: alert once, at both ends
-            flags = [f for f in thread.findings if f.startswith(_FLAGGED)]
-            key = (thread.subject.origin, thread.subject.index, "flags")
-            if flags and key not in self._reminded:
-                self._reminded.add(key)
-                self.alerts.alert("flag", origin=thread.subject.origin, index=thread.subject.index, findings=flags)
-        return evaluation.actions
+        elif action.kind == "escalate":
+            ref = subject.model_copy(update={"rel": "escalation-of"})
+            outcome = self._escalate(action, ref, now)
+            body = {"step": action.step, "action": action.action, "outcome": outcome[:2048]}
+            self._protocol_record(ESCALATION, body, others, ref, now)
+            self.alerts.alert(
+                "escalation",
+                origin=subject.origin,
+                index=subject.index,
+                step=action.step,
+                action=action.action,
+                outcome=outcome,
+            )
+        else:
+            self._remind(action, subject)
 
     def _protocol_record(
         self,
@@ -282,7 +300,8 @@ class ProtocolDesk:
         limit`` of them (only that page is turned into answers)."""
         now = datetime.fromtimestamp(self.clock(), UTC)
         if open_only:
-            self._evaluate_unsettled(now)  # settle what the last tick has not seen yet, so the count is exact
+            for _ in self._evaluate_due(now, schedule=False):  # settle what the last tick has not seen yet
+                pass  # so that the count is exact
         total, subjects = self.records.threads(unsettled=open_only, limit=limit, offset=offset)
         records = self.records.with_replies(subjects)
         by_key = {t.subject.key: t for t in evaluate(records, self.agreement, now, self.me, self._times()).threads}
@@ -294,21 +313,61 @@ class ProtocolDesk:
             for t in threads
         ]
 
-    def _evaluate_unsettled(self, now: datetime) -> Evaluation:
-        """Evaluate the threads this party is in that are not settled (read with their replies from
-        the store), and settle those whose every obligation is now met."""
-        _, subjects = self.records.threads(unsettled=True)
-        records = self.records.with_replies(subjects)
-        self.examined = len(records)
-        evaluation = evaluate(records, self.agreement, now, self.me, self._times())
-        settled = [  # settled once every obligation is met by witnessed time (a provisional one may turn late)
-            (t.subject.origin, t.subject.index)
-            for t in evaluation.threads
-            if t.obligations and all(o.met_at is not None and o.met_witnessed for o in t.obligations)
-        ]
-        if settled:
-            self.records.settle(settled)
-        return evaluation
+    def _evaluate_due(self, now: datetime, *, schedule: bool) -> Iterator[Evaluation]:
+        """Evaluate the unsettled threads this party is in that are due (read with their replies
+        from the store, :data:`_CHUNK` at a time: one evaluation each), and settle those whose
+        every obligation is now met. With ``schedule``, once the caller has carried out a chunk's
+        actions, store when each of its threads is next due: a thread that owes a miss or an
+        escalation stays due (the record it gets makes it due anyway, and a failed step is tried
+        again), one with only a reminder is due at its next instant (the reminder is sent once)."""
+        self.records.catch_up()
+        times = self._times()
+        at = int(now.timestamp() * 1_000_000)
+        after: tuple[str, int] | None = None
+        self.examined = 0
+        while due := self.records.state.due_threads(at, after=after, limit=_CHUNK):
+            after = (due[-1].row.origin, due[-1].row.index)
+            subjects = [Logged(d.row.origin, d.row.index, d.row.leaf_hash, Record.from_json(d.row.record)) for d in due]
+            records = self.records.with_replies(subjects)
+            self.examined += len(records)
+            wanted = {x.key for x in subjects}  # a reply that opens a thread of its own is judged with its own replies
+            evaluation = evaluate(records, self.agreement, now, self.me, times)
+            threads = [t for t in evaluation.threads if t.subject.key in wanted]
+            actions = [a for a in evaluation.actions if a.subject.key in wanted]
+            settled = [  # settled once every obligation is met by witnessed time (a provisional one may turn late)
+                (t.subject.origin, t.subject.index)
+                for t in threads
+                if t.obligations and all(o.met_at is not None and o.met_witnessed for o in t.obligations)
+            ]
+            if settled:
+                self.records.settle(settled)
+            yield Evaluation(threads, actions)
+            if schedule:
+                self.records.state.reschedule(self._schedule(due, subjects, threads, actions, set(settled), now))
+
+    def _schedule(
+        self,
+        due: list[DueThread],
+        subjects: list[Logged],
+        threads: list[Thread],
+        actions: list[Action],
+        settled: set[tuple[str, int]],
+        now: datetime,
+    ) -> list[tuple[str, int, int, int]]:
+        """``(origin, index, touched, due)`` for each thread of a chunk that is not due again now."""
+        by_key = {t.subject.key: t for t in threads}
+        acting = {a.subject.key for a in actions if a.kind != "remind"}
+        out = []
+        for row, subject in zip(due, subjects, strict=True):
+            if subject.key in acting or (subject.origin, subject.index) in settled:
+                continue
+            thread = by_key.get(subject.key)
+            when = next_evaluation(thread, self.agreement, now) if thread is not None else None
+            if when is None:
+                out.append((subject.origin, subject.index, row.touched, NEVER))
+            elif when > now:
+                out.append((subject.origin, subject.index, row.touched, int(when.timestamp() * 1_000_000)))
+        return out
 
     def _unanswered(self, thread: Thread, now: datetime) -> dict[str, str]:
         """Why each recipient with a missed obligation has not answered: ``unreachable`` (nothing
@@ -373,6 +432,11 @@ class ProtocolDesk:
                 deadline=action.obligation,
                 due=action.due.isoformat(),
             )
+
+
+def _digest(agreement: Agreement) -> int:
+    """A digest of everything in ``agreement`` (as a cursor value: 62 bits)."""
+    return int.from_bytes(hashlib.sha256(agreement.model_dump_json().encode()).digest()[:8], "big") >> 2
 
 
 def _obligation_row(o: Obligation, now: datetime) -> dict[str, object]:
