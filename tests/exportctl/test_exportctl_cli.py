@@ -171,3 +171,8 @@ def test_rules_schema_and_catalogue(capsys) -> None:
     assert any(e["name"] == "NVIDIA H20" for e in entries)
     code, out, _ = run(capsys, "catalogue")
     assert code == 0 and "NVIDIA B200" in out
+    # the H20's die area and NVLink rate are not verified against a primary source: counted, reasons in --json
+    (h20,) = [line for line in out.splitlines() if "NVIDIA H20 " in line]
+    assert "unverified" in out and h20.rstrip(" │|").endswith("2")
+    figures = next(e for e in entries if e["name"] == "NVIDIA H20")
+    assert "GH100" in figures["die_area_mm2"]["unverified"]

@@ -195,13 +195,14 @@ def rules(
 
 @exportctl_app.command("catalogue")
 def catalogue_(as_json: bool = JSON) -> None:
-    """The catalogue of real accelerators with their public figures (sources in --json)."""
+    """The catalogue of real accelerators with their public figures (sources in --json); 'unverified'
+    counts the figures not verified against a primary source (the reasons are in --json)."""
     entries = catalogue()
     if as_json:
         _print([e.model_dump(mode="json", exclude_none=True) for e in entries])
         return
     table = Table(title=f"{len(entries)} accelerators")
-    for col in ("name", "TPP", "die mm²", "DRAM GB/s", "datacenter"):
+    for col in ("name", "TPP", "die mm²", "DRAM GB/s", "datacenter", "unverified"):
         table.add_column(col, justify="left" if col == "name" else "right")
     for e in entries:
         item = e.item()
@@ -211,6 +212,7 @@ def catalogue_(as_json: bool = JSON) -> None:
             f"{item.die_area_mm2:g}" if item.die_area_mm2 is not None else "-",
             f"{item.dram_bandwidth_gbps:,.0f}" if item.dram_bandwidth_gbps is not None else "-",
             {True: "yes", False: "no", None: "-"}[item.datacenter],
+            str(len(item.unverified)) if item.unverified else "-",
         )
     Console().print(table)
 
