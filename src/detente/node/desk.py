@@ -13,11 +13,12 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from detente.crypto.keys import VerifierKey
-from detente.errors import DetenteError
+from detente.errors import DetenteError, VerificationError
 from detente.node.party import Party
 from detente.protocol.threads import Logged
 from detente.records.catalogue import validate_record
@@ -65,8 +66,23 @@ def well_formed(items: list[Logged], record_type: str | None = None) -> list[Log
 
 
 class Desk:
+    opener: Callable[[Logged], Logged] | None = None
+    """Opens a sealed record addressed to this party (the node sets its SealDesk's ``opened``)."""
+
     def __init__(self, node: Party) -> None:
         self.node = node
+
+    def opened(self, item: Logged) -> Logged:
+        """``item`` with a body a desk can read: as logged, or, when sealed (``docs/sealed.md``),
+        opened with this node's keys. A sealed body this node cannot read raises a typed error that
+        says why (never a ``KeyError`` further on)."""
+        if item.record.sealed is None:
+            return item
+        if self.opener is None:
+            raise VerificationError(
+                f"{item.origin}#{item.index} is sealed ({item.record.tlp.value}): this node cannot read it"
+            )
+        return self.opener(item)
 
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self.node.clock(), UTC)

@@ -77,7 +77,7 @@ class EvalDesk(Desk):
                 f"{origin}#{index} is a malformed {record_type} record (its body does not match the schema)",
                 hint="the party that logged it must publish a corrected record",
             )
-        return found[0]
+        return self.opened(found[0])  # a sealed body: opened here, or a typed error saying why
 
     # --- writing ----------------------------------------------------------------------------
 

@@ -342,6 +342,17 @@ class MediaDesk(Desk):
         seq = self.node.reply(origin, index, TAKEDOWN_RESPONSE, response.model_dump(mode="json"), text)
         return self._placed(seq)
 
+    def _readable(self, item: Logged) -> tuple[Logged, dict[str, Any]]:
+        """A takedown record as this view shows it: a sealed one opened when this node may show it
+        (``tlp``), else its public frame with ``sealed_problem`` saying why (never an error)."""
+        if item.record.sealed is None:
+            return item, {}
+        marking = {"tlp": item.record.tlp.value}
+        try:
+            return self.opened(item), marking
+        except DetenteError as exc:
+            return item, marking | {"sealed_problem": exc.message}
+
     def takedowns(self) -> list[dict[str, Any]]:
         """Every takedown request this party sent or received, with its answer and clocks."""
         me = self.node.identity.name
@@ -358,14 +369,16 @@ class MediaDesk(Desk):
         }
         out = []
         for (origin, index), thread in threads.items():
-            rec = thread.subject.record
-            if me != origin and me not in rec.to:
+            if me != origin and me not in thread.subject.record.to:
                 continue
-            responses = [
-                {**a.record.body, "party": a.origin, "index": a.index, "issued": a.record.issued.isoformat()}
-                for a in answers.get((origin, index), [])
-                if a.origin in rec.to
-            ]
+            subject, sealed = self._readable(thread.subject)
+            rec = subject.record
+            responses = []
+            for a in answers.get((origin, index), []):
+                if a.origin in rec.to:
+                    answer, answer_sealed = self._readable(a)
+                    responses.append({**answer.record.body, "party": a.origin, "index": a.index,
+                                      "issued": a.record.issued.isoformat(), **answer_sealed})  # fmt: skip
             out.append(
                 {
                     "origin": origin,
@@ -376,6 +389,7 @@ class MediaDesk(Desk):
                     "incoming": me in rec.to,
                     "text": rec.text.model_dump(mode="json") if rec.text else None,
                     **rec.body,
+                    **sealed,
                     "states": {p: thread.state(p).value for p in rec.to},
                     "due": {o.party + ":" + o.kind: o.due.isoformat() for o in thread.obligations},
                     "responses": responses,

@@ -158,6 +158,7 @@ class Node:
         self.reports = ReportDesk(self.party)
         self.media = MediaDesk(self.party)
         self.evals = EvalDesk(self.party)
+        self.media.opener = self.evals.opener = self.sealing.opened  # sealed bodies, read through the SealDesk
         self._incidents: IncidentDesk | None = None
         self._lock = threading.Lock()
         self.peering.reload()

@@ -22,6 +22,7 @@ from typing import Any
 from detente.crypto.sealing import EncryptionKey
 from detente.errors import DetenteError, Forbidden, KeyFileError, LogNotFound, MalformedRecord, VerificationError
 from detente.node.records import RecordBook
+from detente.protocol.threads import Logged
 from detente.node.sequencer import Sequenced
 from detente.records.catalogue import CATALOGUE
 from detente.records.record import TLP, Record
@@ -230,6 +231,33 @@ class SealDesk:
                 found = row.get("findings")
                 row["findings"] = [*(found if isinstance(found, list) else []), "cannot-open-sealed"]
         return rows
+
+    def opened(self, item: Logged) -> Logged:
+        """A sealed record as a desk (takedowns, evaluations) reads it: its body and text opened, when
+        it is sealed to this party and its marking is readable by every role of this node (TLP:AMBER,
+        AMBER+STRICT; a desk's answers go to any role). Otherwise a typed error saying why: TLP:RED
+        is read only through :meth:`open` by the roles READERS names."""
+        record = item.record
+        where = f"{item.origin}#{item.index}"
+        if record.sealed is None:
+            return item
+        if all(t.party != self.me for t in record.sealed.to):
+            raise VerificationError(
+                f"{where} is sealed ({record.tlp.value}) to {', '.join(record.to)}: this node cannot read it",
+                hint="only its recipients read its content; its frame (type, parties, time) is public",
+            )
+        if "viewer" not in READERS.get(record.tlp, frozenset()):
+            raise Forbidden(
+                f"{where} is {record.tlp.value}: its content is read by this node's "
+                f"{' and '.join(sorted(READERS[record.tlp]))}s only, not through this view",
+                hint=f"read it with GET /api/v1/records/{item.origin}/{item.index}/open (officer token)",
+            )
+        opened = self.read(item.origin, item.index, record)
+        problems = self._problems(record, opened)
+        if problems:
+            self.note_failure(item.origin, item.index, problems[0], record)
+            raise VerificationError(f"{where}: {problems[0]}", hint="its sender must send a corrected record")
+        return Logged(item.origin, item.index, item.leaf_hash, record.model_copy(update=opened.as_record_update()))
 
     def disclose(self, origin: str, index: int) -> dict[str, Any]:
         """What this party hands to a third party to show what the sender sealed to it."""

@@ -176,6 +176,10 @@ class Opened:
     def as_dict(self) -> dict[str, Any]:
         return {"body": self.body, "text": self.text.model_dump(mode="json") if self.text else None}
 
+    def as_record_update(self) -> dict[str, Any]:
+        """The record's fields the content replaces (for ``Record.model_copy(update=…)``)."""
+        return {"body": self.body, "text": self.text}
+
 
 def open_record(record: Record, me: str, keys: dict[str, EncryptionKey]) -> Opened:
     """Open a sealed record addressed to ``me`` with its private keys (by key ID). Raises

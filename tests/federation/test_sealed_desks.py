@@ -1,0 +1,64 @@
+"""Takedowns and evaluations on sealed bodies between real nodes (issue #24): what the media and
+eval desks read from a record's body is read through the SealDesk when the record is sealed to the
+node (TLP:AMBER), and is a clear, non-fatal finding otherwise (TLP:RED through a view any role
+reads; a body this node cannot open) — never a 500."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from detente.node.localnet import LocalNode
+
+WAIT = 90.0
+TAKEDOWN = "detente.dev/takedown-request/v1"
+EVAL_RESULT = "detente.dev/eval-result/v1"
+URL = "https://video.example/watch?v=secret-clip-7781"
+
+
+def _send(node: LocalNode, record_type: str, to: str, tlp: str, body: dict[str, Any]) -> int:
+    resp = node.api("POST", "/api/v1/records", json={"type": record_type, "to": [to], "tlp": tlp, "body": body})
+    assert resp.status_code == 201, resp.text
+    return int(resp.json()["index"])
+
+
+def _takedown(url: str) -> dict[str, Any]:
+    return {"content_sha256": "ab" * 32, "url": url, "platform": "video.example", "category": "deepfake-impersonation",
+            "legal_basis": "Measures for Labeling AI-Generated Content, art. 4"}  # fmt: skip
+
+
+def test_takedowns_and_eval_results_sealed_to_a_node_are_read_there(
+    make_node: Callable[..., LocalNode], wait: Callable[..., None]
+) -> None:
+    us, cn = make_node("us"), make_node("cn")
+    us.pin(cn)
+    cn.pin(us)
+    us.start()
+    cn.start()
+    key = cn.api("POST", "/api/v1/keys/encryption").json()["key_id"]
+    wait("cn's key at us", lambda: us.api("GET", "/api/v1/keys/encryption").json()["published"].get(cn.origin)
+         == key, timeout=WAIT)  # fmt: skip
+    amber = _send(us, TAKEDOWN, cn.origin, "TLP:AMBER", _takedown(URL))
+    red = _send(us, TAKEDOWN, cn.origin, "TLP:RED", _takedown(URL + "-red"))
+    result = _send(us, EVAL_RESULT, cn.origin, "TLP:AMBER", {"envelope": {"payload": "e30="}, "sample_count": 1})
+    size = us.status()["size"]
+    wait("cn mirrors us", lambda: next(p for p in cn.status()["peers"] if p["name"] == "us")["mirrored_size"]
+         >= size, timeout=WAIT)  # fmt: skip
+
+    listed = cn.api("GET", "/api/v1/takedowns")
+    assert listed.status_code == 200, listed.text
+    by_index = {t["index"]: t for t in listed.json() if t["origin"] == us.origin}
+    assert by_index[amber]["url"] == URL and by_index[amber]["tlp"] == "TLP:AMBER"  # opened through the SealDesk
+    assert "sealed_problem" not in by_index[amber]
+    assert by_index[red]["tlp"] == "TLP:RED" and "url" not in by_index[red]  # a view every role reads: not RED
+    assert "TLP:RED" in by_index[red]["sealed_problem"] and by_index[red]["states"] == {cn.origin: "received"}
+    respond = cn.api("POST", "/api/v1/takedowns/response", json={"origin": us.origin, "index": amber,
+                     "response": {"action": "acted", "measures": ["removed"]}})  # fmt: skip
+    assert respond.status_code == 201, respond.text
+
+    evals = cn.api("GET", "/api/v1/evals")
+    assert evals.status_code == 200, evals.text  # a sealed body once made this a KeyError
+    entry = next(e for e in evals.json() if e["origin"] == us.origin and e["index"] == result)
+    assert entry["verified"] is False and "sealed" not in entry["problem"], entry  # opened, then judged
+    shown = cn.api("GET", "/api/v1/evals/result", params={"origin": us.origin, "index": result})
+    assert shown.status_code in (400, 422) and shown.headers["content-type"] == "application/problem+json"
