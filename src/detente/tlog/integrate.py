@@ -21,7 +21,7 @@ from detente.tlog.tiles import (
     TILE_HEIGHT,
     TILE_WIDTH,
     TileID,
-    build_stored_tile_from,
+    build_stored_tile,
     decode_entry_bundle,
     nodes_from_tiles,
     partial_width,
@@ -59,7 +59,12 @@ def edge_tiles(size: int) -> list[TileID]:
     return out
 
 
+_LEAF_PREFIX = hashlib.sha256(b"\x00")
 _U16 = struct.Struct(">H").pack
+
+
+def _hashes_of(blob: bytes, width: int) -> list[bytes]:
+    return [blob[i * HASH_SIZE : (i + 1) * HASH_SIZE] for i in range(width)]
 
 
 def integrate(
@@ -75,8 +80,12 @@ def integrate(
     for tid in edge_tiles(size):
         if tid not in edge:
             raise MalformedTile(f"right-edge tile {tid.path()} is missing")
-    sha256 = hashlib.sha256
-    leaves = [sha256(b"\x00" + e).digest() for e in entries]
+    prefix = _LEAF_PREFIX
+    leaves = []
+    for e in entries:
+        h = prefix.copy()
+        h.update(e)
+        leaves.append(h.digest())
     new_size = size + len(entries)
     tiles: dict[TileID, bytes] = {}
     bundles: dict[TileID, bytes] = {}
@@ -97,32 +106,31 @@ def integrate(
         index = first + (1 if width0 else 0) + (start - head) // TILE_WIDTH
         bundles[TileID(-1, index, len(chunk))] = b"".join(chunk)
 
-    # Hash tiles, level by level: each full tile feeds its root to the level above. A level is
-    # handled as one byte string (the edge tile's hashes, then the new ones), cut into tiles.
-    row = b"".join(leaves)
+    # Hash tiles, level by level: each full tile feeds its root to the level above.
+    incoming = leaves
     level = 0
-    tile_bytes_ = TILE_WIDTH * HASH_SIZE
-    while row:
+    while incoming:
         count = size >> (TILE_HEIGHT * level)
         width = count % TILE_WIDTH
         n = count // TILE_WIDTH
+        hashes = incoming
         previous = b""
         if width:
             previous = edge[TileID(level, n, width)]
             if len(previous) < width * HASH_SIZE:
                 raise MalformedTile(f"right-edge tile {TileID(level, n, width).path()} is too short")
-            row = previous[: width * HASH_SIZE] + row
+            hashes = _hashes_of(previous, width) + hashes
         up: list[bytes] = []
-        for start in range(0, len(row), tile_bytes_):
-            part = row[start : start + tile_bytes_]
+        for start in range(0, len(hashes), TILE_WIDTH):
+            chunk = hashes[start : start + TILE_WIDTH]
             if start == 0:
-                blob = build_stored_tile_from(part, previous, width)
+                blob = build_stored_tile(chunk, previous, width)
             else:
-                blob = build_stored_tile_from(part)
-            tiles[TileID(level, n + start // tile_bytes_, len(part) // HASH_SIZE)] = blob
-            if len(part) == tile_bytes_:
+                blob = build_stored_tile(chunk)
+            tiles[TileID(level, n + start // TILE_WIDTH, len(chunk))] = blob
+            if len(chunk) == TILE_WIDTH:
                 up.append(stored_root(blob))
-        row = b"".join(up)
+        incoming = up
         level += 1
 
     root = _root(new_size, tiles, edge)

@@ -28,7 +28,6 @@ __all__ = [
     "TILE_WIDTH",
     "TileID",
     "build_stored_tile",
-    "build_stored_tile_from",
     "decode_entry_bundle",
     "encode_entry_bundle",
     "encode_index",
@@ -152,32 +151,19 @@ def build_stored_tile(hashes: Sequence[bytes], previous: bytes = b"", previous_w
     width = len(hashes)
     if not 1 <= width <= TILE_WIDTH or previous_width > width:
         raise MalformedTile(f"a tile holds 1–256 hashes, not {width}")
-    return build_stored_tile_from(b"".join(hashes), previous, previous_width)
-
-
-def build_stored_tile_from(row: bytes, previous: bytes = b"", previous_width: int = 0) -> bytes:
-    """:func:`build_stored_tile` for the tile's hashes already concatenated (``row``, a multiple of
-    32 bytes): the hot path of integration, which never splits a level into separate hashes."""
-    width, rest = divmod(len(row), HASH_SIZE)
-    if rest or not 1 <= width <= TILE_WIDTH or previous_width > width:
-        raise MalformedTile(f"a tile holds 1–256 hashes of {HASH_SIZE} bytes, not {len(row)} bytes")
     sha256 = hashlib.sha256
-    pair = 2 * HASH_SIZE
-    parts = [row]
+    parts = [b"".join(hashes)]
+    row = list(hashes)
     offset = previous_width * HASH_SIZE
     for k in range(1, TILE_HEIGHT + 1):
         count = width >> k
         if count == 0:
             break
         keep = previous_width >> k
-        kept = previous[offset : offset + keep * HASH_SIZE]
+        old = [previous[offset + i * HASH_SIZE : offset + (i + 1) * HASH_SIZE] for i in range(keep)]
         offset += keep * HASH_SIZE
-        view = memoryview(row)
-        fresh = b"".join(
-            [sha256(b"\x01" + view[i : i + pair]).digest() for i in range(keep * pair, count * pair, pair)]
-        )
-        row = kept + fresh
-        parts.append(row)
+        row = old + [sha256(b"\x01" + row[2 * i] + row[2 * i + 1]).digest() for i in range(keep, count)]
+        parts.append(b"".join(row))
     return b"".join(parts)
 
 
