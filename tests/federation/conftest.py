@@ -52,7 +52,8 @@ def make_node(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callab
         with psycopg.connect(PG_URL, autocommit=True) as conn:
             for schema in schemas:
                 conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-                conn.execute(f"DROP SCHEMA IF EXISTS {schema}_fork CASCADE")
+                for suffix in ("_fork", "_sealed_amber", "_sealed_red"):  # the fork's; the sealed incidents'
+                    conn.execute(f"DROP SCHEMA IF EXISTS {schema}{suffix} CASCADE")
 
 
 class FaultProxy:

@@ -382,7 +382,7 @@ class IncidentDesk:
         found = [x.record.tlp for x in self.node.logged_at(hit.origin, hit.latest_index) if x.record.type == INCIDENT]
         return found[0] if found else TIERS[tier]
 
-    def search(self, query: SearchQuery, role: str = "admin") -> dict[str, Any]:
+    def search(self, query: SearchQuery, role: str = "viewer") -> dict[str, Any]:
         """A search over the open incidents and the sealed ones an operator of ``role`` may read
         (those first, each with its ``tlp``)."""
         self.catch_up()
@@ -393,7 +393,7 @@ class IncidentDesk:
             "hits": [h.as_dict() | ({"tlp": t.value} if t else {}) for h, t in zip(hits, tlps, strict=True)],
         }
 
-    def show(self, origin: str, incident_id: str, role: str = "admin") -> dict[str, Any]:
+    def show(self, origin: str, incident_id: str, role: str = "viewer") -> dict[str, Any]:
         """One incident, open or sealed (the sealed ones only for the roles that may read them)."""
         self.catch_up()
         found = self.sealed.find(role, self.origin_of(origin), incident_id) if self.sealed is not None else None
@@ -424,7 +424,7 @@ class IncidentDesk:
         self.catch_up()
         return self.suggester.suggest(report, exclude=exclude, limit=limit)
 
-    def similar(self, origin: str, incident_id: str, *, limit: int = 5, role: str = "admin") -> list[Suggestion]:
+    def similar(self, origin: str, incident_id: str, *, limit: int = 5, role: str = "viewer") -> list[Suggestion]:
         """Possible duplicates of an incident: its own ``limit`` nearest, then, so that suggestions
         are symmetric, every further candidate (among its nearest ``REVERSE_POOL`` × ``limit``)
         whose own suggestions list this incident (filing B suggested A: A's list shows B)."""
@@ -447,7 +447,7 @@ class IncidentDesk:
         tier = tier_of(tlp) if tlp is not None else None
         return self.sealed.index(tier) if tier is not None and self.sealed is not None else self.index
 
-    def export_stix(self, query: SearchQuery, role: str = "admin") -> dict[str, Any]:
+    def export_stix(self, query: SearchQuery, role: str = "viewer") -> dict[str, Any]:
         """The incidents a search finds (every page of it, up to 5,000), with the links among
         them, as a STIX 2.1 bundle: the open ones and the sealed ones ``role`` may read, each
         marked with its TLP; nothing beyond what ``role`` may read leaves (:func:`within_tlp`)."""
@@ -525,7 +525,7 @@ class IncidentDesk:
                 skipped.append({"id": f"{link.source} {link.relation.value} {link.target}", "reason": exc.message})
         return {"reports": result["reports"], "links": links, "skipped": result["skipped"] + skipped}
 
-    def working_group(self, role: str = "admin") -> dict[str, Any]:
+    def working_group(self, role: str = "viewer") -> dict[str, Any]:
         """Counts and trends by harm type, sector, severity, category, party and year; what
         officials must still do (the regulatory clocks still open or missed, soonest due first, each
         with its obligation); which reporting regimes were considered and why each did or did not

@@ -122,6 +122,7 @@ def quarterly_figures(
     ]
     threads.sort(key=lambda t: (t.subject.record.issued, t.subject.origin, t.subject.index))
     parties = {x.origin for x in quarter} | {p for x in quarter for p in x.record.to} | {me}
+    readable = [x for x in quarter if x.record.sealed is None]  # a sealed body is counted in `sealed` only
     return QuarterlyFigures(
         period=period_name(period),
         start=start,
@@ -143,9 +144,9 @@ def quarterly_figures(
         sealed=sealed(quarter),
         misses=_misses(threads, quarter, as_of),
         hotline=_hotline(threads, as_of),
-        incidents=_incidents(quarter),
-        evaluations=_evaluations(quarter),
-        labels=_labels(quarter),
+        incidents=_incidents(readable),
+        evaluations=_evaluations(readable),
+        labels=_labels(readable),
         takedowns=_takedowns(threads, as_of),
         exportctl=_exportctl(threads, quarter, known, as_of),
         verification=checked,
