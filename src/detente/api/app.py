@@ -20,7 +20,7 @@ from detente.api.console import add_console_routes
 from detente.api.contract import install_contract
 from detente.api.evals import add_eval_routes
 from detente.api.exportctl import add_exportctl_routes
-from detente.api.heavy import HeavyWork
+from detente.api.heavy import install_heavy
 from detente.api.incidents import add_incident_routes
 from detente.api.journal import JournalDoor, add_journal_routes
 from detente.api.limits import RateLimit, is_expensive
@@ -140,7 +140,7 @@ def create_app(node: Node) -> FastAPI:
     )
     add_docs_routes(app)
     install_problem_handlers(app)
-    app.state.heavy = heavy = HeavyWork(node.config.heavy_slots, node.config.heavy_budget_seconds)
+    heavy = install_heavy(app, node.config.heavy_slots, node.config.heavy_budget_seconds)
     install_contract(app, rate_limited=is_expensive)
     app.add_middleware(JournalDoor, node=node)  # inside the body limit: it reads only capped bodies
     config = node.config

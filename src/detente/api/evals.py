@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import FastAPI, Query, Request
 from pydantic import BaseModel, Field
 
-from detente.api.heavy import heavy_of
+from detente.api.heavy import heavy_of, install_heavy
 from detente.api.routes import Routes
 from detente.errors import ConfigError, DetenteError, MalformedRecord
 from detente.evals.endpoint import Endpoint
@@ -79,6 +79,7 @@ class RecheckIn(BaseModel):
 
 def add_eval_routes(app: FastAPI, node: Node, viewer: Any, officer: Any) -> None:
     routes = Routes(app, "evals")
+    install_heavy(app, node.config.heavy_slots, node.config.heavy_budget_seconds)
 
     @routes.get("/api/v1/evals/suites")
     def suites(who: Principal = viewer) -> list[dict[str, Any]]:

@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 
 from detente.errors import BudgetExceeded, HeavyWorkBusy
 
-__all__ = ["HeavyStats", "HeavyWork", "heavy_of"]
+__all__ = ["HeavyStats", "HeavyWork", "heavy_of", "install_heavy"]
 
 T = TypeVar("T")
 
@@ -162,6 +162,15 @@ def _retrieve(future: asyncio.Future[Any]) -> None:
     """An abandoned future's outcome is read so that its error is never logged as unretrieved."""
     if not future.cancelled():
         future.exception()
+
+
+def install_heavy(app: Any, slots: int, budget_seconds: float) -> HeavyWork:
+    """The application's heavy-work slots, made on first use (every route module that runs heavy
+    work calls this, so each can be served on its own, as the tests do)."""
+    heavy: HeavyWork | None = getattr(app.state, "heavy", None)
+    if heavy is None:
+        heavy = app.state.heavy = HeavyWork(slots, budget_seconds)
+    return heavy
 
 
 def heavy_of(request: Any) -> HeavyWork:

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from detente._internal.validation import describe_validation_error
 from detente.api.body import limited_body
-from detente.api.heavy import heavy_of
+from detente.api.heavy import heavy_of, install_heavy
 from detente.api.recipients import resolve_recipients
 from detente.api.routes import Routes
 from detente.errors import MalformedRecord, StorageError
@@ -71,6 +71,7 @@ def _placed(node: Node, seq: Sequenced, who: Principal) -> dict[str, Any]:
 
 def add_incident_routes(app: FastAPI, node: Node, viewer: Any, officer: Any) -> None:
     routes = Routes(app, "incidents")
+    install_heavy(app, node.config.heavy_slots, node.config.heavy_budget_seconds)
     desk = node.incidents
 
     @routes.create("/api/v1/incidents")

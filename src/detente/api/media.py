@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from detente._internal.validation import describe_validation_error
 from detente.api.body import limited_body
-from detente.api.heavy import heavy_of
+from detente.api.heavy import heavy_of, install_heavy
 from detente.api.recipients import resolve_recipients
 from detente.api.routes import Routes
 from detente.errors import MalformedRecord
@@ -58,6 +58,7 @@ def _mime(request: Request, mime: str | None) -> str | None:
 
 def add_media_routes(app: FastAPI, node: Node, viewer: Any, officer: Any) -> None:
     routes = Routes(app, "media")
+    install_heavy(app, node.config.heavy_slots, node.config.heavy_budget_seconds)
 
     @routes.post("/api/v1/labels/check")
     async def check(

@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import FastAPI, Query, Request, Response
 
-from detente.api.heavy import heavy_of
+from detente.api.heavy import heavy_of, install_heavy
 from detente.api.routes import Routes
 from detente.node.node import Node
 from detente.node.tokens import Principal
@@ -31,6 +31,7 @@ def _disposition(period: str, suffix: str) -> dict[str, str]:
 
 def add_report_routes(app: FastAPI, node: Node, viewer: Any, officer: Any) -> None:
     routes = Routes(app, "reports")
+    install_heavy(app, node.config.heavy_slots, node.config.heavy_budget_seconds)
     desk = node.reports
 
     # the .html and .pdf routes come first: "{period}" alone would also match "2026Q4.pdf"
