@@ -142,7 +142,9 @@ def test_chinese_notice_on_a_line_of_its_own_in_the_middle_passes() -> None:
     result = check_text_label(text, CN)
     assert result.passed and result.where == "middle"
     assert "line of its own" in result.requirements[1].detail
-    crowded = "今天天气很好。" * 30 + "\n今天天气很好，本段由AI生成，明天也会很好，后天也会很好。\n" + "明天也会很好。" * 30
+    crowded = (
+        "今天天气很好。" * 30 + "\n今天天气很好，本段由AI生成，明天也会很好，后天也会很好。\n" + "明天也会很好。" * 30
+    )
     assert not check_text_label(crowded, CN).passed  # a line that is a sentence, not a notice
 
 

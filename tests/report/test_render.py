@@ -164,7 +164,7 @@ def test_pdf(request: pytest.FixtureRequest, which: str, lang: str) -> None:
     assert len(counts) == 1
     pages = int(counts[0])
     assert pages >= (3 if which == "busy" else 1)
-    assert b"/STSong-Light" in pdf  # the CID font for Chinese, not embedded
+    assert b"/STSong-Light" not in pdf and b"/Helvetica" not in pdf  # one embedded font (test_archive_pdf.py)
     assert render_pdf(f, lang) == pdf  # invariant: the same figures give the same bytes
 
 
@@ -198,8 +198,10 @@ def test_record_text_is_escaped(busy: list[Logged]) -> None:
     assert render_pdf(f, "en").startswith(b"%PDF")
 
 
-def test_pdf_markup_sets_cjk_runs_in_the_cid_font() -> None:
-    assert markup("Hotline · 热线 <b>") == 'Hotline · <font name="STSong-Light">热线</font> &lt;b&gt;'
+def test_pdf_markup_sets_only_what_the_embedded_font_lacks_in_the_cid_font() -> None:
+    assert markup("Hotline · 热线 <b>") == "Hotline · 热线 &lt;b&gt;"
+    # 䶮 (U+4DAE, CJK Extension A) is outside GB 2312 and so outside the embedded subset.
+    assert markup("中䶮 x") == '中<font name="STSong-Light">䶮</font> x'
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])

@@ -52,7 +52,6 @@ def pairs(threads: list[Thread], as_of: datetime) -> list[PairResponsiveness]:
     ]
 
 
-
 def sealed(quarter: list[Logged]) -> SealedExchanges:
     """How many records of the quarter were sealed, by marking, sender and type: nothing of their content."""
     sealed = [x for x in quarter if x.record.sealed is not None]
@@ -62,7 +61,6 @@ def sealed(quarter: list[Logged]) -> SealedExchanges:
         by_sender=dict(Counter(x.origin for x in sealed)),
         by_type=dict(Counter(_short_type(x.record.type) for x in sealed)),
     )
-
 
 
 def time_claims(threads: list[Thread], known: list[Logged]) -> TimeClaims:

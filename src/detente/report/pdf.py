@@ -1,14 +1,21 @@
 """The report as a PDF (reportlab platypus tables, reportlab.graphics charts), with the same
 content as the HTML: both render :func:`~detente.report.layout.build_document`.
 
-Chinese text uses reportlab's built-in CID font ``STSong-Light`` (Adobe-GB1; the reader's PDF
-viewer supplies the glyphs), so no font file is downloaded or embedded; Latin text uses
-Helvetica. The PDF is built with reportlab's *invariant* mode, so the same figures and language
-always give the same bytes (its hash can be published and checked)."""
+An archive (:mod:`detente.report.archive`, PDF/A-2b as far as can be checked here): every
+character is set in one embedded font, a TrueType subset of Noto Sans SC shipped with detente
+(Latin, punctuation and GB 2312), so Chinese renders on a machine without CJK fonts; a character
+outside it falls back to reportlab's CID font ``STSong-Light`` (not embedded). ``CreationDate`` is
+the figures' ``generated_at``; XMP metadata and an sRGB output intent are written. The PDF is built
+with reportlab's *invariant* mode, so the same figures and language always give the same bytes
+(its hash can be published and checked). A paragraph with Chinese in it wraps between characters
+(reportlab's ``CJK`` mode, which moves a Latin word whole to the next line); one without wraps
+between words, and a word is cut only when it alone is wider than its column (a long identifier
+in a narrow table cell)."""
 
 from __future__ import annotations
 
 import io
+import re
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -20,63 +27,64 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from detente.report.archive import FALLBACK, FONT, covered, mark_archival, register_fonts
 from detente.report.blocks import Bars, Block, Facts, Lines, Para, RecordText
 from detente.report.blocks import Table as TableBlock
 from detente.report.figures import QuarterlyFigures
 from detente.report.labels import Label, check_lang, label
 from detente.report.layout import build_document
+from detente.report.pdf_columns import fit_columns
 from detente.report.svg import PALETTE, axis, colour
 
 __all__ = ["render_pdf"]
 
-CJK = "STSong-Light"
-LATIN, LATIN_BOLD = "Helvetica", "Helvetica-Bold"
-_registered = False
-
-
-def _fonts() -> None:
-    global _registered
-    if not _registered:
-        pdfmetrics.registerFont(UnicodeCIDFont(CJK))
-        _registered = True
-
-
-def _latin(ch: str) -> bool:
-    try:
-        ch.encode("cp1252")
-    except UnicodeEncodeError:
-        return False
-    return True
+LATIN = LATIN_BOLD = FONT
+_PAD = 4.0
+_CJK = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef]")
 
 
 def markup(text: str) -> str:
-    """Paragraph markup for ``text``: escaped, with every run of characters Helvetica cannot
-    show set in the CID font."""
+    """Paragraph markup for ``text``: escaped, with every run of characters the embedded font
+    lacks set in the CID fallback font."""
     out: list[str] = []
     run: list[str] = []
-    cjk = False
+    fallback = False
     for ch in text:
-        is_cjk = not _latin(ch)
-        if is_cjk != cjk and run:
-            out.append(_run("".join(run), cjk))
+        missing = not covered(ch)
+        if missing != fallback and run:
+            out.append(_run("".join(run), fallback))
             run = []
-        cjk = is_cjk
+        fallback = missing
         run.append(ch)
     if run:
-        out.append(_run("".join(run), cjk))
+        out.append(_run("".join(run), fallback))
     return "".join(out)
 
 
-def _run(text: str, cjk: bool) -> str:
-    return f'<font name="{CJK}">{escape(text)}</font>' if cjk else escape(text)
+def _run(text: str, fallback: bool) -> str:
+    if fallback:
+        return f'<font name="{FALLBACK}">{escape(text)}</font>'
+    return escape(text)
+
+
+_CJK_STYLES: dict[str, ParagraphStyle] = {}
+
+
+def _paragraph(marked: str, style: ParagraphStyle) -> Paragraph:
+    """A paragraph that wraps as its language wants: between characters when it holds Chinese."""
+    if not _CJK.search(marked):
+        return Paragraph(marked, style)
+    cjk = _CJK_STYLES.get(style.name)
+    if cjk is None:
+        cjk = _CJK_STYLES[style.name] = ParagraphStyle(style.name + "-cjk", parent=style, wordWrap="CJK")
+    return Paragraph(marked, cjk)
 
 
 def _font_for(*texts: str) -> str:
-    return LATIN if all(_latin(ch) for t in texts for ch in t) else CJK
+    return FONT if all(covered(ch) for t in texts for ch in t) else FALLBACK
 
 
 class _Styles:
@@ -105,28 +113,50 @@ def _cell_markup(cell: str | RecordText, reader: str) -> str:
     return out
 
 
+def _raw(cell: str | RecordText) -> str:
+    if isinstance(cell, str):
+        return cell
+    return cell.original + ("\n→ " + cell.translation if cell.translation is not None else "")
+
+
+def _head(lab: Label, style: ParagraphStyle, other: ParagraphStyle) -> list[Any]:
+    """A header cell: the reader's language, then the other, each wrapping as its language does."""
+    return [_paragraph(markup(lab.text), style), _paragraph(markup(lab.other), other)]
+
+
 def _table(t: TableBlock, st: _Styles, reader: str, width: float) -> list[Any]:
-    head = [Paragraph(_both(c, " / "), st.head) for c in t.columns]
-    rows = [
-        [Paragraph(_cell_markup(c, reader), st.num if i in t.numeric else st.cell) for i, c in enumerate(row)]
-        for row in t.rows
-    ]
     n = len(t.columns)
     first = width * (0.28 if n > 3 else 1 / n)
-    widths = [first] + [(width - first) / (n - 1)] * (n - 1) if n > 1 else [width]
-    table = Table([head, *rows], colWidths=widths, repeatRows=1)
+    preferred = [first] + [(width - first) / (n - 1)] * (n - 1) if n > 1 else [width]
+    texts = [[c.text for c in t.columns], [c.other for c in t.columns], *[[_raw(c) for c in row] for row in t.rows]]
+    widths, size = fit_columns(
+        texts, preferred, size=st.cell.fontSize, padding=_PAD * 2 + 1, measure=lambda s, z: stringWidth(s, FONT, z)
+    )
+    cell, num, head = (
+        ParagraphStyle(f"{s.name}-{size}", parent=s, fontSize=size, leading=size * 1.25)
+        for s in (st.cell, st.num, st.head)
+    )
+    other = ParagraphStyle(f"head-other-{size}", parent=head, textColor=colors.HexColor("#4a4a4a"))
+    rows = [
+        [_paragraph(_cell_markup(c, reader), num if i in t.numeric else cell) for i, c in enumerate(row)]
+        for row in t.rows
+    ]
+    table = Table([[_head(c, head, other) for c in t.columns], *rows], colWidths=widths, repeatRows=1)
     table.setStyle(
         TableStyle(
             [
+                ("FONT", (0, 0), (-1, -1), FONT, size),
                 ("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#b0b0b0")),
                 ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eef3f8")),
                 ("VALIGN", (0, 0), (-1, -1), "TOP"),
                 ("TOPPADDING", (0, 0), (-1, -1), 2),
                 ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
+                ("LEFTPADDING", (0, 0), (-1, -1), _PAD),
+                ("RIGHTPADDING", (0, 0), (-1, -1), _PAD),
             ]
         )
     )
-    return [Paragraph(_both(t.caption), st.caption), table, Spacer(1, 6)]
+    return [_paragraph(_both(t.caption), st.caption), table, Spacer(1, 6)]
 
 
 def _legend(names: list[str], fills: list[str], x: float, y: float) -> Legend:
@@ -153,7 +183,7 @@ def _bars(chart: Bars, width: float) -> Drawing:
     plot_h = n_cat * (per + 6)
     top = 30 if n_ser > 1 else 18
     height = plot_h + top + 22
-    d = Drawing(width, height)
+    d = Drawing(width, height, initialFontName=FONT)
     d.add(String(0, height - 10, chart.title.text, fontName=_font_for(chart.title.text), fontSize=9))
     bc = HorizontalBarChart()
     bc.x, bc.y = 150, 18
@@ -191,7 +221,7 @@ def _bars(chart: Bars, width: float) -> Drawing:
 
 def _lines(chart: Lines, width: float) -> Drawing:
     height = 190
-    d = Drawing(width, height)
+    d = Drawing(width, height, initialFontName=FONT)
     d.add(String(0, height - 10, chart.title.text, fontName=_font_for(chart.title.text), fontSize=9))
     lc = HorizontalLineChart()
     lc.x, lc.y = 36, 24
@@ -216,11 +246,19 @@ def _lines(chart: Lines, width: float) -> Drawing:
 
 def _flow(block: Block, st: _Styles, reader: str, width: float) -> list[Any]:
     if isinstance(block, Para):
-        return [Paragraph(markup(block.text.text) + "<br/>" + markup(block.text.other), st.other)]
+        return [_paragraph(markup(block.text.text) + "<br/>" + markup(block.text.other), st.other)]
     if isinstance(block, Facts):
-        rows = [[Paragraph(_both(k, " / "), st.head), Paragraph(markup(v), st.cell)] for k, v in block.rows]
+        rows = [[_paragraph(_both(k, " / "), st.head), _paragraph(markup(v), st.cell)] for k, v in block.rows]
         t = Table(rows, colWidths=[width * 0.38, width * 0.62])
-        t.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("BOTTOMPADDING", (0, 0), (-1, -1), 1)]))
+        t.setStyle(
+            TableStyle(
+                [
+                    ("FONT", (0, 0), (-1, -1), FONT, 8),
+                    ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                    ("BOTTOMPADDING", (0, 0), (-1, -1), 1),
+                ]
+            )
+        )
         return [t, Spacer(1, 6)]
     if isinstance(block, TableBlock):
         return _table(block, st, reader, width)
@@ -231,7 +269,7 @@ def _flow(block: Block, st: _Styles, reader: str, width: float) -> list[Any]:
 def render_pdf(figures: QuarterlyFigures, lang: str = "en") -> bytes:
     """The whole report as PDF bytes, ``lang`` (``en`` or ``zh``) first."""
     check_lang(lang)
-    _fonts()
+    register_fonts()
     doc = build_document(figures, lang)
     st = _Styles()
     out = io.BytesIO()
@@ -247,9 +285,22 @@ def render_pdf(figures: QuarterlyFigures, lang: str = "en") -> bytes:
         author=figures.party,
         subject=label("title", "en").text,
         lang="zh-Hans" if lang == "zh" else "en",
+        creator="detente",
+        initialFontName=FONT,
         invariant=1,
     )
     width = A4[0] - 32 * mm
+
+    def first(canvas: Any, _doc: Any) -> None:
+        mark_archival(
+            canvas,
+            title=f"{doc.title.text} {doc.subtitle}",
+            author=figures.party,
+            subject=label("title", "en").text,
+            lang="zh-Hans" if lang == "zh" else "en",
+            when=figures.generated_at,
+        )
+        page(canvas, _doc)
 
     def page(canvas: Any, _doc: Any) -> None:
         canvas.saveState()
@@ -260,14 +311,14 @@ def render_pdf(figures: QuarterlyFigures, lang: str = "en") -> bytes:
         canvas.restoreState()
 
     story: list[Any] = [
-        Paragraph(markup(doc.title.text), st.title),
-        Paragraph(markup(doc.title.other), st.sub),
-        Paragraph(markup(doc.subtitle), st.sub),
+        _paragraph(markup(doc.title.text), st.title),
+        _paragraph(markup(doc.title.other), st.sub),
+        _paragraph(markup(doc.subtitle), st.sub),
         Spacer(1, 8),
     ]
     for section in doc.sections:
-        story.append(Paragraph(_both(section.heading), st.h2))
+        story.append(_paragraph(_both(section.heading), st.h2))
         for block in section.blocks:
             story.extend(_flow(block, st, lang, width))
-    pdf.build(story, onFirstPage=page, onLaterPages=page)
+    pdf.build(story, onFirstPage=first, onLaterPages=page)
     return out.getvalue()

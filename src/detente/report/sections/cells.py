@@ -6,6 +6,7 @@ from __future__ import annotations
 from detente.report.blocks import Bars, Cell, Table, duration
 from detente.report.figures import Clock
 from detente.report.labels import Label, label, value
+from detente.report.record_types import type_name
 
 __all__ = ["Cells"]
 
@@ -25,6 +26,11 @@ class Cells:
 
     def v(self, text: str) -> str:
         return value(text, self.lang)
+
+    def rtype(self, record_type: str) -> str:
+        """A record type (``detente.dev/hotline-message/v1`` or ``hotline-message``) named in the reader's language."""
+        parts = record_type.split("/")
+        return type_name(parts[-2] if len(parts) >= 3 else record_type, self.lang)
 
     @staticmethod
     def n(x: int) -> str:

@@ -6,7 +6,6 @@ from collections.abc import Sequence
 
 from detente.report.blocks import CLOCK_COLOURS, Bars, Block, Cell, Para, Section, Table
 from detente.report.figures import DeadlineRow, QuarterlyFigures
-from detente.report.quarter import short_type
 from detente.report.sections.cells import Cells
 
 
@@ -49,5 +48,5 @@ def section(f: QuarterlyFigures, t: Cells) -> Section:
 def _rows(t: Cells, rows: Sequence[DeadlineRow], with_type: bool) -> list[list[Cell]]:
     out: list[list[Cell]] = []
     for r in rows:
-        out.append([*([short_type(r.type)] if with_type else []), t.v(r.kind), r.party, *t.clock_cells(r)])
+        out.append([*([t.rtype(r.type)] if with_type else []), t.v(r.kind), r.party, *t.clock_cells(r)])
     return out

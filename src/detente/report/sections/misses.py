@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from detente.report.blocks import Block, Facts, Section, Table, when
 from detente.report.figures import QuarterlyFigures
-from detente.report.quarter import short_type
 from detente.report.sections.cells import Cells
 
 
@@ -38,7 +37,7 @@ def section(f: QuarterlyFigures, t: Cells) -> Section:
                 [
                     [
                         f"{i.origin}#{i.index}",
-                        short_type(i.type),
+                        t.rtype(i.type),
                         i.party,
                         t.v(i.kind),
                         when(i.due),

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from detente.report.blocks import Bars, Block, Lines, Para, Section, Table
 from detente.report.figures import QuarterlyFigures
-from detente.report.quarter import short_type
 from detente.report.sections.cells import Cells
 
 
 def section(f: QuarterlyFigures, t: Cells) -> Section:
     blocks: list[Block] = []
     if f.notices:
-        types = [short_type(r.type) for r in f.notices]
+        types = [t.rtype(r.type) for r in f.notices]
         blocks.append(
             Bars(
                 t.lab("notices_chart"),
@@ -26,7 +25,7 @@ def section(f: QuarterlyFigures, t: Cells) -> Section:
             Table(
                 t.lab("notices"),
                 [t.lab("type"), t.lab("sent"), t.lab("received"), t.lab("others")],
-                [[short_type(r.type), t.n(r.sent), t.n(r.received), t.n(r.others)] for r in f.notices],
+                [[t.rtype(r.type), t.n(r.sent), t.n(r.received), t.n(r.others)] for r in f.notices],
                 frozenset({1, 2, 3}),
             )
         )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from detente.report.blocks import Block, Facts, Para, Section
 from detente.report.figures import QuarterlyFigures
 from detente.report.sections.cells import Cells
@@ -14,8 +16,8 @@ def section(f: QuarterlyFigures, t: Cells) -> Section:
         blocks.append(Para(t.lab("none")))
         return Section("sealed", t.lab("sealed"), blocks)
 
-    def counts(d: dict[str, int]) -> str:
-        return "; ".join(f"{k}: {t.n(n)}" for k, n in sorted(d.items()))
+    def counts(d: dict[str, int], name: Callable[[str], str] = str) -> str:
+        return "; ".join(f"{name(k)}: {t.n(n)}" for k, n in sorted(d.items()))
 
     blocks.append(
         Facts(
@@ -23,7 +25,7 @@ def section(f: QuarterlyFigures, t: Cells) -> Section:
                 (t.lab("sealed_total"), t.n(s.total)),
                 (t.lab("sealed_by_tlp"), counts(s.by_tlp)),
                 (t.lab("sealed_by_sender"), counts(s.by_sender)),
-                (t.lab("sealed_by_type"), counts(s.by_type)),
+                (t.lab("sealed_by_type"), counts(s.by_type, t.rtype)),
             ]
         )
     )
