@@ -54,10 +54,11 @@ class _Served:
 
 
 class _World:
-    """us's log holds a public statement, a sealed hotline message to cn, and another statement."""
+    """us's log holds a public statement, a sealed hotline message to cn, and another statement; the
+    policy lists two other (empty) logs before it."""
 
     def __init__(self, tmp_path: Path) -> None:
-        self.us, self.cn = Ed25519Identity.generate(US), Ed25519Identity.generate(CN)
+        self.us = Ed25519Identity.generate(US)
         self.key = EncryptionKey.generate()
         message = Record(
             type="detente.dev/hotline-message/v1",
@@ -72,9 +73,15 @@ class _World:
         self.entries = [self._statement("before"), seal_record(self.sealed, self.us), self._statement("after")]
         log = TileLog.create(SQLiteStore(tmp_path / "us.db", create=True), self.us)
         log.append(self.entries)
-        cn_log = TileLog.create(SQLiteStore(tmp_path / "cn.db", create=True), self.cn)
-        self.served = {"mem://us": _Served(log), "mem://cn": _Served(cn_log)}
-        self.policy = parse_policy(f"log {self.cn.vkey()} mem://cn\nlog {self.us.vkey()} mem://us\nquorum none\n")
+        self.served = {"mem://us": _Served(log)}
+        lines = ""
+        for name in ("aa", "zz"):  # logs sorting before and after us's, listed before it
+            ident = Ed25519Identity.generate(f"{name}.detente.example/log")
+            self.served[f"mem://{name}"] = _Served(
+                TileLog.create(SQLiteStore(tmp_path / f"{name}.db", create=True), ident)
+            )
+            lines += f"log {ident.vkey()} mem://{name}\n"
+        self.policy = parse_policy(f"{lines}log {self.us.vkey()} mem://us\nquorum none\n")
 
     def _statement(self, text: str) -> bytes:
         record = Record(type="detente.dev/statement/v1", party=US, issued=NOW, body={"text": text})
@@ -93,7 +100,11 @@ def test_a_true_disclosure_verifies_with_the_records_inclusion(tmp_path: Path) -
     result, content = w.check(w.shown())
     assert content["text"]["original"]["text"] == SECRET and content["body"]["sector"] == "energy"
     assert result.clean and result.inclusions == 1 and result.problems == []
-    assert [(a.origin, a.size) for a in result.logs] == [(CN, 0), (US, 3)]
+    assert [(a.origin, a.size) for a in result.logs] == [
+        ("aa.detente.example/log", 0),
+        ("zz.detente.example/log", 0),
+        (US, 3),
+    ]
     assert w.served["mem://us"].closed == 2  # the audit's client and the disclosure's own
 
 

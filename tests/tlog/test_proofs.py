@@ -21,18 +21,20 @@ def test_the_empty_tree_is_consistent_with_itself_by_value() -> None:
     empty = hashlib.sha256(b"").digest()
     assert empty is not EMPTY_ROOT
     verify_consistency(0, 0, empty, _copy(empty), [])
-    with pytest.raises(ConsistencyError) as info:
-        verify_consistency(0, 0, b"\x01" * 32, b"\x01" * 32, [])
-    assert info.value.message == "the root of the empty tree must be SHA-256 of nothing"
+    for wrong in (b"\x01" * 32, b"\xff" * 32):  # sorting before and after SHA-256("")
+        with pytest.raises(ConsistencyError) as info:
+            verify_consistency(0, 0, wrong, wrong, [])
+        assert info.value.message == "the root of the empty tree must be SHA-256 of nothing"
 
 
 @pytest.mark.parametrize("empty", [EMPTY_ROOT, _copy(EMPTY_ROOT)])
 def test_the_empty_tree_is_consistent_with_any_tree(empty: bytes) -> None:
     root = hashlib.sha256(b"any root").digest()
     verify_consistency(0, 5, empty, root, [])
-    with pytest.raises(ConsistencyError) as info:
-        verify_consistency(0, 5, root, root, [])
-    assert info.value.message == "the root of the empty tree must be SHA-256 of nothing"
+    for wrong in (b"\x01" * 32, b"\xff" * 32):
+        with pytest.raises(ConsistencyError) as info:
+            verify_consistency(0, 5, wrong, root, [])
+        assert info.value.message == "the root of the empty tree must be SHA-256 of nothing"
     with pytest.raises(ConsistencyError) as info:
         verify_consistency(0, 5, empty, root, [root])
     assert info.value.message == "the empty tree needs an empty consistency proof"
