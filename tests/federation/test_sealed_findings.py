@@ -143,6 +143,7 @@ def test_sealed_records_that_do_not_open_are_findings_and_the_rest_is_read(victi
         WAIT,
     )
 
+    wait("the findings", lambda: len(victim.status()["sealed_findings"]) >= 4, WAIT)
     status = victim.status()
     found = {f["index"]: f for f in status["sealed_findings"] if f["origin"] == hostile.origin}
     assert set(found) - {not_a_report} == {altered, unknown, junk, broken_incident}, status["sealed_findings"]

@@ -22,8 +22,8 @@ from typing import Any
 from detente.crypto.sealing import EncryptionKey
 from detente.errors import DetenteError, Forbidden, KeyFileError, LogNotFound, MalformedRecord, VerificationError
 from detente.node.records import RecordBook
-from detente.protocol.threads import Logged
 from detente.node.sequencer import Sequenced
+from detente.protocol.threads import Logged
 from detente.records.catalogue import CATALOGUE
 from detente.records.record import TLP, Record
 from detente.records.sealing import (
@@ -199,8 +199,9 @@ class SealDesk:
             return None if row is None else str(row["reason"])
 
     def _scan(self) -> None:
+        # as far as the record index goes (the sync indexes what it verifies): a status poll does
+        # not re-verify every mirror's checkpoint
         origins = [self.me, *(self.records.peers.status[r.name].origin for r in self.records.peers.followed())]
-        self.records.catch_up()
         keys: dict[str, EncryptionKey] | None = None
         for origin in origins:
             start = self._scanned.get(origin, 0)
