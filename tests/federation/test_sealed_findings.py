@@ -174,3 +174,13 @@ def test_sealed_records_that_do_not_open_are_findings_and_the_rest_is_read(victi
     )
     late = {f["index"]: f["reason"] for f in victim.status()["sealed_findings"] if f["origin"] == hostile.origin}
     assert "does not match its schema" in late[not_a_report]  # found when the incident index opened it
+
+
+def test_the_console_says_what_the_finding_means_in_both_languages() -> None:
+    import json
+
+    import detente.console
+
+    strings = json.loads((Path(detente.console.__file__).parent / "static" / "i18n.json").read_text())
+    for lang in ("en", "zh"):
+        assert "sealed_findings" in strings[lang]["finding.cannot-open-sealed"]
