@@ -213,7 +213,7 @@ def test_a_hostile_peers_malformed_records_never_stop_the_loop(world: World) -> 
     bad = [
         world.peer_record(HOTLINE, {"priority": "whenever", "topic": 7}, world.me),  # fails its schema
         world.peer_record(RECEIPT, {"received_at": "not a time"}, world.me, (ref,)),  # a malformed reply
-        world.peer_record("detente.dev/no-such-type/v1", {"x": "y" * 1000}, world.me, (ref,)),
+        world.peer_record(HOTLINE, {"priority": "routine", "topic": "urgent-concern", "x": "y" * 10_000}, world.me),
     ]
     world.mirrored(bad)
     world.witness()

@@ -23,12 +23,17 @@ def _due(store: NodeStore, at: int, **kw: object) -> list[tuple[str, int]]:
     return [(d.row.origin, d.row.index) for d in store.due_threads(at, **kw)]  # type: ignore[arg-type]
 
 
-def test_new_threads_are_due_at_once_and_paged_in_key_order(node_store: NodeStore) -> None:
+def test_new_threads_are_due_at_once_and_paged_by_due_time_and_key(node_store: NodeStore) -> None:
     node_store.add_records([_thread(B, 0), _thread(A, 1), _thread(A, 0), _thread(A, 2, mine=False)])
     assert _due(node_store, 0) == [(B, 0), (A, 0), (A, 1)]  # not the one this party is not in
     assert _due(node_store, 0, limit=2) == [(B, 0), (A, 0)]
-    assert _due(node_store, 0, after=(A, 0)) == [(A, 1)]
-    assert [d.row.leaf_hash for d in node_store.due_threads(0, after=(B, 0), limit=1)] == ["00" * 32]
+    assert _due(node_store, 0, after=(0, A, 0)) == [(A, 1)]
+    assert [d.row.leaf_hash for d in node_store.due_threads(0, after=(0, B, 0), limit=1)] == ["00" * 32]
+    first = node_store.due_threads(0, limit=1)[0]
+    node_store.reschedule([(B, 0, first.touched, 7)])
+    assert _due(node_store, 7) == [(A, 0), (A, 1), (B, 0)]  # the earliest due first
+    assert _due(node_store, 7, after=(0, A, 1)) == [(B, 0)]
+    assert [d.due for d in node_store.due_threads(7)] == [0, 0, 7]
 
 
 def test_a_rescheduled_thread_waits_for_its_time_and_a_settled_one_is_never_due(node_store: NodeStore) -> None:

@@ -323,10 +323,10 @@ class ProtocolDesk:
         self.records.catch_up()
         times = self._times()
         at = int(now.timestamp() * 1_000_000)
-        after: tuple[str, int] | None = None
+        after: tuple[int, str, int] | None = None
         self.examined = 0
         while due := self.records.state.due_threads(at, after=after, limit=_CHUNK):
-            after = (due[-1].row.origin, due[-1].row.index)
+            after = (due[-1].due, due[-1].row.origin, due[-1].row.index)
             subjects = [Logged(d.row.origin, d.row.index, d.row.leaf_hash, Record.from_json(d.row.record)) for d in due]
             records = self.records.with_replies(subjects)
             self.examined += len(records)

@@ -98,6 +98,8 @@ class DueThread:
 
     row: RecordRow
     """Its opening record."""
+    due: int
+    """When it was due (POSIX microseconds; with the record's origin and index, the paging key)."""
     touched: int
     """How many records referring to it had been indexed when it was read: :meth:`NodeStore.reschedule`
     sets its next due time only if none was indexed since."""
@@ -215,11 +217,11 @@ class NodeStore(Protocol):
         """Mark these threads settled: every obligation met."""
         ...
 
-    def due_threads(self, at: int, *, after: tuple[str, int] | None = None, limit: int = 1000) -> list[DueThread]:
+    def due_threads(self, at: int, *, after: tuple[int, str, int] | None = None, limit: int = 1000) -> list[DueThread]:
         """Unsettled threads this party is in whose next evaluation is due at ``at`` (POSIX
         microseconds): a new thread, one a record referring to it was indexed for since it was last
         evaluated (:meth:`add_records` makes it due at once), or one whose next deadline has come.
-        In (origin, index) order from just after ``after``, at most ``limit``."""
+        In (due, origin, index) order from just after ``after``, at most ``limit``."""
         ...
 
     def reschedule(self, rows: Sequence[tuple[str, int, int, int]]) -> None:

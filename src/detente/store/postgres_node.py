@@ -61,7 +61,9 @@ CREATE TABLE IF NOT EXISTS {s}.threads (
 CREATE INDEX IF NOT EXISTS threads_by_time ON {s}.threads (involves_me, settled, issued);
 ALTER TABLE {s}.threads ADD COLUMN IF NOT EXISTS due BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE {s}.threads ADD COLUMN IF NOT EXISTS touched BIGINT NOT NULL DEFAULT 0;
-CREATE INDEX IF NOT EXISTS threads_due ON {s}.threads (involves_me, due) WHERE NOT settled;
+CREATE INDEX IF NOT EXISTS threads_schedule ON {s}.threads (involves_me, due, origin, log_index) WHERE NOT settled;
+CREATE INDEX IF NOT EXISTS threads_page ON {s}.threads (involves_me, issued DESC, origin, log_index);
+CREATE INDEX IF NOT EXISTS threads_open_page ON {s}.threads (involves_me, settled, issued DESC, origin, log_index);
 ALTER TABLE {s}.peers ADD COLUMN IF NOT EXISTS read_url TEXT;
 CREATE TABLE IF NOT EXISTS {s}.times (
     origin TEXT NOT NULL, kind TEXT NOT NULL, source TEXT NOT NULL, size BIGINT NOT NULL, at BIGINT NOT NULL,
@@ -289,17 +291,18 @@ class PostgresNodeStore:
                 ([k[0] for k in keys], [k[1] for k in keys]),
             )
 
-    def due_threads(self, at: int, *, after: tuple[str, int] | None = None, limit: int = 1000) -> list[DueThread]:
+    def due_threads(self, at: int, *, after: tuple[int, str, int] | None = None, limit: int = 1000) -> list[DueThread]:
         sql = (
-            "SELECT r.*, t.touched FROM @threads t JOIN @records r ON r.origin = t.origin "
+            "SELECT r.*, t.due, t.touched FROM @threads t JOIN @records r ON r.origin = t.origin "
             "AND r.log_index = t.log_index WHERE t.involves_me AND NOT t.settled AND t.due <= %s"
         )
         args: tuple[Any, ...] = (at,)
         if after is not None:
-            sql += " AND (t.origin, t.log_index) > (%s, %s)"
+            sql += " AND (t.due, t.origin, t.log_index) > (%s, %s, %s)"
             args += after
-        rows = self._run(sql + " ORDER BY t.origin, t.log_index LIMIT %s", (*args, limit)).fetchall()
-        return [DueThread(RecordRow(r[0], r[1], r[2], r[3], bytes(r[4]), r[5]), r[6]) for r in rows]
+        order = " ORDER BY t.due, t.origin, t.log_index LIMIT %s"
+        rows = self._run(sql + order, (*args, limit)).fetchall()
+        return [DueThread(RecordRow(r[0], r[1], r[2], r[3], bytes(r[4]), r[5]), r[6], r[7]) for r in rows]
 
     def reschedule(self, rows: Sequence[tuple[str, int, int, int]]) -> None:
         if rows:
