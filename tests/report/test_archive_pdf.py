@@ -103,13 +103,18 @@ class _Text(HTMLParser):
         self.parts.append(data)
 
 
-def test_no_word_is_cut_across_lines(edition: tuple[str, Any, bytes], busy_figures: Any) -> None:
-    lang, reader, _ = edition
+def word_fragments(figures: Any, lang: str, reader: Any) -> list[str]:
+    """Latin words in the PDF's text that are not words of the same document as HTML."""
     page = _Text()
-    page.feed(render_html(busy_figures, lang))  # the same document, laid out by a browser instead
+    page.feed(render_html(figures, lang))  # the same document, laid out by a browser instead
     words = set(re.findall(r"[A-Za-z]{2,}", " ".join(page.parts)))
     text = "\n".join(p.extract_text() for p in reader.pages)
-    cut = sorted({w for w in re.findall(r"[A-Za-z]{2,}", text) if w not in words})
+    return sorted({w for w in re.findall(r"[A-Za-z]{2,}", text) if w not in words})
+
+
+def test_no_word_is_cut_across_lines(edition: tuple[str, Any, bytes], busy_figures: Any) -> None:
+    lang, reader, _ = edition
+    cut = word_fragments(busy_figures, lang, reader)
     assert not cut, f"fragments of words in the PDF: {cut}"
 
 

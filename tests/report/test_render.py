@@ -33,6 +33,7 @@ SECTIONS = [
     "evaluations",
     "labels",
     "exportctl",
+    "commitments",
     "verification",
 ]
 

@@ -333,6 +333,28 @@ class Verification(_Model):
     alarms: list[Alarm] = Field(default_factory=list)
 
 
+class CommitmentRow(_Model):
+    document: str = Field(description="document id and version, e.g. ai-nc-2026 v2")
+    kind: str
+    title: BilingualText
+    parties: list[str]
+    rule: str = Field(description="all, or k of N")
+    signed_by: list[str]
+    status: str = Field(description="in-force, adopted (not yet in force), awaiting (signatures), or withdrawn")
+    adopted_at: datetime | None = None
+
+
+class Commitments(_Model):
+    documents: int = Field(default=0, description="document versions drafted in the quarter")
+    signatures: int = Field(default=0, description="signatures logged in the quarter")
+    withdrawals: int = Field(default=0, description="withdrawals logged in the quarter")
+    implementation_reports: int = Field(default=0, description="implementation reports logged in the quarter")
+    in_force: int = Field(default=0, description="versions in force at the end of the period")
+    items: list[CommitmentRow] = Field(
+        default_factory=list, description="versions in force at the end, or drafted, signed or withdrawn in the quarter"
+    )
+
+
 class QuarterlyFigures(_Model):
     period: str = Field(pattern=r"^[0-9]{4}Q[1-4]$")
     start: datetime
@@ -362,6 +384,7 @@ class QuarterlyFigures(_Model):
     labels: LabelChecks = Field(default_factory=LabelChecks)
     takedowns: Takedowns = Field(default_factory=Takedowns)
     exportctl: ExportControls = Field(default_factory=ExportControls)
+    commitments: Commitments = Field(default_factory=Commitments)
     verification: Verification = Field(default_factory=Verification)
 
     def without_items(self) -> QuarterlyFigures:
@@ -376,5 +399,6 @@ class QuarterlyFigures(_Model):
                 "incidents": self.incidents.model_copy(update={"items": []}),
                 "evaluations": self.evaluations.model_copy(update={"items": []}),
                 "exportctl": self.exportctl.model_copy(update={"supplier_changes": []}),
+                "commitments": self.commitments.model_copy(update={"items": []}),
             }
         )

@@ -104,12 +104,14 @@ def _both(lab: Label, sep: str = " · ") -> str:
     return f'{markup(lab.text)}<font color="#4a4a4a">{markup(sep + lab.other)}</font>'
 
 
-def _cell_markup(cell: str | RecordText, reader: str) -> str:
+def _cell(cell: str | RecordText, style: ParagraphStyle) -> Paragraph | list[Paragraph]:
+    """A table cell; a party's words and their translation as two paragraphs, each wrapping as
+    its own language does (one paragraph holding both would wrap the Latin one in CJK mode)."""
     if isinstance(cell, str):
-        return markup(cell)
-    out = markup(cell.original)
+        return _paragraph(markup(cell), style)
+    out = [_paragraph(markup(cell.original), style)]
     if cell.translation is not None:
-        out += f'<br/><font color="#4a4a4a">{markup("→ " + cell.translation)}</font>'
+        out.append(_paragraph(f'<font color="#4a4a4a">{markup("→ " + cell.translation)}</font>', style))
     return out
 
 
@@ -137,10 +139,7 @@ def _table(t: TableBlock, st: _Styles, reader: str, width: float) -> list[Any]:
         for s in (st.cell, st.num, st.head)
     )
     other = ParagraphStyle(f"head-other-{size}", parent=head, textColor=colors.HexColor("#4a4a4a"))
-    rows = [
-        [_paragraph(_cell_markup(c, reader), num if i in t.numeric else cell) for i, c in enumerate(row)]
-        for row in t.rows
-    ]
+    rows = [[_cell(c, num if i in t.numeric else cell) for i, c in enumerate(row)] for row in t.rows]
     table = Table([[_head(c, head, other) for c in t.columns], *rows], colWidths=widths, repeatRows=1)
     table.setStyle(
         TableStyle(

@@ -44,6 +44,7 @@ from detente.protocol.threads import (
 from detente.records.catalogue import DEADLINE_MISSED, ESCALATION
 from detente.records.hotline import HotlineTopic, Priority
 from detente.records.text import BilingualText, LangText
+from detente.report.commitments import commitments
 from detente.report.figures import (
     LIST_LIMIT,
     Clock,
@@ -149,6 +150,7 @@ def quarterly_figures(
         labels=_labels(readable),
         takedowns=_takedowns(threads, as_of),
         exportctl=_exportctl(threads, quarter, known, as_of),
+        commitments=commitments([x for x in known if x.record.sealed is None], readable, as_of),
         verification=checked,
     )
 

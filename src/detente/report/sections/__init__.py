@@ -8,6 +8,7 @@ from collections.abc import Callable
 from detente.report.blocks import Section
 from detente.report.figures import QuarterlyFigures
 from detente.report.sections import (
+    commitments,
     deadlines,
     evaluations,
     exportctl,
@@ -39,5 +40,6 @@ SECTIONS: tuple[Callable[[QuarterlyFigures, Cells], Section], ...] = (
     evaluations.section,
     labels.section,
     exportctl.section,
+    commitments.section,
     verification.section,
 )
