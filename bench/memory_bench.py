@@ -1,17 +1,18 @@
 """How a node's memory and its protocol tick grow with the records it mirrors (issue #26).
 
     .venv/bin/python bench/memory_bench.py                  # 20,000 mirrored records, in steps of 5,000
-    .venv/bin/python bench/memory_bench.py --records 1000000 --step 100000 --protocol-share 0.1
+    .venv/bin/python bench/memory_bench.py --records 1000000 --step 100000 --peers 2   # issue #26's figures
 
-One node (in process, SQLite) pins a peer whose log is written here with the peer's own key and
-mirrored into the node's store batch by batch, exactly as a sync does (``TileLog.extend`` with the
-peer's signed checkpoint); a witness cosigns each mirrored checkpoint (its time row kept as a sync
-keeps it), so records get witnessed time as in a deployment. Most records are statements (not read
-by the protocol engine); a share are hotline messages addressed to the node (each a thread the
-engine evaluates; nobody answers them, so every thread stays open). After each step the node does
-what it does all day: indexes what arrived, runs a protocol tick (the first one folds the step's
-new threads in), then ``--ticks`` more ticks, inbox pages, ``/api/v1/status`` and the console's
-first paint (``whoami``, ``status`` and the inbox's first page, over the API in process).
+One node (in process, SQLite) pins ``--peers`` peers whose logs are written here with each peer's
+own key and mirrored into the node's store batch by batch (1,000 records, each peer in turn),
+exactly as a sync does (``TileLog.extend`` with the peer's signed checkpoint); a witness cosigns
+each mirrored checkpoint (its time row kept as a sync keeps it), so records get witnessed time as
+in a deployment. Most records are statements (not read by the protocol engine); a share are
+hotline messages addressed to the node (each a thread the engine evaluates; nobody answers them,
+so every thread stays open). After each step the node does what it does all day: indexes what
+arrived, runs a protocol tick (the first one folds the step's new threads in), then ``--ticks``
+more ticks, inbox pages, ``/api/v1/status`` and the console's first paint (``whoami``,
+``status`` and the inbox's first page, over the API in process).
 Printed per step: resident memory now (VmRSS, after a GC), its peak (VmHWM), the growth per
 1,000 records, the time to index the step, the first tick and the records it examined, then the
 p95 of the repeated tick, inbox page, status and first paint, and the records a steady tick examines.
@@ -71,19 +72,24 @@ def main() -> None:
     ap.add_argument("--protocol-share", type=float, default=0.1, help="share of records that are hotline messages")
     ap.add_argument("--ticks", type=int, default=10, help="repetitions for each p95")
     ap.add_argument("--no-witness", action="store_true", help="no witness cosigns the mirror (all time provisional)")
+    ap.add_argument("--peers", type=int, default=1, help="peers whose logs are mirrored (1,000-record batches in turn)")
     args = ap.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="detente-mem-bench-"))
-    peer_id = Ed25519Identity.generate("cn.bench.example/log")
-    source = TileLog.create(SQLiteStore(work / "peer.db", create=True), peer_id)
     local = LocalNode("us", "us.bench.example/log", work / "us").init()
-    _run_cli(["peer", "add", "cn", "http://127.0.0.1:9", "--vkey", str(peer_id.vkey()), "-n", str(local.directory)])
+    peers = []
+    for k in range(args.peers):
+        name = f"p{k}"
+        peer_id = Ed25519Identity.generate(f"{name}.bench.example/log")
+        source = TileLog.create(SQLiteStore(work / f"{name}.db", create=True), peer_id)
+        _run_cli(["peer", "add", name, "http://127.0.0.1:9", "--vkey", str(peer_id.vkey()), "-n", str(local.directory)])
+        peers.append((name, peer_id, source))
     config, base = load_config(local.directory)
     node = Node(config, base)
     token = issue_token(node.state, "admin", "bench", int(time.time()))
     api = TestClient(create_app(node), headers={"Authorization": f"Bearer {token}"})  # no lifespan: no loops
     me = node.signer.identity.name
-    mirror = node.peering.mirror(node.peering.row("cn"))
+    mirrors = [(peer_id, source, node.peering.mirror(node.peering.row(name))) for name, peer_id, source in peers]
     every = max(1, round(1 / args.protocol_share)) if args.protocol_share > 0 else 0
     now = datetime.now(UTC)
     gc.collect()
@@ -101,6 +107,7 @@ def main() -> None:
     while done < args.records:
         n = min(args.step, args.records - done)
         for start in range(0, n, 1000):
+            peer_id, source, mirror = mirrors[(done + start) // 1000 % len(mirrors)]  # batches in turn
             batch = []
             for i in range(done + start, done + min(start + 1000, n)):
                 if every and i % every == 0:
@@ -139,7 +146,7 @@ def main() -> None:
         rows.append(row)
         print(" ".join(f"{v:>10,}" if isinstance(v, int) else f"{v:>10.1f}" for v in row.values()), flush=True)
     node.stop()
-    print(json.dumps({"bench": "memory", "protocol_share": args.protocol_share, "steps": rows}))
+    print(json.dumps({"bench": "memory", "protocol_share": args.protocol_share, "peers": args.peers, "steps": rows}))
 
 
 if __name__ == "__main__":
