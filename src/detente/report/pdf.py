@@ -247,7 +247,8 @@ def _flow(block: Block, st: _Styles, reader: str, width: float) -> list[Any]:
     if isinstance(block, Para):
         return [_paragraph(markup(block.text.text) + "<br/>" + markup(block.text.other), st.other)]
     if isinstance(block, Facts):
-        rows = [[_paragraph(_both(k, " / "), st.head), _paragraph(markup(v), st.cell)] for k, v in block.rows]
+        other = ParagraphStyle("head-other", parent=st.head, textColor=colors.HexColor("#4a4a4a"))
+        rows = [[_head(k, st.head, other), _paragraph(markup(v), st.cell)] for k, v in block.rows]
         t = Table(rows, colWidths=[width * 0.38, width * 0.62])
         t.setStyle(
             TableStyle(
