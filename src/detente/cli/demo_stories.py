@@ -70,16 +70,21 @@ def notice_flow(parties: Sequence[LocalNode], wait: Wait) -> None:
     index = notice["index"]
     console.print(f"{sender.name} → {_names(to)}  pre-test notification #{index}")
     wait("every recipient's automatic receipt", lambda: _states(sender, index) == {p.origin: "received" for p in to})
+    states = _states(sender, index)
     for p in to:
-        console.print(f"         receipt from {p.name}: [bold]received[/] (automatic, in {p.name}'s log)")
+        console.print(f"         receipt from {p.name}: [bold]{states[p.origin]}[/] (automatic, in {p.name}'s log)")
     acking, silent = to[:-1], to[-1]
     for p in acking:
         _created(p, f"/api/v1/threads/{sender.origin}/{index}/ack", {"note": "noted"}, f"{p.name}'s ack", wait)
     want = {p.origin: "answered" for p in acking} | {silent.origin: "received"}
     wait("the acknowledgements", lambda: _states(sender, index) == want)
+    states = _states(sender, index)
     for p in acking:
-        console.print(f"         acknowledged by {p.name}: [bold]answered[/]")
-    console.print(f"         no acknowledgement from {silent.name} (on purpose): [bold yellow]still pending[/]")
+        console.print(f"         acknowledged by {p.name}: [bold]{states[p.origin]}[/]")
+    console.print(
+        f"         no acknowledgement from {silent.name} (on purpose): [bold yellow]{states[silent.origin]}[/], "
+        "still pending"
+    )
 
 
 def hotline_flow(parties: Sequence[LocalNode], wait: Wait) -> None:
@@ -192,7 +197,7 @@ def quorum_flow(parties: Sequence[LocalNode], wait: Wait, *, k: int) -> None:
     """A statement open to all N parties with ``quorum: k`` in the document: not adopted after
     k−1 signatures, adopted at the k-th, at every party's node; it binds the signers only."""
     console.rule(f"a statement adopted when {k} of {len(parties)} co-sign")
-    drafter = parties[0]
+    drafter, n = parties[0], len(parties)
     document = {
         "document_id": "forum-statement-human-control",
         "version": 1,
@@ -215,9 +220,7 @@ def quorum_flow(parties: Sequence[LocalNode], wait: Wait, *, k: int) -> None:
     }
     drafted = _created(drafter, "/api/v1/commitments/draft", document, "the draft", wait)
     doc_id = drafted["document_id"]
-    console.print(
-        f"{drafter.name}       drafts {doc_id} for all {len(parties)} parties; its rule: {k} of {len(parties)}"
-    )
+    console.print(f"{drafter.name}       drafts {doc_id} for all {n} parties; its rule: {k} of {n}")
     sign = {"document_id": doc_id, "version": drafted["version"], "digest": drafted["digest"]}
     signers = list(parties[1 : k + 1])
     for i, p in enumerate(signers, 1):
@@ -227,7 +230,8 @@ def quorum_flow(parties: Sequence[LocalNode], wait: Wait, *, k: int) -> None:
         if i < k:
             if v["rule_met"] or v["adopted_at"]:
                 raise VerificationError(f"{doc_id} adopted after {i} of the {k} signatures its quorum needs")
-            console.print(f"         {p.name} signs: {i} of {len(parties)} signed ({k} needed): [bold]not adopted[/]")
+            state = "adopted" if v["rule_met"] else "not adopted"
+            console.print(f"         {p.name} signs: {i} of {n} signed ({k} needed): [bold]{state}[/]")
     wait("the statement adopted at every party", lambda: all(_version(p, doc_id).get("rule_met") for p in parties))
     v = _version(drafter, doc_id)
     if sorted(v["bound"]) != sorted(p.origin for p in signers):
@@ -281,4 +285,5 @@ def arrangement_flow(parties: Sequence[LocalNode], wait: Wait) -> None:
         f"{_names(members)}  mra-forum co-signed by all {len(members)} members: in force; acme-fab (listed by "
         f"{proposer.name}) recognized by {_names(members[1:])}"
     )
-    console.print(f"{outsider.name:>7}  outside the arrangement: its signature [bold]refused[/] (not a party)")
+    detail = refused[0].json().get("detail", "")
+    console.print(f"{outsider.name:>7}  outside the arrangement: its signature [bold]refused[/] ({detail})")
