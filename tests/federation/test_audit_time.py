@@ -180,7 +180,10 @@ def test_cosignatures_verify_at_every_size_across_runs_from_the_kept_state(tmp_p
     w.log(w.us, LINK, T0, to=(CN,), body={"test_text": "The quick brown fox 89ab"})
     us.cosign(w.cn, T0 + timedelta(seconds=2))  # size 3
     us.rows.append((7, CN, int(T0.timestamp()), us.rows[-1][3]))  # a size past the checkpoint
-    run = lambda: run_audit(w.policy, state, client_factory=lambda url: w.served[url], now=T0)  # type: ignore[arg-type]  # noqa: E731
+
+    def run() -> Any:
+        return run_audit(w.policy, state, client_factory=lambda url: w.served[url], now=T0)  # type: ignore[arg-type, return-value]
+
     first = run()
     assert (first.time.verified, first.time.unverifiable, first.time.refused) == (3, 1, []), first.as_dict()
     assert first.logs[0].problems == []
@@ -218,5 +221,5 @@ def test_threads_are_judged_as_of_the_time_given_or_now(tmp_path: Path) -> None:
     assert not any(o["missed"] for o in thread["obligations"]), thread
     later = w.audit(T0 + timedelta(days=30))
     assert any(o["missed"] for o in later.time.threads[0]["obligations"])
-    unset = run_audit(w.policy, None, client_factory=lambda url: w.served[url])  # type: ignore[arg-type]
+    unset = run_audit(w.policy, None, client_factory=lambda url: w.served[url])  # type: ignore[arg-type, return-value]
     assert len(unset.time.threads) == 1  # judged as of the clock

@@ -13,6 +13,7 @@ import pytest
 
 from detente.crypto.keys import Ed25519Identity
 from detente.crypto.note import Ed25519NoteSigner
+from detente.errors import LogNotFound
 from detente.node.auditor import run_audit
 from detente.node.tilelog import TileLog
 from detente.records.entry import seal_record
@@ -44,6 +45,8 @@ class _Served:
 
     def entries(self, start: int, end: int) -> list[bytes]:
         self.fetched.append((start, end))
+        if end > self.log.size:  # as a tile server: no entry bundle wider than the tree
+            raise LogNotFound(f"no entries {start}..{end} in a log of {self.log.size}")
         return [self.alter.get(i, e) for i, e in enumerate(self.log.entries(start, end), start)]
 
     def cosignatures(self, since: int = 0) -> list[tuple[int, str, int, str]]:

@@ -15,7 +15,7 @@ import pytest
 from detente.crypto.canonical import canonical_json
 from detente.crypto.keys import Ed25519Identity
 from detente.crypto.sealing import EncryptionKey
-from detente.errors import VerificationError
+from detente.errors import LogNotFound, VerificationError
 from detente.node.auditor import check_disclosure
 from detente.node.tilelog import TileLog
 from detente.records.entry import seal_record
@@ -41,6 +41,8 @@ class _Served:
         return self.log.signed_checkpoint()
 
     def entries(self, start: int, end: int) -> list[bytes]:
+        if end > self.log.size:  # as a tile server: no entry bundle wider than the tree
+            raise LogNotFound(f"no entries {start}..{end} in a log of {self.log.size}")
         return [self.alter.get(i, e) for i, e in enumerate(self.log.entries(start, end), start)]
 
     def cosignatures(self, since: int = 0) -> list[tuple[int, str, int, str]]:
@@ -57,7 +59,7 @@ class _World:
     """us's log holds a public statement, a sealed hotline message to cn, and another statement; the
     policy lists two other (empty) logs before it."""
 
-    def __init__(self, tmp_path: Path) -> None:
+    def __init__(self, tmp_path: Path, *, last: bool = False) -> None:
         self.us = Ed25519Identity.generate(US)
         self.key = EncryptionKey.generate()
         message = Record(
@@ -71,6 +73,8 @@ class _World:
         )
         self.sealed = seal_record_content(message, {CN: (self.key.key_id, self.key.public_bytes())})
         self.entries = [self._statement("before"), seal_record(self.sealed, self.us), self._statement("after")]
+        if last:  # the sealed record last in the log
+            self.entries.pop()
         log = TileLog.create(SQLiteStore(tmp_path / "us.db", create=True), self.us)
         log.append(self.entries)
         self.served = {"mem://us": _Served(log)}
@@ -95,15 +99,16 @@ class _World:
         return check_disclosure(self.policy, disclosed, client_factory=lambda url: self.served[url])  # type: ignore[arg-type, return-value]
 
 
-def test_a_true_disclosure_verifies_with_the_records_inclusion(tmp_path: Path) -> None:
-    w = _World(tmp_path)
+@pytest.mark.parametrize("last", [False, True])
+def test_a_true_disclosure_verifies_with_the_records_inclusion(tmp_path: Path, last: bool) -> None:
+    w = _World(tmp_path, last=last)
     result, content = w.check(w.shown())
     assert content["text"]["original"]["text"] == SECRET and content["body"]["sector"] == "energy"
     assert result.clean and result.inclusions == 1 and result.problems == []
     assert [(a.origin, a.size) for a in result.logs] == [
         ("aa.detente.example/log", 0),
         ("zz.detente.example/log", 0),
-        (US, 3),
+        (US, 2 if last else 3),
     ]
     assert w.served["mem://us"].closed == 2  # the audit's client and the disclosure's own
 

@@ -8,9 +8,9 @@ from collections.abc import Sequence
 
 import pytest
 
-from detente.errors import ConsistencyError
+from detente.errors import ConsistencyError, InclusionError
 from detente.tlog.hashing import EMPTY_ROOT
-from detente.tlog.proofs import consistency_proof, inclusion_proof, tree_root, verify_consistency
+from detente.tlog.proofs import consistency_proof, inclusion_proof, root_from_inclusion, tree_root, verify_consistency
 
 
 def _copy(h: bytes) -> bytes:
@@ -52,3 +52,23 @@ def test_a_node_fetcher_returning_too_few_or_too_many_hashes_is_an_error(extra: 
     ):
         with pytest.raises(RuntimeError, match=r"^node fetcher returned the wrong number of hashes$"):
             prove()
+
+
+def test_indexes_and_sizes_outside_the_tree_are_refused_with_their_message() -> None:
+    def fetch(nodes: Sequence[tuple[int, int]]) -> list[bytes]:
+        return [bytes(32)] * len(nodes)
+
+    leaf = bytes(32)
+    for index in (-1, 5, 6):
+        with pytest.raises(InclusionError) as info:
+            inclusion_proof(index, 5, fetch)
+        assert info.value.message == f"leaf index {index} is not in a tree of size 5"
+        with pytest.raises(InclusionError) as info:
+            root_from_inclusion(leaf, index, 5, [])
+        assert info.value.message == f"leaf index {index} is not in a tree of size 5"
+    for size1, size2 in ((-1, 5), (6, 5)):
+        with pytest.raises(ConsistencyError) as info:  # type: ignore[assignment]
+            consistency_proof(size1, size2, fetch)
+        assert info.value.message == f"cannot prove size {size1} consistent with size {size2}"
+    assert inclusion_proof(0, 5, fetch) and inclusion_proof(4, 5, fetch)
+    assert consistency_proof(0, 5, fetch) == [] and consistency_proof(5, 5, fetch) == []
