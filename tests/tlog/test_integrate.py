@@ -123,3 +123,13 @@ def test_a_missing_or_corrupt_edge_is_refused() -> None:
     for corrupt in (edge[bundle][:-1], edge[bundle][:-10], b"\xff" + edge[bundle][1:]):
         with pytest.raises(MalformedTile):
             integrate(300, {**edge, bundle: corrupt}, [b"x"])
+
+
+def test_an_edge_hash_tile_shorter_than_its_width_is_refused() -> None:
+    (grown,) = _grow([300])
+    edge = {t: {**grown.tiles, **grown.bundles}[t] for t in edge_tiles(300)}
+    tile = TileID(0, 1, 44)
+    for short in (edge[tile][: 44 * 32 - 1], edge[tile][:32], b""):
+        with pytest.raises(MalformedTile) as info:
+            integrate(300, {**edge, tile: short}, [b"x"])
+        assert info.value.message == "right-edge tile tile/0/001.p/44 is too short"
