@@ -133,3 +133,11 @@ def test_an_edge_hash_tile_shorter_than_its_width_is_refused() -> None:
         with pytest.raises(MalformedTile) as info:
             integrate(300, {**edge, tile: short}, [b"x"])
         assert info.value.message == "right-edge tile tile/0/001.p/44 is too short"
+
+
+def test_an_integration_is_frozen() -> None:
+    from dataclasses import FrozenInstanceError
+
+    (result,) = _grow([3])
+    with pytest.raises(FrozenInstanceError):
+        result.root = bytes(32)  # type: ignore[misc]

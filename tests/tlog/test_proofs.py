@@ -10,7 +10,14 @@ import pytest
 
 from detente.errors import ConsistencyError, InclusionError
 from detente.tlog.hashing import EMPTY_ROOT
-from detente.tlog.proofs import consistency_proof, inclusion_proof, root_from_inclusion, tree_root, verify_consistency
+from detente.tlog.proofs import (
+    consistency_proof,
+    inclusion_proof,
+    root_from_inclusion,
+    tree_root,
+    verify_consistency,
+    verify_inclusion,
+)
 
 
 def _copy(h: bytes) -> bytes:
@@ -72,3 +79,56 @@ def test_indexes_and_sizes_outside_the_tree_are_refused_with_their_message() -> 
         assert info.value.message == f"cannot prove size {size1} consistent with size {size2}"
     assert inclusion_proof(0, 5, fetch) and inclusion_proof(4, 5, fetch)
     assert consistency_proof(0, 5, fetch) == [] and consistency_proof(5, 5, fetch) == []
+
+
+LEAVES = [hashlib.sha256(b"\x00" + bytes([i])).digest() for i in range(7)]
+
+
+def _mth(lo: int, hi: int) -> bytes:
+    if hi - lo == 1:
+        return LEAVES[lo]
+    k = 1 << ((hi - lo - 1).bit_length() - 1)
+    return hashlib.sha256(b"\x01" + _mth(lo, lo + k) + _mth(lo + k, hi)).digest()
+
+
+def _fetch(nodes: Sequence[tuple[int, int]]) -> list[bytes]:
+    return [_mth(i << level, (i + 1) << level) for level, i in nodes]
+
+
+@pytest.mark.parametrize("length", [31, 33])
+def test_each_hash_of_the_wrong_length_is_refused_with_its_message(length: int) -> None:
+    bad = b"\x00" * length
+    proof = inclusion_proof(2, 7, _fetch)
+    verify_inclusion(LEAVES[2], 2, 7, proof, _mth(0, 7))
+    cases = [
+        (lambda: verify_inclusion(bad, 2, 7, proof, _mth(0, 7)), f"leaf hash is {length} bytes, not 32"),
+        (lambda: verify_inclusion(LEAVES[2], 2, 7, proof, bad), f"root hash is {length} bytes, not 32"),
+        (
+            lambda: verify_inclusion(LEAVES[2], 2, 7, [proof[0], bad, proof[2]], _mth(0, 7)),
+            f"proof hash is {length} bytes, not 32",
+        ),
+    ]
+    link = consistency_proof(3, 7, _fetch)
+    verify_consistency(3, 7, _mth(0, 3), _mth(0, 7), link)
+    cases += [
+        (lambda: verify_consistency(3, 7, bad, _mth(0, 7), link), f"first root is {length} bytes, not 32"),
+        (lambda: verify_consistency(3, 7, _mth(0, 3), bad, link), f"second root is {length} bytes, not 32"),
+        (
+            lambda: verify_consistency(3, 7, _mth(0, 3), _mth(0, 7), [link[0], bad]),
+            f"proof hash is {length} bytes, not 32",
+        ),
+    ]
+    for refuse, message in cases:
+        with pytest.raises((InclusionError, ConsistencyError)) as info:
+            refuse()
+        assert info.value.message == message  # type: ignore[union-attr]
+
+
+def test_equal_sizes_compared_by_value() -> None:
+    """Sizes past CPython's small-integer cache, equal but distinct objects."""
+    size1, size2 = int("300"), int("300")
+    root = hashlib.sha256(b"a root").digest()
+    verify_consistency(size1, size2, root, _copy(root), [])
+    with pytest.raises(ConsistencyError) as info:
+        verify_consistency(size1, size2, root, b"\x01" * 32, [])
+    assert info.value.message == "two different roots for the same size 300"
