@@ -105,6 +105,12 @@ def _regime(r: RegimeResult, near: float) -> list[str]:
         ("Licensing policy (not a control)", r.policies, ("inside", "outside")),
     ):
         out += _others(heading, found, *verdicts)
+    return out + _beyond_rules(r)
+
+
+def _beyond_rules(r: RegimeResult) -> list[str]:
+    """What the answer cites beyond the pack's clauses: letters, lists to check, legal bases."""
+    out = []
     if r.letters:
         out.append("  Licence requirements set by letters to individual companies (is-informed letters, not rules):")
         for m in r.letters:
