@@ -344,7 +344,7 @@ def demo(
         us.pin(auditor)
         cn.pin(auditor)
         for n in nodes:
-            n.start()
+            n.start(timeout=180)  # a loaded machine takes long to import and open the store
             console.print(f"[bold]{n.name:>5}[/] {n.url}  log key {n.vkey}")
 
         sent: dict[str, list[dict[str, Any]]] = {"us": [], "cn": []}
