@@ -221,6 +221,8 @@ def chart(results: list[dict[str, Any]]) -> str:
         ox, oy = (p % 2) * w, (p // 2) * h
         keys = [key, "proofs_uncached_per_s"] if key == "proofs_per_s" else [key]
         top = max(r.get(k, 0) for res in results for r in res["rows"] for k in keys) * 1.15
+        if key == "peak_rss_mb":
+            top = max(top, 230.0)  # room for the 200 MB bar
         x0, x1, y0, y1 = ox + pad, ox + w - 14, oy + h - 30, oy + 24
 
         def sx(s: float, x0: float = x0, x1: float = x1) -> float:
