@@ -4,7 +4,7 @@ passed as the ``origin`` and ``id`` query parameters (an origin contains slashes
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import FastAPI, Query, Request
 from pydantic import BaseModel, Field, ValidationError
@@ -17,6 +17,7 @@ from detente.api.routes import Routes
 from detente.errors import MalformedRecord, StorageError
 from detente.incidents.index import SearchQuery
 from detente.incidents.model import Classification, Comment, IncidentLink, IncidentReport, LinkConfirmation
+from detente.incidents.stix.export import interop_profile
 from detente.incidents.taxonomy import builtin_taxonomies
 from detente.node.node import Node
 from detente.node.sequencer import Sequenced
@@ -57,6 +58,17 @@ IMPORT_BODY = {
 }
 """The import's body, read by the route itself (so that parsing it runs off the event loop);
 detente.api.contract puts the ImportIn schema in the document."""
+
+
+class StixQuery(SearchQuery):
+    """A search, and the validator profile the bundle is shaped for."""
+
+    profile: Literal["strict", "interop"] = Field(
+        default="strict",
+        description="strict: every object, TLP 2.0 marking definitions included (passes stix2-validator --strict); "
+        "interop: as the validator's --interop profile wants it, without the marking-definition objects (their "
+        "fixed ids still name the markings)",
+    )
 
 
 def _placed(node: Node, seq: Sequenced, who: Principal) -> dict[str, Any]:
@@ -152,11 +164,15 @@ def add_incident_routes(app: FastAPI, node: Node, viewer: Any, officer: Any) -> 
 
     @routes.get("/api/v1/incidents/stix")
     async def export_stix(
-        request: Request, query: Annotated[SearchQuery, Query()], who: Principal = viewer
+        request: Request,
+        query: Annotated[StixQuery, Query()],
+        who: Principal = viewer,
     ) -> dict[str, Any]:
         """The incidents a search finds, with the links among them, as a STIX 2.1 bundle (Incident
         Core extension, TLP 2.0 markings, duplicate-of / related-to / same-as relationships)."""
-        return await heavy_of(request).read(desk.export_stix, query, who.role)
+        search = SearchQuery.model_validate(query.model_dump(exclude={"profile"}))
+        bundle = await heavy_of(request).read(desk.export_stix, search, who.role)
+        return interop_profile(bundle) if query.profile == "interop" else bundle
 
     @routes.post("/api/v1/incidents/stix")
     async def import_stix(request: Request, who: Principal = officer) -> dict[str, Any]:

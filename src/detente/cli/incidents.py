@@ -238,11 +238,17 @@ def export_stix(
     q: str = typer.Argument("", help="free text; empty: every incident"),
     party: str | None = typer.Option(None, "--party", help="only this party's incidents"),
     out: Path | None = typer.Option(None, "--out", help="write the bundle here (default: standard output)"),
+    profile: str = typer.Option(
+        "strict",
+        "--profile",
+        help="strict: every object (stix2-validator --strict); interop: without the TLP marking-definition "
+        "objects, as the validator's --interop profile wants",
+    ),
     node_dir: Path = NODE,
     token: str | None = TOKEN,
 ) -> None:
     """Export incidents and their links as a STIX 2.1 bundle (Incident Core, TLP 2.0)."""
-    params: dict[str, Any] = {"q": q} | ({"party": party} if party else {})
+    params: dict[str, Any] = {"q": q, "profile": profile} | ({"party": party} if party else {})
     bundle = _call(node_dir, token, "GET", "/api/v1/incidents/stix", params=params)
     text = json.dumps(bundle, ensure_ascii=False, indent=2)
     if out is None:
