@@ -331,17 +331,13 @@ class RateLimited(DetenteError):
         self.retry_after = retry_after
 
 
-class HeavyWorkBusy(DetenteError):
+class HeavyWorkBusy(RateLimited):
     """Every heavy-work slot (``heavy_slots`` in detente.toml: label checks, reports, imports,
     exports, eval runs) is taken: HTTP 503 with ``Retry-After``. Nothing was done."""
 
     code = "heavy-work-busy"
     http_status = 503
     default_hint = "retry after Retry-After seconds; the node's operator sets heavy_slots in detente.toml"
-
-    def __init__(self, message: str, *, retry_after: str = "1", hint: str | None = None) -> None:
-        super().__init__(message, hint=hint)
-        self.retry_after = retry_after
 
 
 class BudgetExceeded(DetenteError):

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Scope
 
-from detente.errors import ConfigError, DetenteError, HeavyWorkBusy, RateLimited
+from detente.errors import ConfigError, DetenteError, RateLimited
 
 __all__ = [
     "PROBLEM",
@@ -68,7 +68,7 @@ def error_response(exc: DetenteError, path: str = "") -> JSONResponse:
     log.info("rejected path=%s code=%s status=%d", path, exc.code, exc.http_status)
     transient = not isinstance(exc, ConfigError)
     response = problem_response(exc.http_status, exc.code, exc.message, exc.hint, transient=transient)
-    if isinstance(exc, RateLimited | HeavyWorkBusy):
+    if isinstance(exc, RateLimited):  # HeavyWorkBusy too
         response.headers["Retry-After"] = exc.retry_after
     return response
 
