@@ -73,7 +73,9 @@ class SQLiteStore:
             raise StoreUnavailable(f"cannot open SQLite database {self.path}: {exc}") from None
         self._lock = threading.Lock()
         self._local = threading.local()
-        self._readers: list[sqlite3.Connection] = []
+        self._readers: dict[int, sqlite3.Connection] = {}
+        """Each thread's read connection, by thread id; those of finished threads are closed when
+        another thread opens one (a server's worker threads come and go: each would keep its own)."""
 
     def _has_tables(self) -> bool:
         row = self._writer.execute("SELECT count(*) FROM sqlite_master").fetchone()
@@ -86,7 +88,10 @@ class SQLiteStore:
             conn.execute("PRAGMA busy_timeout=10000")
             self._local.conn = conn
             with self._lock:
-                self._readers.append(conn)
+                alive = {t.ident for t in threading.enumerate()}
+                for ident in [i for i in self._readers if i not in alive or i == threading.get_ident()]:
+                    self._readers.pop(ident).close()  # its thread has finished (an id may be reused)
+                self._readers[threading.get_ident()] = conn
         return conn
 
     def ensure_log(self, origin: str) -> None:
@@ -151,7 +156,7 @@ class SQLiteStore:
 
     def close(self) -> None:
         with self._lock:
-            for conn in self._readers:
+            for conn in self._readers.values():
                 conn.close()
             self._readers.clear()
             self._writer.close()
