@@ -26,12 +26,15 @@ import gc
 import json
 import re
 import statistics
+import sys
 import tempfile
 import time
+import tomllib
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import tomli_w
 from starlette.testclient import TestClient
 
 from detente.api.app import create_app
@@ -41,6 +44,7 @@ from detente.node.localnet import LocalNode, _run_cli
 from detente.node.node import Node
 from detente.node.tilelog import TileLog
 from detente.node.tokens import issue_token
+from detente.protocol.agreement import default_agreement
 from detente.records.entry import seal_record
 from detente.records.record import Record
 from detente.store.node_protocol import TimeRow
@@ -56,12 +60,16 @@ def _mem() -> tuple[float, float]:
     return rss / 1024, hwm / 1024
 
 
-def _p95(run: Callable[[], object], n: int) -> float:
+SAMPLES: dict[str, list[float]] = {}
+
+
+def _p95(run: Callable[[], object], n: int, what: str = "") -> float:
     times = []
     for _ in range(n):
         t0 = time.perf_counter()
         run()
         times.append((time.perf_counter() - t0) * 1000)
+    SAMPLES[what] = [round(t, 1) for t in times]
     return statistics.quantiles(times, n=20)[-1] if n >= 2 else times[0]
 
 
@@ -72,6 +80,8 @@ def main() -> None:
     ap.add_argument("--protocol-share", type=float, default=0.1, help="share of records that are hotline messages")
     ap.add_argument("--ticks", type=int, default=10, help="repetitions for each p95")
     ap.add_argument("--no-witness", action="store_true", help="no witness cosigns the mirror (all time provisional)")
+    ap.add_argument("--receipt-hours", type=float, default=48.0, help="the agreement's receipt window (0: default)")
+    ap.add_argument("--samples", action="store_true", help="every timing of each step on stderr")
     ap.add_argument("--peers", type=int, default=1, help="peers whose logs are mirrored (1,000-record batches in turn)")
     args = ap.parse_args()
 
@@ -84,6 +94,13 @@ def main() -> None:
         source = TileLog.create(SQLiteStore(work / f"{name}.db", create=True), peer_id)
         _run_cli(["peer", "add", name, "http://127.0.0.1:9", "--vkey", str(peer_id.vkey()), "-n", str(local.directory)])
         peers.append((name, peer_id, source))
+    if args.receipt_hours:  # deadlines that outlast the run: the figures are of the steady state
+        agreement = default_agreement(local.origin).model_copy(
+            update={"receipt_within": timedelta(hours=args.receipt_hours)}
+        )
+        (local.directory / "agreement.json").write_text(agreement.model_dump_json())
+        path = local.directory / "detente.toml"
+        path.write_text(tomli_w.dumps({**tomllib.loads(path.read_text()), "agreement": "agreement.json"}))
     config, base = load_config(local.directory)
     node = Node(config, base)
     token = issue_token(node.state, "admin", "bench", int(time.time()))
@@ -129,11 +146,11 @@ def main() -> None:
         node.protocol.run_protocol()
         fold = time.perf_counter() - t0
         fold_examined = node.protocol.examined
-        tick = _p95(node.protocol.run_protocol, args.ticks)
+        tick = _p95(node.protocol.run_protocol, args.ticks, "tick")
         examined = node.protocol.examined
-        inbox = _p95(lambda: api.get("/api/v1/inbox?limit=50").raise_for_status(), args.ticks)
-        status = _p95(lambda: api.get("/api/v1/status").raise_for_status(), args.ticks)
-        first_paint = _p95(paint, args.ticks)
+        inbox = _p95(lambda: api.get("/api/v1/inbox?limit=50").raise_for_status(), args.ticks, "inbox")
+        status = _p95(lambda: api.get("/api/v1/status").raise_for_status(), args.ticks, "status")
+        first_paint = _p95(paint, args.ticks, "paint")
         node.media.keys()  # a desk read by type
         gc.collect()
         rss, hwm = _mem()
@@ -145,6 +162,8 @@ def main() -> None:
                "status_p95_ms": round(status, 1), "first_paint_p95_ms": round(first_paint, 1)}  # fmt: skip
         rows.append(row)
         print(" ".join(f"{v:>10,}" if isinstance(v, int) else f"{v:>10.1f}" for v in row.values()), flush=True)
+        if args.samples:
+            print(json.dumps(SAMPLES), file=sys.stderr, flush=True)
     node.stop()
     print(json.dumps({"bench": "memory", "protocol_share": args.protocol_share, "peers": args.peers, "steps": rows}))
 
