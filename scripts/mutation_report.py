@@ -108,6 +108,10 @@ def recheck(session: str, module: str, *tests: str) -> None:
                           capture_output=True, text=True, check=True).stdout  # fmt: skip
     path = Path("src/detente") / module
     original = path.read_bytes()
+    pytest = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-p", "no:schemathesis", *tests]
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": "src"}
+    if subprocess.run(pytest, capture_output=True, env=env).returncode != 0:  # else every survivor looks killed
+        sys.exit(f"scripts/mutation: the tests fail on the unmutated {module}: nothing re-tested")
     killed, survivors = [], []
     try:
         for line in dump.splitlines():
@@ -118,9 +122,7 @@ def recheck(session: str, module: str, *tests: str) -> None:
             label = f"line {m['start_pos'][0]}: {m['operator_name']} #{m['occurrence']}"
             subprocess.run([str(Path(sys.executable).parent / "cosmic-ray"), "apply", str(path),
                             m["operator_name"], str(m["occurrence"])], check=True)  # fmt: skip
-            run = subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider",
-                                  "-p", "no:schemathesis", *tests], capture_output=True,
-                                 env={"PATH": "/usr/bin:/bin", "PYTHONPATH": "src"})  # fmt: skip
+            run = subprocess.run(pytest, capture_output=True, env=env)
             (killed if run.returncode != 0 else survivors).append(label)
             path.write_bytes(original)
     finally:

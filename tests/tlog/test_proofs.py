@@ -132,3 +132,32 @@ def test_equal_sizes_compared_by_value() -> None:
     with pytest.raises(ConsistencyError) as info:
         verify_consistency(size1, size2, root, b"\x01" * 32, [])
     assert info.value.message == "two different roots for the same size 300"
+
+
+def test_proofs_one_hash_too_long_or_too_short_are_refused_with_their_message() -> None:
+    extra = hashlib.sha256(b"extra").digest()
+    proof = inclusion_proof(2, 7, _fetch)
+    for bad, message in (
+        ([*proof, extra], "longer than the tree is deep"),
+        (proof[:-1], "shorter than the tree is deep"),
+    ):
+        with pytest.raises(InclusionError) as info:
+            verify_inclusion(LEAVES[2], 2, 7, bad, _mth(0, 7))
+        assert info.value.message == f"inclusion proof is {message}"
+    for size1 in (1, 3, 4, 6):
+        link = consistency_proof(size1, 7, _fetch)
+        verify_consistency(size1, 7, _mth(0, size1), _mth(0, 7), link)
+        for bad, message in (([*link, extra], "longer than needed"), (link[:-1], "shorter than needed")):
+            if not bad:
+                continue
+            with pytest.raises(ConsistencyError) as c_info:
+                verify_consistency(size1, 7, _mth(0, size1), _mth(0, 7), bad)
+            assert c_info.value.message == f"consistency proof is {message}", size1
+
+
+def test_sizes_that_cannot_be_a_prefix_are_refused_with_their_message() -> None:
+    root = _mth(0, 5)
+    for size1, size2 in ((-1, 5), (-2, 5), (6, 5)):
+        with pytest.raises(ConsistencyError) as info:
+            verify_consistency(size1, size2, root, root, [])
+        assert info.value.message == f"size {size1} cannot be a prefix of size {size2}"
