@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from functools import cache
 
 import pytest
 
@@ -161,3 +162,28 @@ def test_sizes_that_cannot_be_a_prefix_are_refused_with_their_message() -> None:
         with pytest.raises(ConsistencyError) as info:
             verify_consistency(size1, size2, root, root, [])
         assert info.value.message == f"size {size1} cannot be a prefix of size {size2}"
+
+
+BIG = [hashlib.sha256(b"\x00" + i.to_bytes(2, "big")).digest() for i in range(1100)]
+
+
+@cache
+def _big_mth(lo: int, hi: int) -> bytes:
+    if hi - lo == 1:
+        return BIG[lo]
+    k = 1 << ((hi - lo - 1).bit_length() - 1)
+    return hashlib.sha256(b"\x01" + _big_mth(lo, lo + k) + _big_mth(lo + k, hi)).digest()
+
+
+def _big_fetch(nodes: Sequence[tuple[int, int]]) -> list[bytes]:
+    return [_big_mth(i << level, (i + 1) << level) for level, i in nodes]
+
+
+@pytest.mark.parametrize(("size1", "size2"), [(601, 602), (600, 1100), (1025, 1100), (1024, 1100)])
+def test_proofs_past_the_small_integer_cache(size1: int, size2: int) -> None:
+    """Positions compared by value where they pass 256 (an identity test would fail them)."""
+    link = consistency_proof(size1, size2, _big_fetch)
+    verify_consistency(size1, size2, _big_mth(0, size1), _big_mth(0, size2), link)
+    for index in (size1 - 1, size2 - 2, size2 - 1):
+        path = inclusion_proof(index, size2, _big_fetch)
+        verify_inclusion(BIG[index], index, size2, path, _big_mth(0, size2))
