@@ -222,3 +222,31 @@ def test_a_hostile_peers_malformed_records_never_stop_the_loop(world: World) -> 
     assert quarantined >= 2
     assert node.protocol.examined == 0  # a quarantined record is no reply: the thread is not due
     assert [x.index for x in _threads(world, world.peer.name)] == [subject.index]  # and opens none
+
+
+def test_a_commitment_record_makes_every_open_thread_due(world: World) -> None:
+    from detente.commitments.model import DOCUMENT, CommitmentDocument
+
+    node = world.node
+    assert node is not None
+    world.mirrored([world.peer_record(HOTLINE, {"priority": "routine", "topic": "urgent-concern"}, world.me)])
+    world.witness()
+    node.protocol.run_protocol()
+    node.protocol.run_protocol()
+    assert node.protocol.examined == 0
+    document = CommitmentDocument.model_validate(
+        {
+            "document_id": "m",
+            "version": 1,
+            "kind": "moratorium",
+            "title": {"original": {"lang": "en", "text": "Moratorium"}},
+            "parties": [world.me, world.peer.name],
+            "clauses": [{"id": "1", "text": {"original": {"lang": "en", "text": "halt"}}, "categories": ["x-test"]}],
+        }
+    )
+    when = datetime.fromtimestamp(world.now[0], UTC)
+    body = document.model_dump(mode="json", exclude_none=True)
+    world.mirrored([Record(type=DOCUMENT, party=world.peer.name, issued=when, body=body)])
+    node.protocol.run_protocol()
+    assert node.records.quarantine()[0] == 0
+    assert node.protocol.examined == 2  # the open thread read again (the agreement binding it may change)
