@@ -5,36 +5,19 @@ from __future__ import annotations
 
 import os
 import re
-import selectors
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
+from demo_output import read_lines
 
 
 def _lines_until(proc: subprocess.Popen[str], marker: str, timeout: float) -> list[str]:
     """Standard output lines up to the one containing ``marker`` (polled, never slept on)."""
-    assert proc.stdout is not None
-    lines: list[str] = []
-    sel = selectors.DefaultSelector()
-    sel.register(proc.stdout, selectors.EVENT_READ)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not sel.select(timeout=1.0):
-            if proc.poll() is not None:
-                break
-            continue
-        line = proc.stdout.readline()
-        if not line:
-            break
-        lines.append(line.rstrip("\n"))
-        if marker in line:
-            return lines
-    raise AssertionError(f"no {marker!r} in the demo's output:\n" + "\n".join(lines))
+    return read_lines(proc, timeout, marker)
 
 
 def test_demo_prints_its_token_whole_and_sigterm_stops_every_node(tmp_path: Path) -> None:

@@ -7,15 +7,14 @@ from __future__ import annotations
 
 import os
 import re
-import selectors
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
+from demo_output import read_lines
 
 
 def _run_demo(args: list[str], timeout: float) -> tuple[int, list[str]]:
@@ -28,21 +27,8 @@ def _run_demo(args: list[str], timeout: float) -> tuple[int, list[str]]:
         text=True,
         env={**os.environ, "COLUMNS": "200", "PYTHONUNBUFFERED": "1"},
     ) as proc:
-        assert proc.stdout is not None
-        lines: list[str] = []
-        sel = selectors.DefaultSelector()
-        sel.register(proc.stdout, selectors.EVENT_READ)
-        deadline = time.monotonic() + timeout
         try:
-            while time.monotonic() < deadline:
-                if not sel.select(timeout=1.0):
-                    if proc.poll() is not None:
-                        break
-                    continue
-                line = proc.stdout.readline()
-                if not line:
-                    break
-                lines.append(line.rstrip("\n"))
+            lines = read_lines(proc, timeout)
             return proc.wait(timeout=120), lines
         finally:
             if proc.poll() is None:  # past the deadline or a failure: stop the demo and its nodes

@@ -66,23 +66,9 @@ def _wait(what: str, check, timeout: float = 30.0) -> None:  # type: ignore[no-u
 def _protocol_flow(us: LocalNode, cn: LocalNode) -> None:
     """A notice acknowledged, an urgent hotline message, and a deadline missed on purpose."""
     console.rule("notification protocol")
-    start = datetime.now(UTC) + timedelta(days=3)
-    notice = us.send(
-        "detente.dev/pre-test-notification/v1",
-        "Pre-test notification: frontier model evaluation on cluster 7, 72 h from now, 6 h window.",
-        translations={"zh-Hans": "测试前通知：72小时后在第7集群进行前沿模型评估，时间窗口6小时。"},
-        to=[cn.origin],
-        body={
-            "test_id": "US-2026-041",
-            "category": "frontier-model-evaluation",
-            "window_start": start.isoformat(),
-            "window_end": (start + timedelta(hours=6)).isoformat(),
-            "location": "cluster-7 (us-east)",
-            "compute_scale": "3e25 FLOP",
-            "human_control_mode": "not-applicable",
-            "contact": "AISI duty officer",
-        },
-    )
+    from detente.cli.demo_stories import pre_test_notice  # it imports this module's console
+
+    notice = pre_test_notice(us, [cn.origin], "US-2026-041")
     _wait(
         "cn's automatic receipt",
         lambda: us.thread(us.origin, notice["index"]).get("states") == {cn.origin: "received"},
@@ -331,6 +317,8 @@ def demo(
     cn = LocalNode("cn", "cn.detente.example/log", directory / "cn")
     auditor = LocalNode("audit", "audit.detente.example/log", directory / "audit")
     nodes = [us, cn, auditor]
+    from detente.cli.demo_stories import hold, stop_all  # it imports this module's console
+
     try:
         for n in nodes:
             n.init()
@@ -411,19 +399,15 @@ def demo(
         if keep_running:
             console.print("Where to look next (while the nodes run):")
             state = directory / "audit-state.json"
-            for line in (
-                f"  console       {us.url}/console/",
-                f"  API docs      {us.url}/docs",
-                f"  token         {us.token}",
-                f"  checkpoint    {cn.url}/log/checkpoint",
-                f"  audit again   detente audit --policy {policy_file} --state {state}",
-            ):
-                console.print(line, markup=False, highlight=False, soft_wrap=True)  # never wrapped: copied whole
-            console.print("nodes keep running; press Ctrl-C (or send SIGTERM) to stop them")
-            while True:
-                time.sleep(3600)
+            hold(
+                [
+                    f"  console       {us.url}/console/",
+                    f"  API docs      {us.url}/docs",
+                    f"  token         {us.token}",
+                    f"  checkpoint    {cn.url}/log/checkpoint",
+                    f"  audit again   detente audit --policy {policy_file} --state {state}",
+                ]
+            )
         console.print("the nodes are stopped; run with --keep-running to explore them (console, API, audit again)")
     finally:
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM does not cut the stopping short
-        for n in nodes:
-            n.stop()
+        stop_all(nodes)

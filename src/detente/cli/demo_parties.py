@@ -11,7 +11,6 @@ demo with an error (exit 1), so the test of the demo is a test of the outcomes."
 from __future__ import annotations
 
 import shutil
-import signal
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -24,10 +23,12 @@ from detente.cli.audit import audit_table
 from detente.cli.demo import DEMO_AGREEMENT, STATEMENTS, console
 from detente.cli.demo_stories import (
     arrangement_flow,
+    hold,
     hotline_flow,
     incident_flow,
     notice_flow,
     quorum_flow,
+    stop_all,
 )
 from detente.errors import StoreUnavailable, VerificationError
 from detente.node.auditor import run_audit
@@ -198,17 +199,13 @@ def run_parties(directory: Path, n: int, records: int, keep_running: bool) -> No
         )
         if keep_running:
             state = directory / "audit-state.json"
-            for line in (
-                f"  console       {parties[0].url}/console/",
-                f"  token         {parties[0].token}",
-                f"  audit again   detente audit --policy {policy_file} --state {state}",
-            ):
-                console.print(line, markup=False, highlight=False, soft_wrap=True)
-            console.print("nodes keep running; press Ctrl-C (or send SIGTERM) to stop them")
-            while True:
-                time.sleep(3600)
+            hold(
+                [
+                    f"  console       {parties[0].url}/console/",
+                    f"  token         {parties[0].token}",
+                    f"  audit again   detente audit --policy {policy_file} --state {state}",
+                ]
+            )
         console.print("the nodes are stopped; run with --keep-running to explore them (console, API, audit again)")
     finally:
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM does not cut the stopping short
-        for node in nodes:
-            node.stop()
+        stop_all(nodes)

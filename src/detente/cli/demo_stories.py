@@ -4,6 +4,8 @@ not what the story says; what it prints is what it read."""
 
 from __future__ import annotations
 
+import signal
+import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -45,19 +47,16 @@ def _states(sender: LocalNode, index: int) -> dict[str, str]:
     return dict(sender.thread(sender.origin, index).get("states") or {})
 
 
-def notice_flow(parties: Sequence[LocalNode], wait: Wait) -> None:
-    """A pre-test notification to every other party: an automatic receipt from each, an
-    acknowledgement from each but the last, whose missing acknowledgement is reported."""
-    console.rule("a notice to several parties")
-    sender, to = parties[0], list(parties[1:])
+def pre_test_notice(sender: LocalNode, to: Sequence[str], test_id: str) -> dict[str, Any]:
+    """The demo's pre-test notification (a test 72 h from now, a 6 h window), sent to ``to``."""
     start = datetime.now(UTC) + timedelta(days=3)
-    notice = sender.send(
+    return sender.send(
         "detente.dev/pre-test-notification/v1",
         "Pre-test notification: frontier model evaluation on cluster 7, 72 h from now, 6 h window.",
         translations={"zh-Hans": "测试前通知：72小时后在第7集群进行前沿模型评估，时间窗口6小时。"},
-        to=[p.origin for p in to],
+        to=list(to),
         body={
-            "test_id": "US-2026-042",
+            "test_id": test_id,
             "category": "frontier-model-evaluation",
             "window_start": start.isoformat(),
             "window_end": (start + timedelta(hours=6)).isoformat(),
@@ -67,6 +66,30 @@ def notice_flow(parties: Sequence[LocalNode], wait: Wait) -> None:
             "contact": "AISI duty officer",
         },
     )
+
+
+def hold(lines: Sequence[str]) -> None:
+    """Print where to look next, then keep the nodes up until Ctrl-C or SIGTERM."""
+    for line in lines:
+        console.print(line, markup=False, highlight=False, soft_wrap=True)  # never wrapped: copied whole
+    console.print("nodes keep running; press Ctrl-C (or send SIGTERM) to stop them")
+    while True:
+        time.sleep(3600)
+
+
+def stop_all(nodes: Sequence[LocalNode]) -> None:
+    """Stop every node the demo started; a second SIGTERM does not cut the stopping short."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    for node in nodes:
+        node.stop()
+
+
+def notice_flow(parties: Sequence[LocalNode], wait: Wait) -> None:
+    """A pre-test notification to every other party: an automatic receipt from each, an
+    acknowledgement from each but the last, whose missing acknowledgement is reported."""
+    console.rule("a notice to several parties")
+    sender, to = parties[0], list(parties[1:])
+    notice = pre_test_notice(sender, [p.origin for p in to], "US-2026-042")
     index = notice["index"]
     console.print(f"{sender.name} → {_names(to)}  pre-test notification #{index}")
     wait("every recipient's automatic receipt", lambda: _states(sender, index) == {p.origin: "received" for p in to})
