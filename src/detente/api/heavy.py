@@ -99,18 +99,19 @@ class HeavyWork:
         future: asyncio.Future[T] = loop.create_future()
 
         def work() -> None:
+            result: Any = None
+            error: BaseException | None = None
             try:
                 result = fn(*args, **kwargs)
             except BaseException as exc:  # handed to the request, which answers with it
-                _settle(loop, future, None, exc)
-            else:
-                _settle(loop, future, result, None)
-            finally:
+                error = exc
+            finally:  # the slot is free before the answer is handed over, so a next request finds it
                 with self._lock:
                     self._running -= 1
                     if state["abandoned"]:
                         self._abandoned -= 1
                 self._free.release()
+            _settle(loop, future, result, error)
 
         # a daemon thread per request (the semaphore bounds them): never joined at exit
         threading.Thread(target=work, name="detente-heavy", daemon=True).start()
