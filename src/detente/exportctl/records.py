@@ -67,11 +67,19 @@ class RecognitionArrangement(Body):
     items: tuple[str, ...] = Field(default=(), max_length=100, description="ECCNs or item classes covered; empty: all")
     effective: date
     expires: date | None = None
+    quorum: int | None = Field(
+        default=None,
+        ge=2,
+        description="in force once this many of the parties have signed (k of N); empty: once all have. Only "
+        "the parties that signed recognize anyone under it",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> RecognitionArrangement:
         if len(set(self.parties)) != len(self.parties):
             raise ValueError("parties are listed twice")
+        if self.quorum is not None and self.quorum > len(self.parties):
+            raise ValueError(f"quorum {self.quorum} is more than the {len(self.parties)} parties")
         for party, others in self.recognizes.items():
             if party not in self.parties or any(o not in self.parties or o == party for o in others):
                 raise ValueError(f"recognizes[{party!r}] must name other parties of the arrangement")
@@ -81,8 +89,10 @@ class RecognitionArrangement(Body):
 
 
 def arrangement_digest(arrangement: RecognitionArrangement) -> str:
-    """SHA-256 (hex) of the arrangement's canonical JSON: what each party co-signs."""
-    return hashlib.sha256(canonical_json(arrangement.model_dump(mode="json"))).hexdigest()
+    """SHA-256 (hex) of the arrangement's canonical JSON: what each party co-signs. An arrangement
+    without a quorum is digested without the field, as before it existed (signatures stay valid)."""
+    dumped = arrangement.model_dump(mode="json", exclude={"quorum"} if arrangement.quorum is None else None)
+    return hashlib.sha256(canonical_json(dumped)).hexdigest()
 
 
 class RecognitionSignature(Body):

@@ -49,14 +49,25 @@ class _Arrangement:
     signed: dict[str, datetime]
 
     @property
+    def needed(self) -> int:
+        """Signatures that put it in force: its quorum (k of N), or every party."""
+        return self.body.quorum or len(self.body.parties)
+
+    @property
     def complete(self) -> bool:
-        return set(self.signed) >= set(self.body.parties)
+        return len(set(self.signed) & set(self.body.parties)) >= self.needed
 
     @property
     def since(self) -> date | None:
+        """The day it came into force: its effective date, or the day of the signature that met its rule."""
         if not self.complete:
             return None
-        return max(self.body.effective, max(self.signed.values()).date())
+        times = sorted(t for p, t in self.signed.items() if p in self.body.parties)
+        return max(self.body.effective, times[self.needed - 1].date())
+
+    def recognitions(self) -> list[tuple[str, tuple[str, ...]]]:
+        """Who recognizes whose lists under it: only the parties that signed are bound."""
+        return [(party, lists) for party, lists in self.body.recognizes.items() if party in self.signed]
 
     def in_force(self, on: date) -> bool:
         since = self.since
@@ -225,6 +236,8 @@ class ExportDesk(Desk):
                 "digest": a.digest,
                 "parties": list(a.body.parties),
                 "signed": {p: t.isoformat() for p, t in a.signed.items()},
+                "rule": f"{a.body.quorum} of {len(a.body.parties)}" if a.body.quorum else "all",
+                "rule_met": a.complete,
                 "in_force_since": a.since.isoformat() if a.since else None,
                 "in_force": a.in_force(today),
                 **a.body.model_dump(mode="json", exclude={"arrangement_id", "version", "parties"}),
@@ -245,7 +258,7 @@ class ExportDesk(Desk):
             by = []
             for a in arrangements:
                 covered = not a.body.items or not s["items"] or set(a.body.items) & set(s["items"])
-                for party, lists in a.body.recognizes.items():
+                for party, lists in a.recognitions():
                     if s["party"] in lists and covered:
                         since = max(a.since or on, date.fromisoformat(s["effective"]))
                         by.append(
