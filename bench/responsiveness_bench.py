@@ -1,0 +1,128 @@
+"""Latency of ``/healthz`` and ``/api/v1/inbox`` on a real node process (SQLite) while the
+heaviest requests run (issue #21): label checks of a large text, the quarterly PDF and the STIX
+export, each in a loop on its own client thread. The same probes are first measured on the idle
+node; the figures printed are p50, p95 and p99 of each, and the ratio of busy to idle p99.
+
+    .venv/bin/python bench/responsiveness_bench.py --samples 400 --text-mib 8
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+
+from detente.node.localnet import LocalNode
+
+HOTLINE = "detente.dev/hotline-message/v1"
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def probe(client: httpx.Client, url: str, headers: dict[str, str], samples: int) -> list[float]:
+    out = []
+    for _ in range(samples):
+        start = time.perf_counter()
+        client.get(url, headers=headers).raise_for_status()
+        out.append((time.perf_counter() - start) * 1000)
+        time.sleep(0.01)
+    return out
+
+
+def load(node: LocalNode, stop: threading.Event, text: bytes) -> list[Callable[[], None]]:
+    """The heavy requests, each looped on its own thread until ``stop``; their answers counted."""
+    counts = {"label checks": 0, "pdf reports": 0, "stix exports": 0, "refused (503)": 0}
+
+    def loop(name: str, call: Callable[[httpx.Client], httpx.Response]) -> Callable[[], None]:
+        def run() -> None:
+            with httpx.Client(timeout=900, headers={"Authorization": f"Bearer {node.token}"}) as client:
+                while not stop.is_set():
+                    status = call(client).status_code
+                    counts[name if status == 200 else "refused (503)"] += 1
+
+        return run
+
+    base = node.url
+    runs = [
+        loop(
+            "label checks",
+            lambda c: c.post(f"{base}/api/v1/labels/check", content=text, headers={"Content-Type": "text/plain"}),
+        ),
+        loop("pdf reports", lambda c: c.get(f"{base}/api/v1/reports/quarterly/2026Q4.pdf")),
+        loop("stix exports", lambda c: c.get(f"{base}/api/v1/incidents/stix")),
+    ]
+    load.counts = counts  # type: ignore[attr-defined]
+    return runs
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--samples", type=int, default=400, help="probes of each endpoint, idle and busy")
+    parser.add_argument("--text-mib", type=int, default=8, help="size of each label check's text")
+    parser.add_argument("--threads", type=int, default=200, help="inbox threads to serve (records from a peer)")
+    args = parser.parse_args()
+    text = ("x" * 100 + "非AI生成 " * (args.text_mib * 1024 * 1024 // 8)).encode()
+    with tempfile.TemporaryDirectory() as folder:
+        us = LocalNode("us", "us.bench.example/log", Path(folder) / "us").init()
+        cn = LocalNode("cn", "cn.bench.example/log", Path(folder) / "cn").init()
+        try:
+            us.pin(cn)
+            cn.pin(us)
+            us.start()
+            cn.start()
+            for i in range(args.threads):
+                cn.send(
+                    HOTLINE,
+                    f"routine contact check {i}",
+                    body={"priority": "routine", "topic": "crisis"},
+                    to=[us.origin],
+                )
+            deadline = time.monotonic() + 600
+            while time.monotonic() < deadline and len(us.api("GET", "/api/v1/inbox").json()) < args.threads:
+                time.sleep(0.5)
+            headers = {"Authorization": f"Bearer {us.token}"}
+            figures = {}
+            with httpx.Client(timeout=120) as client:
+                for name, path in (("healthz", "/healthz"), ("inbox", "/api/v1/inbox")):
+                    figures[(name, "idle")] = probe(client, f"{us.url}{path}", headers, args.samples)
+                stop = threading.Event()
+                workers = [threading.Thread(target=run) for run in load(us, stop, text)]
+                for worker in workers:
+                    worker.start()
+                time.sleep(2)  # let every heavy request start
+                for name, path in (("healthz", "/healthz"), ("inbox", "/api/v1/inbox")):
+                    figures[(name, "busy")] = probe(client, f"{us.url}{path}", headers, args.samples)
+                stop.set()
+                for worker in workers:
+                    worker.join()
+            print(
+                f"node: SQLite, {args.threads} inbox threads; heavy load: {args.text_mib} MiB label checks, "
+                f"quarterly PDF, STIX export, each looped on its own client; load average {os.getloadavg()[0]:.1f}"
+            )
+            print(f"heavy requests answered while probing: {load.counts}")  # type: ignore[attr-defined]
+            print(f"{'endpoint':<10}{'state':<7}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'max ms':>9}")
+            for (name, state), values in figures.items():
+                print(
+                    f"{name:<10}{state:<7}{statistics.median(values):>9.1f}{percentile(values, 0.95):>9.1f}"
+                    f"{percentile(values, 0.99):>9.1f}{max(values):>9.1f}"
+                )
+            for name in ("healthz", "inbox"):
+                ratio = percentile(figures[(name, "busy")], 0.99) / percentile(figures[(name, "idle")], 0.99)
+                print(f"{name}: p99 busy / idle = {ratio:.1f}x")
+        finally:
+            us.stop(kill=True)
+            cn.stop(kill=True)
+
+
+if __name__ == "__main__":
+    main()
