@@ -343,6 +343,24 @@ def test_registers_of_commitments_takedowns_disclosures_and_peers(nodes, page) -
     expect(table.locator("thead")).to_contain_text("最近联系")
     expect(table.locator("tbody tr")).to_have_count(1)
     expect(table.locator("tbody tr")).to_contain_text("cn.detente.example/log")
+    # a recognition arrangement with its own adoption rule: who signed, the rule, whether it is met
+    arrangement = {
+        "arrangement_id": "mra-console",
+        "parties": [us.origin, nodes["cn"].origin],
+        "recognizes": {us.origin: [nodes["cn"].origin]},
+        "scope": {"original": {"lang": "en", "text": "Trusted suppliers of accelerators"}},
+        "effective": "2026-06-01",
+        "quorum": 2,
+    }
+    assert us.api("POST", "/api/v1/exportctl/recognitions", json=arrangement).status_code == 201
+    page.locator('#views button[data-view="arrangements"]').click()
+    expect(page.get_by_role("heading", level=2, name="互认安排")).to_be_visible()
+    arrangements = page.locator("#arrangements-result table")
+    expect(arrangements.locator("thead")).to_contain_text("通过规则")
+    expect(arrangements.locator("thead")).to_contain_text("已满足规则")
+    row = arrangements.locator("tbody tr", has_text="mra-console")
+    expect(row).to_contain_text("2 of 2")
+    expect(row).to_contain_text("否")  # one of the two signatures: not yet in force
     # incident facets are selects of the fixed values
     page.locator('#views button[data-view="incidents"]').click()
     assert page.locator("#s-harm").evaluate("(n) => n.tagName") == "SELECT"

@@ -264,6 +264,7 @@ const LOADERS = {
   commitments: () => loadRegister("commitments", "/api/v1/commitments"),
   takedowns: () => loadRegister("takedowns", "/api/v1/takedowns"),
   disclosures: () => loadRegister("disclosures", "/api/v1/exportctl/disclosures"),
+  arrangements: () => loadRegister("arrangements", "/api/v1/exportctl/recognitions"),
   peers: () => loadRegister("peers", "/api/v1/status", (status) => status.peers),
   report: () => {
     if (!$("#r-period").value) {
