@@ -11,17 +11,15 @@ the dense one was derived.
 from __future__ import annotations
 
 import difflib
-import json
 import re
 from datetime import date
 from functools import cache
-from importlib import resources
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from detente._internal.validation import describe_validation_error
 from detente.errors import MalformedRecord
 from detente.exportctl.item import DenseRate, Item
+from detente.exportctl.packaged import load_packaged
 from detente.exportctl.rules import ItemKind
 
 __all__ = ["CatalogueEntry", "Figure", "Flag", "Rate", "catalogue", "lookup"]
@@ -115,12 +113,7 @@ def _key(name: str) -> str:
 @cache
 def catalogue() -> tuple[CatalogueEntry, ...]:
     """Every catalogued accelerator, in file order."""
-    path = resources.files("detente.exportctl") / "data" / "accelerators.json"
-    try:
-        data = _Catalogue.model_validate(json.loads(path.read_text(encoding="utf-8")))
-    except ValidationError as exc:  # a packaging bug, not user input: fail loudly
-        raise RuntimeError(describe_validation_error(exc, "accelerator catalogue")) from None
-    return data.accelerators
+    return load_packaged(_Catalogue, "accelerators.json").accelerators
 
 
 @cache

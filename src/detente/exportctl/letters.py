@@ -13,19 +13,17 @@ none is given, every destination the letter names is listed).
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 from functools import cache
-from importlib import resources
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from detente._internal.validation import describe_validation_error
 from detente.errors import MalformedRecord
+from detente.exportctl.packaged import load_packaged
 
 __all__ = ["ADDRESSEE_ONLY", "Letter", "LetterMatch", "LetterSource", "Reach", "letters", "letters_for"]
 
@@ -179,11 +177,7 @@ class _Letters(BaseModel):
 @cache
 def letters() -> tuple[Letter, ...]:
     """Every recorded letter, in file order."""
-    path = resources.files("detente.exportctl") / "data" / "letters.json"
-    try:
-        return _Letters.model_validate(json.loads(path.read_text(encoding="utf-8"))).letters
-    except ValidationError as exc:  # a packaging bug, not user input: fail loudly
-        raise RuntimeError(describe_validation_error(exc, "data/letters.json")) from None
+    return load_packaged(_Letters, "letters.json").letters
 
 
 def letters_for(

@@ -10,15 +10,13 @@ that date, so an officer can check the item and the end user against them.
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from functools import cache
-from importlib import resources
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from detente._internal.validation import describe_validation_error
+from detente.exportctl.packaged import load_packaged
 from detente.exportctl.provenance import Unverified
 
 __all__ = ["Announcement", "PartyList", "lists", "lists_for"]
@@ -85,11 +83,7 @@ class _Lists(BaseModel):
 @cache
 def lists() -> tuple[PartyList, ...]:
     """Every recorded list, in file order."""
-    path = resources.files("detente.exportctl") / "data" / "cn-lists.json"
-    try:
-        return _Lists.model_validate(json.loads(path.read_text(encoding="utf-8"))).lists
-    except ValidationError as exc:  # a packaging bug, not user input: fail loudly
-        raise RuntimeError(describe_validation_error(exc, "data/cn-lists.json")) from None
+    return load_packaged(_Lists, "cn-lists.json").lists
 
 
 def lists_for(regime: str, on: date) -> tuple[PartyList, ...]:
