@@ -7,6 +7,7 @@ from __future__ import annotations
 import shutil
 import signal
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
@@ -54,7 +55,8 @@ DEMO_AGREEMENT = {
 }
 
 
-def _wait(what: str, check, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]
+def wait_for(what: str, check: Callable[[], object], timeout: float = 30.0) -> None:
+    """Poll ``check`` until it holds, or a typed error naming ``what`` (never a fixed sleep)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if check():
@@ -69,7 +71,7 @@ def _protocol_flow(us: LocalNode, cn: LocalNode) -> None:
     from detente.cli.demo_stories import pre_test_notice  # it imports this module's console
 
     notice = pre_test_notice(us, [cn.origin], "US-2026-041")
-    _wait(
+    wait_for(
         "cn's automatic receipt",
         lambda: us.thread(us.origin, notice["index"]).get("states") == {cn.origin: "received"},
     )
@@ -77,7 +79,7 @@ def _protocol_flow(us: LocalNode, cn: LocalNode) -> None:
         f"us → cn  pre-test notification #{notice['index']}: [bold]received[/] (automatic receipt in cn's log)"
     )
     cn.api("POST", f"/api/v1/threads/{us.origin}/{notice['index']}/ack", json={"note": "已阅 / noted"})
-    _wait(
+    wait_for(
         "cn's acknowledgement", lambda: us.thread(us.origin, notice["index"]).get("states") == {cn.origin: "answered"}
     )
     console.print("         acknowledged by a cn officer: [bold]answered[/]")
@@ -89,7 +91,7 @@ def _protocol_flow(us: LocalNode, cn: LocalNode) -> None:
         to=[us.origin],
         body={"priority": "flash", "topic": "critical-infrastructure-early-warning", "sector": "energy"},
     )
-    _wait("the flash message at us", lambda: bool(us.thread(cn.origin, flash["index"])))
+    wait_for("the flash message at us", lambda: bool(us.thread(cn.origin, flash["index"])))
     us.api("POST", f"/api/v1/threads/{cn.origin}/{flash['index']}/ack", json={"note": "received, investigating"})
     console.print(
         f"cn → us  [bold red]FLASH[/] hotline message #{flash['index']} (critical-infrastructure early warning): "
@@ -105,7 +107,7 @@ def _protocol_flow(us: LocalNode, cn: LocalNode) -> None:
         types = [r["record"]["type"] for r in cn.api("GET", "/api/v1/records", params={"limit": 1000}).json()]
         return bool(t.get("escalations")) and "detente.dev/deadline-missed/v1" in types
 
-    _wait("the missed deadline and its escalation", missed)
+    wait_for("the missed deadline and its escalation", missed)
     console.print(
         "         deadline missed: recorded in [bold]both[/] logs; us escalated "
         f"(step {us.thread(us.origin, test['index'])['escalations'][-1]}: resend)"
@@ -153,7 +155,7 @@ def _incident_flow(us: LocalNode, cn: LocalNode) -> None:
     def found() -> list[dict[str, Any]]:
         return list(cn.api("GET", "/api/v1/incidents", params={"q": "电网 负荷"}).json()["hits"])
 
-    _wait("us's incident in cn's search", lambda: bool(found()))
+    wait_for("us's incident in cn's search", lambda: bool(found()))
     console.print(f"cn       search 「电网 负荷」 finds: {found()[0]['incident_id']} ({found()[0]['title'][:60]}…)")
     own = dict(report)
     own.update(
@@ -187,14 +189,14 @@ def _incident_flow(us: LocalNode, cn: LocalNode) -> None:
             raise VerificationError(f"cn could not assert the link: {resp.text[:300]}")
         return resp.status_code == 201
 
-    _wait("cn to assert the link", linked)
+    wait_for("cn to assert the link", linked)
     link = asserted
 
     def confirmed() -> bool:
         body = {"origin": cn.origin, "index": link["index"], "verdict": "confirm", "note": "same event / 同一事件"}
         return us.api("POST", "/api/v1/incident/links/confirm", json=body).status_code == 201
 
-    _wait("us to confirm cn's link", confirmed)
+    wait_for("us to confirm cn's link", confirmed)
     console.print("cn → us  link same-as asserted by cn, [bold]confirmed[/] by us; nothing merged or deleted")
 
 
@@ -217,7 +219,7 @@ def _media_flow(us: LocalNode, cn: LocalNode) -> None:
     def anchored() -> bool:
         return any(a["party"] == cn.origin for a in us.api("GET", "/api/v1/labels/anchors").json())
 
-    _wait("cn's C2PA root at us", anchored)
+    wait_for("cn's C2PA root at us", anchored)
     report = us.api("POST", "/api/v1/labels/check", content=labeled, params={"record": "true"}).json()
     verdicts = ", ".join(f"{r['regime']} {r['verdict']}" for r in report["regimes"])
     console.print(
@@ -242,7 +244,7 @@ def _media_flow(us: LocalNode, cn: LocalNode) -> None:
         body = {"origin": us.origin, "index": sent["index"], "response": answer}
         return cn.api("POST", "/api/v1/takedowns/response", json=body).status_code == 201
 
-    _wait("cn to answer the takedown", answered)
+    wait_for("cn to answer the takedown", answered)
     console.print(f"us → cn  takedown request #{sent['index']}; cn [bold]acted[/]: labelled, demoted")
 
 
@@ -264,13 +266,15 @@ def _export_flow(us: LocalNode, cn: LocalNode) -> None:
     }
     digest = us.api("POST", "/api/v1/exportctl/recognitions", json=arrangement).json()["digest"]
     sign = {"arrangement_id": "mra-demo", "version": 1, "digest": digest}
-    _wait("cn to co-sign", lambda: cn.api("POST", "/api/v1/exportctl/recognitions/sign", json=sign).status_code == 201)
+    wait_for(
+        "cn to co-sign", lambda: cn.api("POST", "/api/v1/exportctl/recognitions/sign", json=sign).status_code == 201
+    )
 
     def recognized() -> list[dict[str, Any]]:
         rows = us.api("GET", "/api/v1/exportctl/recognized", params={"supplier_id": "acme-fab"}).json()
         return list(rows[0]["recognized_by"]) if rows else []
 
-    _wait("the recognition in force at us", lambda: bool(recognized()))
+    wait_for("the recognition in force at us", lambda: bool(recognized()))
     by = recognized()[0]
     console.print(f"us + cn  acme-fab (listed by us) recognized by cn since {by['since']} under {by['arrangement']}")
     text = {
@@ -380,7 +384,7 @@ def demo(
                 and {"us.detente.example/log", "audit.detente.example/log"} <= set(s_cn["cosigned_by"])
             )
 
-        _wait("both logs to be mirrored and cosigned", settled)
+        wait_for("both logs to be mirrored and cosigned", settled)
         for n in (us, cn):
             console.rule(f"{n.name}: checkpoint with its witnesses' cosignatures")
             text = httpx.get(f"{n.url}/log/checkpoint", timeout=10).text

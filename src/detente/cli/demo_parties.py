@@ -11,7 +11,6 @@ demo with an error (exit 1), so the test of the demo is a test of the outcomes."
 from __future__ import annotations
 
 import shutil
-import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -20,7 +19,7 @@ from typing import Any
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from detente.cli.audit import audit_table
-from detente.cli.demo import DEMO_AGREEMENT, STATEMENTS, console
+from detente.cli.demo import DEMO_AGREEMENT, STATEMENTS, console, wait_for
 from detente.cli.demo_stories import (
     arrangement_flow,
     hold,
@@ -30,7 +29,7 @@ from detente.cli.demo_stories import (
     quorum_flow,
     stop_all,
 )
-from detente.errors import StoreUnavailable, VerificationError
+from detente.errors import VerificationError
 from detente.node.auditor import run_audit
 from detente.node.localnet import LocalNode
 from detente.tlog.policy import parse_policy
@@ -45,12 +44,8 @@ SETTLE_TIMEOUT = 600.0  # N nodes on a loaded machine: generous, polled, never s
 
 
 def wait_until(what: str, check: Callable[[], bool], timeout: float = 240.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.1)
-    raise StoreUnavailable(f"timed out waiting for {what}")
+    """The demo's wait, with a longer default: N nodes on one machine."""
+    wait_for(what, check, timeout)
 
 
 def _witness_name(node: LocalNode) -> str:
