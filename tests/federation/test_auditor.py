@@ -22,7 +22,7 @@ from detente.records.record import Record
 from detente.records.ref import RecordRef
 from detente.store.sqlite import SQLiteStore
 from detente.tlog.checkpoint import Checkpoint, sign_checkpoint
-from detente.tlog.hashing import leaf_hash
+from detente.tlog.hashing import leaf_hash, node_hash
 from detente.tlog.policy import Policy, parse_policy
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
@@ -402,14 +402,23 @@ def test_hash_tiles_of_another_tree_holding_the_record_fail_the_inclusion(tmp_pa
     served = {"mem://us": _Served(log)}
     policy = _policy((us, "mem://us"))
     assert _audit(policy, served, records=[(US, 1)]).clean
-    orders: set[bool] = set()
-    for n in range(40):  # other trees until roots on both sides of the signed one were served
+    leaves = [leaf_hash(e) for e in entries[:4]]
+    first_four = node_hash(node_hash(leaves[0], leaves[1]), node_hash(leaves[2], leaves[3]))
+    below: bytes | None = None
+    above: bytes | None = None
+    for n in range(10_000):  # roots computed in memory until one sorts on each side of the signed root
+        candidate = _statement(us, f"another r4 {n}")
+        if node_hash(first_four, leaf_hash(candidate)) < log.checkpoint.root:
+            below = below or candidate
+        else:
+            above = above or candidate
+        if below and above:
+            break
+    assert below and above
+    for n, fifth in enumerate((below, above)):
         other = TileLog.create(SQLiteStore(tmp_path / f"other{n}.db", create=True), us)
-        other.append([*entries[:4], _statement(us, f"another r4 {n}")])
+        other.append([*entries[:4], fifth])
+        assert (other.checkpoint.root < log.checkpoint.root) == (fifth is below)
         served["mem://us"].tiles_of = other
         result = _audit(policy, served, records=[(US, 1)])
         assert result.problems == [f"inclusion of {US}#1: the hash tiles do not produce the signed root"]
-        orders.add(other.checkpoint.root < log.checkpoint.root)
-        if len(orders) == 2:
-            break
-    assert orders == {True, False}
