@@ -106,10 +106,10 @@ def test_writing_chinas_label_after_signing_breaks_the_manifest() -> None:
 def test_text_is_checked_for_its_explicit_label() -> None:
     labeled = "本文由人工智能生成。\n今天的天气很好，适合出门散步。".encode()
     unlabeled = "今天的天气很好，适合出门散步。".encode()
-    ok = check_labels(labeled)
+    ok = check_labels(labeled, situation="dialogue")  # a chatbot's output: Art. 4 owes the label
     assert ok.kind == "text" and ok.c2pa is None
     assert {r.regime: r.verdict for r in ok.regimes} == {"c2pa": "not-applicable", "cn-aigc": "pass"}
-    bad = check_labels(unlabeled)
+    bad = check_labels(unlabeled, situation="dialogue")
     assert regimes(bad)["cn-aigc"].failed == ["cn.explicit-text"]
     with pytest.raises(MalformedError, match="explicit label"):
         apply_labels(labeled, LABEL, make_party_chain("x"), mime="text/plain")

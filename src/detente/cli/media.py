@@ -26,7 +26,15 @@ label_app = typer.Typer(help="Check and apply AI-content labels: C2PA and China'
 watermark_app = typer.Typer(help="Share text-watermark detection keys and detect watermarks.", no_args_is_help=True)
 takedown_app = typer.Typer(help="Request, answer and follow takedowns of harmful content.", no_args_is_help=True)
 
-_MARK = {"pass": "[green]pass[/green]", "fail": "[red]FAIL[/red]", "not-applicable": "[dim]n/a[/dim]"}
+_MARK = {
+    "pass": "[green]pass[/green]",
+    "fail": "[red]FAIL[/red]",
+    "not-applicable": "[dim]n/a[/dim]",
+    "not-judged": "[yellow]NOT JUDGED[/yellow]",
+}
+NOT_JUDGED_EXIT = 3
+"""``label check``'s exit status when no regime fails but one could not be judged (an undeclared
+situation), so a script never reads it as a pass."""
 
 
 def _read(path: Path) -> bytes:
@@ -61,6 +69,12 @@ def _show_report(report: dict[str, Any], lang: str) -> None:
     perceivable = report.get("perceivable")
     if perceivable and not perceivable["checked"]:
         console.print(f"[yellow]{perceivable['note']}[/yellow]")
+    duty = report.get("explicit_duty")
+    if duty:
+        line = f"China explicit label / 显式标识: {duty['note']}"
+        console.print(line if duty["judged"] else f"[yellow]{line}[/yellow]")
+        if duty["mark"]:
+            console.print(f"  {duty['mark']}", markup=False)
     for regime in report["regimes"]:
         g = regime["guideline"]
         table = Table(title=f"{regime['regime']}: {g['id']} {g['version']} — {regime['verdict'].upper()}")
@@ -83,27 +97,49 @@ def check(
     via_node: bool = typer.Option(False, "--via-node", help="check on the node (trusting its peers' C2PA roots)"),
     as_json: bool = typer.Option(False, "--json", help="print the report as JSON"),
     lang: str = typer.Option("en", "--lang", help="language of rule titles: en or zh"),
+    situation: str = typer.Option(
+        "unknown",
+        "--situation",
+        help="the service that made the content, which decides whether China's explicit label is owed "
+        "(Measures Art. 4 / Deep Synthesis Provisions Art. 17(1)): dialogue, voice, face, immersive-scene, "
+        "other-generation, outside-17-1 or unknown (docs/media.md)",
+    ),
     node_dir: Path = NODE,
     token: str | None = TOKEN,
 ) -> None:
-    """Check a file's labels under both regimes; exit 1 when a regime's verdict is fail."""
+    """Check a file's labels under both regimes; exit 1 when a regime's verdict is fail, 3 when none
+    fails but one could not be judged (China's explicit label with an undeclared --situation)."""
+    from detente.media.explicit_duty import duty_for
+
+    duty_for(situation)  # an unknown value is refused before the file is read or sent
     data = _read(file)
     if via_node:
         params = {"mime": mime} if mime else {}
+        if situation != "unknown":
+            params["situation"] = situation
         report = _call(node_dir, token, "POST", "/api/v1/labels/check", content=data, params=params)
+        judged = (report.get("explicit_duty") or {}).get("situation", "unknown")
+        if judged != situation:
+            raise MalformedRecord(
+                f"the node judged the explicit-label duty in situation {judged!r}, not {situation!r}",
+                hint="this node does not take a situation yet: check locally (drop --via-node)",
+            )
     else:
         from detente.media.guidelines import packaged_guidelines, parse_guideline
         from detente.media.label import check_labels
 
         chosen = packaged_guidelines() + [parse_guideline(_read(p)) for p in guideline]
         pem = "".join(_read(p).decode("utf-8", "replace") for p in anchors)
-        report = check_labels(data, mime=mime, guidelines=chosen, anchors_pem=pem).as_dict()
+        report = check_labels(data, mime=mime, guidelines=chosen, anchors_pem=pem, situation=situation).as_dict()
     if as_json:
         _print(report)
     else:
         _show_report(report, lang)
-    if any(r["verdict"] == "fail" for r in report["regimes"]):
+    verdicts = {r["verdict"] for r in report["regimes"]}
+    if "fail" in verdicts:
         raise typer.Exit(1)
+    if "not-judged" in verdicts:
+        raise typer.Exit(NOT_JUDGED_EXIT)
 
 
 @label_app.command("apply")

@@ -3,9 +3,12 @@
 :func:`check_labels` reads a file's C2PA Content Credentials (:mod:`.c2pa_credentials`) and
 China's implicit AIGC label (:mod:`.containers`), or for text its explicit label
 (:mod:`.explicit`), then evaluates every rule of each regime's guideline and gives a verdict per
-regime that names the rules the file fails. :func:`apply_labels` writes China's label first and
-signs the C2PA manifest second, so the manifest's hard binding covers the label: writing the
-label after signing would break the manifest (``assertion.dataHash.mismatch``).
+regime that names the rules the file fails. China's explicit-label duty depends on the service
+that made the content (Art. 4 of the Measures), which the checker declares as a ``situation``
+(:mod:`.explicit_duty`); undeclared, that duty is reported as not judged. :func:`apply_labels`
+writes China's label first and signs the C2PA manifest second, so the manifest's hard binding
+covers the label: writing the label after signing would break the manifest
+(``assertion.dataHash.mismatch``).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from detente.errors import MalformedError, MalformedJSON, MalformedMedia
-from detente.media import containers, explicit, provenance
+from detente.media import containers, explicit, explicit_duty, provenance
 from detente.media.aigc import AigcLabel
 from detente.media.c2pa_credentials import (
     AI_SOURCE_TYPES,
@@ -62,7 +65,9 @@ class RuleOutcome:
     check: str
     level: str
     outcome: str
-    """``pass``, ``fail`` or ``not-applicable`` (the rule does not cover this kind of media)."""
+    """``pass``, ``fail``, ``not-applicable`` (the rule does not cover this kind of media, or the
+    declared situation owes no such label) or ``not-judged`` (whether the label is owed depends on a
+    situation that was not declared)."""
     detail: str
     title_en: str
     title_zh: str
@@ -87,7 +92,8 @@ class RegimeVerdict:
     version: str
     digest: str
     verdict: str
-    """``pass`` (every applicable ``must`` rule passes), ``fail``, or ``not-applicable``."""
+    """``pass`` (every applicable ``must`` rule passes), ``fail`` (one fails), ``not-judged`` (none
+    fails, but one could not be judged), or ``not-applicable``."""
     rules: tuple[RuleOutcome, ...]
 
     @property
@@ -119,6 +125,8 @@ class LabelReport:
     aigc: dict[str, Any] | None
     explicit: dict[str, Any] | None
     regimes: tuple[RegimeVerdict, ...] = field(default=())
+    duty: explicit_duty.ExplicitDuty = field(default_factory=explicit_duty.duty_for)
+    """China's explicit-label duty in the declared situation."""
 
     def perceivable(self) -> dict[str, Any]:
         """Whether a visible or audible label was checked: for text, its explicit notice; for images,
@@ -142,6 +150,7 @@ class LabelReport:
             "c2pa": None if self.c2pa is None else self.c2pa.as_dict(),
             "aigc": self.aigc,
             "explicit": self.explicit,
+            "explicit_duty": self.duty.as_dict(self.kind),
             "perceivable": self.perceivable(),
             "regimes": [v.as_dict() for v in self.regimes],
         }
@@ -174,8 +183,15 @@ def _explicit_dict(check: explicit.ExplicitLabelCheck) -> dict[str, Any]:
 
 
 def _judge(
-    rule: LabelRule, kind: str, c2pa: C2paReport | None, aigc: AigcLabel | None, text: str | None, unread: str = ""
+    rule: LabelRule,
+    kind: str,
+    c2pa: C2paReport | None,
+    aigc: AigcLabel | None,
+    text: str | None,
+    unread: str = "",
+    duty: explicit_duty.ExplicitDuty | None = None,
 ) -> RuleOutcome:
+    """One rule's outcome; ``duty``: China's explicit-label duty, for that regime's explicit rules."""
     if kind not in rule.applies_to:
         return _outcome(rule, None, f"the rule covers {', '.join(rule.applies_to)}, not {kind}")
     check = rule.check
@@ -186,13 +202,35 @@ def _judge(
             return _outcome(rule, False, "not text content")
         results = [explicit.check_text_label(text, explicit.TEXT_RULES[i]) for i in _text_rules(rule)]
         detail = "; ".join(f"{r.rule.id}: " + "; ".join(q.detail for q in r.requirements) for r in results)
-        return _outcome(rule, all(r.passed for r in results), detail)
+        if duty is None:
+            return _outcome(rule, all(r.passed for r in results), detail)
+        return _scoped(rule, all(r.passed for r in results), detail, duty)
     return _outcome(rule, *_judge_aigc(rule, aigc, unread))
 
 
-def _outcome(rule: LabelRule, ok: bool | None, detail: str) -> RuleOutcome:
-    verdict = "not-applicable" if ok is None else ("pass" if ok else "fail")
+def _scoped(rule: LabelRule, ok: bool, detail: str, duty: explicit_duty.ExplicitDuty) -> RuleOutcome:
+    """An explicit-label rule judged only where the declared situation owes the label (Art. 4)."""
+    mark = f" {duty.mark()}" if duty.mark() else ""
+    if duty.required is None:
+        found = "the text carries a conforming label" if ok else "the text carries no conforming label"
+        return _outcome(rule, None, f"{duty.note('text')} ({found}: {detail})", undecided=True)
+    if not duty.required:
+        return _outcome(rule, None, f"{duty.note('text')}{mark}")
+    return _outcome(rule, ok, f"situation {duty.situation.id}{mark}: {detail}")
+
+
+def _outcome(rule: LabelRule, ok: bool | None, detail: str, *, undecided: bool = False) -> RuleOutcome:
+    verdict = ("not-judged" if undecided else "not-applicable") if ok is None else ("pass" if ok else "fail")
     return RuleOutcome(rule.rule_id, rule.check, rule.level, verdict, detail, rule.title.en, rule.title.zh, rule.source)
+
+
+def _verdict(outcomes: tuple[RuleOutcome, ...]) -> str:
+    musts = {o.outcome for o in outcomes if o.level == "must"}
+    if "fail" in musts:
+        return "fail"
+    if "not-judged" in musts:
+        return "not-judged"
+    return "pass" if any(o.outcome not in ("not-applicable", "not-judged") for o in outcomes) else "not-applicable"
 
 
 def _judge_c2pa(check: str, c2pa: C2paReport | None) -> tuple[bool, str]:
@@ -261,10 +299,14 @@ def check_labels(
     guidelines: list[Guideline] | None = None,
     anchors_pem: str = "",
     peer_anchors: Mapping[str, str] | None = None,
+    situation: str = explicit_duty.UNKNOWN,
 ) -> LabelReport:
     """Both regimes' labels on ``data``, each judged by its regime's newest guideline.
     ``anchors_pem``: the checking party's own trust anchors; ``peer_anchors``: each peer's
-    published roots, which vouch only for that peer (:func:`.c2pa_credentials.read_c2pa_trusting`)."""
+    published roots, which vouch only for that peer (:func:`.c2pa_credentials.read_c2pa_trusting`).
+    ``situation``: the service that made the content, which decides whether China's explicit
+    label is owed (:mod:`.explicit_duty`; ``unknown``: not judged)."""
+    duty = explicit_duty.duty_for(situation)
     if len(data) > MAX_MEDIA_BYTES:
         raise MalformedMedia(
             f"the file is {len(data):,} bytes; the label check takes at most {MAX_MEDIA_BYTES:,}",
@@ -289,13 +331,9 @@ def check_labels(
     aigc = found.label if found is not None else None
     verdicts = []
     for regime, g in sorted(_latest(guidelines if guidelines is not None else packaged_guidelines()).items()):
-        outcomes = tuple(_judge(r, kind, c2pa, aigc, text, unread) for r in g.rules)
-        applicable = [o for o in outcomes if o.outcome != "not-applicable"]
-        if not applicable:
-            verdict = "not-applicable"
-        else:
-            verdict = "fail" if any(o.outcome == "fail" and o.level == "must" for o in applicable) else "pass"
-        verdicts.append(RegimeVerdict(regime, g.guideline_id, g.version, g.digest(), verdict, outcomes))
+        scope = duty if regime == "cn-aigc" else None
+        outcomes = tuple(_judge(r, kind, c2pa, aigc, text, unread, scope) for r in g.rules)
+        verdicts.append(RegimeVerdict(regime, g.guideline_id, g.version, g.digest(), _verdict(outcomes), outcomes))
     return LabelReport(
         sha256=hashlib.sha256(data).hexdigest(),
         mime=mime,
@@ -309,6 +347,7 @@ def check_labels(
         ),
         explicit=None if text is None else {"checks": [_explicit_dict(c) for c in explicit.check_text_labels(text)]},
         regimes=tuple(verdicts),
+        duty=duty,
     )
 
 
