@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Query, Response
 from pydantic import BaseModel, Field
 
 from detente.api.recipients import resolve_recipients
@@ -138,9 +138,17 @@ def add_exportctl_routes(app: FastAPI, node: Node, viewer: Any, officer: Any) ->
         return node.exportctl.recognized(supplier_id, on)
 
     @routes.get("/api/v1/exportctl/disclosures")
-    def disclosures(who: Principal = viewer) -> list[dict[str, Any]]:
-        """Inadvertent-violation disclosures sent and received, with the narrative clock."""
-        return node.exportctl.disclosures()
+    def disclosures(
+        response: Response,
+        limit: int | None = Query(None, ge=1, le=10_000, description="at most this many disclosures, newest first"),
+        offset: int = Query(0, ge=0, description="skip this many disclosures first"),
+        who: Principal = viewer,
+    ) -> list[dict[str, Any]]:
+        """Inadvertent-violation disclosures sent and received, newest first, with the narrative
+        clock. ``X-Total-Count`` gives the number of disclosures before ``offset`` and ``limit``."""
+        total, page = node.exportctl.disclosures(limit=limit, offset=offset)
+        response.headers["X-Total-Count"] = str(total)
+        return page
 
     @routes.create("/api/v1/exportctl/disclosures")
     def disclose(item: DiscloseIn, who: Principal = officer) -> dict[str, Any]:

@@ -31,7 +31,8 @@ from detente.exportctl.records import (
 )
 from detente.exportctl.rules import RulePack, builtin_packs, load_pack
 from detente.node.desk import Desk, well_formed
-from detente.protocol.threads import Logged, evaluate
+from detente.node.records import parsed, read_issued
+from detente.protocol.threads import COMMITMENT_TYPES, PROTOCOL_TYPES, Logged, Thread, evaluate, opens_thread
 from detente.records.hotline import HotlineMessage, HotlineTopic, Priority
 from detente.records.ref import RecordRef
 from detente.records.text import BilingualText
@@ -39,6 +40,7 @@ from detente.records.text import BilingualText
 __all__ = ["ExportDesk"]
 
 HOTLINE = "detente.dev/hotline-message/v1"
+_VIOLATION = HotlineTopic.INADVERTENT_EXPORT_CONTROL_VIOLATION.value
 
 
 @dataclass
@@ -301,32 +303,43 @@ class ExportDesk(Desk):
         )
         return self._placed(seq)
 
-    def disclosures(self) -> list[dict[str, Any]]:
-        """Disclosures sent and received, with the narrative clock and its state."""
+    def disclosures(self, *, limit: int | None = None, offset: int = 0) -> tuple[int, list[dict[str, Any]]]:
+        """How many disclosures this party sent or received, and the page ``offset`` … ``offset +
+        limit`` of them, newest first, with the narrative clock and its state. Read from the store:
+        the hotline messages of the violation topic (by type, the topic matched in the store), then
+        only the page's threads with the records that refer to them and the commitment records that
+        decide their agreement; never every protocol record."""
         me = self.node.identity.name
         now = self._now()
-        out = []
-        for t in evaluate(self.protocol_records(), self.node.agreement, now, me).threads:
-            rec = t.subject.record
-            if rec.body.get("topic") != HotlineTopic.INADVERTENT_EXPORT_CONTROL_VIOLATION.value:
-                continue
-            if me != t.sender and me not in rec.to:
-                continue
-            follow = next((o for o in t.obligations if o.kind == "follow-up"), None)
-            out.append(
-                {
-                    "origin": t.subject.origin,
-                    "index": t.subject.index,
-                    "to": list(rec.to),
-                    "issued": rec.issued.isoformat(),
-                    "text": rec.text.model_dump(mode="json") if rec.text else None,
-                    "states": {p: t.state(p).value for p in rec.to},
-                    "narrative_due": follow.due.isoformat() if follow else None,
-                    "narrative": None
-                    if follow is None or follow.met_by is None
-                    else {"index": follow.met_by.index, "issued": follow.met_by.record.issued.isoformat()},
-                    "narrative_missed": bool(follow and follow.missed(now)),
-                }
-            )
-        out.sort(key=lambda d: str(d["issued"]), reverse=True)
-        return out
+        self.node.records_of(())  # catches the index up with every log held (reads no record)
+        origins = [me, *(self.node.peers[row.name].origin for row in self.node.followed())]
+        notices = [
+            x
+            for x in well_formed(read_issued(self.node.state, origins, types=[HOTLINE], body=("topic", _VIOLATION)))
+            if opens_thread(x.record) and (me == x.origin or me in x.record.to)
+        ]
+        notices.sort(key=lambda x: (x.record.issued, x.origin, x.index), reverse=True)
+        page = notices[offset:] if limit is None else notices[offset : offset + limit]
+        replies = parsed(self.node.state.referrers([(x.origin, x.index) for x in page]))
+        records = [*page, *(x for x in replies if x.record.type in PROTOCOL_TYPES)]
+        records += self.node.records_of(COMMITMENT_TYPES)  # the agreement each thread runs under
+        by_key = {t.subject.key: t for t in evaluate(well_formed(records), self.node.agreement, now, me).threads}
+        return len(notices), [self._disclosure(by_key[x.key], now) for x in page]
+
+    @staticmethod
+    def _disclosure(t: Thread, now: datetime) -> dict[str, Any]:
+        rec = t.subject.record
+        follow = next((o for o in t.obligations if o.kind == "follow-up"), None)
+        return {
+            "origin": t.subject.origin,
+            "index": t.subject.index,
+            "to": list(rec.to),
+            "issued": rec.issued.isoformat(),
+            "text": rec.text.model_dump(mode="json") if rec.text else None,
+            "states": {p: t.state(p).value for p in rec.to},
+            "narrative_due": follow.due.isoformat() if follow else None,
+            "narrative": None
+            if follow is None or follow.met_by is None
+            else {"index": follow.met_by.index, "issued": follow.met_by.record.issued.isoformat()},
+            "narrative_missed": bool(follow and follow.missed(now)),
+        }

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Collection, Iterable
-from datetime import UTC, datetime
+from collections.abc import Callable, Collection, Iterable, Sequence
+from datetime import UTC, datetime, timedelta
 
 from detente.crypto.dsse import Envelope
 from detente.errors import DetenteError
@@ -29,7 +29,7 @@ from detente.records.record import Record
 from detente.store.node_protocol import NodeStore, RecordRow, ThreadMark
 from detente.tlog.hashing import leaf_hash
 
-__all__ = ["RecordBook"]
+__all__ = ["RecordBook", "parsed", "read_issued"]
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +80,11 @@ class RecordBook:
                 involved = origin == me or me in rec.to or not rec.to
                 thread = ThreadMark(_sortable(rec.issued), involved, settled=not rec.to)
             refs = tuple((r.origin, r.index) for r in rec.refs)
-            rows.append(RecordRow(origin, item.index, item.leaf_hash, rec.type, payload, problem, refs, thread))
+            rows.append(
+                RecordRow(
+                    origin, item.index, item.leaf_hash, rec.type, payload, problem, refs, thread, _sortable(rec.issued)
+                )
+            )
         if rows:
             self.state.add_records(rows)  # a thread a new record refers to is due at the next turn
         if any(r.problem is None and r.type in COMMITMENT_TYPES for r in rows):
@@ -132,11 +136,25 @@ class RecordBook:
         self.catch_up()
         return self.indexed(types)
 
+    def _origins(self) -> list[str]:
+        return [self._own().origin, *(self.peers.status[row.name].origin for row in self.peers.followed())]
+
     def indexed(self, types: Collection[str] | None = None) -> list[Logged]:
         """Like :meth:`of_type`, as far as the index goes now (for a caller that has just caught up:
         catching up refreshes and verifies every mirror's checkpoint)."""
-        origins = [self._own().origin, *(self.peers.status[row.name].origin for row in self.peers.followed())]
-        return [_parse(r) for origin in origins for r in self.state.records(origin, types=types)]
+        return [_parse(r) for origin in self._origins() for r in self.state.records(origin, types=types)]
+
+    def issued(
+        self,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        types: Collection[str] | None = None,
+        *,
+        body: tuple[str, str] | None = None,
+    ) -> list[Logged]:
+        """:func:`read_issued` from every log held, once the index has caught up."""
+        self.catch_up()
+        return read_issued(self.state, self._origins(), since, until, types, body=body)
 
     def threads(
         self, *, unsettled: bool = False, limit: int | None = None, offset: int = 0
@@ -199,3 +217,36 @@ def _sortable(when: datetime) -> str:
 
 def _parse(row: RecordRow) -> Logged:
     return Logged(row.origin, row.index, row.leaf_hash, Record.from_json(row.record))
+
+
+def parsed(rows: Iterable[RecordRow]) -> list[Logged]:
+    """Index rows read from the store, parsed for one call (their entries were verified when logged
+    or mirrored)."""
+    return [_parse(r) for r in rows]
+
+
+def read_issued(
+    state: NodeStore,
+    origins: Sequence[str],
+    since: datetime | None = None,
+    until: datetime | None = None,
+    types: Collection[str] | None = None,
+    *,
+    body: tuple[str, str] | None = None,
+) -> list[Logged]:
+    """The admitted records of ``origins`` issued at ``since`` or later and before ``until`` (either
+    open), of ``types`` (every type when ``None``), whose body field ``body[0]`` is ``body[1]``: read
+    through the store's index by time or by type (:meth:`NodeStore.records_issued`), never by walking
+    the logs, and parsed for this call only. As far as the index goes: the caller catches up first."""
+    second = timedelta(seconds=1)  # an older store's times were read to the millisecond
+    rows = state.records_issued(
+        origins,
+        since=None if since is None else _sortable(since - second),
+        until=None if until is None else _sortable(until + second),
+        types=types,
+        body=body,
+    )
+    out = [_parse(r) for r in rows]
+    return [
+        x for x in out if (since is None or since <= x.record.issued) and (until is None or x.record.issued < until)
+    ]

@@ -15,14 +15,19 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from detente import __version__
+from detente.commitments.model import GLOSSARY
 from detente.crypto.note import parse_note
 from detente.errors import DetenteError, EntryTooLarge
+from detente.exportctl.records import RECOGNITION_SIGNATURE
 from detente.node.desk import well_formed
 from detente.node.party import Party
+from detente.node.records import parsed, read_issued
 from detente.node.timebook import TimeBook
+from detente.protocol.threads import COMMITMENT_TYPES, WITHHELD, Logged, opens_thread
 from detente.records.record import Record
 from detente.report.figures import QuarterlyFigures
 from detente.report.labels import check_lang
+from detente.report.period import parse_period
 from detente.report.quarter import quarterly_figures
 from detente.report.records import QUARTERLY_REPORT, QuarterlyReport
 
@@ -30,6 +35,10 @@ if TYPE_CHECKING:
     from detente.node.tilelog import TileLog
 
 __all__ = ["ReportDesk"]
+
+_BEFORE_END = frozenset({*COMMITMENT_TYPES, GLOSSARY, RECOGNITION_SIGNATURE})
+"""The types a quarter is judged under whenever they were issued before its end: the commitment
+ledger (documents, signatures, withdrawals, glossary definitions) and arrangements' signatures."""
 
 
 def _cosigners(tlog: TileLog, note: bytes | None = None) -> list[str]:
@@ -80,10 +89,34 @@ class ReportDesk:
         alarms = [{"origin": a.origin, "kind": a.kind, "detail": a.detail, "at": a.at} for a in node.state.alarms()]
         return {"logs": logs, "alarms": alarms}
 
+    def records(self, period: str) -> list[Logged]:
+        """What the quarter's figures are computed from, read from the store by time and by type,
+        never every record of every log: the records issued in the quarter; the records that refer
+        to the threads opened in it (their replies, misses and escalations); the commitment
+        records and recognition signatures issued before its end (the agreements and arrangements
+        it is judged under); the withheld notices of its calendar year (the yearly quota). The
+        pure :func:`quarterly_figures` picks from these exactly what it picked from every record.
+        Own log first, then each followed log, each in log order, as every record was read."""
+        node = self.node
+        start, end = parse_period(period)
+        node.records_of(())  # catches the index up with every log held (reads no record)
+        origins = [node.identity.name, *(node.peers[row.name].origin for row in node.followed())]
+        quarter = read_issued(node.state, origins, start, end)
+        subjects = [(x.origin, x.index) for x in quarter if opens_thread(x.record)]
+        found = [
+            *quarter,
+            *parsed(node.state.referrers(subjects)),
+            *read_issued(node.state, origins, None, end, _BEFORE_END),
+            *read_issued(node.state, origins, datetime(start.year, 1, 1, tzinfo=UTC), end, [WITHHELD]),
+        ]
+        rank = {origin: i for i, origin in enumerate(origins)}
+        unique = {(x.origin, x.index): x for x in found if x.origin in rank}
+        return [unique[k] for k in sorted(unique, key=lambda k: (rank[k[0]], k[1]))]
+
     def figures_model(self, period: str) -> QuarterlyFigures:
         node = self.node
         return quarterly_figures(
-            well_formed(node.all_records()),  # a malformed peer record is skipped, never fatal
+            well_formed(self.records(period)),  # a malformed peer record is skipped, never fatal
             node.agreement,
             node.identity.name,
             period,

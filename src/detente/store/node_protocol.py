@@ -74,6 +74,9 @@ class RecordRow:
     """The records it refers to, (origin, index): how a reply finds its thread."""
     thread: ThreadMark | None = None
     """Set when the record opens a protocol thread (a notice, a hotline message, …)."""
+    issued: str | None = None
+    """When the record says it was issued, as sortable UTC text (as :attr:`ThreadMark.issued`): what
+    :meth:`NodeStore.records_issued` reads a time window by. Set when indexing; not read back."""
 
 
 @dataclass(frozen=True)
@@ -136,6 +139,11 @@ class TimeRow:
 class NodeStore(Protocol):
     """Durable node state. Every method is durable on return and safe across threads."""
 
+    rows_read: int
+    """How many record rows :meth:`records`, :meth:`records_issued`, :meth:`threads`,
+    :meth:`referrers` and :meth:`due_threads` have returned since the store was opened: what a view
+    examined is the difference across it (a metric: concurrent reads may race on it)."""
+
     def add_token(self, row: TokenRow) -> None: ...
 
     def get_token(self, token_id: str) -> TokenRow | None: ...
@@ -193,6 +201,22 @@ class NodeStore(Protocol):
         self, origin: str, *, types: Collection[str] | None = None, start: int = 0, end: int | None = None
     ) -> list[RecordRow]:
         """Admitted records of ``origin`` (of ``types``; index ``start`` … ``end``), in log order."""
+        ...
+
+    def records_issued(
+        self,
+        origins: Sequence[str],
+        *,
+        since: str | None = None,
+        until: str | None = None,
+        types: Collection[str] | None = None,
+        body: tuple[str, str] | None = None,
+    ) -> list[RecordRow]:
+        """Admitted records of ``origins`` issued at ``since`` or later and before ``until``
+        (sortable UTC text as :attr:`ThreadMark.issued`; ``None``: open), of ``types``, whose body
+        field ``body[0]`` is the string ``body[1]``; by origin, then in log order. Read through an
+        index by time (or by type), not by walking the logs. A record whose time the index could not
+        read when an older store was migrated is included whatever the window: the caller checks."""
         ...
 
     def quarantined(

@@ -77,6 +77,7 @@ class PostgresNodeStore:
             raise StoreUnavailable(f"schema name {schema!r} must be a lowercase SQL identifier")
         self.s = schema
         self._lock = threading.Lock()
+        self.rows_read = 0
         try:
             self._conn = psycopg.connect(conninfo, autocommit=True)
             if create:
@@ -85,8 +86,30 @@ class PostgresNodeStore:
             elif not self._has_tables():
                 raise StoreUnavailable(f"schema {schema!r} has no node tables", hint="run: detente init")
             self._conn.execute(_keys_sql(schema).encode())  # created on open: older stores get it too
+            self._time_records()
         except psycopg.Error as exc:
             raise StoreUnavailable(f"cannot open PostgreSQL node state: {str(exc).strip().splitlines()[0]}") from None
+
+    def _time_records(self) -> None:
+        """The ``record_issued`` table (when each indexed record says it was issued): created on open,
+        and an older store's records timed once (a cursor remembers it). A time PostgreSQL cannot
+        read stays NULL, and such a record is in every window (the reader checks)."""
+        s = self.s
+        self._conn.execute(
+            f"CREATE TABLE IF NOT EXISTS {s}.record_issued (origin TEXT NOT NULL, log_index BIGINT NOT NULL, "
+            "issued TEXT, PRIMARY KEY (origin, log_index)); "
+            f"CREATE INDEX IF NOT EXISTS record_issued_by_time ON {s}.record_issued (issued, origin, log_index)"
+        )
+        if self._conn.execute(f"SELECT 1 FROM {s}.cursors WHERE name = 'record_issued'").fetchone() is None:
+            with self._conn.transaction():
+                self._conn.execute(
+                    f"INSERT INTO {s}.record_issued SELECT origin, log_index, CASE WHEN t ~ "
+                    r"'^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?(Z|[+-]\d\d:\d\d)$' "
+                    """THEN to_char(t::timestamptz AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') END """
+                    f"FROM (SELECT origin, log_index, convert_from(record, 'UTF8')::jsonb ->> 'issued' AS t "
+                    f"FROM {s}.records) x ON CONFLICT DO NOTHING"
+                )
+                self._conn.execute(f"INSERT INTO {s}.cursors VALUES ('record_issued', 1) ON CONFLICT DO NOTHING")
 
     def _has_tables(self) -> bool:
         q = "SELECT 1 FROM information_schema.tables WHERE table_schema = %s AND table_name = 'tokens'"
@@ -211,6 +234,10 @@ class PostgresNodeStore:
                         f"INSERT INTO {self.s}.records VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
                         values,
                     )
+                    cur.executemany(
+                        f"INSERT INTO {self.s}.record_issued VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
+                        [(r.origin, r.index, r.issued) for r in rows],
+                    )
                     if refs:
                         cur.executemany(
                             f"INSERT INTO {self.s}.record_refs VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING", refs
@@ -244,6 +271,38 @@ class PostgresNodeStore:
             sql += " AND type = ANY(%s)"
             args.append(sorted(types))
         rows = self._run(sql + " ORDER BY log_index", tuple(args)).fetchall()
+        self.rows_read += len(rows)
+        return [RecordRow(r[0], r[1], r[2], r[3], bytes(r[4]), r[5]) for r in rows]
+
+    def records_issued(
+        self,
+        origins: Sequence[str],
+        *,
+        since: str | None = None,
+        until: str | None = None,
+        types: Collection[str] | None = None,
+        body: tuple[str, str] | None = None,
+    ) -> list[RecordRow]:
+        if not origins or (types is not None and not types):
+            return []
+        where = ["r.origin = ANY(%s)", "r.problem IS NULL"]
+        args: list[Any] = [list(origins)]
+        if since is not None or until is not None:
+            where.append("(i.issued IS NULL OR (i.issued >= %s AND i.issued < %s))")
+            args += [since or "", until or "~"]
+        if types is not None:
+            where.append("r.type = ANY(%s)")
+            args.append(sorted(types))
+        if body is not None:
+            where.append("convert_from(r.record, 'UTF8')::jsonb -> 'body' ->> %s = %s")
+            args += [body[0], body[1]]
+        rows = self._run(
+            "SELECT r.origin, r.log_index, r.leaf_hash, r.type, r.record, r.problem FROM @records r "
+            "JOIN @record_issued i ON i.origin = r.origin AND i.log_index = r.log_index "
+            f"WHERE {' AND '.join(where)} ORDER BY r.origin, r.log_index",
+            tuple(args),
+        ).fetchall()
+        self.rows_read += len(rows)
         return [RecordRow(r[0], r[1], r[2], r[3], bytes(r[4]), r[5]) for r in rows]
 
     def quarantined(
@@ -270,6 +329,7 @@ class PostgresNodeStore:
             f"WHERE {where} ORDER BY t.issued DESC, t.origin, t.log_index LIMIT %s OFFSET %s",
             (limit, offset),
         ).fetchall()
+        self.rows_read += len(rows)
         return int(count[0]) if count else 0, [RecordRow(r[0], r[1], r[2], r[3], bytes(r[4]), r[5]) for r in rows]
 
     def referrers(self, keys: Sequence[tuple[str, int]]) -> list[RecordRow]:
@@ -281,6 +341,7 @@ class PostgresNodeStore:
             "(SELECT * FROM unnest(%s::text[], %s::bigint[])) AND r.problem IS NULL ORDER BY r.origin, r.log_index",
             ([k[0] for k in keys], [k[1] for k in keys]),
         ).fetchall()
+        self.rows_read += len(rows)
         return [RecordRow(r[0], r[1], r[2], r[3], bytes(r[4]), r[5]) for r in rows]
 
     def settle(self, keys: Sequence[tuple[str, int]]) -> None:
@@ -302,6 +363,7 @@ class PostgresNodeStore:
             args += after
         order = " ORDER BY t.due, t.origin, t.log_index LIMIT %s"
         rows = self._run(sql + order, (*args, limit)).fetchall()
+        self.rows_read += len(rows)
         return [DueThread(RecordRow(r[0], r[1], r[2], r[3], bytes(r[4]), r[5]), r[6], r[7]) for r in rows]
 
     def reschedule(self, rows: Sequence[tuple[str, int, int, int]]) -> None:

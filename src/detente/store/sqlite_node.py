@@ -77,6 +77,24 @@ CREATE INDEX IF NOT EXISTS threads_open_page ON threads (involves_me, settled, i
 """
 """The protocol loop's schedule by due time; the inbox's pages (all threads, or the open ones)."""
 
+_ISSUED_SCHEMA = """
+CREATE TABLE IF NOT EXISTS record_issued (
+    origin TEXT NOT NULL, log_index INTEGER NOT NULL, issued TEXT, PRIMARY KEY (origin, log_index)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS record_issued_by_time ON record_issued (issued, origin, log_index);
+"""
+"""When each indexed record says it was issued (sortable UTC text): a quarter's records are read by
+time. A table beside ``records`` so that no read of ``records`` changes shape."""
+
+_ISSUED_BACKFILL = """
+INSERT OR IGNORE INTO record_issued
+SELECT origin, log_index, strftime('%Y-%m-%dT%H:%M:%f000Z', json_extract(CAST(record AS TEXT), '$.issued'))
+FROM records
+"""
+"""An older store's records, timed on open (once: a cursor remembers it). Milliseconds only (SQLite's
+``%f``), so a reader widens its window by a second and checks each record's exact time; a time SQLite
+cannot read stays NULL, and such a record is in every window."""
+
 
 def _rollback(conn: sqlite3.Connection) -> None:
     with contextlib.suppress(sqlite3.Error):  # no transaction left to roll back
@@ -104,9 +122,16 @@ class SQLiteNodeStore:
                 if column not in columns:
                     self._conn.execute(f"ALTER TABLE threads ADD COLUMN {column} INTEGER NOT NULL DEFAULT 0")
             self._conn.executescript(_THREAD_INDEXES)
+            self._conn.executescript(_ISSUED_SCHEMA)
+            if self._conn.execute("SELECT 1 FROM cursors WHERE name = 'record_issued'").fetchone() is None:
+                with self._conn:  # one transaction: the cursor says the backfill is whole
+                    self._conn.execute("BEGIN IMMEDIATE")
+                    self._conn.execute(_ISSUED_BACKFILL)
+                    self._conn.execute("INSERT OR IGNORE INTO cursors VALUES ('record_issued', 1)")
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"cannot open SQLite database {self.path}: {exc}") from None
         self._lock = threading.Lock()
+        self.rows_read = 0
 
     def _run(self, sql: str, args: tuple[object, ...] = ()) -> Rows:
         with self._lock:
@@ -228,6 +253,10 @@ class SQLiteNodeStore:
                     self._conn.executemany("INSERT OR IGNORE INTO records VALUES (?, ?, ?, ?, ?, ?)", values)
                     self._conn.executemany("INSERT OR IGNORE INTO record_refs VALUES (?, ?, ?, ?)", refs)
                     self._conn.executemany(
+                        "INSERT OR IGNORE INTO record_issued VALUES (?, ?, ?)",
+                        [(r.origin, r.index, r.issued) for r in rows],
+                    )
+                    self._conn.executemany(
                         "INSERT OR IGNORE INTO threads (origin, log_index, issued, involves_me, settled) "
                         "VALUES (?, ?, ?, ?, ?)",
                         threads,
@@ -261,6 +290,41 @@ class SQLiteNodeStore:
             if start == 0 and end is None:  # by type, not by walking the whole log (SQLite's planner would)
                 sql = sql.replace("FROM records", "FROM records INDEXED BY records_by_type")
         rows = self._run(sql + " ORDER BY log_index", tuple(args)).fetchall()
+        self.rows_read += len(rows)
+        return [RecordRow(r[0], r[1], r[2], r[3], bytes(r[4]), r[5]) for r in rows]
+
+    def records_issued(
+        self,
+        origins: Sequence[str],
+        *,
+        since: str | None = None,
+        until: str | None = None,
+        types: Collection[str] | None = None,
+        body: tuple[str, str] | None = None,
+    ) -> list[RecordRow]:
+        if not origins or (types is not None and not types):
+            return []
+        where = [f"r.origin IN ({', '.join('?' * len(origins))})", "r.problem IS NULL"]
+        args: list[object] = list(origins)
+        if since is not None or until is not None:
+            where.append("(i.issued IS NULL OR (i.issued >= ? AND i.issued < ?))")
+            args += [since or "", until or "~"]
+        if types is not None:
+            kinds = sorted(types)
+            where.append(f"r.type IN ({', '.join('?' * len(kinds))})")
+            args += kinds
+        if body is not None:
+            where.append("json_extract(CAST(r.record AS TEXT), '$.body.' || ?) IS ?")
+            args += [body[0], body[1]]
+        sel = "SELECT r.origin, r.log_index, r.leaf_hash, r.type, r.record, r.problem"
+        on = "r.origin = i.origin AND r.log_index = i.log_index"
+        if types is None:  # a window of every type (a quarter): driven by the time index
+            sql = f"{sel} FROM record_issued i INDEXED BY record_issued_by_time CROSS JOIN records r ON {on}"
+        else:  # a few types of every log: by the type index, each record's time looked up
+            sql = f"{sel} FROM records r INDEXED BY records_by_type LEFT JOIN record_issued i ON {on}"
+        sql += f" WHERE {' AND '.join(where)} ORDER BY r.origin, r.log_index"
+        rows = self._run(sql, tuple(args)).fetchall()
+        self.rows_read += len(rows)
         return [RecordRow(r[0], r[1], r[2], r[3], bytes(r[4]), r[5]) for r in rows]
 
     def quarantined(
@@ -287,6 +351,7 @@ class SQLiteNodeStore:
             f"WHERE {where} ORDER BY t.issued DESC, t.origin, t.log_index LIMIT ? OFFSET ?",
             (-1 if limit is None else limit, offset),
         ).fetchall()
+        self.rows_read += len(rows)
         return int(count[0]) if count else 0, [RecordRow(r[0], r[1], r[2], r[3], bytes(r[4]), r[5]) for r in rows]
 
     def referrers(self, keys: Sequence[tuple[str, int]]) -> list[RecordRow]:
@@ -302,6 +367,7 @@ class SQLiteNodeStore:
             ).fetchall()
             for r in rows:
                 out[(r[0], r[1])] = RecordRow(r[0], r[1], r[2], r[3], bytes(r[4]), r[5])
+        self.rows_read += len(out)
         return [out[k] for k in sorted(out)]
 
     def settle(self, keys: Sequence[tuple[str, int]]) -> None:
@@ -322,6 +388,7 @@ class SQLiteNodeStore:
             args += after
         order = " ORDER BY t.due, t.origin, t.log_index LIMIT ?"
         rows = self._run(sql + order, (*args, limit)).fetchall()
+        self.rows_read += len(rows)
         return [DueThread(RecordRow(r[0], r[1], r[2], r[3], bytes(r[4]), r[5]), r[6], r[7]) for r in rows]
 
     def reschedule(self, rows: Sequence[tuple[str, int, int, int]]) -> None:
