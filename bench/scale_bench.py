@@ -36,6 +36,7 @@ import json
 import os
 import random
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -183,6 +184,64 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     return {"backend": backend, "date": datetime.now(UTC).isoformat(timespec="seconds"), "rows": rows}
 
 
+def _built(directory: Path, size: int, ident: Ed25519Identity, entries: list[bytes]) -> Path:
+    """``directory/log_<size>.db``: the log grown to ``size`` (batches of 1,000, as in ``run``),
+    built once and reused; its build time is kept beside it in ``log_<size>.json``."""
+    path, meta = directory / f"log_{size}.db", directory / f"log_{size}.json"
+    if meta.exists():
+        return path
+    for stale in directory.glob(f"log_{size}.db*"):
+        stale.unlink()
+    store = open_store(str(path), create=True)
+    log = TileLog.create(store, ident)
+    t0 = time.perf_counter()
+    while log.size < size:
+        log.append(entries[: min(BATCH, size - log.size)])
+    seconds = time.perf_counter() - t0
+    store.close()
+    meta.write_text(json.dumps({"size": size, "build_seconds": seconds, "load": os.getloadavg()[0]}) + "\n")
+    print(f"built {path} in {seconds:,.0f} s (load {os.getloadavg()[0]:.1f})", flush=True)
+    return path
+
+
+def prebuilt(args: argparse.Namespace) -> dict[str, Any]:
+    """Proof rates only, on logs built once under ``--prebuilt`` and reused between runs: the sizes
+    in alternating rounds (every size once per round), each with the tile LRU and without."""
+    ident = Ed25519Identity.from_seed(ORIGIN, b"\x09" * 32)
+    entries = _entries(ident)
+    directory = Path(args.prebuilt)
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = {size: _built(directory, size, ident, entries) for size in args.sizes}
+    rng = random.Random(26)
+    rates: dict[int, dict[str, list[float]]] = {s: {"lru": [], "none": []} for s in args.sizes}
+    for rnd in range(args.rounds):
+        for size in args.sizes if rnd % 2 == 0 else reversed(args.sizes):
+            picks = [rng.randrange(size) for _ in range(args.proofs)]
+            store = open_store(str(paths[size]))
+            for name, cache in (("lru", 2048), ("none", 0)):
+                prover = TileLog(store, ORIGIN, [ident.vkey()], tile_cache_size=cache)
+                t0 = time.perf_counter()
+                for i in picks:
+                    prover.inclusion_proof(i, size)
+                rates[size][name].append(len(picks) / (time.perf_counter() - t0))
+            store.close()
+            print(
+                f"round {rnd + 1} {size:>12,}  lru {rates[size]['lru'][-1]:>8,.0f}/s  "
+                f"none {rates[size]['none'][-1]:>8,.0f}/s  load {os.getloadavg()[0]:.1f}",
+                flush=True,
+            )
+    out = {s: {k: statistics.median(v) for k, v in r.items()} for s, r in rates.items()}
+    for s in args.sizes:
+        print(f"median {s:>12,}  lru {out[s]['lru']:>8,.0f}/s  none {out[s]['none']:>8,.0f}/s")
+    first = args.sizes[0]
+    for s in args.sizes[1:]:
+        print(
+            f"  {first:,} -> {s:,}: lru {out[s]['lru'] / out[first]['lru'] - 1:+.1%}, "
+            f"none {out[s]['none'] / out[first]['none'] - 1:+.1%}"
+        )
+    return {"backend": "sqlite", "rounds": {str(s): r for s, r in rates.items()}}
+
+
 def _flatness(rows: list[dict[str, float]]) -> None:
     by = {int(r["size"]): r for r in rows}
     if 100_000 not in by:
@@ -278,12 +337,19 @@ def main() -> None:
     ap.add_argument("--out", default=None, help="write the results as JSON here")
     ap.add_argument("--keep", action="store_true", help="keep the SQLite files")
     ap.add_argument("--chart", default=None, help="draw an SVG from the JSON files given as arguments")
+    ap.add_argument("--prebuilt", default=None, help="proofs only, on logs built once in this directory and reused")
+    ap.add_argument("--rounds", type=int, default=3, help="alternating rounds of --prebuilt")
     ap.add_argument("results", nargs="*", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.chart:
         results = [json.loads(Path(p).read_text()) for p in args.results]
         Path(args.chart).write_text(chart(results))
         print(f"wrote {args.chart}")
+        return
+    if args.prebuilt:
+        result = prebuilt(args)
+        if args.out:
+            Path(args.out).write_text(json.dumps(result, indent=1) + "\n")
         return
     if any(s % BATCH or s < SYNC for s in args.sizes) or args.sizes != sorted(args.sizes):
         ap.error(f"sizes must be increasing multiples of {BATCH}, at least {SYNC}")

@@ -7,8 +7,11 @@ writers can never publish different trees of the same size. The stored checkpoin
 with the log's own key whenever it is loaded (fail closed: a store whose checkpoint was not
 signed by this log is refused).
 
-Proofs read only the tiles they need. Full tiles are immutable, so they are cached in a bounded
-LRU; partial tiles are always read fresh.
+Proofs read only the tiles they need, through two bounded LRU caches: one of full level-0 tiles
+(one per 256 entries: the many, each read by few proofs) and one of every other tile (the upper
+levels and the partial tiles of the right edges: few, and read by every proof). A tile is only
+ever replaced in the store by a wider one whose hashes start with the narrower one's, so a cached
+tile serves any proof that needs no more of it than it holds; a wider need reads the store again.
 """
 
 from __future__ import annotations
@@ -34,22 +37,26 @@ from detente.errors import (
 )
 from detente.store.protocol import LogStore, TilePos
 from detente.tlog.checkpoint import Checkpoint, open_checkpoint, sign_checkpoint
-from detente.tlog.hashing import EMPTY_ROOT
+from detente.tlog.hashing import EMPTY_ROOT, HASH_SIZE
 from detente.tlog.integrate import edge_tiles, integrate
 from detente.tlog.proofs import consistency_proof, inclusion_proof, tree_root
 from detente.tlog.tiles import (
+    TILE_HEIGHT,
     TILE_WIDTH,
     TileID,
     decode_entry_bundle,
     encode_entry_bundle,
     node_location,
-    nodes_from_tiles,
+    stored_node,
     tile_bytes,
 )
 
 __all__ = ["AppendResult", "TileLog"]
 
 _CAS_RETRIES = 32
+_OFFSETS = [[sum(w >> i for i in range(k)) for k in range(TILE_HEIGHT + 1)] for w in range(TILE_WIDTH + 1)]
+"""``_OFFSETS[width][k]``: where sublevel ``k`` starts in a stored tile of ``width``, in hashes
+(as ``tiles.stored_node`` computes it on every call)."""
 
 
 @dataclass(frozen=True)
@@ -73,6 +80,7 @@ class TileLog:
         *,
         identity: Ed25519Identity | None = None,
         tile_cache_size: int = 2048,
+        upper_cache_size: int = 1024,
     ) -> None:
         if not keys:
             raise LogNotFound(f"no verifier key given for log {origin!r}")
@@ -82,8 +90,12 @@ class TileLog:
         self._verifiers = [verifier_for(k) for k in keys]
         self._identity = identity
         self._write_lock = threading.Lock()
-        self._cache: OrderedDict[TilePos, bytes] = OrderedDict()
+        self._cache: OrderedDict[TilePos, tuple[bytes, int]] = OrderedDict()
+        """Full level-0 tiles, at most ``tile_cache_size``."""
+        self._upper: OrderedDict[TilePos, tuple[bytes, int]] = OrderedDict()
+        """Every other tile (upper levels, partial tiles) at its widest seen, at most ``upper_cache_size``."""
         self._cache_size = tile_cache_size
+        self._upper_size = upper_cache_size
         self._cache_lock = threading.Lock()
         self._checkpoint = Checkpoint(origin, 0, EMPTY_ROOT)
         self._note: bytes | None = None
@@ -195,6 +207,7 @@ class TileLog:
                     time.sleep(random.uniform(0, 0.002 * (attempt + 1)))
                     continue
                 self._checkpoint, self._note = cp, note
+                self._remember({(t.level, t.index): (blob, t.width) for t, blob in result.tiles.items()})
                 if rotating:
                     self._identity, self._rotation = identity, None
                     self.trust([identity.vkey()])
@@ -227,6 +240,7 @@ class TileLog:
                 )
             self.store.commit(self.origin, old_note, signed_checkpoint, {**result.tiles, **result.bundles})
             self._checkpoint, self._note = cp, signed_checkpoint
+            self._remember({(t.level, t.index): (blob, t.width) for t, blob in result.tiles.items()})
             return cp
 
     def _edge(self, size: int) -> dict[TileID, bytes]:
@@ -245,35 +259,66 @@ class TileLog:
 
     # --- reading --------------------------------------------------------------------------
 
-    def _tiles(self, positions: Sequence[TilePos]) -> dict[TilePos, tuple[bytes, int]]:
+    def _remember(self, tiles: dict[TilePos, tuple[bytes, int]]) -> None:
+        # Keep each tile at the widest version seen; the caller holds no lock.
+        with self._cache_lock:
+            for pos, (blob, width) in tiles.items():
+                if pos[0] == 0 and width == TILE_WIDTH:
+                    cache, bound = self._cache, self._cache_size
+                    self._upper.pop(pos, None)
+                else:
+                    cache, bound = self._upper, self._upper_size
+                    held = cache.get(pos)
+                    if held is not None and held[1] >= width:
+                        continue
+                if bound <= 0:
+                    continue
+                cache[pos] = (blob, width)
+                cache.move_to_end(pos)
+                if len(cache) > bound:
+                    cache.popitem(last=False)
+
+    def _tiles(self, need: dict[TilePos, int]) -> dict[TilePos, tuple[bytes, int]]:
+        """The stored tiles at ``need``'s positions, each from the caches when they hold it at
+        least as wide as needed, else from the store (what it has, which may be narrower)."""
         out: dict[TilePos, tuple[bytes, int]] = {}
         missing: list[TilePos] = []
         with self._cache_lock:
-            for pos in positions:
-                blob = self._cache.get(pos)
-                if blob is None:
-                    missing.append(pos)
+            for pos, width in need.items():
+                cache = self._cache if pos in self._cache else self._upper
+                held = cache.get(pos)
+                if held is not None and held[1] >= width:
+                    cache.move_to_end(pos)
+                    out[pos] = held
                 else:
-                    self._cache.move_to_end(pos)
-                    out[pos] = (blob, TILE_WIDTH)
+                    missing.append(pos)
         if missing:
             got = self.store.read_tiles(self.origin, missing)
-            with self._cache_lock:
-                for pos, (blob, width) in got.items():
-                    out[pos] = (blob, width)
-                    if width == TILE_WIDTH:
-                        self._cache[pos] = blob
-                        if len(self._cache) > self._cache_size:
-                            self._cache.popitem(last=False)
+            out.update(got)
+            self._remember(got)
         return out
 
     def _fetch(self, nodes: Sequence[tuple[int, int]]) -> list[bytes]:
-        positions = list(dict.fromkeys(node_location(lv, ix)[:2] for lv, ix in nodes))
-        tiles = self._tiles(positions)
-        try:
-            return nodes_from_tiles(nodes, tiles.__getitem__)
-        except KeyError as exc:
-            raise StorageError(f"tile {exc} of {self.origin!r} is missing from the store") from None
+        need: dict[TilePos, int] = {}
+        where: list[tuple[TilePos, int, int]] = []
+        for level, index in nodes:
+            tl, tn, k, j = node_location(level, index)
+            pos, width = (tl, tn), (j + 1) << k  # the narrowest tile holding node j of sublevel k
+            if need.get(pos, 0) < width:
+                need[pos] = width
+            where.append((pos, k, j))
+        tiles = self._tiles(need)
+        out: list[bytes] = []
+        for pos, k, j in where:
+            got = tiles.get(pos)
+            if got is None:
+                raise StorageError(f"tile {pos} of {self.origin!r} is missing from the store")
+            blob, width = got
+            if j >= width >> k:
+                stored_node(blob, width, k, j)  # raises: the stored tile is narrower than needed
+            off = (_OFFSETS[width][k] + j) * HASH_SIZE
+            out.append(blob[off : off + HASH_SIZE])
+        return out
 
     def _check_size(self, size: int | None) -> int:
         current = self._checkpoint.size

@@ -9,6 +9,13 @@ A new database gets 32 KiB pages (SQLite's default is 4 KiB; an existing file ke
 entry bundle is ~130 KiB, which at 4 KiB is a chain of 33 overflow pages that SQLite walks page by
 page to read, to free when the partial bundle is rewritten, and to write as as many WAL frames.
 Appends measured ~1.4× faster with 32 or 64 KiB pages on the same machine (docs/performance.md).
+
+Tiles live in an ordinary rowid table with a unique index on ``(origin, level, idx)`` (schema
+version 2). Version 1 kept them in a ``WITHOUT ROWID`` table, which stores whole rows in the
+B-tree's interior pages too: with 16–140 KiB rows a 32 KiB interior page held a handful of keys,
+so the tree grew a level every few-fold of the log and a tile read walked 4–7 pages, each with
+its overflow (a tile read 3–5× slower at 10⁶ entries; docs/performance.md). A version-1 file
+keeps its table and works as before (the same statements run on both); only new files get 2.
 """
 
 from __future__ import annotations
@@ -24,8 +31,11 @@ from detente.tlog.tiles import TileID
 
 __all__ = ["SQLiteStore"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+_READABLE = (1, SCHEMA_VERSION)
+"""Versions this driver opens: 1 differs only in its tiles table being ``WITHOUT ROWID``."""
 PAGE_SIZE = 32768
+READER_CACHE_KIB = 8192
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS logs (
@@ -39,7 +49,7 @@ CREATE TABLE IF NOT EXISTS tiles (
     width  INTEGER NOT NULL,
     data   BLOB    NOT NULL,
     PRIMARY KEY (origin, level, idx)
-) STRICT, WITHOUT ROWID;
+) STRICT;
 """
 
 
@@ -65,9 +75,10 @@ class SQLiteStore:
                 if not create and self._has_tables():
                     raise StoreUnavailable(f"{self.path} is not a detente database")
                 self._writer.executescript(_SCHEMA + f"PRAGMA user_version={SCHEMA_VERSION};")
-            elif version != SCHEMA_VERSION:
+            elif version not in _READABLE:
                 raise StoreUnavailable(
-                    f"{self.path} has schema version {version}; this detente expects {SCHEMA_VERSION}"
+                    f"{self.path} has schema version {version}; this detente reads versions 1 and {SCHEMA_VERSION}",
+                    hint="open it with the detente that wrote it",
                 )
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"cannot open SQLite database {self.path}: {exc}") from None
@@ -85,7 +96,10 @@ class SQLiteStore:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False, isolation_level=None)
-            conn.execute("PRAGMA busy_timeout=10000")
+            # 8 MiB of page cache (SQLite's default is 2 MiB, 64 pages of 32 KiB): room for the
+            # tiles index and the table's interior pages of a 10^7-entry log, so a random tile
+            # read fetches only its leaf page from the file
+            conn.executescript(f"PRAGMA busy_timeout=10000; PRAGMA cache_size=-{READER_CACHE_KIB};")
             self._local.conn = conn
             with self._lock:
                 alive = {t.ident for t in threading.enumerate()}
@@ -110,13 +124,22 @@ class SQLiteStore:
     def read_tiles(self, origin: str, positions: Sequence[TilePos]) -> dict[TilePos, tuple[bytes, int]]:
         out: dict[TilePos, tuple[bytes, int]] = {}
         conn = self._reader()
-        for level, idx in positions:
-            row = conn.execute(
-                "SELECT data, width FROM tiles WHERE origin = ? AND level = ? AND idx = ?",
-                (origin, level, idx),
-            ).fetchone()
-            if row is not None:
-                out[(level, idx)] = (bytes(row[0]), row[1])
+        # One read transaction for all of them: one snapshot, and the WAL read lock taken once
+        # rather than per statement (half the cost of a tile read at 10^6 entries, measured).
+        many = len(positions) > 1
+        if many:
+            conn.execute("BEGIN")
+        try:
+            for level, idx in positions:
+                row = conn.execute(
+                    "SELECT data, width FROM tiles WHERE origin = ? AND level = ? AND idx = ?",
+                    (origin, level, idx),
+                ).fetchone()
+                if row is not None:
+                    out[(level, idx)] = (bytes(row[0]), row[1])
+        finally:
+            if many:
+                conn.execute("COMMIT")
         return out
 
     def commit(
