@@ -14,9 +14,10 @@ so Chinese renders the same on a machine without any CJK font. A character outsi
 packet says the same; the PDF is otherwise built in reportlab's invariant mode, so the same
 figures give the same bytes.
 
-**What is not checked here.** No PDF/A validator is obtainable (veraPDF is Java and not packaged
-for this machine); the tests check what matters for an archive: every font embedded, the XMP
-``pdfaid`` identification and dates, the output intent, the document ID.
+**What is not checked here.** No PDF/A validator is obtainable (veraPDF is Java and packaged on
+none of PyPI, Debian or npm); ``tests/report/test_pdf_archive.py`` checks the rules of veraPDF's
+PDF/A-2B profile that matter for an archive, one by one (docs/report.md lists which). A document
+with a character set in the fallback font does not claim PDF/A in its XMP.
 """
 
 from __future__ import annotations
@@ -60,16 +61,19 @@ def _pdf_date(when: datetime) -> str:
     return when.astimezone(UTC).strftime("D:%Y%m%d%H%M%S+00'00'")
 
 
-def _xmp(title: str, author: str, subject: str, lang: str, when: datetime) -> bytes:
+def _xmp(title: str, author: str, subject: str, keywords: str, lang: str, when: datetime, pdfa: bool) -> bytes:
+    """The XMP packet: the Info dictionary's entries in their XMP form (ISO 19005-1, Table 1, which
+    ISO 19005-2 keeps), and the PDF/A identification only when ``pdfa``."""
     stamp = when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     t, a, s = escape(title), escape(author), escape(subject)
+    ident = "<pdfaid:part>2</pdfaid:part><pdfaid:conformance>B</pdfaid:conformance>" if pdfa else ""
     return (
         '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
         '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
         '<rdf:Description rdf:about="" xmlns:pdfaid="http://www.aiim.org/pdfa/ns/id/" '
         'xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:xmp="http://ns.adobe.com/xap/1.0/" '
         'xmlns:pdf="http://ns.adobe.com/pdf/1.3/">'
-        "<pdfaid:part>2</pdfaid:part><pdfaid:conformance>B</pdfaid:conformance>"
+        f"{ident}"
         f'<dc:title><rdf:Alt><rdf:li xml:lang="x-default">{t}</rdf:li></rdf:Alt></dc:title>'
         f"<dc:creator><rdf:Seq><rdf:li>{a}</rdf:li></rdf:Seq></dc:creator>"
         f'<dc:description><rdf:Alt><rdf:li xml:lang="x-default">{s}</rdf:li></rdf:Alt></dc:description>'
@@ -77,25 +81,36 @@ def _xmp(title: str, author: str, subject: str, lang: str, when: datetime) -> by
         f"<xmp:CreateDate>{stamp}</xmp:CreateDate><xmp:ModifyDate>{stamp}</xmp:ModifyDate>"
         f"<xmp:MetadataDate>{stamp}</xmp:MetadataDate>"
         "<xmp:CreatorTool>detente</xmp:CreatorTool>"
-        f"<pdf:Producer>{PRODUCER}</pdf:Producer>"
+        f"<pdf:Producer>{PRODUCER}</pdf:Producer><pdf:Keywords>{escape(keywords)}</pdf:Keywords>"
         "</rdf:Description></rdf:RDF></x:xmpmeta>\n"
         '<?xpacket end="w"?>'
     ).encode()
 
 
-def mark_archival(canvas: Any, *, title: str, author: str, subject: str, lang: str, when: datetime) -> None:
+def mark_archival(
+    canvas: Any,
+    *,
+    title: str,
+    author: str,
+    subject: str,
+    keywords: str,
+    lang: str,
+    when: datetime,
+    pdfa: bool = True,
+) -> None:
     """Give the document being drawn on ``canvas`` its creation date, XMP metadata and output
-    intent (call once, on the first page)."""
+    intent (call once, on the first page). ``pdfa``: whether to claim PDF/A-2b in the XMP, which
+    a document with a font that is not embedded must not do."""
     from reportlab.pdfbase.pdfdoc import PDFArray, PDFDictionary, PDFName, PDFStream, PDFString
 
     doc = canvas._doc
     stamp = _pdf_date(when)
     canvas.setDateFormatter(lambda *_: stamp)
     doc.info.producer = PRODUCER
-    metadata = PDFStream(
+    doc.info.keywords = keywords
+    metadata = PDFStream(  # no filters: not even an empty /Filter key on the metadata stream
         PDFDictionary({"Type": PDFName("Metadata"), "Subtype": PDFName("XML")}),
-        _xmp(title, author, subject, lang, when),
-        filters=[],
+        _xmp(title, author, subject, keywords, lang, when, pdfa),
     )
     canvas.setCatalogEntry("Metadata", doc.Reference(metadata))
     icc = PDFStream(PDFDictionary({"N": 3}), (_ASSETS / "sRGB.icc").read_bytes())

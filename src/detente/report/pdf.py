@@ -4,8 +4,10 @@ content as the HTML: both render :func:`~detente.report.layout.build_document`.
 An archive (:mod:`detente.report.archive`, PDF/A-2b as far as can be checked here): every
 character is set in one embedded font, a TrueType subset of Noto Sans SC shipped with detente
 (Latin, punctuation and GB 2312), so Chinese renders on a machine without CJK fonts; a character
-outside it falls back to reportlab's CID font ``STSong-Light`` (not embedded). ``CreationDate`` is
-the figures' ``generated_at``; XMP metadata and an sRGB output intent are written. The PDF is built
+outside it falls back to reportlab's CID font ``STSong-Light`` (not embedded), and such a PDF
+does not claim PDF/A in its XMP. ``CreationDate`` is the figures' ``generated_at``; XMP metadata
+that repeats the Info dictionary and an sRGB output intent are written, and every stream ends
+with the end-of-line PDF/A asks for (:mod:`.pdf_streams`). The PDF is built
 with reportlab's *invariant* mode, so the same figures and language always give the same bytes
 (its hash can be published and checked). A paragraph with Chinese in it wraps between characters
 (reportlab's ``CJK`` mode, which moves a Latin word whole to the next line); one without wraps
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import io
 import re
+from contextvars import ContextVar
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -37,6 +40,7 @@ from detente.report.figures import QuarterlyFigures
 from detente.report.labels import Label, check_lang, label
 from detente.report.layout import build_document
 from detente.report.pdf_columns import fit_columns
+from detente.report.pdf_streams import end_streams_with_eol
 from detente.report.svg import PALETTE, axis, colour
 
 __all__ = ["render_pdf"]
@@ -44,6 +48,14 @@ __all__ = ["render_pdf"]
 LATIN = LATIN_BOLD = FONT
 _PAD = 4.0
 _CJK = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef]")
+_FELL_BACK: ContextVar[set[str] | None] = ContextVar("fell_back", default=None)
+"""The characters set in the fallback font (not embedded) in the PDF being built."""
+
+
+def _fell_back(text: str) -> None:
+    seen = _FELL_BACK.get()
+    if seen is not None:
+        seen.update(text)
 
 
 def markup(text: str) -> str:
@@ -66,6 +78,7 @@ def markup(text: str) -> str:
 
 def _run(text: str, fallback: bool) -> str:
     if fallback:
+        _fell_back(text)
         return f'<font name="{FALLBACK}">{escape(text)}</font>'
     return escape(text)
 
@@ -84,7 +97,9 @@ def _paragraph(marked: str, style: ParagraphStyle) -> Paragraph:
 
 
 def _font_for(*texts: str) -> str:
-    return FONT if all(covered(ch) for t in texts for ch in t) else FALLBACK
+    missing = [ch for t in texts for ch in t if not covered(ch)]
+    _fell_back("".join(missing))
+    return FALLBACK if missing else FONT
 
 
 class _Styles:
@@ -270,10 +285,21 @@ def render_pdf(figures: QuarterlyFigures, lang: str = "en") -> bytes:
     """The whole report as PDF bytes, ``lang`` (``en`` or ``zh``) first."""
     check_lang(lang)
     register_fonts()
+    fell_back: set[str] = set()
+    token = _FELL_BACK.set(fell_back)
+    try:
+        return _render(figures, lang, fell_back)
+    finally:
+        _FELL_BACK.reset(token)
+
+
+def _render(figures: QuarterlyFigures, lang: str, fell_back: set[str]) -> bytes:
     doc = build_document(figures, lang)
     st = _Styles()
     out = io.BytesIO()
     footer = f"{doc.title.text} · {doc.subtitle}"
+    footer_font = _font_for(footer)
+    keywords = f"detente; {label('title', 'en').text}; {figures.period}"
     pdf = SimpleDocTemplate(
         out,
         pagesize=A4,
@@ -284,6 +310,7 @@ def render_pdf(figures: QuarterlyFigures, lang: str = "en") -> bytes:
         title=f"{doc.title.text} {doc.subtitle}",
         author=figures.party,
         subject=label("title", "en").text,
+        keywords=keywords,
         lang="zh-Hans" if lang == "zh" else "en",
         creator="detente",
         initialFontName=FONT,
@@ -297,14 +324,16 @@ def render_pdf(figures: QuarterlyFigures, lang: str = "en") -> bytes:
             title=f"{doc.title.text} {doc.subtitle}",
             author=figures.party,
             subject=label("title", "en").text,
+            keywords=keywords,
             lang="zh-Hans" if lang == "zh" else "en",
             when=figures.generated_at,
+            pdfa=not fell_back,  # every character is in the embedded font (the story is built by now)
         )
         page(canvas, _doc)
 
     def page(canvas: Any, _doc: Any) -> None:
         canvas.saveState()
-        canvas.setFont(_font_for(footer), 7.5)
+        canvas.setFont(footer_font, 7.5)
         canvas.setFillColor(colors.HexColor("#4a4a4a"))
         canvas.drawString(16 * mm, 10 * mm, footer)
         canvas.drawRightString(A4[0] - 16 * mm, 10 * mm, str(canvas.getPageNumber()))
@@ -321,4 +350,4 @@ def render_pdf(figures: QuarterlyFigures, lang: str = "en") -> bytes:
         for block in section.blocks:
             story.extend(_flow(block, st, lang, width))
     pdf.build(story, onFirstPage=first, onLaterPages=page)
-    return out.getvalue()
+    return end_streams_with_eol(out.getvalue())
