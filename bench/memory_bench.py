@@ -16,6 +16,12 @@ more ticks, inbox pages, ``/api/v1/status`` and the console's first paint (``who
 Printed per step: resident memory now (VmRSS, after a GC), its peak (VmHWM), the growth per
 1,000 records, the time to index the step, the first tick and the records it examined, then the
 p95 of the repeated tick, inbox page, status and first paint, and the records a steady tick examines.
+Then the views that read records for one request (``--view-reps`` times each, p50/p95 and the
+record rows the store's reads returned, counted the same way on any commit): the export-control
+disclosures (a first page of 50) and the previous quarter's report figures. With ``--spread-days``
+the statements are issued over that many days before now (a quarter holds its share of them; the
+hotline messages stay at now), and one hotline message in ``--violation-every`` is an
+inadvertent-violation disclosure.
 Run it on an older commit (PYTHONPATH=<checkout>/src) to compare.
 """
 
@@ -62,6 +68,41 @@ def _mem() -> tuple[float, float]:
 
 SAMPLES: dict[str, list[float]] = {}
 
+_READS = ("records", "records_issued", "referrers", "threads", "due_threads", "quarantined")
+
+
+def _count_reads(state: object) -> list[int]:
+    """Count the record rows the node store's reads return (a bench-side tally, the same on any
+    commit: an older store has no ``rows_read``)."""
+    tally = [0]
+    for name in _READS:
+        method = getattr(state, name, None)
+        if method is None:
+            continue
+
+        def counted(*a: object, _m: Callable[..., object] = method, **kw: object) -> object:
+            out = _m(*a, **kw)
+            rows = out[1] if isinstance(out, tuple) else out
+            tally[0] += len(rows) if isinstance(rows, list) else 0
+            return out
+
+        setattr(state, name, counted)
+    return tally
+
+
+def _view(run: Callable[[], object], n: int, tally: list[int], what: str) -> tuple[float, float, int]:
+    """p50 and p95 (ms) of ``n`` calls of a view, and the record rows the last call read."""
+    times = []
+    for _ in range(n):
+        before = tally[0]
+        t0 = time.perf_counter()
+        run()
+        times.append((time.perf_counter() - t0) * 1000)
+        read = tally[0] - before
+    SAMPLES[what] = [round(t, 1) for t in times]
+    p95 = statistics.quantiles(times, n=20)[-1] if n >= 2 else times[0]
+    return statistics.median(times), p95, read
+
 
 def _p95(run: Callable[[], object], n: int, what: str = "") -> float:
     times = []
@@ -83,6 +124,9 @@ def main() -> None:
     ap.add_argument("--receipt-hours", type=float, default=48.0, help="the agreement's receipt window (0: default)")
     ap.add_argument("--samples", action="store_true", help="every timing of each step on stderr")
     ap.add_argument("--peers", type=int, default=1, help="peers whose logs are mirrored (1,000-record batches in turn)")
+    ap.add_argument("--view-reps", type=int, default=5, help="repetitions of each record-reading view")
+    ap.add_argument("--spread-days", type=float, default=0, help="statements issued over this many days before now")
+    ap.add_argument("--violation-every", type=int, default=100, help="one hotline message in N is a disclosure")
     args = ap.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="detente-mem-bench-"))
@@ -106,13 +150,17 @@ def main() -> None:
     token = issue_token(node.state, "admin", "bench", int(time.time()))
     api = TestClient(create_app(node), headers={"Authorization": f"Bearer {token}"})  # no lifespan: no loops
     me = node.signer.identity.name
+    tally = _count_reads(node.state)
     mirrors = [(peer_id, source, node.peering.mirror(node.peering.row(name))) for name, peer_id, source in peers]
     every = max(1, round(1 / args.protocol_share)) if args.protocol_share > 0 else 0
     now = datetime.now(UTC)
+    q = (now.month - 1) // 3  # the previous quarter's name: its report is a view measured
+    previous = f"{now.year}Q{q}" if q else f"{now.year - 1}Q4"
     gc.collect()
     last, _ = _mem()
     head = ("mirrored", "rss MB", "peak MB", "MB/1k", "index ms", "fold ms", "fold rec", "tick p95", "tick rec",
-            "inbox p95", "status p95", "paint p95")  # fmt: skip
+            "inbox p95", "status p95", "paint p95", "discl p50", "discl p95", "discl rec", "report p50",
+            "report p95", "report rec")  # fmt: skip
     print(" ".join(f"{h:>10}" for h in head))
     done = 0
     rows = []
@@ -128,10 +176,13 @@ def main() -> None:
             batch = []
             for i in range(done + start, done + min(start + 1000, n)):
                 if every and i % every == 0:
+                    violation = args.violation_every and i // every % args.violation_every == 0
+                    topic = "inadvertent-export-control-violation" if violation else "urgent-concern"
                     rec = Record(type="detente.dev/hotline-message/v1", party=peer_id.name, issued=now, to=(me,),
-                                 body={"priority": "routine", "topic": "urgent-concern"})  # fmt: skip
+                                 body={"priority": "routine", "topic": topic})  # fmt: skip
                 else:
-                    rec = Record(type="detente.dev/statement/v1", party=peer_id.name, issued=now,
+                    back = timedelta(days=args.spread_days * (1 - i / args.records))  # older first, in log order
+                    rec = Record(type="detente.dev/statement/v1", party=peer_id.name, issued=now - back,
                                  body={"n": i, "text": "x" * 400})  # fmt: skip
                 batch.append(seal_record(rec, peer_id))
             result = source.append(batch)
@@ -151,6 +202,13 @@ def main() -> None:
         inbox = _p95(lambda: api.get("/api/v1/inbox?limit=50").raise_for_status(), args.ticks, "inbox")
         status = _p95(lambda: api.get("/api/v1/status").raise_for_status(), args.ticks, "status")
         first_paint = _p95(paint, args.ticks, "paint")
+        disclosures = _view(
+            lambda: api.get("/api/v1/exportctl/disclosures?limit=50").raise_for_status(), args.view_reps, tally,
+            "disclosures",
+        )  # fmt: skip
+        report = _view(
+            lambda: api.get(f"/api/v1/reports/quarterly/{previous}").raise_for_status(), args.view_reps, tally, "report"
+        )
         node.media.keys()  # a desk read by type
         gc.collect()
         rss, hwm = _mem()
@@ -159,13 +217,17 @@ def main() -> None:
         row = {"mirrored": done, "rss_mb": round(rss, 1), "peak_mb": round(hwm, 1), "mb_per_1000": round(growth, 2),
                "index_ms": round(index * 1000, 1), "fold_ms": round(fold * 1000, 1), "fold_examined": fold_examined,
                "tick_p95_ms": round(tick, 1), "tick_examined": examined, "inbox_p95_ms": round(inbox, 1),
-               "status_p95_ms": round(status, 1), "first_paint_p95_ms": round(first_paint, 1)}  # fmt: skip
+               "status_p95_ms": round(status, 1), "first_paint_p95_ms": round(first_paint, 1),
+               "disclosures_p50_ms": round(disclosures[0], 1), "disclosures_p95_ms": round(disclosures[1], 1),
+               "disclosures_examined": disclosures[2], "report_p50_ms": round(report[0], 1),
+               "report_p95_ms": round(report[1], 1), "report_examined": report[2]}  # fmt: skip
         rows.append(row)
         print(" ".join(f"{v:>10,}" if isinstance(v, int) else f"{v:>10.1f}" for v in row.values()), flush=True)
         if args.samples:
             print(json.dumps(SAMPLES), file=sys.stderr, flush=True)
     node.stop()
-    print(json.dumps({"bench": "memory", "protocol_share": args.protocol_share, "peers": args.peers, "steps": rows}))
+    print(json.dumps({"bench": "memory", "protocol_share": args.protocol_share, "peers": args.peers,
+                      "spread_days": args.spread_days, "report": previous, "steps": rows}))  # fmt: skip
 
 
 if __name__ == "__main__":
