@@ -74,7 +74,7 @@ class LabelCheck(Body):
     mime: str = Field(min_length=1, max_length=128)
     c2pa_state: str | None = Field(default=None, max_length=32)
     c2pa_failure: tuple[str, ...] = Field(default=(), max_length=100)
-    verdicts: dict[str, str] = Field(description="regime → pass, fail or not-applicable")
+    verdicts: dict[str, str] = Field(description="regime → pass, fail, not-judged or not-applicable")
     failed: dict[str, list[str]] = Field(default_factory=dict, description="regime → the must rules failed")
     guidelines: dict[str, str] = Field(default_factory=dict, description="regime → guideline digest")
 
