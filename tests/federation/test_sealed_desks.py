@@ -5,6 +5,7 @@ reads; a body this node cannot open) — never a 500."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -35,9 +36,22 @@ def test_takedowns_and_eval_results_sealed_to_a_node_are_read_there(
     cn.pin(us)
     us.start()
     cn.start()
+    through_api = {"to": "cn", "tlp": "TLP:AMBER", "request": _takedown(URL + "-api"),
+                   "text": {"original": {"lang": "en", "text": "An unlabeled clip of a minister"}}}  # fmt: skip
+    size = us.status()["size"]
+    keyless = us.api("POST", "/api/v1/takedowns", json=through_api)  # refused before signing: cn has no key
+    assert keyless.status_code == 422 and "published no encryption key" in keyless.json()["detail"], keyless.text
+    assert "detente key encryption" in keyless.json()["hint"] and us.status()["size"] == size
     key = cn.api("POST", "/api/v1/keys/encryption").json()["key_id"]
     wait("cn's key at us", lambda: us.api("GET", "/api/v1/keys/encryption").json()["published"].get(cn.origin)
          == key, timeout=WAIT)  # fmt: skip
+    api_sent = us.api("POST", "/api/v1/takedowns", json=through_api)
+    assert api_sent.status_code == 201 and api_sent.json()["tlp"] == "TLP:AMBER", api_sent.text
+    api_index = api_sent.json()["index"]
+    logged = us.api("GET", "/api/v1/records", params={"start": api_index, "limit": 1}).json()[0]["record"]
+    assert logged["tlp"] == "TLP:AMBER" and "sealed" in logged and URL.encode() not in json.dumps(logged).encode()
+    mine = {t["index"]: t for t in us.api("GET", "/api/v1/takedowns").json() if t["origin"] == us.origin}
+    assert mine[api_index]["url"] == URL + "-api"  # us sealed it to its own key too, and reads it back
     amber = _send(us, TAKEDOWN, cn.origin, "TLP:AMBER", _takedown(URL))
     red = _send(us, TAKEDOWN, cn.origin, "TLP:RED", _takedown(URL + "-red"))
     result = _send(us, EVAL_RESULT, cn.origin, "TLP:AMBER", {"envelope": {"payload": "e30="}, "sample_count": 1})
@@ -50,6 +64,7 @@ def test_takedowns_and_eval_results_sealed_to_a_node_are_read_there(
     by_index = {t["index"]: t for t in listed.json() if t["origin"] == us.origin}
     assert by_index[amber]["url"] == URL and by_index[amber]["tlp"] == "TLP:AMBER"  # opened through the SealDesk
     assert "sealed_problem" not in by_index[amber]
+    assert by_index[api_index]["url"] == URL + "-api" and by_index[api_index]["tlp"] == "TLP:AMBER"
     assert by_index[red]["tlp"] == "TLP:RED" and "url" not in by_index[red]  # a view every role reads: not RED
     assert "TLP:RED" in by_index[red]["sealed_problem"] and by_index[red]["states"] == {cn.origin: "received"}
     respond = cn.api("POST", "/api/v1/takedowns/response", json={"origin": us.origin, "index": amber,

@@ -22,6 +22,7 @@ from detente.media.guidelines import Guideline
 from detente.media.records import TakedownRequest, TakedownResponse, WatermarkKey
 from detente.node.node import Node
 from detente.node.tokens import Principal
+from detente.records.record import TLP
 from detente.records.text import BilingualText
 
 __all__ = ["add_media_routes"]
@@ -33,6 +34,11 @@ class TakedownIn(BaseModel):
     to: str = Field(min_length=1, description="log origin (or short name) of the peer whose platforms host the content")
     request: TakedownRequest
     text: BilingualText = Field(description="what the content is and why it should come down, bilingual")
+    tlp: TLP = Field(
+        default=TLP.CLEAR,
+        description="TLP:AMBER, AMBER+STRICT or RED: the request is sealed to its recipient, refused before "
+        "signing when the recipient published no encryption key (docs/sealed.md)",
+    )
 
 
 class TakedownAnswerIn(BaseModel):
@@ -165,7 +171,13 @@ def add_media_routes(app: FastAPI, node: Node, viewer: Any, officer: Any) -> Non
 
     @routes.create("/api/v1/takedowns")
     def request_takedown(item: TakedownIn, who: Principal = officer) -> dict[str, Any]:
-        return node.media.request_takedown(resolve_recipients(node, [item.to])[0], item.request, item.text)
+        """Ask a peer to act on content its platforms host (``tlp``: sealed to it, docs/sealed.md)."""
+
+        def sendable(tlp: TLP, to: tuple[str, ...]) -> None:
+            node.sealing.check_sendable(tlp, to, "takedown request", "the request was not sent")
+
+        to = resolve_recipients(node, [item.to])[0]
+        return node.media.request_takedown(to, item.request, item.text, tlp=item.tlp, sendable=sendable)
 
     @routes.create("/api/v1/takedowns/response")
     def respond(item: TakedownAnswerIn, who: Principal = officer) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+from collections.abc import Callable
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +39,8 @@ from detente.media.records import (
 )
 from detente.node.desk import Desk
 from detente.protocol.threads import Logged, evaluate
+from detente.records.record import TLP
+from detente.records.sealing import RESTRICTED
 from detente.records.text import BilingualText
 
 if TYPE_CHECKING:
@@ -325,13 +328,28 @@ class MediaDesk(Desk):
 
     # --- takedowns --------------------------------------------------------------------------
 
-    def request_takedown(self, to: str, request: TakedownRequest, text: BilingualText) -> dict[str, Any]:
+    def request_takedown(
+        self,
+        to: str,
+        request: TakedownRequest,
+        text: BilingualText,
+        *,
+        tlp: TLP = TLP.CLEAR,
+        sendable: Callable[[TLP, tuple[str, ...]], None] | None = None,
+    ) -> dict[str, Any]:
+        """Ask ``to`` to act on content its platforms host. A TLP:AMBER, AMBER+STRICT or RED request
+        is sealed to ``to`` (``docs/sealed.md``): ``sendable`` (the SealDesk's check) refuses it
+        before anything is signed when ``to`` published no encryption key."""
         if to == self.node.identity.name:
             raise MalformedRecord("a takedown request goes to another party", hint="name the peer's log origin")
         if self.node.peer_by_origin(to) is None:
             raise MalformedRecord(f"{to} is not a peer of this node", hint="detente peer add")
-        seq = self._append(TAKEDOWN_REQUEST, request.model_dump(mode="json"), to=(to,), text=text)
-        return self._placed(seq)
+        if tlp in RESTRICTED:
+            if sendable is None:
+                raise MalformedRecord(f"this node cannot seal a {tlp.value} takedown request", hint="mark it TLP:CLEAR")
+            sendable(tlp, (to,))
+        seq = self._append(TAKEDOWN_REQUEST, request.model_dump(mode="json"), to=(to,), text=text, tlp=tlp)
+        return self._placed(seq, tlp=tlp.value)
 
     def respond(
         self, origin: str, index: int, response: TakedownResponse, text: BilingualText | None

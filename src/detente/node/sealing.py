@@ -20,7 +20,15 @@ from pathlib import Path
 from typing import Any
 
 from detente.crypto.sealing import EncryptionKey
-from detente.errors import DetenteError, Forbidden, KeyFileError, LogNotFound, MalformedRecord, VerificationError
+from detente.errors import (
+    DetenteError,
+    Forbidden,
+    KeyFileError,
+    LogNotFound,
+    MalformedRecord,
+    UnknownRecipient,
+    VerificationError,
+)
 from detente.node.records import RecordBook
 from detente.node.sequencer import Sequenced
 from detente.protocol.threads import Logged
@@ -134,6 +142,32 @@ class SealDesk:
 
     # --- sending and reading -------------------------------------------------------------------
 
+    def check_sendable(self, tlp: TLP, to: tuple[str, ...], what: str, unsent: str) -> None:
+        """A restricted record (``what``: "incident", "takedown request") names recipients that each
+        published an encryption key, refused before anything is signed (``unsent`` says what was not
+        done); this party's own key is published first, so that its node reads back what it sent.
+        An open marking passes."""
+        if tlp not in RESTRICTED:
+            return
+        if not to:
+            raise MalformedRecord(
+                f"a {tlp.value} {what} is sealed to its recipients: name them",
+                hint="add --to PEER (repeatable; the peers' short names or log origins)",
+            )
+        missing = [p for p in to if p not in self.published()]
+        if missing:
+            raise UnknownRecipient(
+                f"{', '.join(missing)} published no encryption key: a {tlp.value} {what} cannot be sealed to it; "
+                f"{unsent}",
+                hint="ask that party to publish one (detente key encryption) and wait for the sync, "
+                "or mark it TLP:CLEAR or TLP:GREEN",
+            )
+        self.ensure_key()
+
+    def send(self, record_type: str, body: dict[str, Any], tlp: TLP, to: tuple[str, ...]) -> Sequenced:
+        """Sign ``body`` as a record of this party marked ``tlp`` to ``to`` (sealed by the writer)."""
+        return self._append(Record(type=record_type, party=self.me, issued=self._now(), body=body, tlp=tlp, to=to))
+
     def seal(self, record: Record) -> Record:
         """The record as it will be signed: sealed to its recipients when its marking restricts it."""
         if record.tlp not in RESTRICTED or record.sealed is not None:
@@ -205,7 +239,7 @@ class SealDesk:
         keys: dict[str, EncryptionKey] | None = None
         for origin in origins:
             start = self._scanned.get(origin, 0)
-            rows = self.records.state.records(origin, start=start)
+            rows = self.records.state.records(origin, start=start, sealed=True)  # not every record: #26
             for row in rows:
                 if b'"sealed"' not in row.record:
                     continue
