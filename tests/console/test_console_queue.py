@@ -292,7 +292,9 @@ def test_compose_from_the_schema_with_preview_and_confirm(nodes, page, lang) -> 
     assert us.status()["size"] == size  # nothing signed before the confirm step
     shot(page, f"13-compose-preview-{lang}")
     writes: list[dict[str, str]] = []
-    page.on("request", lambda r: writes.append(r.headers) if r.method == "POST" and "/api/v1/records" in r.url else None)
+    page.on(
+        "request", lambda r: writes.append(r.headers) if r.method == "POST" and "/api/v1/records" in r.url else None
+    )
     page.locator("#c-confirm").click()
     expect(page.locator("#compose-result")).to_contain_text(re.compile(r"#\d+|第 \d+ 号"))
     assert writes and all(len(h.get("idempotency-key", "")) >= 16 for h in writes)  # a retry never signs twice (#21)
@@ -367,4 +369,77 @@ def test_registers_of_commitments_takedowns_disclosures_and_peers(nodes, page) -
     expect(page.locator("#s-jurisdiction option[value='EU-NIS2']")).to_have_count(1)
     expect(page.locator("#s-party option")).to_have_count(3)  # any, us, cn
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert page.js_errors == []
+
+
+def test_the_inbox_is_read_a_page_at_a_time_with_more(nodes, page) -> None:
+    """The inbox is never read whole (#26, first paint): a page of the newest threads and as many
+    open ones, then a page more at each click; every request names its limit."""
+    expect = pytest.importorskip("playwright.sync_api").expect
+    us = nodes["us"]
+    total = len(us.api("GET", "/api/v1/inbox").json())
+    assert total >= 4
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url) if "/api/v1/inbox" in r.url else None)
+    page.goto(f"{us.url}/console?inbox_page=2")
+    page.locator("#token").fill(nodes["viewer"])
+    page.locator("#token").press("Enter")
+    shown = page.locator("#inbox-shown")
+    expect(shown).to_contain_text(f"of {total} threads")
+    more = page.locator("#inbox-more")
+    expect(more).to_be_visible()
+    expect(more).to_have_text("Show 2 more")
+    first = page.locator("li.thread").count()
+    assert first < total
+    more.click()
+    expect(shown).not_to_contain_text(f"Showing {first} of")
+    while more.is_visible():
+        more.click()
+        page.wait_for_function("() => !document.querySelector('#inbox-more').disabled")
+    expect(shown).to_contain_text(f"Showing {total} of {total} threads")
+    assert asked and all("limit=" in url for url in asked), asked
+    page.locator("#lang").select_option("zh")
+    expect(shown).to_contain_text(f"显示 {total} 个会话")
+    assert page.js_errors == []
+
+
+def test_a_sealed_incident_shows_its_marking_and_recipients_in_both_languages(nodes, page) -> None:
+    expect = pytest.importorskip("playwright.sync_api").expect
+    us, cn = nodes["us"], nodes["cn"]
+    report = {
+        "incident_id": "cn-2026-0900",
+        "category": "ai-incident",
+        "title": {"original": {"lang": "en", "text": "Kestrel cooling model drift"}},
+        "description": {"original": {"lang": "en", "text": "Sealed details of the Kestrel plant"}},
+        "ai_relation": "model output",
+        "submitter": "duty officer",
+        "supporting_materials": ["https://example.org/kestrel"],
+        "severity": "high",
+        "harm_types": ["health"],
+    }
+    filed = cn.api("POST", "/api/v1/incidents", json={"report": report, "tlp": "TLP:AMBER", "to": ["us"]})
+    assert filed.status_code == 201, filed.text
+    wait_for(
+        "the sealed incident indexed at us",
+        lambda: us.api("GET", "/api/v1/incidents", params={"q": "Kestrel"}).json()["total"] == 1,
+        timeout=30,
+    )
+    sign_in(page, us.url, nodes["viewer"])
+    page.get_by_role("button", name="Incidents").click()
+    page.get_by_label("Search text (English or Chinese)").fill("Kestrel")
+    page.get_by_role("button", name="Search", exact=True).click()
+    row = page.locator("#search-results tbody tr").filter(has_text="Kestrel cooling model drift")
+    expect(row).to_contain_text("sealed TLP:AMBER")
+    expect(row).to_contain_text("sealed to us")
+    row.get_by_role("button").click()
+    detail = page.locator("#incident")
+    box = detail.locator(".sealed-incident")
+    expect(box).to_contain_text("sealed TLP:AMBER")
+    expect(box).to_contain_text("readable only by: cn, us")
+    expect(detail).to_contain_text("Sealed details of the Kestrel plant")  # opened: us is a recipient
+    shot(page, "16-sealed-incident")
+    page.locator("#lang").select_option("zh")
+    expect(box).to_contain_text("已加密 TLP:AMBER")
+    expect(box).to_contain_text("仅以下各方可读")
+    expect(row).to_contain_text("加密发往 us")
     assert page.js_errors == []

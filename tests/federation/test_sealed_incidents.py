@@ -21,6 +21,8 @@ HOTLINE = "detente.dev/hotline-message/v1"
 WAIT = 90.0  # generous: the checks poll, they do not sleep
 SECRET_AMBER = "Reactor cooling model drifted at plant Kestrel-4"
 SECRET_RED = "Weights of Halcyon exfiltrated through the staging bucket"
+TWIN = "Cooling model drifted at a reactor plant, Sealed incident reported in the open"
+CLASSIFIED_SCALE = "regional"
 SKIP = ("/api/v1/events", "/docs", "/redoc", "/console", "/healthz")
 
 
@@ -116,6 +118,8 @@ def test_sealed_incidents_are_read_only_where_and_by_whom_their_marking_allows(
     own = us.api("GET", "/api/v1/incidents", params={"q": "Kestrel"}).json()
     assert [(h["incident_id"], h["tlp"]) for h in own["hits"]] == [("us-2026-0100", "TLP:AMBER")]
 
+    twin = _file(us, _report("us-2026-0102", TWIN), "TLP:CLEAR", [])  # open, for the duplicate suggestions
+    assert twin.status_code == 201, twin.text
     size = us.status()["size"]
     wait("cn mirrors us", lambda: _mirrored(cn, "us") >= size, timeout=WAIT)
     wait("eu mirrors us", lambda: _mirrored(eu, "us") >= size, timeout=WAIT)
@@ -123,11 +127,13 @@ def test_sealed_incidents_are_read_only_where_and_by_whom_their_marking_allows(
 
     # At cn: TLP:AMBER for every role, TLP:RED for officers only.
     seen = cn.api("GET", "/api/v1/incidents", token=viewer).json()
-    assert [(h["incident_id"], h["tlp"]) for h in seen["hits"]] == [("us-2026-0100", "TLP:AMBER")], seen
-    assert seen["total"] == 1
+    assert [(h["incident_id"], h.get("tlp")) for h in seen["hits"]] == [("us-2026-0100", "TLP:AMBER"),
+                                                                          ("us-2026-0102", None)], seen  # fmt: skip
+    assert seen["total"] == 2 and seen["hits"][0]["sealed_to"] == [cn.origin]  # the frame: to whom
     both = cn.api("GET", "/api/v1/incidents", token=officer).json()
-    assert {(h["incident_id"], h["tlp"]) for h in both["hits"]} == {("us-2026-0100", "TLP:AMBER"),
-                                                                    ("us-2026-0101", "TLP:RED")}  # fmt: skip
+    assert {(h["incident_id"], h.get("tlp")) for h in both["hits"]} == {("us-2026-0100", "TLP:AMBER"),
+                                                                        ("us-2026-0101", "TLP:RED"),
+                                                                        ("us-2026-0102", None)}  # fmt: skip
     assert both["hits"][0]["tlp"] == "TLP:RED"  # the strictest first
     key = {"origin": us.origin, "id": "us-2026-0101"}
     assert cn.api("GET", "/api/v1/incident", params=key, token=viewer).status_code == 404
@@ -143,8 +149,41 @@ def test_sealed_incidents_are_read_only_where_and_by_whom_their_marking_allows(
     assert SECRET_AMBER.encode() in bundle and SECRET_RED.encode() not in bundle
     assert b"marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421" in bundle  # TLP:AMBER (TLP 2.0)
     assert SECRET_RED.encode() in cn.api("GET", "/api/v1/incidents/stix", token=officer).content
-    refused = cn.api("GET", "/api/v1/incident/similar", params={"origin": us.origin, "id": "us-2026-0100"})
-    assert refused.status_code == 422 and "sealed" in refused.json()["detail"]
+    assert shown.json()["sealed_to"] == [cn.origin]
+
+    # At cn, a recipient, the sealed incidents are compared, classified, linked and commented on over
+    # their opened bodies; what cn says of them is sealed like them, to their readers.
+    sealed_key = {"origin": us.origin, "id": "us-2026-0100"}
+    similar = cn.api("GET", "/api/v1/incident/similar", params=sealed_key, token=viewer)
+    assert similar.status_code == 200, similar.text
+    assert "us-2026-0102" in [s["incident_id"] for s in similar.json()]  # the open twin
+    assert b"TLP:RED" not in similar.content and SECRET_RED.encode() not in similar.content  # not a viewer's
+    red_similar = cn.api("GET", "/api/v1/incident/similar", params=key, token=viewer)
+    assert red_similar.status_code == 404 and red_similar.json()["detail"].startswith("no incident")
+    assert cn.api("GET", "/api/v1/incident/similar", params=key, token=officer).status_code == 200
+    classification = {"incident": {"origin": "us", "id": "us-2026-0100"}, "namespace": "OECD",
+                      "taxonomy_version": "2024.05", "attributes": {"geographic_scale": CLASSIFIED_SCALE}}  # fmt: skip
+    classified = cn.api("POST", "/api/v1/incident/classifications", json=classification)
+    assert classified.status_code == 201, classified.text
+    assert classified.json()["tlp"] == "TLP:AMBER" and classified.json()["sealed_to"] == [us.origin]
+    linked = cn.api("POST", "/api/v1/incident/links", json={"source": sealed_key, "target": {"origin": us.origin,
+                    "id": "us-2026-0102"}, "relation": "related-to"})  # fmt: skip
+    assert linked.status_code == 201 and linked.json()["tlp"] == "TLP:AMBER", linked.text
+    red_link = cn.api("POST", "/api/v1/incident/links", json={"source": sealed_key, "target": key,
+                      "relation": "related-to"})  # fmt: skip
+    assert red_link.status_code == 201 and red_link.json()["tlp"] == "TLP:RED", red_link.text  # the strictest
+    after = cn.api("GET", "/api/v1/incident", params=sealed_key, token=viewer).json()
+    assert [c["attributes"]["geographic_scale"] for c in after["classifications"]] == [CLASSIFIED_SCALE]
+    assert [(lk["target"]["id"], lk["relation"]) for lk in after["links"]] == [("us-2026-0102", "related-to")]
+    logged = cn.api("GET", "/api/v1/records", params={"start": classified.json()["index"], "limit": 1}).json()
+    assert "sealed" in logged[0]["record"] and CLASSIFIED_SCALE not in json.dumps(logged)  # never in the open
+    twin_page = cn.api("GET", "/api/v1/incident", params={"origin": us.origin, "id": "us-2026-0102"}).json()
+    assert twin_page["links"] == []  # the open twin's page tells nobody of the sealed link
+    cn_size = cn.status()["size"]
+    wait("us mirrors cn", lambda: _mirrored(us, "cn") >= cn_size, timeout=WAIT)
+    wait("eu mirrors cn", lambda: _mirrored(eu, "cn") >= cn_size, timeout=WAIT)
+    at_us = us.api("GET", "/api/v1/incident", params=sealed_key).json()  # us, the reporter, reads it too
+    assert [c["attributes"]["geographic_scale"] for c in at_us["classifications"]] == [CLASSIFIED_SCALE]
 
     # The early warning is sealed to cn and reads there.
     warning = amber.json()["early_warning"]
@@ -152,7 +191,16 @@ def test_sealed_incidents_are_read_only_where_and_by_whom_their_marking_allows(
     assert opened.status_code == 200 and opened.json()["body"]["topic"] == "critical-infrastructure-early-warning"
 
     # eu mirrors both logs and reads nothing of it, whatever it asks.
-    assert eu.api("GET", "/api/v1/incidents").json()["total"] == 0
+    assert [h["incident_id"] for h in eu.api("GET", "/api/v1/incidents").json()["hits"]] == ["us-2026-0102"]
+    for method, path, body in (("GET", "/api/v1/incident/similar", None),
+                               ("POST", "/api/v1/incident/classifications", classification),
+                               ("POST", "/api/v1/incident/links", {"source": sealed_key, "target": key,
+                                                                   "relation": "related-to"})):  # fmt: skip
+        kw: dict[str, Any] = {"params": sealed_key} if body is None else {"json": body}
+        there = eu.api(method, path, **kw)
+        problem = there.json()
+        assert there.status_code == 404 and there.headers["content-type"] == "application/problem+json", there.text
+        assert "incident record(s) to other parties" in problem["detail"] and "recipient" in problem["hint"]
     extra = [f"/api/v1/records?origin={us.origin}&limit=1000", f"/api/v1/reports/quarterly/{_quarter()}",
              f"/api/v1/reports/quarterly/{_quarter()}.html", "/api/v1/incidents?q=Kestrel"]  # fmt: skip
     answers = _answers(eu, eu.token, extra)

@@ -4,6 +4,7 @@ passed as the ``origin`` and ``id`` query parameters (an origin contains slashes
 
 from __future__ import annotations
 
+import contextlib
 from typing import Annotated, Any, Literal
 
 from fastapi import FastAPI, Query, Request
@@ -14,11 +15,21 @@ from detente.api.body import limited_body
 from detente.api.heavy import heavy_of, install_heavy
 from detente.api.recipients import resolve_recipients
 from detente.api.routes import Routes
-from detente.errors import MalformedRecord, StorageError
+from detente.errors import LogNotFound, MalformedRecord, StorageError
 from detente.incidents.index import SearchQuery
-from detente.incidents.model import Classification, Comment, IncidentLink, IncidentReport, LinkConfirmation
+from detente.incidents.model import (
+    CLASSIFICATION,
+    COMMENT,
+    LINK,
+    Classification,
+    Comment,
+    IncidentKey,
+    IncidentLink,
+    IncidentReport,
+    LinkConfirmation,
+)
 from detente.incidents.stix.export import interop_profile
-from detente.incidents.taxonomy import builtin_taxonomies
+from detente.incidents.taxonomy import builtin_taxonomies, taxonomy_for
 from detente.node.node import Node
 from detente.node.sequencer import Sequenced
 from detente.node.tokens import Principal
@@ -107,36 +118,93 @@ def add_incident_routes(app: FastAPI, node: Node, viewer: Any, officer: Any) -> 
             )
         return answer
 
+    def sealed_to(answer: dict[str, Any]) -> dict[str, Any]:
+        """A sealed incident's answer with whom it is sealed to (its public frame: ``sealed_to``)."""
+        if answer.get("tlp") and desk.sealed is not None:
+            answer["sealed_to"] = desk.sealed.recipients(answer["origin"], answer["latest_index"])
+        return answer
+
     @routes.get("/api/v1/incidents")
     def search_incidents(query: Annotated[SearchQuery, Query()], who: Principal = viewer) -> dict[str, Any]:
         """Full-text search (English and Chinese) with filters, over every log this node holds: the
         open incidents, and the sealed ones addressed to this node that the token's role may read
-        (TLP:AMBER every role, TLP:RED officers and administrators), first, each with its ``tlp``."""
-        return desk.search(query, who.role)
+        (TLP:AMBER every role, TLP:RED officers and administrators), first, each with its ``tlp``
+        and ``sealed_to``."""
+        found = desk.search(query, who.role)
+        found["hits"] = [sealed_to(h) for h in found["hits"]]
+        return found
 
     @routes.get("/api/v1/incident")
     def show_incident(origin: str, id: str, who: Principal = viewer) -> dict[str, Any]:
         """One incident: latest report, every stage, its regulatory clocks, classifications by
         every party, links with their confirmations, comments. A sealed incident only for the roles
-        that may read its marking (404 otherwise)."""
-        return desk.show(origin, id, who.role)
+        that may read its marking (404 otherwise), with its ``tlp`` and ``sealed_to``."""
+        return sealed_to(desk.show(origin, id, who.role))
+
+    def full(key: IncidentKey) -> IncidentKey:
+        return key.model_copy(update={"origin": desk.origin_of(key.origin)})
+
+    def marking(role: str, keys: list[IncidentKey], what: str) -> tuple[TLP, tuple[str, ...]] | None:
+        """How a record about ``keys`` is sealed: ``None`` when none is a sealed incident read here."""
+        if desk.sealed is None:
+            return None
+        desk.catch_up()
+        return desk.sealed.marking_for(role, [(k.origin, k.id) for k in keys], what)
+
+    def missing(keys: list[IncidentKey], role: str) -> None:
+        """Refuse, saying why, the first of ``keys`` this node holds no readable incident for."""
+        for k in keys:
+            sealed = desk.sealed.find(role, k.origin, k.id) if desk.sealed is not None else None
+            if sealed is None and desk.index.get(k.origin, k.id) is None:
+                if desk.sealed is not None:
+                    raise desk.sealed.not_here(k.origin, k.id)
+                raise LogNotFound(f"no incident {k} in this node's logs", hint="check the key")
+
+    def sealed_placed(seq: Sequenced, mark: tuple[TLP, tuple[str, ...]], who: Principal) -> dict[str, Any]:
+        with contextlib.suppress(StorageError):  # the record is logged already: the next read catches up
+            desk.catch_up()  # indexed, opened, in this node's sealed index of its marking
+        return _placed(node, seq, who) | {"tlp": mark[0].value, "sealed_to": list(mark[1])}
 
     @routes.get("/api/v1/incident/similar")
     def similar_incidents(
         origin: str, id: str, limit: Annotated[int, Query(ge=1, le=50)] = 5, who: Principal = viewer
     ) -> list[dict[str, Any]]:
-        """Possible duplicates of an incident (lexical and, if installed, semantic similarity)."""
+        """Possible duplicates of an incident (lexical and, if installed, semantic similarity). For a
+        sealed incident, at a node it is sealed to and for a role that reads its marking: among the
+        sealed incidents that role reads (each with its ``tlp``; lexical) and the open ones."""
+        key = full(IncidentKey(origin=origin, id=id))
+        if desk.sealed is not None:
+            desk.catch_up()
+            found = desk.sealed.similar(who.role, key.origin, key.id, limit, desk.suggester)
+            if found is not None:
+                return found
+        missing([key], who.role)
         return [s.as_dict() for s in desk.similar(origin, id, limit=limit, role=who.role)]
 
     @routes.create("/api/v1/incident/classifications")
     def classify(item: Classification, who: Principal = officer) -> dict[str, Any]:
-        """Classify an incident (any party's) under a built-in taxonomy, as this party."""
-        return _placed(node, desk.classify(item), who)
+        """Classify an incident (any party's) under a built-in taxonomy, as this party. A sealed
+        incident's classification is sealed like it, to its readers (``tlp``, ``sealed_to``)."""
+        item = item.model_copy(update={"incident": full(item.incident)})
+        mark = marking(who.role, [item.incident], "classification")
+        if mark is None:
+            missing([item.incident], who.role)
+            return _placed(node, desk.classify(item), who)
+        taxonomy_for(item.namespace, item.taxonomy_version).check(item.attributes)
+        assert desk.sealed is not None  # a marking comes from the sealed indexes
+        return sealed_placed(desk.sealed.send_about(CLASSIFICATION, item.model_dump(mode="json"), mark), mark, who)
 
     @routes.create("/api/v1/incident/links")
     def link(item: IncidentLink, who: Principal = officer) -> dict[str, Any]:
-        """Assert that two incidents are the same, duplicates, or related (owned by this party)."""
-        return _placed(node, desk.link(item), who)
+        """Assert that two incidents are the same, duplicates, or related (owned by this party). A
+        link naming a sealed incident is sealed, to the readers the sealed ones share."""
+        item = item.model_copy(update={"source": full(item.source), "target": full(item.target)})
+        missing([item.source, item.target], who.role)
+        mark = marking(who.role, [item.source, item.target], "link")
+        if mark is None:
+            return _placed(node, desk.link(item), who)
+        assert desk.sealed is not None
+        return sealed_placed(desk.sealed.send_about(LINK, item.model_dump(mode="json"), mark), mark, who)
 
     @routes.create("/api/v1/incident/links/confirm")
     def confirm(item: ConfirmIn, who: Principal = officer) -> dict[str, Any]:
@@ -146,7 +214,14 @@ def add_incident_routes(app: FastAPI, node: Node, viewer: Any, officer: Any) -> 
 
     @routes.create("/api/v1/incident/comments")
     def comment(item: Comment, who: Principal = officer) -> dict[str, Any]:
-        return _placed(node, desk.comment(item), who)
+        """Comment on an incident; on a sealed one, sealed like it, to its readers."""
+        item = item.model_copy(update={"incident": full(item.incident)})
+        mark = marking(who.role, [item.incident], "comment")
+        if mark is None:
+            missing([item.incident], who.role)
+            return _placed(node, desk.comment(item), who)
+        assert desk.sealed is not None
+        return sealed_placed(desk.sealed.send_about(COMMENT, item.model_dump(mode="json"), mark), mark, who)
 
     @routes.post("/api/v1/incidents/import", openapi_extra=IMPORT_BODY)
     async def import_incidents(request: Request, who: Principal = officer) -> dict[str, Any]:

@@ -21,18 +21,26 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from detente.errors import DetenteError, MalformedRecord, UnknownRecipient
+from detente.errors import DetenteError, LogNotFound, MalformedRecord
 from detente.incidents.index import INCIDENT_TYPES, IndexBatch, SearchQuery, batch_for
+from detente.incidents.model import INCIDENT, IncidentReport
+from detente.incidents.similarity import Suggester
 from detente.node.sealing import READERS, SealDesk
 from detente.records.record import TLP, Record
 from detente.records.sealing import RESTRICTED
 from detente.store.incident_protocol import Hit, IncidentIndex, SearchPage
 
+if TYPE_CHECKING:
+    from detente.node.sequencer import Sequenced
+
 __all__ = ["TIERS", "SealedIncidents", "sealed_index_url", "tier_of"]
 
 TIERS: dict[str, TLP] = {"red": TLP.RED, "amber": TLP.AMBER}
 """The sealed indexes, strictest first, and the marking whose readers may read each."""
+
+_STRICTNESS = {TLP.AMBER: 1, TLP.AMBER_STRICT: 2, TLP.RED: 3}
 
 
 def tier_of(tlp: TLP) -> str | None:
@@ -64,6 +72,7 @@ class SealedIncidents:
         self.sealing = sealing
         self._open_index = open_index
         self._indexes: dict[str, IncidentIndex] = {}
+        self._suggesters: dict[str, Suggester] = {}
 
     @classmethod
     def beside(cls, sealing: SealDesk, store_url: str, open_index: Callable[[str], IncidentIndex]) -> SealedIncidents:
@@ -81,20 +90,7 @@ class SealedIncidents:
                     hint="drop --to, or mark it TLP:AMBER, TLP:AMBER+STRICT or TLP:RED",
                 )
             return
-        if not to:
-            raise MalformedRecord(
-                f"a {tlp.value} incident is sealed to its recipients: name them",
-                hint="add --to PEER (repeatable; the peers' short names or log origins)",
-            )
-        missing = [p for p in to if p not in self.sealing.published()]
-        if missing:
-            raise UnknownRecipient(
-                f"{', '.join(missing)} published no encryption key: a {tlp.value} incident cannot be sealed to it; "
-                "the report was not filed",
-                hint="ask that party to publish one (detente key encryption) and wait for the sync, "
-                "or mark the report TLP:CLEAR or TLP:GREEN",
-            )
-        self.sealing.ensure_key()
+        self.sealing.check_sendable(tlp, to, "incident", "the report was not filed")
 
     def index(self, tier: str) -> IncidentIndex:
         if tier not in self._indexes:
@@ -110,6 +106,7 @@ class SealedIncidents:
         for index in self._indexes.values():
             index.close()
         self._indexes.clear()
+        self._suggesters.clear()
 
     # --- indexing ---------------------------------------------------------------------------
 
@@ -142,6 +139,106 @@ class SealedIncidents:
                     if not _indexed(batch, origin, index):
                         self.sealing.note_failure(origin, index, "its opened body does not match its schema")
             self.index(tier).apply(batch)
+
+    # --- classifications, links, comments and suggestions at a recipient ----------------------
+
+    def frame(self, tier: str, hit: Hit) -> tuple[TLP, frozenset[str]]:
+        """A sealed incident's marking and its readers (its sender and recipients), from the
+        public frame of its latest stage."""
+        items = [x for x in self.sealing.records.at(hit.origin, hit.latest_index) if x.record.type == INCIDENT]
+        if not items:
+            return TIERS[tier], frozenset({hit.origin})
+        record = items[0].record
+        return record.tlp, frozenset({record.party, *record.to})
+
+    def recipients(self, origin: str, index: int) -> list[str]:
+        """Whom the sealed incident record ``origin#index`` is addressed to (its public frame)."""
+        return sorted({p for x in self.sealing.records.at(origin, index) for p in x.record.to})
+
+    def marking_for(self, role: str, keys: list[tuple[str, str]], what: str) -> tuple[TLP, tuple[str, ...]] | None:
+        """How a classification, link or comment (``what``) about the incidents ``keys`` (full
+        origin, incident ID) is marked and to whom it is sealed: ``None`` when none of them is a
+        sealed incident ``role`` reads here (an open record, as before); else the strictest marking
+        among the sealed ones, sealed to the readers they all share other than this party, so that
+        it tells nobody what they were not told. Refused before anything is signed when they share
+        no other reader, or one of those published no encryption key."""
+        marks = [self.frame(*found) for o, i in keys if (found := self.find(role, o, i)) is not None]
+        if not marks:
+            return None
+        tlp = max((m[0] for m in marks), key=_STRICTNESS.__getitem__)
+        shared = frozenset.intersection(*(m[1] for m in marks)) - {self.sealing.me}
+        if not shared:
+            raise MalformedRecord(
+                f"the sealed incidents of this {what} share no reader but this party: sealed to nobody, it would "
+                "tell a recipient of one what it was not told of the other",
+                hint="classify, link or comment on each incident apart, or link incidents sealed to the same parties",
+            )
+        to = tuple(sorted(shared))
+        self.sealing.check_sendable(tlp, to, what, "nothing was signed")
+        return tlp, to
+
+    def send_about(self, record_type: str, body: dict[str, Any], marking: tuple[TLP, tuple[str, ...]]) -> Sequenced:
+        """Sign a classification, link or comment about a sealed incident, sealed as ``marking``
+        (:meth:`marking_for`); it is indexed, opened, in this node's sealed index of its marking."""
+        tlp, to = marking
+        return self.sealing.send(record_type, body, tlp, to)
+
+    def suggester(self, tier: str) -> Suggester:
+        """Duplicate suggestions over one sealed index: lexical only (no second copy of the
+        embedding model; the open index's suggestions keep their semantic signal)."""
+        if tier not in self._suggesters:
+            self._suggesters[tier] = Suggester(self.index(tier), semantic=False)
+        return self._suggesters[tier]
+
+    def similar(
+        self, role: str, origin: str, incident_id: str, limit: int, open_suggester: Suggester
+    ) -> list[dict[str, Any]] | None:
+        """Possible duplicates of the sealed incident ``origin#incident_id`` for an operator of
+        ``role`` (``None``: it is not a sealed incident ``role`` reads here): the nearest among the
+        sealed indexes ``role`` reads (each with its ``tlp``) and the open index, best first. Its
+        content is read here only: no public index is asked to hold it."""
+        found = self.find(role, origin, incident_id)
+        if found is None:
+            return None
+        report = IncidentReport.model_validate(found[1].body)
+        key = (origin, incident_id)
+        scored: list[tuple[float, dict[str, Any]]] = []
+        for tier, _ in self.sources(role):
+            tlp = TIERS[tier].value
+            for s in self.suggester(tier).suggest(report, exclude=key, limit=limit):
+                scored.append((s.score, s.as_dict() | {"tlp": tlp}))
+        for s in open_suggester.suggest(report, exclude=key, limit=limit):
+            scored.append((s.score, s.as_dict()))
+        scored.sort(key=lambda x: -x[0])
+        return [d for _, d in scored[:limit]]
+
+    def not_here(self, origin: str, incident_id: str) -> LogNotFound:
+        """Why ``origin#incident_id`` cannot be classified, linked or compared at this node when it
+        holds no such incident: said plainly when ``origin``'s log holds sealed incident records not
+        addressed to this node (it is not among their recipients; only their frames are public)."""
+        me = self.sealing.me
+        count = 0
+        for row in self.sealing.records.state.records(origin, types=[INCIDENT]):
+            if b'"sealed"' not in row.record:
+                continue
+            try:
+                record = Record.from_json(row.record)
+            except (DetenteError, ValueError):
+                continue
+            if record.sealed is not None and all(t.party != me for t in record.sealed.to):
+                count += 1
+        if not count:
+            return LogNotFound(
+                f"no incident {origin}#{incident_id} in this node's logs",
+                hint="check the key, or wait for the reporting party's log to sync",
+            )
+        return LogNotFound(
+            f"no incident {origin}#{incident_id} that this node can read: {origin} sealed {count} incident "
+            "record(s) to other parties, and a sealed incident is classified, linked and compared only at "
+            "its recipients' nodes",
+            hint="if it is one of those, ask its reporting party to send it to this party (TLP:AMBER or RED "
+            "with --to), or act on it from a recipient's node; otherwise check the key",
+        )
 
     # --- reading ----------------------------------------------------------------------------
 

@@ -10,6 +10,11 @@ const COMPOSE_TYPES = [
   "policy-development-notification", "periodic-exchange",
 ];
 const ANSWERED_BY_ANSWER = new Set(["detente.dev/clarification-request/v1"]);
+// Threads asked for at a time (newest first; "more" asks for the next page): 100, or the console
+// URL's ?inbox_page=N (1 to 1000).
+function inboxPage() {
+  return Math.min(1000, Math.max(1, Number(new URLSearchParams(location.search).get("inbox_page")) || 100));
+}
 
 const S = {
   token: sessionStorage.getItem(TOKEN_KEY),
@@ -19,6 +24,8 @@ const S = {
   me: null,
   status: null,
   inbox: [],
+  inboxLimit: 0,  // inboxPage() at the first load
+  inboxTotal: 0,
   fetchedAt: 0,
   digest: null,
   seenUrgent: null,
@@ -150,7 +157,7 @@ function idempotencyKey() {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-async function api(method, path, { json, body, headers } = {}) {
+async function api(method, path, { json, body, headers, withTotal } = {}) {
   const h = { Authorization: `Bearer ${S.token}`, Accept: "application/json", ...(headers || {}) };
   let payload = body;
   if (json !== undefined) {
@@ -181,6 +188,7 @@ async function api(method, path, { json, body, headers } = {}) {
     if (resp.status === 401 && S.me) signOut(t("signin.expired"));
     throw err;
   }
+  if (withTotal) return { data, total: Number(resp.headers.get("X-Total-Count") || 0) };
   return data;
 }
 
@@ -215,6 +223,7 @@ function signOut(message = "") {
   S.seenUrgent = null;
   S.notified = null;
   S.actionCount = 0;
+  S.inboxLimit = 0;
   S.records = {};
   S.recordLoads = {};
   S.opened = {};
@@ -317,10 +326,31 @@ function stopEvents() {
 // --- inbox --------------------------------------------------------------------------------
 
 async function loadInbox() {
-  const inbox = await api("GET", "/api/v1/inbox");
-  S.inbox = inbox;
+  if (!S.inboxLimit) S.inboxLimit = inboxPage();
+  // The newest S.inboxLimit threads, and as many open ones (every obligation still owed, however
+  // old, so that "Needs your action" misses none of the first pages): never the whole inbox.
+  const page = (open) => api("GET", `/api/v1/inbox?${new URLSearchParams({
+    limit: String(S.inboxLimit), ...(open ? { open: "true" } : {}) })}`, { withTotal: true });
+  const [all, open] = await Promise.all([page(false), page(true)]);
+  const seen = new Set(all.data.map(key));
+  S.inbox = [...all.data, ...open.data.filter((th) => !seen.has(key(th)))];
+  S.inboxTotal = all.total;
+  S.inboxMore = all.total > all.data.length || open.total > open.data.length;
   S.fetchedAt = Date.now();
   renderInbox();
+}
+
+async function moreInbox(ev) {
+  ev.target.disabled = true;
+  S.inboxLimit += inboxPage();
+  try {
+    await loadInbox();
+  } catch (err) {
+    S.inboxLimit -= inboxPage();
+    say(t("common.error", { detail: err.message }));
+  } finally {
+    ev.target.disabled = false;
+  }
 }
 
 function isOpen(thread) {
@@ -811,6 +841,9 @@ function renderInbox() {
         el("ul", { class: "threads" }, closed.map((th) => threadItem(th, {}))))));
   }
   $("#thread-list").replaceChildren(...items);
+  $("#inbox-shown").textContent = S.inbox.length ? t("inbox.shown", { n: S.inbox.length, total: S.inboxTotal }) : "";
+  $("#inbox-more").hidden = !S.inboxMore;
+  $("#inbox-more").textContent = t("inbox.more", { n: inboxPage() });
   for (const thread of S.inbox) {
     if (!thread.text && !S.recordLoads[key(thread)]) loadRecord(thread).then(renderInbox).catch(() => {});
   }
@@ -1068,8 +1101,9 @@ function renderSearch() {
   const table = $("#search-results");
   table.hidden = S.search.hits.length === 0;
   $("tbody", table).replaceChildren(...S.search.hits.map((hit) => el("tr", {},
-    el("td", {}, el("button", { type: "button", class: "link", onclick: () => openIncident(hit.origin, hit.incident_id) },
-      hit.title_text ? textIn(hit.title_text).main[1] : hit.title)),
+    el("td", {}, sealedMark(hit), el("button", { type: "button", class: "link", onclick: () => openIncident(hit.origin, hit.incident_id) },
+      hit.title_text ? textIn(hit.title_text).main[1] : hit.title),
+      hit.tlp && hit.sealed_to ? [" ", el("span", { class: "meta sealed-to" }, t("incidents.sealed_to", { who: hit.sealed_to.map(party).join(", ") }))] : null),
     el("td", {}, party(hit.origin)),
     el("td", {}, badge(t(`severity.${hit.severity}`), `sev-${hit.severity}`)),
     el("td", {}, t(`stage.${hit.stage}`)),
@@ -1109,6 +1143,7 @@ function renderIncident() {
   if (title) $("#incident-title").lang = title.main[0];
   const description = textIn(report.description);
   const out = [
+    shown.tlp ? sealedIncidentBox(shown) : null,
     el("dl", { class: "facts" },
       el("dt", {}, t("incidents.party_short")), el("dd", {}, shown.origin),
       el("dt", {}, t("incidents.id")), el("dd", {}, shown.incident_id),
@@ -1143,6 +1178,22 @@ function renderIncident() {
   $("#incident-body").replaceChildren(...out.filter(Boolean));
 }
 
+function sealedMark(hit) {
+  // A sealed incident's marking in a list: the lock and the TLP (whom it is sealed to: its page).
+  return hit.tlp ? [el("span", { class: "lock", "aria-hidden": "true" }, "🔒"), " ",
+    badge(t("sealed.label", { tlp: hit.tlp }), "warn"), " "] : null;
+}
+
+function sealedIncidentBox(shown) {
+  // Its marking and readers (the reporter and the recipients), and what that means for what this
+  // party says of it: sealed the same way.
+  const readers = [shown.origin, ...(shown.sealed_to || []).filter((p) => p !== shown.origin)].map(party);
+  return el("div", { class: "sealed sealed-incident" },
+    el("p", {}, el("span", { class: "lock", "aria-hidden": "true" }, "🔒"), " ",
+      badge(t("sealed.label", { tlp: shown.tlp }), "warn"), " ", t("sealed.to", { who: readers.join(", ") })),
+    el("p", { class: "help" }, t("incidents.sealed_help")));
+}
+
 function linkItem(link, me) {
   const mine = link.source.origin === me || link.target.origin === me;
   const confirmed = link.confirmations.find((c) => c.by === me);
@@ -1162,7 +1213,7 @@ function duplicateItem(shown, s) {
   const linked = shown.links.some((l) => (l.source.id === s.incident_id && l.source.origin === s.origin)
     || (l.target.id === s.incident_id && l.target.origin === s.origin));
   return el("li", {},
-    el("button", { type: "button", class: "link", onclick: () => openIncident(s.origin, s.incident_id) }, s.title),
+    sealedMark(s), el("button", { type: "button", class: "link", onclick: () => openIncident(s.origin, s.incident_id) }, s.title),
     ` — ${party(s.origin)}#${s.incident_id} — ${t("incidents.score", { score: s.score.toFixed(2) })} `,
     linked ? badge(t("incidents.linked"), "ok") : !canWrite() ? ""
       : el("button", { type: "button", onclick: () => confirmDuplicate(shown, s) }, t("incidents.confirm_duplicate")));
@@ -1586,6 +1637,7 @@ async function main() {
   $("#c-confirm").addEventListener("click", confirmCompose);
   $("#c-edit").addEventListener("click", () => { hidePreview(); $("#c-type").focus(); });
   $("#notify-enable").addEventListener("click", () => enableNotifications().catch(() => {}));
+  $("#inbox-more").addEventListener("click", moreInbox);
   $("#search-form").addEventListener("submit", searchIncidents);
   $("#incident-close").addEventListener("click", closeIncident);
   $("#audit-run").addEventListener("click", runAudit);
