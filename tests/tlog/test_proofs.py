@@ -187,3 +187,18 @@ def test_proofs_past_the_small_integer_cache(size1: int, size2: int) -> None:
     for index in (size1 - 1, size2 - 2, size2 - 1):
         path = inclusion_proof(index, size2, _big_fetch)
         verify_inclusion(BIG[index], index, size2, path, _big_mth(0, size2))
+
+
+@pytest.mark.parametrize("size1", [1, 3, 4, 5, 6])
+def test_a_genuine_link_with_either_root_wrong_is_refused(size1: int) -> None:
+    """Each root checked by value against what the proof leads to, whichever side the wrong one
+    sorts on: a witness whose old root is not the prefix of the new tree (a fork) is refused even
+    with the true proof from the new tree."""
+    link = consistency_proof(size1, 7, _fetch)
+    root1, root2 = _mth(0, size1), _mth(0, 7)
+    verify_consistency(size1, 7, root1, root2, link)
+    for wrong in (b"\x00" * 32, b"\xff" * 32):
+        for r1, r2 in ((wrong, root2), (root1, wrong)):
+            with pytest.raises(ConsistencyError) as info:
+                verify_consistency(size1, 7, r1, r2, link)
+            assert info.value.message == f"consistency proof does not link the roots of sizes {size1} and 7"
