@@ -74,3 +74,18 @@ def test_an_older_store_has_its_records_timed_once_on_open(node_store: NodeStore
         assert [r.index for r in got] == [1]
     finally:
         reopened.close()
+
+
+def test_sealed_records_are_read_through_their_own_index(node_store: NodeStore) -> None:
+    node_store.add_records(
+        [
+            RecordRow(A, 0, "00" * 32, "t/n", b'{"body":{"text":"\\"sealed\\" in a text"},"type":"t/n"}'),
+            RecordRow(A, 1, "11" * 32, "t/n", b'{"body":{},"sealed":{"to":[]},"type":"t/n"}'),
+            RecordRow(A, 2, "22" * 32, "t/n", b'{"body":{},"type":"t/n"}'),
+            RecordRow(A, 3, "33" * 32, "t/n", b'{"body":{},"sealed":{"to":[]},"type":"t/n"}'),
+        ]
+    )
+    before = node_store.rows_read
+    assert [r.index for r in node_store.records(A, sealed=True)] == [1, 3]
+    assert [r.index for r in node_store.records(A, start=2, sealed=True)] == [3]
+    assert node_store.rows_read - before == 3

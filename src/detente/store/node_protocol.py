@@ -198,9 +198,17 @@ class NodeStore(Protocol):
         ...
 
     def records(
-        self, origin: str, *, types: Collection[str] | None = None, start: int = 0, end: int | None = None
+        self,
+        origin: str,
+        *,
+        types: Collection[str] | None = None,
+        start: int = 0,
+        end: int | None = None,
+        sealed: bool = False,
     ) -> list[RecordRow]:
-        """Admitted records of ``origin`` (of ``types``; index ``start`` … ``end``), in log order."""
+        """Admitted records of ``origin`` (of ``types``; index ``start`` … ``end``), in log order.
+        With ``sealed``, only those whose signed JSON holds the key ``"sealed"`` (every sealed record,
+        and perhaps a few others: the caller checks), read through an index of them."""
         ...
 
     def records_issued(

@@ -71,6 +71,11 @@ CREATE TABLE IF NOT EXISTS {s}.times (
 """
 
 
+_SEALED = "position('\\x227365616c656422'::bytea in record) > 0"
+"""A record whose signed JSON holds ``"sealed"`` (a partial index of them: looking for sealed records
+reads only those)."""
+
+
 class PostgresNodeStore:
     def __init__(self, conninfo: str, *, schema: str = "detente", create: bool = False) -> None:
         if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", schema):
@@ -98,7 +103,8 @@ class PostgresNodeStore:
         self._conn.execute(
             f"CREATE TABLE IF NOT EXISTS {s}.record_issued (origin TEXT NOT NULL, log_index BIGINT NOT NULL, "
             "issued TEXT, PRIMARY KEY (origin, log_index)); "
-            f"CREATE INDEX IF NOT EXISTS record_issued_by_time ON {s}.record_issued (issued, origin, log_index)"
+            f"CREATE INDEX IF NOT EXISTS record_issued_by_time ON {s}.record_issued (issued, origin, log_index); "
+            f"CREATE INDEX IF NOT EXISTS records_sealed ON {s}.records (origin, log_index) WHERE {_SEALED}"
         )
         if self._conn.execute(f"SELECT 1 FROM {s}.cursors WHERE name = 'record_issued'").fetchone() is None:
             with self._conn.transaction():
@@ -263,10 +269,18 @@ class PostgresNodeStore:
         return 0 if r is None or r[0] is None else int(r[0]) + 1
 
     def records(
-        self, origin: str, *, types: Collection[str] | None = None, start: int = 0, end: int | None = None
+        self,
+        origin: str,
+        *,
+        types: Collection[str] | None = None,
+        start: int = 0,
+        end: int | None = None,
+        sealed: bool = False,
     ) -> list[RecordRow]:
         sql = "SELECT * FROM @records WHERE origin = %s AND log_index >= %s AND log_index < %s AND problem IS NULL"
         args: list[Any] = [origin, start, end if end is not None else 2**62]
+        if sealed:  # the partial index's own condition
+            sql += f" AND {_SEALED}"
         if types is not None:
             sql += " AND type = ANY(%s)"
             args.append(sorted(types))
