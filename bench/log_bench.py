@@ -134,15 +134,28 @@ def phase_detente_profile(store_url: str, n: int) -> dict[str, float]:
     setattr(tilelog, "sign_checkpoint", timed("sign the checkpoint", tilelog.sign_checkpoint))  # noqa: B010
     store._writer = _Conn(store._writer)  # type: ignore[attr-defined]
     count = n // BATCH - n // BATCH // 2
+    written0, cpu0 = _written(), os.times()
     t0 = time.perf_counter()
     for _ in range(count):
         log.append(entries)
     total = time.perf_counter() - t0
+    written, cpu = _written() - written0, os.times()
     spent["the rest (Python)"] = total - sum(spent.values())
     out = {f"us/entry {k}": v / (count * BATCH) * 1e6 for k, v in spent.items()}
     out["us/entry total"] = total / (count * BATCH) * 1e6
+    out["KB written per batch"] = written / count / 1000
+    out["ms CPU per batch (user)"] = (cpu.user - cpu0.user) / count * 1000
+    out["ms CPU per batch (system)"] = (cpu.system - cpu0.system) / count * 1000
     out["page_size"] = store._writer.conn.execute("PRAGMA page_size").fetchone()[0]  # type: ignore[attr-defined]
     return out
+
+
+def _written() -> int:
+    """Bytes this process has passed to write() so far (WAL frames, checkpoints into the file)."""
+    for line in Path("/proc/self/io").read_text().splitlines():
+        if line.startswith("wchar:"):
+            return int(line.split()[1])
+    return 0
 
 
 def _rate(fn, seconds: float, min_calls: int) -> float:  # type: ignore[no-untyped-def]
@@ -249,6 +262,8 @@ def main() -> None:
         for key, value in prof.items():
             if key.startswith("us/entry"):
                 print(f"  {key[9:]:42} {value:7.2f}")
+        for key in ("KB written per batch", "ms CPU per batch (user)", "ms CPU per batch (system)"):
+            print(f"  {key:42} {prof[key]:7.1f}")
         print(f"  (SQLite page size {prof['page_size']:.0f}, peak RSS {prof['peak_rss_mb']:.0f} MB)")
         return
     print(

@@ -13,9 +13,10 @@ signed checkpoint) and stops at each size to measure, at the tip of the log of t
 - **append**: entries/s over the last ``--window`` entries appended before the size was reached
   (all of them for sizes under the window);
 - **proofs**: in-process inclusion proofs of ``--proofs`` random entries (``TileLog.inclusion_proof``
-  on a freshly opened log), proofs/s: with the node's default LRU of 2,048 full tiles (it starts
-  cold at every size and warms over the run: it holds every tile of a small log, not of a large
-  one), and with no cache at all (every tile read from the store);
+  on a freshly opened log), proofs/s and CPU µs per proof: with the node's default LRU of 2,048
+  full level-0 tiles (it starts cold at every size and warms over the run: it holds every tile of
+  a small log, not of a large one), and without it (every proof reads its level-0 tile from the
+  store; the few upper-level and partial tiles stay cached in both);
 - **sync**: a mirror of the same log in a second store, held at ``size - 10,000``, is brought to
   ``size`` by ``sync_peer`` reading the source in process (no HTTP): every one of the 10,000
   entries opened (DSSE envelope, Ed25519 signature, record, party), the root recomputed from the
@@ -133,13 +134,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             append_rate = window / spent
 
             picks = [rng.randrange(size) for _ in range(args.proofs)]
-            proof_rates = []
-            for cache in (2048, 0):  # the node's default LRU of full tiles, then none at all
+            proof_rates, proof_cpu = [], []
+            for cache in (2048, 0):  # the node's default LRU of level-0 tiles, then none
                 prover = TileLog(source_store, ORIGIN, [ident.vkey()], tile_cache_size=cache)
-                t0 = time.perf_counter()
+                c0, t0 = time.process_time(), time.perf_counter()
                 for i in picks:
                     prover.inclusion_proof(i, size)
                 proof_rates.append(len(picks) / (time.perf_counter() - t0))
+                proof_cpu.append((time.process_time() - c0) / len(picks) * 1e6)
                 del prover
             gc.collect()
 
@@ -157,6 +159,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 "append_per_s": append_rate,
                 "proofs_per_s": proof_rates[0],
                 "proofs_uncached_per_s": proof_rates[1],
+                "proof_cpu_us": proof_cpu[0],
+                "proof_uncached_cpu_us": proof_cpu[1],
                 "sync_per_s": sync_rate,
                 "rss_mb": _status("VmRSS"),
                 "peak_rss_mb": _status("VmHWM"),
@@ -165,7 +169,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             rows.append(row)
             print(
                 f"{backend:10} {size:>12,} {append_rate:>10,.0f} {proof_rates[0]:>10,.0f} {proof_rates[1]:>10,.0f} "
-                f"{sync_rate:>10,.0f} "
+                f"{sync_rate:>10,.0f} {proof_cpu[0]:>7.0f} {proof_cpu[1]:>7.0f} "
                 f"{row['rss_mb']:>7.0f} {row['peak_rss_mb']:>8.0f} {row['load']:>6.1f}",
                 flush=True,
             )
@@ -213,31 +217,40 @@ def prebuilt(args: argparse.Namespace) -> dict[str, Any]:
     directory.mkdir(parents=True, exist_ok=True)
     paths = {size: _built(directory, size, ident, entries) for size in args.sizes}
     rng = random.Random(26)
-    rates: dict[int, dict[str, list[float]]] = {s: {"lru": [], "none": []} for s in args.sizes}
+    kinds = ("lru", "none", "lru_cpu_us", "none_cpu_us")
+    rates: dict[int, dict[str, list[float]]] = {s: {k: [] for k in kinds} for s in args.sizes}
     for rnd in range(args.rounds):
         for size in args.sizes if rnd % 2 == 0 else reversed(args.sizes):
             picks = [rng.randrange(size) for _ in range(args.proofs)]
             store = open_store(str(paths[size]))
             for name, cache in (("lru", 2048), ("none", 0)):
                 prover = TileLog(store, ORIGIN, [ident.vkey()], tile_cache_size=cache)
-                t0 = time.perf_counter()
+                c0, t0 = time.process_time(), time.perf_counter()
                 for i in picks:
                     prover.inclusion_proof(i, size)
                 rates[size][name].append(len(picks) / (time.perf_counter() - t0))
+                rates[size][name + "_cpu_us"].append((time.process_time() - c0) / len(picks) * 1e6)
             store.close()
+            r = rates[size]
             print(
-                f"round {rnd + 1} {size:>12,}  lru {rates[size]['lru'][-1]:>8,.0f}/s  "
-                f"none {rates[size]['none'][-1]:>8,.0f}/s  load {os.getloadavg()[0]:.1f}",
+                f"round {rnd + 1} {size:>12,}  lru {r['lru'][-1]:>8,.0f}/s {r['lru_cpu_us'][-1]:5.0f} µs CPU  "
+                f"none {r['none'][-1]:>8,.0f}/s {r['none_cpu_us'][-1]:5.0f} µs CPU  load {os.getloadavg()[0]:.1f}",
                 flush=True,
             )
     out = {s: {k: statistics.median(v) for k, v in r.items()} for s, r in rates.items()}
     for s in args.sizes:
-        print(f"median {s:>12,}  lru {out[s]['lru']:>8,.0f}/s  none {out[s]['none']:>8,.0f}/s")
+        o = out[s]
+        print(
+            f"median {s:>12,}  lru {o['lru']:>8,.0f}/s {o['lru_cpu_us']:5.0f} µs CPU  "
+            f"none {o['none']:>8,.0f}/s {o['none_cpu_us']:5.0f} µs CPU"
+        )
     first = args.sizes[0]
     for s in args.sizes[1:]:
+        a, b = out[first], out[s]
         print(
-            f"  {first:,} -> {s:,}: lru {out[s]['lru'] / out[first]['lru'] - 1:+.1%}, "
-            f"none {out[s]['none'] / out[first]['none'] - 1:+.1%}"
+            f"  {first:,} -> {s:,}: lru {b['lru'] / a['lru'] - 1:+.1%} "
+            f"(CPU {a['lru_cpu_us'] / b['lru_cpu_us'] - 1:+.1%}), "
+            f"none {b['none'] / a['none'] - 1:+.1%} (CPU {a['none_cpu_us'] / b['none_cpu_us'] - 1:+.1%})"
         )
     return {"backend": "sqlite", "rounds": {str(s): r for s, r in rates.items()}}
 
@@ -250,6 +263,10 @@ def _flatness(rows: list[dict[str, float]]) -> None:
     for key in ("append_per_s", "proofs_per_s", "proofs_uncached_per_s", "sync_per_s"):
         change = by[last][key] / by[100_000][key] - 1
         print(f"  {key:13} 10^5 -> {last:,}: {change:+.1%}  (bar: no worse than -20%)")
+    for key in ("proof_cpu_us", "proof_uncached_cpu_us"):
+        if key in by[last]:  # CPU time per proof: what the machine's load does not stretch
+            lo, hi = by[100_000][key], by[last][key]
+            print(f"  {key:13} 10^5 -> {last:,}: {lo:.0f} -> {hi:.0f} µs, as a rate {lo / hi - 1:+.1%}")
     print(f"  peak RSS {max(r['peak_rss_mb'] for r in rows):.0f} MB  (bar: under 200 MB)")
 
 
@@ -322,7 +339,8 @@ def chart(results: list[dict[str, Any]]) -> str:
         x = 20 + 260 * i
         out.append(f'<rect x="{x}" y="{2 * h + 14}" width="14" height="4" fill="{colour}"/>')
         out.append(f'<text x="{x + 20}" y="{2 * h + 20}">{res["backend"]} ({res["date"][:10]})</text>')
-    out.append(f'<text x="{2 * w - 10}" y="{2 * h + 20}" text-anchor="end">dashed: proofs with no tile cache</text>')
+    note = "dashed: proofs with no level-0 tile cache"
+    out.append(f'<text x="{2 * w - 10}" y="{2 * h + 20}" text-anchor="end">{note}</text>')
     out.append("</svg>")
     return "\n".join(out) + "\n"
 
@@ -359,7 +377,7 @@ def main() -> None:
     if args.dir:
         Path(args.dir).mkdir(parents=True, exist_ok=True)
     print(f"{'backend':10} {'entries':>12} {'append/s':>10} {'proofs/s':>10} {'uncached':>10} {'sync/s':>10} "
-          f"{'RSS MB':>7} {'peak MB':>8} {'load':>6}")  # fmt: skip
+          f"{'cpu µs':>7} {'unc. µs':>7} {'RSS MB':>7} {'peak MB':>8} {'load':>6}")  # fmt: skip
     result = run(args)
     _flatness(result["rows"])
     if args.out:
