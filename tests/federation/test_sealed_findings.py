@@ -7,7 +7,9 @@ what is sealed properly (a hotline message and an incident report)."""
 from __future__ import annotations
 
 import base64
+import os
 import re
+import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,7 +26,10 @@ from detente.records.record import TLP, Record
 from detente.records.seal import Sealed, SealedTo
 from detente.records.sealing import ENCRYPTION_KEY, seal_record_content
 from detente.records.text import BilingualText, LangText
+from detente.store.node_protocol import SealedFindingRow
 
+PG_URL = os.environ.get("DETENTE_TEST_PG", "postgresql://127.0.0.1:5432/test")
+REQUIRE_PG = os.environ.get("DETENTE_REQUIRE_PG") == "1"
 HOTLINE = "detente.dev/hotline-message/v1"
 INCIDENT = "detente.dev/incident-report/v1"
 WAIT = 90.0  # generous: the checks poll, they do not sleep
@@ -174,6 +179,53 @@ def test_sealed_records_that_do_not_open_are_findings_and_the_rest_is_read(victi
     )
     late = {f["index"]: f["reason"] for f in victim.status()["sealed_findings"] if f["origin"] == hostile.origin}
     assert "does not match its schema" in late[not_a_report]  # found when the incident index opened it
+
+    # The findings are kept in the node store: a restart lists them at once, this one too (only the
+    # incident index found it, and that index does not read the record again).
+    victim.stop()
+    victim.start()
+    kept = {f["index"]: f for f in victim.status()["sealed_findings"] if f["origin"] == hostile.origin}
+    assert set(kept) == {altered, unknown, junk, broken_incident, not_a_report}, kept
+    assert kept[not_a_report]["reason"] == late[not_a_report] and kept[altered]["type"] == HOTLINE
+    inbox = {t["index"]: t for t in victim.api("GET", "/api/v1/inbox").json() if t["origin"] == hostile.origin}
+    assert "cannot-open-sealed" in inbox[altered]["findings"]
+
+
+def _node_store(kind: str, tmp_path: Path) -> Any:
+    if kind == "sqlite":
+        from detente.store.sqlite_node import SQLiteNodeStore
+
+        return SQLiteNodeStore(tmp_path / "node.db", create=True)
+    import psycopg
+
+    from detente.store.postgres_node import PostgresNodeStore
+
+    try:
+        psycopg.connect(PG_URL, connect_timeout=3).close()
+    except psycopg.Error as exc:
+        if REQUIRE_PG:
+            raise
+        pytest.skip(f"PostgreSQL not reachable: {exc}")
+    return PostgresNodeStore(PG_URL, schema=f"f_findings_{uuid.uuid4().hex[:10]}", create=True)
+
+
+@pytest.mark.parametrize("kind", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_the_findings_kept_are_bounded_to_the_most_recently_noted(kind: str, tmp_path: Path) -> None:
+    store = _node_store(kind, tmp_path)
+    try:
+        for i in range(7):
+            store.note_sealed_finding(SealedFindingRow("cn", i, f"bad {i}", HOTLINE, "cn", "TLP:AMBER", 10 + i), keep=4)
+        store.note_sealed_finding(SealedFindingRow("cn", 3, "worse", None, None, None, 100), keep=4)  # again: newest
+        store.note_sealed_finding(SealedFindingRow("cn", 7, "bad 7", None, None, None, 101), keep=4)
+        rows = store.sealed_findings()
+        assert [(r.index, r.reason) for r in rows] == [(3, "worse"), (5, "bad 5"), (6, "bad 6"), (7, "bad 7")]
+    finally:
+        store.close()
+        if kind == "postgres":
+            import psycopg
+
+            with psycopg.connect(PG_URL, autocommit=True) as conn:
+                conn.execute(f"DROP SCHEMA IF EXISTS {store.s} CASCADE")
 
 
 def test_the_console_says_what_the_finding_means_in_both_languages() -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import logging
 import os
 import stat
 import threading
@@ -43,8 +44,15 @@ from detente.records.sealing import (
     open_record,
     seal_record_content,
 )
+from detente.store.node_protocol import SealedFindingRow
 
-__all__ = ["READERS", "SealDesk"]
+__all__ = ["MAX_FINDINGS", "READERS", "SealDesk"]
+
+log = logging.getLogger(__name__)
+
+MAX_FINDINGS = 1000
+"""How many sealed-record findings a node keeps (the most recently noted): a hostile peer that
+signs records it cannot read fills no disk and no memory."""
 
 READERS: dict[TLP, frozenset[str]] = {
     TLP.AMBER: frozenset({"viewer", "officer", "admin"}),
@@ -70,8 +78,8 @@ class SealDesk:
         self._append = append
         self.clock = clock
         self._lock = threading.Lock()
-        self._failed: dict[tuple[str, int], dict[str, Any]] = {}
-        self._scanned: dict[str, int] = {}
+        self._failed: dict[tuple[str, int], dict[str, Any]] = {}  # oldest noted first, as in the store
+        self._loaded = False
         self._scan_lock = threading.Lock()
 
     # --- keys ------------------------------------------------------------------------------
@@ -206,13 +214,45 @@ class SealDesk:
             self.note_failure(origin, index, exc.message, record)
             raise
 
+    def _load(self) -> None:
+        """The findings kept in the node store (so that a restart still lists them), once; under
+        ``self._lock``."""
+        if self._loaded:
+            return
+        self._loaded = True
+        try:
+            rows = self.records.state.sealed_findings()
+        except DetenteError as exc:
+            log.warning("sealed findings not read from the node store: %s", exc.message)
+            return
+        for r in sorted(rows, key=lambda r: r.at):
+            row = {"origin": r.origin, "index": r.index, "reason": r.reason}
+            if r.type is not None:
+                row |= {"type": r.type, "from": r.sender, "tlp": r.tlp}
+            self._failed[(r.origin, r.index)] = row
+
     def note_failure(self, origin: str, index: int, reason: str, record: Record | None = None) -> None:
-        """Remember that a sealed record addressed to this party cannot be read here, and why."""
+        """Remember that a sealed record addressed to this party cannot be read here, and why: in
+        the node store (it survives a restart), the newest :data:`MAX_FINDINGS` only."""
         with self._lock:
-            row = self._failed.setdefault((origin, index), {"origin": origin, "index": index, "reason": reason})
+            self._load()
+            old = self._failed.pop((origin, index), None)
+            row: dict[str, Any] = dict(old) if old is not None else {"origin": origin, "index": index}
             row["reason"] = reason
             if record is not None:
                 row |= {"type": record.type, "from": record.party, "tlp": record.tlp.value}
+            self._failed[(origin, index)] = row  # the most recently noted last
+            while len(self._failed) > MAX_FINDINGS:
+                del self._failed[next(iter(self._failed))]
+            if row == old or index < 0:  # nothing new to keep; a node-wide problem is not a record's
+                return
+            found = SealedFindingRow(
+                origin, index, reason, row.get("type"), row.get("from"), row.get("tlp"), int(self.clock() * 1e6)
+            )
+            try:
+                self.records.state.note_sealed_finding(found, keep=MAX_FINDINGS)
+            except DetenteError as exc:  # listed from memory meanwhile; noted again when next seen
+                log.warning("sealed finding %s#%d not kept in the node store: %s", origin, index, exc.message)
 
     def findings(self) -> list[dict[str, Any]]:
         """Sealed records addressed to this party that its node cannot read (an altered ciphertext,
@@ -224,11 +264,13 @@ class SealDesk:
             except DetenteError as exc:  # e.g. a key file readable by others: say so, keep serving
                 self.note_failure("", -1, f"sealed records not checked: {exc.message}")
         with self._lock:
+            self._load()
             return [dict(v) for _, v in sorted(self._failed.items())]
 
     def finding(self, origin: str, index: int) -> str | None:
         """Why ``origin#index`` cannot be read here (``None``: it can, or it is not sealed to us)."""
         with self._lock:
+            self._load()
             row = self._failed.get((origin, index))
             return None if row is None else str(row["reason"])
 
@@ -238,7 +280,8 @@ class SealDesk:
         origins = [self.me, *(self.records.peers.status[r.name].origin for r in self.records.peers.followed())]
         keys: dict[str, EncryptionKey] | None = None
         for origin in origins:
-            start = self._scanned.get(origin, 0)
+            cursor = f"sealed-scan:{origin}"  # kept in the node store: a restart does not read every log again
+            start = self.records.state.get_cursor(cursor)
             rows = self.records.state.records(origin, start=start, sealed=True)  # not every record: #26
             for row in rows:
                 if b'"sealed"' not in row.record:
@@ -253,7 +296,7 @@ class SealDesk:
                 with contextlib.suppress(DetenteError):  # a failure is noted as a finding
                     self.read(row.origin, row.index, record, keys)
             if rows:
-                self._scanned[origin] = rows[-1].index + 1
+                self.records.state.set_cursor(cursor, rows[-1].index + 1)
 
     def annotate(self, rows: list[dict[str, object]]) -> list[dict[str, object]]:
         """Inbox rows, each sealed record this node cannot read marked with the reason

@@ -136,6 +136,20 @@ class TimeRow:
     line: str = ""
 
 
+@dataclass(frozen=True)
+class SealedFindingRow:
+    """A sealed record addressed to this node that its node cannot read (``docs/sealed.md``)."""
+
+    origin: str
+    index: int
+    reason: str
+    type: str | None
+    sender: str | None
+    tlp: str | None
+    at: int
+    """When it was (last) noted, POSIX microseconds: the oldest are dropped past the bound."""
+
+
 class NodeStore(Protocol):
     """Durable node state. Every method is durable on return and safe across threads."""
 
@@ -289,4 +303,13 @@ class NodeStore(Protocol):
 
     def times(self, origin: str, kind: str) -> list[TimeRow]:
         """Every observation of ``kind`` kept for ``origin``, by size."""
+        ...
+
+    def note_sealed_finding(self, row: SealedFindingRow, *, keep: int) -> None:
+        """Keep a sealed-record finding (replacing one at the same origin and index); then only the
+        ``keep`` most recently noted are kept, the oldest dropped, so the table stays bounded."""
+        ...
+
+    def sealed_findings(self) -> list[SealedFindingRow]:
+        """The kept sealed-record findings, by origin and index."""
         ...

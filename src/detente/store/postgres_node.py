@@ -18,6 +18,7 @@ from detente.store.node_protocol import (
     NodeStore,
     PeerRow,
     RecordRow,
+    SealedFindingRow,
     TimeRow,
     TokenRow,
 )
@@ -91,6 +92,11 @@ class PostgresNodeStore:
             elif not self._has_tables():
                 raise StoreUnavailable(f"schema {schema!r} has no node tables", hint="run: detente init")
             self._conn.execute(_keys_sql(schema).encode())  # created on open: older stores get it too
+            self._conn.execute(  # likewise: sealed records this node cannot read (docs/sealed.md), bounded
+                f"CREATE TABLE IF NOT EXISTS {schema}.sealed_findings (origin TEXT NOT NULL, "
+                "log_index BIGINT NOT NULL, reason TEXT NOT NULL, type TEXT, sender TEXT, tlp TEXT, "
+                "at BIGINT NOT NULL, PRIMARY KEY (origin, log_index))"
+            )
             self._time_records()
         except psycopg.Error as exc:
             raise StoreUnavailable(f"cannot open PostgreSQL node state: {str(exc).strip().splitlines()[0]}") from None
@@ -430,6 +436,31 @@ class PostgresNodeStore:
             (origin, kind),
         ).fetchall()
         return [TimeRow(*r) for r in rows]
+
+    def note_sealed_finding(self, row: SealedFindingRow, *, keep: int) -> None:
+        s = self.s
+        with self._lock:
+            try:
+                with self._conn.transaction():
+                    self._conn.execute(
+                        f"INSERT INTO {s}.sealed_findings VALUES (%s, %s, %s, %s, %s, %s, %s) "
+                        "ON CONFLICT (origin, log_index) DO UPDATE SET reason = excluded.reason, "
+                        "type = excluded.type, sender = excluded.sender, tlp = excluded.tlp, at = excluded.at",
+                        (row.origin, row.index, row.reason, row.type, row.sender, row.tlp, row.at),
+                    )
+                    self._conn.execute(
+                        f"DELETE FROM {s}.sealed_findings WHERE (origin, log_index) NOT IN (SELECT origin, log_index "
+                        f"FROM {s}.sealed_findings ORDER BY at DESC, origin DESC, log_index DESC LIMIT %s)",
+                        (max(0, keep),),
+                    )
+            except psycopg.Error as exc:
+                raise StorageError(f"PostgreSQL error: {exc}") from None
+
+    def sealed_findings(self) -> list[SealedFindingRow]:
+        rows = self._run(
+            "SELECT origin, log_index, reason, type, sender, tlp, at FROM @sealed_findings ORDER BY origin, log_index"
+        ).fetchall()
+        return [SealedFindingRow(*r) for r in rows]
 
     def close(self) -> None:
         with self._lock:

@@ -18,6 +18,7 @@ from detente.store.node_protocol import (
     NodeStore,
     PeerRow,
     RecordRow,
+    SealedFindingRow,
     TimeRow,
     TokenRow,
 )
@@ -98,6 +99,15 @@ FROM records
 cannot read stays NULL, and such a record is in every window."""
 
 
+_FINDINGS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS sealed_findings (
+    origin TEXT NOT NULL, log_index INTEGER NOT NULL, reason TEXT NOT NULL, type TEXT, sender TEXT, tlp TEXT,
+    at INTEGER NOT NULL, PRIMARY KEY (origin, log_index)
+) STRICT;
+"""
+"""Sealed records addressed to this node that it cannot read (``docs/sealed.md``), bounded."""
+
+
 def _rollback(conn: sqlite3.Connection) -> None:
     with contextlib.suppress(sqlite3.Error):  # no transaction left to roll back
         conn.execute("ROLLBACK")
@@ -116,6 +126,7 @@ class SQLiteNodeStore:
             elif self._conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'tokens'").fetchone() is None:
                 raise StoreUnavailable(f"{self.path} has no node tables", hint="run: detente init")
             self._conn.executescript(_KEYS_SCHEMA)  # created on open: older stores get it too
+            self._conn.executescript(_FINDINGS_SCHEMA)  # likewise
             columns = {r[1] for r in self._conn.execute("PRAGMA table_info(peers)").fetchall()}
             if "read_url" not in columns:  # added after the first release: older stores get it on open
                 self._conn.execute("ALTER TABLE peers ADD COLUMN read_url TEXT")
@@ -461,6 +472,33 @@ class SQLiteNodeStore:
             (origin, kind),
         ).fetchall()
         return [TimeRow(*r) for r in rows]
+
+    def note_sealed_finding(self, row: SealedFindingRow, *, keep: int) -> None:
+        with self._lock:
+            conn = self._conn
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                conn.execute(
+                    "INSERT INTO sealed_findings VALUES (?, ?, ?, ?, ?, ?, ?) "
+                    "ON CONFLICT (origin, log_index) DO UPDATE SET reason = excluded.reason, type = excluded.type, "
+                    "sender = excluded.sender, tlp = excluded.tlp, at = excluded.at",
+                    (row.origin, row.index, row.reason, row.type, row.sender, row.tlp, row.at),
+                )
+                conn.execute(
+                    "DELETE FROM sealed_findings WHERE rowid NOT IN "
+                    "(SELECT rowid FROM sealed_findings ORDER BY at DESC, rowid DESC LIMIT ?)",
+                    (max(0, keep),),
+                )
+                conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                _rollback(conn)
+                raise StorageError(f"SQLite error in the node store: {exc}", hint="retry shortly") from None
+
+    def sealed_findings(self) -> list[SealedFindingRow]:
+        rows = self._run(
+            "SELECT origin, log_index, reason, type, sender, tlp, at FROM sealed_findings ORDER BY origin, log_index"
+        ).fetchall()
+        return [SealedFindingRow(*r) for r in rows]
 
     def close(self) -> None:
         with self._lock:
