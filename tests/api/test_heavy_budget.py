@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -17,7 +18,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from detente.api.contract import PROBLEM_SCHEMA
-from detente.api.heavy import HeavyWork
+from detente.api.heavy import SWITCH_INTERVAL, HeavyWork
 from detente.errors import BudgetExceeded, HeavyWorkBusy
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "incidents" / "report-initial.json"
@@ -71,6 +72,40 @@ def test_a_write_runs_to_its_end_however_long_it_takes() -> None:
         assert await task == "signed"
         assert heavy.stats().over_budget == 0
         heavy.close()
+
+    asyncio.run(scenario())
+
+
+def test_the_switch_interval_is_lowered_while_heavy_work_runs_and_given_back_after() -> None:
+    """A heavy thread holds the GIL for at most SWITCH_INTERVAL while the event loop waits for it;
+    the interpreter's own interval comes back when the last heavy work in the process ends."""
+    release = {"a": threading.Event(), "b": threading.Event()}
+    seen: dict[str, float] = {}
+
+    def held(name: str) -> str:
+        seen[name] = sys.getswitchinterval()  # as the worker thread runs under it
+        release[name].wait(60)
+        return name
+
+    async def scenario() -> None:
+        before = sys.getswitchinterval()
+        assert before > SWITCH_INTERVAL
+        first, second = HeavyWork(slots=1, budget_seconds=30), HeavyWork(slots=1, budget_seconds=30)
+        a = asyncio.ensure_future(first.read(held, "a"))
+        b = asyncio.ensure_future(second.write(held, "b"))  # two nodes' slots in one process count together
+        for _ in range(600):
+            if len(seen) == 2:
+                break
+            await asyncio.sleep(0.05)
+        assert seen == {"a": SWITCH_INTERVAL, "b": SWITCH_INTERVAL}
+        release["a"].set()
+        assert await a == "a"
+        assert sys.getswitchinterval() == SWITCH_INTERVAL  # b still runs
+        release["b"].set()
+        assert await b == "b"
+        assert sys.getswitchinterval() == before
+        first.close()
+        second.close()
 
     asyncio.run(scenario())
 

@@ -12,12 +12,18 @@ outside, so its work runs on to its end and keeps its slot until then (``abandon
 ``/api/v1/status`` counts them), and the node refuses new heavy work while the slots are full.
 A *write* (an import, an eval run: it signs records) is never abandoned half-way: it keeps its
 slot and is answered when it ends, so no record is half-written and a retry with the same
-``Idempotency-Key`` never signs twice."""
+``Idempotency-Key`` never signs twice.
+
+While any heavy work runs, the interpreter's switch interval is lowered from its default 5 ms to
+:data:`SWITCH_INTERVAL`: a worker thread holds the GIL for at most that long before the event loop
+(or the thread answering the inbox) gets it back, so the short requests between two heavy ones
+wait for the GIL a tenth as long (``docs/performance.md``, the responsiveness section)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,6 +34,30 @@ from detente.errors import BudgetExceeded, HeavyWorkBusy
 __all__ = ["HeavyStats", "HeavyWork", "heavy_of", "install_heavy"]
 
 T = TypeVar("T")
+
+SWITCH_INTERVAL = 0.0005
+"""Seconds a thread may hold the GIL while another waits for it, whenever heavy work runs."""
+
+_switch_lock = threading.Lock()
+_switch = {"running": 0, "saved": 0.0}
+
+
+def _heavy_started() -> None:
+    """The first heavy work in the process lowers the switch interval (every ``HeavyWork`` counts:
+    the tests make several in one process)."""
+    with _switch_lock:
+        if _switch["running"] == 0:
+            _switch["saved"] = sys.getswitchinterval()
+            sys.setswitchinterval(min(SWITCH_INTERVAL, _switch["saved"]))
+        _switch["running"] += 1
+
+
+def _heavy_ended() -> None:
+    """The last heavy work to end gives the interval back as it was."""
+    with _switch_lock:
+        _switch["running"] -= 1
+        if _switch["running"] == 0:
+            sys.setswitchinterval(_switch["saved"])
 
 
 @dataclass(frozen=True)
@@ -94,6 +124,7 @@ class HeavyWork:
         state = {"abandoned": False}
         with self._lock:
             self._running += 1
+        _heavy_started()
 
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
@@ -110,6 +141,7 @@ class HeavyWork:
                     self._running -= 1
                     if state["abandoned"]:
                         self._abandoned -= 1
+                _heavy_ended()
                 self._free.release()
             _settle(loop, future, result, error)
 
