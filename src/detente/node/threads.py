@@ -27,6 +27,7 @@ from detente.node.writer import Writer
 from detente.protocol.agreement import Agreement
 from detente.protocol.schedule import next_evaluation
 from detente.protocol.threads import (
+    COMMITMENT_TYPES,
     WITHHELD,
     Action,
     Evaluation,
@@ -44,7 +45,7 @@ from detente.records.catalogue import ACK, ANSWER_TYPES, DEADLINE_MISSED, ESCALA
 from detente.records.record import Record
 from detente.records.ref import RecordRef
 from detente.records.text import BilingualText, LangText
-from detente.store.node_protocol import NEVER, DueThread
+from detente.store.node_protocol import NEVER, DueThread, RecordRow
 
 __all__ = ["ProtocolDesk"]
 
@@ -55,6 +56,9 @@ _HUMAN_REPLIES = frozenset({ACK, *ANSWER_TYPES})
 
 _CHUNK = 500
 """Threads evaluated together (with their replies) in one turn of the loop: what a turn holds."""
+_PARSED_KEPT = 4096
+"""Parsed records the inbox keeps between calls (the oldest go first): a logged record never
+changes, and parsing it again was a third of each inbox answer (issue #21)."""
 _AGREEMENT = "protocol-agreement"
 """The cursor holding a digest of the agreement the stored schedule was computed under."""
 
@@ -89,6 +93,8 @@ class ProtocolDesk:
         self.clock = clock
         self._reminded: set[tuple[str, int, str]] = set()
         self._replying = threading.Lock()
+        self._parsed: dict[tuple[str, int, str], Record] = {}
+        self._parsed_lock = threading.Lock()
         self.examined = 0
         """How many records the last evaluation read (the threads due and their replies)."""
         digest = _digest(agreement)
@@ -302,8 +308,11 @@ class ProtocolDesk:
         if open_only:
             for _ in self._evaluate_due(now, schedule=False):  # settle what the last tick has not seen yet
                 pass  # so that the count is exact
-        total, subjects = self.records.threads(unsettled=open_only, limit=limit, offset=offset)
-        records = self.records.with_replies(subjects)
+        self.records.catch_up()  # as RecordBook.threads and .with_replies do, their records parsed once
+        total, rows = self.records.state.threads(unsettled=open_only, limit=limit, offset=offset)
+        subjects = [self._parse(r) for r in rows]
+        referring = [self._parse(r) for r in self.records.state.referrers([(x.origin, x.index) for x in subjects])]
+        records = [*subjects, *referring, *self.records.indexed(COMMITMENT_TYPES)]
         by_key = {t.subject.key: t for t in evaluate(records, self.agreement, now, self.me, self._times()).threads}
         withheld = withheld_counts(self.records.indexed([WITHHELD]), self.agreement)  # threads() caught up
         threads = [by_key.get(x.key) or Thread(x, []) for x in subjects]  # a withheld notice owes nothing
@@ -312,6 +321,19 @@ class ProtocolDesk:
             self._inbox_row(t, withheld.get(t.subject.key), now) | {"replies": replies.get(t.subject.key, [])}
             for t in threads
         ]
+
+    def _parse(self, row: RecordRow) -> Logged:
+        """``row``'s record, parsed once: its leaf hash names the exact entry, which never changes."""
+        key = (row.origin, row.index, row.leaf_hash)
+        with self._parsed_lock:
+            record = self._parsed.get(key)
+        if record is None:
+            record = Record.from_json(row.record)
+            with self._parsed_lock:
+                while len(self._parsed) >= _PARSED_KEPT:
+                    del self._parsed[next(iter(self._parsed))]
+                self._parsed[key] = record
+        return Logged(row.origin, row.index, row.leaf_hash, record)
 
     def _evaluate_due(self, now: datetime, *, schedule: bool) -> Iterator[Evaluation]:
         """Evaluate the unsettled threads this party is in that are due (read with their replies
