@@ -11,8 +11,12 @@ from detente.crypto.keys import Ed25519Identity
 from detente.errors import MalformedPolicy, VerificationError
 from detente.tlog.policy import parse_policy
 
-LOG = Ed25519Identity.generate("us.detente.example/log")
-US, CN, A, B = (Ed25519Identity.generate(f"{n}.witness.example") for n in ("us", "cn", "a", "b"))
+# Fixed seeds: the keys appear in the parametrized test ids, which must be the same in every
+# collection (pytest-xdist's workers each collect and compare).
+LOG = Ed25519Identity.from_seed("us.detente.example/log", bytes(32))
+US, CN, A, B = (
+    Ed25519Identity.from_seed(f"{n}.witness.example", bytes([i]) * 32) for i, n in enumerate(("us", "cn", "a", "b"), 1)
+)
 
 
 def _witnesses() -> str:
