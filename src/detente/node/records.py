@@ -144,18 +144,6 @@ class RecordBook:
         catching up refreshes and verifies every mirror's checkpoint)."""
         return [_parse(r) for origin in self._origins() for r in self.state.records(origin, types=types)]
 
-    def issued(
-        self,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        types: Collection[str] | None = None,
-        *,
-        body: tuple[str, str] | None = None,
-    ) -> list[Logged]:
-        """:func:`read_issued` from every log held, once the index has caught up."""
-        self.catch_up()
-        return read_issued(self.state, self._origins(), since, until, types, body=body)
-
     def threads(
         self, *, unsettled: bool = False, limit: int | None = None, offset: int = 0
     ) -> tuple[int, list[Logged]]:
