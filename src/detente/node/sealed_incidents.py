@@ -218,8 +218,8 @@ class SealedIncidents:
         addressed to this node (it is not among their recipients; only their frames are public)."""
         me = self.sealing.me
         count = 0
-        for row in self.sealing.records.state.records(origin, types=[INCIDENT]):
-            if b'"sealed"' not in row.record:
+        for row in self.sealing.records.state.records(origin, sealed=True):  # through the index of sealed records
+            if row.type != INCIDENT:
                 continue
             try:
                 record = Record.from_json(row.record)
