@@ -1,7 +1,9 @@
 """Latency of ``/healthz`` and ``/api/v1/inbox`` on a real node process (SQLite) while the
 heaviest requests run (issue #21): label checks of a large text, the quarterly PDF and the STIX
 export, each in a loop on its own client thread. The same probes are first measured on the idle
-node; the figures printed are p50, p95 and p99 of each, and the ratio of busy to idle p99.
+node; the figures printed are p50, p95 and p99 of each, and the ratio of busy to idle p99, and
+the node process's CPU time per idle answer (from /proc: unlike latency, other work on the
+machine barely moves it).
 
     .venv/bin/python bench/responsiveness_bench.py --samples 400 --text-mib 8
 """
@@ -27,6 +29,12 @@ HOTLINE = "detente.dev/hotline-message/v1"
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time the process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def probe(client: httpx.Client, url: str, headers: dict[str, str], samples: int) -> list[float]:
@@ -92,9 +100,13 @@ def main() -> None:
                 time.sleep(0.5)
             headers = {"Authorization": f"Bearer {us.token}"}
             figures = {}
+            cpu = {}
+            assert us.process is not None
             with httpx.Client(timeout=120) as client:
                 for name, path in (("healthz", "/healthz"), ("inbox", "/api/v1/inbox")):
+                    before = cpu_seconds(us.process.pid)
                     figures[(name, "idle")] = probe(client, f"{us.url}{path}", headers, args.samples)
+                    cpu[name] = (cpu_seconds(us.process.pid) - before) * 1000 / args.samples
                 stop = threading.Event()
                 workers = [threading.Thread(target=run) for run in load(us, stop, text)]
                 for worker in workers:
@@ -116,6 +128,10 @@ def main() -> None:
                     f"{name:<10}{state:<7}{statistics.median(values):>9.1f}{percentile(values, 0.95):>9.1f}"
                     f"{percentile(values, 0.99):>9.1f}{max(values):>9.1f}"
                 )
+            print(
+                "node CPU per idle answer (its background loops included): "
+                + ", ".join(f"{name} {ms:.1f} ms" for name, ms in cpu.items())
+            )
             for name in ("healthz", "inbox"):
                 ratio = percentile(figures[(name, "busy")], 0.99) / percentile(figures[(name, "idle")], 0.99)
                 print(f"{name}: p99 busy / idle = {ratio:.1f}x")
