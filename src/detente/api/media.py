@@ -72,14 +72,17 @@ def add_media_routes(app: FastAPI, node: Node, viewer: Any, officer: Any) -> Non
         mime: str | None = None,
         record: bool = False,
         as_party: str | None = None,
+        situation: str = "unknown",
         who: Principal = viewer,
     ) -> dict[str, Any]:
         """Both regimes' labels on the uploaded file: C2PA state and status codes verbatim, China's
         AIGC implicit label (or a text's explicit label), and a verdict per regime naming the
         rules it fails, judged by this party's guidelines (``as_party``: a peer's, as it would
         judge). Anchors: this party's own roots, and each peer's root for that peer's own
-        credentials only. ``record=true`` also logs the summary (hash, verdicts, rules failed) as
-        a label-check record (officer)."""
+        credentials only. ``situation``: the service that made the content (dialogue, voice,
+        face, immersive-scene, other-generation, outside-17-1, unknown), which decides whether
+        China's explicit label is owed; ``unknown`` leaves that rule not judged (any other value: 422). ``record=true``
+        also logs the summary (hash, verdicts, rules failed) as a label-check record (officer)."""
         data = await limited_body(request, node.config.max_upload_bytes, UPLOAD_SETTING)
         if record:
             who.require("officer")
@@ -87,7 +90,9 @@ def add_media_routes(app: FastAPI, node: Node, viewer: Any, officer: Any) -> Non
         # answered; logging the summary (record=true) signs a record, so that one is never abandoned
         heavy = heavy_of(request)
         run = heavy.write if record else heavy.read
-        return await run(node.media.check, data, _mime(request, mime), record=record, as_party=as_party)
+        return await run(
+            node.media.check, data, _mime(request, mime), record=record, as_party=as_party, situation=situation
+        )
 
     @routes.post("/api/v1/labels/apply", response_class=Response)
     async def apply(

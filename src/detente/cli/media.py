@@ -122,7 +122,8 @@ def check(
         if judged != situation:
             raise MalformedRecord(
                 f"the node judged the explicit-label duty in situation {judged!r}, not {situation!r}",
-                hint="this node does not take a situation yet: check locally (drop --via-node)",
+                hint="the node runs an older detente that takes no situation: upgrade it, or check locally "
+                "(drop --via-node)",
             )
     else:
         from detente.media.guidelines import packaged_guidelines, parse_guideline

@@ -222,11 +222,13 @@ class MediaDesk(Desk):
         *,
         record: bool = False,
         as_party: str | None = None,
+        situation: str = "unknown",
     ) -> dict[str, Any]:
         """The two-regime report, judged by this party's guidelines (``as_party``: a peer's); with
         ``record``, its summary is also logged as a label-check record (the file itself never is).
         Trust anchors: this party's own (and ``extra_anchors``), and each peer's root for that
-        peer's own credentials."""
+        peer's own credentials. ``situation``: the service that made the content, which decides
+        whether China's explicit label is owed (:mod:`detente.media.explicit_duty`)."""
         from detente.media.label import check_labels
 
         report = check_labels(
@@ -235,6 +237,7 @@ class MediaDesk(Desk):
             guidelines=self.guidelines(as_party),
             anchors_pem=self.anchors_pem() + extra_anchors,
             peer_anchors=self.peer_anchors(),
+            situation=situation,
         )
         out = report.as_dict()
         if as_party is not None:
