@@ -18,7 +18,9 @@ def test_a_read_then_a_commit_elsewhere_then_a_write_on_the_shared_connection(tm
     logs, state = SQLiteStore(path, create=True), SQLiteNodeStore(path, create=True)
     for i in range(3):
         state.set_cursor(f"c{i}", i)
-    result = state._run("SELECT name FROM cursors ORDER BY name")  # a caller about to read its rows
+    result = state._run(
+        "SELECT name FROM cursors WHERE name LIKE 'c_' ORDER BY name"
+    )  # a caller about to read its rows
     logs.ensure_log("other.example/log")  # another connection commits meanwhile
     state.set_cursor("x", 1)  # another thread writes: it used to get "database is locked" at once
     assert result.fetchall() == [("c0",), ("c1",), ("c2",)] and state.get_cursor("x") == 1

@@ -172,7 +172,13 @@ def add_incident_routes(app: FastAPI, node: Node, viewer: Any, officer: Any) -> 
         """Possible duplicates of an incident (lexical and, if installed, semantic similarity). For a
         sealed incident, at a node it is sealed to and for a role that reads its marking: among the
         sealed incidents that role reads (each with its ``tlp``; lexical) and the open ones."""
-        key = full(IncidentKey(origin=origin, id=id))
+        try:
+            key = full(IncidentKey(origin=origin, id=id))
+        except ValidationError as exc:  # an empty origin or an id no report can have: 422, never 500
+            raise MalformedRecord(
+                describe_validation_error(exc, "incident key"),
+                hint="origin: the reporting party's log origin or short name; id: its report id, e.g. us-2026-0001",
+            ) from None
         if desk.sealed is not None:
             desk.catch_up()
             found = desk.sealed.similar(who.role, key.origin, key.id, limit, desk.suggester)
