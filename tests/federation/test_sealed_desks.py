@@ -6,7 +6,11 @@ reads; a body this node cannot open) — never a 500."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from detente.node.localnet import LocalNode
@@ -42,6 +46,16 @@ def test_takedowns_and_eval_results_sealed_to_a_node_are_read_there(
     keyless = us.api("POST", "/api/v1/takedowns", json=through_api)  # refused before signing: cn has no key
     assert keyless.status_code == 422 and "published no encryption key" in keyless.json()["detail"], keyless.text
     assert "detente key encryption" in keyless.json()["hint"] and us.status()["size"] == size
+    clip = Path(us.directory) / "clip.txt"
+    clip.write_text("an unlabeled clip")
+    by_cli = subprocess.run(  # the CLI's --tlp reaches the node: refused alike, nothing signed
+        [sys.executable, "-m", "detente", "takedown", "request", "cn", "--file", str(clip), "--url", URL + "-cli",
+         "--platform", "video.example", "--category", "deepfake-impersonation", "--legal-basis", "art. 4",
+         "--text", "An unlabeled clip", "--tlp", "TLP:AMBER", "-n", str(us.directory)],
+        capture_output=True, text=True, timeout=120, env={**os.environ, "DETENTE_TOKEN": us.token},
+    )  # fmt: skip
+    assert by_cli.returncode != 0 and "published no encryption key" in by_cli.stderr, by_cli.stderr
+    assert us.status()["size"] == size
     key = cn.api("POST", "/api/v1/keys/encryption").json()["key_id"]
     wait("cn's key at us", lambda: us.api("GET", "/api/v1/keys/encryption").json()["published"].get(cn.origin)
          == key, timeout=WAIT)  # fmt: skip

@@ -282,10 +282,16 @@ def request(
     legal_basis: str = typer.Option(..., "--legal-basis", help="the rule under this party's law"),
     text: str = typer.Option(..., "--text", help="what the content is and why it should come down"),
     lang: str = typer.Option("en", "--lang", help="language of --text"),
+    tlp: str = typer.Option(
+        "TLP:CLEAR",
+        "--tlp",
+        help="TLP 2.0 marking; TLP:AMBER, TLP:AMBER+STRICT and TLP:RED seal the request to TO (docs/sealed.md)",
+    ),
     node_dir: Path = NODE,
     token: str | None = TOKEN,
 ) -> None:
-    """Ask another party to act on content hosted on its platforms; the protocol runs the clocks."""
+    """Ask another party to act on content hosted on its platforms; the protocol runs the clocks. A
+    sealed request (``--tlp TLP:AMBER``) is refused before signing if TO published no encryption key."""
     import hashlib
 
     data = _read(file)
@@ -301,6 +307,7 @@ def request(
             "evidence": evidence,
         },
         "text": {"original": {"lang": lang, "text": text}},
+        "tlp": tlp,
     }
     _print(_call(node_dir, token, "POST", "/api/v1/takedowns", json=body))
 
