@@ -89,3 +89,6 @@ def test_sealed_records_are_read_through_their_own_index(node_store: NodeStore) 
     assert [r.index for r in node_store.records(A, sealed=True)] == [1, 3]
     assert [r.index for r in node_store.records(A, start=2, sealed=True)] == [3]
     assert node_store.rows_read - before == 3
+    # with types and no window (where the type index would otherwise be named as well)
+    assert [r.index for r in node_store.records(A, types=["t/n"], sealed=True)] == [1, 3]
+    assert node_store.records(A, types=["t/other"], sealed=True) == []

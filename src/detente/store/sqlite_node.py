@@ -309,7 +309,7 @@ class SQLiteNodeStore:
                 return []
             sql += f" AND type IN ({', '.join('?' * len(kinds))})"
             args += kinds
-            if start == 0 and end is None:  # by type, not by walking the whole log (SQLite's planner would)
+            if start == 0 and end is None and not sealed:  # by type, not walking the log (as the planner would)
                 sql = sql.replace("FROM records", "FROM records INDEXED BY records_by_type")
         rows = self._run(sql + " ORDER BY log_index", tuple(args)).fetchall()
         self.rows_read += len(rows)
