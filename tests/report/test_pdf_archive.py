@@ -19,6 +19,7 @@ from datetime import UTC
 from typing import Any
 
 import pytest
+from test_archive_pdf import NS  # the XMP namespaces, read alike by both files
 from test_render import figures
 
 from detente.report.pdf import render_pdf
@@ -26,13 +27,6 @@ from detente.report.pdf import render_pdf
 pypdf = pytest.importorskip("pypdf")
 from pypdf.generic import ContentStream  # noqa: E402
 
-NS = {
-    "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
-    "pdfaid": "http://www.aiim.org/pdfa/ns/id/",
-    "dc": "http://purl.org/dc/elements/1.1/",
-    "xmp": "http://ns.adobe.com/xap/1.0/",
-    "pdf": "http://ns.adobe.com/pdf/1.3/",
-}
 OPERATORS = set(  # ISO 32000-1 Annex A
     [
         "b",
