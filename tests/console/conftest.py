@@ -18,6 +18,10 @@ from detente.node.localnet import LocalNode
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).parent / "artifacts"
 REQUIRE_BROWSER = os.environ.get("DETENTE_REQUIRE_BROWSER") == "1"
+# How long an action or an expectation may wait: generous, because the suite runs with a worker per
+# core beside real node processes, and a loaded 2-core machine can take many seconds to paint.
+# A passing wait ends as soon as its condition holds, so this costs nothing when all is well.
+WAIT_MS = 90_000
 
 
 def _missing(reason: str) -> NoReturn:
@@ -55,19 +59,29 @@ def chromium() -> Iterator[Any]:
     if not CHROMIUM.exists():
         _missing(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True)
+        from playwright.sync_api import expect
+
+        expect.set_options(timeout=WAIT_MS)
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, timeout=WAIT_MS)
         try:
             yield browser
         finally:
             browser.close()
 
 
+def new_context(chromium: Any) -> Any:
+    """A fresh browser context at a laptop's screen size (1366×768), waiting up to ``WAIT_MS``."""
+    context = chromium.new_context(viewport={"width": 1366, "height": 768}, locale="en-GB")
+    context.set_default_timeout(WAIT_MS)
+    context.set_default_navigation_timeout(WAIT_MS)
+    return context
+
+
 @pytest.fixture
 def page(chromium: Any) -> Iterator[Any]:
-    """A fresh browser context at a laptop's screen size (1366×768). ``page.js_errors`` collects
-    uncaught script errors and ``page.console_errors`` the console's error lines (CSP violations
-    among them)."""
-    context = chromium.new_context(viewport={"width": 1366, "height": 768}, locale="en-GB")
+    """A page in a fresh context (``new_context``). ``page.js_errors`` collects uncaught script
+    errors and ``page.console_errors`` the console's error lines (CSP violations among them)."""
+    context = new_context(chromium)
     page = context.new_page()
     page.js_errors = []
     page.console_errors = []

@@ -1609,12 +1609,21 @@ async function main() {
     rerender();
     say(t("app.language_set"));
   });
-  S.strings = await (await fetch("/console/i18n.json", { cache: "no-cache" })).json();
-  S.stringsLoaded = true;
-  if (!(S.lang in S.strings)) S.lang = "en";
-  applyI18n();
+  // The sign-in form is handled before anything is awaited: a token typed and submitted while the
+  // strings are still on their way is never submitted by the browser itself (a GET that would put
+  // the token in the address bar, the history and the server's access log).
+  const strings = fetch("/console/i18n.json", { cache: "no-cache" })
+    .then((resp) => resp.json())
+    .then((table) => {
+      S.strings = table;
+      S.stringsLoaded = true;
+      if (!(S.lang in S.strings)) S.lang = "en";
+      applyI18n();
+    })
+    .catch(() => {});  // without the strings, the keys show; the console still works
   $("#signin-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();
+    await strings;
     const token = $("#token").value.trim();
     $("#signin-error").textContent = "";
     if (!token) {
@@ -1629,6 +1638,7 @@ async function main() {
       $("#signin-error").textContent = t("signin.failed", { detail: err.message });
     }
   });
+  await strings;
   $("#signout").addEventListener("click", () => signOut());
   for (const button of $$("#views button")) button.addEventListener("click", () => showView(button.dataset.view));
   $("#c-type").addEventListener("change", composeType);
