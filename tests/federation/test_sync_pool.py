@@ -17,12 +17,13 @@ from typing import Any
 
 import pytest
 
+from detente.crypto.dsse import Ed25519DSSESigner, sign_envelope
 from detente.crypto.keys import Ed25519Identity
 from detente.errors import SyncBudgetExceeded, VerificationError
 from detente.node.sync import Fork, SyncResult, sync_peer
 from detente.node.tilelog import TileLog
 from detente.node.verify_pool import VerifyPool
-from detente.records.entry import seal_record
+from detente.records.entry import RECORD_PAYLOAD_TYPE, seal_record
 from detente.records.keys import KEY_REVOCATION, KEY_ROTATION, KeyHistory
 from detente.records.record import Record
 from detente.store.sqlite import SQLiteStore
@@ -159,6 +160,35 @@ def test_a_record_of_another_party_fails_the_whole_sync(tmp_path: Path, pool: Ve
     assert mirror.refresh().size == 0
 
 
+def _signed(payload: bytes, ident: Ed25519Identity) -> bytes:
+    """An entry signed by ``ident`` around any payload (``seal_record`` refuses what these tests need)."""
+    return sign_envelope(RECORD_PAYLOAD_TYPE, payload, [Ed25519DSSESigner(ident)]).to_json()
+
+
+@pytest.mark.parametrize(
+    ("payload", "error"),
+    [
+        (_statement(170, party="cn.detente.example/log").to_json(), "claims party 'cn.detente.example/log'"),
+        (b'{"type":"detente.dev/statement/v1"}', "record"),
+        (_statement(170).to_json().replace(b'"party"', b'"party":"x","party"'), "duplicate key"),
+    ],
+    ids=["another-party", "not-a-record", "duplicate-key"],
+)
+def test_a_record_the_logs_own_key_signed_but_that_does_not_open_fails_the_whole_sync(
+    tmp_path: Path, pool: VerifyPool, payload: bytes, error: str
+) -> None:
+    # the signature verifies on the worker; the record's parse and party check (in the sync) refuse it
+    i0 = Ed25519Identity.generate(ORIGIN)
+    source = TileLog.create(SQLiteStore(tmp_path / "source.db", create=True), i0)
+    entries = [seal_record(_statement(n), i0) for n in range(200)]
+    entries[170] = _signed(payload, i0)
+    source.append(entries)
+    mirror = _mirror(tmp_path, "m", i0)
+    with pytest.raises(VerificationError, match=f"entry 170 of .*{error}"):
+        _sync(mirror, i0.vkey(), source, pool)
+    assert mirror.refresh().size == 0
+
+
 def test_the_byte_budget_still_holds_with_workers(tmp_path: Path, pool: VerifyPool) -> None:
     i0 = Ed25519Identity.generate(ORIGIN)
     source = TileLog.create(SQLiteStore(tmp_path / "source.db", create=True), i0)
@@ -187,9 +217,10 @@ def test_a_closed_pool_verifies_in_process(tmp_path: Path) -> None:
 
 _ORPHAN = """
 import os, sys
+from detente.crypto.dsse import Ed25519DSSESigner, sign_envelope
 from detente.crypto.keys import Ed25519Identity
 from detente.node.verify_pool import VerifyPool
-from detente.records.entry import seal_record
+from detente.records.entry import RECORD_PAYLOAD_TYPE, seal_record
 from detente.records.keys import KeyHistory
 from detente.records.record import Record
 from datetime import UTC, datetime
