@@ -160,28 +160,30 @@ def test_a_record_of_another_party_fails_the_whole_sync(tmp_path: Path, pool: Ve
     assert mirror.refresh().size == 0
 
 
-def _signed(payload: bytes, ident: Ed25519Identity) -> bytes:
+def _signed(payload: bytes, ident: Ed25519Identity, payload_type: str = RECORD_PAYLOAD_TYPE) -> bytes:
     """An entry signed by ``ident`` around any payload (``seal_record`` refuses what these tests need)."""
-    return sign_envelope(RECORD_PAYLOAD_TYPE, payload, [Ed25519DSSESigner(ident)]).to_json()
+    return sign_envelope(payload_type, payload, [Ed25519DSSESigner(ident)]).to_json()
 
 
 @pytest.mark.parametrize(
-    ("payload", "error"),
+    ("payload", "payload_type", "error"),
     [
-        (_statement(170, party="cn.detente.example/log").to_json(), "claims party 'cn.detente.example/log'"),
-        (b'{"type":"detente.dev/statement/v1"}', "record"),
-        (_statement(170).to_json().replace(b'"party"', b'"party":"x","party"'), "duplicate key"),
+        (_statement(170, party="cn.detente.example/log").to_json(), RECORD_PAYLOAD_TYPE, "claims party 'cn.detente"),
+        (b'{"type":"detente.dev/statement/v1"}', RECORD_PAYLOAD_TYPE, "record"),
+        (_statement(170).to_json().replace(b'"party"', b'"party":"x","party"'), RECORD_PAYLOAD_TYPE, "duplicate key"),
+        (_statement(170).to_json(), "application/json", "unexpected DSSE payload type"),
     ],
-    ids=["another-party", "not-a-record", "duplicate-key"],
+    ids=["another-party", "not-a-record", "duplicate-key", "another-payload-type"],
 )
-def test_a_record_the_logs_own_key_signed_but_that_does_not_open_fails_the_whole_sync(
-    tmp_path: Path, pool: VerifyPool, payload: bytes, error: str
+def test_an_entry_the_logs_own_key_signed_but_that_does_not_open_fails_the_whole_sync(
+    tmp_path: Path, pool: VerifyPool, payload: bytes, payload_type: str, error: str
 ) -> None:
-    # the signature verifies on the worker; the record's parse and party check (in the sync) refuse it
+    # the signature verifies on the worker; the payload type (there), the record's parse and its
+    # party (in the sync) refuse the entry
     i0 = Ed25519Identity.generate(ORIGIN)
     source = TileLog.create(SQLiteStore(tmp_path / "source.db", create=True), i0)
     entries = [seal_record(_statement(n), i0) for n in range(200)]
-    entries[170] = _signed(payload, i0)
+    entries[170] = _signed(payload, i0, payload_type)
     source.append(entries)
     mirror = _mirror(tmp_path, "m", i0)
     with pytest.raises(VerificationError, match=f"entry 170 of .*{error}"):

@@ -1,4 +1,4 @@
-"""The verify pool's envelope parse (``detente.node.verify_pool._envelope``) is
+"""The verify pool's envelope parse (``detente.node.verify_pool._envelope_parts``) is
 :meth:`Envelope.from_json`: the same envelope for every entry, or the same typed error.
 
 It reads the usual entry (canonical JSON, one signature) with one regular expression instead of
@@ -14,9 +14,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from detente.crypto.dsse import Envelope
+from detente.crypto.dsse import Envelope, EnvelopeSignature
 from detente.errors import DetenteError
-from detente.node.verify_pool import _envelope
+from detente.node.verify_pool import _envelope_parts
+
+
+def _envelope(entry: bytes) -> Envelope:
+    payload, payload_type, sigs = _envelope_parts(entry)
+    return Envelope(payload, payload_type, tuple(EnvelopeSignature(sig, keyid) for sig, keyid in sigs))
 
 
 def _same(entry: bytes) -> Envelope | None:

@@ -41,9 +41,9 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from functools import lru_cache
 
-from detente.crypto.dsse import Ed25519DSSEVerifier, Envelope, EnvelopeSignature, verify_envelope
+from detente.crypto.dsse import Ed25519DSSEVerifier, Envelope, EnvelopeSignature, pae
 from detente.crypto.keys import VerifierKey
-from detente.errors import DetenteError
+from detente.errors import DetenteError, MalformedEnvelope, SignatureError
 from detente.records.entry import RECORD_PAYLOAD_TYPE, OpenedEntry
 from detente.records.keys import KeyEvent, KeyHistory
 from detente.records.record import Record
@@ -57,9 +57,9 @@ Opened = tuple[int, bytes, OpenedEntry | None]
 """``(index, entry, pre)``: ``pre`` is the entry opened by a worker with the key in force now,
 or ``None`` when the caller must open it itself."""
 
-_Result = tuple[bytes, str, tuple[tuple[bytes, str | None], ...], tuple[str, ...], bytes] | None
+_Result = tuple[bytes, str, tuple[tuple[bytes, str | None], ...], str, bytes] | None
 """What a worker sends back for one entry: the envelope's payload, payload type and signatures,
-the key ids that verified it, the leaf hash; ``None`` for an entry it could not open."""
+the key id that verified it, the leaf hash; ``None`` for an entry it could not open."""
 
 
 def _watch_parent(parent: int) -> None:
@@ -92,8 +92,12 @@ _CANONICAL = re.compile(
 ``seal_record`` writes. Anything else is parsed by :meth:`Envelope.from_json`."""
 
 
-def _envelope(entry: bytes) -> Envelope:
-    """:meth:`Envelope.from_json`, without the general JSON parse for the usual entry.
+_Parts = tuple[bytes, str, tuple[tuple[bytes, str | None], ...]]
+"""An envelope as plain values: payload, payload type, ``(sig, keyid)`` of each signature."""
+
+
+def _envelope_parts(entry: bytes) -> _Parts:
+    """The parts of :meth:`Envelope.from_json`, without the general JSON parse for the usual entry.
 
     For an entry ``_CANONICAL`` matches, the strict parse would give exactly the four strings it
     captures (no escapes, no duplicate keys), and standard base64 that ``base64.b64decode``
@@ -105,11 +109,30 @@ def _envelope(entry: bytes) -> Envelope:
     if match is not None:
         payload, ptype, keyid, sig = match.groups()
         try:
-            signature = EnvelopeSignature(base64.b64decode(sig, validate=True), keyid.decode("utf-8"))
-            return Envelope(base64.b64decode(payload, validate=True), ptype.decode("utf-8"), (signature,))
+            signature = (base64.b64decode(sig, validate=True), keyid.decode("utf-8"))
+            return base64.b64decode(payload, validate=True), ptype.decode("utf-8"), (signature,)
         except (binascii.Error, UnicodeDecodeError):
             pass
-    return Envelope.from_json(entry)
+    env = Envelope.from_json(entry)
+    return env.payload, env.payload_type, tuple((s.sig, s.keyid) for s in env.signatures)
+
+
+def _verified(parts: _Parts, key: VerifierKey) -> str:
+    """:func:`verify_envelope` of ``parts`` with the one ``key`` and the record payload type: the
+    key id that verified, or an error (:class:`SignatureError`, or :class:`MalformedEnvelope`
+    for another payload type)."""
+    payload, payload_type, sigs = parts
+    verifier = _verifier(key)
+    message = pae(payload_type, payload)
+    for sig, _ in sigs:
+        try:
+            verifier.verify(message, sig)
+        except SignatureError:
+            continue
+        if payload_type != RECORD_PAYLOAD_TYPE:
+            raise MalformedEnvelope(f"unexpected DSSE payload type {payload_type!r}")
+        return verifier.keyid
+    raise SignatureError("no signature of the envelope verifies")
 
 
 def _open_chunk(pinned: str, events: tuple[KeyEvent, ...], start: int, entries: list[bytes]) -> list[_Result]:
@@ -123,13 +146,12 @@ def _open_chunk(pinned: str, events: tuple[KeyEvent, ...], start: int, entries: 
     out: list[_Result] = []
     for i, entry in enumerate(entries, start):
         try:
-            env = _envelope(entry)
-            verified = verify_envelope(env, [_verifier(history.key_at(i))], payload_types=[RECORD_PAYLOAD_TYPE])
+            parts = _envelope_parts(entry)
+            keyid = _verified(parts, history.key_at(i))
         except Exception:  # whatever it is, the sync opens this entry again itself
             out.append(None)
             continue
-        sigs = tuple((s.sig, s.keyid) for s in env.signatures)
-        out.append((env.payload, env.payload_type, sigs, verified.keyids, leaf_hash(entry)))
+        out.append((*parts, keyid, leaf_hash(entry)))
     return out
 
 
@@ -139,12 +161,12 @@ def _finish(result: _Result) -> OpenedEntry | None:
     ``None`` if either fails: the caller opens the entry itself and gets the typed error."""
     if result is None:
         return None
-    payload, payload_type, sigs, keyids, leaf = result
+    payload, payload_type, sigs, keyid, leaf = result
     try:
         record = Record.from_json(payload)
     except DetenteError:
         return None
-    if record.party not in {keyid.rsplit("+", 1)[0] for keyid in keyids}:
+    if record.party != keyid.rsplit("+", 1)[0]:
         return None
     envelope = Envelope(payload, payload_type, tuple(EnvelopeSignature(sig, keyid) for sig, keyid in sigs))
     return OpenedEntry(record, envelope, leaf)
