@@ -2,9 +2,11 @@
 
     .venv/bin/python bench/pg_append_bench.py --entries 200000 --pg postgresql://127.0.0.1:5432/test
 
-The same 1,000 pre-made ~500-byte entries appended in batches of 1,000 through ``TileLog.append``
-(tiles, bundles and a signed checkpoint per batch, each batch durable) to a fresh SQLite file and a
-fresh PostgreSQL schema, alternating for ``--rounds`` rounds; prints each round, the medians and the
+The same 1,000 pre-signed ~500-byte records (DSSE envelopes of hotline messages, the entries of
+``bench/log_bench.py``; ``--random`` for 500 random bytes each, which no store can compress)
+appended in batches of 1,000 through ``TileLog.append`` (tiles, bundles and a signed checkpoint per
+batch, each batch durable) to a fresh SQLite file and a fresh PostgreSQL schema, alternating for
+``--rounds`` rounds; prints each round, the medians and the
 ratio PostgreSQL / SQLite. Schemas are dropped afterwards.
 """
 
@@ -20,6 +22,7 @@ import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import psycopg
 
@@ -28,16 +31,18 @@ from detente.node.tilelog import TileLog
 from detente.store.postgres import PostgresStore
 from detente.store.protocol import LogStore
 from detente.store.sqlite import SQLiteStore
+from log_bench import make_entries
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--entries", type=int, default=200_000)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--random", action="store_true", help="500 random bytes per entry instead of records")
     ap.add_argument("--pg", default=os.environ.get("DETENTE_TEST_PG", "postgresql://127.0.0.1:5432/test"))
     args = ap.parse_args()
     ident = Ed25519Identity.from_seed("bench.detente.example/log", b"\x07" * 32)
-    batch = [os.urandom(500) for _ in range(1000)]
+    batch = [os.urandom(500) for _ in range(1000)] if args.random else make_entries()
     rates: dict[str, list[float]] = {"sqlite": [], "postgres": []}
     schemas: list[str] = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -61,7 +66,8 @@ def main() -> None:
     med = {k: statistics.median(v) for k, v in rates.items()}
     for name, values in rates.items():
         print(f"{name:9} rounds {', '.join(f'{v:,.0f}' for v in values)} entries/s; median {med[name]:,.0f}/s")
-    print(f"postgres / sqlite: {med['postgres'] / med['sqlite']:.2f}x  ({args.entries:,} entries a round, "
+    kind = "random 500-byte entries" if args.random else f"signed records of {len(batch[0])} bytes"
+    print(f"postgres / sqlite: {med['postgres'] / med['sqlite']:.2f}x  ({args.entries:,} {kind} a round, "
           f"load average {os.getloadavg()[0]:.1f})")  # fmt: skip
 
 

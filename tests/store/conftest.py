@@ -67,6 +67,12 @@ def store(store_factory: StoreFactory) -> LogStore:
     return store_factory()
 
 
+@pytest.fixture
+def pg_store_factory(request: pytest.FixtureRequest) -> StoreFactory:
+    """PostgreSQL only: opens connections to one fresh schema (dropped at the end)."""
+    return _pg_factory(request)
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def node_store(request: pytest.FixtureRequest, tmp_path):  # type: ignore[no-untyped-def]
     """A fresh NodeStore on each driver."""
