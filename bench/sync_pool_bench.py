@@ -159,14 +159,14 @@ def sync_rate(workdir: Path, name: str, source: TileLog, ident: Ed25519Identity,
     return rate
 
 
-def cpu_seconds(pool: VerifyPool) -> float:
+def cpu_seconds(pool: VerifyPool) -> tuple[float, float]:
     """CPU time used so far by this process (every thread) and by the pool's workers (Linux)."""
-    total = time.process_time()
+    workers = 0.0
     executor = pool._executor
     for pid in executor._processes if executor is not None else ():  # type: ignore[attr-defined]
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return total
+        workers += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return time.process_time(), workers
 
 
 def main() -> None:
@@ -200,6 +200,7 @@ def main() -> None:
     raw_parallel_rate(raw_pool, pool.workers, pairs[:1000], ident.public_bytes)  # start the processes
     figures: dict[str, list[float]] = {k: [] for k in ("raw", "raw_all", "old", "pool", "sync_old", "sync_pool")}
     cpu: dict[str, list[float]] = {k: [] for k in figures}
+    cpu_here: dict[str, list[float]] = {k: [] for k in figures}  # this process's share (the sync's thread)
     runs: list[tuple[str, Callable[[], float]]] = [
         ("raw", lambda: raw_rate(pairs, ident.public_bytes)),
         ("raw_all", lambda: raw_parallel_rate(raw_pool, pool.workers, pairs, ident.public_bytes)),
@@ -211,9 +212,11 @@ def main() -> None:
     try:
         for r in range(args.rounds):
             for name, run in runs if r % 2 == 0 else list(reversed(runs)):
-                c0 = cpu_seconds(pool)
+                (h0, w0) = cpu_seconds(pool)
                 figures[name].append(run())
-                cpu[name].append((cpu_seconds(pool) - c0) / len(entries) * 1e6)
+                (h1, w1) = cpu_seconds(pool)
+                cpu[name].append((h1 - h0 + w1 - w0) / len(entries) * 1e6)
+                cpu_here[name].append((h1 - h0) / len(entries) * 1e6)
             print(
                 f"round {r + 1}: "
                 + ", ".join(f"{name} {figures[name][-1]:,.0f}/s" for name in figures)
@@ -245,6 +248,7 @@ def main() -> None:
             f"{label}: {show(name)}; ratio to raw: {max(figures[name]) / raw_best:.2f} (fastest/fastest), "
             f"{statistics.median(ratios):.2f} (median of rounds){'  (target >= 1.50)' if name == 'pool' else ''}; "
             + (f"CPU {statistics.median(cpu[name]):.0f} us/entry (median)" if name != "raw_all" else "")
+            + (f", {statistics.median(cpu_here[name]):.0f} of them in this process" if "pool" in name else "")
         )
     speedup = [p / o for p, o in zip(figures["pool"], figures["old"], strict=True)]
     sync_speedup = [p / o for p, o in zip(figures["sync_pool"], figures["sync_old"], strict=True)]
