@@ -64,19 +64,35 @@ def _fold(hashes: Sequence[bytes]) -> bytes:
 
 
 def _resolve(ranges: list[tuple[int, int]], fetch: NodeFetcher) -> list[bytes]:
-    per_range = [subtree_nodes(lo, hi) for lo, hi in ranges]
-    wanted = list(dict.fromkeys(n for nodes in per_range for n in nodes))
+    # The ranges of a proof are disjoint, so no node is asked for twice. Most are complete
+    # subtrees (one node, nothing to fold): a proof's cost per hash is what grows with the log.
+    wanted: list[Node] = []
+    counts: list[int] = []
+    for lo, hi in ranges:
+        size = hi - lo
+        if size & (size - 1):
+            nodes = subtree_nodes(lo, hi)
+            wanted.extend(nodes)
+            counts.append(len(nodes))
+        else:
+            level = size.bit_length() - 1
+            wanted.append((level, lo >> level))
+            counts.append(1)
     got = fetch(wanted)
     if len(got) != len(wanted):
         raise RuntimeError("node fetcher returned the wrong number of hashes")
-    table = dict(zip(wanted, got, strict=True))
-    return [_fold([table[n] for n in nodes]) for nodes in per_range]
+    out: list[bytes] = []
+    at = 0
+    for count in counts:
+        out.append(got[at] if count == 1 else _fold(got[at : at + count]))
+        at += count
+    return out
 
 
 def _path_ranges(m: int, lo: int, hi: int, out: list[tuple[int, int]]) -> None:
     # PATH(m, D[lo:hi]), deepest sibling first.
     while hi - lo > 1:
-        k = _split(hi - lo)
+        k = 1 << ((hi - lo - 1).bit_length() - 1)  # _split(hi - lo), inline: once per proof hash
         if m < lo + k:
             out.append((lo + k, hi))
             hi = lo + k
