@@ -20,6 +20,13 @@ in alternating rounds (the machine is shared; the fastest and the median round a
 
 Ratios: each rate over the raw rate of the same round. The pool's workers are started (and
 timed) before the first round.
+
+``--parts``: instead, the CPU time per entry of each part of the pool's work, in this one thread
+(best of 5 alternating rounds, on the first 4,096 entries): raw verification, a worker's chunk
+(``_open_chunk`` and pickling its results), the sync thread's share (unpickling them and
+``_finish``: the record and its party), the decisions; and what that sum allows on two cores,
+``--cores-give`` (what two processes of raw verification measured against one) × raw / sum: a
+figure the machine's load moves less than the rates.
 """
 
 from __future__ import annotations
@@ -169,11 +176,60 @@ def cpu_seconds(pool: VerifyPool) -> tuple[float, float]:
     return time.process_time(), workers
 
 
+def parts(entries: list[bytes], ident: Ed25519Identity, cores_give: float) -> None:
+    """``--parts``: CPU per entry of each part of the pool's work, one thread (see the module doc)."""
+    import pickle
+
+    from detente.node import verify_pool
+
+    entries = entries[:4096]
+    root = root_of(entries)
+    pinned = str(ident.vkey())
+    envelopes = [Envelope.from_json(e) for e in entries]
+    signed = [env.signatures[0].sig + pae(env.payload_type, env.payload) for env in envelopes]
+    chunks = [(k, entries[k : k + 256]) for k in range(0, len(entries), 256)]
+    blobs = [pickle.dumps(verify_pool._open_chunk(pinned, (), k, c)) for k, c in chunks]
+    pres = [verify_pool._finish(r) for blob in blobs for r in pickle.loads(blob)]
+    if any(p is None for p in pres):
+        raise SystemExit("an entry did not open")
+    runs: dict[str, Callable[[], object]] = {
+        "raw verification (crypto_sign_open)": lambda: [crypto_sign_open(m, ident.public_bytes) for m in signed],
+        "open_entry in process, for comparison": lambda: [open_entry(e, [ident.vkey()]) for e in entries],
+        "worker: _open_chunk + pickling its results": lambda: [
+            pickle.dumps(verify_pool._open_chunk(pinned, (), k, c)) for k, c in chunks
+        ],
+        "sync thread: unpickling + _finish (record, party)": lambda: [
+            verify_pool._finish(r) for blob in blobs for r in pickle.loads(blob)
+        ],
+        "sync thread: decisions (key, events, schema, root)": lambda: _verify(
+            ((i, e, p) for i, (e, p) in enumerate(zip(entries, pres, strict=True))), KeyHistory(ident.vkey()), root
+        ),
+    }
+    best: dict[str, float] = {}
+    for r in range(5):
+        for name, run in runs.items() if r % 2 == 0 else reversed(runs.items()):
+            c0 = time.process_time()
+            run()
+            us = (time.process_time() - c0) / len(entries) * 1e6
+            best[name] = min(best.get(name, us), us)
+    for name, us in best.items():
+        print(f"{name:52} {us:6.1f} us CPU per entry")
+    raw = best["raw verification (crypto_sign_open)"]
+    total = sum(v for k, v in best.items() if k.startswith(("worker", "sync thread")))
+    print(
+        f"pool: {total:.1f} us CPU per entry in all; on two cores that give {cores_give:.2f}x one: at most "
+        f"{cores_give:.2f} x {raw:.1f} / {total:.1f} = {cores_give * raw / total:.2f}x the raw one-core rate "
+        f"(load average {os.getloadavg()[0]:.2f})"
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--entries", type=int, default=50_000)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--parts", action="store_true", help="CPU per entry of each part of the pool's work, one thread")
+    ap.add_argument("--cores-give", type=float, default=1.74, help="with --parts: all cores' raw rate over one's")
     args = ap.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="detente-pool-bench-"))
     print(
@@ -186,6 +242,9 @@ def main() -> None:
     envelopes = [Envelope.from_json(e) for e in entries]
     pairs = [(env.signatures[0].sig, pae(env.payload_type, env.payload)) for env in envelopes]
     print(f"backlog: {len(entries):,} entries, {sum(map(len, entries)) / len(entries):.0f} bytes each on average")
+    if args.parts:
+        parts(entries, ident, args.cores_give)
+        return
 
     pool = VerifyPool(args.workers)
     first = entries[: 2 * pool.chunk * pool.window]
