@@ -183,8 +183,9 @@ def test_queue_orders_by_deadline_counts_in_the_title_and_notifies(nodes, page, 
     note = page.evaluate("window.__notes[0]")
     assert note["title"] == ("特急：cn 的热线消息" if zh else "Flash: hotline message from cn"), note
     assert "anomalous traffic" in note["body"] or "异常流量" in note["body"]
-    countdown = first.locator(".countdown").first
-    assert re.fullmatch(r"00:5\d:\d\d|01:00:00", countdown.inner_text())  # an hour, less the time taken
+    # the hour to acknowledge, less the time taken (the 15-minute receipt clock shows first until this
+    # node's receipt is logged, which on a loaded machine can come after the first paint)
+    expect(first.locator(".countdown").first).to_have_text(re.compile(r"^(00:5\d:\d\d|01:00:00)$"))
     shot(page, f"11-action-queue-{lang}")
 
     # acknowledging it takes it out of the queue
