@@ -23,6 +23,7 @@ __all__ = [
     "EntryTooLarge",
     "Forbidden",
     "HeavyWorkBusy",
+    "HeavyWorkerLost",
     "IdempotencyKeyInUse",
     "IdempotencyKeyReused",
     "InclusionError",
@@ -350,6 +351,16 @@ class BudgetExceeded(DetenteError):
         "send a smaller input (or a narrower query), or ask the node's operator to raise heavy_budget_seconds "
         "in detente.toml"
     )
+
+
+class HeavyWorkerLost(DetenteError):
+    """The worker process doing a heavy read (a label check's parsing and scan) ended before it
+    answered (killed, out of memory, a parser crash): HTTP 503; nothing was written, and the next
+    request gets a fresh worker."""
+
+    code = "heavy-worker-lost"
+    http_status = 503
+    default_hint = "retry; if the same input loses its worker again, send a smaller or different input"
 
 
 class SyncBudgetExceeded(StoreUnavailable):

@@ -7,6 +7,7 @@ labeled files come back the same way.
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Literal
 
 from fastapi import FastAPI, Request, Response
@@ -83,16 +84,26 @@ def add_media_routes(app: FastAPI, node: Node, viewer: Any, officer: Any) -> Non
         face, immersive-scene, other-generation, outside-17-1, unknown), which decides whether
         China's explicit label is owed; ``unknown`` leaves that rule not judged (any other value: 422). ``record=true``
         also logs the summary (hash, verdicts, rules failed) as a label-check record (officer)."""
-        data = await limited_body(request, node.config.max_upload_bytes, UPLOAD_SETTING)
         if record:
             who.require("officer")
-        # CPU-bound (parsers, C2PA, the text scan): on a heavy-work slot, so /healthz and the inbox stay
-        # answered; logging the summary (record=true) signs a record, so that one is never abandoned
         heavy = heavy_of(request)
-        run = heavy.write if record else heavy.read
-        return await run(
-            node.media.check, data, _mime(request, mime), record=record, as_party=as_party, situation=situation
-        )
+        # the slot is taken before the body is read: with every slot busy the upload is refused (503)
+        # without the event loop reading it
+        async with heavy.reserve() as slot:
+            data = await limited_body(request, node.config.max_upload_bytes, UPLOAD_SETTING)
+            # the pure part (parsers, C2PA, the text scan) in a worker process, never holding the node's
+            # GIL, stopped at the budget; logging the summary (record=true) signs a record in the node,
+            # so that one is waited for to its end
+            compute = functools.partial(heavy.compute, budget=not record)
+            return await slot.write(
+                node.media.check,
+                data,
+                _mime(request, mime),
+                record=record,
+                as_party=as_party,
+                situation=situation,
+                compute=compute,
+            )
 
     @routes.post("/api/v1/labels/apply", response_class=Response)
     async def apply(
@@ -107,13 +118,14 @@ def add_media_routes(app: FastAPI, node: Node, viewer: Any, officer: Any) -> Non
         """Write China's implicit label, then sign Content Credentials as this party; returns the file."""
         from detente.media.aigc import AigcLabel
 
-        data = await limited_body(request, node.config.max_upload_bytes, UPLOAD_SETTING)
         media_type = _mime(request, mime)
         try:
             tag = AigcLabel(label=label, content_producer=producer, produce_id=produce_id)
         except ValidationError as exc:
             raise MalformedRecord(describe_validation_error(exc, "AIGC label")) from None
-        out = await heavy_of(request).read(node.media.apply, data, tag, media_type, source_type)
+        async with heavy_of(request).reserve() as slot:  # taken before the body is read, as for a check
+            data = await limited_body(request, node.config.max_upload_bytes, UPLOAD_SETTING)
+            out = await slot.read(node.media.apply, data, tag, media_type, source_type)
         return Response(out, media_type=media_type or "application/octet-stream")
 
     @routes.post("/api/v1/labels/propagate", response_class=Response)
@@ -129,9 +141,10 @@ def add_media_routes(app: FastAPI, node: Node, viewer: Any, officer: Any) -> Non
         (``label``: its Label when the file has none) and, for a file with Content Credentials, a
         new manifest signed as this party that cites the existing one as its parent ingredient;
         returns the file."""
-        data = await limited_body(request, node.config.max_upload_bytes, UPLOAD_SETTING)
         media_type = _mime(request, mime)
-        out = await heavy_of(request).read(node.media.propagate, data, propagator, propagate_id, label, media_type)
+        async with heavy_of(request).reserve() as slot:  # taken before the body is read, as for a check
+            data = await limited_body(request, node.config.max_upload_bytes, UPLOAD_SETTING)
+            out = await slot.read(node.media.propagate, data, propagator, propagate_id, label, media_type)
         return Response(out, media_type=media_type or "application/octet-stream")
 
     @routes.get("/api/v1/labels/guidelines")

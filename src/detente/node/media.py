@@ -46,7 +46,7 @@ from detente.records.text import BilingualText
 if TYPE_CHECKING:
     from detente.media.c2pa_credentials import PartyChain
 
-__all__ = ["MediaDesk"]
+__all__ = ["MediaDesk", "label_check_job"]
 
 
 @functools.lru_cache(maxsize=4)
@@ -74,6 +74,34 @@ def _tokenizer_for(identity: str) -> Any:
     tokenizer.no_truncation()
     tokenizer.no_padding()
     return tokenizer
+
+
+def label_check_job(
+    data: bytes,
+    mime: str | None,
+    guidelines: list[Guideline],
+    anchors_pem: str,
+    peer_anchors: dict[str, str],
+    situation: str,
+) -> dict[str, Any]:
+    """The pure part of a label check, plain data in and out (it runs in a worker process): the
+    two-regime report as JSON data (``report``) and the summary a label-check record would hold
+    (``summary``)."""
+    from detente.media.label import check_labels
+
+    report = check_labels(
+        data, mime=mime, guidelines=guidelines, anchors_pem=anchors_pem, peer_anchors=peer_anchors, situation=situation
+    )
+    summary = LabelCheck(
+        sha256=report.sha256,
+        mime=report.mime,
+        c2pa_state=report.c2pa.state if report.c2pa else None,
+        c2pa_failure=report.c2pa.failure if report.c2pa else (),
+        verdicts={v.regime: v.verdict for v in report.regimes},
+        failed={v.regime: v.failed for v in report.regimes if v.failed},
+        guidelines={v.regime: v.digest for v in report.regimes},
+    )
+    return {"report": report.as_dict(), "summary": summary.model_dump(mode="json")}
 
 
 class MediaDesk(Desk):
@@ -223,40 +251,34 @@ class MediaDesk(Desk):
         record: bool = False,
         as_party: str | None = None,
         situation: str = "unknown",
+        compute: Callable[..., Any] | None = None,
     ) -> dict[str, Any]:
         """The two-regime report, judged by this party's guidelines (``as_party``: a peer's); with
         ``record``, its summary is also logged as a label-check record (the file itself never is).
         Trust anchors: this party's own (and ``extra_anchors``), and each peer's root for that
         peer's own credentials. ``situation``: the service that made the content, which decides
-        whether China's explicit label is owed (:mod:`detente.media.explicit_duty`)."""
-        from detente.media.label import check_labels
-
-        report = check_labels(
-            data,
-            mime=mime,
-            guidelines=self.guidelines(as_party),
-            anchors_pem=self.anchors_pem() + extra_anchors,
-            peer_anchors=self.peer_anchors(),
-            situation=situation,
-        )
-        out = report.as_dict()
-        if as_party is not None:
-            out["as_party"] = self._party_origin(as_party)
-        if record:
-            if as_party is not None:
-                raise MalformedRecord(
-                    "a check as another party would judge it is not recorded", hint="drop as_party to record"
-                )
-            summary = LabelCheck(
-                sha256=report.sha256,
-                mime=report.mime,
-                c2pa_state=report.c2pa.state if report.c2pa else None,
-                c2pa_failure=report.c2pa.failure if report.c2pa else (),
-                verdicts={v.regime: v.verdict for v in report.regimes},
-                failed={v.regime: v.failed for v in report.regimes if v.failed},
-                guidelines={v.regime: v.digest for v in report.regimes},
+        whether China's explicit label is owed (:mod:`detente.media.explicit_duty`). ``compute``
+        runs the pure part, :func:`label_check_job` (the API: in a worker process,
+        :meth:`detente.api.heavy.HeavyWork.compute`); by default it is called here."""
+        if record and as_party is not None:
+            raise MalformedRecord(
+                "a check as another party would judge it is not recorded", hint="drop as_party to record"
             )
-            out["recorded"] = self._placed(self._append(LABEL_CHECK, summary.model_dump(mode="json")))
+        whose = self._party_origin(as_party) if as_party is not None else None
+        job = (
+            data,
+            mime,
+            self.guidelines(as_party),
+            self.anchors_pem() + extra_anchors,
+            self.peer_anchors(),
+            situation,
+        )
+        done = compute(label_check_job, *job) if compute is not None else label_check_job(*job)
+        out: dict[str, Any] = done["report"]
+        if whose is not None:
+            out["as_party"] = whose
+        if record:
+            out["recorded"] = self._placed(self._append(LABEL_CHECK, done["summary"]))
         return out
 
     def _tsa_url(self) -> str | None:
