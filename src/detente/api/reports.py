@@ -48,7 +48,8 @@ def add_report_routes(app: FastAPI, node: Node, viewer: Any, officer: Any) -> No
     async def quarterly_pdf(request: Request, period: str, lang: str = LANG, who: Principal = viewer) -> Response:
         """The quarter's report as PDF."""
         name = period_name(period)
-        pdf = await heavy_of(request).read(desk.pdf, name, lang)
+        heavy = heavy_of(request)  # reportlab's rendering in a worker process: never on the node's GIL
+        pdf = await heavy.read(desk.pdf, name, lang, compute=heavy.compute)
         return Response(
             pdf, media_type="application/pdf", headers={"Cache-Control": "no-store", **_disposition(name, "pdf")}
         )

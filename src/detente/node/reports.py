@@ -11,6 +11,7 @@ error; alarms).
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -135,11 +136,14 @@ class ReportDesk:
         check_lang(lang)
         return render_html(self.figures_model(period), lang)
 
-    def pdf(self, period: str, lang: str = "en") -> bytes:
+    def pdf(self, period: str, lang: str = "en", compute: Callable[..., bytes] | None = None) -> bytes:
+        """The report as PDF. ``compute`` runs the rendering, a pure function of the figures (the
+        API: in a worker process, ``HeavyWork.compute``); by default it is called here."""
         from detente.report.pdf import render_pdf  # reportlab: loaded when first used
 
         check_lang(lang)
-        return render_pdf(self.figures_model(period), lang)
+        figures = self.figures_model(period)
+        return compute(render_pdf, figures, lang) if compute is not None else render_pdf(figures, lang)
 
     def publish(self, period: str, lang: str = "en") -> dict[str, Any]:
         """Sign and append a ``quarterly-report`` record: the figures and the SHA-256 of the HTML
