@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import signal
@@ -104,6 +105,9 @@ def _serve(config: NodeConfig, base: Path, sock: socket.socket, log_level: str) 
     typer.echo(f"detente: serving {config.origin} at {config.url}", err=True)
     typer.echo(f"detente: console {config.url}/console/ (sign in with a token: detente token create)", err=True)
     node.start()
+    # what startup made (modules, schemas, the app: ~100,000 objects) lives as long as the process; frozen,
+    # a full collection no longer walks it (35-64 ms each, once every ~30 inbox answers: the inbox's p99)
+    gc.freeze()
     # uvicorn catches SIGTERM, shuts the server down, then raises the signal again with the handler
     # that was there before it started: with the default one the process died there and the node was
     # never stopped (threads, worker processes and stores left as they were). This one ends the run
