@@ -1,5 +1,6 @@
-"""Verifying a peer's backlog on every core: a pool of worker processes that open entries
-(DSSE envelope, Ed25519 signature, record, party, leaf hash) while the sync fetches the next ones.
+"""Verifying a peer's backlog on every core: a pool of worker processes that verify entries
+(DSSE envelope, payload type, Ed25519 signature, leaf hash) while the sync fetches the next ones;
+the sync parses each record and checks its party as it takes the results.
 
 The pool only *pre-verifies*. :func:`~detente.node.sync.sync_peer` still walks the entries in log
 order, in one thread, and decides: it applies key rotations and revocations as it meets them,
@@ -168,7 +169,7 @@ def _finish(result: _Result) -> OpenedEntry | None:
         return None
     if record.party != keyid.rsplit("+", 1)[0]:
         return None
-    envelope = Envelope(payload, payload_type, tuple(EnvelopeSignature(sig, keyid) for sig, keyid in sigs))
+    envelope = Envelope(payload, payload_type, tuple(EnvelopeSignature(sig, hint) for sig, hint in sigs))
     return OpenedEntry(record, envelope, leaf)
 
 
