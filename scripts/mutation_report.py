@@ -3,8 +3,8 @@
 ``skip-annotations SESSION``: in a module with ``from __future__ import annotations``, mark as
 skipped the mutants inside function signature annotations and dataclass field annotations (kept
 as strings, never evaluated: equivalent by construction; pydantic models are not skipped).
-``skip-outside SESSION FIRST LAST``: mark as skipped the mutants outside lines FIRST–LAST (to
-mutate only what a change touched; ``MUTATION_LINES=FIRST-LAST scripts/mutation MODULE``).
+``skip-outside SESSION FIRST-LAST[,FIRST-LAST...]``: mark as skipped the mutants outside those
+lines (to mutate only what a change touched; ``MUTATION_LINES=43-104 scripts/mutation MODULE``).
 ``report SESSION MODULE SECONDS``: print the kill rate and every surviving mutant with its diff.
 ``recheck SESSION MODULE TEST...``: run from a copy of the tree; apply each survivor of the session
 again (``cosmic-ray apply``), run the tests against it, put the module back, and print which
@@ -73,19 +73,21 @@ def skip_annotations(session: str) -> None:
     print(f"scripts/mutation: {skipped} mutants inside annotations skipped (never evaluated)")
 
 
-def skip_outside(session: str, first: str, last: str) -> None:
+def skip_outside(session: str, text: str) -> None:
+    """Mark as skipped every mutant outside the line spans ``FIRST-LAST[,FIRST-LAST...]``."""
+    ranges = [(int(a), int(b)) for a, _, b in (part.partition("-") for part in text.split(","))]
     skipped = kept = 0
     with use_db(session) as db:
         for item in db.work_items:
             m = item.mutations[0]
-            if int(first) <= m.start_pos[0] and m.end_pos[0] <= int(last):
+            if any(a <= m.start_pos[0] and m.end_pos[0] <= b for a, b in ranges):
                 kept += 1
                 continue
             db.set_result(
                 item.job_id, WorkResult(output=None, test_outcome=None, diff=None, worker_outcome=WorkerOutcome.SKIPPED)
             )
             skipped += 1
-    print(f"scripts/mutation: {kept} mutants on lines {first}-{last} kept, {skipped} elsewhere skipped")
+    print(f"scripts/mutation: {kept} mutants on lines {text} kept, {skipped} elsewhere skipped")
 
 
 def report(session: str, module: str, seconds: str) -> None:
