@@ -8,6 +8,7 @@ TLP:RED record (at cn and at us), holds a byte of a sealed content, whatever it 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -87,6 +88,9 @@ def test_sealed_incidents_are_read_only_where_and_by_whom_their_marking_allows(
     make_node: Callable[..., LocalNode], wait: Callable[..., None]
 ) -> None:
     us, cn, eu = make_node("us"), make_node("cn"), make_node("eu")
+    # eu is pinned by nobody, so nobody pushes to it: it pulls, every 0.5 s here (30 s by default)
+    config = eu.directory / "detente.toml"
+    config.write_text(re.sub(r"(?m)^sync_interval = .*$", "sync_interval = 0.5", config.read_text()))
     us.pin(cn)
     cn.pin(us)
     eu.pin(us, witness=False)
