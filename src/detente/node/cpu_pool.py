@@ -122,7 +122,7 @@ class CpuPool:
                     "(nothing was written)"
                 )
             kind, value = worker.conn.recv()
-        except (EOFError, OSError, BrokenPipeError):
+        except (EOFError, OSError):  # BrokenPipeError is an OSError
             code = worker.process.exitcode
             self._drop(worker, "lost")
             raise HeavyWorkerLost(

@@ -58,7 +58,10 @@ def _verifier(key: VerifierKey) -> Ed25519DSSEVerifier:
 
 
 def open_entry(entry: bytes, party_keys: Sequence[VerifierKey]) -> OpenedEntry:
-    """Verify a log entry with the party's key(s) and return the record it carries."""
+    """Verify a log entry with the party's key(s) and return the record it carries.
+
+    The sync's verify workers restate these checks for one key, for speed
+    (:func:`detente.node.verify_pool._verified` and ``_finish``): a check changed here changes there."""
     env = Envelope.from_json(entry)
     verified = verify_envelope(env, [_verifier(k) for k in party_keys], payload_types=[RECORD_PAYLOAD_TYPE])
     record = Record.from_json(verified.payload)
