@@ -21,8 +21,9 @@ import random
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import TypeGuard
 
 from detente.crypto.keys import Ed25519Identity, VerifierKey
 from detente.crypto.note import Ed25519NoteSigner
@@ -30,6 +31,7 @@ from detente.crypto.note_verifiers import verifier_for
 from detente.errors import (
     CheckpointConflict,
     ConsistencyError,
+    DetenteError,
     InclusionError,
     LogNotFound,
     MalformedTile,
@@ -38,7 +40,7 @@ from detente.errors import (
 from detente.store.protocol import LogStore, TilePos
 from detente.tlog.checkpoint import Checkpoint, open_checkpoint, sign_checkpoint
 from detente.tlog.hashing import EMPTY_ROOT, HASH_SIZE
-from detente.tlog.integrate import edge_tiles, integrate
+from detente.tlog.integrate import Integration, edge_tiles, integrate
 from detente.tlog.proofs import consistency_proof, inclusion_proof, tree_root
 from detente.tlog.tiles import (
     TILE_HEIGHT,
@@ -57,6 +59,26 @@ _CAS_RETRIES = 32
 _OFFSETS = [[sum(w >> i for i in range(k)) for k in range(TILE_HEIGHT + 1)] for w in range(TILE_WIDTH + 1)]
 """``_OFFSETS[width][k]``: where sublevel ``k`` starts in a stored tile of ``width``, in hashes
 (as ``tiles.stored_node`` computes it on every call)."""
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """A batch integrated and signed on top of ``old``/``old_note``, not yet written."""
+
+    old: Checkpoint
+    old_note: bytes | None
+    checkpoint: Checkpoint
+    note: bytes
+    result: Integration
+    writes: dict[TileID, bytes]
+    """The tiles and bundles to commit."""
+    edge: dict[TileID, bytes]
+    """The tree's right edge after this batch: what the next batch integrates on."""
+    identity: Ed25519Identity
+    """The key that signed ``note``: the log's key after this batch."""
+    rotation: tuple[bytes, Ed25519Identity] | None
+    """The rotation scheduled when the batch was prepared."""
+    rotating: bool
 
 
 @dataclass(frozen=True)
@@ -100,6 +122,8 @@ class TileLog:
         self._checkpoint = Checkpoint(origin, 0, EMPTY_ROOT)
         self._note: bytes | None = None
         self._rotation: tuple[bytes, Ed25519Identity] | None = None
+        self._last_edge: tuple[bytes, dict[TileID, bytes]] | None = None
+        """The right edge this log last wrote and the checkpoint note it belongs to."""
         self.refresh()
 
     @classmethod
@@ -177,17 +201,8 @@ class TileLog:
 
     def append(self, entries: Sequence[bytes]) -> AppendResult:
         """Append a batch; return once every entry is durable and a new checkpoint is stored."""
-        if self._identity is None:
-            raise LogNotFound(f"log {self.origin!r} is open read-only here (no signing key)")
-        if not entries:
-            raise MalformedTile("append needs at least one entry")
+        self._check_writable(entries)
         with self._write_lock:
-            rotation = self._rotation
-            if rotation is not None and rotation[0] in entries[:-1]:
-                raise StorageError(f"a rotation record of {self.origin!r} must be the last entry of its batch")
-            rotating = rotation is not None and entries[-1] == rotation[0]
-            identity = rotation[1] if rotation is not None and rotating else self._identity
-            signer = [Ed25519NoteSigner(identity)]
             for attempt in range(_CAS_RETRIES):
                 old, old_note = self._checkpoint, self._note
                 try:
@@ -197,22 +212,123 @@ class TileLog:
                         raise  # the store really is out of step with its own checkpoint
                     self.refresh()  # another writer moved on: our view was stale
                     continue
-                result = integrate(old.size, edge, entries)
-                cp = Checkpoint(self.origin, result.size, result.root)
-                note = sign_checkpoint(cp, signer).to_bytes()
+                batch = self._prepare(entries, old, old_note, edge, self._identity, self._rotation)
                 try:
-                    self.store.commit(self.origin, old_note, note, {**result.tiles, **result.bundles})
+                    self.store.commit(self.origin, old_note, batch.note, batch.writes)
                 except CheckpointConflict:
                     self.refresh()
                     time.sleep(random.uniform(0, 0.002 * (attempt + 1)))
                     continue
-                self._checkpoint, self._note = cp, note
-                self._remember_edge(result.tiles)
-                if rotating:
-                    self._identity, self._rotation = identity, None
-                    self.trust([identity.vkey()])
-                return AppendResult(old.size, len(entries), cp, note, tuple(result.leaf_hashes))
+                return self._publish(batch)
         raise CheckpointConflict(f"log {self.origin!r} kept changing under this writer")
+
+    def append_pipelined(self, batches: Iterable[Sequence[bytes]]) -> Iterator[AppendResult]:
+        """Append several batches, yielding each one's result once it is durable, in order.
+
+        Batch k+1 is integrated and signed while the store writes batch k
+        (:meth:`~detente.store.protocol.LogStore.start_commit`: PostgreSQL inserts the tiles while
+        this process computes), so the client's work and the server's overlap instead of running
+        one after the other (docs/performance.md, "PostgreSQL append"), and each batch integrates
+        on the right edge the one before it made, without reading it back. Each batch is still its own transaction and
+        compare-and-swap on the checkpoint batch k stored, and a batch is only sent once the one
+        before it is durable: when a commit fails, that batch and every later one are not
+        appended, nothing of them is written, the log is reloaded from the store, and the error
+        is raised. Unlike :meth:`append` a lost compare-and-swap is not retried: the batches
+        prepared after it were signed on a tree that is not the stored one
+        (:class:`CheckpointConflict`; append what is left again). No commit is in flight
+        while the caller holds a result, so stopping early leaves nothing half-done, and the
+        caller may append to this log in between (what was prepared ahead is then prepared again).
+        """
+        it = iter(batches)
+        entries = next(it, None)
+        if entries is None:
+            return
+        self._check_writable(entries)
+        self.refresh()
+        ahead: _Prepared | None = None
+        while entries is not None:
+            following = next(it, None)
+            failed: DetenteError | None = None
+            with self._write_lock:
+                batch = ahead if self._builds_on_state(ahead) else self._prepare_on_state(entries)
+                ahead = None
+                try:
+                    finish = self.store.start_commit(self.origin, batch.old_note, batch.note, batch.writes)
+                    try:
+                        if following is not None:
+                            self._check_writable(following)
+                            ahead = self._prepare_after(batch, following)
+                    except DetenteError as exc:  # batch k is in flight: report it first
+                        failed = exc
+                    finally:
+                        finish()
+                except BaseException:
+                    with contextlib.suppress(DetenteError):
+                        self.refresh()  # whatever the store holds now: the next append starts there
+                    raise
+                result = self._publish(batch)
+            yield result
+            if failed is not None:
+                raise failed
+            entries = following
+
+    def _check_writable(self, entries: Sequence[bytes]) -> None:
+        if self._identity is None:
+            raise LogNotFound(f"log {self.origin!r} is open read-only here (no signing key)")
+        if not entries:
+            raise MalformedTile("append needs at least one entry")
+
+    def _prepare(
+        self,
+        entries: Sequence[bytes],
+        old: Checkpoint,
+        old_note: bytes | None,
+        edge: dict[TileID, bytes],
+        identity: Ed25519Identity | None,
+        rotation: tuple[bytes, Ed25519Identity] | None,
+    ) -> _Prepared:
+        """Integrate ``entries`` on the tree ``old`` (whose right edge is ``edge``) and sign the
+        new checkpoint, with the key in force then (a scheduled rotation's key for the batch that
+        ends with the rotation record). Writes nothing."""
+        if rotation is not None and rotation[0] in entries[:-1]:
+            raise StorageError(f"a rotation record of {self.origin!r} must be the last entry of its batch")
+        rotating = rotation is not None and entries[-1] == rotation[0]
+        signer = rotation[1] if rotation is not None and rotating else identity
+        assert signer is not None  # _check_writable
+        result = integrate(old.size, edge, entries)
+        cp = Checkpoint(self.origin, result.size, result.root)
+        note = sign_checkpoint(cp, [Ed25519NoteSigner(signer)]).to_bytes()
+        written = {**result.tiles, **result.bundles}
+        after = {t: written.get(t) or edge[t] for t in edge_tiles(result.size)}
+        return _Prepared(old, old_note, cp, note, result, written, after, signer, rotation, rotating)
+
+    def _prepare_on_state(self, entries: Sequence[bytes]) -> _Prepared:
+        # The edge this log last wrote, when nothing has been appended since; else the store's.
+        old, old_note = self._checkpoint, self._note
+        edge = self._last_edge[1] if self._last_edge is not None and self._last_edge[0] == old_note else None
+        return self._prepare(entries, old, old_note, edge or self._edge(old.size), self._identity, self._rotation)
+
+    def _prepare_after(self, batch: _Prepared, entries: Sequence[bytes]) -> _Prepared:
+        # On the tree ``batch`` makes, with the key and rotation in force after it.
+        rotation = None if batch.rotating else batch.rotation
+        return self._prepare(entries, batch.checkpoint, batch.note, batch.edge, batch.identity, rotation)
+
+    def _builds_on_state(self, batch: _Prepared | None) -> TypeGuard[_Prepared]:
+        # Prepared ahead on the batch before it: still right if nothing else changed the log
+        # (an append, a refresh, a scheduled rotation) while the caller held that batch's result.
+        return batch is not None and batch.old_note == self._note and batch.rotation is self._rotation
+
+    def _publish(self, batch: _Prepared) -> AppendResult:
+        """The batch is durable: make it this log's state."""
+        self._checkpoint, self._note = batch.checkpoint, batch.note
+        self._last_edge = (batch.note, batch.edge)
+        self._remember_edge(batch.result.tiles)
+        if batch.rotating:
+            self._identity, self._rotation = batch.identity, None
+            self.trust([batch.identity.vkey()])
+        result = batch.result
+        count = result.size - result.old_size
+        return AppendResult(result.old_size, count, batch.checkpoint, batch.note, tuple(result.leaf_hashes))
 
     def extend(self, entries: Sequence[bytes], signed_checkpoint: bytes) -> Checkpoint:
         """Mirror another party's log: append ``entries`` fetched from it, only if they produce

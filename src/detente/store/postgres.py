@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import re
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import psycopg
 
@@ -129,26 +129,60 @@ class PostgresStore:
         checkpoint: bytes,
         tiles: Mapping[TileID, bytes],
     ) -> None:
-        items = list(tiles.items())
+        params = _commit_params(origin, expected, checkpoint, tiles)
         with self._lock:
             try:
-                row = self._conn.execute(
-                    self._commit_sql,
-                    {
-                        "o": origin,
-                        "e": expected,
-                        "l": [t.level for t, _ in items],
-                        "i": [t.index for t, _ in items],
-                        "w": [t.width for t, _ in items],
-                        "d": [blob for _, blob in items],
-                        "c": checkpoint,
-                        "n": len(items),
-                    },
-                ).fetchone()
-            except psycopg.errors.DivisionByZero:
-                raise StorageError(f"refused to rewrite a tile of {origin!r} at the same or a smaller width") from None
+                row = self._conn.execute(self._commit_sql, params).fetchone()
             except psycopg.Error as exc:
-                raise StorageError(f"PostgreSQL write failed: {exc}") from None
+                raise self._write_error(origin, exc) from None
+        self._check_committed(origin, row)
+
+    def start_commit(
+        self,
+        origin: str,
+        expected: bytes | None,
+        checkpoint: bytes,
+        tiles: Mapping[TileID, bytes],
+    ) -> Callable[[], None]:
+        """Send the commit's statement in pipeline mode and return before the server answers: it
+        inserts the tiles while the caller computes the next batch. The returned function sends
+        the Sync that ends the statement's transaction (commit and WAL flush) and waits for it.
+        This store's connection is held until then: other threads wait for it."""
+        params = _commit_params(origin, expected, checkpoint, tiles)
+        self._lock.acquire()
+        pipeline = contextlib.ExitStack()
+        try:
+            sync = pipeline.enter_context(self._conn.pipeline()).sync
+            cursor = self._conn.execute(self._commit_sql, params)
+        except BaseException as exc:
+            try:
+                with pipeline:
+                    pass
+            finally:
+                self._lock.release()
+            if isinstance(exc, psycopg.Error):
+                raise self._write_error(origin, exc) from None
+            raise
+
+        def finish() -> None:
+            try:
+                with pipeline:
+                    sync()
+                    row = cursor.fetchone()
+            except psycopg.Error as exc:
+                raise self._write_error(origin, exc) from None
+            finally:
+                self._lock.release()
+            self._check_committed(origin, row)
+
+        return finish
+
+    def _write_error(self, origin: str, exc: psycopg.Error) -> StorageError:
+        if isinstance(exc, psycopg.errors.DivisionByZero):
+            return StorageError(f"refused to rewrite a tile of {origin!r} at the same or a smaller width")
+        return StorageError(f"PostgreSQL write failed: {exc}")
+
+    def _check_committed(self, origin: str, row: tuple[int, int] | None) -> None:
         if row is None or row[0] == 0:
             if row is not None and row[1] == 0:
                 raise LogNotFound(f"no log {origin!r} in schema {self.schema!r}")
@@ -189,6 +223,22 @@ SELECT
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+
+
+def _commit_params(
+    origin: str, expected: bytes | None, checkpoint: bytes, tiles: Mapping[TileID, bytes]
+) -> dict[str, object]:
+    items = list(tiles.items())
+    return {
+        "o": origin,
+        "e": expected,
+        "l": [t.level for t, _ in items],
+        "i": [t.index for t, _ in items],
+        "w": [t.width for t, _ in items],
+        "d": [blob for _, blob in items],
+        "c": checkpoint,
+        "n": len(items),
+    }
 
 
 _check: type[LogStore] = PostgresStore

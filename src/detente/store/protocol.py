@@ -9,7 +9,7 @@ runs the same suite against both.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
 from detente.tlog.tiles import TileID
@@ -60,6 +60,25 @@ class LogStore(Protocol):
         A stored tile is only ever replaced by a *wider* one (full tiles are immutable): an
         attempt to rewrite one at the same or a smaller width raises
         :class:`~detente.errors.StorageError` and writes nothing.
+        """
+        ...
+
+    def start_commit(
+        self,
+        origin: str,
+        expected: bytes | None,
+        checkpoint: bytes,
+        tiles: Mapping[TileID, bytes],
+    ) -> Callable[[], None]:
+        """:meth:`commit` in two halves, so a writer can compute its next batch while this one is
+        written (``TileLog.append_pipelined``): begin the commit, and return a function that
+        returns once it is durable. What :meth:`commit` raises, either call raises; the commit is
+        only durable, and only to be reported, once the returned function has returned.
+
+        The caller must call the returned function exactly once, and make no other call to this
+        store from its thread before it (the store may hold its connection until then; other
+        threads wait). A driver with nothing to overlap commits at once and returns a function
+        that does nothing.
         """
         ...
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from detente.errors import CheckpointConflict, LogNotFound, StorageError, StoreUnavailable
@@ -177,12 +177,28 @@ class SQLiteStore:
             except sqlite3.Error as exc:
                 raise StorageError(f"SQLite write to {self.path} failed: {exc}") from None
 
+    def start_commit(
+        self,
+        origin: str,
+        expected: bytes | None,
+        checkpoint: bytes,
+        tiles: Mapping[TileID, bytes],
+    ) -> Callable[[], None]:
+        """Commits at once: SQLite writes in this process, holding the GIL for all but its
+        page writes and the WAL fsync, so there is no server to overlap the caller's work with."""
+        self.commit(origin, expected, checkpoint, tiles)
+        return _committed
+
     def close(self) -> None:
         with self._lock:
             for conn in self._readers.values():
                 conn.close()
             self._readers.clear()
             self._writer.close()
+
+
+def _committed() -> None:
+    """The second half of :meth:`SQLiteStore.start_commit`: the commit is already durable."""
 
 
 _check: type[LogStore] = SQLiteStore
