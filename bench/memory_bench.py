@@ -22,6 +22,8 @@ disclosures (a first page of 50) and the previous quarter's report figures. With
 the statements are issued over that many days before now (a quarter holds its share of them; the
 hotline messages stay at now), and one hotline message in ``--violation-every`` is an
 inadvertent-violation disclosure.
+``--stop-after`` ends the run early with the times still spread over ``--records`` (so that the
+first steps fill one quarter, as the first steps of a long run do).
 Run it on an older commit (PYTHONPATH=<checkout>/src) to compare.
 """
 
@@ -127,6 +129,9 @@ def main() -> None:
     ap.add_argument("--view-reps", type=int, default=5, help="repetitions of each record-reading view")
     ap.add_argument("--spread-days", type=float, default=0, help="statements issued over this many days before now")
     ap.add_argument("--violation-every", type=int, default=100, help="one hotline message in N is a disclosure")
+    ap.add_argument(
+        "--stop-after", type=int, default=0, help="stop once this many are mirrored (times still spread over --records)"
+    )
     args = ap.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="detente-mem-bench-"))
@@ -169,7 +174,7 @@ def main() -> None:
         for path in ("/api/v1/whoami", "/api/v1/status", "/api/v1/inbox?limit=50"):
             api.get(path).raise_for_status()
 
-    while done < args.records:
+    while done < (args.stop_after or args.records):
         n = min(args.step, args.records - done)
         for start in range(0, n, 1000):
             peer_id, source, mirror = mirrors[(done + start) // 1000 % len(mirrors)]  # batches in turn

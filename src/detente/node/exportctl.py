@@ -31,8 +31,8 @@ from detente.exportctl.records import (
 )
 from detente.exportctl.rules import RulePack, builtin_packs, load_pack
 from detente.node.desk import Desk, well_formed
-from detente.node.records import parsed, read_issued
-from detente.protocol.threads import COMMITMENT_TYPES, PROTOCOL_TYPES, Logged, Thread, evaluate, opens_thread
+from detente.node.records import parsed
+from detente.protocol.threads import COMMITMENT_TYPES, PROTOCOL_TYPES, Logged, Thread, evaluate
 from detente.records.hotline import HotlineMessage, HotlineTopic, Priority
 from detente.records.ref import RecordRef
 from detente.records.text import BilingualText
@@ -305,26 +305,21 @@ class ExportDesk(Desk):
 
     def disclosures(self, *, limit: int | None = None, offset: int = 0) -> tuple[int, list[dict[str, Any]]]:
         """How many disclosures this party sent or received, and the page ``offset`` … ``offset +
-        limit`` of them, newest first, with the narrative clock and its state. Read from the store:
-        the hotline messages of the violation topic (by type, the topic matched in the store), then
-        only the page's threads with the records that refer to them and the commitment records that
-        decide their agreement; never every protocol record."""
+        limit`` of them, newest first, with the narrative clock and its state. Counted and paged in
+        the store (:meth:`NodeStore.threads_about`: the threads of hotline messages of the violation
+        topic), then only the page's threads are read, with the records that refer to them and the
+        commitment records that decide their agreement; never every disclosure."""
         me = self.node.identity.name
         now = self._now()
         self.node.records_of(())  # catches the index up with every log held (reads no record)
         origins = [me, *(self.node.peers[row.name].origin for row in self.node.followed())]
-        notices = [
-            x
-            for x in well_formed(read_issued(self.node.state, origins, types=[HOTLINE], body=("topic", _VIOLATION)))
-            if opens_thread(x.record) and (me == x.origin or me in x.record.to)
-        ]
-        notices.sort(key=lambda x: (x.record.issued, x.origin, x.index), reverse=True)
-        page = notices[offset:] if limit is None else notices[offset : offset + limit]
+        total, rows = self.node.state.threads_about(origins, HOTLINE, ("topic", _VIOLATION), limit=limit, offset=offset)
+        page = well_formed(parsed(rows))
         replies = parsed(self.node.state.referrers([(x.origin, x.index) for x in page]))
         records = [*page, *(x for x in replies if x.record.type in PROTOCOL_TYPES)]
         records += self.node.records_of(COMMITMENT_TYPES)  # the agreement each thread runs under
         by_key = {t.subject.key: t for t in evaluate(well_formed(records), self.node.agreement, now, me).threads}
-        return len(notices), [self._disclosure(by_key[x.key], now) for x in page]
+        return total, [self._disclosure(by_key[x.key], now) for x in page]
 
     @staticmethod
     def _disclosure(t: Thread, now: datetime) -> dict[str, Any]:

@@ -2,8 +2,9 @@
 documents rendered from them, and the signed ``quarterly-report`` record that publishes the
 figures with the documents' SHA-256.
 
-The figures are computed by the pure :func:`detente.report.quarterly_figures` from the node's
-records, its agreement, its clock, and the verification status of its logs (the same node state
+The figures are folded by the pure :class:`detente.report.quarter.QuarterFold` from the node's
+records (read from the store a page at a time), its agreement, its clock, and the verification
+status of its logs (the same node state
 ``GET /api/v1/status`` shows: own log size, root and cosigners; each peer's mirror, last sync and
 error; alarms).
 """
@@ -11,25 +12,23 @@ error; alarms).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from detente import __version__
-from detente.commitments.model import GLOSSARY
 from detente.crypto.note import parse_note
 from detente.errors import DetenteError, EntryTooLarge
-from detente.exportctl.records import RECOGNITION_SIGNATURE
 from detente.node.desk import well_formed
 from detente.node.party import Party
-from detente.node.records import parsed, read_issued
+from detente.node.records import _sortable, parsed, read_issued
 from detente.node.timebook import TimeBook
-from detente.protocol.threads import COMMITMENT_TYPES, WITHHELD, Logged, opens_thread
+from detente.protocol.threads import WITHHELD, Logged, opens_thread
 from detente.records.record import Record
 from detente.report.figures import QuarterlyFigures
 from detente.report.labels import check_lang
 from detente.report.period import parse_period
-from detente.report.quarter import quarterly_figures
+from detente.report.quarter import CONTEXT_TYPES, QuarterFold
 from detente.report.records import QUARTERLY_REPORT, QuarterlyReport
 
 if TYPE_CHECKING:
@@ -37,9 +36,8 @@ if TYPE_CHECKING:
 
 __all__ = ["ReportDesk"]
 
-_BEFORE_END = frozenset({*COMMITMENT_TYPES, GLOSSARY, RECOGNITION_SIGNATURE})
-"""The types a quarter is judged under whenever they were issued before its end: the commitment
-ledger (documents, signatures, withdrawals, glossary definitions) and arrangements' signatures."""
+PAGE = 1000
+"""Records of a quarter read, parsed and folded at a time (with the records referring to its threads)."""
 
 
 def _cosigners(tlog: TileLog, note: bytes | None = None) -> list[str]:
@@ -90,41 +88,69 @@ class ReportDesk:
         alarms = [{"origin": a.origin, "kind": a.kind, "detail": a.detail, "at": a.at} for a in node.state.alarms()]
         return {"logs": logs, "alarms": alarms}
 
-    def records(self, period: str) -> list[Logged]:
-        """What the quarter's figures are computed from, read from the store by time and by type,
-        never every record of every log: the records issued in the quarter; the records that refer
-        to the threads opened in it (their replies, misses and escalations); the commitment
-        records and recognition signatures issued before its end (the agreements and arrangements
-        it is judged under); the withheld notices of its calendar year (the yearly quota). The
-        pure :func:`quarterly_figures` picks from these exactly what it picked from every record.
-        Own log first, then each followed log, each in log order, as every record was read."""
+    def figures_model(self, period: str) -> QuarterlyFigures:
+        """The quarter's figures, folded (:class:`~detente.report.quarter.QuarterFold`) from what the
+        store gives page by page, never every record of every log nor the whole quarter at once:
+        first the records a quarter is judged under (the commitment, glossary and recognition-
+        signature records issued before its end, the withheld notices of its calendar year: read by
+        type, held for the call); then the records issued in the quarter, :data:`PAGE` at a time in
+        time order (:meth:`NodeStore.records_by_time`), each page folded in and its threads
+        evaluated with the records that refer to them. Each thread's replies are applied in log
+        order, own log first (as when every record was read), so the figures are the ones the
+        whole quarter read at once gives. A malformed peer record is skipped, never fatal."""
         node = self.node
         start, end = parse_period(period)
         node.records_of(())  # catches the index up with every log held (reads no record)
         origins = [node.identity.name, *(node.peers[row.name].origin for row in node.followed())]
-        quarter = read_issued(node.state, origins, start, end)
-        subjects = [(x.origin, x.index) for x in quarter if opens_thread(x.record)]
-        found = [
-            *quarter,
-            *parsed(node.state.referrers(subjects)),
-            *read_issued(node.state, origins, None, end, _BEFORE_END),
-            *read_issued(node.state, origins, datetime(start.year, 1, 1, tzinfo=UTC), end, [WITHHELD]),
-        ]
         rank = {origin: i for i, origin in enumerate(origins)}
-        unique = {(x.origin, x.index): x for x in found if x.origin in rank}
-        return [unique[k] for k in sorted(unique, key=lambda k: (rank[k[0]], k[1]))]
 
-    def figures_model(self, period: str) -> QuarterlyFigures:
-        node = self.node
-        return quarterly_figures(
-            well_formed(self.records(period)),  # a malformed peer record is skipped, never fatal
+        def in_log_order(items: Iterable[Logged]) -> list[Logged]:
+            unique = {(x.origin, x.index): x for x in items if x.origin in rank}
+            return [unique[k] for k in sorted(unique, key=lambda k: (rank[k[0]], k[1]))]
+
+        fold = QuarterFold(
             node.agreement,
             node.identity.name,
             period,
-            verification=self.verification(),
             now=self._now(),
             times=TimeBook(node.state).times(node.agreement.time_rule()),
         )
+        year = datetime(start.year, 1, 1, tzinfo=UTC)
+        fold.judge_under(
+            in_log_order(
+                well_formed(
+                    [
+                        *read_issued(node.state, origins, None, end, CONTEXT_TYPES - {WITHHELD}),
+                        *read_issued(node.state, origins, year, end, [WITHHELD]),
+                    ]
+                )
+            )
+        )
+        commitments = fold.commitment_records
+        for page in self.pages(origins, start, end):
+            subjects = set()
+            for x in page:
+                fold.add(x, (rank[x.origin], x.index))
+                if fold.in_quarter(x) and opens_thread(x.record):
+                    subjects.add(x.key)
+            if subjects:
+                opened = [x for x in page if x.key in subjects]
+                replies = parsed(node.state.referrers([(x.origin, x.index) for x in opened]))
+                fold.add_threads(in_log_order([*opened, *well_formed(replies), *commitments]), subjects)
+        return fold.figures(self.verification())
+
+    def pages(self, origins: list[str], start: datetime, end: datetime) -> Iterator[list[Logged]]:
+        """The well-formed records of ``origins`` issued from ``start`` to ``end`` (a second wider each
+        way: an older store's times were read to the millisecond; the fold checks each record's own
+        time), :data:`PAGE` at a time in time order: one page parsed at a time."""
+        second = timedelta(seconds=1)
+        since, until = _sortable(start - second), _sortable(end + second)
+        after: tuple[str, str, int] | None = None
+        while rows := self.node.state.records_by_time(origins, since=since, until=until, after=after, limit=PAGE):
+            after = (rows[-1].issued or "", rows[-1].origin, rows[-1].index)
+            yield well_formed(parsed(rows))
+            if len(rows) < PAGE:
+                return
 
     def figures(self, period: str) -> dict[str, Any]:
         """The quarter's figures as JSON (see ``docs/report.md``)."""

@@ -4,7 +4,9 @@ its end, and by which rule each was adopted."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 from detente.commitments.ledger import Ledger, Version
 from detente.commitments.model import DOCUMENT, IMPLEMENTATION_REPORT, SIGNATURE, WITHDRAWAL
@@ -22,14 +24,13 @@ def _status(v: Version, as_of: datetime) -> str:
     return "adopted" if v.adopted_at is not None else "awaiting"
 
 
-def commitments(known: list[Logged], quarter: list[Logged], as_of: datetime) -> Commitments:
-    """``known``: every readable record up to the period's end; ``quarter``: those of the quarter."""
+def commitments(
+    known: list[Logged], touched: set[tuple[str, Any]], count: Mapping[str, int], as_of: datetime
+) -> Commitments:
+    """``known``: the readable commitment and glossary records up to the period's end (any other
+    is ignored); ``touched``: the (document, version) of the quarter's readable commitment records;
+    ``count``: the quarter's readable records by type."""
     ledger = Ledger.from_records((x.origin, x.index, x.leaf_hash, x.record) for x in known)
-    touched = {
-        (str(x.record.body.get("document_id")), x.record.body.get("version"))
-        for x in quarter
-        if x.record.type in (DOCUMENT, SIGNATURE, WITHDRAWAL)
-    }
     rows = []
     for v in sorted(ledger.versions.values(), key=lambda v: (v.document.document_id, v.document.version)):
         doc = v.document
@@ -47,12 +48,11 @@ def commitments(known: list[Logged], quarter: list[Logged], as_of: datetime) -> 
                 adopted_at=v.adopted_at,
             )
         )
-    count = {t: sum(1 for x in quarter if x.record.type == t) for t in (DOCUMENT, SIGNATURE, WITHDRAWAL)}
     return Commitments(
-        documents=count[DOCUMENT],
-        signatures=count[SIGNATURE],
-        withdrawals=count[WITHDRAWAL],
-        implementation_reports=sum(1 for x in quarter if x.record.type == IMPLEMENTATION_REPORT),
+        documents=count.get(DOCUMENT, 0),
+        signatures=count.get(SIGNATURE, 0),
+        withdrawals=count.get(WITHDRAWAL, 0),
+        implementation_reports=count.get(IMPLEMENTATION_REPORT, 0),
         in_force=sum(1 for r in rows if r.status == "in-force"),
         items=rows,
     )

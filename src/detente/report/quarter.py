@@ -5,19 +5,25 @@ Only records *issued in the quarter* count. Threads (notices and their obligatio
 by the protocol engine as of the quarter's end, or as of ``now`` if that is earlier, so a reply
 logged after the quarter closed does not change the quarter's figures. What each figure means:
 ``docs/report.md``.
+
+The figures are folded (:class:`QuarterFold`): the quarter's records one at a time, its threads a
+page at a time (each page evaluated with the records that refer to it), so a node reads a quarter
+from its store in pages and holds only running counts, the first ``LIST_LIMIT`` items of each list,
+and the few records a quarter is judged under (:data:`CONTEXT_TYPES`). Every figure is the one the
+whole quarter read at once gives (:func:`quarterly_figures` folds a list in one go).
 """
 
 from __future__ import annotations
 
 import json
-import math
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
 
+from detente.commitments.model import GLOSSARY, IMPLEMENTATION_REPORT
 from detente.crypto.dsse import Envelope
 from detente.errors import DetenteError, MalformedError
 from detente.evals.records import EVAL_PREREGISTRATION, EVAL_RECHECK, EVAL_RESULT
@@ -30,40 +36,34 @@ from detente.exportctl.records import (
     arrangement_digest,
 )
 from detente.incidents.model import CLASSIFICATION, COMMENT, INCIDENT, LINK
-from detente.media.records import LABEL_CHECK, TAKEDOWN_REQUEST
+from detente.media.records import LABEL_CHECK
 from detente.protocol.agreement import Agreement
 from detente.protocol.threads import (
+    COMMITMENT_TYPES,
     WITHHELD,
     Logged,
-    Obligation,
-    Thread,
     Times,
     evaluate,
+    opens_thread,
     withheld_counts,
 )
 from detente.records.catalogue import DEADLINE_MISSED, ESCALATION
-from detente.records.hotline import HotlineTopic, Priority
-from detente.records.text import BilingualText, LangText
+from detente.records.text import BilingualText
 from detente.report.commitments import commitments
 from detente.report.figures import (
     LIST_LIMIT,
     Clock,
-    DeadlineRow,
     EvalItem,
     Evaluations,
     ExportControls,
     Hotline,
-    HotlineItem,
     IncidentItem,
     Incidents,
     LabelChecks,
     Misses,
-    MissItem,
-    NoticeRow,
-    PartyExchange,
-    PriorityRow,
     QuarterlyFigures,
     RecognitionItem,
+    SealedExchanges,
     SupplierChange,
     Takedowns,
     Verification,
@@ -71,30 +71,36 @@ from detente.report.figures import (
     Withheld,
     WithheldItem,
 )
-from detente.report.parties import pairs, sealed, time_claims
 from detente.report.period import parse_period, period_name
+from detente.report.tally import Top, nearest_rank
+from detente.report.thread_figures import HOTLINE, TEXT_LIMIT, ThreadFigures, short_text
 
-__all__ = ["QuarterlyFigures", "nearest_rank", "parse_period", "quarterly_figures", "short_type"]
+__all__ = [
+    "CONTEXT_TYPES",
+    "TEXT_LIMIT",
+    "QuarterFold",
+    "QuarterlyFigures",
+    "nearest_rank",
+    "parse_period",
+    "quarterly_figures",
+    "short_type",
+]
 
-HOTLINE = "detente.dev/hotline-message/v1"
-VIOLATION_TOPIC = HotlineTopic.INADVERTENT_EXPORT_CONTROL_VIOLATION.value
 EVAL_PREDICATE_TYPE = "https://detente.dev/eval-result/v1"  # detente.evals.attest.PREDICATE_TYPE
-TEXT_LIMIT = 160
-"""Record texts are cut to this many characters in item lists (the full text is in the log)."""
+CONTEXT_TYPES = frozenset({*COMMITMENT_TYPES, GLOSSARY, RECOGNITION_SIGNATURE, WITHHELD})
+"""The records before the quarter's end it is judged under, whenever they were issued: the
+commitment ledger (documents, signatures, withdrawals, glossary definitions), arrangements'
+signatures, and withheld notices (numbered within their calendar year against the quota)."""
+
+Position = Any
+"""Where a record sits in the order the records were given (a number, or (log rank, index)):
+decides only which of two equal things a figure names first, as reading in that order did."""
 
 
 def short_type(record_type: str) -> str:
     """``detente.dev/hotline-message/v1`` → ``hotline-message``."""
     parts = record_type.split("/")
     return parts[-2] if len(parts) >= 3 else record_type
-
-
-def nearest_rank(sorted_values: list[float], fraction: float) -> float | None:
-    """The nearest-rank percentile: the smallest value with at least ``fraction`` of the values
-    at or below it (the median of 1, 2, 3, 4 is 2)."""
-    if not sorted_values:
-        return None
-    return sorted_values[max(0, math.ceil(fraction * len(sorted_values)) - 1)]
 
 
 def quarterly_figures(
@@ -110,309 +116,383 @@ def quarterly_figures(
     """Every figure of the quarter ``period`` (e.g. ``2026Q4``), from this party's point of view;
     with ``times`` (each record's witnessed interval), deadlines are judged on witnessed time and
     claims the evidence contradicts are listed."""
-    start, end = parse_period(period)
-    as_of = min(end, now)
-    try:
-        checked = Verification.model_validate(verification)
-    except ValidationError as exc:
-        raise MalformedError(f"verification status does not fit the report: {exc.errors()[0]['msg']}") from None
-    known = [x for x in records if x.record.issued < end and x.record.issued <= now]
-    quarter = [x for x in known if start <= x.record.issued]
-    threads = [
-        t for t in evaluate(known, agreement, as_of, me, times).threads if start <= t.subject.record.issued < end
-    ]
-    threads.sort(key=lambda t: (t.subject.record.issued, t.subject.origin, t.subject.index))
-    parties = {x.origin for x in quarter} | {p for x in quarter for p in x.record.to} | {me}
-    readable = [x for x in quarter if x.record.sealed is None]  # a sealed body is counted in `sealed` only
-    return QuarterlyFigures(
-        period=period_name(period),
-        start=start,
-        end=end,
-        as_of=as_of,
-        generated_at=now,
-        party=me,
-        agreement=f"{agreement.agreement_id} v{agreement.version}",
-        parties=sorted(parties),
-        records=len(quarter),
-        notices=_notices(threads, me),
-        exchanges=_exchanges(threads, me),
-        pairs=pairs(threads, as_of),
-        weeks=_weeks(start, end, threads, quarter, me),
-        deadlines=_deadlines(threads, as_of, by_type=True),
-        deadline_totals=_deadlines(threads, as_of, by_type=False),
-        withheld=_withheld(quarter, known, agreement),
-        time_claims=time_claims(threads, known),
-        sealed=sealed(quarter),
-        misses=_misses(threads, quarter, as_of),
-        hotline=_hotline(threads, as_of),
-        incidents=_incidents(readable),
-        evaluations=_evaluations(readable),
-        labels=_labels(readable),
-        takedowns=_takedowns(threads, as_of),
-        exportctl=_exportctl(threads, quarter, known, as_of),
-        commitments=commitments([x for x in known if x.record.sealed is None], readable, as_of),
-        verification=checked,
-    )
+    fold = QuarterFold(agreement, me, period, now=now, times=times)
+    known = [x for x in records if fold.known(x)]
+    fold.judge_under(known)
+    for position, x in enumerate(known):
+        fold.add(x, position)
+    fold.add_threads(known, {x.key for x in known if fold.in_quarter(x) and opens_thread(x.record)})
+    return fold.figures(verification)
 
 
-# --- notices ------------------------------------------------------------------------------
+class QuarterFold:
+    """The figures of one quarter, folded: :meth:`judge_under` the context records, :meth:`add` each
+    record of the quarter (any other is ignored), :meth:`add_threads` each page of its threads, then
+    :meth:`figures`. Holds counters, the first ``LIST_LIMIT`` items of each list, one compact entry
+    per incident (its latest report), per deadline-clock group the times taken (8 bytes each), the
+    time claims, and the context records; never the quarter's records."""
 
+    def __init__(
+        self, agreement: Agreement, me: str, period: str, *, now: datetime, times: Times | None = None
+    ) -> None:
+        self.agreement, self.me, self.period, self.now, self.times = agreement, me, period, now, times
+        self.start, self.end = parse_period(period)
+        self.as_of = min(self.end, now)
+        self.context: list[Logged] = []
+        self.threads = ThreadFigures(me, self.start, self.end, self.as_of)
+        self.records = 0
+        self.parties: set[str] = {me}
+        self.counts: Counter[str] = Counter()
+        """Records of the quarter by type (and supplier changes by status)."""
+        self.readable: Counter[str] = Counter()
+        """The same, of the records whose body is not sealed."""
+        self.sealed = {name: _FirstSeen() for name in ("tlp", "sender", "type")}
+        self.incidents = _IncidentTally()
+        self.evaluations = _EvalTally()
+        self.regimes: dict[str, Counter[str]] = {}
+        self.label_parties: Counter[str] = Counter()
+        self.touched: set[tuple[str, Any]] = set()
+        self.changes = Top[tuple[SupplierChange, int]](LIST_LIMIT, lambda c: (*_change_key(c[0]), c[1]))
+        self.proposed = _Proposals()
 
-def _notices(threads: list[Thread], me: str) -> list[NoticeRow]:
-    rows: dict[str, Counter[str]] = {}
-    for t in threads:
-        c = rows.setdefault(t.subject.record.type, Counter())
-        if t.sender == me:
-            c["sent"] += 1
-        elif me in t.subject.record.to:
-            c["received"] += 1
-        else:
-            c["others"] += 1
-    return [
-        NoticeRow(type=rtype, sent=c["sent"], received=c["received"], others=c["others"])
-        for rtype, c in sorted(rows.items())
-    ]
+    def known(self, x: Logged) -> bool:
+        """Issued before the quarter's end, and not after ``now``: what the figures may see."""
+        return x.record.issued < self.end and x.record.issued <= self.now
 
+    def in_quarter(self, x: Logged) -> bool:
+        return self.known(x) and self.start <= x.record.issued
 
-def _exchanges(threads: list[Thread], me: str) -> list[PartyExchange]:
-    sent: Counter[str] = Counter()
-    received: Counter[str] = Counter()
-    for t in threads:
-        if t.sender == me:
-            sent.update(set(t.subject.record.to))
-        elif me in t.subject.record.to:
-            received[t.sender] += 1
-    return [
-        PartyExchange(party=p, sent_to=sent[p], received_from=received[p]) for p in sorted(set(sent) | set(received))
-    ]
+    def judge_under(self, records: Iterable[Logged]) -> None:
+        """Keep the records of :data:`CONTEXT_TYPES` among ``records`` (in their order)."""
+        self.context += [x for x in records if x.record.type in CONTEXT_TYPES and self.known(x)]
 
+    @property
+    def commitment_records(self) -> list[Logged]:
+        """What :meth:`add_threads` needs beside a page's threads and their replies."""
+        return [x for x in self.context if x.record.type in COMMITMENT_TYPES]
 
-def _weeks(start: datetime, end: datetime, threads: list[Thread], quarter: list[Logged], me: str) -> list[Week]:
-    n = math.ceil((end - start) / timedelta(days=7))
-    counts = [Counter[str]() for _ in range(n)]
+    # --- records ------------------------------------------------------------------------------
 
-    def bucket(at: datetime) -> Counter[str]:
-        return counts[min(n - 1, (at - start) // timedelta(days=7))]
+    def add(self, x: Logged, position: Position) -> None:
+        """Fold in one record; ``position``: its place in the order the records are read in."""
+        if not self.in_quarter(x):
+            return
+        rec = x.record
+        self.records += 1
+        self.parties.add(x.origin)
+        self.parties.update(rec.to)
+        self.counts[rec.type] += 1
+        if rec.type == HOTLINE:
+            self.threads.week(rec.issued)["hotline"] += 1
+        elif rec.type == INCIDENT:
+            self.threads.week(rec.issued)["incidents"] += 1
+        if rec.type == TRUSTED_SUPPLIER:
+            change = _change(x)
+            self.counts["supplier " + change.status] += 1
+            self.changes.add((change, x.index))
+        elif rec.type == RECOGNITION:
+            self.proposed.add(x, position)
+        if rec.sealed is not None:  # a sealed body is counted in `sealed` only
+            for name, key in (("tlp", rec.tlp.value), ("sender", x.origin), ("type", short_type(rec.type))):
+                self.sealed[name].add(key, position)
+            return
+        if rec.type == INCIDENT:
+            self.incidents.add(x)
+        elif rec.type == EVAL_RESULT:
+            self.evaluations.add(_eval_item(x))
+        elif rec.type == EVAL_RECHECK:
+            self.evaluations.rechecks[str(rec.body.get("verdict"))] += 1
+        elif rec.type == LABEL_CHECK:
+            self.label_parties[x.origin] += 1
+            for regime, verdict in (rec.body.get("verdicts") or {}).items():
+                self.regimes.setdefault(str(regime), Counter())[str(verdict)] += 1
+        elif rec.type in COMMITMENT_TYPES:
+            self.touched.add((str(rec.body.get("document_id")), rec.body.get("version")))
+        self.readable[rec.type] += 1
 
-    for t in threads:
-        if t.sender == me:
-            bucket(t.subject.record.issued)["sent"] += 1
-        elif me in t.subject.record.to:
-            bucket(t.subject.record.issued)["received"] += 1
-    for x in quarter:
-        if x.record.type == HOTLINE:
-            bucket(x.record.issued)["hotline"] += 1
-        elif x.record.type == INCIDENT:
-            bucket(x.record.issued)["incidents"] += 1
-    return [Week(start=start + timedelta(days=7 * i), **c) for i, c in enumerate(counts)]
+    # --- threads ------------------------------------------------------------------------------
 
+    def add_threads(self, records: Sequence[Logged], subjects: Collection[tuple[str, int, str]]) -> None:
+        """Evaluate and fold in the threads opened by ``subjects`` (records of the quarter, by key):
+        ``records`` holds them, every record referring to them and the commitment records
+        (:attr:`commitment_records`), in the order the records are read in (a thread's replies are
+        applied in that order). Records issued after the quarter or after ``now`` are left out here."""
+        known = [x for x in records if self.known(x)]
+        evaluation = evaluate(known, self.agreement, self.as_of, self.me, self.times)
+        by_key = {(x.origin, x.index): x for x in known}
+        for t in evaluation.threads:
+            if t.subject.key in subjects and self.in_quarter(t.subject):
+                self.threads.add(t, by_key)
 
-def _withheld(quarter: list[Logged], known: list[Logged], agreement: Agreement) -> Withheld:
-    """The quarter's withheld notifications; each is numbered within its sender's calendar year
-    (so the notices of the year's earlier quarters count towards the quota too)."""
-    counts = withheld_counts(known, agreement)
-    notices = [x for x in quarter if x.record.type == WITHHELD]
-    excesses = [
-        WithheldItem(
-            origin=x.origin,
-            index=x.index,
-            issued=x.record.issued,
-            year=c.year,
-            number=c.number,
-            limit=c.limit,
-            category=str(x.record.body.get("category")),
-            reason_class=str(x.record.body.get("reason_class")),
-            declared=x.record.body.get("over_quota") is True,
+    # --- the figures --------------------------------------------------------------------------
+
+    def figures(self, verification: Mapping[str, Any]) -> QuarterlyFigures:
+        try:
+            checked = Verification.model_validate(verification)
+        except ValidationError as exc:
+            raise MalformedError(f"verification status does not fit the report: {exc.errors()[0]['msg']}") from None
+        t, n, readable = self.threads, self.counts, self.readable
+        readable_context = [x for x in self.context if x.record.sealed is None]
+        return QuarterlyFigures(
+            period=period_name(self.period),
+            start=self.start,
+            end=self.end,
+            as_of=self.as_of,
+            generated_at=self.now,
+            party=self.me,
+            agreement=f"{self.agreement.agreement_id} v{self.agreement.version}",
+            parties=sorted(self.parties),
+            records=self.records,
+            notices=t.notice_rows(),
+            exchanges=t.exchanges(),
+            pairs=t.pair_rows(),
+            weeks=[Week(start=self.start + timedelta(days=7 * i), **c) for i, c in enumerate(t.weeks)],
+            deadlines=t.deadline_rows(by_type=True),
+            deadline_totals=t.deadline_rows(by_type=False),
+            withheld=self._withheld(),
+            time_claims=t.time_claims(),
+            sealed=SealedExchanges(
+                total=self.sealed["tlp"].total,
+                by_tlp=self.sealed["tlp"].counts(),
+                by_sender=self.sealed["sender"].counts(),
+                by_type=self.sealed["type"].counts(),
+            ),
+            misses=Misses(
+                total=t.miss_total,
+                by_party=dict(sorted(t.miss_party.items())),
+                by_kind=dict(sorted(t.miss_kind.items())),
+                deadline_missed_records=n[DEADLINE_MISSED],
+                escalation_records=n[ESCALATION],
+                items=t.misses.first(),
+            ),
+            hotline=Hotline(**t.hotline.figures()),
+            incidents=self.incidents.figures(readable),
+            evaluations=self.evaluations.figures(readable[EVAL_PREREGISTRATION]),
+            labels=LabelChecks(
+                checks=readable[LABEL_CHECK],
+                by_regime={r: dict(sorted(c.items())) for r, c in sorted(self.regimes.items())},
+                by_party=dict(sorted(self.label_parties.items())),
+            ),
+            takedowns=Takedowns(**t.takedowns.figures()),
+            exportctl=self._exportctl(),
+            commitments=commitments(
+                readable_context,
+                self.touched,
+                {k: readable[k] for k in (*COMMITMENT_TYPES, IMPLEMENTATION_REPORT)},
+                self.as_of,
+            ),
+            verification=checked,
         )
-        for x in notices
-        if (c := counts[x.key]).over_quota
-    ]
-    excesses.sort(key=lambda i: (i.issued, i.origin, i.index))
-    return Withheld(
-        total=len(notices),
-        by_party=dict(sorted(Counter(x.origin for x in notices).items())),
-        limit=agreement.withheld_per_year,
-        over_quota=len(excesses),
-        excesses=excesses[:LIST_LIMIT],
-    )
 
-
-# --- clocks -------------------------------------------------------------------------------
-
-
-def _clock(obligations: list[Obligation], as_of: datetime) -> dict[str, Any]:
-    c: Counter[str] = Counter()
-    waits: list[float] = []
-    for ob in obligations:
-        if ob.met_at is not None:
-            waits.append((ob.met_at - ob.window_start).total_seconds())
-            c["in_time" if ob.met_at <= ob.due else "late"] += 1
-        elif as_of >= ob.due:
-            c["overdue"] += 1
-        else:
-            c["pending"] += 1
-    waits.sort()
-    return {
-        "total": len(obligations),
-        "in_time": c["in_time"],
-        "late": c["late"],
-        "overdue": c["overdue"],
-        "pending": c["pending"],
-        "missed": c["late"] + c["overdue"],
-        "median_seconds": nearest_rank(waits, 0.5),
-        "p90_seconds": nearest_rank(waits, 0.9),
-    }
-
-
-def _deadlines(threads: list[Thread], as_of: datetime, *, by_type: bool) -> list[DeadlineRow]:
-    groups: dict[tuple[str, str, str], list[Obligation]] = {}
-    for t in threads:
-        rtype = t.subject.record.type if by_type else "*"
-        for ob in t.obligations:
-            groups.setdefault((rtype, ob.kind, ob.party), []).append(ob)
-    return [
-        DeadlineRow(type=rtype, kind=kind, party=party, **_clock(obs, as_of))
-        for (rtype, kind, party), obs in sorted(groups.items())
-    ]
-
-
-def _misses(threads: list[Thread], quarter: list[Logged], as_of: datetime) -> Misses:
-    items: list[MissItem] = []
-    for t in threads:
-        for ob in t.obligations:
-            if ob.missed(as_of):
-                items.append(
-                    MissItem(
-                        origin=t.subject.origin,
-                        index=t.subject.index,
-                        type=t.subject.record.type,
-                        party=ob.party,
-                        kind=ob.kind,
-                        due=ob.due,
-                        met_at=ob.met_at,
-                        recorded_by=sorted(ob.missed_recorded_by),
-                        escalation_steps=sorted(t.escalations or ()) if ob.kind == "response" else [],
-                    )
-                )
-    items.sort(key=lambda m: (m.due, m.origin, m.index, m.party, m.kind))
-    return Misses(
-        total=len(items),
-        by_party=dict(sorted(Counter(m.party for m in items).items())),
-        by_kind=dict(sorted(Counter(m.kind for m in items).items())),
-        deadline_missed_records=sum(1 for x in quarter if x.record.type == DEADLINE_MISSED),
-        escalation_records=sum(1 for x in quarter if x.record.type == ESCALATION),
-        items=items[:LIST_LIMIT],
-    )
-
-
-# --- hotline ------------------------------------------------------------------------------
-
-
-def _short_text(text: BilingualText | None) -> BilingualText | None:
-    if text is None:
-        return None
-    return BilingualText(
-        original=LangText(lang=text.original.lang, text=text.original.text[:TEXT_LIMIT]),
-        translations={lang: value[:TEXT_LIMIT] for lang, value in sorted(text.translations.items())},
-    )
-
-
-def _hotline(threads: list[Thread], as_of: datetime) -> Hotline:
-    messages = [t for t in threads if t.subject.record.type == HOTLINE]
-    by_priority: dict[str, list[Thread]] = {p.value: [] for p in Priority}
-    for t in messages:
-        by_priority.setdefault(str(t.subject.record.body.get("priority", "")), []).append(t)
-    rows = [
-        PriorityRow(
-            priority=priority,
-            messages=len(group),
-            **_clock([o for t in group for o in t.obligations if o.kind == "response"], as_of),
-        )
-        for priority, group in by_priority.items()
-    ]
-    urgent = [t for t in messages if t.subject.record.body.get("priority") in (Priority.FLASH, Priority.IMMEDIATE)]
-    urgent.sort(key=lambda t: (t.subject.record.issued, t.subject.origin, t.subject.index), reverse=True)
-    codes = Counter(
-        str(code).split("-")[0] for t in messages if isinstance(code := t.subject.record.body.get("code"), str)
-    )
-    return Hotline(
-        total=len(messages),
-        by_priority={p: len(g) for p, g in by_priority.items()},
-        by_topic=dict(sorted(Counter(str(t.subject.record.body.get("topic", "")) for t in messages).items())),
-        by_sender=dict(sorted(Counter(t.sender for t in messages).items())),
-        by_code=dict(sorted(codes.items())),
-        acknowledgement=rows,
-        items=[
-            HotlineItem(
-                origin=t.subject.origin,
-                index=t.subject.index,
-                issued=t.subject.record.issued,
-                to=list(t.subject.record.to),
-                priority=str(t.subject.record.body.get("priority")),
-                topic=str(t.subject.record.body.get("topic")),
-                code=code if isinstance(code := t.subject.record.body.get("code"), str) else None,
-                state={p: t.state(p).value for p in t.subject.record.to},
-                text=_short_text(t.subject.record.text),
+    def _withheld(self) -> Withheld:
+        """The quarter's withheld notifications; each is numbered within its sender's calendar year
+        (so the notices of the year's earlier quarters count towards the quota too)."""
+        counts = withheld_counts(self.context, self.agreement)
+        notices = [x for x in self.context if x.record.type == WITHHELD and self.in_quarter(x)]
+        excesses = [
+            WithheldItem(
+                origin=x.origin,
+                index=x.index,
+                issued=x.record.issued,
+                year=c.year,
+                number=c.number,
+                limit=c.limit,
+                category=str(x.record.body.get("category")),
+                reason_class=str(x.record.body.get("reason_class")),
+                declared=x.record.body.get("over_quota") is True,
             )
-            for t in urgent[:LIST_LIMIT]
-        ],
-        items_total=len(urgent),
+            for x in notices
+            if (c := counts[x.key]).over_quota
+        ]
+        excesses.sort(key=lambda i: (i.issued, i.origin, i.index))
+        return Withheld(
+            total=len(notices),
+            by_party=dict(sorted(Counter(x.origin for x in notices).items())),
+            limit=self.agreement.withheld_per_year,
+            over_quota=len(excesses),
+            excesses=excesses[:LIST_LIMIT],
+        )
+
+    def _exportctl(self) -> ExportControls:
+        n = self.counts
+        return ExportControls(
+            disclosures=self.threads.disclosures,
+            narratives=Clock(**self.threads.narratives.row()),
+            narrative_records=n[VIOLATION_NARRATIVE],
+            suppliers_listed=n["supplier listed"],
+            suppliers_delisted=n["supplier delisted"],
+            supplier_changes=[c for c, _ in self.changes.first()],
+            recognitions=self.proposed.items(self.context),
+            recognition_signatures=n[RECOGNITION_SIGNATURE],
+        )
+
+
+# --- the tallies of record sections ---------------------------------------------------------
+
+
+class _FirstSeen:
+    """Counts by key, in the order the keys were first seen (their earliest position)."""
+
+    def __init__(self) -> None:
+        self.total = 0
+        self.seen: dict[str, list[Any]] = {}  # key -> [count, earliest position]
+
+    def add(self, key: str, position: Position) -> None:
+        self.total += 1
+        entry = self.seen.get(key)
+        if entry is None:
+            self.seen[key] = [1, position]
+        else:
+            entry[0] += 1
+            entry[1] = min(entry[1], position)
+
+    def counts(self) -> dict[str, int]:
+        return {k: c for k, (c, _) in sorted(self.seen.items(), key=lambda kv: kv[1][1])}
+
+
+def _change_key(c: SupplierChange) -> tuple[datetime, str, str]:
+    return (c.issued, c.party, c.supplier_id)
+
+
+def _change(x: Logged) -> SupplierChange:
+    body = x.record.body
+    return SupplierChange(
+        party=x.origin,
+        supplier_id=str(body.get("supplier_id")),
+        name=str(body.get("name")),
+        country=str(body.get("country")),
+        status=str(body.get("status", "listed")),
+        effective=str(body.get("effective")),
+        issued=x.record.issued,
     )
 
 
-# --- incidents ----------------------------------------------------------------------------
+class _Proposals:
+    """Recognition arrangements proposed in the quarter: for each (arrangement, version), the first
+    proposal by one of its parties (the earliest position); only the ``LIST_LIMIT`` first versions in
+    (arrangement, version) order are kept, since only those are listed (a version past them never
+    comes back: ``LIST_LIMIT`` smaller ones stay)."""
+
+    def __init__(self) -> None:
+        self.kept: dict[tuple[str, int], tuple[Position, Logged, RecognitionArrangement]] = {}
+
+    def add(self, x: Logged, position: Position) -> None:
+        try:
+            body = RecognitionArrangement.model_validate(x.record.body)
+        except ValidationError:
+            return
+        if x.origin not in body.parties:
+            return
+        key = (body.arrangement_id, body.version)
+        old = self.kept.get(key)
+        if old is not None:
+            if position < old[0]:
+                self.kept[key] = (position, x, body)
+            return
+        if len(self.kept) >= LIST_LIMIT:
+            last = max(self.kept)
+            if key > last:
+                return
+            del self.kept[last]
+        self.kept[key] = (position, x, body)
+
+    def items(self, context: Iterable[Logged]) -> list[RecognitionItem]:
+        """The kept arrangements, with who has signed them by the report's time."""
+        digests = {k: arrangement_digest(body) for k, (_, _, body) in self.kept.items()}
+        signed: dict[tuple[str, int], set[str]] = {k: {x.origin} for k, (_, x, _) in self.kept.items()}
+        for x in context:
+            if x.record.type == RECOGNITION_SIGNATURE:
+                key = (str(x.record.body.get("arrangement_id")), int(x.record.body.get("version", 0)))
+                found = self.kept.get(key)
+                if found and x.record.body.get("digest") == digests[key] and x.origin in found[2].parties:
+                    signed[key].add(x.origin)
+        return [
+            RecognitionItem(
+                arrangement_id=body.arrangement_id,
+                version=body.version,
+                proposed_by=x.origin,
+                parties=list(body.parties),
+                signed_by=sorted(signed[key]),
+                complete=signed[key] >= set(body.parties),
+            )
+            for key, (_, x, body) in sorted(self.kept.items(), key=lambda kv: kv[0])
+        ]
 
 
-def _incidents(quarter: list[Logged]) -> Incidents:
-    reports = [x for x in quarter if x.record.type == INCIDENT]
-    latest: dict[tuple[str, str], Logged] = {}
-    for x in sorted(reports, key=lambda x: (x.record.issued, x.index)):
-        latest[(x.origin, str(x.record.body.get("incident_id")))] = x
-    harm: Counter[str] = Counter()
-    sectors: Counter[str] = Counter()
-    items: list[IncidentItem] = []
-    deaths = injuries = 0
-    for (origin, incident_id), x in sorted(latest.items()):
+class _Incident:
+    """The latest report of one incident, as the report counts and lists it."""
+
+    __slots__ = ("at", "category", "deaths", "harm", "injuries", "sectors", "severity", "stage", "title")
+
+    def __init__(self, x: Logged) -> None:
         body = x.record.body
-        harm.update(set(map(str, body.get("harm_types", []))))
-        sectors.update(set(map(str, body.get("sectors") or ["unspecified"])))
-        deaths += int(body.get("deaths", 0))
-        injuries += int(body.get("injuries", 0))
+        self.at = (x.record.issued, x.index)
+        self.stage = str(body.get("stage", "initial"))
+        self.category = str(body.get("category"))
+        self.severity = str(body.get("severity"))
+        self.harm = tuple(map(str, body.get("harm_types", [])))
+        self.sectors = tuple(map(str, body.get("sectors") or []))
+        self.deaths = int(body.get("deaths", 0))
+        self.injuries = int(body.get("injuries", 0))
         title = body.get("title")
-        items.append(
+        self.title = short_text(BilingualText.model_validate(title)) if isinstance(title, dict) else None
+
+
+class _IncidentTally:
+    def __init__(self) -> None:
+        self.reports = 0
+        self.stages: Counter[str] = Counter()
+        self.latest: dict[tuple[str, str], _Incident] = {}
+
+    def add(self, x: Logged) -> None:
+        self.reports += 1
+        self.stages[str(x.record.body.get("stage", "initial"))] += 1
+        key = (x.origin, str(x.record.body.get("incident_id")))
+        old = self.latest.get(key)
+        if old is None or (x.record.issued, x.index) >= old.at:
+            self.latest[key] = _Incident(x)
+
+    def figures(self, readable: Mapping[str, int]) -> Incidents:
+        harm: Counter[str] = Counter()
+        sectors: Counter[str] = Counter()
+        deaths = injuries = 0
+        for e in self.latest.values():
+            harm.update(set(e.harm))
+            sectors.update(set(e.sectors or ("unspecified",)))
+            deaths += e.deaths
+            injuries += e.injuries
+        newest = sorted(self.latest.items(), key=lambda kv: (kv[1].at[0], f"{kv[0][0]}#{kv[0][1]}"), reverse=True)
+        items = [
             IncidentItem(
                 key=f"{origin}#{incident_id}",
                 party=origin,
-                stage=str(body.get("stage", "initial")),
-                category=str(body.get("category")),
-                severity=str(body.get("severity")),
-                harm_types=sorted(map(str, body.get("harm_types", []))),
-                sectors=sorted(map(str, body.get("sectors", []))),
-                issued=x.record.issued,
-                title=_short_text(BilingualText.model_validate(title)) if isinstance(title, dict) else None,
+                stage=e.stage,
+                category=e.category,
+                severity=e.severity,
+                harm_types=sorted(e.harm),
+                sectors=sorted(e.sectors),
+                issued=e.at[0],
+                title=e.title,
             )
+            for (origin, incident_id), e in newest[:LIST_LIMIT]
+        ]
+        latest = self.latest
+        return Incidents(
+            reports=self.reports,
+            incidents=len(latest),
+            by_harm_type=dict(sorted(harm.items())),
+            by_sector=dict(sorted(sectors.items())),
+            by_severity=dict(sorted(Counter(e.severity for e in latest.values()).items())),
+            by_category=dict(sorted(Counter(e.category for e in latest.values()).items())),
+            by_party=dict(sorted(Counter(origin for origin, _ in latest).items())),
+            by_stage=dict(sorted(self.stages.items())),
+            deaths=deaths,
+            injuries=injuries,
+            classifications=readable[CLASSIFICATION],
+            links=readable[LINK],
+            comments=readable[COMMENT],
+            items=items,
         )
-    items.sort(key=lambda i: (i.issued, i.key), reverse=True)
-    newest = list(latest.values())
-    return Incidents(
-        reports=len(reports),
-        incidents=len(latest),
-        by_harm_type=dict(sorted(harm.items())),
-        by_sector=dict(sorted(sectors.items())),
-        by_severity=dict(sorted(Counter(str(x.record.body.get("severity")) for x in newest).items())),
-        by_category=dict(sorted(Counter(str(x.record.body.get("category")) for x in newest).items())),
-        by_party=dict(sorted(Counter(x.origin for x in newest).items())),
-        by_stage=dict(sorted(Counter(str(x.record.body.get("stage", "initial")) for x in reports).items())),
-        deaths=deaths,
-        injuries=injuries,
-        classifications=sum(1 for x in quarter if x.record.type == CLASSIFICATION),
-        links=sum(1 for x in quarter if x.record.type == LINK),
-        comments=sum(1 for x in quarter if x.record.type == COMMENT),
-        items=items[:LIST_LIMIT],
-    )
-
-
-# --- evaluations, labels, takedowns -------------------------------------------------------
 
 
 def _predicate(body: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -450,127 +530,37 @@ def _eval_item(x: Logged) -> EvalItem:
     )
 
 
-def _evaluations(quarter: list[Logged]) -> Evaluations:
-    items = [_eval_item(x) for x in quarter if x.record.type == EVAL_RESULT]
-    by_party: dict[str, Counter[str]] = {}
-    by_suite: dict[str, Counter[str]] = {}
-    for item in items:
-        for groups, key in ((by_party, item.origin), (by_suite, item.suite)):
+class _EvalTally:
+    def __init__(self) -> None:
+        self.counts: Counter[str] = Counter()
+        self.by_party: dict[str, Counter[str]] = {}
+        self.by_suite: dict[str, Counter[str]] = {}
+        self.rechecks: Counter[str] = Counter()
+        self.items = Top[EvalItem](LIST_LIMIT, lambda i: (i.issued, i.origin, i.index), reverse=True)
+
+    def add(self, item: EvalItem) -> None:
+        verdict = {True: "passed", False: "failed", None: "unreadable"}[item.passed]
+        self.counts["results"] += 1
+        self.counts[verdict] += 1
+        for groups, key in ((self.by_party, item.origin), (self.by_suite, item.suite)):
             c = groups.setdefault(key, Counter())
             c["results"] += 1
             if item.passed is not None:
-                c["passed" if item.passed else "failed"] += 1
-    rechecks = Counter(str(x.record.body.get("verdict")) for x in quarter if x.record.type == EVAL_RECHECK)
+                c[verdict] += 1
+        self.items.add(item)
 
-    def table(t: dict[str, Counter[str]]) -> dict[str, dict[str, int]]:
-        return {k: {f: c[f] for f in ("results", "passed", "failed")} for k, c in sorted(t.items())}
+    def figures(self, preregistrations: int) -> Evaluations:
+        def table(t: dict[str, Counter[str]]) -> dict[str, dict[str, int]]:
+            return {k: {f: c[f] for f in ("results", "passed", "failed")} for k, c in sorted(t.items())}
 
-    return Evaluations(
-        results=len(items),
-        passed=sum(1 for i in items if i.passed is True),
-        failed=sum(1 for i in items if i.passed is False),
-        unreadable=sum(1 for i in items if i.passed is None),
-        by_party=table(by_party),
-        by_suite=table(by_suite),
-        rechecks=dict(sorted(rechecks.items())),
-        preregistrations=sum(1 for x in quarter if x.record.type == EVAL_PREREGISTRATION),
-        items=sorted(items, key=lambda i: (i.issued, i.origin, i.index), reverse=True)[:LIST_LIMIT],
-    )
-
-
-def _labels(quarter: list[Logged]) -> LabelChecks:
-    checks = [x for x in quarter if x.record.type == LABEL_CHECK]
-    regimes: dict[str, Counter[str]] = {}
-    for x in checks:
-        verdicts = x.record.body.get("verdicts") or {}
-        for regime, verdict in verdicts.items():
-            regimes.setdefault(str(regime), Counter())[str(verdict)] += 1
-    return LabelChecks(
-        checks=len(checks),
-        by_regime={r: dict(sorted(c.items())) for r, c in sorted(regimes.items())},
-        by_party=dict(sorted(Counter(x.origin for x in checks).items())),
-    )
-
-
-def _takedowns(threads: list[Thread], as_of: datetime) -> Takedowns:
-    requests = [t for t in threads if t.subject.record.type == TAKEDOWN_REQUEST]
-    answers = [o for t in requests for o in t.obligations if o.kind == "response"]
-    actions = Counter(str(o.met_by.record.body.get("action")) for o in answers if o.met_by is not None)
-    clock = _clock(answers, as_of)
-    return Takedowns(
-        requested=len(requests),
-        acted=actions["acted"],
-        declined=actions["declined"],
-        missed=clock["missed"],
-        pending=clock["pending"],
-        by_category=dict(sorted(Counter(str(t.subject.record.body.get("category")) for t in requests).items())),
-        by_requester=dict(sorted(Counter(t.sender for t in requests).items())),
-        answer=Clock(**clock),
-    )
-
-
-# --- export controls ----------------------------------------------------------------------
-
-
-def _exportctl(threads: list[Thread], quarter: list[Logged], known: list[Logged], as_of: datetime) -> ExportControls:
-    notices = [
-        t for t in threads if t.subject.record.type == HOTLINE and t.subject.record.body.get("topic") == VIOLATION_TOPIC
-    ]
-    owed = [o for t in notices for o in t.obligations if o.kind == "follow-up"]
-    changes = [
-        SupplierChange(
-            party=x.origin,
-            supplier_id=str(x.record.body.get("supplier_id")),
-            name=str(x.record.body.get("name")),
-            country=str(x.record.body.get("country")),
-            status=str(x.record.body.get("status", "listed")),
-            effective=str(x.record.body.get("effective")),
-            issued=x.record.issued,
+        return Evaluations(
+            results=self.counts["results"],
+            passed=self.counts["passed"],
+            failed=self.counts["failed"],
+            unreadable=self.counts["unreadable"],
+            by_party=table(self.by_party),
+            by_suite=table(self.by_suite),
+            rechecks=dict(sorted(self.rechecks.items())),
+            preregistrations=preregistrations,
+            items=self.items.first(),
         )
-        for x in quarter
-        if x.record.type == TRUSTED_SUPPLIER
-    ]
-    changes.sort(key=lambda c: (c.issued, c.party, c.supplier_id))
-    return ExportControls(
-        disclosures=len(notices),
-        narratives=Clock(**_clock(owed, as_of)),
-        narrative_records=sum(1 for x in quarter if x.record.type == VIOLATION_NARRATIVE),
-        suppliers_listed=sum(1 for c in changes if c.status == "listed"),
-        suppliers_delisted=sum(1 for c in changes if c.status == "delisted"),
-        supplier_changes=changes[:LIST_LIMIT],
-        recognitions=_recognitions(quarter, known),
-        recognition_signatures=sum(1 for x in quarter if x.record.type == RECOGNITION_SIGNATURE),
-    )
-
-
-def _recognitions(quarter: list[Logged], known: list[Logged]) -> list[RecognitionItem]:
-    """Arrangements proposed in the quarter, with who has signed them by the report's time."""
-    proposed: dict[tuple[str, int], tuple[Logged, RecognitionArrangement, str]] = {}
-    in_quarter = {(x.origin, x.index) for x in quarter}
-    for x in known:
-        if x.record.type != RECOGNITION or (x.origin, x.index) not in in_quarter:
-            continue
-        try:
-            body = RecognitionArrangement.model_validate(x.record.body)
-        except ValidationError:
-            continue
-        if x.origin in body.parties:
-            proposed.setdefault((body.arrangement_id, body.version), (x, body, arrangement_digest(body)))
-    signed: dict[tuple[str, int], set[str]] = {k: {x.origin} for k, (x, _, _) in proposed.items()}
-    for x in known:
-        if x.record.type == RECOGNITION_SIGNATURE:
-            key = (str(x.record.body.get("arrangement_id")), int(x.record.body.get("version", 0)))
-            found = proposed.get(key)
-            if found and x.record.body.get("digest") == found[2] and x.origin in found[1].parties:
-                signed[key].add(x.origin)
-    return [
-        RecognitionItem(
-            arrangement_id=body.arrangement_id,
-            version=body.version,
-            proposed_by=x.origin,
-            parties=list(body.parties),
-            signed_by=sorted(signed[key]),
-            complete=signed[key] >= set(body.parties),
-        )
-        for key, (x, body, _) in sorted(proposed.items())
-    ][:LIST_LIMIT]

@@ -76,7 +76,8 @@ class RecordRow:
     """Set when the record opens a protocol thread (a notice, a hotline message, …)."""
     issued: str | None = None
     """When the record says it was issued, as sortable UTC text (as :attr:`ThreadMark.issued`): what
-    :meth:`NodeStore.records_issued` reads a time window by. Set when indexing; not read back."""
+    :meth:`NodeStore.records_issued` reads a time window by. Set when indexing; read back only by
+    :meth:`NodeStore.records_by_time` (``""``: a time the index could not read)."""
 
 
 @dataclass(frozen=True)
@@ -154,9 +155,10 @@ class NodeStore(Protocol):
     """Durable node state. Every method is durable on return and safe across threads."""
 
     rows_read: int
-    """How many record rows :meth:`records`, :meth:`records_issued`, :meth:`threads`,
-    :meth:`referrers` and :meth:`due_threads` have returned since the store was opened: what a view
-    examined is the difference across it (a metric: concurrent reads may race on it)."""
+    """How many record rows :meth:`records`, :meth:`records_issued`, :meth:`records_by_time`,
+    :meth:`threads`, :meth:`threads_about`, :meth:`referrers` and :meth:`due_threads` have returned
+    since the store was opened: what a view examined is the difference across it (a metric:
+    concurrent reads may race on it)."""
 
     def add_token(self, row: TokenRow) -> None: ...
 
@@ -241,6 +243,17 @@ class NodeStore(Protocol):
         read when an older store was migrated is included whatever the window: the caller checks."""
         ...
 
+    def records_by_time(
+        self, origins: Sequence[str], *, since: str, until: str, after: tuple[str, str, int] | None, limit: int
+    ) -> list[RecordRow]:
+        """One page of :meth:`records_issued` ``(origins, since=since, until=until)`` (every type),
+        in time order: by (issued, origin, index), just after ``after`` (the last row's ``issued``,
+        ``origin`` and ``index``; ``None``: from the start), at most ``limit`` rows, each with its
+        ``issued`` set. The records whose time the index could not read come first (``issued``
+        ``""``). Each page is one range of the time index: reading a window page by page costs what
+        reading it at once does, and holds one page."""
+        ...
+
     def quarantined(
         self, origin: str | None = None, *, start: int = 0, end: int | None = None, limit: int = 200
     ) -> tuple[int, list[RecordRow]]:
@@ -253,6 +266,15 @@ class NodeStore(Protocol):
     ) -> tuple[int, list[RecordRow]]:
         """How many threads involve this node's party (only unsettled ones, if asked), and their
         opening records newest first, ``offset`` … ``offset + limit``."""
+        ...
+
+    def threads_about(
+        self, origins: Sequence[str], record_type: str, body: tuple[str, str], *, limit: int | None, offset: int = 0
+    ) -> tuple[int, list[RecordRow]]:
+        """How many threads of ``origins`` this party is in whose opening record is an admitted
+        ``record_type`` whose body field ``body[0]`` is the string ``body[1]``, and those opening
+        records newest first (issued, origin, index, each descending), ``offset`` … ``offset +
+        limit``: counted and paged in the store, so only the page's rows are returned."""
         ...
 
     def referrers(self, keys: Sequence[tuple[str, int]]) -> list[RecordRow]:

@@ -328,6 +328,35 @@ class PostgresNodeStore:
         self.rows_read += len(rows)
         return [RecordRow(r[0], r[1], r[2], r[3], bytes(r[4]), r[5]) for r in rows]
 
+    def records_by_time(
+        self, origins: Sequence[str], *, since: str, until: str, after: tuple[str, str, int] | None, limit: int
+    ) -> list[RecordRow]:
+        if not origins or limit <= 0:
+            return []
+        sel = (
+            "SELECT r.origin, r.log_index, r.leaf_hash, r.type, r.record, r.problem, i.issued FROM @record_issued i "
+            "CROSS JOIN LATERAL (SELECT * FROM @records x WHERE x.origin = i.origin AND x.log_index = i.log_index "
+            "LIMIT 1) r WHERE i.origin = ANY(%s) AND r.problem IS NULL AND "  # LIMIT: a lookup by key each
+        )
+        rows: list[Any] = []
+        if after is None or after[0] == "":  # the untimed first, by origin and index
+            last = ("", -1) if after is None else after[1:]
+            rows = self._run(
+                sel + "i.issued IS NULL AND (i.origin, i.log_index) > (%s, %s) ORDER BY i.origin, i.log_index LIMIT %s",
+                (list(origins), *last, limit),
+            ).fetchall()
+            after = None
+        if len(rows) < limit:
+            keyset, args = (
+                ("", ()) if after is None else ("AND (i.issued, i.origin, i.log_index) > (%s, %s, %s) ", after)
+            )
+            rows += self._run(
+                sel + f"i.issued >= %s AND i.issued < %s {keyset}ORDER BY i.issued, i.origin, i.log_index LIMIT %s",
+                (list(origins), since, until, *args, limit - len(rows)),
+            ).fetchall()
+        self.rows_read += len(rows)
+        return [RecordRow(r[0], r[1], r[2], r[3], bytes(r[4]), r[5], issued=r[6] or "") for r in rows]
+
     def quarantined(
         self, origin: str | None = None, *, start: int = 0, end: int | None = None, limit: int = 200
     ) -> tuple[int, list[RecordRow]]:
@@ -351,6 +380,25 @@ class PostgresNodeStore:
             "SELECT r.* FROM @threads t JOIN @records r ON r.origin = t.origin AND r.log_index = t.log_index "
             f"WHERE {where} ORDER BY t.issued DESC, t.origin, t.log_index LIMIT %s OFFSET %s",
             (limit, offset),
+        ).fetchall()
+        self.rows_read += len(rows)
+        return int(count[0]) if count else 0, [RecordRow(r[0], r[1], r[2], r[3], bytes(r[4]), r[5]) for r in rows]
+
+    def threads_about(
+        self, origins: Sequence[str], record_type: str, body: tuple[str, str], *, limit: int | None, offset: int = 0
+    ) -> tuple[int, list[RecordRow]]:
+        if not origins:
+            return 0, []
+        sql = (
+            "FROM @threads t JOIN @records r ON r.origin = t.origin AND r.log_index = t.log_index "
+            "WHERE t.involves_me AND t.origin = ANY(%s) AND r.type = %s AND r.problem IS NULL "
+            "AND convert_from(r.record, 'UTF8')::jsonb -> 'body' ->> %s = %s"
+        )
+        args = (list(origins), record_type, *body)
+        count = self._run(f"SELECT count(*) {sql}", args).fetchone()
+        rows = self._run(
+            f"SELECT r.* {sql} ORDER BY t.issued DESC, t.origin DESC, t.log_index DESC LIMIT %s OFFSET %s",
+            (*args, limit, offset),
         ).fetchall()
         self.rows_read += len(rows)
         return int(count[0]) if count else 0, [RecordRow(r[0], r[1], r[2], r[3], bytes(r[4]), r[5]) for r in rows]

@@ -349,6 +349,34 @@ class SQLiteNodeStore:
         self.rows_read += len(rows)
         return [RecordRow(r[0], r[1], r[2], r[3], bytes(r[4]), r[5]) for r in rows]
 
+    def records_by_time(
+        self, origins: Sequence[str], *, since: str, until: str, after: tuple[str, str, int] | None, limit: int
+    ) -> list[RecordRow]:
+        if not origins or limit <= 0:
+            return []
+        sel = (
+            "SELECT r.origin, r.log_index, r.leaf_hash, r.type, r.record, r.problem, i.issued "
+            "FROM record_issued i INDEXED BY record_issued_by_time "
+            "CROSS JOIN records r ON r.origin = i.origin AND r.log_index = i.log_index "
+            f"WHERE r.origin IN ({', '.join('?' * len(origins))}) AND r.problem IS NULL AND "
+        )
+        rows: list[Any] = []
+        if after is None or after[0] == "":  # the untimed first, by origin and index
+            last = ("", -1) if after is None else after[1:]
+            rows = self._run(
+                sel + "i.issued IS NULL AND (i.origin, i.log_index) > (?, ?) ORDER BY i.origin, i.log_index LIMIT ?",
+                (*origins, *last, limit),
+            ).fetchall()
+            after = None
+        if len(rows) < limit:
+            keyset, args = ("", ()) if after is None else ("AND (i.issued, i.origin, i.log_index) > (?, ?, ?) ", after)
+            rows += self._run(
+                sel + f"i.issued >= ? AND i.issued < ? {keyset}ORDER BY i.issued, i.origin, i.log_index LIMIT ?",
+                (*origins, since, until, *args, limit - len(rows)),
+            ).fetchall()
+        self.rows_read += len(rows)
+        return [RecordRow(r[0], r[1], r[2], r[3], bytes(r[4]), r[5], issued=r[6] or "") for r in rows]
+
     def quarantined(
         self, origin: str | None = None, *, start: int = 0, end: int | None = None, limit: int = 200
     ) -> tuple[int, list[RecordRow]]:
@@ -372,6 +400,25 @@ class SQLiteNodeStore:
             "SELECT r.* FROM threads t JOIN records r ON r.origin = t.origin AND r.log_index = t.log_index "
             f"WHERE {where} ORDER BY t.issued DESC, t.origin, t.log_index LIMIT ? OFFSET ?",
             (-1 if limit is None else limit, offset),
+        ).fetchall()
+        self.rows_read += len(rows)
+        return int(count[0]) if count else 0, [RecordRow(r[0], r[1], r[2], r[3], bytes(r[4]), r[5]) for r in rows]
+
+    def threads_about(
+        self, origins: Sequence[str], record_type: str, body: tuple[str, str], *, limit: int | None, offset: int = 0
+    ) -> tuple[int, list[RecordRow]]:
+        if not origins:
+            return 0, []
+        sql = (
+            "FROM threads t CROSS JOIN records r ON r.origin = t.origin AND r.log_index = t.log_index "
+            f"WHERE t.involves_me = 1 AND t.origin IN ({', '.join('?' * len(origins))}) AND r.type = ? "
+            "AND r.problem IS NULL AND json_extract(CAST(r.record AS TEXT), '$.body.' || ?) IS ?"
+        )
+        args = (*origins, record_type, *body)
+        count = self._run(f"SELECT count(*) {sql}", args).fetchone()
+        rows = self._run(
+            f"SELECT r.* {sql} ORDER BY t.issued DESC, t.origin DESC, t.log_index DESC LIMIT ? OFFSET ?",
+            (*args, -1 if limit is None else limit, offset),
         ).fetchall()
         self.rows_read += len(rows)
         return int(count[0]) if count else 0, [RecordRow(r[0], r[1], r[2], r[3], bytes(r[4]), r[5]) for r in rows]
