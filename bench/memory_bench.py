@@ -70,7 +70,16 @@ def _mem() -> tuple[float, float]:
 
 SAMPLES: dict[str, list[float]] = {}
 
-_READS = ("records", "records_issued", "referrers", "threads", "due_threads", "quarantined")
+_READS = (
+    "records",
+    "records_issued",
+    "records_by_time",
+    "referrers",
+    "threads",
+    "threads_about",
+    "due_threads",
+    "quarantined",
+)
 
 
 def _count_reads(state: object) -> list[int]:

@@ -41,7 +41,8 @@ def test_a_window_read_in_pages_in_time_order(node_store: NodeStore) -> None:
     assert timed == sorted(timed, key=lambda r: (r[2], r[0], r[1]))
     assert {(o, i) for o, i, _ in timed} == {*((A, i) for i in range(28)), (B, 0), *((B, i) for i in range(10, 17))}
     assert [len(p) for p in pages] == [4] * 9 + [2]
-    assert [r[:2] for r in flat] == [r[:2] for p in _pages(node_store, [A, B], 1000) for r in p]  # same at any size
+    for size in (1, 1000):  # the same at any page size
+        assert [r[:2] for r in flat] == [r[:2] for p in _pages(node_store, [A, B], size) for r in p]
     assert all(o == A for p in _pages(node_store, [A], 3) for o, _, _ in p)
     assert node_store.records_by_time([], since=Q2[0], until=Q2[1], after=None, limit=10) == []
 
@@ -66,4 +67,5 @@ def test_threads_about_a_topic_counted_and_paged_in_the_store(node_store: NodeSt
     assert node_store.rows_read - before == 7 + 2  # the count reads no row
     total, rows = node_store.threads_about([A], "t/hotline", ("topic", "violation"), limit=10)
     assert total == 6 and all(r.origin == A for r in rows)
+    assert node_store.threads_about([A, B], "t/hotline", ("topic", "violation"), limit=5, offset=7) == (7, [])
     assert node_store.threads_about([A, B], "t/hotline", ("topic", "none"), limit=10) == (0, [])
