@@ -164,3 +164,18 @@ def test_start_commit_keeps_the_compare_and_swap_and_the_tile_rule(store) -> Non
     assert store.read_tiles(IDENT.name, [(-1, 0)])[(-1, 0)][1] == 10
     log.append(_entries(10, 5))
     _assert_consistent(log, _entries(0, 15))
+
+
+def test_a_store_out_of_step_with_its_checkpoint_fails_closed_before_anything_is_sent(tmp_path) -> None:
+    import sqlite3
+
+    from detente.store.sqlite import SQLiteStore
+
+    path = tmp_path / "log.db"
+    log = TileLog.create(SQLiteStore(path, create=True), IDENT)
+    list(log.append_pipelined([_entries(0, 10)]))
+    with sqlite3.connect(path) as conn:  # the tiles this log wrote are gone behind its back
+        conn.execute("DELETE FROM tiles WHERE level = 0")
+    with pytest.raises(StorageError):
+        next(log.append_pipelined([_entries(10, 1)]))
+    assert log.refresh().size == 10

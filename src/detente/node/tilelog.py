@@ -122,8 +122,6 @@ class TileLog:
         self._checkpoint = Checkpoint(origin, 0, EMPTY_ROOT)
         self._note: bytes | None = None
         self._rotation: tuple[bytes, Ed25519Identity] | None = None
-        self._last_edge: tuple[bytes, dict[TileID, bytes]] | None = None
-        """The right edge this log last wrote and the checkpoint note it belongs to."""
         self.refresh()
 
     @classmethod
@@ -228,16 +226,17 @@ class TileLog:
         Batch k+1 is integrated and signed while the store writes batch k
         (:meth:`~detente.store.protocol.LogStore.start_commit`: PostgreSQL inserts the tiles while
         this process computes), so the client's work and the server's overlap instead of running
-        one after the other (docs/performance.md, "PostgreSQL append"), and each batch integrates
-        on the right edge the one before it made, without reading it back. Each batch is still its own transaction and
-        compare-and-swap on the checkpoint batch k stored, and a batch is only sent once the one
-        before it is durable: when a commit fails, that batch and every later one are not
-        appended, nothing of them is written, the log is reloaded from the store, and the error
-        is raised. Unlike :meth:`append` a lost compare-and-swap is not retried: the batches
-        prepared after it were signed on a tree that is not the stored one
-        (:class:`CheckpointConflict`; append what is left again). No commit is in flight
-        while the caller holds a result, so stopping early leaves nothing half-done, and the
-        caller may append to this log in between (what was prepared ahead is then prepared again).
+        one after the other (docs/performance.md, "PostgreSQL append"). Batch k+1 integrates on
+        the right edge batch k made; the first batch of a call reads its edge from the store.
+
+        Each batch is its own transaction and compare-and-swap on the checkpoint of the batch
+        before it, and is only sent once that one is durable. When a commit fails, that batch and
+        every later one are not appended (nothing of them is written), the log is reloaded from
+        the store, and the error is raised. Unlike :meth:`append`, a lost compare-and-swap is not
+        retried: the batches prepared after it were signed on a tree that is not the stored one
+        (:class:`CheckpointConflict`: append what is left again). No commit is in flight while
+        the caller holds a result, so stopping early leaves nothing half-done, and the caller may
+        append to this log in between (the batch prepared ahead is then prepared again).
         """
         it = iter(batches)
         entries = next(it, None)
@@ -294,7 +293,8 @@ class TileLog:
             raise StorageError(f"a rotation record of {self.origin!r} must be the last entry of its batch")
         rotating = rotation is not None and entries[-1] == rotation[0]
         signer = rotation[1] if rotation is not None and rotating else identity
-        assert signer is not None  # _check_writable
+        if signer is None:
+            raise LogNotFound(f"log {self.origin!r} is open read-only here (no signing key)")
         result = integrate(old.size, edge, entries)
         cp = Checkpoint(self.origin, result.size, result.root)
         note = sign_checkpoint(cp, [Ed25519NoteSigner(signer)]).to_bytes()
@@ -303,10 +303,10 @@ class TileLog:
         return _Prepared(old, old_note, cp, note, result, written, after, signer, rotation, rotating)
 
     def _prepare_on_state(self, entries: Sequence[bytes]) -> _Prepared:
-        # The edge this log last wrote, when nothing has been appended since; else the store's.
+        # The store's edge, read back: a store out of step with its checkpoint fails here, before
+        # anything is sent (the later batches of a call integrate on the edge the one before made).
         old, old_note = self._checkpoint, self._note
-        edge = self._last_edge[1] if self._last_edge is not None and self._last_edge[0] == old_note else None
-        return self._prepare(entries, old, old_note, edge or self._edge(old.size), self._identity, self._rotation)
+        return self._prepare(entries, old, old_note, self._edge(old.size), self._identity, self._rotation)
 
     def _prepare_after(self, batch: _Prepared, entries: Sequence[bytes]) -> _Prepared:
         # On the tree ``batch`` makes, with the key and rotation in force after it.
@@ -321,7 +321,6 @@ class TileLog:
     def _publish(self, batch: _Prepared) -> AppendResult:
         """The batch is durable: make it this log's state."""
         self._checkpoint, self._note = batch.checkpoint, batch.note
-        self._last_edge = (batch.note, batch.edge)
         self._remember_edge(batch.result.tiles)
         if batch.rotating:
             self._identity, self._rotation = batch.identity, None

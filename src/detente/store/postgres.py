@@ -145,14 +145,15 @@ class PostgresStore:
         tiles: Mapping[TileID, bytes],
     ) -> Callable[[], None]:
         """Send the commit's statement in pipeline mode and return before the server answers: it
-        inserts the tiles while the caller computes the next batch. The returned function sends
-        the Sync that ends the statement's transaction (commit and WAL flush) and waits for it.
+        inserts the tiles while the caller computes the next batch. The returned function leaves
+        pipeline mode, which sends the Sync that ends the statement's transaction (commit and WAL
+        flush), and waits for the answer.
         This store's connection is held until then: other threads wait for it."""
         params = _commit_params(origin, expected, checkpoint, tiles)
         self._lock.acquire()
         pipeline = contextlib.ExitStack()
         try:
-            sync = pipeline.enter_context(self._conn.pipeline()).sync
+            pipeline.enter_context(self._conn.pipeline())
             cursor = self._conn.execute(self._commit_sql, params)
         except BaseException as exc:
             try:
@@ -166,9 +167,8 @@ class PostgresStore:
 
         def finish() -> None:
             try:
-                with pipeline:
-                    sync()
-                    row = cursor.fetchone()
+                pipeline.close()  # leaving pipeline mode sends the Sync and waits for every answer
+                row = cursor.fetchone()
             except psycopg.Error as exc:
                 raise self._write_error(origin, exc) from None
             finally:
