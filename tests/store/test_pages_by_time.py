@@ -4,6 +4,8 @@ counted and paged in the store (``threads_about``, the export-control disclosure
 
 from __future__ import annotations
 
+import os
+
 from detente.store.node_protocol import NodeStore, RecordRow, ThreadMark
 
 A, B = "a.example/log", "b.example/log"
@@ -60,12 +62,47 @@ def test_threads_about_a_topic_counted_and_paged_in_the_store(node_store: NodeSt
     expected = [(B, 0), (A, 11), (A, 5), (A, 7), (A, 1), (A, 9), (A, 3)]
 
     before = node_store.rows_read
-    total, rows = node_store.threads_about([A, B], "t/hotline", ("topic", "violation"), limit=None)
+    total, rows = node_store.threads_about([A, B], "t/hotline", "violation", limit=None)
     assert total == 7 and [(r.origin, r.index) for r in rows] == expected
-    total, rows = node_store.threads_about([A, B], "t/hotline", ("topic", "violation"), limit=2, offset=3)
+    total, rows = node_store.threads_about([A, B], "t/hotline", "violation", limit=2, offset=3)
     assert total == 7 and [(r.origin, r.index) for r in rows] == expected[3:5]
     assert node_store.rows_read - before == 7 + 2  # the count reads no row
-    total, rows = node_store.threads_about([A], "t/hotline", ("topic", "violation"), limit=10)
+    total, rows = node_store.threads_about([A], "t/hotline", "violation", limit=10)
     assert total == 6 and all(r.origin == A for r in rows)
-    assert node_store.threads_about([A, B], "t/hotline", ("topic", "violation"), limit=5, offset=7) == (7, [])
-    assert node_store.threads_about([A, B], "t/hotline", ("topic", "none"), limit=10) == (0, [])
+    assert node_store.threads_about([A, B], "t/hotline", "violation", limit=5, offset=7) == (7, [])
+    assert node_store.threads_about([A, B], "t/hotline", "none", limit=10) == (0, [])
+
+
+def test_an_older_store_has_its_threads_topics_read_once_on_open(node_store: NodeStore) -> None:
+    from detente.store.postgres_node import PostgresNodeStore
+    from detente.store.sqlite_node import SQLiteNodeStore
+
+    def notice(index: int, body: str) -> RecordRow:
+        record = b'{"issued":"2026-05-01T00:00:00Z","body":' + body.encode() + b"}"
+        return RecordRow(A, index, f"{index:064x}", "t/hotline", record, thread=ThreadMark("2026-05-01", True))
+
+    node_store.add_records(
+        [
+            notice(0, '{"topic":"violation"}'),
+            notice(1, '{"topic":"viol\\u0061tion"}'),  # the same topic, escaped: found by its value
+            notice(2, '{"topic":["violation"]}'),  # not a string: no topic
+            notice(3, '{"topic":"\\u0000"}'),  # no text every driver holds: no topic, and no error
+            notice(4, '{"other":"violation"}'),
+        ]
+    )
+    assert [r.index for r in node_store.threads_about([A], "t/hotline", "violation", limit=None)[1]] == [1, 0]
+    if isinstance(node_store, SQLiteNodeStore):  # as a store from before the topics were kept
+        node_store._conn.execute("DROP TABLE thread_topics")
+        node_store._conn.execute("DELETE FROM cursors WHERE name = 'thread_topics'")
+        reopened: NodeStore = SQLiteNodeStore(node_store.path)
+    else:
+        assert isinstance(node_store, PostgresNodeStore)
+        node_store._run("DROP TABLE @thread_topics")
+        node_store._run("DELETE FROM @cursors WHERE name = 'thread_topics'")
+        url = os.environ.get("DETENTE_TEST_PG", "postgresql://127.0.0.1:5432/test")
+        reopened = PostgresNodeStore(url, schema=node_store.s)
+    try:
+        total, rows = reopened.threads_about([A], "t/hotline", "violation", limit=None)
+        assert total == 2 and [r.index for r in rows] == [1, 0]
+    finally:
+        reopened.close()

@@ -313,7 +313,7 @@ class ExportDesk(Desk):
         now = self._now()
         self.node.records_of(())  # catches the index up with every log held (reads no record)
         origins = [me, *(self.node.peers[row.name].origin for row in self.node.followed())]
-        total, rows = self.node.state.threads_about(origins, HOTLINE, ("topic", _VIOLATION), limit=limit, offset=offset)
+        total, rows = self.node.state.threads_about(origins, HOTLINE, _VIOLATION, limit=limit, offset=offset)
         page = well_formed(parsed(rows))
         replies = parsed(self.node.state.referrers([(x.origin, x.index) for x in page]))
         records = [*page, *(x for x in replies if x.record.type in PROTOCOL_TYPES)]

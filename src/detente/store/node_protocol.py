@@ -5,6 +5,7 @@ database."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -19,6 +20,7 @@ __all__ = [
     "RecordRow",
     "ThreadMark",
     "TokenRow",
+    "thread_topic",
 ]
 
 
@@ -151,6 +153,24 @@ class SealedFindingRow:
     """When it was (last) noted, POSIX microseconds: the oldest are dropped past the bound."""
 
 
+TOPIC_LIMIT = 200
+
+
+def thread_topic(record: bytes) -> str | None:
+    """The string field ``topic`` of a record's body, as the store keeps it for a thread's opening
+    record (:meth:`NodeStore.threads_about` finds threads by it); ``None`` if there is none, or one
+    no store keeps (longer than :data:`TOPIC_LIMIT`, or not text every driver can hold)."""
+    try:
+        body = json.loads(record).get("body")
+        topic = body.get("topic") if isinstance(body, dict) else None
+        if not isinstance(topic, str) or len(topic) > TOPIC_LIMIT or "\x00" in topic:
+            return None
+        topic.encode()  # a lone surrogate is no text
+    except (ValueError, AttributeError, RecursionError):  # UnicodeError is a ValueError
+        return None
+    return topic
+
+
 class NodeStore(Protocol):
     """Durable node state. Every method is durable on return and safe across threads."""
 
@@ -269,12 +289,14 @@ class NodeStore(Protocol):
         ...
 
     def threads_about(
-        self, origins: Sequence[str], record_type: str, body: tuple[str, str], *, limit: int | None, offset: int = 0
+        self, origins: Sequence[str], record_type: str, topic: str, *, limit: int | None, offset: int = 0
     ) -> tuple[int, list[RecordRow]]:
         """How many threads of ``origins`` this party is in whose opening record is an admitted
-        ``record_type`` whose body field ``body[0]`` is the string ``body[1]``, and those opening
+        ``record_type`` whose body's ``topic`` is ``topic`` (:func:`thread_topic`), and those opening
         records newest first (issued, origin, index, each descending), ``offset`` … ``offset +
-        limit``: counted and paged in the store, so only the page's rows are returned."""
+        limit``: counted and paged in the store through an index of the threads' topics (kept as
+        records are added; an older store's threads get theirs once, on open), so the cost follows
+        the threads of that topic and only the page's rows are returned."""
         ...
 
     def referrers(self, keys: Sequence[tuple[str, int]]) -> list[RecordRow]:

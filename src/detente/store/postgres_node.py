@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
 import psycopg
@@ -21,6 +21,7 @@ from detente.store.node_protocol import (
     SealedFindingRow,
     TimeRow,
     TokenRow,
+    thread_topic,
 )
 
 __all__ = ["PostgresNodeStore"]
@@ -98,8 +99,31 @@ class PostgresNodeStore:
                 "at BIGINT NOT NULL, PRIMARY KEY (origin, log_index))"
             )
             self._time_records()
+            self._topic_threads()
         except psycopg.Error as exc:
             raise StoreUnavailable(f"cannot open PostgreSQL node state: {str(exc).strip().splitlines()[0]}") from None
+
+    def _topic_threads(self) -> None:
+        """The ``thread_topics`` table (the body's topic of each thread's opening record that has
+        one: the export-control disclosures are found by it, without reading every hotline message):
+        created on open, and an older store's threads given theirs once (a cursor remembers it)."""
+        s = self.s
+        self._conn.execute(
+            f"CREATE TABLE IF NOT EXISTS {s}.thread_topics (origin TEXT NOT NULL, log_index BIGINT NOT NULL, "
+            "topic TEXT NOT NULL, PRIMARY KEY (origin, log_index)); "
+            f"CREATE INDEX IF NOT EXISTS thread_topics_by_topic ON {s}.thread_topics (topic, origin, log_index)"
+        )
+        if self._conn.execute(f"SELECT 1 FROM {s}.cursors WHERE name = 'thread_topics'").fetchone() is None:
+            with self._conn.transaction():
+                rows = self._conn.execute(
+                    f"SELECT r.origin, r.log_index, r.record FROM {s}.threads t JOIN {s}.records r "
+                    "ON r.origin = t.origin AND r.log_index = t.log_index"
+                ).fetchall()
+                with self._conn.cursor() as cur:
+                    cur.executemany(
+                        f"INSERT INTO {s}.thread_topics VALUES (%s, %s, %s) ON CONFLICT DO NOTHING", _topics(rows)
+                    )
+                self._conn.execute(f"INSERT INTO {s}.cursors VALUES ('thread_topics', 1) ON CONFLICT DO NOTHING")
 
     def _time_records(self) -> None:
         """The ``record_issued`` table (when each indexed record says it was issued): created on open,
@@ -260,6 +284,11 @@ class PostgresNodeStore:
                             "VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
                             threads,
                         )
+                    topics = _topics((r.origin, r.index, r.record) for r in rows if r.thread and r.problem is None)
+                    if topics:
+                        cur.executemany(
+                            f"INSERT INTO {self.s}.thread_topics VALUES (%s, %s, %s) ON CONFLICT DO NOTHING", topics
+                        )
                     if refs:  # a thread a new record refers to is evaluated again
                         cur.execute(
                             f"UPDATE {self.s}.threads t SET due = 0, touched = t.touched + n.n FROM "
@@ -385,16 +414,16 @@ class PostgresNodeStore:
         return int(count[0]) if count else 0, [RecordRow(r[0], r[1], r[2], r[3], bytes(r[4]), r[5]) for r in rows]
 
     def threads_about(
-        self, origins: Sequence[str], record_type: str, body: tuple[str, str], *, limit: int | None, offset: int = 0
+        self, origins: Sequence[str], record_type: str, topic: str, *, limit: int | None, offset: int = 0
     ) -> tuple[int, list[RecordRow]]:
         if not origins:
             return 0, []
-        sql = (
-            "FROM @threads t JOIN @records r ON r.origin = t.origin AND r.log_index = t.log_index "
-            "WHERE t.involves_me AND t.origin = ANY(%s) AND r.type = %s AND r.problem IS NULL "
-            "AND convert_from(r.record, 'UTF8')::jsonb -> 'body' ->> %s = %s"
+        sql = (  # by the topic index: the cost follows that topic's threads, not the type's records
+            "FROM @thread_topics p JOIN @threads t ON t.origin = p.origin AND t.log_index = p.log_index "
+            "JOIN @records r ON r.origin = p.origin AND r.log_index = p.log_index "
+            "WHERE p.topic = %s AND p.origin = ANY(%s) AND t.involves_me AND r.type = %s AND r.problem IS NULL"
         )
-        args = (list(origins), record_type, *body)
+        args = (topic, list(origins), record_type)
         rows = self._run(  # the page and the total in one pass (a second only for a page past the end)
             f"SELECT r.origin, r.log_index, r.leaf_hash, r.type, r.record, r.problem, count(*) OVER () {sql} "
             "ORDER BY t.issued DESC, t.origin DESC, t.log_index DESC LIMIT %s OFFSET %s",
@@ -517,3 +546,8 @@ class PostgresNodeStore:
 
 
 _check: type[NodeStore] = PostgresNodeStore
+
+
+def _topics(rows: Iterable[tuple[str, int, bytes]]) -> list[tuple[str, int, str]]:
+    """(origin, index, topic) of the threads' opening records that have a topic."""
+    return [(o, i, topic) for o, i, record in rows if (topic := thread_topic(bytes(record))) is not None]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import threading
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ from detente.store.node_protocol import (
     SealedFindingRow,
     TimeRow,
     TokenRow,
+    thread_topic,
 )
 from detente.store.sqlite_rows import Rows, run
 
@@ -89,6 +90,16 @@ CREATE INDEX IF NOT EXISTS records_sealed ON records (origin, log_index) WHERE i
 time. A table beside ``records`` so that no read of ``records`` changes shape. And the records whose
 JSON holds ``"sealed"`` (hex above), so that looking for sealed records reads only those."""
 
+_TOPICS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS thread_topics (
+    origin TEXT NOT NULL, log_index INTEGER NOT NULL, topic TEXT NOT NULL, PRIMARY KEY (origin, log_index)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS thread_topics_by_topic ON thread_topics (topic, origin, log_index);
+"""
+"""The body's ``topic`` of each thread's opening record that has one (:func:`thread_topic`): the
+export-control disclosures are the threads of one hotline topic, found without reading every
+hotline message. Created on open; an older store's threads get theirs once (a cursor remembers it)."""
+
 _ISSUED_BACKFILL = """
 INSERT OR IGNORE INTO record_issued
 SELECT origin, log_index, strftime('%Y-%m-%dT%H:%M:%f000Z', json_extract(CAST(record AS TEXT), '$.issued'))
@@ -141,6 +152,20 @@ class SQLiteNodeStore:
                     self._conn.execute("BEGIN IMMEDIATE")
                     self._conn.execute(_ISSUED_BACKFILL)
                     self._conn.execute("INSERT OR IGNORE INTO cursors VALUES ('record_issued', 1)")
+            self._conn.executescript(_TOPICS_SCHEMA)
+            if self._conn.execute("SELECT 1 FROM cursors WHERE name = 'thread_topics'").fetchone() is None:
+                with self._conn:  # one transaction, as above
+                    self._conn.execute("BEGIN IMMEDIATE")
+                    rows = self._conn.execute(
+                        "SELECT r.origin, r.log_index, r.record FROM threads t JOIN records r "
+                        "ON r.origin = t.origin AND r.log_index = t.log_index"
+                    )
+                    while batch := rows.fetchmany(1000):
+                        self._conn.executemany(
+                            "INSERT OR IGNORE INTO thread_topics VALUES (?, ?, ?)",
+                            _topics((o, i, r) for o, i, r in batch),
+                        )
+                    self._conn.execute("INSERT OR IGNORE INTO cursors VALUES ('thread_topics', 1)")
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"cannot open SQLite database {self.path}: {exc}") from None
         self._lock = threading.Lock()
@@ -274,6 +299,12 @@ class SQLiteNodeStore:
                         "VALUES (?, ?, ?, ?, ?)",
                         threads,
                     )
+                    self._conn.executemany(
+                        "INSERT OR IGNORE INTO thread_topics VALUES (?, ?, ?)",
+                        _topics(
+                            (r.origin, r.index, r.record) for r in rows if r.thread is not None and r.problem is None
+                        ),
+                    )
                     self._conn.executemany(  # a thread a new record refers to is evaluated again
                         "UPDATE threads SET due = 0, touched = touched + 1 WHERE origin = ? AND log_index = ?",
                         [(o, i) for o, i, _, _ in refs],
@@ -405,17 +436,18 @@ class SQLiteNodeStore:
         return int(count[0]) if count else 0, [RecordRow(r[0], r[1], r[2], r[3], bytes(r[4]), r[5]) for r in rows]
 
     def threads_about(
-        self, origins: Sequence[str], record_type: str, body: tuple[str, str], *, limit: int | None, offset: int = 0
+        self, origins: Sequence[str], record_type: str, topic: str, *, limit: int | None, offset: int = 0
     ) -> tuple[int, list[RecordRow]]:
         if not origins:
             return 0, []
-        sql = (  # by the type index, each thread looked up: one pass over the type's records
-            "FROM records r INDEXED BY records_by_type CROSS JOIN threads t "
-            f"ON t.origin = r.origin AND t.log_index = r.log_index WHERE r.origin IN ({', '.join('?' * len(origins))}) "
-            "AND r.type = ? AND r.problem IS NULL AND json_extract(CAST(r.record AS TEXT), '$.body.' || ?) IS ? "
-            "AND t.involves_me = 1"
+        sql = (  # by the topic index: the cost follows that topic's threads, not the type's records
+            "FROM thread_topics p INDEXED BY thread_topics_by_topic "
+            "CROSS JOIN threads t ON t.origin = p.origin AND t.log_index = p.log_index "
+            "CROSS JOIN records r ON r.origin = p.origin AND r.log_index = p.log_index "
+            f"WHERE p.topic = ? AND p.origin IN ({', '.join('?' * len(origins))}) AND t.involves_me = 1 "
+            "AND r.type = ? AND r.problem IS NULL"
         )
-        args = (*origins, record_type, *body)
+        args = (topic, *origins, record_type)
         rows = self._run(  # the page and the total in one pass (a second only for a page past the end)
             f"SELECT r.*, count(*) OVER () {sql} ORDER BY t.issued DESC, t.origin DESC, t.log_index DESC "
             "LIMIT ? OFFSET ?",
@@ -555,3 +587,8 @@ class SQLiteNodeStore:
 
 
 _check: type[NodeStore] = SQLiteNodeStore
+
+
+def _topics(rows: Iterable[tuple[str, int, bytes]]) -> list[tuple[str, int, str]]:
+    """(origin, index, topic) of the threads' opening records that have a topic."""
+    return [(o, i, topic) for o, i, record in rows if (topic := thread_topic(bytes(record))) is not None]
