@@ -3,6 +3,9 @@ one ``append`` after another, and a failed batch stops every later one (issue #2
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+
 import pytest
 
 from detente.crypto.keys import Ed25519Identity
@@ -179,3 +182,35 @@ def test_a_store_out_of_step_with_its_checkpoint_fails_closed_before_anything_is
     with pytest.raises(StorageError):
         next(log.append_pipelined([_entries(10, 1)]))
     assert log.refresh().size == 10
+
+
+@pytest.mark.postgres
+def test_a_connection_lost_before_the_sync_writes_nothing_and_releases_the_store(pg_store_factory) -> None:
+    import psycopg
+    from tests.store.conftest import PG_URL
+
+    keeper = TileLog.create(pg_store_factory(), IDENT)  # the fixture drops the schema through this one
+    keeper.append(_entries(0, 10))
+    note = keeper.signed_checkpoint()
+    store = pg_store_factory()
+    bundle = {TileID(-1, 0, 11): b"\x00\x01x" * 11}
+    finish = store.start_commit(IDENT.name, note, b"the next checkpoint", bundle)  # sent, not synced
+    with psycopg.connect(PG_URL, autocommit=True) as admin:  # the server drops the connection
+        admin.execute("SELECT pg_terminate_backend(%s, 10000)", (store._conn.info.backend_pid,))  # type: ignore[attr-defined]
+    errors: list[BaseException] = []
+
+    def run(call: Callable[[], object]) -> None:
+        try:
+            call()
+        except BaseException as exc:
+            errors.append(exc)
+
+    calls = [finish, lambda: store.start_commit(IDENT.name, note, b"the next checkpoint", bundle)()]
+    for n, call in enumerate(calls, 1):  # the second call would hang if the first kept the store's lock
+        caller = threading.Thread(target=run, args=(call,), daemon=True)
+        caller.start()
+        caller.join(10)
+        assert not caller.is_alive()
+        assert len(errors) == n and isinstance(errors[-1], StorageError)
+    assert keeper.store.latest_checkpoint(IDENT.name) == note  # never committed
+    assert keeper.store.read_tiles(IDENT.name, [(-1, 0)])[(-1, 0)][1] == 10

@@ -157,8 +157,8 @@ class PostgresStore:
             cursor = self._conn.execute(self._commit_sql, params)
         except BaseException as exc:
             try:
-                with pipeline:
-                    pass
+                with contextlib.suppress(psycopg.Error):  # a broken connection: exc says why
+                    pipeline.close()
             finally:
                 self._lock.release()
             if isinstance(exc, psycopg.Error):
