@@ -8,12 +8,27 @@ the loops share one token, so most are refused 429 by the rate limits and sent a
 flood of refusals), unless ``--polite``, where a refused client waits its ``Retry-After``.
 
     .venv/bin/python bench/responsiveness_bench.py --samples 300 --text-mib 8 [--polite]
+
+``--in-process N`` measures one inbox answer on its own instead: once the threads are in, the node
+is stopped and opened in this process, and ``N`` answers of the whole inbox are timed (CPU time of
+this process, and wall time) with no HTTP, no other load, and the node's background loops off.
+
+    .venv/bin/python bench/responsiveness_bench.py --in-process 400 [--profile]
+
+``--refusals N`` measures what a refusal costs the node instead: ``N`` requests from one address
+past its rate limit (no token: the few its bucket lets through are answered 401), without a body
+and with a ``--text-mib`` upload, against ``N`` ``/healthz``; the node's CPU time per request.
+
+    .venv/bin/python bench/responsiveness_bench.py --refusals 2000 --text-mib 8
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
+import gc
 import os
+import pstats
 import statistics
 import tempfile
 import threading
@@ -87,12 +102,88 @@ def load(node: LocalNode, stop: threading.Event, text: bytes, polite: bool = Fal
     return runs
 
 
+def in_process(node: LocalNode, answers: int, profile: bool) -> None:
+    """``answers`` inbox answers of the stopped ``node``, opened here, each timed: its CPU time and
+    wall time, as the route makes it (the page, the sealed-record notes, and the JSON)."""
+    from pydantic import TypeAdapter
+
+    from detente.node.config import load_config
+    from detente.node.node import Node
+
+    node.stop()
+    config, base = load_config(node.directory)
+    opened = Node(config, base)
+    route = TypeAdapter(list[dict[str, object]])  # the route's answer: validated, then dumped as FastAPI does
+    try:
+
+        def answer() -> int:
+            page = opened.sealing.annotate(opened.protocol.inbox_page()[1])
+            route.dump_json(route.validate_python(page))
+            return len(page)
+
+        threads = answer()  # the first answer parses every record: not what an idle inbox pays
+        gc.freeze()  # as `detente serve` does after startup
+        cpu, wall = [], []
+        profiler = cProfile.Profile() if profile else None
+        for _ in range(answers):
+            start, start_cpu = time.perf_counter(), time.process_time()
+            if profiler is not None:
+                profiler.enable()
+            answer()
+            if profiler is not None:
+                profiler.disable()
+            cpu.append((time.process_time() - start_cpu) * 1000)
+            wall.append((time.perf_counter() - start) * 1000)
+        print(f"in process: {answers} inbox answers of {threads} threads; load average {os.getloadavg()[0]:.1f}")
+        print(f"{'':<6}{'mean ms':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}")
+        for name, values in (("cpu", cpu), ("wall", wall)):
+            print(
+                f"{name:<6}{statistics.fmean(values):>9.2f}{statistics.median(values):>9.2f}"
+                f"{percentile(values, 0.95):>9.2f}{percentile(values, 0.99):>9.2f}"
+            )
+        if profiler is not None:
+            pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
+    finally:
+        opened.stop()
+
+
+def refusals(node: LocalNode, count: int, text: bytes) -> None:
+    """The node's CPU time per request: ``/healthz``, a refused request without a body (the STIX
+    export) and a refused upload (a label check), ``count`` of each, one after another."""
+    assert node.process is not None
+    cases: list[tuple[str, Callable[[httpx.Client], httpx.Response]]] = [
+        ("/healthz", lambda c: c.get(f"{node.url}/healthz")),
+        ("refused, no body", lambda c: c.get(f"{node.url}/api/v1/incidents/stix")),
+        (
+            f"refused, {len(text) / 2**20:.1f} MiB upload",
+            lambda c: c.post(f"{node.url}/api/v1/labels/check", content=text, headers={"Content-Type": "text/plain"}),
+        ),
+    ]
+    with httpx.Client(timeout=120) as client:
+        while client.get(f"{node.url}/api/v1/incidents/stix").status_code != 429:
+            pass  # the address's bucket emptied (each request let through is refused 401: no token)
+        print(f"node CPU per request, {count} of each, one client; load average {os.getloadavg()[0]:.1f}")
+        for name, call in cases:
+            statuses: dict[int, int] = {}
+            before, start = cpu_seconds(node.process.pid), time.perf_counter()
+            for _ in range(count):
+                status = call(client).status_code
+                statuses[status] = statuses.get(status, 0) + 1
+            cpu = (cpu_seconds(node.process.pid) - before) * 1e6 / count
+            wall = (time.perf_counter() - start) * 1e6 / count
+            answered = ", ".join(f"{n} x {s}" for s, n in sorted(statuses.items()))
+            print(f"  {name:<28} {cpu:>8.0f} us CPU {wall:>8.0f} us wall  ({answered})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, default=400, help="probes of each endpoint, idle and busy")
     parser.add_argument("--text-mib", type=int, default=8, help="size of each label check's text")
     parser.add_argument("--threads", type=int, default=200, help="inbox threads to serve (records from a peer)")
     parser.add_argument("--polite", action="store_true", help="the heavy clients wait Retry-After when refused")
+    parser.add_argument("--in-process", type=int, default=0, metavar="N", help="time N inbox answers in process only")
+    parser.add_argument("--profile", action="store_true", help="with --in-process: cProfile the answers")
+    parser.add_argument("--refusals", type=int, default=0, metavar="N", help="time N refused requests only")
     args = parser.parse_args()
     text = ("x" * 100 + "非AI生成 " * (args.text_mib * 1024 * 1024 // 8)).encode()
     with tempfile.TemporaryDirectory() as folder:
@@ -103,6 +194,9 @@ def main() -> None:
             cn.pin(us)
             us.start()
             cn.start()
+            if args.refusals:
+                refusals(us, args.refusals, text)
+                return
             for i in range(args.threads):
                 cn.send(
                     HOTLINE,
@@ -113,6 +207,9 @@ def main() -> None:
             deadline = time.monotonic() + 600
             while time.monotonic() < deadline and len(us.api("GET", "/api/v1/inbox").json()) < args.threads:
                 time.sleep(0.5)
+            if args.in_process:
+                in_process(us, args.in_process, args.profile)
+                return
             headers = {"Authorization": f"Bearer {us.token}"}
             figures = {}
             cpu = {}

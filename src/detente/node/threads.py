@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
 
@@ -59,6 +60,11 @@ _CHUNK = 500
 _PARSED_KEPT = 4096
 """Parsed records the inbox keeps between calls (the oldest go first): a logged record never
 changes, and parsing it again was a third of each inbox answer (issue #21)."""
+_PAGES_KEPT = 8
+_ROWS_KEPT = 10_000
+"""Inbox pages whose evaluation is kept: at most this many pages, of this many threads in all
+(the oldest go first; a larger page is evaluated on each answer, as before: memory stays bounded
+however many threads a node holds)."""
 _AGREEMENT = "protocol-agreement"
 """The cursor holding a digest of the agreement the stored schedule was computed under."""
 
@@ -95,6 +101,8 @@ class ProtocolDesk:
         self._replying = threading.Lock()
         self._parsed: dict[tuple[str, int, str], Record] = {}
         self._parsed_lock = threading.Lock()
+        self._pages: dict[tuple[object, ...], _Page] = {}
+        self._pages_lock = threading.Lock()
         self.examined = 0
         """How many records the last evaluation read (the threads due and their replies)."""
         digest = _digest(agreement)
@@ -313,14 +321,40 @@ class ProtocolDesk:
         subjects = [self._parse(r) for r in rows]
         referring = [self._parse(r) for r in self.records.state.referrers([(x.origin, x.index) for x in subjects])]
         records = [*subjects, *referring, *self.records.indexed(COMMITMENT_TYPES)]
-        by_key = {t.subject.key: t for t in evaluate(records, self.agreement, now, self.me, self._times()).threads}
+        page = self._page(subjects, records, now)
         withheld = withheld_counts(self.records.indexed([WITHHELD]), self.agreement)  # threads() caught up
+        return total, [self._inbox_row(row, withheld.get(row.thread.subject.key), now) for row in page.rows]
+
+    def _page(self, subjects: list[Logged], records: list[Logged], now: datetime) -> _Page:
+        """The threads of ``subjects`` evaluated over ``records`` (their replies, misses,
+        escalations and the commitments in force), with what of each row the clock does not
+        change; kept, and reused while the records and the evidence of time are the same.
+
+        A thread's state depends on the records read with it, the agreement and the witnessed
+        times, never on ``now`` (only the actions due do, which the inbox does not show): so the
+        key is every record's leaf (a new reply, miss, escalation or commitment changes it), the
+        agreement, and the time book's generation (read first: a cosignature kept while this
+        page is evaluated moves it on, and what was evaluated is then never found again)."""
+        generation = self.timebook.generation
+        key = (generation, id(self.agreement), len(subjects), tuple(x.key for x in records))
+        with self._pages_lock:
+            page = self._pages.get(key)
+        if page is not None and page.agreement is self.agreement:
+            return page
+        by_key = {t.subject.key: t for t in evaluate(records, self.agreement, now, self.me, self._times()).threads}
         threads = [by_key.get(x.key) or Thread(x, []) for x in subjects]  # a withheld notice owes nothing
         replies = _replies_by_subject(records, subjects)
-        return total, [
-            self._inbox_row(t, withheld.get(t.subject.key), now) | {"replies": replies.get(t.subject.key, [])}
-            for t in threads
-        ]
+        page = _Page(self.agreement, [self._fixed_row(t, replies.get(t.subject.key, [])) for t in threads])
+        if len(threads) <= _ROWS_KEPT:
+            with self._pages_lock:
+                self._pages.pop(key, None)
+                while self._pages and (
+                    len(self._pages) >= _PAGES_KEPT
+                    or sum(len(p.rows) for p in self._pages.values()) + len(threads) > _ROWS_KEPT
+                ):
+                    del self._pages[next(iter(self._pages))]
+                self._pages[key] = page
+        return page
 
     def _parse(self, row: RecordRow) -> Logged:
         """``row``'s record, parsed once: its leaf hash names the exact entry, which never changes."""
@@ -413,12 +447,27 @@ class ProtocolDesk:
         """Each record's witnessed interval, under the agreement's rule of which witnesses count."""
         return self.timebook.times(self.agreement.time_rule())
 
-    def _inbox_row(self, thread: Thread, quota: WithheldCount | None, now: datetime) -> dict[str, object]:
-        """One thread as the inbox shows it: who, what, each recipient's state and clock, findings."""
+    def _inbox_row(self, fixed: _Row, quota: WithheldCount | None, now: datetime) -> dict[str, object]:
+        """One thread as the inbox shows it: who, what, each recipient's state and clock, findings
+        (``fixed``: what of it the clock does not change, from :meth:`_fixed_row`; a new dict each
+        answer, its nested values shared and never changed)."""
+        thread = fixed.thread
+        row = fixed.row.copy()  # the keys in place, in their order
+        row["unanswered"] = self._unanswered(thread, now)
+        row["obligations"] = [
+            _obligation_row(o, now, f) for o, f in zip(thread.obligations, fixed.obligations, strict=True)
+        ]
+        row["findings"] = [*thread.findings, *(["over-quota"] if quota and quota.over_quota else [])]
+        row["quota"] = quota.as_dict() if quota else None
+        return row
+
+    def _fixed_row(self, thread: Thread, replies: list[dict[str, object]]) -> _Row:
+        """What of a thread's inbox row depends only on its records, the agreement and the evidence
+        of time; the clock's fields (and the quota's) are filled in by :meth:`_inbox_row`."""
         rec = thread.subject.record
         code = rec.body.get("code") if isinstance(rec.body.get("code"), str) else None
         matched = self.agreement.code_meaning(code) if code else None
-        return {
+        row: dict[str, object] = {
             "id": f"{thread.subject.origin}#{thread.subject.index}",
             "origin": thread.subject.origin,
             "index": thread.subject.index,
@@ -435,13 +484,15 @@ class ProtocolDesk:
             "code_meaning": matched[1] if matched else None,
             "text": rec.text.model_dump(mode="json") if rec.text else None,
             "states": {p: thread.state(p).value for p in rec.to},
-            "unanswered": self._unanswered(thread, now),
-            "obligations": [_obligation_row(o, now) for o in thread.obligations],
-            "findings": [*thread.findings, *(["over-quota"] if quota and quota.over_quota else [])],
-            "quota": quota.as_dict() if quota else None,
+            "unanswered": None,
+            "obligations": None,
+            "findings": None,
+            "quota": None,
             "agreement": thread.agreement_id(self.agreement),
             "escalations": sorted(thread.escalations or ()),
+            "replies": replies,
         }
+        return _Row(thread, row, [_obligation_fixed(o) for o in thread.obligations])
 
     def _remind(self, action: Action, subject: RecordRef) -> None:
         key = (subject.origin, subject.index, action.obligation)
@@ -456,12 +507,31 @@ class ProtocolDesk:
             )
 
 
+@dataclass(frozen=True, slots=True)
+class _Row:
+    """One evaluated thread with what of its inbox row (and of each obligation's) the clock does
+    not change; none of it is changed once made."""
+
+    thread: Thread
+    row: dict[str, object]
+    obligations: list[dict[str, object]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Page:
+    """An inbox page as evaluated: its rows, and the agreement it was evaluated under."""
+
+    agreement: Agreement
+    rows: list[_Row]
+
+
 def _digest(agreement: Agreement) -> int:
     """A digest of everything in ``agreement`` (as a cursor value: 62 bits)."""
     return int.from_bytes(hashlib.sha256(agreement.model_dump_json().encode()).digest()[:8], "big") >> 2
 
 
-def _obligation_row(o: Obligation, now: datetime) -> dict[str, object]:
+def _obligation_fixed(o: Obligation) -> dict[str, object]:
+    """What of an obligation's row the clock does not change (:func:`_obligation_row` adds the rest)."""
     return {
         "party": o.party,
         "kind": o.kind,
@@ -470,9 +540,16 @@ def _obligation_row(o: Obligation, now: datetime) -> dict[str, object]:
         "met_by": f"{o.met_by.origin}#{o.met_by.index}" if o.met_by else None,
         "met_witnessed": o.met_witnessed if o.met_at else None,
         "start_witnessed": o.start_witnessed,
-        "missed": o.missed(now),
-        "seconds_left": max(0.0, (o.due - now).total_seconds()) if o.met_at is None else 0.0,
+        "missed": None,
+        "seconds_left": None,
     }
+
+
+def _obligation_row(o: Obligation, now: datetime, fixed: dict[str, object]) -> dict[str, object]:
+    row = fixed.copy()  # the keys in place, in their order
+    row["missed"] = o.missed(now)
+    row["seconds_left"] = max(0.0, (o.due - now).total_seconds()) if o.met_at is None else 0.0
+    return row
 
 
 def _replies_by_subject(

@@ -8,11 +8,20 @@ Three sources, all kept in the node's store as :class:`~detente.store.node_proto
   each verified before it is kept (a sync); and when this node first held each size of a peer's
   log (``mirrored``), which its automatic receipts quote.
 
-Everything else is computed from these rows on demand; nothing here lives only in memory.
+Everything else is computed from these rows on demand; nothing here lives only in memory but a
+cache of each log's timeline (what the inbox and the protocol loop ask for on every answer and
+every turn: reading every cosignature row of a log each time was a sixth of an inbox answer, issue
+#21). The cache is shared by every :class:`TimeBook` of one store, since the publisher, the
+witness service and the syncer each hold their own: a cosignature kept through any of them drops
+the cached timelines of its log and moves :attr:`TimeBook.generation` on, so that no answer made
+after the write returns reads the timeline from before it. Only this node writes its store's
+cosignatures (``detente publish`` reads them), so nothing else can make the cache stale.
 """
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
@@ -31,9 +40,74 @@ COSIGNED = "cosigned"
 MIRRORED = "mirrored"
 
 
+_INTERVALS_KEPT = 20_000
+"""Witnessed intervals kept per cached timeline (a log's entries that records were read from;
+past it the timeline answers without keeping more)."""
+
+
+class _Cached:
+    """One log's timeline under one rule, and the intervals asked of it so far (a timeline is
+    fixed once read, and :class:`~detente.protocol.timing.Witnessed` is immutable)."""
+
+    __slots__ = ("intervals", "line")
+
+    def __init__(self, line: Timeline) -> None:
+        self.line = line
+        self.intervals: dict[int, Witnessed] = {}
+
+    def interval(self, index: int) -> Witnessed:
+        found = self.intervals.get(index)
+        if found is None:
+            found = self.line.interval(index)
+            if len(self.intervals) < _INTERVALS_KEPT:
+                self.intervals[index] = found
+        return found
+
+
+class _Timelines:
+    """The timelines read from one store, by ``(origin, rule)``, and a generation per origin.
+
+    A reader notes the origin's generation before it reads the store and keeps what it read only
+    if no write came meanwhile; a writer stores its rows first, then moves the generation on and
+    drops the origin's timelines. So a timeline read before a write is either never kept or
+    dropped by that write, whichever finishes first."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.lines: dict[tuple[str, TimeRule | None], _Cached] = {}
+        self.generations: dict[str, int] = {}
+        self.generation = 0
+
+    def changed(self, origin: str) -> None:
+        with self.lock:
+            self.generation += 1
+            self.generations[origin] = self.generations.get(origin, 0) + 1
+            for key in [k for k in self.lines if k[0] == origin]:
+                del self.lines[key]
+
+
+_SHARED: weakref.WeakKeyDictionary[NodeStore, _Timelines] = weakref.WeakKeyDictionary()
+_SHARED_LOCK = threading.Lock()
+
+
+def _timelines_of(state: NodeStore) -> _Timelines:
+    with _SHARED_LOCK:
+        found = _SHARED.get(state)
+        if found is None:
+            found = _SHARED[state] = _Timelines()
+        return found
+
+
 class TimeBook:
     def __init__(self, state: NodeStore) -> None:
         self.state = state
+        self._cache = _timelines_of(state)
+
+    @property
+    def generation(self) -> int:
+        """Moves on whenever a cosignature is kept for any log of this store (through any
+        :class:`TimeBook`): what was computed from timelines at one generation holds until it moves."""
+        return self._cache.generation
 
     def cosigned(self, origin: str, size: int, cosignatures: Iterable[Cosignature]) -> None:
         """Keep verified cosignatures of checkpoint ``size`` of ``origin``."""
@@ -43,10 +117,12 @@ class TimeBook:
         ]
         if rows:
             self.state.add_times(rows)
+            self._cache.changed(origin)
 
     def made(self, origin: str, size: int, witness: str, timestamp: int, line: str) -> None:
         """Keep a cosignature this node made at ``timestamp`` (``line``, as it answered the log)."""
         self.state.add_times([TimeRow(origin, size, witness, COSIGNED, timestamp, line.rstrip("\n"))])
+        self._cache.changed(origin)
 
     def served(self, note: bytes, witness_vkeys: Sequence[str]) -> int:
         """Keep the cosignatures on a peer's checkpoint ``note`` (its log signature already verified
@@ -79,17 +155,33 @@ class TimeBook:
         return [Cosigned(r.origin, r.size, r.source, r.at) for r in self.state.times(origin, COSIGNED)]
 
     def timeline(self, origin: str, rule: TimeRule | None = None) -> Timeline:
-        return Timeline(origin, self.evidence(origin), rule)
+        return self._timeline(origin, rule).line
+
+    def _timeline(self, origin: str, rule: TimeRule | None) -> _Cached:
+        """``origin``'s timeline under ``rule``: the cached one, else read from the store (and
+        kept, unless a cosignature of ``origin`` was kept meanwhile)."""
+        cache = self._cache
+        key = (origin, rule)
+        with cache.lock:
+            found = cache.lines.get(key)
+            if found is not None:
+                return found
+            generation = cache.generations.get(origin, 0)
+        found = _Cached(Timeline(origin, self.evidence(origin), rule))
+        with cache.lock:
+            if cache.generations.get(origin, 0) == generation:
+                found = cache.lines.setdefault(key, found)
+        return found
 
     def times(self, rule: TimeRule | None = None) -> Times:
         """A :data:`~detente.protocol.threads.Times` for one evaluation: each log's timeline is
-        read from the store once, when first asked for."""
-        lines: dict[str, Timeline] = {}
+        the cached one when no cosignature of it was kept since it was read from the store."""
+        lines: dict[str, _Cached] = {}
 
         def interval(item: Logged) -> Witnessed:
             line = lines.get(item.origin)
             if line is None:
-                line = lines[item.origin] = self.timeline(item.origin, rule)
+                line = lines[item.origin] = self._timeline(item.origin, rule)
             return line.interval(item.index)
 
         return interval
