@@ -205,12 +205,19 @@ def test_a_connection_lost_before_the_sync_writes_nothing_and_releases_the_store
         except BaseException as exc:
             errors.append(exc)
 
-    calls = [finish, lambda: store.start_commit(IDENT.name, note, b"the next checkpoint", bundle)()]
-    for n, call in enumerate(calls, 1):  # the second call would hang if the first kept the store's lock
-        caller = threading.Thread(target=run, args=(call,), daemon=True)
-        caller.start()
-        caller.join(10)
-        assert not caller.is_alive()
-        assert len(errors) == n and isinstance(errors[-1], StorageError)
+    caller = threading.Thread(target=run, args=(finish,), daemon=True)
+    caller.start()
+    caller.join(10)
+    assert not caller.is_alive()
+    assert len(errors) == 1 and isinstance(errors[0], StorageError)
     assert keeper.store.latest_checkpoint(IDENT.name) == note  # never committed
     assert keeper.store.read_tiles(IDENT.name, [(-1, 0)])[(-1, 0)][1] == 10
+    # The store's lock was released (this would hang otherwise) and its next commit is made on a
+    # new connection (store/pg_connection.py).
+    again = threading.Thread(
+        target=run, args=(lambda: store.start_commit(IDENT.name, note, b"the next checkpoint", bundle)(),), daemon=True
+    )
+    again.start()
+    again.join(10)
+    assert not again.is_alive() and len(errors) == 1
+    assert keeper.store.latest_checkpoint(IDENT.name) == b"the next checkpoint"

@@ -89,6 +89,19 @@ def install_problem_handlers(app: FastAPI) -> None:
             f"see the OpenAPI document at {request.base_url}openapi.json",
         )
 
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # A fault of this node (a bug, a store that failed in a way no driver names), never the
+        # request's: the caller gets a problem body like every other error, with no trace of the
+        # node's internals; the traceback goes to the node's log (Starlette logs it after this).
+        log.error("internal error path=%s error=%s", request.url.path, type(exc).__name__)
+        return problem_response(
+            500,
+            "internal-error",
+            "the node failed to answer this request",
+            "before retrying a write, read whether it took effect; if this happens again, send the node's log to its operator",
+        )
+
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "not-found", 405: "method-not-allowed", 413: "too-large"}.get(exc.status_code, "http-error")

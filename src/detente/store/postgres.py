@@ -12,11 +12,12 @@ from __future__ import annotations
 import contextlib
 import re
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
 import psycopg
 
 from detente.errors import CheckpointConflict, LogNotFound, StorageError, StoreUnavailable
+from detente.store.pg_connection import Reconnecting
 from detente.store.protocol import LogStore, TilePos
 from detente.tlog.tiles import TileID
 
@@ -46,7 +47,7 @@ INSERT INTO {schema}.meta(key, value) VALUES ('schema_version', '{SCHEMA_VERSION
 """
 
 
-class PostgresStore:
+class PostgresStore(Reconnecting):
     """A :class:`~detente.store.protocol.LogStore` in a PostgreSQL schema."""
 
     def __init__(self, conninfo: str, *, schema: str = "detente", create: bool = False) -> None:
@@ -55,6 +56,7 @@ class PostgresStore:
         self.schema = schema
         self._lock = threading.Lock()
         try:
+            self._conninfo = conninfo
             self._conn = psycopg.connect(conninfo, autocommit=True)
         except psycopg.Error as exc:
             raise StoreUnavailable(
@@ -91,16 +93,16 @@ class PostgresStore:
             self._conn.execute(f"ALTER TABLE {self.schema}.tiles ALTER COLUMN data SET COMPRESSION lz4")
 
     def ensure_log(self, origin: str) -> None:
-        with self._lock:
+        with self._lock, _read_errors():
             self._conn.execute(f"INSERT INTO {self.schema}.logs(origin) VALUES (%s) ON CONFLICT DO NOTHING", (origin,))
 
     def logs(self) -> list[str]:
-        with self._lock:
+        with self._lock, _read_errors():
             rows = self._conn.execute(f"SELECT origin FROM {self.schema}.logs ORDER BY origin").fetchall()
         return [r[0] for r in rows]
 
     def latest_checkpoint(self, origin: str) -> bytes | None:
-        with self._lock:
+        with self._lock, _read_errors():
             row = self._conn.execute(
                 f"SELECT checkpoint FROM {self.schema}.logs WHERE origin = %s", (origin,)
             ).fetchone()
@@ -113,7 +115,7 @@ class PostgresStore:
             return {}
         levels = [p[0] for p in positions]
         idxs = [p[1] for p in positions]
-        with self._lock:
+        with self._lock, _read_errors():
             rows = self._conn.execute(
                 f"SELECT t.level, t.idx, t.data, t.width FROM {self.schema}.tiles t "
                 "JOIN unnest(%s::smallint[], %s::bigint[]) AS w(level, idx) "
@@ -223,6 +225,16 @@ SELECT
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+
+
+@contextlib.contextmanager
+def _read_errors() -> Iterator[None]:
+    # A dropped connection (the server restarted) is a typed error, not psycopg's; the next call
+    # reconnects (pg_connection.Reconnecting).
+    try:
+        yield
+    except psycopg.Error as exc:
+        raise StorageError(f"PostgreSQL read failed: {str(exc).strip() or type(exc).__name__}") from None
 
 
 def _commit_params(

@@ -13,6 +13,7 @@ import psycopg
 
 from detente.errors import StorageError, StoreUnavailable
 from detente.store.incident_sql import TABLES, SQLIncidentIndex
+from detente.store.pg_connection import Reconnecting
 
 __all__ = ["PostgresIncidentIndex"]
 
@@ -42,13 +43,14 @@ def _no_nul(value: Any) -> Any:
     return value.replace("\x00", "\ufffd") if isinstance(value, str) and "\x00" in value else value
 
 
-class PostgresIncidentIndex(SQLIncidentIndex):
+class PostgresIncidentIndex(SQLIncidentIndex, Reconnecting):
     def __init__(self, conninfo: str, *, schema: str = "detente") -> None:
         if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", schema):
             raise StoreUnavailable(f"schema name {schema!r} must be a lowercase SQL identifier")
         self.s = schema
         self._lock = threading.RLock()
         try:
+            self._conninfo = conninfo
             self._conn = psycopg.connect(conninfo, autocommit=True)
             with self._conn.transaction():
                 self._conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"{schema}.incidents",))

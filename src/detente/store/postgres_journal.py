@@ -12,6 +12,7 @@ import psycopg
 
 from detente.errors import StorageError, StoreUnavailable
 from detente.store.journal_protocol import GENESIS, IdempotencyRow, JournalEntry, JournalRow, link
+from detente.store.pg_connection import Reconnecting
 
 __all__ = ["PostgresJournal"]
 
@@ -45,13 +46,14 @@ def _text(value: str) -> str:
     return value.replace("\x00", "\ufffd")
 
 
-class PostgresJournal:
+class PostgresJournal(Reconnecting):
     def __init__(self, conninfo: str, *, schema: str = "detente") -> None:
         if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", schema):
             raise StoreUnavailable(f"schema name {schema!r} must be a lowercase SQL identifier")
         self.s = schema
         self._lock = threading.Lock()
         try:
+            self._conninfo = conninfo
             self._conn = psycopg.connect(conninfo, autocommit=True)
             with self._conn.transaction():
                 self._conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"{schema}.journal",))

@@ -23,6 +23,7 @@ from detente.store.node_protocol import (
     TokenRow,
     thread_topic,
 )
+from detente.store.pg_connection import Reconnecting
 
 __all__ = ["PostgresNodeStore"]
 
@@ -78,7 +79,7 @@ _SEALED = "position('\\x227365616c656422'::bytea in record) > 0"
 reads only those)."""
 
 
-class PostgresNodeStore:
+class PostgresNodeStore(Reconnecting):
     def __init__(self, conninfo: str, *, schema: str = "detente", create: bool = False) -> None:
         if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", schema):
             raise StoreUnavailable(f"schema name {schema!r} must be a lowercase SQL identifier")
@@ -86,6 +87,7 @@ class PostgresNodeStore:
         self._lock = threading.Lock()
         self.rows_read = 0
         try:
+            self._conninfo = conninfo
             self._conn = psycopg.connect(conninfo, autocommit=True)
             if create:
                 with self._conn.transaction():
