@@ -15,7 +15,8 @@ every turn: reading every cosignature row of a log each time was a sixth of an i
 witness service and the syncer each hold their own: a cosignature kept through any of them drops
 the cached timelines of its log and moves :attr:`TimeBook.generation` on, so that no answer made
 after the write returns reads the timeline from before it. Only this node writes its store's
-cosignatures (``detente publish`` reads them), so nothing else can make the cache stale.
+cosignatures (a second ``detente serve`` on the same store is refused, see ``docs/deploy.md``;
+``detente publish`` only reads them), so nothing else can make the cache stale.
 """
 
 from __future__ import annotations
