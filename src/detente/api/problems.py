@@ -99,7 +99,8 @@ def install_problem_handlers(app: FastAPI) -> None:
             500,
             "internal-error",
             "the node failed to answer this request",
-            "before retrying a write, read whether it took effect; if this happens again, send the node's log to its operator",
+            "before retrying a write, read whether it took effect; "
+            "if this happens again, send the node's log to its operator",
         )
 
     @app.exception_handler(StarletteHTTPException)
