@@ -221,3 +221,41 @@ def test_a_connection_lost_before_the_sync_writes_nothing_and_releases_the_store
     again.join(10)
     assert not again.is_alive() and len(errors) == 1
     assert keeper.store.latest_checkpoint(IDENT.name) == b"the next checkpoint"
+
+
+class _FailingCommit:
+    """SQLite's write connection, but its ``COMMIT`` fails as a full or failing disk makes it fail
+    (the only way to get that from SQLite on demand); everything else is the real connection."""
+
+    def __init__(self, conn) -> None:  # type: ignore[no-untyped-def]
+        self.conn = conn
+
+    def execute(self, sql: str, *args):  # type: ignore[no-untyped-def]
+        if sql == "COMMIT":
+            import sqlite3
+
+            raise sqlite3.OperationalError("disk I/O error")
+        return self.conn.execute(sql, *args)
+
+    def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+        return getattr(self.conn, name)
+
+
+def test_a_sqlite_commit_that_fails_on_its_thread_is_reported_and_keeps_nothing(tmp_path) -> None:
+    from detente.store.sqlite import SQLiteStore
+
+    store = SQLiteStore(tmp_path / "log.db", create=True)
+    log = TileLog.create(store, IDENT)
+    log.append(_entries(0, 10))
+    real = store._writer
+    store._writer = _FailingCommit(real)  # type: ignore[assignment]
+    later = _entries(20, 5)
+    results = log.append_pipelined([_entries(10, 10), later])
+    with pytest.raises(StorageError, match="disk I/O error"):
+        next(results)
+    store._writer = real
+    assert not real.in_transaction  # rolled back: the next write starts clean
+    assert log.refresh().size == 10
+    assert store.read_tiles(IDENT.name, [(0, 0)])[(0, 0)][1] == 10  # nothing of the batch kept
+    log.append(_entries(10, 3))  # the store's lock was given back
+    assert log.size == 13

@@ -225,8 +225,9 @@ class TileLog:
 
         Batch k+1 is integrated and signed while the store writes batch k
         (:meth:`~detente.store.protocol.LogStore.start_commit`: PostgreSQL inserts the tiles while
-        this process computes), so the client's work and the server's overlap instead of running
-        one after the other (docs/performance.md, "PostgreSQL append"). Batch k+1 integrates on
+        this process computes; SQLite writes and fsyncs its WAL on a thread), so the hashing and
+        the writing overlap instead of running one after the other (docs/performance.md,
+        "On the quiet machine"). Batch k+1 integrates on
         the right edge batch k made; the first batch of a call reads its edge from the store.
 
         Each batch is its own transaction and compare-and-swap on the checkpoint of the batch

@@ -20,6 +20,7 @@ keeps its table and works as before (the same statements run on both); only new 
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -149,33 +150,12 @@ class SQLiteStore:
         checkpoint: bytes,
         tiles: Mapping[TileID, bytes],
     ) -> None:
-        rows = [(origin, t.level, t.index, t.width, blob) for t, blob in tiles.items()]
         with self._lock:
-            conn = self._writer
+            self._stage(origin, expected, checkpoint, tiles)
             try:
-                conn.execute("BEGIN IMMEDIATE")
-                try:
-                    row = conn.execute("SELECT checkpoint FROM logs WHERE origin = ?", (origin,)).fetchone()
-                    if row is None:
-                        raise LogNotFound(f"no log {origin!r} in {self.path}")
-                    if (None if row[0] is None else bytes(row[0])) != expected:
-                        raise CheckpointConflict(f"checkpoint of {origin!r} changed under this writer")
-                    cur = conn.executemany(
-                        "INSERT INTO tiles(origin, level, idx, width, data) VALUES (?, ?, ?, ?, ?) "
-                        "ON CONFLICT(origin, level, idx) DO UPDATE "
-                        "SET width = excluded.width, data = excluded.data "
-                        "WHERE tiles.width < excluded.width",
-                        rows,
-                    )
-                    if cur.rowcount != len(rows):
-                        raise StorageError(f"refused to rewrite a tile of {origin!r} at the same or a smaller width")
-                    conn.execute("UPDATE logs SET checkpoint = ? WHERE origin = ?", (checkpoint, origin))
-                except BaseException:
-                    conn.execute("ROLLBACK")
-                    raise
-                conn.execute("COMMIT")
+                self._writer.execute("COMMIT")
             except sqlite3.Error as exc:
-                raise StorageError(f"SQLite write to {self.path} failed: {exc}") from None
+                raise self._commit_failed(exc) from None
 
     def start_commit(
         self,
@@ -184,10 +164,80 @@ class SQLiteStore:
         checkpoint: bytes,
         tiles: Mapping[TileID, bytes],
     ) -> Callable[[], None]:
-        """Commits at once: SQLite writes in this process, holding the GIL for all but its
-        page writes and the WAL fsync, so there is no server to overlap the caller's work with."""
-        self.commit(origin, expected, checkpoint, tiles)
-        return _committed
+        """Stage the batch (compare-and-swap, tiles, checkpoint) here, then ``COMMIT`` on a thread:
+        the WAL write and its fsync (about half of an append where fsync is cheap, more where it is
+        not) run while the caller integrates and signs its next batch (``sqlite3`` lets go of the
+        GIL inside SQLite). The write connection is held until the returned function has joined
+        the commit."""
+        self._lock.acquire()
+        try:
+            self._stage(origin, expected, checkpoint, tiles)
+        except BaseException:
+            self._lock.release()
+            raise
+        failed: list[sqlite3.Error] = []
+
+        def run() -> None:
+            try:
+                self._writer.execute("COMMIT")
+            except sqlite3.Error as exc:  # reported by finish(), on the caller's thread
+                failed.append(exc)
+
+        committing = threading.Thread(target=run, name="sqlite-commit", daemon=True)
+        try:
+            committing.start()
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                self._writer.execute("ROLLBACK")
+            self._lock.release()
+            raise
+
+        def finish() -> None:
+            try:
+                committing.join()
+                if failed:
+                    raise self._commit_failed(failed[0])
+            finally:
+                self._lock.release()
+
+        return finish
+
+    def _stage(self, origin: str, expected: bytes | None, checkpoint: bytes, tiles: Mapping[TileID, bytes]) -> None:
+        """Everything of a commit but ``COMMIT``, in a write transaction left open (the caller holds
+        ``self._lock``); on any failure the transaction is rolled back and nothing is written."""
+        rows = [(origin, t.level, t.index, t.width, blob) for t, blob in tiles.items()]
+        conn = self._writer
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                row = conn.execute("SELECT checkpoint FROM logs WHERE origin = ?", (origin,)).fetchone()
+                if row is None:
+                    raise LogNotFound(f"no log {origin!r} in {self.path}")
+                if (None if row[0] is None else bytes(row[0])) != expected:
+                    raise CheckpointConflict(f"checkpoint of {origin!r} changed under this writer")
+                cur = conn.executemany(
+                    "INSERT INTO tiles(origin, level, idx, width, data) VALUES (?, ?, ?, ?, ?) "
+                    "ON CONFLICT(origin, level, idx) DO UPDATE "
+                    "SET width = excluded.width, data = excluded.data "
+                    "WHERE tiles.width < excluded.width",
+                    rows,
+                )
+                if cur.rowcount != len(rows):
+                    raise StorageError(f"refused to rewrite a tile of {origin!r} at the same or a smaller width")
+                conn.execute("UPDATE logs SET checkpoint = ? WHERE origin = ?", (checkpoint, origin))
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            raise StorageError(f"SQLite write to {self.path} failed: {exc}") from None
+
+    def _commit_failed(self, exc: sqlite3.Error) -> StorageError:
+        # A COMMIT that failed (disk full, I/O error) may leave the transaction open: end it, so the
+        # next write starts clean and nothing of this one is kept.
+        if self._writer.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                self._writer.execute("ROLLBACK")
+        return StorageError(f"SQLite write to {self.path} failed: {exc}")
 
     def close(self) -> None:
         with self._lock:
@@ -195,10 +245,6 @@ class SQLiteStore:
                 conn.close()
             self._readers.clear()
             self._writer.close()
-
-
-def _committed() -> None:
-    """The second half of :meth:`SQLiteStore.start_commit`: the commit is already durable."""
 
 
 _check: type[LogStore] = SQLiteStore
