@@ -6,7 +6,7 @@ database."""
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -21,6 +21,7 @@ __all__ = [
     "ThreadMark",
     "TokenRow",
     "thread_topic",
+    "thread_topics",
 ]
 
 
@@ -169,6 +170,12 @@ def thread_topic(record: bytes) -> str | None:
     except (ValueError, AttributeError, RecursionError):  # UnicodeError is a ValueError
         return None
     return topic
+
+
+def thread_topics(rows: Iterable[tuple[str, int, bytes]]) -> list[tuple[str, int, str]]:
+    """``(origin, index, topic)`` of the threads' opening records ``(origin, index, record)`` that
+    have a topic (:func:`thread_topic`): the rows both drivers keep in ``thread_topics``."""
+    return [(o, i, topic) for o, i, record in rows if (topic := thread_topic(bytes(record))) is not None]
 
 
 class NodeStore(Protocol):

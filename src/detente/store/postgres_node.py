@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 import psycopg
@@ -21,7 +21,7 @@ from detente.store.node_protocol import (
     SealedFindingRow,
     TimeRow,
     TokenRow,
-    thread_topic,
+    thread_topics,
 )
 from detente.store.pg_connection import Reconnecting
 
@@ -123,7 +123,7 @@ class PostgresNodeStore(Reconnecting):
                 ).fetchall()
                 with self._conn.cursor() as cur:
                     cur.executemany(
-                        f"INSERT INTO {s}.thread_topics VALUES (%s, %s, %s) ON CONFLICT DO NOTHING", _topics(rows)
+                        f"INSERT INTO {s}.thread_topics VALUES (%s, %s, %s) ON CONFLICT DO NOTHING", thread_topics(rows)
                     )
                 self._conn.execute(f"INSERT INTO {s}.cursors VALUES ('thread_topics', 1) ON CONFLICT DO NOTHING")
 
@@ -286,7 +286,8 @@ class PostgresNodeStore(Reconnecting):
                             "VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
                             threads,
                         )
-                    topics = _topics((r.origin, r.index, r.record) for r in rows if r.thread and r.problem is None)
+                    opening = ((r.origin, r.index, r.record) for r in rows if r.thread and r.problem is None)
+                    topics = thread_topics(opening)
                     if topics:
                         cur.executemany(
                             f"INSERT INTO {self.s}.thread_topics VALUES (%s, %s, %s) ON CONFLICT DO NOTHING", topics
@@ -548,8 +549,3 @@ class PostgresNodeStore(Reconnecting):
 
 
 _check: type[NodeStore] = PostgresNodeStore
-
-
-def _topics(rows: Iterable[tuple[str, int, bytes]]) -> list[tuple[str, int, str]]:
-    """(origin, index, topic) of the threads' opening records that have a topic."""
-    return [(o, i, topic) for o, i, record in rows if (topic := thread_topic(bytes(record))) is not None]

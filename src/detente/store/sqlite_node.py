@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import threading
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ from detente.store.node_protocol import (
     SealedFindingRow,
     TimeRow,
     TokenRow,
-    thread_topic,
+    thread_topics,
 )
 from detente.store.sqlite_rows import Rows, run
 
@@ -163,7 +163,7 @@ class SQLiteNodeStore:
                     while batch := rows.fetchmany(1000):
                         self._conn.executemany(
                             "INSERT OR IGNORE INTO thread_topics VALUES (?, ?, ?)",
-                            _topics((o, i, r) for o, i, r in batch),
+                            thread_topics((o, i, r) for o, i, r in batch),
                         )
                     self._conn.execute("INSERT OR IGNORE INTO cursors VALUES ('thread_topics', 1)")
         except sqlite3.Error as exc:
@@ -301,7 +301,7 @@ class SQLiteNodeStore:
                     )
                     self._conn.executemany(
                         "INSERT OR IGNORE INTO thread_topics VALUES (?, ?, ?)",
-                        _topics(
+                        thread_topics(
                             (r.origin, r.index, r.record) for r in rows if r.thread is not None and r.problem is None
                         ),
                     )
@@ -587,8 +587,3 @@ class SQLiteNodeStore:
 
 
 _check: type[NodeStore] = SQLiteNodeStore
-
-
-def _topics(rows: Iterable[tuple[str, int, bytes]]) -> list[tuple[str, int, str]]:
-    """(origin, index, topic) of the threads' opening records that have a topic."""
-    return [(o, i, topic) for o, i, record in rows if (topic := thread_topic(bytes(record))) is not None]
