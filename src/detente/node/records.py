@@ -29,7 +29,7 @@ from detente.records.record import Record
 from detente.store.node_protocol import NodeStore, RecordRow, ThreadMark
 from detente.tlog.hashing import leaf_hash
 
-__all__ = ["RecordBook", "parsed", "read_issued"]
+__all__ = ["RecordBook", "issued_window", "parsed", "read_issued"]
 
 log = logging.getLogger(__name__)
 
@@ -203,6 +203,14 @@ def _sortable(when: datetime) -> str:
     return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def issued_window(since: datetime | None, until: datetime | None) -> tuple[str | None, str | None]:
+    """``since`` … ``until`` as the store's time index reads them (either open: ``None``), a second
+    wider each way: an older store's times were read to the millisecond, so the caller checks each
+    record's own time against the exact window."""
+    second = timedelta(seconds=1)
+    return (None if since is None else _sortable(since - second), None if until is None else _sortable(until + second))
+
+
 def _parse(row: RecordRow) -> Logged:
     return Logged(row.origin, row.index, row.leaf_hash, Record.from_json(row.record))
 
@@ -226,14 +234,8 @@ def read_issued(
     open), of ``types`` (every type when ``None``), whose body field ``body[0]`` is ``body[1]``: read
     through the store's index by time or by type (:meth:`NodeStore.records_issued`), never by walking
     the logs, and parsed for this call only. As far as the index goes: the caller catches up first."""
-    second = timedelta(seconds=1)  # an older store's times were read to the millisecond
-    rows = state.records_issued(
-        origins,
-        since=None if since is None else _sortable(since - second),
-        until=None if until is None else _sortable(until + second),
-        types=types,
-        body=body,
-    )
+    wide_since, wide_until = issued_window(since, until)
+    rows = state.records_issued(origins, since=wide_since, until=wide_until, types=types, body=body)
     out = [_parse(r) for r in rows]
     return [
         x for x in out if (since is None or since <= x.record.issued) and (until is None or x.record.issued < until)

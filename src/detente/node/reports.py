@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from detente import __version__
@@ -21,7 +21,7 @@ from detente.crypto.note import parse_note
 from detente.errors import DetenteError, EntryTooLarge
 from detente.node.desk import well_formed
 from detente.node.party import Party
-from detente.node.records import _sortable, parsed, read_issued
+from detente.node.records import issued_window, parsed, read_issued
 from detente.node.timebook import TimeBook
 from detente.protocol.threads import WITHHELD, Logged, opens_thread
 from detente.records.record import Record
@@ -143,8 +143,8 @@ class ReportDesk:
         """The well-formed records of ``origins`` issued from ``start`` to ``end`` (a second wider each
         way: an older store's times were read to the millisecond; the fold checks each record's own
         time), :data:`PAGE` at a time in time order: one page parsed at a time."""
-        second = timedelta(seconds=1)
-        since, until = _sortable(start - second), _sortable(end + second)
+        wide_since, wide_until = issued_window(start, end)
+        since, until = wide_since or "", wide_until or ""  # both ends are given: neither is None
         after: tuple[str, str, int] | None = None
         while rows := self.node.state.records_by_time(origins, since=since, until=until, after=after, limit=PAGE):
             after = (rows[-1].issued or "", rows[-1].origin, rows[-1].index)
