@@ -93,18 +93,23 @@ def integrate(
     # Entry bundles: the partial bundle's bytes are kept as they are and new entries appended.
     width0 = size % TILE_WIDTH
     first = size // TILE_WIDTH
-    if any(len(e) > MAX_ENTRY_SIZE for e in entries):
+    if entries and max(map(len, entries)) > MAX_ENTRY_SIZE:
         raise EntryTooLarge(f"a log entry is over {MAX_ENTRY_SIZE} bytes")
-    pieces = [_U16(len(e)) + e for e in entries]
-    head = TILE_WIDTH - width0 if width0 else 0
+    # Each entry behind its 16-bit length, joined once per bundle: no copy of each entry with its
+    # length before the join (integrate 1.51 -> 1.43 us per entry; docs/performance.md).
+    framed: list[bytes] = []
+    for e in entries:
+        framed.append(_U16(len(e)))
+        framed.append(e)
+    head = min(TILE_WIDTH - width0, len(entries)) if width0 else 0
     if width0:
         previous = edge[TileID(-1, first, width0)]
         decode_entry_bundle(previous, count=width0)  # fail closed on a corrupt edge bundle
-        bundles[TileID(-1, first, width0 + len(pieces[:head]))] = previous + b"".join(pieces[:head])
-    for start in range(head, len(pieces), TILE_WIDTH):
-        chunk = pieces[start : start + TILE_WIDTH]
+        bundles[TileID(-1, first, width0 + head)] = b"".join([previous, *framed[: 2 * head]])
+    for start in range(head, len(entries), TILE_WIDTH):
+        count = min(TILE_WIDTH, len(entries) - start)
         index = first + (1 if width0 else 0) + (start - head) // TILE_WIDTH
-        bundles[TileID(-1, index, len(chunk))] = b"".join(chunk)
+        bundles[TileID(-1, index, count)] = b"".join(framed[2 * start : 2 * (start + count)])
 
     # Hash tiles, level by level: each full tile feeds its root to the level above.
     incoming = leaves
