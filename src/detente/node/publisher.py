@@ -11,7 +11,7 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 
-from detente.crypto.note import NoteSignature, parse_note
+from detente.crypto.note import MAX_SIGNATURES, NoteSignature, parse_note
 from detente.crypto.note_verifiers import verifier_for
 from detente.errors import DetenteError, MalformedProof, StoreUnavailable
 from detente.node.loops import Loops
@@ -56,19 +56,32 @@ class Publisher:
         note = self.log.signed_checkpoint()
         with self._lock:
             if self._cosigs[0] == note and self._cosigs[1]:
-                return parse_note(note).with_signatures(self._cosigs[1]).to_bytes()
+                own = parse_note(note)
+                # one line per witness is kept (see _ask); the note stays within what every
+                # reader parses however many witnesses an operator pins
+                room = MAX_SIGNATURES - len(own.signatures)
+                return own.with_signatures(self._cosigs[1][:room]).to_bytes()
         return note
 
     def _restore(self) -> None:
-        """After a restart, serve the cosignatures stored for the current checkpoint at once."""
+        """After a restart, serve the cosignatures stored for the current checkpoint at once. A
+        saved note that no longer parses (one a witness flooded before that was refused) is
+        dropped: the witnesses are asked again, and the node starts."""
         saved = self.state.load_cosigned(self.log.origin)
         if saved is None:
             return
-        note = parse_note(saved)
+        try:
+            note = parse_note(saved)
+        except DetenteError as exc:
+            log.warning("saved cosigned checkpoint of %s dropped: %s", self.log.origin, exc.message)
+            return
         own = parse_note(self.log.signed_checkpoint())
         if note.text == own.text:
-            witnesses = {s for s in note.signatures if s not in own.signatures}
-            self._cosigs = (self.log.signed_checkpoint(), sorted(witnesses, key=lambda s: s.name))
+            newest: dict[str, NoteSignature] = {}
+            for sig in note.signatures:
+                if sig not in own.signatures and (sig.name not in newest or _stamp(sig) > _stamp(newest[sig.name])):
+                    newest[sig.name] = sig
+            self._cosigs = (self.log.signed_checkpoint(), sorted(newest.values(), key=lambda s: s.name))
 
     def loop(self, loops: Loops, interval: float) -> None:
         """Publish after each append (:attr:`wanted`) and every ``interval``; back off while it fails."""
@@ -138,12 +151,16 @@ class Publisher:
             sigs = verify_cosignatures(cosigned, [verifier_for(row.cosigner_vkey or "")])
             if not sigs:
                 raise StoreUnavailable(f"witness {row.name} returned no cosignature from its pinned key")
+            # One cosignature per witness, its newest: a witness that answers with many lines (all
+            # validly signed, each with its own time) must not grow our served note past what
+            # readers parse (MAX_SIGNATURES), nor the time book.
+            newest = max(sigs, key=lambda c: c.timestamp)
             status.witness_size = cp.size
-            self.timebook.cosigned(cp.origin, cp.size, sigs)
+            self.timebook.cosigned(cp.origin, cp.size, [newest])
             with self._lock:
                 kept = self._cosigs[1] if self._cosigs[0] == note else []
-                kept = [s for s in kept if s.name != sigs[0].witness] + [c.signature for c in sigs]
-                self._cosigs = (note, kept)
+                kept = [s for s in kept if s.name != newest.witness] + [newest.signature]
+                self._cosigs = (note, sorted(kept, key=lambda s: s.name))
             self.state.save_cosigned(self.log.origin, self.cosigned_checkpoint())
             return
 
@@ -170,3 +187,8 @@ class Publisher:
     def close(self) -> None:
         self.wanted.set()
         self._witnesses.shutdown(wait=False, cancel_futures=True)
+
+
+def _stamp(sig: NoteSignature) -> int:
+    """A cosignature's timestamp (its signature's first 8 bytes, big-endian)."""
+    return int.from_bytes(sig.signature[:8], "big")
