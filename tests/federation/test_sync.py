@@ -16,9 +16,11 @@ import pytest
 from hostile_peer import forged_checkpoint, padded
 
 from detente.crypto.keys import Ed25519Identity
-from detente.crypto.note import parse_note
+from detente.crypto.note import NoteSignature, open_note, parse_note
+from detente.crypto.note_verifiers import verifier_for
 from detente.errors import MalformedCheckpoint, SyncBudgetExceeded, UnknownKey, VerificationError
 from detente.node import sync as sync_module
+from detente.node.alarms import MAX_EVIDENCE_SIGNATURES, canonical_evidence
 from detente.node.sync import DEFAULT_MAX_BYTES, Fork, SyncResult, sync_peer
 from detente.node.tilelog import TileLog
 from detente.records.entry import seal_record
@@ -445,3 +447,71 @@ def test_a_checkpoint_signed_by_the_second_of_two_revoked_keys_is_an_alarm(tmp_p
         "checkpoint of size 8 is signed by a revoked key",
         forged,
     )
+
+
+# --- what a refused sync leaves behind, and what a fork's evidence keeps -----------------------------
+
+
+class _Replayed(_Client):
+    """The log's own checkpoint, and its own validly signed entries served at other positions
+    (what whoever serves the read side, a static copy or a network in the middle, can do)."""
+
+    def __init__(self, log: TileLog, order: Sequence[int]) -> None:
+        super().__init__(log)
+        self.order = order
+
+    def iter_entries(self, start: int, end: int) -> Iterator[tuple[int, bytes]]:
+        real = self.log.entries(0, self.log.size)
+        for i in range(start, end):
+            yield i, real[self.order[i]]
+
+
+def test_key_events_of_entries_that_do_not_make_the_signed_root_are_not_kept(tmp_path: Path) -> None:
+    peer = _Peer(tmp_path)
+    i0, i1 = peer.ident, Ed25519Identity.generate(ORIGIN)
+    peer.log.append(_sealed(i0, range(10)))
+    rotation = seal_record(Record(type=KEY_ROTATION, party=ORIGIN, issued=NOW, body={"vkey": str(i1.vkey())}), i0)
+    peer.log.schedule_rotation(rotation, i1)
+    peer.log.append([rotation])  # 10
+    peer.log.append(_sealed(i1, range(11, 15)))  # the checkpoint of size 15 is signed by i1
+    learned: list[tuple[KeyEvent, ...]] = []
+    # the real rotation moved to 5, then i1's real entries: each verifies, the root does not
+    replayed = _Replayed(peer.log, [0, 1, 2, 3, 4, 10, 11, 12, 13, 14, 11, 12, 13, 14, 11])
+    with pytest.raises(VerificationError, match="do not produce its signed root"):
+        peer.sync(replayed, on_keys=lambda h, e: learned.append(e))
+    assert learned == [] and peer.mirror.refresh().size == 0  # a rotation at 5 was never the log's
+    result = peer.sync(on_keys=lambda h, e: learned.append(e))
+    assert learned == [(KeyEvent(10, "rotation", str(i1.vkey())),)] and result.size == 15
+
+
+def _crowded(note: bytes, origin: str = ORIGIN) -> bytes:
+    """``note`` with four junk signature lines in the log's own name put before its real ones."""
+    parsed = parse_note(note)
+    junk = tuple(NoteSignature(origin, 0x01020300 + i, b"\x00" * 64) for i in range(MAX_EVIDENCE_SIGNATURES))
+    return dataclasses.replace(parsed, signatures=junk + parsed.signatures).to_bytes()
+
+
+def test_junk_lines_in_the_logs_name_cannot_crowd_its_signature_out_of_an_inconsistent_forks_evidence(
+    tmp_path: Path,
+) -> None:
+    peer = _Peer(tmp_path)
+    peer.log.append(_sealed(peer.ident, range(5)))
+    peer.sync()
+    other = peer.other_log("fork")
+    other.append(_sealed(peer.ident, range(100, 108)))  # size 8, another history, validly signed
+    result = peer.sync(_Client(other, note=_crowded(other.signed_checkpoint())))
+    assert result.fork is not None and result.fork.kind == "inconsistent"
+    evidence = canonical_evidence(ORIGIN, result.fork.shown)  # what the alarm record keeps
+    open_note(evidence.encode(), [verifier_for(peer.ident.vkey())])  # still proves who signed it
+
+
+def test_junk_lines_cannot_crowd_a_revoked_keys_signature_out_of_the_evidence(tmp_path: Path) -> None:
+    peer, i1, history = _synced_rotated(tmp_path)
+    for size in (7, 9):  # at the mirror's size, and a larger tree
+        if size == 9:
+            peer.log.append(_sealed(i1, range(7, 9)))
+        forged = forged_checkpoint(peer.ident, size, peer.log.root(size) if size == 9 else bytes(32))
+        result = peer.sync(_Client(peer.log, note=_crowded(forged)), keys=history)
+        assert result.fork is not None and result.fork.kind == "revoked-key"
+        assert result.fork.shown == forged  # only the line that verified with the revoked key
+        open_note(canonical_evidence(ORIGIN, result.fork.shown).encode(), [verifier_for(peer.ident.vkey())])

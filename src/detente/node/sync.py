@@ -113,13 +113,26 @@ def _open_checkpoint(note: bytes, history: KeyHistory, size: int) -> VerifiedChe
     try:
         return open_checkpoint(note, [verifier_for(history.check_signer(size))], origin=history.origin)
     except UnknownKey:
-        for key in history.revoked_keys(size - 1):
-            try:
-                open_checkpoint(note, [verifier_for(key)], origin=history.origin)
-            except DetenteError:
-                continue
+        if _revoked_signed(note, history, size) is not None:
             return None
         raise
+
+
+def _revoked_signed(note: bytes, history: KeyHistory, size: int) -> VerifiedCheckpoint | None:
+    """The checkpoint as verified with a key revoked at ``size`` that signed it, if one did."""
+    for key in history.revoked_keys(size - 1):
+        try:
+            return open_checkpoint(note, [verifier_for(key)], origin=history.origin)
+        except DetenteError:
+            continue
+    return None
+
+
+def _evidence(note: bytes, history: KeyHistory, size: int) -> bytes:
+    """A checkpoint signed by a revoked key, as fork evidence: only the lines that verified with
+    that key, so a peer cannot crowd its signature out of the alarm with junk lines in its name."""
+    revoked = _revoked_signed(note, history, size)
+    return revoked.canonical() if revoked is not None else note
 
 
 def sync_peer(
@@ -140,7 +153,8 @@ def sync_peer(
     in force at ``j`` and a checkpoint of size ``s`` by the key in force at ``s``, so a checkpoint
     signed by a new key is accepted only once the entries before it announce that key in a
     rotation record signed by the previous one. Verified key events are handed to ``on_keys``
-    before anything is mirrored, so a node remembers them durably first.
+    once the entries are known to make the signed root and before anything is mirrored, so a node
+    remembers them durably first, and only when they are the log's.
 
     Verify before buffering: the checkpoint's signature is checked before any entry is fetched
     (unless it is signed by a key the history does not know yet, which only a rotation record
@@ -173,7 +187,11 @@ def sync_peer(
     if claimed.size <= old.size:
         stale = _open_checkpoint(note, history, claimed.size)
         if stale is None:
-            return fork("revoked-key", f"checkpoint of size {claimed.size} is signed by a revoked key")
+            return fork(
+                "revoked-key",
+                f"checkpoint of size {claimed.size} is signed by a revoked key",
+                _evidence(note, history, claimed.size),
+            )
         shown = stale.checkpoint
         if shown.root == (old.root if shown.size == old.size else mirror.root(shown.size)):
             current = note if shown.size == old.size else b""  # a stale replay's cosignatures are old news
@@ -198,19 +216,31 @@ def sync_peer(
     entries, opened, events = taken
     verified = _open_checkpoint(note, history, claimed.size)
     if verified is None:
-        return fork("revoked-key", f"checkpoint of size {claimed.size} is signed by a revoked key")
+        return fork(
+            "revoked-key",
+            f"checkpoint of size {claimed.size} is signed by a revoked key",
+            _evidence(note, history, claimed.size),
+        )
     shown = verified.checkpoint
-    if events:
-        if on_keys is not None:
+
+    def remember_keys() -> None:
+        # only once the entries are the tree the checkpoint signs: genuine rotation records
+        # replayed at other positions verify one by one, and would otherwise be kept at the wrong
+        # index and refuse the honest log ever after
+        if events and on_keys is not None:
             on_keys(history, tuple(events))
+
+    if events:
         mirror.trust(history.keys)
     try:
-        mirror.extend(entries, verified.canonical())
+        mirror.extend(entries, verified.canonical(), before_commit=remember_keys)
     except ConsistencyError:
         # Either the entries were altered in transit, or the log's tree no longer contains the
         # one we verified before. The peer's own hash tiles tell which.
         if old.size and tree_root(old.size, client.fetch_nodes(shown.size)) != old.root:
-            return fork("inconsistent", f"size {shown.size} does not extend the verified size {old.size}")
+            return fork(
+                "inconsistent", f"size {shown.size} does not extend the verified size {old.size}", verified.canonical()
+            )
         raise VerificationError(f"entries served by {origin!r} do not produce its signed root") from None
     return SyncResult(
         origin, old.size, shown.size, len(entries), opened=tuple(opened), key_events=tuple(events), note=note

@@ -21,7 +21,7 @@ import random
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TypeGuard
 
@@ -330,12 +330,19 @@ class TileLog:
         count = result.size - result.old_size
         return AppendResult(result.old_size, count, batch.checkpoint, batch.note, tuple(result.leaf_hashes))
 
-    def extend(self, entries: Sequence[bytes], signed_checkpoint: bytes) -> Checkpoint:
+    def extend(
+        self,
+        entries: Sequence[bytes],
+        signed_checkpoint: bytes,
+        before_commit: Callable[[], object] | None = None,
+    ) -> Checkpoint:
         """Mirror another party's log: append ``entries`` fetched from it, only if they produce
         exactly the tree its signed checkpoint states, and store that checkpoint.
 
         Raises :class:`ConsistencyError` (nothing written) when the size or root differs: the
         entries were altered, or the log is not an extension of what this mirror holds.
+        ``before_commit`` runs once the root has matched and before anything is written (what
+        the entries teach, such as key events, is kept only when they are the signed tree).
         """
         verified = open_checkpoint(signed_checkpoint, self._verifiers, origin=self.origin)
         cp = verified.checkpoint
@@ -354,6 +361,8 @@ class TileLog:
                 raise ConsistencyError(
                     f"entries {old.size}..{cp.size} of {self.origin!r} do not produce the root its checkpoint signs"
                 )
+            if before_commit is not None:
+                before_commit()
             self.store.commit(self.origin, old_note, signed_checkpoint, {**result.tiles, **result.bundles})
             self._checkpoint, self._note = cp, signed_checkpoint
             self._remember_edge(result.tiles)
@@ -478,6 +487,12 @@ class TileLog:
         return out
 
     def entry(self, index: int) -> bytes:
+        size = self._checkpoint.size
+        if not 0 <= index < size:
+            raise InclusionError(
+                f"entry {index} is not in {self.origin!r} (size {size})",
+                hint=f"entries are numbered from 0 to {size - 1}" if size else "the log is empty",
+            )
         return self.entries(index, index + 1)[0]
 
     def tile(self, level: int, index: int, width: int = TILE_WIDTH) -> bytes:

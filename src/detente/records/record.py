@@ -64,7 +64,10 @@ class Record(BaseModel):
     def _utc(cls, value: datetime) -> datetime:
         if value.tzinfo is None:
             raise ValueError("issued must carry a time zone (UTC)")
-        return value.astimezone(UTC)
+        try:
+            return value.astimezone(UTC)
+        except OverflowError:  # 0001-01-01T00:00+01:00 is before year 1 in UTC
+            raise ValueError("issued is out of range once converted to UTC") from None
 
     @field_serializer("issued")
     def _ser_issued(self, value: datetime) -> str:
