@@ -276,3 +276,11 @@ def test_a_record_is_not_addressed_to_its_own_sender() -> None:
         with pytest.raises(MalformedRecord, match=r"^a record is not addressed to its own sender$"):
             validate_record(_record(record_type, to=(CN, US)))
         assert validate_record(_record(record_type, to=(CN,))) is not None
+
+
+@pytest.mark.parametrize("issued", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:00:00-05:00"])
+def test_an_issued_time_out_of_range_in_utc_is_a_malformed_record(issued: str) -> None:
+    # each is a valid time in its own zone, and before year 1 or after 9999 in UTC
+    raw = Record(type=STATEMENT, party=US, issued=NOW, body={"text": "x"}).to_json().decode()
+    with pytest.raises(MalformedRecord, match="out of range"):
+        Record.from_json(raw.replace('"2026-12-01T00:00:00.000000Z"', f'"{issued}"'))

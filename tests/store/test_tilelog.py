@@ -231,3 +231,16 @@ def test_sequencer_reports_a_failed_batch_to_every_waiter(tmp_path) -> None:
             fut.result(10)
     seq.close()
     assert log.refresh().size == 5
+
+
+def test_an_entry_at_or_past_the_size_is_an_inclusion_error_not_an_index_error(store) -> None:
+    log = TileLog.create(store, IDENT)
+    with pytest.raises(InclusionError, match=r"entry 0 is not in .* \(size 0\)") as empty:
+        log.entry(0)
+    assert empty.value.hint == "the log is empty"
+    log.append(_entries(0, 3))
+    assert log.entry(2) == _entries(2, 1)[0]
+    for index in (3, -1):
+        with pytest.raises(InclusionError, match=rf"entry {index} is not in .* \(size 3\)") as past:
+            log.entry(index)
+        assert past.value.hint == "entries are numbered from 0 to 2"
