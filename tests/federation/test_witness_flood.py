@@ -104,3 +104,29 @@ def test_the_served_note_stays_within_100_lines_however_many_witnesses_cosign(tm
         assert len(served.signatures) == 100 and served.signatures[0] == parse_note(own).signatures[0]
     finally:
         node.stop()
+
+
+class _Ahead(Witness):
+    """Answers every cosigning request 409: it claims to hold a larger checkpoint of our log."""
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        base = super()._handler()
+
+        class Handler(base):  # type: ignore[misc, valid-type]
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                self._send(409, b"1000000\n")
+
+        return Handler
+
+
+def test_a_witness_claiming_a_larger_size_of_our_log_is_an_error_not_a_cosigned_size(tmp_path: Path) -> None:
+    ahead = _Ahead(tmp_path / "a", origin="a.detente.example/log")
+    node = _node(tmp_path, (ahead,))
+    try:
+        assert not node.publisher.publish()
+        status = node.peering.status["a"]
+        assert status.witness_size == 0 and "says it holds size 1000000" in (status.last_error or "")
+    finally:
+        node.stop()
+        ahead.close()

@@ -143,7 +143,14 @@ class Publisher:
             proof = self.log.consistency_proof(old, cp.size) if old else []
             code, body = client.add_checkpoint(format_add_checkpoint(old, proof, note))
             if code == 409:
-                status.witness_size = _size(body)
+                claimed = _size(body)
+                if claimed > cp.size:  # no checkpoint of ours that large exists: never shown as cosigned
+                    raise StoreUnavailable(
+                        f"witness {row.name} says it holds size {claimed} of our log, which is at {cp.size}",
+                        hint="a witness that saw a larger checkpoint of this log than the node signed holds one "
+                        "signed with this log's key elsewhere, or lies: check the key is not in use twice",
+                    )
+                status.witness_size = claimed
                 continue
             if code != 200:
                 raise StoreUnavailable(f"witness {row.name} answered {code}: {body[:200]!r}")
