@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.progress import Progress, TaskID
 from rich.table import Table
 
+from detente.cli.args import parse_record_ref
 from detente.cli.note import read_input
 from detente.crypto.canonical import parse_json
 from detente.errors import MalformedPolicy, MalformedProof, VerificationError
@@ -36,10 +37,9 @@ def audit_table(result: AuditResult, title: str) -> Table:
 
 
 def _record(text: str) -> tuple[str, int]:
-    origin, sep, index = text.rpartition("#")
-    if not sep or not origin or not index.isdigit():
-        raise MalformedProof(f"--record {text!r} is not ORIGIN#INDEX", hint="e.g. --record us.detente.example/log#17")
-    return origin, int(index)
+    return parse_record_ref(
+        text, what="--record ", hint="e.g. --record us.detente.example/log#17", error=MalformedProof
+    )
 
 
 def audit(

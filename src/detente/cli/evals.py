@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from detente.cli.args import check_output_path, parse_record_ref, write_output
 from detente.cli.notices import TOKEN, _call
 from detente.errors import MalformedRecord
 
@@ -26,14 +27,8 @@ if TYPE_CHECKING:
 eval_app = typer.Typer(
     help="Shared robustness suites: run, verify, re-check and compare results.", no_args_is_help=True
 )
+_REF_HINT = "e.g. us.detente.example/log#42"
 NODE_OPT = typer.Option(None, "--node", "-n", help="a node's folder: run through its API and log the result")
-
-
-def _key(text: str) -> tuple[str, int]:
-    origin, sep, index = text.rpartition("#")
-    if not sep or not index.isdigit():
-        raise MalformedRecord(f"{text!r} is not ORIGIN#INDEX", hint="e.g. us.detente.example/log#42")
-    return origin, int(index)
 
 
 def _metrics_table(predicate: dict[str, Any]) -> Table:
@@ -153,6 +148,9 @@ def run(
         raise MalformedRecord(
             "an offline run needs --key to sign its result", hint="or run it through a node: --node DIR"
         )
+    identity = read_identity(key)  # the key and the output are checked before the suite runs
+    if out is not None:
+        check_output_path(out, "--out")
     the_suite = builtin_suite(suite)
     data = load_dataset(the_suite.dataset)
     total = len(data.rows) * len(the_suite.perturbations)
@@ -163,9 +161,9 @@ def run(
         task = progress.add_task(f"{suite} on {the_model.identity.name}", total=total)
         result = run_suite(the_suite, data, the_model, progress=lambda n: progress.advance(task, n))
     statement = result_statement(result)
-    envelope = sign_result(statement, read_identity(key))
+    envelope = sign_result(statement, identity)
     if out is not None:
-        out.write_bytes(envelope.to_json())
+        write_output(out, envelope.to_json(), "--out")
     Console().print(_metrics_table(statement.predicate or {}))
     verdict = "PASSED" if result.passed else "FAILED"
     typer.echo(f"{verdict}; samples root sha256:{result.root.hex()}; suite sha256:{the_suite.digest()}")
@@ -215,7 +213,7 @@ def show(
     token: str | None = TOKEN,
 ) -> None:
     """A result in the node's logs, verified (signature, samples, pre-registration)."""
-    origin, index = _key(result)
+    origin, index = parse_record_ref(result, hint=_REF_HINT)
     shown = _call(node_dir, token, "GET", "/api/v1/evals/result", params={"origin": origin, "index": index})
     if as_json:
         typer.echo(json.dumps(shown, indent=2))
@@ -233,7 +231,7 @@ def recheck(
 ) -> None:
     """Re-run samples of a result, picked at random here, and log whether they match; print the
     chance that this many samples catch 1 % and 5 % fabricated records."""
-    origin, index = _key(result)
+    origin, index = parse_record_ref(result, hint=_REF_HINT)
     body = {"origin": origin, "index": index, "count": count}
     out = _call(node_dir, token, "POST", "/api/v1/evals/recheck", json=body)
     typer.echo(json.dumps(out, indent=2))
@@ -255,7 +253,7 @@ def compare(
     token: str | None = TOKEN,
 ) -> None:
     """Two results on the same suite and samples: McNemar's paired test per metric, Holm-corrected."""
-    (ao, ai), (bo, bi) = _key(a), _key(b)
+    (ao, ai), (bo, bi) = parse_record_ref(a, hint=_REF_HINT), parse_record_ref(b, hint=_REF_HINT)
     params = {"a_origin": ao, "a_index": ai, "b_origin": bo, "b_index": bi}
     out = _call(node_dir, token, "GET", "/api/v1/evals/compare", params=params)
     if as_json:

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from detente.cli.args import parse_record_ref
 from detente.cli.notices import NODE, TOKEN, _call
 from detente.crypto.canonical import parse_json
 from detente.errors import MalformedRecord
@@ -184,10 +185,8 @@ def confirm(
     token: str | None = TOKEN,
 ) -> None:
     """Confirm (or dispute) another party's link naming one of your incidents."""
-    origin, index = _key(link_record)
-    if not index.isdigit():
-        raise MalformedRecord(f"{index!r} is not a record index")
-    body = {"origin": origin, "index": int(index), "verdict": "dispute" if dispute else "confirm", "note": note}
+    origin, index = parse_record_ref(link_record, hint="e.g. cn.detente.example/log#42 (the link record)")
+    body = {"origin": origin, "index": index, "verdict": "dispute" if dispute else "confirm", "note": note}
     _print(_call(node_dir, token, "POST", "/api/v1/incident/links/confirm", json=body))
 
 
@@ -195,7 +194,7 @@ def confirm(
 def import_(
     source: str = typer.Argument(..., help="aiid (a snapshot folder), avid (avid-db folder) or atlas (ATLAS.yaml)"),
     path: Path = typer.Argument(..., help="where the data is"),
-    chunk: int = typer.Option(200, "--chunk", help="reports per request"),
+    chunk: int = typer.Option(200, "--chunk", min=1, max=10_000, help="reports per request"),
     node_dir: Path = NODE,
     token: str | None = TOKEN,
 ) -> None:

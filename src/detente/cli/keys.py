@@ -9,7 +9,7 @@ import typer
 
 from detente.cli.notices import NODE, TOKEN, _call
 from detente.crypto.keys import Ed25519Identity, VerifierKey
-from detente.node.keyfile import read_identity, write_identity
+from detente.node.keyfile import check_party_key_name, read_identity, write_identity
 from detente.records.keys import parse_time
 
 app = typer.Typer(help="Create and inspect party signing keys.", no_args_is_help=True)
@@ -21,7 +21,7 @@ def generate(
     out: Path = typer.Option(..., "--out", "-o", help="private key file to create (mode 0600)"),
 ) -> None:
     """Generate an Ed25519 party key; print its log and cosigner verifier keys."""
-    ident = Ed25519Identity.generate(name)
+    ident = Ed25519Identity.generate(check_party_key_name(name))
     write_identity(ident, out)
     typer.echo(f"private key: {out} (mode 0600; never share it)")
     typer.echo(f"log vkey:      {ident.vkey()}")

@@ -12,10 +12,11 @@ from rich.console import Console
 from rich.progress import Progress
 
 from detente._internal.validation import describe_validation_error
+from detente.cli.args import parse_translations
 from detente.cli.tlog import consistency_json, inclusion_json
 from detente.crypto.canonical import parse_json
 from detente.crypto.keys import VerifierKey
-from detente.errors import InclusionError, MalformedRecord
+from detente.errors import InclusionError, LogNotFound, MalformedRecord, StoreUnavailable
 from detente.node.audit import audit_log
 from detente.node.keyfile import read_identity
 from detente.node.tilelog import TileLog
@@ -24,6 +25,7 @@ from detente.records.entry import open_entry, seal_record
 from detente.records.record import Record
 from detente.records.text import BilingualText, LangText
 from detente.store.open import open_store
+from detente.store.protocol import LogStore
 from detente.tlog.hashing import leaf_hash
 
 app = typer.Typer(help="Append to, prove and audit a party log.", no_args_is_help=True)
@@ -34,21 +36,51 @@ KEY = typer.Option(None, "--key", help="the party's private key file (to write, 
 VKEY = typer.Option(None, "--vkey", help="the log's verifier key (to read someone else's log)")
 
 
-def open_log(store_url: str, key: Path | None, vkey: str | None, *, write: bool = False) -> TileLog:
+def open_log(
+    store_url: str, key: Path | None, vkey: str | None, *, write: bool = False, create: bool = False
+) -> TileLog:
+    """The log in ``store_url``: with ``create`` (``detente log init`` only) made if missing;
+    otherwise the store and the log must exist (a mistyped --store is refused, never a new log)."""
     if key is not None:
         ident = read_identity(key)
-        store = open_store(store_url, create=write)
-        return TileLog.create(store, ident) if write else TileLog(store, ident.name, [ident.vkey()])
+        if create:
+            return TileLog.create(open_store(store_url, create=True), ident)
+        store = _open_existing(store_url, f"--key {key}")
+        _require_log(store, store_url, ident.name, f"create it first: detente log init --store {store_url} --key {key}")
+        return TileLog(store, ident.name, [ident.vkey()], identity=ident if write else None)
     if vkey is None:
-        raise MalformedRecord("give --key (your own log) or --vkey (a log you audit)")
+        raise MalformedRecord(
+            "give --key (your own log) or --vkey (a log you audit)",
+            hint="e.g. --key party.key, or --vkey with the log's verifier key (name+keyid+base64)",
+        )
     vk = VerifierKey.parse(vkey)
-    return TileLog(open_store(store_url), vk.name, [vk])
+    store = _open_existing(store_url, "--key KEYFILE")
+    _require_log(store, store_url, vk.name, "check --store, and --vkey: the log's origin is its key's name")
+    return TileLog(store, vk.name, [vk])
+
+
+def _require_log(store: LogStore, store_url: str, origin: str, hint: str) -> None:
+    try:
+        found = store.latest_checkpoint(origin) is not None
+    except LogNotFound:
+        found = False
+    if not found:
+        raise LogNotFound(f"no log {origin!r} in {store_url}", hint=hint)
+
+
+def _open_existing(store_url: str, key_option: str) -> LogStore:
+    if "://" not in store_url and not Path(store_url).exists():
+        raise StoreUnavailable(
+            f"no database at {store_url}",
+            hint=f"check --store; a new log is created with: detente log init --store {store_url} {key_option}",
+        )
+    return open_store(store_url)
 
 
 @app.command("init")
 def init(store: str = STORE, key: Path = typer.Option(..., "--key", help="party private key file")) -> None:
     """Create the party's log (with a signed empty checkpoint) in the store."""
-    log = open_log(store, key, None, write=True)
+    log = open_log(store, key, None, create=True)
     typer.echo(log.signed_checkpoint().decode(), nl=False)
 
 
@@ -64,12 +96,7 @@ def append(
 ) -> None:
     """Sign a record and append it to the party log; print its index and leaf hash."""
     ident = read_identity(key)
-    translations: dict[str, str] = {}
-    for item in translation:
-        tag, sep, value = item.partition("=")
-        if not sep:
-            raise MalformedRecord(f"translation {item!r} is not LANG=TEXT", hint="e.g. -t zh-Hans=…")
-        translations[tag] = value
+    translations = parse_translations(translation)
     parsed = parse_json(body, what="--body")
     if not isinstance(parsed, dict):
         raise MalformedRecord("--body must be a JSON object")
@@ -82,7 +109,10 @@ def append(
             text=BilingualText(original=LangText(lang=lang, text=text), translations=translations),
         )
     except ValidationError as exc:
-        raise MalformedRecord(describe_validation_error(exc, "record")) from None
+        raise MalformedRecord(
+            describe_validation_error(exc, "record"),
+            hint="TEXT must not be empty, --lang is a BCP 47 tag (e.g. zh-Hans); record types: detente catalogue",
+        ) from None
     check_type(record.type)
     validate_record(record)
     entry = seal_record(record, ident)  # validate and sign before touching the store

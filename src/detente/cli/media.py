@@ -17,6 +17,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from detente.cli.args import parse_record_ref
 from detente.cli.notices import NODE, TOKEN, _call
 from detente.errors import MalformedError, MalformedRecord
 
@@ -338,11 +339,9 @@ def respond(
     token: str | None = TOKEN,
 ) -> None:
     """Answer a takedown request: the measures taken, or the reason it was declined."""
-    origin, sep, index = ref.rpartition("#")
-    if not sep or not index.isdigit():
-        raise MalformedRecord(f"{ref!r} is not ORIGIN#INDEX", hint="see: detente takedown list")
+    origin, index = parse_record_ref(ref, hint="see: detente takedown list")
     if bool(acted) == bool(declined):
         raise MalformedRecord("answer with --acted MEASURE or with --declined REASON", hint="one of the two")
     response = {"action": "acted", "measures": acted} if acted else {"action": "declined", "reason": declined}
-    body = {"origin": origin, "index": int(index), "response": response}
+    body = {"origin": origin, "index": index, "response": response}
     _print(_call(node_dir, token, "POST", "/api/v1/takedowns/response", json=body))

@@ -11,13 +11,15 @@ import time
 from pathlib import Path
 
 import typer
+from pydantic import ValidationError
 
+from detente._internal.validation import describe_validation_error
 from detente.cli.journal import journaled
 from detente.cli.serving import bind, check_listen, hold_store
 from detente.crypto.keys import Ed25519Identity
-from detente.errors import ConfigError
+from detente.errors import ConfigError, MalformedError
 from detente.node.config import CONFIG_NAME, NodeConfig, load_config
-from detente.node.keyfile import write_identity
+from detente.node.keyfile import check_party_key_name, write_identity
 from detente.node.node import Node
 from detente.node.pins import check_pin
 from detente.node.tilelog import TileLog
@@ -37,6 +39,12 @@ def _store_url(config: NodeConfig, base: Path) -> str:
     return config.store if "://" in config.store else str(base / config.store)
 
 
+_INIT_HINTS = {
+    "name": "--name is a short name: lower-case letters, digits, '-' or '_', at most 32, e.g. us",
+    "public_url": "--public-url is http(s)://HOST[:PORT], e.g. https://us.detente.example:8441",
+}
+
+
 def init(
     directory: Path = typer.Argument(..., help="folder to create the node in"),
     name: str = typer.Option(..., "--name", help="short party name, e.g. us"),
@@ -48,22 +56,36 @@ def init(
     public_url: str = typer.Option("", "--public-url", help="URL others reach this node at (default http://LISTEN)"),
 ) -> None:
     """Create a party node: key (0600), detente.toml, the store with a signed empty log, and an
-    admin token (printed once)."""
+    admin token (printed once). Everything is checked before anything is written, and what a
+    failed init wrote is removed again, so that the corrected command can be run as it is."""
     check_listen(listen, where="--listen")  # refused before anything is created
-    config = NodeConfig(name=name, origin=origin, listen=listen, store=store, public_url=public_url)
+    check_party_key_name(origin)
+    try:
+        config = NodeConfig(name=name, origin=origin, listen=listen, store=store, public_url=public_url)
+    except ValidationError as exc:
+        field = str(exc.errors()[0]["loc"][0]) if exc.errors()[0]["loc"] else ""
+        raise MalformedError(describe_validation_error(exc, "node"), hint=_INIT_HINTS.get(field)) from None
     directory.mkdir(parents=True, exist_ok=True)
     cfg = directory / CONFIG_NAME
     if cfg.exists():
         raise ConfigError(f"{cfg} already exists", hint="choose another folder; init never overwrites a node")
-    ident = Ed25519Identity.generate(origin)
-    write_identity(ident, directory / config.key_file)
     url = _store_url(config, directory)
-    TileLog.create(open_store(url, create=True), ident)
-    state = open_node_store(url, create=True)
-    token = issue_token(state, "admin", "created by detente init", int(time.time()))
-    with journaled(config, directory, "detente init", origin) as detail:
-        detail.update(token_id=token.split("_")[1], role="admin")
-    cfg.write_text(config.to_toml(), encoding="utf-8")
+    written = [] if "://" in url or Path(url).exists() else [Path(url), Path(f"{url}-wal"), Path(f"{url}-shm")]
+    ident = Ed25519Identity.generate(origin)
+    try:
+        log_store = open_store(url, create=True)  # an unreachable store is refused before the key is written
+        written.append(write_identity(ident, directory / config.key_file))  # refuses an existing key file
+        TileLog.create(log_store, ident)
+        state = open_node_store(url, create=True)
+        token = issue_token(state, "admin", "created by detente init", int(time.time()))
+        with journaled(config, directory, "detente init", origin) as detail:
+            detail.update(token_id=token.split("_")[1], role="admin")
+        written.append(cfg)
+        cfg.write_text(config.to_toml(), encoding="utf-8")
+    except BaseException:
+        for path in written:  # only what this init created: a new database, the key, the configuration
+            path.unlink(missing_ok=True)
+        raise
     typer.echo(
         json.dumps(
             {
@@ -166,15 +188,20 @@ def peer_remove(name: str = typer.Argument(...), node_dir: Path = NODE) -> None:
     config, base = load_config(node_dir)
     with journaled(config, base, "detente peer remove", name):
         if not open_node_store(_store_url(config, base)).remove_peer(name):
-            raise ConfigError(f"no peer {name!r}")
+            raise ConfigError(f"no peer {name!r}", hint="list the peers with: detente peer list")
     typer.echo(f"removed {name}")
+
+
+_TTL_MAX = 10 * 365 * 86_400
 
 
 @token_app.command("create")
 def token_create(
     role: str = typer.Option(..., "--role", help=f"one of {', '.join(ROLES)}"),
     label: str = typer.Option("", "--label", help="who or what holds it"),
-    ttl: int | None = typer.Option(None, "--ttl", help="seconds until it expires"),
+    ttl: int | None = typer.Option(
+        None, "--ttl", min=1, max=_TTL_MAX, help="seconds until it expires (at most ten years; default: never)"
+    ),
     node_dir: Path = NODE,
 ) -> None:
     """Create a token; it is printed once and stored only as a hash."""
@@ -209,5 +236,5 @@ def token_revoke(token_id: str = typer.Argument(...), node_dir: Path = NODE) -> 
     config, base = load_config(node_dir)
     with journaled(config, base, "detente token revoke", token_id):
         if not open_node_store(_store_url(config, base)).revoke_token(token_id, int(time.time())):
-            raise ConfigError(f"no token {token_id!r}")
+            raise ConfigError(f"no token {token_id!r}", hint="list the tokens with: detente token list")
     typer.echo(f"revoked {token_id}")

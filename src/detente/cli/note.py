@@ -21,7 +21,9 @@ def read_input(path: Path) -> bytes:
     try:
         return path.read_bytes()
     except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+        raise ConfigError(
+            f"cannot read {path}: {exc.strerror}", hint="check the path (or give - to read standard input)"
+        ) from None
 
 
 @app.command("verify")

@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from detente.cli.args import parse_record_ref, parse_translations
 from detente.crypto.canonical import parse_json
 from detente.errors import AuthError, DetenteError, MalformedRecord, StoreUnavailable
 from detente.node.config import load_config
@@ -121,13 +122,13 @@ def send(
         raise MalformedRecord("--body must be a JSON object")
     for item in field:
         key, sep, value = item.partition("=")
-        if not sep:
-            raise MalformedRecord(f"--field {item!r} is not KEY=VALUE")
+        if not sep or not key:
+            raise MalformedRecord(f"--field {item!r} is not KEY=VALUE", hint="e.g. -f severity=high")
         try:
             parsed[key] = json.loads(value)
         except ValueError:
             parsed[key] = value
-    translations = dict(t.split("=", 1) for t in translation if "=" in t)
+    translations = parse_translations(translation)
     text_json = {"original": {"lang": lang, "text": text}, "translations": translations}
     if not force_lang:
         _check_scripts(text_json)
@@ -257,8 +258,6 @@ def ack(
 ) -> None:
     """Acknowledge (or answer) a record addressed to this party. A record this party has already
     acknowledged (or answered) is not acknowledged again: the node refuses, naming the reply."""
-    origin, sep, index = record.rpartition("#")
-    if not sep or not index.isdigit():
-        raise MalformedRecord(f"{record!r} is not ORIGIN#INDEX", hint="e.g. us.detente.example/log#12")
+    origin, index = parse_record_ref(record, hint="e.g. us.detente.example/log#12")
     payload: dict[str, Any] = {"note": note} | ({"answer": answer} if answer else {})
     typer.echo(json.dumps(_call(node_dir, token, "POST", f"/api/v1/threads/{origin}/{index}/ack", json=payload)))

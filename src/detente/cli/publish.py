@@ -8,6 +8,7 @@ from pathlib import Path
 
 import typer
 
+from detente.cli.args import check_output_dir, check_output_path, write_output
 from detente.cli.notices import NODE
 from detente.crypto.note import parse_note
 from detente.errors import ConfigError
@@ -37,6 +38,9 @@ def publish(
     folder = out or (base / config.publish_dir if config.publish_dir else None)
     if folder is None:
         raise ConfigError("no folder to publish to", hint="pass --out DIR, or set publish_dir in detente.toml")
+    check_output_dir(folder, "--out" if out else "publish_dir")  # refused before anything is published
+    if nginx is not None:
+        check_output_path(nginx, "--nginx-conf")
     store_url = config.store if "://" in config.store else str(base / config.store)
     identity = read_identity(base / config.key_file)
     state = open_node_store(store_url)
@@ -53,6 +57,6 @@ def publish(
     result: dict[str, object] = {"folder": str(folder), "size": done.size, "written": done.written, "kept": done.kept}
     if nginx is not None:
         prefix = nginx.parent.resolve()
-        nginx.write_text(nginx_conf(folder, listen, prefix, nginx_user))
+        write_output(nginx, nginx_conf(folder, listen, prefix, nginx_user), "--nginx-conf")
         result["nginx_conf"] = str(nginx)
     typer.echo(json.dumps(result))

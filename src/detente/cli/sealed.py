@@ -7,17 +7,14 @@ from pathlib import Path
 
 import typer
 
+from detente.cli.args import parse_record_ref
 from detente.cli.notices import NODE, TOKEN, _call
-from detente.errors import MalformedRecord
 
 __all__ = ["disclose", "encryption", "open_record"]
 
 
 def _key(text: str) -> tuple[str, int]:
-    origin, sep, index = text.rpartition("#")
-    if not sep or not origin or not index.isdigit():
-        raise MalformedRecord(f"{text!r} is not ORIGIN#INDEX", hint="e.g. us.detente.example/log#17 (detente inbox)")
-    return origin, int(index)
+    return parse_record_ref(text, hint="e.g. us.detente.example/log#17 (detente inbox)")
 
 
 def encryption(

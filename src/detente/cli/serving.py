@@ -23,7 +23,7 @@ __all__ = ["bind", "check_listen", "hold_store"]
 def check_listen(listen: str, *, where: str) -> tuple[str, int]:
     """``(host, port)`` of a ``host:port``, or a typed error naming ``where`` it came from."""
     host, sep, port = listen.rpartition(":")
-    if not sep or not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+    if not sep or not host or not (port.isascii() and port.isdigit()) or not 1 <= int(port) <= 65535:
         raise MalformedError(
             f"{where} {listen!r} is not host:port with a port from 1 to 65535",
             hint="e.g. --listen 127.0.0.1:8441 (each node on a port of its own)",

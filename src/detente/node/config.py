@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import tomli_w
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from detente._internal.validation import describe_validation_error
 from detente.errors import ConfigError
@@ -128,6 +129,22 @@ class NodeConfig(BaseModel):
         description="seconds a heavy read (a label check, a report, a STIX export) may take before it is answered 503 "
         "budget-exceeded; writes (imports, eval runs) always run to their end",
     )
+
+    @field_validator("public_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        """Empty, or an http(s):// URL with a host (and a valid port if one is given), the rule a
+        peer's URL is pinned by (``detente.node.pins``): every command reaches the node through it."""
+        if not value:
+            return value
+        parts = urlsplit(value)
+        try:
+            parts.port  # noqa: B018  (raises ValueError for a port that is not 0-65535)
+        except ValueError:
+            raise ValueError(f"{value[:80]!r} has a bad port") from None
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"{value[:80]!r} is not an http(s):// URL with a host, e.g. https://us.example:8441")
+        return value
 
     @property
     def host(self) -> str:

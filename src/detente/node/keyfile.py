@@ -6,14 +6,29 @@ import os
 import stat
 from pathlib import Path
 
-from detente.crypto.keys import Ed25519Identity
+from detente.crypto.keys import Ed25519Identity, check_key_name
 from detente.errors import KeyFileError, MalformedKey
 
-__all__ = ["install_rotated_key", "read_identity", "write_identity"]
+__all__ = ["check_party_key_name", "install_rotated_key", "read_identity", "write_identity"]
+
+
+def check_party_key_name(name: str) -> str:
+    """A party key's name (its log origin): a signed-note key name (no '+', no spaces) in ASCII,
+    as key files are. Raises :class:`MalformedKey` with a hint; returns ``name``."""
+    hint = "a key name is the log origin in ASCII, e.g. us.detente.example/log (a Unicode domain in its xn-- form)"
+    try:
+        check_key_name(name)
+    except MalformedKey as exc:
+        raise MalformedKey(exc.message, hint=hint) from None
+    if not name.isascii():
+        raise MalformedKey(f"key name {name!r} is not ASCII", hint=hint)
+    return name
 
 
 def write_identity(identity: Ed25519Identity, path: str | Path) -> Path:
-    """Write the private key to a new file with mode 0600. Never overwrites an existing key."""
+    """Write the private key to a new file with mode 0600. Never overwrites an existing key, and
+    never leaves a half-written one: a file this call created is removed if writing it fails."""
+    check_party_key_name(identity.name)
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -24,11 +39,19 @@ def write_identity(identity: Ed25519Identity, path: str | Path) -> Path:
         ) from None
     except OSError as exc:
         raise KeyFileError(f"cannot create key file {p}: {exc.strerror}") from None
-    with os.fdopen(fd, "w", encoding="ascii") as fh:
-        fh.write(identity.signer_key() + "\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.chmod(p, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="ascii") as fh:
+            fh.write(identity.signer_key() + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(p, 0o600)
+    except BaseException as exc:
+        p.unlink(missing_ok=True)  # created above (O_EXCL): never someone else's key
+        if isinstance(exc, OSError):
+            raise KeyFileError(
+                f"cannot write key file {p}: {exc.strerror}", hint="check the disk and the folder"
+            ) from None
+        raise
     return p
 
 
@@ -50,7 +73,10 @@ def read_identity(path: str | Path) -> Ed25519Identity:
     try:
         return Ed25519Identity.parse_signer_key(text)
     except MalformedKey as exc:
-        raise KeyFileError(f"{p} is not a detente/Go signer key: {exc.message}") from None
+        raise KeyFileError(
+            f"{p} is not a detente/Go signer key: {exc.message}",
+            hint="a key file is one line PRIVATE+KEY+NAME+ID+KEY, as written by: detente key generate NAME --out FILE",
+        ) from None
 
 
 def install_rotated_key(path: str | Path, staged: str | Path, old: Ed25519Identity) -> Path:
