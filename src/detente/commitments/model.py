@@ -10,7 +10,6 @@ withdrawal is a record too. Nothing is edited or deleted.
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -18,9 +17,9 @@ from pydantic import Field, StringConstraints, model_validator
 
 from detente.commitments.vocabulary import TERM_ID
 from detente.crypto.canonical import canonical_json
-from detente.records.body import Body
+from detente.records.body import Body, UtcTime
 from detente.records.notices import HumanControlMode
-from detente.records.text import BilingualText
+from detente.records.text import BilingualText, LangTag, VisibleText
 
 __all__ = [
     "CONTROL_MODE_TERMS",
@@ -103,7 +102,7 @@ class CommitmentDocument(Body):
         "signed, each from its signature; default: every party must sign",
     )
     clauses: list[Clause] = Field(min_length=1, max_length=500)
-    effective_from: datetime | None = Field(default=None, description="default: when the last party signs")
+    effective_from: UtcTime | None = Field(default=None, description="default: when the last party signs")
     agreement: dict[str, Any] | None = Field(
         default=None, description="agreements: the protocol rules (detente.protocol.agreement.Agreement) it sets"
     )
@@ -142,7 +141,7 @@ class CommitmentSignature(Body):
 class Withdrawal(Body):
     document_id: str
     version: int = Field(ge=1)
-    effective: datetime
+    effective: UtcTime
     reason: BilingualText
 
 
@@ -156,7 +155,9 @@ class GlossaryDefinition(Body):
     """One party's own definition of a term, in its own language (translations optional)."""
 
     term_id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")
-    term: dict[str, str] = Field(min_length=1, description="the term in each language, e.g. {en: ..., zh: ...}")
+    term: dict[LangTag, VisibleText] = Field(
+        min_length=1, description="the term in each language, e.g. {en: ..., zh: ...}"
+    )
     definition: BilingualText
 
 

@@ -10,12 +10,11 @@ publication deadline; a re-check records what another party re-ran and whether i
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from pydantic import Field
 
-from detente.records.body import Body
+from detente.records.body import Body, UtcTime
 
 __all__ = [
     "EVAL_PREREGISTRATION",
@@ -50,7 +49,7 @@ class EvalPreregistration(Body):
     suite_digest: str = Field(pattern=r"^[0-9a-f]{64}$")
     model: dict[str, Any] = Field(description="the model subject (name, digest)")
     note: str = Field(default="", max_length=4096)
-    publish_by: datetime | None = Field(
+    publish_by: UtcTime | None = Field(
         default=None,
         description="when the result is due (the agreement's follow-up window for this type, from the "
         "record's time): a result not logged by then is a missed deadline, recorded in both logs",

@@ -17,12 +17,12 @@ co-signed by the parties, and the full narrative account of an inadvertent viola
 from __future__ import annotations
 
 import hashlib
-from datetime import date, datetime
+from datetime import date
 
 from pydantic import Field, model_validator
 
 from detente.crypto.canonical import canonical_json
-from detente.records.body import Body
+from detente.records.body import Body, UtcTime
 from detente.records.text import BilingualText
 
 __all__ = [
@@ -102,7 +102,7 @@ class RecognitionSignature(Body):
 
 
 class ViolationNarrative(Body):
-    discovered_at: datetime
+    discovered_at: UtcTime
     items: tuple[str, ...] = Field(min_length=1, max_length=100, description="ECCNs or items involved")
     parties_involved: tuple[str, ...] = Field(default=(), max_length=50)
     account: BilingualText = Field(description="what happened, how it was found, who was involved")

@@ -14,14 +14,13 @@ AI hazard and serious AI hazard (OECD AI Papers, May 2024). See ``docs/incidents
 
 from __future__ import annotations
 
-from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from pydantic import Field, field_validator, model_validator
 
 from detente.incidents.regimes import regime_ids
-from detente.records.body import Body
+from detente.records.body import Body, UtcTime
 from detente.records.text import BilingualText
 
 __all__ = [
@@ -140,9 +139,9 @@ class IncidentReport(Body):
     supporting_materials: list[str] = Field(min_length=1, max_length=200, description="URLs or hashes (OECD 7)")
     severity: Severity
     harm_types: list[HarmType] = Field(min_length=1, max_length=5)
-    occurred_at: datetime | None = Field(default=None, description="first known occurrence (OECD 5)")
-    aware_at: datetime | None = Field(default=None, description="when the reporter became aware")
-    reported_at: datetime | None = Field(default=None, description="when first reported; default: record time")
+    occurred_at: UtcTime | None = Field(default=None, description="first known occurrence (OECD 5)")
+    aware_at: UtcTime | None = Field(default=None, description="when the reporter became aware")
+    reported_at: UtcTime | None = Field(default=None, description="when first reported; default: record time")
     countries: list[str] = Field(default_factory=list, max_length=250, description="ISO 3166-1 alpha-2")
     ai_systems: list[AISystem] = Field(default_factory=list, max_length=50)
     developers: list[str] = Field(default_factory=list, max_length=100)
@@ -163,7 +162,7 @@ class IncidentReport(Body):
     )
     significant_incident: bool = Field(default=False, description="a significant incident (NIS2 Art. 23(3))")
     covered_cyber_incident: bool = Field(default=False, description="a covered cyber incident (CIRCIA, 6 U.S.C. §681b)")
-    ransom_paid_at: datetime | None = Field(default=None, description="when a ransom was paid (CIRCIA 24-hour clock)")
+    ransom_paid_at: UtcTime | None = Field(default=None, description="when a ransom was paid (CIRCIA 24-hour clock)")
     jurisdictions: list[str] = Field(
         default_factory=list,
         max_length=20,
@@ -171,7 +170,7 @@ class IncidentReport(Body):
         "(detente.incidents.regimes)",
     )
     reporter_type: ReporterType | None = None
-    handling_ended_at: datetime | None = Field(default=None, description="for China's 30-day final report")
+    handling_ended_at: UtcTime | None = Field(default=None, description="for China's 30-day final report")
     actions_taken: str = Field(default="", max_length=8192)
     source: SourceRef | None = None
     extra: dict[str, Any] = Field(default_factory=dict, description="other OECD criteria, by name")

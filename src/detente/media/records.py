@@ -10,14 +10,13 @@ reason); a plain acknowledgement only proves receipt.
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from pydantic import Field, model_validator
 
 from detente.media.guidelines import Guideline
-from detente.records.body import Body
+from detente.records.body import Body, UtcTime
 
 __all__ = [
     "C2PA_ANCHOR",
@@ -123,7 +122,7 @@ class TakedownResponse(Body):
     action: TakedownAction
     measures: tuple[str, ...] = Field(default=(), max_length=20, description="e.g. removed, labelled, geo-blocked")
     reason: str = Field(default="", max_length=4096)
-    acted_at: datetime | None = None
+    acted_at: UtcTime | None = None
 
     @model_validator(mode="after")
     def _explained(self) -> TakedownResponse:

@@ -1,11 +1,27 @@
 """The one base of every record body: a frozen pydantic model that refuses unknown fields, so a
-body means exactly what its schema says and cannot change after it is validated."""
+body means exactly what its schema says and cannot change after it is validated; and the one type
+of a time in a body, :data:`UtcTime`."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from datetime import UTC, datetime
+from typing import Annotated
 
-__all__ = ["Body"]
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict
+
+__all__ = ["Body", "UtcTime"]
+
+
+def _utc(value: datetime) -> datetime:
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+01:00 is before year 1 in UTC
+        raise ValueError("the time is out of range once converted to UTC") from None
+
+
+UtcTime = Annotated[AwareDatetime, AfterValidator(_utc)]
+"""A time in a record body: it must carry a time zone (a naive time is an instant read differently
+by parties in different zones, and compares with no aware time), and is kept as UTC."""
 
 
 class Body(BaseModel):

@@ -4,13 +4,13 @@ escalations)."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from enum import StrEnum
 from typing import Literal
 
 from pydantic import Field
 
-from detente.records.body import Body
+from detente.records.body import Body, UtcTime
+from detente.records.text import VisibleText
 
 __all__ = [
     "AGREED_PRIORITY",
@@ -65,18 +65,18 @@ class HotlineMessage(Body):
 
 
 class ClarificationRequest(Body):
-    question: str = Field(min_length=1, max_length=4096)
+    question: VisibleText = Field(min_length=1, max_length=4096)
     concern_basis: str = Field(default="", max_length=4096)
     urgent: bool = False
 
 
 class ClarificationResponse(Body):
-    answer: str = Field(min_length=1, max_length=8192)
+    answer: VisibleText = Field(min_length=1, max_length=8192)
 
 
 class ConsultationMeetingRequest(Body):
     purpose: str = Field(min_length=1, max_length=2048)
-    proposed_start: datetime | None = None
+    proposed_start: UtcTime | None = None
 
 
 class LinkTest(Body):
@@ -85,7 +85,7 @@ class LinkTest(Body):
 
 class PeriodicExchange(Body):
     period: str = Field(pattern=r"^[0-9]{4}Q[1-4]$", description="e.g. 2026Q4")
-    valid_as_of: datetime
+    valid_as_of: UtcTime
     tests: list[dict[str, str]] = Field(default_factory=list, max_length=1000)
     incidents_summary: str = Field(default="", max_length=8192)
 
@@ -94,7 +94,7 @@ class Receipt(Body):
     """Automatic proof of delivery, by the receiving node (not a human answer); ``received_at`` is
     when that node first held the record (its own observation, noted when it mirrored it)."""
 
-    received_at: datetime
+    received_at: UtcTime
 
 
 class Acknowledgement(Body):
@@ -106,7 +106,7 @@ class Acknowledgement(Body):
 class DeadlineMissed(Body):
     deadline: str = Field(pattern="^(receipt|response|follow-up|lead-time|link-test)$")
     party: str = Field(min_length=1, description="the party that missed it")
-    due: datetime
+    due: UtcTime
 
 
 class Escalation(Body):

@@ -31,7 +31,7 @@ from pydantic import Field, ValidationError, field_validator
 from detente._internal.validation import describe_validation_error
 from detente.crypto.keys import SIG_ED25519, VerifierKey
 from detente.errors import DetenteError, MalformedKey, MalformedRecord, UnknownKey, VerificationError
-from detente.records.body import Body
+from detente.records.body import Body, UtcTime
 from detente.records.entry import OpenedEntry, open_entry
 from detente.records.record import Record
 
@@ -73,18 +73,11 @@ class KeyRevocation(Body):
     """A key this log used before must not be trusted after ``last_index``."""
 
     vkey: str = Field(max_length=512, description="the revoked log key (type 0x01)")
-    effective: datetime = Field(description="UTC time from which the key must not be trusted")
+    effective: UtcTime = Field(description="UTC time from which the key must not be trusted")
     last_index: int = Field(ge=-1, description="the last log index signed by this key that the party vouches for")
     reason: str = Field(min_length=1, max_length=2048)
 
     _vkey = field_validator("vkey")(_log_key)
-
-    @field_validator("effective")
-    @classmethod
-    def _utc(cls, value: datetime) -> datetime:
-        if value.tzinfo is None:
-            raise ValueError("effective must carry a time zone (UTC)")
-        return value.astimezone(UTC)
 
 
 @dataclass(frozen=True)

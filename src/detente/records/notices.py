@@ -7,12 +7,11 @@ anchored in the 1971 Accidents Measures Agreement, the 1988 launch-notification 
 
 from __future__ import annotations
 
-from datetime import datetime
 from enum import StrEnum
 
 from pydantic import Field, model_validator
 
-from detente.records.body import Body
+from detente.records.body import Body, UtcTime
 
 __all__ = [
     "HumanControlMode",
@@ -46,8 +45,8 @@ class PreTestNotification(Body):
         min_length=1, max_length=128, description="e.g. frontier-model-evaluation, ai-enabled-weapon-test"
     )
     test_class: str = Field(default="single-test", description="single-test, exercise, major-activity")
-    window_start: datetime = Field(description="UTC start of the test window")
-    window_end: datetime = Field(description="UTC end of the test window")
+    window_start: UtcTime = Field(description="UTC start of the test window")
+    window_end: UtcTime = Field(description="UTC end of the test window")
     location: str = Field(min_length=1, max_length=512, description="facility, region, cluster ID, or coordinates")
     affected_area: str = Field(default="", max_length=1024, description="networks, airspace, sea areas affected")
     crosses_border: bool = False
@@ -65,8 +64,8 @@ class PreTestNotification(Body):
 
 class TestUpdate(Body):
     test_id: str = Field(min_length=1, max_length=128)
-    window_start: datetime | None = None
-    window_end: datetime | None = None
+    window_start: UtcTime | None = None
+    window_end: UtcTime | None = None
     change: str = Field(min_length=1, max_length=2048)
 
 
@@ -85,8 +84,8 @@ class PostTestReport(Body):
 
 class ObservationInvitation(Body):
     event: str = Field(min_length=1, max_length=512)
-    start: datetime
-    end: datetime
+    start: UtcTime
+    end: UtcTime
     place: str = Field(min_length=1, max_length=512)
     observers: int = Field(ge=1, le=100)
     conditions: str = Field(default="", max_length=2048)
@@ -95,7 +94,7 @@ class ObservationInvitation(Body):
 class PolicyDevelopmentNotification(Body):
     document_title: str = Field(min_length=1, max_length=512)
     issuing_body: str = Field(min_length=1, max_length=256)
-    publication_date: datetime
+    publication_date: UtcTime
     summary: str = Field(default="", max_length=4096)
     link_or_hash: str = Field(default="", max_length=512)
 
@@ -105,7 +104,7 @@ class WithheldNotification(Body):
 
     category: str = Field(min_length=1, max_length=128)
     reason_class: str = Field(min_length=1, max_length=128)
-    occurred: datetime
+    occurred: UtcTime
     over_quota: bool = Field(
         default=False,
         description="the sender knows this exceeds the agreed yearly quota and records it anyway (flagged to all)",
@@ -123,7 +122,7 @@ class UnexplainedIncidentNotification(Body):
 
     system: str = Field(min_length=1, max_length=512, description="the AI-enabled system involved: name, type, unit")
     place: str = Field(min_length=1, max_length=512, description="where: facility, region, or coordinates")
-    occurred_at: datetime = Field(description="when it happened (UTC), as far as known")
+    occurred_at: UtcTime = Field(description="when it happened (UTC), as far as known")
     deactivated: bool | None = Field(description="whether the system was deactivated; null: not known yet")
     actions_taken: str = Field(min_length=1, max_length=4096, description="what was done about it")
     nature: str = Field(default="", max_length=4096, description="what happened, as far as known")

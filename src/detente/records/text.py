@@ -5,12 +5,16 @@ say so."""
 from __future__ import annotations
 
 import re
+import unicodedata
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
-__all__ = ["BilingualText", "LangText"]
+__all__ = ["BilingualText", "LangTag", "LangText", "VisibleText", "is_blank"]
 
 _LANG = re.compile(r"\A[a-z]{2,3}(-[A-Za-z0-9]{2,8})*\Z")
+_INVISIBLE = {"Cc", "Cf", "Zs", "Zl", "Zp"}  # controls, format characters (zero-width ones), spaces
+_BLANK_LETTERS = {"\u115f", "\u1160", "\u3164", "\uffa0", "\u2800"}  # Hangul fillers, the blank braille pattern
 
 
 def _check_lang(value: str) -> str:
@@ -19,11 +23,29 @@ def _check_lang(value: str) -> str:
     return value
 
 
+def is_blank(text: str) -> bool:
+    """Whether ``text`` shows nothing: only white space, invisible format characters (a zero-width
+    space, a direction mark) and blank fillers."""
+    return all(ch.isspace() or ch in _BLANK_LETTERS or unicodedata.category(ch) in _INVISIBLE for ch in text)
+
+
+def _check_visible(value: str) -> str:
+    if is_blank(value):
+        raise ValueError("the text is blank (only spaces or invisible characters): say something")
+    return value
+
+
+LangTag = Annotated[str, AfterValidator(_check_lang)]
+"""A BCP 47 language tag such as ``en`` or ``zh-Hans``."""
+VisibleText = Annotated[str, AfterValidator(_check_visible)]
+"""A text that shows something: not empty once white space and invisible characters are left out."""
+
+
 class LangText(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     lang: str = Field(description="BCP 47 language tag, e.g. 'en', 'zh-Hans'")
-    text: str = Field(min_length=1)
+    text: VisibleText = Field(min_length=1)
 
     @field_validator("lang")
     @classmethod
@@ -44,8 +66,8 @@ class BilingualText(BaseModel):
     def _translations(cls, value: dict[str, str]) -> dict[str, str]:
         for lang, text in value.items():
             _check_lang(lang)
-            if not text:
-                raise ValueError(f"translation {lang!r} is empty")
+            if is_blank(text):
+                raise ValueError(f"translation {lang!r} is blank (only spaces or invisible characters)")
         return value
 
     def in_lang(self, lang: str) -> tuple[str, bool]:

@@ -5,10 +5,11 @@ and compare the hashes."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from detente.records.body import UtcTime
 
 __all__ = ["QUARTERLY_REPORT", "QuarterlyReport"]
 
@@ -22,6 +23,6 @@ class QuarterlyReport(BaseModel):
     figures: dict[str, Any] = Field(description="the QuarterlyFigures, as JSON (see detente.report.figures)")
     html_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     pdf_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
-    generated_at: datetime
+    generated_at: UtcTime
     lang: str = Field(default="en", pattern="^(en|zh)$", description="the primary language of the documents")
     generator: str = Field(default="", max_length=64, description="the detente version that rendered them")
