@@ -168,3 +168,21 @@ def test_a_k_of_n_document_is_adopted_at_its_kth_signature_and_binds_only_its_si
     assert late.flags(CN, set(), notice, T0 + timedelta(days=3)) == ["moratorium:m#1"]
     with pytest.raises(ValidationError, match="quorum of 4"):
         doc(parties=[US, CN, EU], quorum=4)
+
+
+def test_a_withdrawal_takes_effect_no_earlier_than_it_was_issued() -> None:
+    """A peer's withdrawal dated back past its own issue time (another node could sign one) does
+    not rewrite what was in force before it was issued."""
+    d = doc()
+    later = T0 + timedelta(days=10)
+    back = {
+        "document_id": "m",
+        "version": 1,
+        "effective": "2000-01-01T00:00:00Z",
+        "reason": {"original": {"lang": "en", "text": "out"}},
+    }
+    items = [rec(US, DOCUMENT, T0, d.model_dump(mode="json", exclude_none=True)), sig(US, d, T0), sig(CN, d, T0)]
+    ledger = Ledger.from_records([*items, rec(CN, WITHDRAWAL, later, back)])
+    (v,) = ledger.versions.values()
+    assert v.withdrawn == (CN, later)
+    assert v.in_force(later - timedelta(seconds=1)) and not v.in_force(later)

@@ -96,7 +96,7 @@ class Ledger:
     def __init__(self) -> None:
         self.versions: dict[str, Version] = {}  # by digest
         self._pending: list[tuple[str, datetime, CommitmentSignature]] = []
-        self._withdrawals: list[tuple[str, Withdrawal]] = []
+        self._withdrawals: list[tuple[str, datetime, Withdrawal]] = []
         self.definitions: dict[tuple[str, str], tuple[datetime, GlossaryDefinition]] = {}
         """Each party's own latest definition of each term, by (party, term id)."""
 
@@ -119,7 +119,7 @@ class Ledger:
             elif rec.type == SIGNATURE:
                 self._pending.append((origin, rec.issued, CommitmentSignature.model_validate(rec.body)))
             elif rec.type == WITHDRAWAL:
-                self._withdrawals.append((origin, Withdrawal.model_validate(rec.body)))
+                self._withdrawals.append((origin, rec.issued, Withdrawal.model_validate(rec.body)))
             elif rec.type == GLOSSARY:
                 definition = GlossaryDefinition.model_validate(rec.body)
                 known = self.definitions.get((origin, definition.term_id))
@@ -133,12 +133,13 @@ class Ledger:
             version = self.versions.get(sig.digest)
             if version is not None and origin in version.document.parties and origin not in version.signed:
                 version.signed[origin] = at
-        for origin, w in self._withdrawals:
+        for origin, issued, w in self._withdrawals:
+            effective = max(w.effective, issued)  # a withdrawal takes effect no earlier than it is issued
             for version in self.versions.values():
                 doc = version.document
                 same = doc.document_id == w.document_id and doc.version == w.version and origin in doc.parties
-                if same and (version.withdrawn is None or w.effective < version.withdrawn[1]):
-                    version.withdrawn = (origin, w.effective)
+                if same and (version.withdrawn is None or effective < version.withdrawn[1]):
+                    version.withdrawn = (origin, effective)
         self._pending, self._withdrawals = [], []
 
     # --- queries ----------------------------------------------------------------------------

@@ -91,7 +91,16 @@ class CommitmentDesk(Desk):
         target = self._version(self.ledger(), document_id, version)
         if self.node.identity.name not in target.document.parties:
             raise MalformedRecord(f"{self.node.identity.name} is not a party to {document_id}")
-        body = Withdrawal(document_id=document_id, version=version, effective=effective or self._now(), reason=reason)
+        now = self._now()
+        if effective is not None and effective.tzinfo is None:
+            raise MalformedRecord(f"effective {effective.isoformat()} has no time zone", hint="end it with Z for UTC")
+        if effective is not None and effective < now:
+            raise MalformedRecord(
+                f"effective {effective.isoformat()} is before this withdrawal is issued ({now.isoformat()}): "
+                "a withdrawal cannot take effect in the past",
+                hint="leave effective out to withdraw from now on, or give a later time",
+            )
+        body = Withdrawal(document_id=document_id, version=version, effective=effective or now, reason=reason)
         return self._placed(self._append(WITHDRAWAL, body.model_dump(mode="json")))
 
     def report(self, document_id: str, year: int, report: BilingualText) -> dict[str, Any]:
