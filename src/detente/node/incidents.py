@@ -322,17 +322,26 @@ class IncidentDesk:
         markings: dict[str, TLP] | None = None,
     ) -> dict[str, Any]:
         """Append what is not there yet (idempotent by incident id, and by classifier, incident,
-        namespace and version); every record is validated before any is signed."""
+        namespace and version); every record is validated before any is signed. A report passes
+        the checks of filing (:meth:`check_report`), the reports before it in the batch counted:
+        an incident's first report is its only ``initial`` one, and an ``update`` or ``final``
+        follows one; a report that does not is skipped with its reason."""
         self.catch_up()
         me = self.node.identity.name
         skipped: list[dict[str, str]] = []
         new_reports = []
+        ids: set[str] = set()  # the incidents this batch reports
         for r in reports:
-            if self.index.get(me, r.incident_id) is not None:
+            if self._own(r.incident_id) is not None:
                 skipped.append({"id": r.incident_id, "reason": "already imported"})
+            elif r.stage == Stage.INITIAL and r.incident_id in ids:
+                skipped.append({"id": r.incident_id, "reason": "its initial report is earlier in this batch"})
+            elif r.stage != Stage.INITIAL and r.incident_id not in ids:
+                reason = f"no report of incident {r.incident_id} to {r.stage.value}: its first report is 'initial'"
+                skipped.append({"id": r.incident_id, "reason": reason})
             else:
                 new_reports.append(r)
-        ids = {r.incident_id for r in new_reports}
+                ids.add(r.incident_id)
         new_classes = []
         for c in classifications:
             if c.incident.origin == me and c.incident.id not in ids and self.index.get(me, c.incident.id) is None:
