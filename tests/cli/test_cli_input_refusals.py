@@ -308,6 +308,7 @@ def workdir(capsys, tmp_path: Path, party_log, node: Path, monkeypatch: pytest.M
     monkeypatch.chdir(tmp_path)
     Path("bad.key").write_text("garbage\n")
     os.chmod("bad.key", 0o600)
+    Path("corrupt.db").write_bytes(b"not a database" * 100)
     return tmp_path
 
 
@@ -320,6 +321,9 @@ HINTED = {
     "policy file missing": (["audit", "--policy", "nope.txt"], "check the path"),
     "unknown token id": (["token", "revoke", "nope", "-n", "n"], "detente token list"),
     "unknown peer": (["peer", "remove", "nope", "-n", "n"], "detente peer list"),
+    "corrupt store": (["log", "checkpoint", "--store", "corrupt.db", "--key", "k"], "must be a detente database"),
+    "store folder missing": (["log", "init", "--store", "no/such/dir/x.db", "--key", "k"], "its folder must exist"),
+    "--body not JSON": (["log", "append", "x", "--body", "{oops", "--store", "log.db", "--key", "k"], "--body takes"),
 }
 
 

@@ -8,7 +8,16 @@ from pathlib import Path
 
 from detente.errors import ConfigError, MalformedError, MalformedRecord
 
-__all__ = ["check_output_dir", "check_output_path", "parse_record_ref", "parse_translations", "write_output"]
+__all__ = [
+    "BODY_HINT",
+    "check_output_dir",
+    "check_output_path",
+    "parse_record_ref",
+    "parse_translations",
+    "write_output",
+]
+
+BODY_HINT = """--body takes one JSON object, e.g. --body '{"severity": "high"}'"""
 
 
 def parse_record_ref(

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.progress import Progress
 
 from detente._internal.validation import describe_validation_error
-from detente.cli.args import parse_translations
+from detente.cli.args import BODY_HINT, parse_translations
 from detente.cli.tlog import consistency_json, inclusion_json
 from detente.crypto.canonical import parse_json
 from detente.crypto.keys import VerifierKey
@@ -97,7 +97,7 @@ def append(
     """Sign a record and append it to the party log; print its index and leaf hash."""
     ident = read_identity(key)
     translations = parse_translations(translation)
-    parsed = parse_json(body, what="--body")
+    parsed = parse_json(body, what="--body", hint=BODY_HINT)
     if not isinstance(parsed, dict):
         raise MalformedRecord("--body must be a JSON object")
     try:

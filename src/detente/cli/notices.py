@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from detente.cli.args import parse_record_ref, parse_translations
+from detente.cli.args import BODY_HINT, parse_record_ref, parse_translations
 from detente.crypto.canonical import parse_json
 from detente.errors import AuthError, DetenteError, MalformedRecord, StoreUnavailable
 from detente.node.config import load_config
@@ -117,7 +117,7 @@ def send(
             f"a {record_type} record names its recipients",
             hint="add --to with each recipient's short name or log origin (repeatable; see: detente peer list)",
         )
-    parsed = parse_json(body, what="--body")
+    parsed = parse_json(body, what="--body", hint=BODY_HINT)
     if not isinstance(parsed, dict):
         raise MalformedRecord("--body must be a JSON object")
     for item in field:

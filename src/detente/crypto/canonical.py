@@ -61,8 +61,9 @@ def _parse_float(text: str) -> float:
     return value
 
 
-def parse_json(data: bytes | str, *, what: str = "JSON") -> Any:
-    """Parse strict JSON: UTF-8, no NaN/Infinity, no duplicate keys. Raises :class:`MalformedJSON`."""
+def parse_json(data: bytes | str, *, what: str = "JSON", hint: str | None = None) -> Any:
+    """Parse strict JSON: UTF-8, no NaN/Infinity, no duplicate keys. Raises :class:`MalformedJSON`
+    (with ``hint``, when the caller knows what the input should look like)."""
     try:
         text = data.decode("utf-8") if isinstance(data, bytes) else data
         return json.loads(
@@ -75,4 +76,4 @@ def parse_json(data: bytes | str, *, what: str = "JSON") -> Any:
     except MalformedJSON:
         raise
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:  # JSONDecodeError is a ValueError
-        raise MalformedJSON(f"{what} is not valid JSON: {exc}") from None
+        raise MalformedJSON(f"{what} is not valid JSON: {exc}", hint=hint) from None

@@ -54,6 +54,12 @@ CREATE TABLE IF NOT EXISTS tiles (
 """
 
 
+_WHICH_FILE = (
+    "check the store path: its folder must exist and the file must be a detente database "
+    "(a new one: detente init, or detente log init for a bare log)"
+)
+
+
 class SQLiteStore:
     """A :class:`~detente.store.protocol.LogStore` in one SQLite file."""
 
@@ -74,7 +80,7 @@ class SQLiteStore:
             version = self._writer.execute("PRAGMA user_version").fetchone()[0]
             if version == 0:
                 if not create and self._has_tables():
-                    raise StoreUnavailable(f"{self.path} is not a detente database")
+                    raise StoreUnavailable(f"{self.path} is not a detente database", hint=_WHICH_FILE)
                 self._writer.executescript(_SCHEMA + f"PRAGMA user_version={SCHEMA_VERSION};")
             elif version not in _READABLE:
                 raise StoreUnavailable(
@@ -82,7 +88,7 @@ class SQLiteStore:
                     hint="open it with the detente that wrote it",
                 )
         except sqlite3.Error as exc:
-            raise StoreUnavailable(f"cannot open SQLite database {self.path}: {exc}") from None
+            raise StoreUnavailable(f"cannot open SQLite database {self.path}: {exc}", hint=_WHICH_FILE) from None
         self._lock = threading.Lock()
         self._local = threading.local()
         self._readers: dict[int, sqlite3.Connection] = {}
