@@ -45,7 +45,7 @@ class LangText(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     lang: str = Field(description="BCP 47 language tag, e.g. 'en', 'zh-Hans'")
-    text: VisibleText = Field(min_length=1)
+    text: str = Field(min_length=1)
 
     @field_validator("lang")
     @classmethod
@@ -66,9 +66,16 @@ class BilingualText(BaseModel):
     def _translations(cls, value: dict[str, str]) -> dict[str, str]:
         for lang, text in value.items():
             _check_lang(lang)
-            if is_blank(text):
-                raise ValueError(f"translation {lang!r} is blank (only spaces or invisible characters)")
+            if not text:
+                raise ValueError(f"translation {lang!r} is empty")
         return value
+
+    def blank(self) -> list[str]:
+        """Which versions show nothing (:func:`is_blank`): ``original`` and translations' tags.
+        Checked before signing (the writer), not here: a peer's record carrying one still parses."""
+        return (["original"] if is_blank(self.original.text) else []) + [
+            lang for lang, text in self.translations.items() if is_blank(text)
+        ]
 
     def in_lang(self, lang: str) -> tuple[str, bool]:
         """The text in ``lang`` (falling back to the original) and whether it is authoritative."""
