@@ -51,3 +51,15 @@ def make_client(tmp_path: Path) -> Iterator[Callable[..., TestClient]]:
 @pytest.fixture
 def client(make_client: Callable[..., TestClient]) -> TestClient:
     return make_client()
+
+
+@pytest.fixture
+def pinned(make_client: Callable[..., TestClient], tmp_path: Path) -> TestClient:
+    """A node (us) that follows a second party, cn (initialised, never started). The client does not
+    raise the node's exceptions: a fault is seen as the 500 problem an operator gets."""
+    client = make_client()
+    cn = LocalNode("cn", "cn.detente.example/log", tmp_path / "cn").init()
+    body = {"name": "cn", "url": cn.url, "vkey": cn.vkey, "cosigner_vkey": cn.cosigner_vkey}
+    answer = client.post("/api/v1/peers", json=body)
+    assert answer.status_code == 201, answer.text
+    return TestClient(client.app, raise_server_exceptions=False, headers=dict(client.headers))

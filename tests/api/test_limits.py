@@ -40,6 +40,21 @@ def test_body_caps_come_from_detente_toml_with_a_hint(make_client: Callable[...,
     assert stix.status_code == 413 and "max_import_bytes" in stix.json()["hint"]
 
 
+def test_the_upload_cap_covers_the_uploads_only(make_client: Callable[..., TestClient]) -> None:
+    """The JSON routes beside the uploads (/api/v1/labels/guidelines, /anchors) keep max_body_bytes:
+    an anonymous body there is refused 413 before it is read or parsed, not read up to 64 MiB."""
+    client = make_client(max_body_bytes=65_536, max_upload_bytes=100_000)
+    anonymous = TestClient(client.app)
+    big_json = b'{"pad": "' + b"a" * 70_000 + b'"}'
+    for path in ("/api/v1/labels/guidelines", "/api/v1/labels/anchors"):
+        refused = anonymous.post(path, content=big_json, headers={"Content-Type": "application/json"})
+        assert refused.status_code == 413 and "max_body_bytes" in refused.json()["hint"], (path, refused.text)
+    params = {"propagator": "p", "propagate_id": "1"}
+    for path in ("/api/v1/labels/check", "/api/v1/labels/apply", "/api/v1/labels/propagate"):
+        answer = client.post(path, content=b"x" * 90_000, headers=TEXT, params=params)
+        assert answer.status_code != 413, (path, answer.text)  # read (and judged on what it is)
+
+
 def test_a_streamed_body_is_cut_off_as_soon_as_it_passes_the_cap() -> None:
     """ASGI level: a chunked upload of 100 chunks of 64 KiB against a 256 KiB cap. The app asks for
     the whole body; the middleware answers 413 once the cap is passed and nothing more is read."""

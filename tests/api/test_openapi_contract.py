@@ -108,3 +108,30 @@ def test_writes_declare_the_idempotency_key_header(client: TestClient) -> None:
             assert "Idempotency-Key" in names, (method, path)
         if method == "GET":
             assert "Idempotency-Key" not in names, (method, path)
+
+
+def test_every_documented_role_is_the_one_docs_node_md_gives(client: TestClient) -> None:
+    """x-detente-role is the role the route enforces, as docs/node.md's table says (POST /api/v1/audit
+    said viewer while it refused viewers 403)."""
+    table = {
+        (method, path.rstrip()): role
+        for method, path, role in re.findall(
+            r"^\| `(GET|POST|DELETE|PUT) (/api/v1/[^`?]*)[^`]*` \| (\w+)", DOCS.read_text(), re.M
+        )
+    }
+    spec = client.get("/openapi.json").json()
+    roles = {(m, p): op["x-detente-role"] for m, p, op in _operations(spec) if "x-detente-role" in op}
+    differ = {key: (role, table[key]) for key, role in roles.items() if key in table and table[key] != role}
+    assert not differ, differ
+    assert roles[("POST", "/api/v1/audit")] == "officer"
+    viewer = client.post("/api/v1/tokens", json={"role": "viewer"}).json()["token"]
+    assert client.post("/api/v1/audit", headers={"Authorization": f"Bearer {viewer}"}).status_code == 403
+
+
+def test_paged_lists_declare_their_total_count_header(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    for path in ("/api/v1/inbox", "/api/v1/exportctl/disclosures"):
+        assert "x-total-count" in client.get(path, params={"limit": 1}).headers
+        ok = spec["paths"][path]["get"]["responses"]["200"]
+        assert ok["headers"]["X-Total-Count"]["schema"]["type"] == "integer", path
+        assert "application/json" in ok["content"], path  # the body's schema is kept beside it

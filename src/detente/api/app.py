@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Query, Request, Response
+from fastapi import Depends, FastAPI, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from detente import __version__
 from detente._internal.validation import describe_validation_error
 from detente.api.apidocs import add_docs_routes
 from detente.api.auth import RoleCheck
-from detente.api.body import BodyLimit, limited_body
+from detente.api.body import MAX_NESTING, BodyLimit, RequestIn, limited_body, nesting
 from detente.api.commitments import add_commitment_routes
 from detente.api.console import add_console_routes
 from detente.api.contract import install_contract
@@ -28,6 +28,7 @@ from detente.api.media import add_media_routes
 from detente.api.problems import install_problem_handlers, problem_response, rejections
 from detente.api.recipients import resolve_recipients
 from detente.api.reports import add_report_routes
+from detente.api.routes import MAX_INDEX, PAGED
 from detente.api.sealed import add_sealed_routes
 from detente.crypto.note import parse_note
 from detente.errors import LogNotFound, MalformedRecord
@@ -35,11 +36,13 @@ from detente.node.node import Node
 from detente.node.sequencer import Sequenced
 from detente.node.tokens import Principal, authenticate, issue_token
 from detente.protocol.threads import WITHHELD, quota_findings
-from detente.records.catalogue import ACK, ANSWER, json_schemas
+from detente.records.catalogue import ACK, ANSWER, DEADLINE_MISSED, ESCALATION, LOG_ALARM, RECEIPT, json_schemas
 from detente.records.entry import open_entry
+from detente.records.keys import KEY_REVOCATION, KEY_ROTATION
 from detente.records.record import TLP, Record
 from detente.records.ref import RecordRef
 from detente.records.script import check_scripts
+from detente.records.sealing import ENCRYPTION_KEY
 from detente.records.text import BilingualText
 from detente.store.node_protocol import PeerRow
 from detente.tlog.tiles import parse_tile_path
@@ -47,14 +50,26 @@ from detente.tlog.tiles import parse_tile_path
 __all__ = ["create_app"]
 
 MAX_WITNESS_BODY = 64 * 1024
+NODE_WRITTEN: dict[str, str] = {
+    RECEIPT: "the node sends a receipt itself for each record addressed to this party",
+    DEADLINE_MISSED: "the node records a missed deadline itself when one passes unmet",
+    ESCALATION: "the node takes each escalation step itself, as the agreement sets them",
+    LOG_ALARM: "the node logs a fork alarm itself, with the signed checkpoints as evidence",
+    KEY_ROTATION: "rotate this party's log key with POST /api/v1/keys/rotate",
+    KEY_REVOCATION: "revoke an earlier log key with POST /api/v1/keys/revoke",
+    ENCRYPTION_KEY: "publish an encryption key with POST /api/v1/keys/encryption (revoke: .../{key_id}/revoke)",
+}
+"""Record types the node writes itself, on its own evidence (a receipt, a missed deadline, an
+escalation step, a fork alarm) or through the route that does what the record says (a key
+rotation changes the key): ``POST /api/v1/records`` refuses them, with where they come from (an
+operator's say-so is no evidence, and a signed record cannot be taken back). The catalogue marks
+no type as the node's own, so they are named here."""
 IMMUTABLE = "public, max-age=31536000, immutable"
 
 
-class RecordIn(BaseModel):
+class RecordIn(RequestIn):
     """What an operator asks the node to sign. The party, the time and the signature are the
     node's own: a body that names a ``party`` (or any other unknown field) is refused."""
-
-    model_config = ConfigDict(extra="forbid")
 
     type: str = Field(description="versioned record type, e.g. detente.dev/hotline-message/v1")
     to: list[str] = Field(
@@ -87,14 +102,14 @@ class Appended(BaseModel):
         )
 
 
-class ReplyIn(BaseModel):
+class ReplyIn(RequestIn):
     note: str = Field(default="", max_length=2048)
     answer: str | None = Field(default=None, max_length=8192, description="an answer, for clarification requests")
     text: BilingualText | None = None
     force_lang: bool = Field(default=False, description="sign a text whose script contradicts its language tag")
 
 
-class PeerIn(BaseModel):
+class PeerIn(RequestIn):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")
     url: str = Field(pattern=r"^https?://")
     vkey: str = Field(description="the peer's log key (type 0x01), pinned")
@@ -104,22 +119,23 @@ class PeerIn(BaseModel):
     )
 
 
-class KeyRotateIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class KeyRotateIn(RequestIn):
     reason: str = Field(default="", max_length=1024)
 
 
-class KeyRevokeIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class KeyRevokeIn(RequestIn):
     vkey: str = Field(description="a log key this party used before (not the one in force)")
     effective: datetime = Field(description="UTC time from which the key must not be trusted")
     reason: str = Field(min_length=1, max_length=2048)
     last_index: int | None = Field(
-        default=None, ge=-1, description="last index vouched for; default: the last the key signed before effective"
+        default=None,
+        ge=-1,
+        le=MAX_INDEX,
+        description="last index vouched for; default: the last the key signed before effective",
     )
 
 
-class TokenIn(BaseModel):
+class TokenIn(RequestIn):
     role: str = Field(pattern="^(viewer|officer|admin)$")
     label: str = Field(default="", max_length=256, pattern=r"^[^\x00-\x1f\x7f]*$", description="who holds it")
     ttl_seconds: int | None = Field(default=None, gt=0, le=10 * 366 * 86400, description="at most ten years")
@@ -144,11 +160,14 @@ def create_app(node: Node) -> FastAPI:
     install_contract(app, rate_limited=is_expensive)
     app.add_middleware(JournalDoor, node=node)  # inside the body limit: it reads only capped bodies
     config = node.config
+    upload = (config.max_upload_bytes, "max_upload_bytes in detente.toml")
     app.add_middleware(
         BodyLimit,
         default=(config.max_body_bytes, "max_body_bytes in detente.toml"),
-        larger={
-            "/api/v1/labels/": (config.max_upload_bytes, "max_upload_bytes in detente.toml"),
+        larger={  # the uploads by name: the JSON routes beside them (guidelines, anchors) keep the default
+            "/api/v1/labels/check": upload,
+            "/api/v1/labels/apply": upload,
+            "/api/v1/labels/propagate": upload,
             "/api/v1/incidents/import": (config.max_import_bytes, "max_import_bytes in detente.toml"),
             "/api/v1/incidents/stix": (config.max_import_bytes, "max_import_bytes in detente.toml"),
             "/witness/": (MAX_WITNESS_BODY, "C2SP tlog-witness's 64 KiB"),
@@ -258,6 +277,15 @@ def create_app(node: Node) -> FastAPI:
     def append_record(item: RecordIn, who: Principal = officer) -> Appended:
         """Sign a record as this party and append it; returns once it is durable. A text whose
         script contradicts its language tag is refused unless ``force_lang``."""
+        if item.type in NODE_WRITTEN:
+            raise MalformedRecord(
+                f"{item.type} is written by the node itself, never on request", hint=NODE_WRITTEN[item.type]
+            )
+        if (depth := nesting(item.body)) > MAX_NESTING:
+            raise MalformedRecord(
+                f"body nests objects and arrays {depth} levels deep",
+                hint=f"flatten the body to at most {MAX_NESTING} levels of nested objects and arrays",
+            )
         if not item.force_lang:
             check_scripts(item.text, lang_option="text.original.lang", force_option='"force_lang": true')
         try:
@@ -279,19 +307,21 @@ def create_app(node: Node) -> FastAPI:
     @app.get("/api/v1/records", tags=["operators"])
     def list_records(
         origin: str | None = None,
-        start: int = Query(0, ge=0, le=2**62, description="the first index"),
-        limit: int = 100,
+        start: int = Query(0, ge=0, le=MAX_INDEX, description="the first index"),
+        limit: int = Query(100, ge=1, le=1000, description="at most this many records"),
         who: Principal = viewer,
     ) -> list[dict[str, object]]:
-        """Records of this node's log or of a mirrored peer log, each verified as it is read."""
+        """Records of this node's log or of a mirrored peer log, each verified as it is read; from
+        ``start`` at or past the log's end, none (an empty page)."""
         log_ = node.log
         if origin and origin != node.signer.identity.name:
             row = node.peering.by_origin(origin)
             if row is None:
                 raise LogNotFound(f"no mirrored log {origin!r}")
             log_ = node.peering.mirror(row)
-        limit = max(0, min(limit, 1000))
-        problems = node.records.quarantined_in(log_.origin, start, start + limit) if limit else {}
+        if start >= log_.size:
+            return []
+        problems = node.records.quarantined_in(log_.origin, start, start + limit)
         out = []
         for i, entry in enumerate(log_.entries(start, min(start + limit, log_.size)), start):
             opened = open_entry(entry, list(log_.keys))
@@ -305,12 +335,12 @@ def create_app(node: Node) -> FastAPI:
             out.append(item)
         return out
 
-    @app.get("/api/v1/inbox", tags=["operators"])
+    @app.get("/api/v1/inbox", tags=["operators"], responses=PAGED)
     def inbox(
         response: Response,
         open_only: bool = Query(False, alias="open", description="only threads with an obligation not yet met"),
         limit: int | None = Query(None, ge=1, le=10_000, description="at most this many threads, newest first"),
-        offset: int = Query(0, ge=0, description="skip this many threads first"),
+        offset: int = Query(0, ge=0, le=MAX_INDEX, description="skip this many threads first"),
         who: Principal = viewer,
     ) -> list[dict[str, object]]:
         """Threads this party sent or received, newest first: received vs answered, live deadlines,
@@ -325,7 +355,9 @@ def create_app(node: Node) -> FastAPI:
         return dict(json_schemas())
 
     @app.post("/api/v1/threads/{origin:path}/{index}/ack", tags=["operators"], status_code=201)
-    def acknowledge(origin: str, index: int, item: ReplyIn, who: Principal = officer) -> Appended:
+    def acknowledge(
+        origin: str, index: Annotated[int, Path(ge=0, le=MAX_INDEX)], item: ReplyIn, who: Principal = officer
+    ) -> Appended:
         """A human acknowledgement of a record addressed to this party (or an answer, for types
         that need one): it references the exact leaf."""
         if not item.force_lang:
@@ -389,7 +421,7 @@ def create_app(node: Node) -> FastAPI:
     add_incident_routes(app, node, viewer, officer)
     add_eval_routes(app, node, viewer, officer)
     add_commitment_routes(app, node, viewer, officer)
-    add_console_routes(app, node, viewer)
+    add_console_routes(app, node, viewer, officer)
     add_media_routes(app, node, viewer, officer)
     add_exportctl_routes(app, node, viewer, officer)
     add_report_routes(app, node, viewer, officer)

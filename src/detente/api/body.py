@@ -1,15 +1,48 @@
-"""Request bodies with size limits: raw uploads read in bounded chunks, and a middleware that
-refuses an oversized body before anything buffers it."""
+"""Request bodies: the base of every JSON body model (unknown fields refused), and size limits: raw
+uploads read in bounded chunks, and a middleware that refuses an oversized body before anything
+buffers it."""
 
 from __future__ import annotations
 
 from fastapi import Request
+from pydantic import BaseModel, ConfigDict
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from detente.api.problems import error_response
 from detente.errors import EntryTooLarge, MalformedError
 
-__all__ = ["BodyLimit", "limited_body"]
+__all__ = ["MAX_NESTING", "BodyLimit", "RequestIn", "limited_body", "nesting"]
+
+MAX_NESTING = 64
+"""How deeply a free-form JSON value the node signs may nest objects and arrays: far past any
+record's need, and well short of where serializing it fails (pydantic gives up at a few hundred
+levels, after the record is made: a 500, not a refusal)."""
+
+
+class RequestIn(BaseModel):
+    """A JSON request body. A field the route does not take is refused (422 ``invalid-request``
+    naming it), never dropped: a ``"tlp": "TLP:RED"`` sent to a route without a ``tlp`` field
+    would otherwise be signed TLP:CLEAR, a misspelt ``"ttl"`` would issue a token that never
+    expires."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+def nesting(value: object) -> int:
+    """How deeply ``value`` nests JSON objects and arrays (a scalar: 0), counted without recursion."""
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict):
+            children = list(item.values())
+        elif isinstance(item, list | tuple):
+            children = list(item)
+        else:
+            continue
+        deepest = max(deepest, level)
+        stack.extend((child, level + 1) for child in children)
+    return deepest
 
 
 async def limited_body(request: Request, limit: int, setting: str = "this route's fixed limit") -> bytes:

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Query
 from fastapi.responses import PlainTextResponse
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from detente.api.routes import Routes
+from detente.api.body import RequestIn
+from detente.api.routes import MAX_INDEX, Routes
 from detente.commitments.model import CommitmentDocument, GlossaryDefinition
 from detente.node.node import Node
 from detente.node.tokens import Principal
@@ -18,20 +19,20 @@ from detente.records.text import BilingualText
 __all__ = ["add_commitment_routes"]
 
 
-class SignIn(BaseModel):
+class SignIn(RequestIn):
     document_id: str
-    version: int = Field(ge=1)
+    version: int = Field(ge=1, le=MAX_INDEX)
     digest: str = Field(description="SHA-256 of the exact version (from GET /api/v1/commitments/document)")
 
 
-class WithdrawIn(BaseModel):
+class WithdrawIn(RequestIn):
     document_id: str
-    version: int = Field(ge=1)
+    version: int = Field(ge=1, le=MAX_INDEX)
     reason: BilingualText
     effective: datetime | None = None
 
 
-class ReportIn(BaseModel):
+class ReportIn(RequestIn):
     document_id: str
     year: int = Field(ge=2000, le=2200)
     report: BilingualText
@@ -51,7 +52,12 @@ def add_commitment_routes(app: FastAPI, node: Node, viewer: Any, officer: Any) -
         return node.commitments.show(document_id)
 
     @routes.get("/api/v1/commitments/diff", response_class=PlainTextResponse)
-    def diff(document_id: str, old: int, new: int, who: Principal = viewer) -> str:
+    def diff(
+        document_id: str,
+        old: int = Query(ge=1, le=MAX_INDEX),
+        new: int = Query(ge=1, le=MAX_INDEX),
+        who: Principal = viewer,
+    ) -> str:
         """A unified diff between two versions, original and translations."""
         return node.commitments.diff(document_id, old, new)
 

@@ -103,8 +103,8 @@ PUBLIC_ERRORS: dict[tuple[str, str], tuple[int, ...]] = {
 }
 """Operations without a token: their errors, one by one."""
 
-EXTRA_FORBIDDEN = {("POST", "/api/v1/labels/check"), ("POST", "/api/v1/audit")}
-"""Viewer routes that still answer 403 (``record=true`` and the audit need an officer)."""
+EXTRA_FORBIDDEN = {("POST", "/api/v1/labels/check")}
+"""Viewer routes that still answer 403 (``record=true`` needs an officer)."""
 
 QUERY_TOKEN = {("GET", "/api/v1/events")}
 """Routes that authenticate themselves (``?token=`` or the header)."""

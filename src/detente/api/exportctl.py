@@ -8,10 +8,11 @@ from datetime import date
 from typing import Any
 
 from fastapi import FastAPI, Query, Response
-from pydantic import BaseModel, Field
+from pydantic import Field
 
+from detente.api.body import RequestIn
 from detente.api.recipients import resolve_recipients
-from detente.api.routes import Routes
+from detente.api.routes import MAX_INDEX, PAGED, Routes
 from detente.errors import MalformedRecord
 from detente.exportctl.catalogue import catalogue, lookup
 from detente.exportctl.item import Item
@@ -25,7 +26,7 @@ from detente.records.text import BilingualText
 __all__ = ["add_exportctl_routes"]
 
 
-class ClassifyIn(BaseModel):
+class ClassifyIn(RequestIn):
     name: str | None = Field(default=None, description="a catalogue name, or a label for the figures")
     item: dict[str, Any] = Field(
         default_factory=dict,
@@ -46,20 +47,22 @@ class ClassifyIn(BaseModel):
     )
 
 
-class SignIn(BaseModel):
+class SignIn(RequestIn):
     arrangement_id: str
-    version: int = Field(ge=1)
+    version: int = Field(ge=1, le=MAX_INDEX)
     digest: str = Field(description="SHA-256 of the exact arrangement (from GET /api/v1/exportctl/recognitions)")
 
 
-class DiscloseIn(BaseModel):
+class DiscloseIn(RequestIn):
     to: list[str] = Field(min_length=1, description="log origins (or short names) of the peers notified")
     text: BilingualText = Field(description="what was exported, to whom, when it was found; bilingual")
     priority: Priority = Priority.IMMEDIATE
 
 
-class NarrativeIn(BaseModel):
-    index: int = Field(ge=0, description="this party's disclosure notice (a hotline message) in its own log")
+class NarrativeIn(RequestIn):
+    index: int = Field(
+        ge=0, le=MAX_INDEX, description="this party's disclosure notice (a hotline message) in its own log"
+    )
     narrative: ViolationNarrative
 
 
@@ -137,11 +140,11 @@ def add_exportctl_routes(app: FastAPI, node: Node, viewer: Any, officer: Any) ->
         """Recognized by whom, since when, under which arrangement (as of ``on``, default today)."""
         return node.exportctl.recognized(supplier_id, on)
 
-    @routes.get("/api/v1/exportctl/disclosures")
+    @routes.get("/api/v1/exportctl/disclosures", responses=PAGED)
     def disclosures(
         response: Response,
         limit: int | None = Query(None, ge=1, le=10_000, description="at most this many disclosures, newest first"),
-        offset: int = Query(0, ge=0, description="skip this many disclosures first"),
+        offset: int = Query(0, ge=0, le=MAX_INDEX, description="skip this many disclosures first"),
         who: Principal = viewer,
     ) -> list[dict[str, Any]]:
         """Inadvertent-violation disclosures sent and received, newest first, with the narrative

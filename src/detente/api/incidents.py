@@ -8,13 +8,13 @@ import contextlib
 from typing import Annotated, Any, Literal
 
 from fastapi import FastAPI, Query, Request
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import Field, ValidationError
 
 from detente._internal.validation import describe_validation_error
-from detente.api.body import limited_body
+from detente.api.body import RequestIn, limited_body
 from detente.api.heavy import heavy_of, install_heavy
 from detente.api.recipients import resolve_recipients
-from detente.api.routes import Routes
+from detente.api.routes import MAX_INDEX, Routes
 from detente.errors import LogNotFound, MalformedRecord, StorageError
 from detente.incidents.index import SearchQuery
 from detente.incidents.model import (
@@ -38,7 +38,7 @@ from detente.records.record import TLP
 __all__ = ["add_incident_routes"]
 
 
-class IncidentIn(BaseModel):
+class IncidentIn(RequestIn):
     report: IncidentReport
     tlp: TLP = TLP.CLEAR
     to: list[str] = Field(
@@ -49,14 +49,14 @@ class IncidentIn(BaseModel):
     )
 
 
-class ConfirmIn(BaseModel):
+class ConfirmIn(RequestIn):
     origin: str = Field(description="log origin of the party that asserted the link")
-    index: int = Field(ge=0, description="index of the link record in that log")
+    index: int = Field(ge=0, le=MAX_INDEX, description="index of the link record in that log")
     verdict: str = Field(pattern="^(confirm|dispute)$")
     note: str = Field(default="", max_length=4096)
 
 
-class ImportIn(BaseModel):
+class ImportIn(RequestIn):
     reports: list[IncidentReport] = Field(default_factory=list, max_length=5000)
     classifications: list[Classification] = Field(default_factory=list, max_length=20000)
 

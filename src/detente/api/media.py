@@ -11,13 +11,13 @@ import functools
 from typing import Any, Literal
 
 from fastapi import FastAPI, Request, Response
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import Field, ValidationError
 
 from detente._internal.validation import describe_validation_error
-from detente.api.body import limited_body
+from detente.api.body import RequestIn, limited_body
 from detente.api.heavy import heavy_of, install_heavy
 from detente.api.recipients import resolve_recipients
-from detente.api.routes import Routes
+from detente.api.routes import MAX_INDEX, Routes
 from detente.errors import MalformedRecord
 from detente.media.guidelines import Guideline
 from detente.media.records import TakedownRequest, TakedownResponse, WatermarkKey
@@ -31,7 +31,7 @@ __all__ = ["add_media_routes"]
 UPLOAD_SETTING = "max_upload_bytes in detente.toml"
 
 
-class TakedownIn(BaseModel):
+class TakedownIn(RequestIn):
     to: str = Field(min_length=1, description="log origin (or short name) of the peer whose platforms host the content")
     request: TakedownRequest
     text: BilingualText = Field(description="what the content is and why it should come down, bilingual")
@@ -42,14 +42,14 @@ class TakedownIn(BaseModel):
     )
 
 
-class TakedownAnswerIn(BaseModel):
+class TakedownAnswerIn(RequestIn):
     origin: str
-    index: int = Field(ge=0)
+    index: int = Field(ge=0, le=MAX_INDEX)
     response: TakedownResponse
     text: BilingualText | None = None
 
 
-class DetectIn(BaseModel):
+class DetectIn(RequestIn):
     party: str = Field(description="the party that shared the key: its short name or its log origin")
     key_id: str
     token_ids: list[int] | None = Field(default=None, max_length=100_000)

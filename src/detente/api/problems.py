@@ -43,6 +43,12 @@ def rejections() -> dict[str, int]:
         return {f"{status} {code}": n for (status, code), n in sorted(_REJECTIONS.items())}
 
 
+def _encodable(text: str) -> str:
+    """``text`` as UTF-8 can carry it: a lone surrogate (a valid JSON escape, ``"\\ud800"``) that a
+    refusal echoes back is written as its escape, so the refusal is not turned into a 500."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def problem_response(
     status: int, code: str, detail: str, hint: str | None = None, *, transient: bool = True
 ) -> JSONResponse:
@@ -52,11 +58,11 @@ def problem_response(
         "type": f"https://detente.dev/problems/{code}",
         "title": code.replace("-", " "),
         "status": status,
-        "detail": detail,
+        "detail": _encodable(detail),
         "code": code,
     }
     if hint:
-        body["hint"] = hint
+        body["hint"] = _encodable(hint)
     if status >= 400:
         count_rejection(None, status, code)
     headers = {"Retry-After": "1"} if status == 503 and transient else None

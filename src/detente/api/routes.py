@@ -12,7 +12,23 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.types import DecoratedCallable
 
-__all__ = ["Routes"]
+__all__ = ["MAX_INDEX", "PAGED", "Routes"]
+
+MAX_INDEX = 2**62
+"""The largest log index, offset or version a route takes (``le=MAX_INDEX``): a larger integer
+would overflow the store's 64-bit integers, a 500 for what is the caller's mistake (422 instead)."""
+
+PAGED: dict[int | str, dict[str, Any]] = {
+    200: {
+        "headers": {
+            "X-Total-Count": {
+                "description": "how many items there are before ``offset`` and ``limit``",
+                "schema": {"type": "integer", "minimum": 0},
+            }
+        }
+    }
+}
+"""``responses=PAGED``: a paged list's 200 declares its ``X-Total-Count`` header."""
 
 
 class Routes:

@@ -3,11 +3,11 @@ disclosing what is sealed to it."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Path
 
-from detente.api.routes import Routes
+from detente.api.routes import MAX_INDEX, Routes
 from detente.node.node import Node
 from detente.node.tokens import Principal
 
@@ -40,13 +40,17 @@ def add_sealed_routes(app: FastAPI, node: Node, viewer: Any, officer: Any, admin
         }
 
     @routes.get("/api/v1/records/{origin:path}/{index}/open")
-    def open_sealed(origin: str, index: int, who: Principal = viewer) -> dict[str, Any]:
+    def open_sealed(
+        origin: str, index: Annotated[int, Path(ge=0, le=MAX_INDEX)], who: Principal = viewer
+    ) -> dict[str, Any]:
         """The content of a sealed record addressed to this party: TLP:AMBER for any role of this
         node, TLP:RED for officers and administrators only."""
         return node.sealing.open(origin, index, who.role)
 
     @routes.get("/api/v1/records/{origin:path}/{index}/disclosure")
-    def disclose(origin: str, index: int, who: Principal = officer) -> dict[str, Any]:
+    def disclose(
+        origin: str, index: Annotated[int, Path(ge=0, le=MAX_INDEX)], who: Principal = officer
+    ) -> dict[str, Any]:
         """A disclosure of a sealed record's content that anyone can check against the sender's
         signed commitment (``detente audit --verify-disclosure``). Handing it over breaks the TLP:
         that is the officer's decision."""

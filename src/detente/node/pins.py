@@ -9,8 +9,11 @@ cosignatures the peer returns on our checkpoints), and the URL its node answers 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 from urllib.parse import urlsplit
+
+import httpx
 
 from detente.crypto.keys import SIG_COSIGNATURE_V1, SIG_ED25519, VerifierKey
 from detente.errors import DetenteError, PinRefused
@@ -35,6 +38,23 @@ def _key(text: str, sig_type: int, what: str) -> VerifierKey:
     return vk
 
 
+def _http_url(url: str, what: str, hint: str) -> None:
+    """Refuse ``url`` unless it is an http(s):// URL with a host, a port (if given) from 1 to 65535,
+    and no whitespace or control character: a URL no sync can use is refused at pin time."""
+    if any(c.isspace() or unicodedata.category(c).startswith("C") for c in url):
+        raise PinRefused(f"{what} {url[:80]!r} contains whitespace or a control character", hint=hint)
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # a ValueError for a port that is not a number up to 65535
+        httpx.URL(url)  # what every sync parses it with
+    except (ValueError, httpx.InvalidURL) as exc:
+        raise PinRefused(f"{what} {url[:80]!r} is not a valid URL: {exc}", hint=hint) from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise PinRefused(f"{what} {url[:80]!r} is not an http(s):// URL with a host", hint=hint)
+    if port == 0:
+        raise PinRefused(f"{what} {url[:80]!r} has port 0", hint=hint)
+
+
 def check_pin(row: PeerRow, own_name: str, own_origin: str, pinned: Iterable[PeerRow]) -> VerifierKey:
     """Refuse a pin that could hurt (raises :class:`PinRefused`);
     return the peer's log key. ``pinned`` are the rows already stored (``row`` itself excluded)."""
@@ -42,18 +62,13 @@ def check_pin(row: PeerRow, own_name: str, own_origin: str, pinned: Iterable[Pee
         raise PinRefused(
             f"peer name {row.name[:40]!r} is not a short name", hint="use lower-case letters, digits, '-' or '_'"
         )
-    parts = urlsplit(row.url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise PinRefused(
-            f"peer URL {row.url[:80]!r} is not an http(s):// URL with a host", hint="e.g. https://cn.example:8441"
-        )
+    _http_url(row.url, "peer URL", "the base URL the peer's node answers on, e.g. https://cn.example:8441")
     if row.read_url is not None:
-        read = urlsplit(row.read_url)
-        if read.scheme not in ("http", "https") or not read.hostname:
-            raise PinRefused(
-                f"read URL {row.read_url[:80]!r} is not an http(s):// URL with a host",
-                hint="the base URL of the peer's published log (detente publish), e.g. https://cdn.cn.example",
-            )
+        _http_url(
+            row.read_url,
+            "read URL",
+            "the base URL of the peer's published log (detente publish), e.g. https://cdn.cn.example",
+        )
     log_key = _key(row.vkey, SIG_ED25519, "the peer's log key")
     if row.cosigner_vkey:
         _key(row.cosigner_vkey, SIG_COSIGNATURE_V1, "the peer's cosigner key")
