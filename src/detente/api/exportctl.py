@@ -21,6 +21,7 @@ from detente.exportctl.rules import load_pack
 from detente.node.node import Node
 from detente.node.tokens import Principal
 from detente.records.hotline import Priority
+from detente.records.script import check_scripts
 from detente.records.text import BilingualText
 
 __all__ = ["add_exportctl_routes"]
@@ -57,6 +58,7 @@ class DiscloseIn(RequestIn):
     to: list[str] = Field(min_length=1, description="log origins (or short names) of the peers notified")
     text: BilingualText = Field(description="what was exported, to whom, when it was found; bilingual")
     priority: Priority = Priority.IMMEDIATE
+    force_lang: bool = Field(False, description="sign even though a text's script contradicts its language tag")
 
 
 class NarrativeIn(RequestIn):
@@ -156,6 +158,8 @@ def add_exportctl_routes(app: FastAPI, node: Node, viewer: Any, officer: Any) ->
     @routes.create("/api/v1/exportctl/disclosures")
     def disclose(item: DiscloseIn, who: Principal = officer) -> dict[str, Any]:
         """The initial notice of an inadvertent violation, through the hotline."""
+        if not item.force_lang:  # the notice's own text, as on /api/v1/records (the writer checks bodies)
+            check_scripts(item.text, lang_option="text.original.lang", force_option='"force_lang": true')
         return node.exportctl.disclose(resolve_recipients(node, item.to), item.text, item.priority)
 
     @routes.create("/api/v1/exportctl/disclosures/narrative")
