@@ -13,7 +13,7 @@ import pytest
 
 from detente.crypto.keys import Ed25519Identity
 from detente.crypto.note import Ed25519NoteSigner
-from detente.errors import LogNotFound
+from detente.errors import LogNotFound, StoreUnavailable
 from detente.node.auditor import run_audit
 from detente.node.tilelog import TileLog
 from detente.records.entry import seal_record
@@ -422,3 +422,31 @@ def test_hash_tiles_of_another_tree_holding_the_record_fail_the_inclusion(tmp_pa
         served["mem://us"].tiles_of = other
         result = _audit(policy, served, records=[(US, 1)])
         assert result.problems == [f"inclusion of {US}#1: the hash tiles do not produce the signed root"]
+
+
+class _Flaky(_Served):
+    """Serves every entry once, then fails: the audit pass reads them, a later look at a bundle fails."""
+
+    def entries(self, start: int, end: int) -> list[bytes]:
+        if any(s <= start < e for s, e in self.fetched):
+            self.fetched.append((start, end))
+            raise StoreUnavailable(f"entries {start}..{end} are gone")
+        return super().entries(start, end)
+
+
+def test_a_log_that_fails_to_serve_a_referenced_bundle_again_is_a_problem_and_the_audit_goes_on(
+    tmp_path: Path,
+) -> None:
+    us, cn = Ed25519Identity.generate(US), Ed25519Identity.generate(CN)
+    us_log, cn_log = _log(tmp_path, us), _log(tmp_path, cn)
+    cn_entries = [_statement(cn, f"cn {i}") for i in range(3)]
+    cn_log.append(cn_entries)
+    refs = tuple(RecordRef(origin=CN, index=i, leaf_hash=leaf_hash(cn_entries[i]).hex()) for i in (0, 2))
+    us_log.append([_statement(us, "refs", refs)])
+    served = {"mem://us": _Served(us_log), "mem://cn": _Flaky(cn_log)}
+    result = _audit(_policy((us, "mem://us"), (cn, "mem://cn")), served)
+    assert [(a.size, a.problems) for a in result.logs] == [(1, []), (3, [])]  # both logs audited
+    assert result.problems == [
+        f"{US}#0 refers to {CN}#{i}, which could not be read again: entries 0..3 are gone" for i in (0, 2)
+    ]
+    assert served["mem://cn"].fetched == [(0, 3), (0, 3)]  # the failed bundle was asked for once

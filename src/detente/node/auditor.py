@@ -190,8 +190,10 @@ def _check_references(
     by_origin: dict[str, tuple[VerifierKey, PeerClient]],
     sizes: dict[str, int],
 ) -> None:
-    """Every cross-log reference must name the exact leaf an audited log holds, within its verified size."""
-    bundles: dict[tuple[str, int], list[bytes]] = {}
+    """Every cross-log reference must name the exact leaf an audited log holds, within its verified
+    size. A bundle the log fails to serve again is a problem of each reference into it, and the
+    audit of the others goes on (one log cannot stop the report on every log)."""
+    bundles: dict[tuple[str, int], list[bytes] | str] = {}
     for source, origin, index, expected in refs:
         result.references += 1
         if origin not in by_origin:
@@ -203,8 +205,15 @@ def _check_references(
         _, client = by_origin[origin]
         key = (origin, index // 256)
         if key not in bundles:
-            bundles[key] = client.entries(index - index % 256, min(index - index % 256 + 256, sizes[origin]))
-        if leaf_hash(bundles[key][index % 256]).hex() != expected:
+            try:
+                bundles[key] = client.entries(index - index % 256, min(index - index % 256 + 256, sizes[origin]))
+            except DetenteError as exc:
+                bundles[key] = exc.message
+        bundle = bundles[key]
+        if isinstance(bundle, str):
+            result.problems.append(f"{source} refers to {origin}#{index}, which could not be read again: {bundle}")
+            continue
+        if leaf_hash(bundle[index % 256]).hex() != expected:
             result.problems.append(f"{source} refers to {origin}#{index} with a leaf hash the log does not hold")
 
 
