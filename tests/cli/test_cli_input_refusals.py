@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from detente import __version__
 from detente.cli.app import main
 from detente.cli.args import parse_record_ref
 from detente.errors import MalformedRecord
@@ -333,3 +334,35 @@ def test_each_refusal_has_a_hint(capsys, workdir: Path, case: str) -> None:
     code, _, err = run(capsys, *args)
     assert code in (1, 2, 3), (code, err)
     assert "detente: hint: " in err and hint in err.split("detente: hint: ", 1)[1], err
+
+
+# --- usage errors read like every other refusal ------------------------------------------------
+
+
+USAGE = {
+    "value out of range": (["token", "create", "--ttl", "-5", "-n", "n"], "invalid value for '--ttl'", "token create"),
+    "unknown option": (["log", "show", "0", "--nope"], "no such option: --nope", "log show"),
+    "missing argument": (["log", "append"], "missing argument 'text'", "log append"),
+}
+
+
+@pytest.mark.parametrize("case", list(USAGE))
+def test_a_usage_error_is_an_error_line_and_a_hint_naming_the_commands_help(capsys, case: str) -> None:
+    args, error, command = USAGE[case]
+    code, _, err = run(capsys, *args)
+    refused(code, err, 2)
+    assert f"detente: error: {error}" in err and f"detente: hint: see detente {command} --help" in err, err
+    assert "╭" not in err  # not click's box
+
+
+def test_a_usage_error_with_json_is_a_problem_body(capsys) -> None:
+    code, _, err = run(capsys, "log", "show", "0", "--nope", "--json")
+    problem = json.loads(err)
+    assert code == 2 and problem["exit_code"] == 2 and problem["error"]["code"] == "malformed"
+    assert problem["error"]["hint"] == "see detente log show --help"
+
+
+def test_version_and_a_bare_group(capsys) -> None:
+    assert run(capsys, "--version")[:2] == (0, f"{__version__}\n")
+    code, out, err = run(capsys, "log")  # a group without its command: its help, as before
+    assert code == 2 and "Usage: detente log" in out and err == ""

@@ -30,7 +30,7 @@ from detente.cli import (
     tlog,
 )
 from detente.cli.render import render_error
-from detente.errors import DetenteError
+from detente.errors import DetenteError, MalformedError
 
 __all__ = ["app", "main"]
 
@@ -78,16 +78,40 @@ def version() -> None:
     typer.echo(__version__)
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(__version__)
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_print_version, is_eager=True, help="Print the detente version and exit."
+    ),
+) -> None:
+    """Verifiable AI confidence-building measures: signed records in witnessed Merkle logs."""
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code (the console script exits with it)."""
     args = sys.argv[1:] if argv is None else argv
     try:
-        app(args=args, prog_name="detente", standalone_mode=True)
+        # not standalone: click's own errors come back here and are printed like every other
+        # refusal (``detente: error:`` and ``detente: hint:``), not in click's box
+        code = app(args=args, prog_name="detente", standalone_mode=False)
+    except typer.TyperException as exc:  # typer's own (click's): usage, an unknown option, a bad value
+        if type(exc).__name__ == "NoArgsIsHelpError":  # a bare group: typer printed its help, as before
+            return 2
+        ctx = getattr(exc, "ctx", None)
+        where = ctx.command_path if ctx is not None else "detente"
+        usage = MalformedError(exc.format_message(), hint=f"see {where} --help")
+        return render_error(usage, as_json="--json" in args)
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except DetenteError as exc:
         return render_error(exc, as_json="--json" in args)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, typer.Abort):
         print("detente: error: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:  # a bug: say so plainly, without a traceback unless asked for
@@ -99,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 4
-    return 0
+    return code if isinstance(code, int) else 0  # typer.Exit(code) comes back as its code
 
 
 if __name__ == "__main__":
