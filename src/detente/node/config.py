@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from detente._internal.urls import url_problem
 from detente._internal.validation import describe_validation_error
 from detente.errors import ConfigError
 from detente.protocol.agreement import Agreement
@@ -133,17 +133,11 @@ class NodeConfig(BaseModel):
     @field_validator("public_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
-        """Empty, or an http(s):// URL with a host (and a valid port if one is given), the rule a
-        peer's URL is pinned by (``detente.node.pins``): every command reaches the node through it."""
-        if not value:
-            return value
-        parts = urlsplit(value)
-        try:
-            parts.port  # noqa: B018  (raises ValueError for a port that is not 0-65535)
-        except ValueError:
-            raise ValueError(f"{value[:80]!r} has a bad port") from None
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"{value[:80]!r} is not an http(s):// URL with a host, e.g. https://us.example:8441")
+        """Empty, or a URL by the rule a peer's URL is pinned by (:func:`~detente._internal.urls.url_problem`):
+        every command reaches the node through it."""
+        problem = url_problem(value) if value else None
+        if problem is not None:
+            raise ValueError(f"{value[:80]!r} {problem}, e.g. https://us.example:8441")
         return value
 
     @property

@@ -9,12 +9,9 @@ cosignatures the peer returns on our checkpoints), and the URL its node answers 
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable
-from urllib.parse import urlsplit
 
-import httpx
-
+from detente._internal.urls import url_problem
 from detente.crypto.keys import SIG_COSIGNATURE_V1, SIG_ED25519, VerifierKey
 from detente.errors import DetenteError, PinRefused
 from detente.store.node_protocol import PeerRow
@@ -39,20 +36,10 @@ def _key(text: str, sig_type: int, what: str) -> VerifierKey:
 
 
 def _http_url(url: str, what: str, hint: str) -> None:
-    """Refuse ``url`` unless it is an http(s):// URL with a host, a port (if given) from 1 to 65535,
-    and no whitespace or control character: a URL no sync can use is refused at pin time."""
-    if any(c.isspace() or unicodedata.category(c).startswith("C") for c in url):
-        raise PinRefused(f"{what} {url[:80]!r} contains whitespace or a control character", hint=hint)
-    try:
-        parts = urlsplit(url)
-        port = parts.port  # a ValueError for a port that is not a number up to 65535
-        httpx.URL(url)  # what every sync parses it with
-    except (ValueError, httpx.InvalidURL) as exc:
-        raise PinRefused(f"{what} {url[:80]!r} is not a valid URL: {exc}", hint=hint) from None
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise PinRefused(f"{what} {url[:80]!r} is not an http(s):// URL with a host", hint=hint)
-    if port == 0:
-        raise PinRefused(f"{what} {url[:80]!r} has port 0", hint=hint)
+    """Refuse a URL no sync can use (:func:`url_problem`) at pin time."""
+    problem = url_problem(url)
+    if problem is not None:
+        raise PinRefused(f"{what} {url[:80]!r} {problem}", hint=hint)
 
 
 def check_pin(row: PeerRow, own_name: str, own_origin: str, pinned: Iterable[PeerRow]) -> VerifierKey:
