@@ -118,6 +118,7 @@ def test_log_append_after_log_init_appends(capsys, party_log) -> None:
         ("--public-url", "not a url", "--public-url"),
         ("--public-url", "ftp://us.example", "--public-url"),
         ("--public-url", "http://us.example:99999", "--public-url"),
+        ("--public-url", "http://us.example:0", "--public-url"),  # the pin rule, shared
         ("--origin", "é.example/log", "ASCII"),
         ("--origin", "us example/log", "ASCII"),
         ("--listen", "127.0.0.1:²", "--listen"),
