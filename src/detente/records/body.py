@@ -9,17 +9,18 @@ from typing import Annotated
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict
 
-__all__ = ["Body", "UtcTime"]
+__all__ = ["Body", "UtcTime", "to_utc"]
 
 
-def _utc(value: datetime) -> datetime:
+def to_utc(value: datetime) -> datetime:
+    """An aware time as UTC; one out of range once converted is a ``ValueError`` (a validation error)."""
     try:
         return value.astimezone(UTC)
     except OverflowError:  # 0001-01-01T00:00+01:00 is before year 1 in UTC
         raise ValueError("the time is out of range once converted to UTC") from None
 
 
-UtcTime = Annotated[AwareDatetime, AfterValidator(_utc)]
+UtcTime = Annotated[AwareDatetime, AfterValidator(to_utc)]
 """A time in a record body: it must carry a time zone (a naive time is an instant read differently
 by parties in different zones, and compares with no aware time), and is kept as UTC."""
 

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_serial
 from detente._internal.validation import describe_validation_error
 from detente.crypto.canonical import canonical_json, parse_json
 from detente.errors import MalformedJSON, MalformedRecord
+from detente.records.body import to_utc
 from detente.records.ref import RecordRef
 from detente.records.seal import Sealed
 from detente.records.text import BilingualText
@@ -64,10 +65,7 @@ class Record(BaseModel):
     def _utc(cls, value: datetime) -> datetime:
         if value.tzinfo is None:
             raise ValueError("issued must carry a time zone (UTC)")
-        try:
-            return value.astimezone(UTC)
-        except OverflowError:  # 0001-01-01T00:00+01:00 is before year 1 in UTC
-            raise ValueError("issued is out of range once converted to UTC") from None
+        return to_utc(value)
 
     @field_serializer("issued")
     def _ser_issued(self, value: datetime) -> str:
