@@ -12,7 +12,8 @@ import pytest
 from detente import __version__
 from detente.cli.app import main
 from detente.cli.args import parse_record_ref
-from detente.errors import MalformedRecord
+from detente.cli.journal import parse_since
+from detente.errors import MalformedError, MalformedRecord
 
 AVID = Path(__file__).parent.parent / "data" / "avid"
 SUMDB_KEY = "sum.golang.org+033de0ae+Ac4zctda0e5eza+HJyk9SxEdh+s3Ux18htTTAD8OuAn8"
@@ -367,3 +368,9 @@ def test_version_and_a_bare_group(capsys) -> None:
     assert run(capsys, "--version")[:2] == (0, f"{__version__}\n")
     code, out, err = run(capsys, "log")  # a group without its command: its help, as before
     assert code == 2 and "Usage: detente log" in out and err == ""
+
+
+def test_journal_since_with_a_superscript_digit_is_refused_not_an_internal_error() -> None:
+    with pytest.raises(MalformedError, match="is not a time"):  # '²' is a digit to str.isdigit, not to int()
+        parse_since("²")
+    assert parse_since(" 86400 ") == 86400

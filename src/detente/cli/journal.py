@@ -51,7 +51,7 @@ def journaled(config: NodeConfig, base: Path, action: str, target: str) -> Itera
 
 def parse_since(text: str) -> int:
     """Unix seconds, a date (``2026-12-04``, UTC midnight) or an ISO 8601 time (UTC unless it says)."""
-    if text.strip().isdigit():
+    if text.strip().isascii() and text.strip().isdigit():  # str.isdigit is true for '²', which int refuses
         return int(text.strip())
     try:
         when = datetime.fromisoformat(text.strip())
